@@ -1,0 +1,34 @@
+# syntax=docker/dockerfile:1
+# One image for every role: `joxai all|ingress|notifier|worker ...|migrate|seed-demo`.
+#   docker build -t joxai .
+
+# Match the toolchain developers and CI use. The workspace's rust-version (1.90) is the floor, not the target.
+ARG RUST_VERSION=1.95
+
+FROM rust:${RUST_VERSION}-bookworm AS builder
+WORKDIR /src
+COPY . .
+# The cache mounts keep the crate registry and target/ between builds, so a code change rebuilds only our crates.
+# --locked: the image must contain exactly the dependency versions that were tested (Cargo.lock).
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/usr/local/cargo/git \
+    --mount=type=cache,target=/src/target \
+    cargo build --release --locked --bin joxai \
+    && cp target/release/joxai /usr/local/bin/joxai
+
+# Same Debian release as the builder, so the binary finds the glibc it was linked against.
+FROM debian:bookworm-slim AS runtime
+# ca-certificates: TLS to managed Postgres and to the LLM providers.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 10001 joxai \
+    && useradd --system --uid 10001 --gid joxai --home-dir /nonexistent --shell /usr/sbin/nologin joxai
+COPY --from=builder /usr/local/bin/joxai /usr/local/bin/joxai
+# A numeric user lets Kubernetes check runAsNonRoot without reading /etc/passwd.
+USER 10001:10001
+ENV JOXAI_HTTP_ADDR=0.0.0.0:8080 \
+    RUST_LOG=info
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/joxai"]
+CMD ["all"]

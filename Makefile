@@ -1,0 +1,16 @@
+# JoxAI — the two commands a newcomer needs are `make run` and `make test`.
+.PHONY: run test bench fmt lint
+
+## Run the whole product on http://localhost:5000 (NATS, Postgres, all roles, offline AI, demo data).
+run:
+	@bash infra/scripts/run.sh
+
+## Run every test, exactly as CI does.
+test:
+	@bash infra/scripts/test.sh
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo clippy --workspace --all-targets -- -D warnings

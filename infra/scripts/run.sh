@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `make run`: the whole product on http://localhost:5000 — our own NATS (JetStream), Postgres, the
+# all-in-one process with the offline AI, demo staff and data.
+source "$(dirname "$0")/lib.sh"
+cd "$JOXAI_ROOT"
+
+STATE="$JOXAI_ROOT/.joxai"
+mkdir -p "$STATE"
+ensure_nats 4223 "$STATE/nats"
+ensure_postgres
+ensure_database joxai
+
+# Secrets are generated once and kept in .joxai/ (git-ignored), so tokens and the demo password
+# survive a restart.
+if [ ! -f "$STATE/secrets.env" ]; then
+  umask 077
+  {
+    echo "JOXAI_JWT_SECRET=$(random_secret)"
+    echo "JOXAI_WIDGET_SECRET=$(random_secret)"
+    echo "JOXAI_DEMO_PASSWORD=${JOXAI_DEMO_PASSWORD:-$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')}"
+  } >"$STATE/secrets.env"
+fi
+set -a; source "$STATE/secrets.env"; set +a
+
+if [ -x "$JOXAI_ROOT/frontends/build.sh" ]; then "$JOXAI_ROOT/frontends/build.sh"; fi
+log "building (release)"
+cargo build --release -p joxai
+
+export NATS_URL="${NATS_URL:-nats://127.0.0.1:4223}"
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/joxai}"
+export JOXAI_HTTP_ADDR="${JOXAI_HTTP_ADDR:-127.0.0.1:5000}"
+export JOXAI_FRONTENDS_DIR="${JOXAI_FRONTENDS_DIR:-$JOXAI_ROOT/frontends}"
+log "JoxAI on http://localhost:${JOXAI_HTTP_ADDR##*:}  —  staff: admin@joxai.local / supervisor@joxai.local / agent@joxai.local, password: $JOXAI_DEMO_PASSWORD"
+exec "$CARGO_TARGET_DIR/release/joxai" all --seed-demo

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make test` (and CI): every test, against real NATS and Postgres started here.
+source "$(dirname "$0")/lib.sh"
+cd "$JOXAI_ROOT"
+
+TEST_NATS_PORT="${JOXAI_TEST_NATS_PORT:-4224}"
+TEST_STORE="$JOXAI_CACHE/nats-test"
+# A fresh broker every run: tests must never depend on what an earlier run left.
+if [ -f "$TEST_STORE/nats.pid" ]; then
+  kill "$(cat "$TEST_STORE/nats.pid")" 2>/dev/null || true
+  for _ in $(seq 50); do port_open 127.0.0.1 "$TEST_NATS_PORT" || break; sleep 0.1; done
+fi
+rm -rf "$TEST_STORE"
+ensure_nats "$TEST_NATS_PORT" "$TEST_STORE"
+ensure_postgres
+
+# Each test creates its own database `joxai_t_<uuid>`; drop what earlier runs left behind.
+for db in $(psql_admin -c "SELECT datname FROM pg_database WHERE datname LIKE 'joxai\_t\_%'"); do
+  psql_admin -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null || true
+done
+
+export JOXAI_TEST_NATS_URL="nats://127.0.0.1:$TEST_NATS_PORT"
+export JOXAI_TEST_DATABASE_URL="${JOXAI_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+export RUST_LOG="${RUST_LOG:-warn}"
+
+log "Rust tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  cargo test --workspace --no-fail-fast
+fi
+
+for extra in infra/scripts/check-infra.sh frontends/test.sh; do
+  if [ -x "$extra" ]; then log "$extra"; "$extra"; fi
+done
+log "all tests passed"

@@ -1,0 +1,263 @@
+//! The customer chat API used by the widget.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use hmac::{Hmac, Mac};
+use joxai_platform::rows::{MESSAGE_COLUMNS, message_view};
+use joxai_schemas::Envelope;
+use joxai_schemas::commands::{EscalateConversation, PostCustomerMessage, StartConversation};
+use joxai_schemas::types::{CustomerRef, EscalationReason, MessageView, Priority};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::extract::{Customer, Validate, ValidJson};
+
+/// Longest customer message, in characters. Long enough for any real question; short enough that
+/// nobody pastes a document into the bank's chat.
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+
+/// A verified identity signed by the bank's page: `signature` is the hex HMAC-SHA256, keyed with the
+/// widget secret, of `"{customer_ref}|{display_name}|{issued_at}"`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedIdentity {
+    pub customer_ref: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    pub issued_at: i64,
+    pub signature: String,
+}
+
+/// How long a signed identity may be used after it was signed.
+const IDENTITY_MAX_AGE_SECS: i64 = 600;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StartSessionRequest {
+    #[serde(default)]
+    pub locale: Option<String>,
+    #[serde(default)]
+    pub identity: Option<SignedIdentity>,
+}
+
+impl Validate for StartSessionRequest {
+    fn validate(&self) -> Vec<FieldError> {
+        let mut errors = vec![];
+        if let Some(locale) = &self.locale
+            && !matches!(locale.as_str(), "en" | "es")
+        {
+            errors.push(FieldError { field: "locale".into(), message: "must be \"en\" or \"es\"".into() });
+        }
+        if let Some(identity) = &self.identity {
+            if identity.customer_ref.is_empty() || identity.customer_ref.len() > 128 {
+                errors.push(FieldError { field: "identity.customer_ref".into(), message: "1 to 128 characters".into() });
+            }
+            if identity.display_name.as_ref().is_some_and(|n| n.chars().count() > 100) {
+                errors.push(FieldError { field: "identity.display_name".into(), message: "at most 100 characters".into() });
+            }
+        }
+        errors
+    }
+}
+
+#[derive(Serialize)]
+pub struct StartSessionResponse {
+    pub conversation_id: Uuid,
+    pub token: String,
+    pub expires_in: i64,
+    pub verified: bool,
+}
+
+/// Check a signed identity; `None` when the signature is wrong or too old.
+pub fn verify_identity(secret: &[u8], identity: &SignedIdentity, now: i64) -> Option<CustomerRef> {
+    if (now - identity.issued_at).abs() > IDENTITY_MAX_AGE_SECS {
+        return None;
+    }
+    let signed = format!(
+        "{}|{}|{}",
+        identity.customer_ref,
+        identity.display_name.as_deref().unwrap_or(""),
+        identity.issued_at
+    );
+    let signature = hex::decode(&identity.signature).ok()?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).ok()?;
+    mac.update(signed.as_bytes());
+    // verify_slice compares in constant time.
+    mac.verify_slice(&signature).ok()?;
+    Some(CustomerRef {
+        external_ref: Some(identity.customer_ref.clone()),
+        display_name: identity.display_name.clone(),
+        verified: true,
+    })
+}
+
+/// Sign an identity the way the bank's page does (used by the demo page and tests).
+pub fn sign_identity(secret: &[u8], customer_ref: &str, display_name: Option<&str>, issued_at: i64) -> String {
+    let signed = format!("{customer_ref}|{}|{issued_at}", display_name.unwrap_or(""));
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(signed.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// `POST /api/v1/chat/sessions` — public. Opens a conversation and returns a token scoped to it.
+/// With a valid signed identity the customer is verified and can get account-specific answers;
+/// a wrong signature is refused rather than silently downgraded.
+pub async fn start_session(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+) -> ApiResult<(StatusCode, Json<StartSessionResponse>)> {
+    // The body is optional: an anonymous visitor may send nothing at all.
+    let empty = request.headers().get(axum::http::header::CONTENT_LENGTH).is_some_and(|v| v == "0")
+        || !request.headers().contains_key(axum::http::header::CONTENT_TYPE);
+    let req = if empty {
+        StartSessionRequest::default()
+    } else {
+        use axum::extract::FromRequest as _;
+        let ValidJson(req) = ValidJson::<StartSessionRequest>::from_request(request, &()).await?;
+        req
+    };
+    let customer = match &req.identity {
+        None => CustomerRef::default(),
+        Some(identity) => {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            verify_identity(state.platform.config.widget_secret.expose_secret().as_bytes(), identity, now)
+                .ok_or_else(|| ApiError::field("identity.signature", "the identity signature is invalid or expired"))?
+        }
+    };
+    let conversation_id = Uuid::now_v7();
+    let command = StartConversation {
+        conversation_id,
+        customer: customer.clone(),
+        locale: req.locale.unwrap_or_else(|| "en".into()),
+        channel: "widget".into(),
+    };
+    let envelope = Envelope::with_id(conversation_id, conversation_id, None, command);
+    state.platform.bus.publish(state.platform.bus.subjects().command::<StartConversation>(), &envelope).await?;
+    let verified = customer.verified;
+    let (token, expires_in) = state.platform.tokens.issue_customer(conversation_id, customer);
+    Ok((StatusCode::CREATED, Json(StartSessionResponse { conversation_id, token, expires_in, verified })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostMessageRequest {
+    /// The client's own id for this message. Sending the same id again (a retry) never creates a
+    /// second message.
+    pub client_message_id: String,
+    pub text: String,
+}
+
+impl Validate for PostMessageRequest {
+    fn validate(&self) -> Vec<FieldError> {
+        let mut errors = vec![];
+        let id_ok = !self.client_message_id.is_empty()
+            && self.client_message_id.len() <= 64
+            && self.client_message_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !id_ok {
+            errors.push(FieldError {
+                field: "client_message_id".into(),
+                message: "1 to 64 letters, digits, '-' or '_'".into(),
+            });
+        }
+        let chars = self.text.trim().chars().count();
+        if chars == 0 {
+            errors.push(FieldError { field: "text".into(), message: "the message is empty".into() });
+        } else if self.text.chars().count() > MAX_MESSAGE_CHARS {
+            errors.push(FieldError {
+                field: "text".into(),
+                message: format!("the message is longer than {MAX_MESSAGE_CHARS} characters"),
+            });
+        }
+        errors
+    }
+}
+
+#[derive(Serialize)]
+pub struct Accepted {
+    pub message_id: Uuid,
+}
+
+/// The message id of a customer message: the same conversation and client id always give the same id.
+pub fn customer_message_id(conversation_id: Uuid, client_message_id: &str) -> Uuid {
+    Uuid::new_v5(&conversation_id, client_message_id.as_bytes())
+}
+
+/// `POST /api/v1/chat/conversations/{id}/messages` — the customer of that conversation only.
+/// Answers 202 once the message is durably on the bus; the reply arrives over the WebSocket.
+pub async fn post_message(
+    State(state): State<AppState>,
+    customer: Customer,
+    Path(conversation_id): Path<Uuid>,
+    ValidJson(req): ValidJson<PostMessageRequest>,
+) -> ApiResult<(StatusCode, Json<Accepted>)> {
+    customer.owns(conversation_id)?;
+    let message_id = customer_message_id(conversation_id, &req.client_message_id);
+    // Card numbers and security codes are masked here, before the text reaches the bus, the
+    // database, the logs or any model.
+    let text = joxai_nlu::redact::redact(req.text.trim()).into_owned();
+    let command = PostCustomerMessage {
+        conversation_id,
+        message_id,
+        client_message_id: req.client_message_id,
+        text,
+        customer: customer.customer,
+    };
+    let envelope = Envelope::with_id(message_id, message_id, None, command);
+    state.platform.bus.publish(state.platform.bus.subjects().command::<PostCustomerMessage>(), &envelope).await?;
+    Ok((StatusCode::ACCEPTED, Json(Accepted { message_id })))
+}
+
+#[derive(Serialize)]
+pub struct Transcript {
+    pub conversation_id: Uuid,
+    pub messages: Vec<MessageView>,
+}
+
+/// The messages of a conversation, oldest first.
+pub async fn transcript(state: &AppState, conversation_id: Uuid) -> ApiResult<Vec<MessageView>> {
+    let client = state.platform.db.client().await?;
+    let rows = client
+        .query(
+            &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY created_at, id"),
+            &[&conversation_id],
+        )
+        .await?;
+    rows.iter().map(|r| message_view(r).map_err(ApiError::from)).collect()
+}
+
+/// `GET /api/v1/chat/conversations/{id}/messages` — the customer of that conversation only.
+pub async fn get_messages(
+    State(state): State<AppState>,
+    customer: Customer,
+    Path(conversation_id): Path<Uuid>,
+) -> ApiResult<Json<Transcript>> {
+    customer.owns(conversation_id)?;
+    let messages = transcript(&state, conversation_id).await?;
+    Ok(Json(Transcript { conversation_id, messages }))
+}
+
+/// `POST /api/v1/chat/conversations/{id}/escalate` — the customer of that conversation only:
+/// "talk to a person". Opens at most one ticket however often it is pressed.
+pub async fn escalate(
+    State(state): State<AppState>,
+    customer: Customer,
+    Path(conversation_id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    customer.owns(conversation_id)?;
+    let command = EscalateConversation {
+        conversation_id,
+        reason: EscalationReason::CustomerAsked,
+        priority: Priority::Normal,
+        requested_by: "customer".into(),
+        trigger_message_id: None,
+        summary: None,
+    };
+    let envelope = Envelope::new(command);
+    state.platform.bus.publish(state.platform.bus.subjects().command::<EscalateConversation>(), &envelope).await?;
+    Ok(StatusCode::ACCEPTED)
+}

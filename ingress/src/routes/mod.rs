@@ -1,0 +1,5 @@
+//! The REST routes, one module per resource. Each handler's doc comment says who may call it.
+
+pub mod auth;
+pub mod chat;
+pub mod tickets;

@@ -1,0 +1,156 @@
+//! The fan-out: one ordered consumer on the events stream per process, broadcast to every socket.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
+use futures::StreamExt as _;
+use joxai_platform::Platform;
+use joxai_schemas::RawEnvelope;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Events buffered per socket before it counts as too slow and is told to resync.
+const SOCKET_BUFFER: usize = 1024;
+
+/// Most events one resume replays; a client further behind is told to refetch instead.
+pub const MAX_REPLAY: usize = 2000;
+
+/// One event ready to push.
+#[derive(Debug)]
+pub struct Push {
+    /// The event's sequence number in the events stream: what clients resume from.
+    pub seq: u64,
+    pub conversation_id: Option<Uuid>,
+    /// The event type (`message.created`, ...).
+    pub kind: String,
+    /// The frame sent to clients, serialised once for all of them.
+    pub frame: String,
+}
+
+impl Push {
+    /// Build a push from a stream message; `None` for anything that is not a valid envelope.
+    pub fn from_message(subject: &str, seq: u64, payload: &[u8]) -> Option<Push> {
+        let envelope = RawEnvelope::parse(payload).ok()?;
+        // `{prefix}.evt.conv.{conversation_id}.{type}`
+        let conversation_id = subject.split('.').nth(3).and_then(|id| id.parse().ok());
+        let event = std::str::from_utf8(payload).ok()?;
+        let frame = format!(r#"{{"type":"event","seq":{seq},"event":{event}}}"#);
+        Some(Push { seq, conversation_id, kind: envelope.kind, frame })
+    }
+}
+
+pub struct Hub {
+    pub platform: Platform,
+    pub shutdown: CancellationToken,
+    sender: broadcast::Sender<Arc<Push>>,
+    last_seq: AtomicU64,
+}
+
+impl Hub {
+    /// Start reading the events stream (from now on) and return the hub sockets subscribe to.
+    pub fn start(platform: Platform, shutdown: CancellationToken) -> Arc<Hub> {
+        let (sender, _) = broadcast::channel(SOCKET_BUFFER);
+        let hub = Arc::new(Hub { platform, shutdown, sender, last_seq: AtomicU64::new(0) });
+        tokio::spawn(hub.clone().fan_out());
+        hub
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Push>> {
+        self.sender.subscribe()
+    }
+
+    /// The sequence of the newest event this process has seen.
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq.load(Ordering::Acquire)
+    }
+
+    async fn fan_out(self: Arc<Self>) {
+        let stream_name = self.platform.bus.topology().events_stream();
+        let filter = self.platform.bus.subjects().all_events();
+        while !self.shutdown.is_cancelled() {
+            // Start where we left off after a broker restart, so no event is skipped.
+            let deliver_policy = match self.last_seq() {
+                0 => DeliverPolicy::New,
+                seq => DeliverPolicy::ByStartSequence { start_sequence: seq + 1 },
+            };
+            let messages = async {
+                let stream = self.platform.bus.jetstream().get_stream_no_info(&stream_name).await.ok()?;
+                let consumer = stream
+                    .create_consumer(OrderedConfig { filter_subject: filter.clone(), deliver_policy, ..Default::default() })
+                    .await
+                    .ok()?;
+                consumer.messages().await.ok()
+            }
+            .await;
+            let Some(mut messages) = messages else {
+                tokio::select! {
+                    _ = self.shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => continue,
+                }
+            };
+            tracing::info!(stream = %stream_name, "notifier reading events");
+            loop {
+                let next = tokio::select! {
+                    _ = self.shutdown.cancelled() => return,
+                    next = messages.next() => next,
+                };
+                match next {
+                    Some(Ok(message)) => {
+                        let Ok(info) = message.info() else { continue };
+                        let seq = info.stream_sequence;
+                        if let Some(push) = Push::from_message(message.subject.as_str(), seq, &message.payload) {
+                            self.last_seq.fetch_max(seq, Ordering::AcqRel);
+                            // No receivers is fine: nobody is connected.
+                            let _ = self.sender.send(Arc::new(push));
+                        }
+                    }
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "event stream interrupted, reconnecting");
+                        break;
+                    }
+                    None => break,
+                }
+            }
+        }
+    }
+
+    /// The events after `after` on `filter_subject`, read back from the stream (for a resume).
+    /// `None` when there are more than [`MAX_REPLAY`]: the client should refetch instead.
+    pub async fn replay(&self, filter_subject: String, after: u64) -> Option<Vec<Push>> {
+        let until = self.last_seq();
+        if after >= until {
+            return Some(vec![]);
+        }
+        let stream_name = self.platform.bus.topology().events_stream();
+        let stream = self.platform.bus.jetstream().get_stream_no_info(&stream_name).await.ok()?;
+        let consumer = stream
+            .create_consumer(OrderedConfig {
+                filter_subject,
+                deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: after + 1 },
+                ..Default::default()
+            })
+            .await
+            .ok()?;
+        let mut messages = consumer.messages().await.ok()?;
+        let mut out = Vec::new();
+        // Read until we reach the newest event this hub has pushed; a short quiet period means
+        // there is nothing more on this subject.
+        while let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_millis(300), messages.next()).await {
+            let Ok(info) = message.info() else { break };
+            let seq = info.stream_sequence;
+            if let Some(push) = Push::from_message(message.subject.as_str(), seq, &message.payload) {
+                out.push(push);
+            }
+            if out.len() > MAX_REPLAY {
+                return None;
+            }
+            if seq >= until || info.pending == 0 {
+                break;
+            }
+        }
+        Some(out)
+    }
+}

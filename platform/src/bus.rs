@@ -1,0 +1,190 @@
+//! NATS JetStream: the connection, the streams and consumers of [`Topology`], and publishing.
+//!
+//! Every publish sets `Nats-Msg-Id` to the message id and waits for the stream's acknowledgement, so
+//! a message the caller was told is published is on disk in the stream, and a retry inside the
+//! duplicate window is dropped by the broker.
+
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, consumer, stream};
+use bytes::Bytes;
+use joxai_schemas::streams::{ConsumerSpec, Topology};
+use joxai_schemas::subjects::Subjects;
+use joxai_schemas::{Envelope, Message};
+
+use crate::config::Config;
+
+/// How long a publish may wait for the stream's acknowledgement before the caller is told the bus is
+/// unavailable (the HTTP API turns that into 503 with `Retry-After`).
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+pub struct Bus {
+    client: async_nats::Client,
+    js: jetstream::Context,
+    topology: Topology,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("the message bus is unavailable: {0}")]
+    Unavailable(String),
+    #[error("the message bus refused the request: {0}")]
+    Rejected(String),
+}
+
+/// What the stream said about a publish.
+#[derive(Debug, Clone, Copy)]
+pub struct Published {
+    pub sequence: u64,
+    /// The broker already had a message with this id (inside the duplicate window) and dropped this one.
+    pub duplicate: bool,
+}
+
+impl Bus {
+    pub async fn connect(config: &Config) -> Result<Self, BusError> {
+        let client = async_nats::ConnectOptions::new()
+            .name("joxai")
+            .connection_timeout(Duration::from_secs(5))
+            // Keep reconnecting for ever: a broker restart must heal by itself.
+            .max_reconnects(None)
+            .event_callback(|event| async move {
+                tracing::info!(%event, "nats connection event");
+            })
+            .connect(config.nats_url.as_str())
+            .await
+            .map_err(|e| BusError::Unavailable(format!("connecting to {}: {e}", config.nats_url)))?;
+        let js = jetstream::new(client.clone());
+        let topology = Topology {
+            subjects: config.subjects(),
+            replicas: config.nats_replicas,
+            max_bytes: config.nats_stream_max_bytes,
+        };
+        Ok(Self { client, js, topology })
+    }
+
+    pub fn subjects(&self) -> &Subjects {
+        &self.topology.subjects
+    }
+
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.js
+    }
+
+    /// Whether the connection to the broker is up right now.
+    pub fn is_connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// Create the streams, or bring their configuration up to date.
+    pub async fn ensure_streams(&self) -> Result<(), BusError> {
+        for spec in self.topology.streams() {
+            let config = stream::Config {
+                name: spec.name.clone(),
+                subjects: spec.subjects.clone(),
+                max_age: spec.max_age,
+                max_bytes: spec.max_bytes,
+                max_messages: spec.max_msgs,
+                max_message_size: spec.max_msg_size,
+                duplicate_window: spec.duplicate_window,
+                num_replicas: spec.replicas,
+                storage: stream::StorageType::File,
+                retention: stream::RetentionPolicy::Limits,
+                discard: stream::DiscardPolicy::Old,
+                // Lets the notifier read single events by sequence cheaply.
+                allow_direct: true,
+                ..Default::default()
+            };
+            self.js
+                .create_or_update_stream(config)
+                .await
+                .map_err(|e| BusError::Unavailable(format!("stream {}: {e}", spec.name)))?;
+        }
+        Ok(())
+    }
+
+    /// Create (or update) a durable pull consumer from its spec.
+    pub async fn durable_consumer(
+        &self,
+        spec: &ConsumerSpec,
+    ) -> Result<consumer::Consumer<consumer::pull::Config>, BusError> {
+        let stream = self
+            .js
+            .get_stream_no_info(&spec.stream)
+            .await
+            .map_err(|e| BusError::Unavailable(format!("stream {}: {e}", spec.stream)))?;
+        let config = consumer::pull::Config {
+            durable_name: Some(spec.durable_name.clone()),
+            filter_subjects: spec.filter_subjects.clone(),
+            ack_policy: consumer::AckPolicy::Explicit,
+            ack_wait: spec.timing.ack_wait,
+            max_deliver: spec.timing.max_deliver,
+            backoff: spec.timing.backoff.clone(),
+            max_ack_pending: spec.timing.max_ack_pending,
+            deliver_policy: consumer::DeliverPolicy::All,
+            ..Default::default()
+        };
+        stream
+            .create_consumer(config)
+            .await
+            .map_err(|e| BusError::Unavailable(format!("consumer {}: {e}", spec.durable_name)))
+    }
+
+    /// Publish one envelope on `subject`, de-duplicated by its id.
+    pub async fn publish<T: Message>(&self, subject: String, envelope: &Envelope<T>) -> Result<Published, BusError> {
+        self.publish_raw(subject, &envelope.id.to_string(), HeaderMap::new(), Bytes::from(envelope.to_json()))
+            .await
+    }
+
+    /// Publish bytes with an explicit `Nats-Msg-Id` (used for replaying dead letters as they were).
+    pub async fn publish_raw(
+        &self,
+        subject: String,
+        message_id: &str,
+        mut headers: HeaderMap,
+        payload: Bytes,
+    ) -> Result<Published, BusError> {
+        headers.insert("Nats-Msg-Id", message_id);
+        let publish = async {
+            let ack_future = self
+                .js
+                .publish_with_headers(subject.clone(), headers, payload)
+                .await
+                .map_err(|e| BusError::Unavailable(format!("publishing to {subject}: {e}")))?;
+            ack_future.await.map_err(|e| {
+                use async_nats::jetstream::context::PublishErrorKind as K;
+                match e.kind() {
+                    K::StreamNotFound => BusError::Rejected(format!("no stream takes {subject}")),
+                    K::MaxPayloadExceeded => BusError::Rejected(format!("message too large for {subject}")),
+                    _ => BusError::Unavailable(format!("acknowledgement for {subject}: {e}")),
+                }
+            })
+        };
+        match tokio::time::timeout(PUBLISH_TIMEOUT, publish).await {
+            Ok(Ok(ack)) => Ok(Published { sequence: ack.sequence, duplicate: ack.duplicate }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(BusError::Unavailable(format!("no acknowledgement within {PUBLISH_TIMEOUT:?}"))),
+        }
+    }
+
+    /// Readiness: the connection is up and JetStream answers.
+    pub async fn ping(&self) -> Result<(), BusError> {
+        if !self.is_connected() {
+            return Err(BusError::Unavailable("not connected".into()));
+        }
+        tokio::time::timeout(Duration::from_secs(2), self.js.query_account())
+            .await
+            .map_err(|_| BusError::Unavailable("JetStream did not answer".into()))?
+            .map_err(|e| BusError::Unavailable(e.to_string()))?;
+        Ok(())
+    }
+}

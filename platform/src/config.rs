@@ -1,0 +1,235 @@
+//! One typed configuration for every role, layered: documented defaults, then an optional TOML file
+//! (`JOXAI_CONFIG=path`), then environment variables. Validated once at start-up.
+//!
+//! Environment names: `DATABASE_URL`, `NATS_URL`, and `JOXAI_<FIELD>` for the rest
+//! (`JOXAI_HTTP_ADDR`, `JOXAI_NATS_PREFIX`, ...); nested fields use a double underscore
+//! (`JOXAI_WORKERS__AI__ACK_WAIT_MS=60000`).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use joxai_schemas::streams::{ConsumerTiming, WorkerKind};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    /// Where the HTTP server listens (REST, WebSocket, health, metrics).
+    pub http_addr: SocketAddr,
+    pub database_url: SecretString,
+    /// Connections in the Postgres pool of this process.
+    pub db_pool_size: usize,
+    pub nats_url: String,
+    /// Prefix of every subject and stream, so tests and tenants sharing a NATS server never collide.
+    pub nats_prefix: String,
+    /// JetStream replicas per stream: 1 on a laptop, 3 on a production cluster.
+    pub nats_replicas: usize,
+    /// Disk each stream may use. JetStream reserves it up front, so it must fit the server's store.
+    pub nats_stream_max_bytes: i64,
+    /// Signs staff and customer tokens (HS256). Every process of a deployment needs the same value.
+    pub jwt_secret: SecretString,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_token_ttl_secs: u64,
+    pub customer_token_ttl_secs: u64,
+    /// Secret the bank's web page uses to sign a verified customer reference for the widget.
+    pub widget_secret: SecretString,
+    /// How long in-flight work may take to finish after SIGTERM.
+    pub drain_seconds: u64,
+    /// Browser origins allowed to open WebSockets and call the API from another site.
+    /// Empty means same-origin only.
+    pub allowed_origins: Vec<String>,
+    /// Password for the demo staff accounts; generated and printed when unset.
+    pub demo_password: Option<SecretString>,
+    pub workers: WorkersConfig,
+    /// Longest a single AI call (LLM request) may take. The AI consumer's ack wait must exceed it.
+    pub ai_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkersConfig {
+    pub ticket: WorkerConfig,
+    pub escalation: WorkerConfig,
+    pub ai: WorkerConfig,
+}
+
+/// Consumer and retry settings of one worker kind.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkerConfig {
+    /// Messages handled at once by one process.
+    pub concurrency: usize,
+    pub ack_wait_ms: u64,
+    pub max_deliver: i64,
+    /// First and largest delay of a negative acknowledgement after a transient failure
+    /// (exponential in between, computed with `backon`).
+    pub retry_min_ms: u64,
+    pub retry_max_ms: u64,
+    /// Longest one handler may run before it counts as a transient failure.
+    pub handler_timeout_ms: u64,
+}
+
+impl WorkerConfig {
+    fn defaults(concurrency: usize, ack_wait_ms: u64, handler_timeout_ms: u64) -> Self {
+        Self { concurrency, ack_wait_ms, max_deliver: 6, retry_min_ms: 500, retry_max_ms: 30_000, handler_timeout_ms }
+    }
+
+    pub fn timing(&self) -> ConsumerTiming {
+        let ack_wait = Duration::from_millis(self.ack_wait_ms);
+        // Redelivery after an ack timeout: ack_wait, then twice, then four times as long.
+        let backoff = (0..(self.max_deliver - 1).max(1) as u32)
+            .map(|i| ack_wait * 2u32.pow(i.min(3)))
+            .collect();
+        ConsumerTiming {
+            ack_wait,
+            max_deliver: self.max_deliver,
+            backoff,
+            max_ack_pending: (self.concurrency as i64 * 64).max(256),
+        }
+    }
+
+    pub fn handler_timeout(&self) -> Duration {
+        Duration::from_millis(self.handler_timeout_ms)
+    }
+}
+
+#[derive(Serialize)]
+struct Defaults {
+    http_addr: String,
+    database_url: String,
+    db_pool_size: usize,
+    nats_url: String,
+    nats_prefix: String,
+    nats_replicas: usize,
+    nats_stream_max_bytes: i64,
+    jwt_issuer: String,
+    jwt_audience: String,
+    access_token_ttl_secs: u64,
+    customer_token_ttl_secs: u64,
+    drain_seconds: u64,
+    allowed_origins: Vec<String>,
+    workers: WorkersConfig,
+    ai_timeout_ms: u64,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Self {
+            http_addr: "127.0.0.1:5000".into(),
+            database_url: "postgres://postgres@127.0.0.1:5432/joxai".into(),
+            db_pool_size: 16,
+            // 4222 is often taken by an older system nats-server; ours runs on 4223 (see infra/scripts).
+            nats_url: "nats://127.0.0.1:4223".into(),
+            nats_prefix: "joxai".into(),
+            nats_replicas: 1,
+            nats_stream_max_bytes: 1 << 30,
+            jwt_issuer: "joxai".into(),
+            jwt_audience: "joxai".into(),
+            access_token_ttl_secs: 900,
+            customer_token_ttl_secs: 24 * 3600,
+            drain_seconds: 20,
+            allowed_origins: vec![],
+            workers: WorkersConfig {
+                ticket: WorkerConfig::defaults(64, 30_000, 10_000),
+                escalation: WorkerConfig::defaults(32, 30_000, 10_000),
+                ai: WorkerConfig::defaults(64, 60_000, 40_000),
+            },
+            ai_timeout_ms: 20_000,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration could not be read: {0}")]
+    Read(#[from] Box<figment::Error>),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Read the configuration from defaults, `JOXAI_CONFIG` (a TOML file) and the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::from_figment(Self::figment())
+    }
+
+    pub fn figment() -> Figment {
+        let mut figment = Figment::from(Serialized::defaults(Defaults::default()));
+        if let Ok(path) = std::env::var("JOXAI_CONFIG") {
+            figment = figment.merge(Toml::file(path));
+        }
+        figment
+            .merge(Env::raw().only(&["DATABASE_URL", "NATS_URL"]))
+            .merge(Env::prefixed("JOXAI_").ignore(&["CONFIG"]).split("__"))
+    }
+
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        // Secrets without a configured value get a random one: fine for one process on a laptop,
+        // and `validate` refuses nothing here because `make run` writes shared secrets to a file.
+        let figment = figment
+            .join(("jwt_secret", random_secret()))
+            .join(("widget_secret", random_secret()));
+        let config: Config = figment.extract().map_err(|e| ConfigError::Read(Box::new(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        joxai_schemas::subjects::Subjects::new(self.nats_prefix.clone())
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if self.jwt_secret.expose_secret().len() < 32 {
+            return invalid("JOXAI_JWT_SECRET must be at least 32 characters".into());
+        }
+        if self.db_pool_size == 0 {
+            return invalid("JOXAI_DB_POOL_SIZE must be at least 1".into());
+        }
+        for kind in WorkerKind::ALL {
+            let w = self.worker(kind);
+            // A handler still running when its ack wait expires gets redelivered and done twice.
+            let margin = Duration::from_millis(w.ack_wait_ms / 10);
+            if w.handler_timeout() + margin > Duration::from_millis(w.ack_wait_ms) {
+                return invalid(format!(
+                    "worker {}: ack_wait_ms ({}) must exceed handler_timeout_ms ({}) by at least 10%",
+                    kind.as_str(),
+                    w.ack_wait_ms,
+                    w.handler_timeout_ms
+                ));
+            }
+            if w.max_deliver < 2 || w.concurrency == 0 || w.retry_min_ms > w.retry_max_ms {
+                return invalid(format!(
+                    "worker {}: max_deliver must be at least 2, concurrency at least 1, retry_min_ms <= retry_max_ms",
+                    kind.as_str()
+                ));
+            }
+        }
+        if self.ai_timeout_ms >= self.workers.ai.handler_timeout_ms {
+            return invalid(format!(
+                "ai_timeout_ms ({}) must be shorter than workers.ai.handler_timeout_ms ({})",
+                self.ai_timeout_ms, self.workers.ai.handler_timeout_ms
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn worker(&self, kind: WorkerKind) -> &WorkerConfig {
+        match kind {
+            WorkerKind::Ticket => &self.workers.ticket,
+            WorkerKind::Escalation => &self.workers.escalation,
+            WorkerKind::Ai => &self.workers.ai,
+        }
+    }
+
+    pub fn subjects(&self) -> joxai_schemas::subjects::Subjects {
+        // Validated in `validate`.
+        joxai_schemas::subjects::Subjects::new(self.nats_prefix.clone())
+            .unwrap_or_else(|_| unreachable!("prefix validated at load"))
+    }
+}
+
+fn random_secret() -> String {
+    use rand::Rng as _;
+    let bytes: [u8; 32] = rand::thread_rng().r#gen();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,40 @@
+//! Plumbing shared by every JoxAI service, written once.
+//!
+//! This crate owns: the typed [`config::Config`] (defaults, optional file, environment), logging
+//! ([`telemetry`]), the Postgres pool and embedded migrations ([`db`]), the NATS JetStream connection,
+//! topology and publishing ([`bus`]), the cancellation signal ([`shutdown`]), the health, readiness
+//! and metrics endpoints ([`http`]), the Prometheus metric families ([`metrics`]) and the JWTs that
+//! staff and customers carry ([`tokens`]).
+//!
+//! It owns no business rules: those live in `joxai-ingress`, `joxai-workers` and `joxai-notifier`.
+
+pub mod bus;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod metrics;
+pub mod rows;
+pub mod shutdown;
+pub mod telemetry;
+pub mod tokens;
+
+/// Everything a service needs to talk to the outside world, built once per process and cloned cheaply.
+#[derive(Clone)]
+pub struct Platform {
+    pub config: std::sync::Arc<config::Config>,
+    pub db: db::Db,
+    pub bus: bus::Bus,
+    pub tokens: tokens::TokenKeys,
+}
+
+impl Platform {
+    /// Connect to Postgres and NATS and make sure the JetStream streams exist.
+    pub async fn connect(config: config::Config) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        let db = db::Db::connect(&config).context("creating the Postgres pool")?;
+        let bus = bus::Bus::connect(&config).await.context("connecting to NATS")?;
+        bus.ensure_streams().await.context("creating the JetStream streams")?;
+        let tokens = tokens::TokenKeys::new(&config);
+        Ok(Self { config: std::sync::Arc::new(config), db, bus, tokens })
+    }
+}

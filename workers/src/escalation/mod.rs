@@ -1,0 +1,215 @@
+//! The escalation classifier: decides, for every customer message, whether the bot answers or a
+//! person takes over, and why.
+//!
+//! Decisions are structured (`decision`, `priority`, `reason`) and published as a
+//! `message.classified` event; an escalation is also sent to the ticket worker as a command. Inputs:
+//! the intent model (`joxai-nlu`), the policy table ([`policy`]), explicit requests for a person,
+//! frustration (negative wording, the same question again) and a second low-confidence guess in a row.
+
+pub mod policy;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use joxai_nlu::IntentModel;
+use joxai_platform::Platform;
+use joxai_platform::metrics::metrics;
+use joxai_schemas::commands::EscalateConversation;
+use joxai_schemas::events::{MessageClassified, MessageCreated};
+use joxai_schemas::types::{ConversationOwner, Decision, EscalationReason, Priority, Sender};
+use joxai_schemas::{Envelope, Event, RawEnvelope};
+use policy::{IntentPolicy, LOW_CONFIDENCE, policy_for};
+use uuid::Uuid;
+
+use crate::runtime::{Delivery, Failure, Handler};
+
+/// The classifier's verdict on one message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub intent: String,
+    pub confidence: f32,
+    pub language: &'static str,
+    pub decision: Decision,
+    pub priority: Option<Priority>,
+    pub reason: Option<EscalationReason>,
+}
+
+/// What the classifier knows of the conversation before this message.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    /// The previous customer message's text, if any.
+    pub previous_text: Option<String>,
+    /// The confidence of the bot's previous answer, if any.
+    pub previous_confidence: Option<f32>,
+}
+
+/// Phrases that mean "let me talk to a person", in English and Spanish. Checked before the model:
+/// a customer who asks for a person gets one, whatever the model thinks.
+const ASK_FOR_HUMAN: &[&str] = &[
+    "human", "real person", "a person", "an agent", "live agent", "speak to someone", "talk to someone",
+    "representative", "operator", "customer service agent", "speak with someone", "call me",
+    "persona", "humano", "agente", "asesor", "operador", "hablar con alguien", "representante",
+];
+
+/// Negative wording that signals a frustrated customer.
+const FRUSTRATION: &[&str] = &[
+    "useless", "ridiculous", "terrible", "awful", "not helpful", "doesn't help", "does not help", "stupid",
+    "angry", "furious", "worst", "complaint", "fed up", "unacceptable", "inútil", "no sirve", "harto",
+    "harta", "queja", "vergüenza", "pésimo", "fatal",
+];
+
+fn contains_phrase(text: &str, phrases: &[&str]) -> bool {
+    phrases.iter().any(|p| {
+        text.match_indices(p).any(|(i, _)| {
+            // Whole words only: "agent" must not match "agenda".
+            let before = text[..i].chars().next_back();
+            let after = text[i + p.len()..].chars().next();
+            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+        })
+    })
+}
+
+fn normalise(text: &str) -> String {
+    text.to_lowercase().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Decide bot or human for `text`. Pure: the same inputs always give the same verdict.
+pub fn classify(model: &IntentModel, text: &str, history: &History) -> Verdict {
+    let started = Instant::now();
+    let prediction = model.classify(text);
+    let m = metrics();
+    m.nlu_duration.observe(started.elapsed().as_secs_f64());
+    m.nlu_intents.with_label_values(&[prediction.intent.as_str()]).inc();
+    let language = match joxai_nlu::detect_language(text) {
+        joxai_nlu::Language::Spanish => "es",
+        joxai_nlu::Language::English => "en",
+    };
+    let lower = normalise(text);
+    let escalate = |priority, reason| Verdict {
+        intent: prediction.intent.clone(),
+        confidence: prediction.confidence,
+        language,
+        decision: Decision::Escalate,
+        priority: Some(priority),
+        reason: Some(reason),
+    };
+
+    if contains_phrase(&lower, ASK_FOR_HUMAN) {
+        return escalate(Priority::Normal, EscalationReason::CustomerAsked);
+    }
+    let confident = prediction.confidence >= LOW_CONFIDENCE;
+    if confident && let IntentPolicy::Escalate(priority, reason) = policy_for(&prediction.intent) {
+        return escalate(priority, reason);
+    }
+    let repeated = history.previous_text.as_deref().map(normalise).is_some_and(|prev| prev == lower && lower.len() > 3);
+    if contains_phrase(&lower, FRUSTRATION) || repeated {
+        return escalate(Priority::High, EscalationReason::Frustration);
+    }
+    if !confident && history.previous_confidence.is_some_and(|c| c < LOW_CONFIDENCE) {
+        return escalate(Priority::Normal, EscalationReason::LowConfidence);
+    }
+    Verdict {
+        intent: prediction.intent,
+        confidence: prediction.confidence,
+        language,
+        decision: Decision::Bot,
+        priority: None,
+        reason: None,
+    }
+}
+
+pub struct EscalationClassifier {
+    platform: Platform,
+    model: Arc<IntentModel>,
+}
+
+impl EscalationClassifier {
+    pub fn new(platform: Platform, model: Arc<IntentModel>) -> Self {
+        Self { platform, model }
+    }
+
+    async fn history(&self, conversation_id: Uuid, message_id: Uuid) -> Result<History, Failure> {
+        let client = self.platform.db.client().await?;
+        let previous_text = client
+            .query_opt(
+                "SELECT text FROM messages WHERE conversation_id = $1 AND sender = 'customer' AND id <> $2
+                   AND created_at <= (SELECT created_at FROM messages WHERE id = $2)
+                 ORDER BY created_at DESC LIMIT 1",
+                &[&conversation_id, &message_id],
+            )
+            .await
+            .map_err(joxai_platform::db::DbError::from)?
+            .map(|r| r.get::<_, String>(0));
+        let previous_confidence = client
+            .query_opt(
+                "SELECT confidence FROM messages WHERE conversation_id = $1 AND sender = 'bot'
+                 ORDER BY created_at DESC LIMIT 1",
+                &[&conversation_id],
+            )
+            .await
+            .map_err(joxai_platform::db::DbError::from)?
+            .and_then(|r| r.get::<_, Option<f32>>(0));
+        Ok(History { previous_text, previous_confidence })
+    }
+
+    async fn on_message(&self, event: Envelope<MessageCreated>) -> Result<(), Failure> {
+        let message = &event.payload.message;
+        // Only customer messages in bot-owned conversations need a decision: once a person owns
+        // the conversation, the person answers.
+        if message.sender != Sender::Customer || event.payload.owner != ConversationOwner::Bot {
+            return Ok(());
+        }
+        let history = self.history(message.conversation_id, message.id).await?;
+        let verdict = classify(&self.model, &message.text, &history);
+        let subjects = self.platform.bus.subjects();
+        if verdict.decision == Decision::Escalate {
+            let (priority, reason) = (verdict.priority.unwrap_or(Priority::Normal), verdict.reason.unwrap_or(EscalationReason::CustomerAsked));
+            let command = EscalateConversation {
+                conversation_id: message.conversation_id,
+                reason,
+                priority,
+                requested_by: "classifier".into(),
+                trigger_message_id: Some(message.id),
+                summary: Some(summary(&message.text, &verdict.intent)),
+            };
+            let envelope = Envelope::derived(&event, command);
+            self.platform.bus.publish(subjects.command::<EscalateConversation>(), &envelope).await?;
+        }
+        let classified = MessageClassified {
+            conversation_id: message.conversation_id,
+            message_id: message.id,
+            text: message.text.clone(),
+            intent: verdict.intent,
+            confidence: verdict.confidence,
+            language: verdict.language.into(),
+            decision: verdict.decision,
+            priority: verdict.priority,
+            reason: verdict.reason,
+            customer: event.payload.customer.clone(),
+            question_at: message.created_at,
+        };
+        let envelope = Envelope::derived(&event, classified);
+        self.platform.bus.publish(subjects.event::<MessageClassified>(message.conversation_id), &envelope).await?;
+        Ok(())
+    }
+}
+
+/// A one-line ticket subject from the customer's words.
+fn summary(text: &str, intent: &str) -> String {
+    let mut short: String = text.chars().take(80).collect();
+    if text.chars().count() > 80 {
+        short.push('…');
+    }
+    format!("{} — {}", intent.replace('_', " "), short)
+}
+
+impl Handler for EscalationClassifier {
+    async fn handle(&self, delivery: &Delivery) -> Result<(), Failure> {
+        let raw = RawEnvelope::parse(&delivery.payload)?;
+        match Event::decode(&raw)? {
+            Event::MessageCreated(event) => self.on_message(event).await,
+            // The consumer's filter only delivers message.created; anything else is harmless.
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! The consumer loop every worker shares.
+//!
+//! One durable pull consumer per worker kind, shared by all replicas. Each message ends in exactly
+//! one acknowledgement:
+//! - handled → `ack`;
+//! - transient failure (database or broker down, timeout) → `nak` with an exponential delay from
+//!   `backon`, until the consumer's `max_deliver` is reached, then a dead letter;
+//! - permanent failure (undecodable, unknown type, invalid data) → a dead letter at once.
+//!
+//! A dead letter is recorded in Postgres (`dead_letters`, inspectable and replayable through the API)
+//! and copied to the dead-letter stream, then the message is terminated so it is not redelivered.
+//!
+//! Concurrency is bounded by a semaphore; on shutdown the loop stops pulling, and in-flight messages
+//! finish within the drain time or are left unacknowledged for redelivery to another replica.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::AckKind;
+use async_nats::jetstream::consumer::pull::MessagesErrorKind;
+use backon::BackoffBuilder as _;
+use bytes::Bytes;
+use futures::StreamExt as _;
+use joxai_platform::Platform;
+use joxai_platform::config::WorkerConfig;
+use joxai_platform::db::DbError;
+use joxai_platform::metrics::metrics;
+use joxai_schemas::streams::WorkerKind;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use uuid::Uuid;
+
+/// How a handler failed, which decides the acknowledgement.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// Trying again later can succeed.
+    #[error("transient: {0:#}")]
+    Transient(anyhow::Error),
+    /// Trying again can never succeed: the message becomes a dead letter now.
+    #[error("permanent: {0:#}")]
+    Permanent(anyhow::Error),
+}
+
+impl From<DbError> for Failure {
+    fn from(e: DbError) -> Self {
+        if e.is_transient() { Failure::Transient(e.into()) } else { Failure::Permanent(e.into()) }
+    }
+}
+
+impl From<joxai_platform::bus::BusError> for Failure {
+    fn from(e: joxai_platform::bus::BusError) -> Self {
+        match e {
+            joxai_platform::bus::BusError::Unavailable(_) => Failure::Transient(e.into()),
+            joxai_platform::bus::BusError::Rejected(_) => Failure::Permanent(e.into()),
+        }
+    }
+}
+
+impl From<joxai_schemas::DecodeError> for Failure {
+    fn from(e: joxai_schemas::DecodeError) -> Self {
+        Failure::Permanent(e.into())
+    }
+}
+
+/// One message as a handler sees it.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub subject: String,
+    pub payload: Bytes,
+    /// Which delivery this is (1 for the first).
+    pub attempt: i64,
+    pub stream_sequence: u64,
+}
+
+/// A worker's logic for one message. Must be idempotent: any message may arrive more than once.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, delivery: &Delivery) -> impl Future<Output = Result<(), Failure>> + Send;
+}
+
+/// Run the consumer loop of `kind` with `handler` until `shutdown` is cancelled.
+pub async fn run<H: Handler>(platform: Platform, kind: WorkerKind, handler: Arc<H>, shutdown: CancellationToken) {
+    let config = platform.config.worker(kind).clone();
+    let spec = platform.bus.topology().consumer(kind, config.timing());
+    let semaphore = Arc::new(Semaphore::new(config.concurrency));
+    let tracker = TaskTracker::new();
+    let worker = kind.as_str();
+    tracing::info!(worker, consumer = %spec.durable_name, concurrency = config.concurrency, "worker starting");
+
+    let stats = tokio::spawn(scrape_consumer_info(platform.clone(), kind, shutdown.clone()));
+
+    'connect: while !shutdown.is_cancelled() {
+        // (Re)create the consumer: after a broker restart it may be gone or the connection new.
+        let consumer = match platform.bus.durable_consumer(&spec).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(worker, error = %e, "consumer unavailable, retrying");
+                if sleep_or_cancel(Duration::from_secs(1), &shutdown).await {
+                    break;
+                }
+                continue;
+            }
+        };
+        let messages = consumer
+            .stream()
+            .max_messages_per_batch(config.concurrency.clamp(1, 256))
+            .heartbeat(Duration::from_secs(5))
+            .expires(Duration::from_secs(30))
+            .messages()
+            .await;
+        let mut messages = match messages {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(worker, error = %e, "pull request failed, retrying");
+                if sleep_or_cancel(Duration::from_secs(1), &shutdown).await {
+                    break;
+                }
+                continue;
+            }
+        };
+        loop {
+            // Take the concurrency permit before pulling, so no more than `concurrency` messages are
+            // held by this process at once.
+            let permit = tokio::select! {
+                _ = shutdown.cancelled() => break 'connect,
+                permit = semaphore.clone().acquire_owned() => match permit {
+                    Ok(p) => p,
+                    Err(_) => break 'connect,
+                },
+            };
+            let next = tokio::select! {
+                _ = shutdown.cancelled() => break 'connect,
+                next = messages.next() => next,
+            };
+            match next {
+                Some(Ok(message)) => {
+                    let (platform, handler, config) = (platform.clone(), handler.clone(), config.clone());
+                    tracker.spawn(async move {
+                        process(&platform, kind, &config, handler.as_ref(), message).await;
+                        drop(permit);
+                    });
+                }
+                Some(Err(e)) => match e.kind() {
+                    MessagesErrorKind::MissingHeartbeat
+                    | MessagesErrorKind::ConsumerDeleted
+                    | MessagesErrorKind::NoResponders => {
+                        tracing::warn!(worker, error = %e, "consumer lost, recreating");
+                        continue 'connect;
+                    }
+                    _ => tracing::warn!(worker, error = %e, "pull error"),
+                },
+                None => continue 'connect,
+            }
+        }
+    }
+
+    tracker.close();
+    let drain = Duration::from_secs(platform.config.drain_seconds);
+    if tokio::time::timeout(drain, tracker.wait()).await.is_err() {
+        tracing::warn!(worker, "drain time over: unfinished messages will be redelivered");
+    }
+    stats.abort();
+    tracing::info!(worker, "worker stopped");
+}
+
+/// Sleep unless shutdown comes first; returns true when shutting down.
+async fn sleep_or_cancel(duration: Duration, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = shutdown.cancelled() => true,
+        _ = tokio::time::sleep(duration) => false,
+    }
+}
+
+/// The delay before redelivery after the `attempt`-th transient failure: exponential with jitter,
+/// between the configured bounds.
+pub fn retry_delay(config: &WorkerConfig, attempt: i64) -> Duration {
+    backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(config.retry_min_ms))
+        .with_max_delay(Duration::from_millis(config.retry_max_ms))
+        .with_factor(2.0)
+        .with_jitter()
+        .without_max_times()
+        .build()
+        .nth((attempt.max(1) - 1) as usize)
+        .unwrap_or(Duration::from_millis(config.retry_max_ms))
+}
+
+async fn process<H: Handler>(
+    platform: &Platform,
+    kind: WorkerKind,
+    config: &WorkerConfig,
+    handler: &H,
+    message: async_nats::jetstream::Message,
+) {
+    let worker = kind.as_str();
+    let m = metrics();
+    let (attempt, stream_sequence) = match message.info() {
+        Ok(info) => (info.delivered, info.stream_sequence),
+        Err(_) => (1, 0),
+    };
+    if attempt > 1 {
+        m.worker_redeliveries.with_label_values(&[worker]).inc();
+    }
+    let delivery = Delivery {
+        subject: message.subject.to_string(),
+        payload: message.payload.clone(),
+        attempt,
+        stream_sequence,
+    };
+    let in_flight = m.worker_in_flight.with_label_values(&[worker]);
+    in_flight.inc();
+    let started = Instant::now();
+    let outcome = match tokio::time::timeout(config.handler_timeout(), handler.handle(&delivery)).await {
+        Ok(result) => result,
+        Err(_) => Err(Failure::Transient(anyhow::anyhow!("handler took longer than {:?}", config.handler_timeout()))),
+    };
+    m.worker_duration.with_label_values(&[worker]).observe(started.elapsed().as_secs_f64());
+    in_flight.dec();
+
+    let ack = match outcome {
+        Ok(()) => {
+            m.worker_messages.with_label_values(&[worker, "ack"]).inc();
+            AckKind::Ack
+        }
+        Err(Failure::Transient(error)) if attempt < config.max_deliver => {
+            let delay = retry_delay(config, attempt);
+            tracing::warn!(worker, subject = %delivery.subject, attempt, ?delay, error = %format!("{error:#}"), "transient failure, will retry");
+            m.worker_messages.with_label_values(&[worker, "retry"]).inc();
+            AckKind::Nak(Some(delay))
+        }
+        Err(failure) => {
+            tracing::error!(worker, subject = %delivery.subject, attempt, error = %failure, "giving up: dead letter");
+            let headers = message.headers.clone();
+            match record_dead_letter(platform, kind, &delivery, headers.as_ref(), &failure.to_string()).await {
+                Ok(()) => {
+                    m.worker_messages.with_label_values(&[worker, "dead_letter"]).inc();
+                    m.dead_letters.with_label_values(&[worker]).inc();
+                    AckKind::Term
+                }
+                Err(e) => {
+                    // Never drop a message we could not record: let it come back.
+                    tracing::error!(worker, error = %e, "could not record the dead letter, will retry");
+                    m.worker_messages.with_label_values(&[worker, "retry"]).inc();
+                    AckKind::Nak(Some(retry_delay(config, attempt)))
+                }
+            }
+        }
+    };
+    if let Err(e) = message.ack_with(ack).await {
+        // The broker will redeliver after ack_wait; handlers are idempotent.
+        tracing::warn!(worker, error = %e, "acknowledgement failed");
+    }
+}
+
+/// Record a dead letter in Postgres and copy it to the dead-letter stream.
+async fn record_dead_letter(
+    platform: &Platform,
+    kind: WorkerKind,
+    delivery: &Delivery,
+    headers: Option<&async_nats::HeaderMap>,
+    error: &str,
+) -> anyhow::Result<()> {
+    let message_id = headers.and_then(|h| h.get("Nats-Msg-Id")).map(|v| v.as_str().to_owned());
+    let headers_json: serde_json::Value = headers
+        .map(|h| {
+            h.iter()
+                .map(|(k, v)| (k.to_string(), serde_json::json!(v.iter().map(|x| x.as_str()).collect::<Vec<_>>())))
+                .collect::<serde_json::Map<_, _>>()
+                .into()
+        })
+        .unwrap_or_else(|| serde_json::json!({}));
+    let payload = String::from_utf8_lossy(&delivery.payload).into_owned();
+    let id = Uuid::now_v7();
+    let client = platform.db.client().await?;
+    client
+        .execute(
+            "INSERT INTO dead_letters (id, worker, subject, message_id, stream_sequence, payload, headers, error, deliveries)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (worker, stream_sequence) DO NOTHING",
+            &[
+                &id,
+                &kind.as_str(),
+                &delivery.subject,
+                &message_id,
+                &(delivery.stream_sequence as i64),
+                &payload,
+                &headers_json,
+                &error,
+                &delivery.attempt,
+            ],
+        )
+        .await?;
+    let copy = serde_json::json!({
+        "dead_letter_id": id, "worker": kind.as_str(), "subject": delivery.subject,
+        "stream_sequence": delivery.stream_sequence, "error": error, "payload": payload,
+    });
+    platform
+        .bus
+        .publish_raw(
+            platform.bus.subjects().dead_letter(kind.as_str()),
+            &format!("dlq-{}-{}", kind.as_str(), delivery.stream_sequence),
+            async_nats::HeaderMap::new(),
+            Bytes::from(copy.to_string()),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Publish the consumer's pending and ack-pending counts as gauges every few seconds: the numbers
+/// autoscaling (KEDA) and the backlog alerts read.
+async fn scrape_consumer_info(platform: Platform, kind: WorkerKind, shutdown: CancellationToken) {
+    let m = metrics();
+    let topology = platform.bus.topology().clone();
+    let stream_name = topology.consumer(kind, platform.config.worker(kind).timing()).stream;
+    loop {
+        if sleep_or_cancel(Duration::from_secs(5), &shutdown).await {
+            return;
+        }
+        let info = async {
+            let stream = platform.bus.jetstream().get_stream_no_info(&stream_name).await.ok()?;
+            let mut consumer: async_nats::jetstream::consumer::PullConsumer =
+                stream.get_consumer(kind.durable_name()).await.ok()?;
+            consumer.info().await.ok().map(|i| (i.num_pending, i.num_ack_pending))
+        }
+        .await;
+        if let Some((pending, ack_pending)) = info {
+            m.consumer_pending.with_label_values(&[kind.as_str()]).set(pending as i64);
+            m.consumer_ack_pending.with_label_values(&[kind.as_str()]).set(ack_pending as i64);
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! The ticket worker's SQL. Every statement is keyed so that running it twice changes nothing.
+
+use joxai_platform::db::DbError;
+use joxai_schemas::commands::EscalateConversation;
+use joxai_schemas::derive_id;
+use joxai_schemas::types::{ConversationOwner, CustomerRef, EscalationReason, MessageView, Sender, TicketView};
+use joxai_platform::rows::{MESSAGE_COLUMNS, TICKET_COLUMNS, message_view, ticket_view};
+use tokio_postgres::{Row, Transaction};
+use uuid::Uuid;
+
+pub struct ConversationState {
+    pub owner: ConversationOwner,
+    pub locale: String,
+    pub customer: CustomerRef,
+}
+
+pub struct NewMessage<'a> {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub sender: Sender,
+    pub author_id: Option<Uuid>,
+    pub text: &'a str,
+    pub client_message_id: Option<&'a str>,
+    pub in_reply_to: Option<Uuid>,
+    pub intent: Option<&'a str>,
+    pub confidence: Option<f32>,
+}
+
+pub struct StoredMessage {
+    pub view: MessageView,
+    /// False when the message was already there (a redelivered command).
+    pub inserted: bool,
+}
+
+pub struct TicketOutcome {
+    pub ticket: TicketView,
+    pub created: bool,
+    pub source_command_id: Uuid,
+    pub system_message: Option<MessageView>,
+}
+
+use joxai_platform::rows::parse;
+
+const CONVERSATION_STATE: &str = "SELECT c.owner, c.locale, cu.external_ref, cu.display_name, cu.verified
+     FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1";
+
+fn conversation_state(row: &Row) -> Result<ConversationState, DbError> {
+    Ok(ConversationState {
+        owner: parse(row.get(0))?,
+        locale: row.get(1),
+        customer: CustomerRef { external_ref: row.get(2), display_name: row.get(3), verified: row.get(4) },
+    })
+}
+
+/// Create the customer and conversation rows if they are not there yet; return the conversation's state.
+///
+/// Both the start command and the first message may arrive first (several workers run at once), so
+/// either creates what is missing.
+pub async fn ensure_conversation(
+    tx: &Transaction<'_>,
+    conversation_id: Uuid,
+    customer: &CustomerRef,
+    locale: &str,
+    channel: &str,
+) -> Result<ConversationState, DbError> {
+    if let Some(row) = tx.query_opt(CONVERSATION_STATE, &[&conversation_id]).await? {
+        return conversation_state(&row);
+    }
+    let customer_id: Uuid = match (&customer.external_ref, customer.verified) {
+        (Some(external_ref), true) => {
+            let row = tx
+                .query_one(
+                    "INSERT INTO customers (id, external_ref, display_name, verified) VALUES ($1, $2, $3, true)
+                     ON CONFLICT (external_ref) DO UPDATE
+                        SET display_name = coalesce(excluded.display_name, customers.display_name)
+                     RETURNING id",
+                    &[&Uuid::now_v7(), external_ref, &customer.display_name],
+                )
+                .await?;
+            row.get(0)
+        }
+        _ => {
+            // An anonymous visitor is one customer per conversation.
+            let id = derive_id(conversation_id, "customer");
+            tx.execute(
+                "INSERT INTO customers (id, display_name, verified) VALUES ($1, $2, false) ON CONFLICT (id) DO NOTHING",
+                &[&id, &customer.display_name],
+            )
+            .await?;
+            id
+        }
+    };
+    tx.execute(
+        "INSERT INTO conversations (id, customer_id, locale, channel) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (id) DO NOTHING",
+        &[&conversation_id, &customer_id, &locale, &channel],
+    )
+    .await?;
+    let row = tx.query_one(CONVERSATION_STATE, &[&conversation_id]).await?;
+    conversation_state(&row)
+}
+
+/// Lock the conversation row for the rest of the transaction and read its state.
+pub async fn lock_conversation(tx: &Transaction<'_>, id: Uuid) -> Result<Option<ConversationState>, DbError> {
+    let locked = tx.query_opt("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE", &[&id]).await?;
+    if locked.is_none() {
+        return Ok(None);
+    }
+    let row = tx.query_one(CONVERSATION_STATE, &[&id]).await?;
+    conversation_state(&row).map(Some)
+}
+
+/// Insert a message unless a message with its id (or, for bot replies, an answer to the same
+/// question) is already stored.
+pub async fn insert_message(tx: &Transaction<'_>, m: NewMessage<'_>) -> Result<StoredMessage, DbError> {
+    let inserted = tx
+        .query_opt(
+            &format!(
+                "INSERT INTO messages (id, conversation_id, sender, author_id, text, client_message_id, in_reply_to, intent, confidence)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT DO NOTHING
+                 RETURNING {MESSAGE_COLUMNS}"
+            ),
+            &[
+                &m.id,
+                &m.conversation_id,
+                &m.sender.as_str(),
+                &m.author_id,
+                &m.text,
+                &m.client_message_id,
+                &m.in_reply_to,
+                &m.intent,
+                &m.confidence,
+            ],
+        )
+        .await?;
+    if let Some(row) = inserted {
+        tx.execute(
+            "UPDATE conversations SET last_message_at = now(), updated_at = now(), status = 'open' WHERE id = $1",
+            &[&m.conversation_id],
+        )
+        .await?;
+        return Ok(StoredMessage { view: message_view(&row)?, inserted: true });
+    }
+    // Already stored: by id, or (a bot reply) another reply to the same question.
+    let row = tx
+        .query_one(
+            &format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages
+                 WHERE id = $1 OR (sender = 'bot' AND $2::uuid IS NOT NULL AND in_reply_to = $2)
+                 LIMIT 1"
+            ),
+            &[&m.id, &m.in_reply_to],
+        )
+        .await?;
+    Ok(StoredMessage { view: message_view(&row)?, inserted: false })
+}
+
+fn waiting_text(locale: &str) -> &'static str {
+    if locale.starts_with("es") {
+        "Le hemos pasado con nuestro equipo. Una persona se unirá a la conversación en breve."
+    } else {
+        "We've passed you to our team. A person will join this conversation shortly."
+    }
+}
+
+/// Open the conversation's ticket unless it already has an active one. The caller holds the
+/// conversation's row lock, so two escalations cannot both see "no ticket".
+pub async fn open_ticket(
+    tx: &Transaction<'_>,
+    command_id: Uuid,
+    cmd: &EscalateConversation,
+    locale: &str,
+) -> Result<TicketOutcome, DbError> {
+    let existing = tx
+        .query_opt(
+            &format!(
+                "SELECT {TICKET_COLUMNS} FROM tickets
+                 WHERE conversation_id = $1 AND status IN ('open', 'in_progress')"
+            ),
+            &[&cmd.conversation_id],
+        )
+        .await?;
+    if let Some(row) = existing {
+        let source: Uuid = row.get(10);
+        let system_message = tx
+            .query_opt(
+                &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"),
+                &[&derive_id(source, "system-message")],
+            )
+            .await?
+            .map(|r| message_view(&r))
+            .transpose()?;
+        return Ok(TicketOutcome { ticket: ticket_view(&row)?, created: false, source_command_id: source, system_message });
+    }
+    let ticket_id = derive_id(command_id, "ticket");
+    let subject = cmd.summary.clone().unwrap_or_else(|| match cmd.reason {
+        EscalationReason::CustomerAsked => "Customer asked for a person".to_owned(),
+        EscalationReason::UrgentIntent => "Urgent: needs immediate attention".to_owned(),
+        EscalationReason::Frustration => "Customer seems frustrated".to_owned(),
+        EscalationReason::LowConfidence => "The assistant could not understand the customer".to_owned(),
+        EscalationReason::AiFailure => "The assistant could not answer".to_owned(),
+        EscalationReason::NeedsHumanAction => "Needs action by a person".to_owned(),
+        EscalationReason::Manual => "Opened by staff".to_owned(),
+    });
+    let row = tx
+        .query_one(
+            &format!(
+                "INSERT INTO tickets (id, number, conversation_id, subject, priority, reason, source_command_id)
+                 VALUES ($1, 'TKT-' || lpad(nextval('ticket_number_seq')::text, 6, '0'), $2, $3, $4, $5, $6)
+                 RETURNING {TICKET_COLUMNS}"
+            ),
+            &[
+                &ticket_id,
+                &cmd.conversation_id,
+                &subject,
+                &cmd.priority.as_str(),
+                &cmd.reason.as_str(),
+                &command_id,
+            ],
+        )
+        .await?;
+    let ticket = ticket_view(&row)?;
+    tx.execute(
+        "UPDATE conversations SET owner = 'agent', updated_at = now() WHERE id = $1",
+        &[&cmd.conversation_id],
+    )
+    .await?;
+    let system = insert_message(tx, NewMessage {
+        id: derive_id(command_id, "system-message"),
+        conversation_id: cmd.conversation_id,
+        sender: Sender::System,
+        author_id: None,
+        text: waiting_text(locale),
+        client_message_id: None,
+        in_reply_to: cmd.trigger_message_id,
+        intent: None,
+        confidence: None,
+    })
+    .await?;
+    tx.execute(
+        "INSERT INTO ticket_events (ticket_id, command_id, kind, actor, data) VALUES ($1, $2, 'created', $3, $4)
+         ON CONFLICT (command_id, kind) DO NOTHING",
+        &[
+            &ticket.id,
+            &command_id,
+            &cmd.requested_by,
+            &serde_json::json!({
+                "reason": cmd.reason, "priority": cmd.priority, "trigger_message_id": cmd.trigger_message_id,
+            }),
+        ],
+    )
+    .await?;
+    Ok(TicketOutcome { ticket, created: true, source_command_id: command_id, system_message: Some(system.view) })
+}
+
+/// Lock a ticket and its conversation; `None` when the ticket does not exist or has no conversation.
+pub async fn lock_ticket_conversation(
+    tx: &Transaction<'_>,
+    ticket_id: Uuid,
+) -> Result<Option<(Uuid, ConversationState)>, DbError> {
+    let row = tx.query_opt("SELECT conversation_id FROM tickets WHERE id = $1 FOR UPDATE", &[&ticket_id]).await?;
+    let Some(conversation_id) = row.and_then(|r| r.get::<_, Option<Uuid>>(0)) else {
+        return Ok(None);
+    };
+    Ok(lock_conversation(tx, conversation_id).await?.map(|state| (conversation_id, state)))
+}
+
+/// The agent replied: first response time, status `in_progress`, assignee if none, audit event.
+pub async fn record_agent_reply(
+    tx: &Transaction<'_>,
+    ticket_id: Uuid,
+    agent_id: Uuid,
+    command_id: Uuid,
+) -> Result<(), DbError> {
+    tx.execute(
+        "UPDATE tickets SET first_response_at = coalesce(first_response_at, now()),
+                status = CASE WHEN status = 'open' THEN 'in_progress' ELSE status END,
+                assignee_id = coalesce(assignee_id, $2),
+                updated_at = now()
+         WHERE id = $1",
+        &[&ticket_id, &agent_id],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO ticket_events (ticket_id, command_id, kind, actor, data) VALUES ($1, $2, 'agent_replied', $3, '{}')
+         ON CONFLICT (command_id, kind) DO NOTHING",
+        &[&ticket_id, &command_id, &agent_id.to_string()],
+    )
+    .await?;
+    Ok(())
+}
