@@ -3,6 +3,7 @@
 //! This crate only assembles: the behaviour lives in `joxai-ingress`, `joxai-workers` and
 //! `joxai-notifier`, and the plumbing in `joxai-platform`.
 
+pub mod frontends;
 pub mod seed;
 
 use joxai_platform::Platform;
@@ -17,6 +18,7 @@ pub async fn run_all(platform: Platform, listener: TcpListener, shutdown: Cancel
     let router = joxai_ingress::api_router(platform.clone())
         .merge(joxai_notifier::router(hub))
         .merge(joxai_platform::http::health_router(platform.clone()))
+        .merge(frontends::router(&platform.config.frontends_dir))
         .layer(axum::middleware::from_fn(|req, next| joxai_platform::http::track_metrics("all", req, next)));
     let workers = tokio::spawn(joxai_workers::run(platform.clone(), &WorkerKind::ALL, shutdown.clone()));
     let server = joxai_platform::http::serve(listener, router, shutdown.clone());

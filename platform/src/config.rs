@@ -44,6 +44,12 @@ pub struct Config {
     /// Password for the demo staff accounts; generated and printed when unset.
     pub demo_password: Option<SecretString>,
     pub workers: WorkersConfig,
+    /// Where the built frontends are (`widget/dist`, `panel/dist`, `demo/`), served by the all-in-one
+    /// process and the ingress.
+    pub frontends_dir: std::path::PathBuf,
+    /// Demo mode: serves `/demo/identity`, which signs a demo customer's identity so the demo page can
+    /// show a verified customer. Never enable it for a real bank.
+    pub demo_mode: bool,
     /// Longest a single AI call (LLM request) may take. The AI consumer's ack wait must exceed it.
     pub ai_timeout_ms: u64,
 }
@@ -111,6 +117,8 @@ struct Defaults {
     allowed_origins: Vec<String>,
     workers: WorkersConfig,
     ai_timeout_ms: u64,
+    frontends_dir: String,
+    demo_mode: bool,
 }
 
 impl Default for Defaults {
@@ -136,6 +144,8 @@ impl Default for Defaults {
                 ai: WorkerConfig::defaults(64, 60_000, 40_000),
             },
             ai_timeout_ms: 20_000,
+            frontends_dir: "frontends".into(),
+            demo_mode: false,
         }
     }
 }
