@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Browser tests of every frontend package, in Debian's Chromium driven by playwright-core (no browser
+# download). Each package's `npm test` starts its own all-in-one JoxAI (infra/scripts/serve-for-tests.sh).
+set -euo pipefail
+cd "$(dirname "$0")"
+if [ ! -x /usr/bin/chromium ]; then
+  echo "[joxai] installing Debian's chromium for browser tests" >&2
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
+fi
+./build.sh
+for pkg in */package.json; do
+  dir="$(dirname "$pkg")"
+  echo "[joxai] browser tests: frontends/$dir" >&2
+  (cd "$dir" && npm test)
+done
