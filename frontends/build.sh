@@ -2,6 +2,7 @@
 # Build every frontend package (frontends/*/package.json): `npm ci` when its lock changed, then
 # `npm run build` into its dist/. Called by `make run` and `make test`.
 set -euo pipefail
+shopt -s nullglob
 cd "$(dirname "$0")"
 for pkg in */package.json; do
   dir="$(dirname "$pkg")"

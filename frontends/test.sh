@@ -2,6 +2,7 @@
 # Browser tests of every frontend package, in Debian's Chromium driven by playwright-core (no browser
 # download). Each package's `npm test` starts its own all-in-one JoxAI (infra/scripts/serve-for-tests.sh).
 set -euo pipefail
+shopt -s nullglob
 cd "$(dirname "$0")"
 if [ ! -x /usr/bin/chromium ]; then
   echo "[joxai] installing Debian's chromium for browser tests" >&2
