@@ -128,7 +128,9 @@ impl Bus {
             ack_policy: consumer::AckPolicy::Explicit,
             ack_wait: spec.timing.ack_wait,
             max_deliver: spec.timing.max_deliver,
-            backoff: spec.timing.backoff.clone(),
+            // No JetStream `BackOff`: it would override both `ack_wait` and our NAK delays (see
+            // `ConsumerTiming::retry_min`); retries are scheduled by the worker runtime instead.
+            backoff: vec![],
             max_ack_pending: spec.timing.max_ack_pending,
             deliver_policy: consumer::DeliverPolicy::All,
             ..Default::default()

@@ -82,15 +82,11 @@ impl WorkerConfig {
     }
 
     pub fn timing(&self) -> ConsumerTiming {
-        let ack_wait = Duration::from_millis(self.ack_wait_ms);
-        // Redelivery after an ack timeout: ack_wait, then twice, then four times as long.
-        let backoff = (0..(self.max_deliver - 1).max(1) as u32)
-            .map(|i| ack_wait * 2u32.pow(i.min(3)))
-            .collect();
         ConsumerTiming {
-            ack_wait,
+            ack_wait: Duration::from_millis(self.ack_wait_ms),
             max_deliver: self.max_deliver,
-            backoff,
+            retry_min: Duration::from_millis(self.retry_min_ms),
+            retry_max: Duration::from_millis(self.retry_max_ms),
             max_ack_pending: (self.concurrency as i64 * 64).max(256),
         }
     }

@@ -28,9 +28,14 @@ pub struct ConsumerTiming {
     pub ack_wait: Duration,
     /// Deliveries before a message is given up and becomes a dead letter.
     pub max_deliver: i64,
-    /// Redelivery gaps after an ack timeout (JetStream `backoff`). The first entry replaces
-    /// `ack_wait`, so it is never shorter than `ack_wait`.
-    pub backoff: Vec<Duration>,
+    /// Retry schedule after a transient failure: exponential from `retry_min` to `retry_max`
+    /// (with jitter), applied by the worker runtime as the delay of each negative acknowledgement.
+    ///
+    /// It is deliberately not JetStream's consumer `BackOff`: a consumer with `BackOff` replaces
+    /// both `AckWait` (its first entry) and the delays clients ask for in a NAK (observed with
+    /// nats-server 2.15: the second NAK's delay was ignored), so the two could not be set apart.
+    pub retry_min: Duration,
+    pub retry_max: Duration,
     /// Messages handed out and not yet acknowledged, per consumer (back-pressure).
     pub max_ack_pending: i64,
 }

@@ -174,9 +174,10 @@ async fn sleep_or_cancel(duration: Duration, shutdown: &CancellationToken) -> bo
 /// The delay before redelivery after the `attempt`-th transient failure: exponential with jitter,
 /// between the configured bounds.
 pub fn retry_delay(config: &WorkerConfig, attempt: i64) -> Duration {
+    let timing = config.timing();
     backon::ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(config.retry_min_ms))
-        .with_max_delay(Duration::from_millis(config.retry_max_ms))
+        .with_min_delay(timing.retry_min)
+        .with_max_delay(timing.retry_max)
         .with_factor(2.0)
         .with_jitter()
         .without_max_times()

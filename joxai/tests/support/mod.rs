@@ -36,6 +36,7 @@ pub async fn fresh_database() -> String {
 
 /// A configuration for one test: its own database and subject prefix, fast retries.
 pub async fn test_config(tweak: impl FnOnce(figment::Figment) -> figment::Figment) -> Config {
+    joxai_platform::telemetry::init();
     let database_url = fresh_database().await;
     let prefix = format!("t{}", &Uuid::new_v4().simple().to_string()[..12]);
     let figment = Config::figment()
