@@ -4,7 +4,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use joxai_platform::tokens::Principal;
-use joxai_schemas::types::{CustomerRef, StaffRole};
+use joxai_schemas::types::{Actor, CustomerRef, StaffRole};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
@@ -53,12 +53,18 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .map(str::trim)
 }
 
-/// A signed-in staff member (admin, supervisor or agent). Customer tokens are refused.
+/// A signed-in staff member (admin, supervisor or agent) whose session is still live. Customer and
+/// refresh tokens are refused.
+///
+/// Every request checks the token's session (`sid`) in Postgres, so a logout, a password reset or a
+/// deactivation stops the access token at once rather than when it expires; the role is read there
+/// too, so a demotion takes effect on the next request.
 #[derive(Debug, Clone)]
 pub struct Staff {
     pub user_id: Uuid,
     pub role: StaffRole,
-    pub session_id: Option<Uuid>,
+    pub session_id: Uuid,
+    pub display_name: String,
 }
 
 impl Staff {
@@ -66,17 +72,107 @@ impl Staff {
     pub fn sees_everything(&self) -> bool {
         matches!(self.role, StaffRole::Admin | StaffRole::Supervisor)
     }
+
+    pub fn actor(&self) -> Actor {
+        Actor { user_id: self.user_id, role: self.role }
+    }
 }
 
 impl FromRequestParts<AppState> for Staff {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
-        match state.platform.tokens.verify(token).map_err(|_| ApiError::Unauthorized)? {
-            Principal::Staff { user_id, role, session_id } => Ok(Staff { user_id, role, session_id }),
-            Principal::Customer { .. } => Err(ApiError::Unauthorized),
+        if let Some(staff) = parts.extensions.get::<Staff>() {
+            return Ok(staff.clone());
         }
+        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        let Principal::Staff { user_id, session_id: Some(session_id), .. } =
+            state.platform.tokens.verify(token).map_err(|_| ApiError::Unauthorized)?
+        else {
+            return Err(ApiError::Unauthorized);
+        };
+        let client = state.platform.db.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT u.role, u.display_name FROM staff_sessions s JOIN users u ON u.id = s.user_id
+                  WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.active",
+                &[&session_id, &user_id],
+            )
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        let role = row.get::<_, &str>(0).parse().map_err(|_| ApiError::Internal("unknown role".into()))?;
+        let staff = Staff { user_id, role, session_id, display_name: row.get(1) };
+        parts.extensions.insert(staff.clone());
+        Ok(staff)
+    }
+}
+
+/// A supervisor or an admin. Agents get 403.
+#[derive(Debug, Clone)]
+pub struct Supervisor(pub Staff);
+
+impl FromRequestParts<AppState> for Supervisor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let staff = Staff::from_request_parts(parts, state).await?;
+        if staff.sees_everything() { Ok(Supervisor(staff)) } else { Err(ApiError::Forbidden) }
+    }
+}
+
+/// An admin. Everyone else gets 403.
+#[derive(Debug, Clone)]
+pub struct Admin(pub Staff);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let staff = Staff::from_request_parts(parts, state).await?;
+        if staff.role == StaffRole::Admin { Ok(Admin(staff)) } else { Err(ApiError::Forbidden) }
+    }
+}
+
+/// The caller's address for throttling: the TCP peer, or the client named by `X-Forwarded-For` only
+/// when the peer is one of `JOXAI_TRUSTED_PROXIES` (otherwise anyone could forge the header and get a
+/// fresh allowance with every request).
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+fn trusted_proxies() -> &'static [std::net::IpAddr] {
+    static PROXIES: std::sync::LazyLock<Vec<std::net::IpAddr>> = std::sync::LazyLock::new(|| {
+        std::env::var("JOXAI_TRUSTED_PROXIES")
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|p| p.trim().parse().ok())
+            .collect()
+    });
+    &PROXIES
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        let Some(peer) = peer else { return Ok(ClientIp("unknown".into())) };
+        if trusted_proxies().contains(&peer)
+            && let Some(forwarded) = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
+        {
+            // The right-most address not added by one of our proxies is the real client.
+            let client = forwarded
+                .split(',')
+                .rev()
+                .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+                .find(|ip| !trusted_proxies().contains(ip));
+            if let Some(client) = client {
+                return Ok(ClientIp(client.to_string()));
+            }
+        }
+        Ok(ClientIp(peer.to_string()))
     }
 }
 

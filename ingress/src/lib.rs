@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! The ingress: JoxAI's REST gateway.
 //!
 //! It authenticates callers (staff JWTs from argon2id-checked passwords; customer JWTs scoped to one
@@ -5,14 +6,16 @@
 //! Postgres. It never writes conversations, messages or tickets itself: the ticket worker does, so
 //! every write is idempotent, audited and pushed live.
 
+pub mod dispatch;
 pub mod error;
 pub mod extract;
+pub mod openapi;
 pub mod passwords;
 pub mod routes;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, patch, post, put};
 use joxai_platform::Platform;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -25,19 +28,76 @@ pub struct AppState {
     pub platform: Platform,
 }
 
+/// Builds the router while recording every (method, path) it serves, so a test can compare the
+/// served routes with the OpenAPI document.
+struct Routes {
+    router: Router<AppState>,
+    served: Vec<(&'static str, &'static str)>,
+}
+
+impl Routes {
+    fn add(mut self, method: &'static str, path: &'static str, handler: MethodRouter<AppState>) -> Self {
+        self.served.push((method, path));
+        self.router = self.router.route(path, handler);
+        self
+    }
+}
+
+fn routes() -> Routes {
+    use routes::{auth, chat, conversations, dead_letters, tickets, users};
+    Routes { router: Router::new(), served: vec![] }
+        .add("POST", "/api/v1/auth/login", post(auth::login))
+        .add("POST", "/api/v1/auth/refresh", post(auth::refresh))
+        .add("POST", "/api/v1/auth/logout", post(auth::logout))
+        .add("POST", "/api/v1/auth/password", post(auth::change_password))
+        .add("GET", "/api/v1/auth/me", get(auth::me))
+        .add("PUT", "/api/v1/me/availability", put(users::set_my_availability))
+        .add("POST", "/api/v1/chat/sessions", post(chat::start_session))
+        .add("POST", "/api/v1/chat/conversations/{id}/messages", post(chat::post_message))
+        .add("GET", "/api/v1/chat/conversations/{id}/messages", get(chat::get_messages))
+        .add("POST", "/api/v1/chat/conversations/{id}/escalate", post(chat::escalate))
+        .add("POST", "/api/v1/chat/conversations/{id}/rating", post(chat::rate))
+        .add("POST", "/api/v1/chat/conversations/{id}/typing", post(chat::typing))
+        .add("GET", "/api/v1/tickets", get(tickets::list))
+        .add("POST", "/api/v1/tickets", post(tickets::create))
+        .add("GET", "/api/v1/tickets/{id}", get(tickets::get))
+        .add("PATCH", "/api/v1/tickets/{id}", patch(tickets::update))
+        .add("POST", "/api/v1/tickets/{id}/assign", post(tickets::assign))
+        .add("POST", "/api/v1/tickets/{id}/status", post(tickets::set_status))
+        .add("POST", "/api/v1/tickets/{id}/messages", post(tickets::reply))
+        .add("GET", "/api/v1/tickets/{id}/notes", get(tickets::notes))
+        .add("POST", "/api/v1/tickets/{id}/notes", post(tickets::add_note))
+        .add("GET", "/api/v1/tickets/{id}/history", get(tickets::history))
+        .add("POST", "/api/v1/tickets/{id}/typing", post(tickets::typing))
+        .add("GET", "/api/v1/conversations", get(conversations::list))
+        .add("GET", "/api/v1/conversations/{id}", get(conversations::get))
+        .add("POST", "/api/v1/conversations/{id}/take-over", post(conversations::take_over))
+        .add("POST", "/api/v1/conversations/{id}/hand-back", post(conversations::hand_back))
+        .add("POST", "/api/v1/conversations/{id}/close", post(conversations::close))
+        .add("GET", "/api/v1/users", get(users::list))
+        .add("POST", "/api/v1/users", post(users::create))
+        .add("GET", "/api/v1/users/{id}", get(users::get))
+        .add("PATCH", "/api/v1/users/{id}", patch(users::update))
+        .add("POST", "/api/v1/users/{id}/password", post(users::reset_password))
+        .add("GET", "/api/v1/dead-letters", get(dead_letters::list))
+        .add("GET", "/api/v1/dead-letters/{id}", get(dead_letters::get))
+        .add("POST", "/api/v1/dead-letters/{id}/replay", post(dead_letters::replay))
+        .add("POST", "/api/v1/dead-letters/{id}/discard", post(dead_letters::discard))
+        .add("GET", "/api/v1/openapi.json", get(openapi::openapi_json))
+        .add("GET", "/api/v1/docs", get(openapi::docs_page))
+}
+
+/// Every (method, path) the API router serves.
+pub fn served_routes() -> Vec<(&'static str, &'static str)> {
+    routes().served
+}
+
 /// The API routes under `/api/v1`, without health endpoints (the caller adds those once per process).
 pub fn api_router(platform: Platform) -> Router {
-    use routes::{auth, chat, tickets};
-    Router::new()
-        .route("/api/v1/auth/login", post(auth::login))
-        .route("/api/v1/auth/me", get(auth::me))
-        .route("/api/v1/chat/sessions", post(chat::start_session))
-        .route("/api/v1/chat/conversations/{id}/messages", post(chat::post_message).get(chat::get_messages))
-        .route("/api/v1/chat/conversations/{id}/escalate", post(chat::escalate))
-        .route("/api/v1/tickets", get(tickets::list))
-        .route("/api/v1/tickets/{id}", get(tickets::get))
-        .route("/api/v1/tickets/{id}/messages", post(tickets::reply))
+    routes()
+        .router
         .fallback(|| async { error::ApiError::NotFound("route") })
+        .method_not_allowed_fallback(|| async { error::ApiError::NotFound("route") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(AppState { platform })
 }

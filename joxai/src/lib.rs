@@ -19,6 +19,7 @@ pub async fn run_all(platform: Platform, listener: TcpListener, shutdown: Cancel
         .merge(joxai_notifier::router(hub))
         .merge(joxai_platform::http::health_router(platform.clone()))
         .merge(frontends::router(&platform.config.frontends_dir))
+        .merge(if platform.config.demo_mode { frontends::demo_identity_router(platform.clone()) } else { axum::Router::new() })
         .layer(axum::middleware::from_fn(|req, next| joxai_platform::http::track_metrics("all", req, next)));
     let workers = tokio::spawn(joxai_workers::run(platform.clone(), &WorkerKind::ALL, shutdown.clone()));
     let server = joxai_platform::http::serve(listener, router, shutdown.clone());

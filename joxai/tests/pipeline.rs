@@ -83,7 +83,7 @@ async fn an_agent_reply_reaches_the_customer_websocket_and_is_stored() {
     let agent = app.login("agent@joxai.local").await;
     let tickets: serde_json::Value =
         app.http.get(app.url("/api/v1/tickets")).bearer_auth(&agent).send().await.expect("list").json().await.expect("json");
-    let ticket = tickets["tickets"]
+    let ticket = tickets["items"]
         .as_array()
         .and_then(|t| t.iter().find(|t| t["conversation_id"] == conversation.to_string()))
         .expect("the new ticket is in the agent's queue")

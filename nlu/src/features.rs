@@ -1,4 +1,5 @@
 //! Turns a message into a sparse TF-IDF vector of word unigrams and bigrams plus character n-grams.
+//! Contractions are expanded first ("didn't", "didnt" → "did not"), so every spelling shares features.
 //!
 //! Character n-grams (taken inside each word, padded with a boundary marker) make the model robust to typos,
 //! plurals and Spanish inflections ("tarjeta"/"tarjetas"), which matter more for short chat messages than any
@@ -35,7 +36,7 @@ pub struct FeatureSettings {
 impl Default for FeatureSettings {
     fn default() -> Self {
         FeatureSettings {
-            char_ngram_min: 3,
+            char_ngram_min: 2,
             char_ngram_max: 5,
             span_ngram_min: 0,
             span_ngram_max: 0,
@@ -44,7 +45,7 @@ impl Default for FeatureSettings {
             word_block_weight: 1.0,
             char_block_weight: 1.0,
             span_block_weight: 1.0,
-            expand_contractions: false,
+            expand_contractions: true,
             digits_to_zero: false,
         }
     }
@@ -338,7 +339,6 @@ pub(crate) fn fold_accent(c: char) -> char {
 }
 
 const WORD_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
-const BIGRAM_SEED: u64 = 0xc2b2_ae3d_27d4_eb4f;
 const CHAR_SEED: u64 = 0x1656_67b1_9e37_79f9;
 const SPAN_SEED: u64 = 0x27d4_eb2f_1656_67c5;
 
@@ -391,6 +391,17 @@ mod tests {
             normalise("¿Dónde está mi TARJETA? What's"),
             " donde esta mi tarjeta  whats"
         );
+    }
+
+    #[test]
+    fn contractions_with_or_without_apostrophe_share_features() {
+        let settings = FeatureSettings::default();
+        let with = hash_message("I didn't get it, what's wrong", &settings);
+        let without = hash_message("i didnt get it whats wrong", &settings);
+        let expanded = hash_message("I did not get it, what is wrong", &settings);
+        assert_eq!(with.words, without.words);
+        assert_eq!(with.words, expanded.words);
+        assert_eq!(with.chars, expanded.chars);
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub use data::{
 };
 pub use features::FeatureSettings;
 pub use language::{Language, detect_language};
-pub use model::{IntentModel, Prediction, TrainingSettings};
+pub use model::{IntentModel, Prediction, Solver, TrainingSettings};
 
 /// One labelled training or evaluation row: a customer message and the intent it expresses.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -27,18 +27,25 @@ fn held_out_accuracy(split_seed: u64) -> f64 {
 }
 
 #[test]
-fn accuracy_on_held_out_banking77_rows_averages_at_least_ninety_percent() {
-    // Three splits rather than one: a single 10% split (about 1,000 rows) moves accuracy by a point either way.
-    // Seed 7 is the split `nlu holdout --seed 7` writes. The figures are deterministic, so this cannot flake.
+fn accuracy_on_held_out_banking77_rows_stays_above_the_measured_floor() {
+    // Measured: 0.9045 (seed 7), 0.9144 (seed 1), 0.9055 (seed 2), mean 0.9081. The figures are deterministic, so
+    // this cannot flake; the floors sit just under them, so a change that costs a point fails here (the previous
+    // model, at 0.8985 / mean 0.9038, would). Three splits because one 10% split (about 1,000 rows) moves
+    // accuracy by a point either way. Seed 7 is the split `nlu holdout --seed 7` writes.
     let accuracies: Vec<f64> = [7, 1, 2].into_iter().map(held_out_accuracy).collect();
     let mean = accuracies.iter().sum::<f64>() / accuracies.len() as f64;
     assert!(
-        mean >= 0.90,
-        "mean held-out accuracy {mean:.4} (per split {accuracies:?}) fell below 0.90"
+        accuracies[0] >= 0.90,
+        "seed-7 held-out accuracy {:.4} fell below 0.90",
+        accuracies[0]
     );
     assert!(
-        accuracies.iter().all(|&a| a >= 0.88),
-        "one split fell below 0.88: {accuracies:?}"
+        mean >= 0.905,
+        "mean held-out accuracy {mean:.4} (per split {accuracies:?}) fell below 0.905"
+    );
+    assert!(
+        accuracies.iter().all(|&a| a >= 0.895),
+        "one split fell below 0.895: {accuracies:?}"
     );
 }
 

@@ -101,6 +101,9 @@ impl Hub {
                     Some(Ok(message)) => {
                         let Ok(info) = message.info() else { continue };
                         let seq = info.stream_sequence;
+                        let span = tracing::info_span!("push event", seq);
+                        joxai_platform::telemetry::continue_trace(&span, message.headers.as_ref());
+                        let _entered = span.enter();
                         if let Some(push) = Push::from_message(message.subject.as_str(), seq, &message.payload) {
                             self.last_seq.fetch_max(seq, Ordering::AcqRel);
                             // No receivers is fine: nobody is connected.

@@ -24,7 +24,10 @@ use futures::{SinkExt as _, StreamExt as _};
 use joxai_platform::metrics::metrics;
 use joxai_platform::tokens::Principal;
 use joxai_schemas::Event;
+use joxai_schemas::types::StaffRole;
 use serde::Deserialize;
+use std::collections::HashSet;
+use uuid::Uuid;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::hub::{Hub, Push};
@@ -72,12 +75,95 @@ fn kind_label(principal: &Principal) -> &'static str {
     }
 }
 
-/// Whether `principal` may see `push`.
-pub fn visible(principal: &Principal, push: &Push) -> bool {
-    match principal {
-        Principal::Staff { .. } => true,
-        Principal::Customer { conversation_id, .. } => {
-            push.conversation_id == Some(*conversation_id) && Event::visible_to_customer(&push.kind)
+/// How often a staff socket re-checks its session (logout, deactivation, password reset close the
+/// socket within this time) and refreshes an agent's set of visible conversations.
+const STAFF_RECHECK: Duration = Duration::from_secs(2);
+
+/// What a staff socket may see: supervisors and admins everything; an agent the queue and their own
+/// tickets, and the conversations of those tickets.
+pub struct StaffScope {
+    pub user_id: Uuid,
+    pub role: StaffRole,
+    pub conversations: HashSet<Uuid>,
+}
+
+impl StaffScope {
+    /// Load the scope of a live session; `None` when the session is revoked or expired, or the user
+    /// deactivated.
+    pub async fn load(hub: &Hub, user_id: Uuid, session_id: Uuid) -> Option<StaffScope> {
+        let client = hub.platform.db.client().await.ok()?;
+        let row = client
+            .query_opt(
+                "SELECT u.role FROM staff_sessions s JOIN users u ON u.id = s.user_id
+                  WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.active",
+                &[&session_id, &user_id],
+            )
+            .await
+            .ok()??;
+        let role: StaffRole = row.get::<_, &str>(0).parse().ok()?;
+        let mut conversations = HashSet::new();
+        if role == StaffRole::Agent {
+            let rows = client
+                .query(
+                    "SELECT conversation_id FROM tickets WHERE conversation_id IS NOT NULL
+                        AND status IN ('open', 'in_progress') AND (assignee_id IS NULL OR assignee_id = $1)",
+                    &[&user_id],
+                )
+                .await
+                .ok()?;
+            conversations.extend(rows.iter().map(|r| r.get::<_, Uuid>(0)));
+        }
+        Some(StaffScope { user_id, role, conversations })
+    }
+
+    /// Whether this staff member may see `push`; also follows assignments as they happen, so an
+    /// agent sees a conversation from the moment its ticket becomes theirs.
+    pub fn sees(&mut self, push: &Push) -> bool {
+        if self.role != StaffRole::Agent {
+            return true;
+        }
+        if Event::is_ticket_event(&push.kind) {
+            let Ok(frame) = serde_json::from_str::<serde_json::Value>(&push.frame) else { return false };
+            let payload = &frame["event"]["payload"];
+            let assignee = payload["ticket"]["assignee_id"]
+                .as_str()
+                .or_else(|| payload["assignee_id"].as_str())
+                .and_then(|a| a.parse::<Uuid>().ok());
+            let previous = payload["previous_assignee_id"].as_str().and_then(|a| a.parse::<Uuid>().ok());
+            let mine_or_queue = assignee.is_none_or(|a| a == self.user_id);
+            if let Some(conversation_id) = push.conversation_id.filter(|c| !c.is_nil()) {
+                if mine_or_queue {
+                    self.conversations.insert(conversation_id);
+                } else {
+                    self.conversations.remove(&conversation_id);
+                }
+            }
+            return mine_or_queue || previous == Some(self.user_id);
+        }
+        // Classifier decisions are for supervisors' dashboards.
+        if push.kind == "message.classified" {
+            return false;
+        }
+        push.conversation_id.is_some_and(|c| self.conversations.contains(&c))
+    }
+}
+
+/// Whether a customer may see `push`: only its own conversation, only customer-facing event types.
+pub fn visible_to_customer(conversation_id: Uuid, push: &Push) -> bool {
+    push.conversation_id == Some(conversation_id) && Event::visible_to_customer(&push.kind)
+}
+
+/// Who is on a socket and what they may see.
+enum Audience {
+    Customer(Uuid),
+    Staff { scope: StaffScope, session_id: Uuid },
+}
+
+impl Audience {
+    fn sees(&mut self, push: &Push) -> bool {
+        match self {
+            Audience::Customer(conversation_id) => visible_to_customer(*conversation_id, push),
+            Audience::Staff { scope, .. } => scope.sees(push),
         }
     }
 }
@@ -101,6 +187,24 @@ async fn session(mut socket: WebSocket, hub: Arc<Hub>) {
         close(&mut socket, 4401, "unauthorized").await;
         return;
     };
+    let mut audience = match &principal {
+        Principal::Customer { conversation_id, .. } => Audience::Customer(*conversation_id),
+        Principal::Staff { user_id, session_id, .. } => {
+            // An access token without a session, or of a revoked session, opens nothing.
+            let scope = match session_id {
+                Some(sid) => StaffScope::load(&hub, *user_id, *sid).await,
+                None => None,
+            };
+            match (scope, session_id) {
+                (Some(scope), Some(sid)) => Audience::Staff { scope, session_id: *sid },
+                _ => {
+                    let _ = socket.send(Message::Text(r#"{"type":"error","code":"unauthorized"}"#.into())).await;
+                    close(&mut socket, 4401, "unauthorized").await;
+                    return;
+                }
+            }
+        }
+    };
     let kind = kind_label(&principal);
     let m = metrics();
     let gauge = m.ws_connections.with_label_values(&[kind]);
@@ -111,6 +215,8 @@ async fn session(mut socket: WebSocket, hub: Arc<Hub>) {
     let mut last_sent = 0u64;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
+    let mut recheck = tokio::time::interval(STAFF_RECHECK);
+    recheck.tick().await;
 
     let result: Result<(), &'static str> = async {
         send(&mut sink, ready).await?;
@@ -122,7 +228,7 @@ async fn session(mut socket: WebSocket, hub: Arc<Hub>) {
                 }
                 event = events.recv() => match event {
                     Ok(push) => {
-                        if push.seq > last_sent && visible(&principal, &push) {
+                        if push.seq > last_sent && audience.sees(&push) {
                             send(&mut sink, push.frame.clone()).await?;
                             last_sent = push.seq;
                             m.ws_pushes.with_label_values(&[kind]).inc();
@@ -146,7 +252,7 @@ async fn session(mut socket: WebSocket, hub: Arc<Hub>) {
                             match hub.replay(filter, after).await {
                                 Some(pushes) => {
                                     for push in pushes {
-                                        if push.seq > last_sent.max(after) && visible(&principal, &push) {
+                                        if push.seq > last_sent.max(after) && audience.sees(&push) {
                                             send(&mut sink, push.frame).await?;
                                             last_sent = push.seq;
                                             m.ws_pushes.with_label_values(&[kind]).inc();
@@ -164,6 +270,18 @@ async fn session(mut socket: WebSocket, hub: Arc<Hub>) {
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ok(()),
                     Some(Ok(_)) => {}
                 },
+                _ = recheck.tick(), if matches!(audience, Audience::Staff { .. }) => {
+                    if let Audience::Staff { scope, session_id } = &mut audience {
+                        match StaffScope::load(&hub, scope.user_id, *session_id).await {
+                            Some(fresh) => *scope = fresh,
+                            None => {
+                                let _ = send(&mut sink, r#"{"type":"error","code":"session_revoked"}"#.to_owned()).await;
+                                let _ = sink.send(Message::Close(Some(CloseFrame { code: 4401, reason: "session revoked".into() }))).await;
+                                return Ok(());
+                            }
+                        }
+                    }
+                }
                 _ = ping.tick() => {
                     tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Ping(Default::default())))
                         .await

@@ -156,6 +156,7 @@ impl Bus {
         payload: Bytes,
     ) -> Result<Published, BusError> {
         headers.insert("Nats-Msg-Id", message_id);
+        crate::telemetry::inject_trace_context(&mut headers);
         let publish = async {
             let ack_future = self
                 .js

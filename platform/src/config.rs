@@ -52,6 +52,24 @@ pub struct Config {
     pub demo_mode: bool,
     /// Longest a single AI call (LLM request) may take. The AI consumer's ack wait must exceed it.
     pub ai_timeout_ms: u64,
+    /// The optional LLM provider; without one the offline responder answers everything.
+    pub llm: LlmConfig,
+}
+
+/// Which LLM writes answers, if any. Chosen by `JOXAI_LLM__PROVIDER` (`anthropic`, `openai`,
+/// `offline`), or by which of `ANTHROPIC_API_KEY` / `OPENAI_API_KEY` is set.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LlmConfig {
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    /// For OpenAI-compatible servers (a bank's own model) or tests.
+    pub base_url: Option<String>,
+    /// Attempts per answer, including the first (429 and 5xx are retried, honouring Retry-After).
+    pub max_attempts: usize,
+    #[serde(default)]
+    pub anthropic_api_key: Option<SecretString>,
+    #[serde(default)]
+    pub openai_api_key: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -115,6 +133,12 @@ struct Defaults {
     ai_timeout_ms: u64,
     frontends_dir: String,
     demo_mode: bool,
+    llm: LlmDefaults,
+}
+
+#[derive(Serialize)]
+struct LlmDefaults {
+    max_attempts: usize,
 }
 
 impl Default for Defaults {
@@ -142,6 +166,7 @@ impl Default for Defaults {
             ai_timeout_ms: 20_000,
             frontends_dir: "frontends".into(),
             demo_mode: false,
+            llm: LlmDefaults { max_attempts: 3 },
         }
     }
 }
@@ -167,6 +192,7 @@ impl Config {
         }
         figment
             .merge(Env::raw().only(&["DATABASE_URL", "NATS_URL"]))
+            .merge(Env::raw().only(&["ANTHROPIC_API_KEY", "OPENAI_API_KEY"]).map(|k| format!("llm.{}", k.as_str().to_ascii_lowercase()).into()))
             .merge(Env::prefixed("JOXAI_").ignore(&["CONFIG"]).split("__"))
     }
 

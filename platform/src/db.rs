@@ -14,6 +14,8 @@ use crate::metrics::metrics;
 /// Append only: an applied migration is never edited, a change is a new file.
 pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "init", include_str!("../../infra/migrations/0001_init.sql")),
+    (2, "desk", include_str!("../../infra/migrations/0002_desk.sql")),
+    (3, "bank", include_str!("../../infra/migrations/0003_bank.sql")),
 ];
 
 /// Arbitrary but fixed: every `joxai migrate` takes this lock, so replicas starting at once migrate

@@ -49,7 +49,9 @@ pub async fn track_metrics(service: &'static str, request: Request, next: Next) 
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
     let method = request.method().as_str().to_owned();
-    let response = next.run(request).await;
+    // The request's span: commands published while handling it carry its trace context.
+    let span = tracing::info_span!("http request", service, http.method = %method, http.route = %route);
+    let response = tracing::Instrument::instrument(next.run(request), span).await;
     let m = metrics();
     m.http_requests
         .with_label_values(&[service, &route, &method, response.status().as_str()])

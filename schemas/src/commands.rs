@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::envelope::{DecodeError, Envelope, RawEnvelope, message};
-use crate::types::{CustomerRef, EscalationReason, Priority};
+use crate::types::{Actor, Availability, CustomerRef, EscalationReason, Priority, TicketStatus};
 
 /// A customer opened the chat. The conversation id was chosen by the ingress, so the customer's token
 /// can be issued at once; the worker creates the row.
@@ -43,6 +43,18 @@ pub struct StoreBotReply {
     /// The customer message was accepted at this instant (for the end-to-end turn latency metric).
     #[serde(with = "time::serde::rfc3339")]
     pub question_at: time::OffsetDateTime,
+    /// Hand the conversation to a person right after this reply is stored (for example: the card
+    /// was blocked, now a colleague must follow up). Done by the ticket worker after the reply, so
+    /// the reply can never be dropped by the escalation it announces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<Handoff>,
+}
+
+/// A structured request to hand over to a person.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Handoff {
+    pub reason: EscalationReason,
+    pub priority: Priority,
 }
 
 /// Hand a conversation to a person: opens exactly one ticket for it.
@@ -68,6 +80,133 @@ pub struct PostAgentReply {
     pub text: String,
 }
 
+/// Assign a ticket to a staff member, or unassign it (`assignee_id: None`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssignTicket {
+    pub ticket_id: Uuid,
+    pub assignee_id: Option<Uuid>,
+    pub actor: Actor,
+}
+
+/// Move a ticket through its state machine. `expected_updated_at` makes a stale change a conflict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeTicketStatus {
+    pub ticket_id: Uuid,
+    pub status: TicketStatus,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expected_updated_at: Option<time::OffsetDateTime>,
+    pub actor: Actor,
+}
+
+/// Change a ticket's descriptive fields; `None` leaves a field as it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateTicket {
+    pub ticket_id: Uuid,
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// `Some("")` clears the category.
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expected_updated_at: Option<time::OffsetDateTime>,
+    pub actor: Actor,
+}
+
+/// An internal note. `note_id` equals the envelope id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AddInternalNote {
+    pub ticket_id: Uuid,
+    pub note_id: Uuid,
+    pub text: String,
+    pub actor: Actor,
+}
+
+/// A ticket opened by staff: for a conversation, for a known customer, or standalone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateTicket {
+    pub ticket_id: Uuid,
+    #[serde(default)]
+    pub conversation_id: Option<Uuid>,
+    #[serde(default)]
+    pub customer_id: Option<Uuid>,
+    pub subject: String,
+    pub priority: Priority,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Set by the ingress to the caller when an agent opens a ticket (never from the request body).
+    #[serde(default)]
+    pub assign_to: Option<Uuid>,
+    pub actor: Actor,
+}
+
+/// A staff member takes a bot conversation: its ticket (opened if needed) is assigned to them and
+/// the bot stops answering.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TakeOverConversation {
+    pub conversation_id: Uuid,
+    pub actor: Actor,
+}
+
+/// Give a conversation back to the bot; its active ticket is resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HandBackConversation {
+    pub conversation_id: Uuid,
+    pub actor: Actor,
+}
+
+/// Close a conversation; its active ticket is closed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CloseConversation {
+    pub conversation_id: Uuid,
+    pub actor: Actor,
+}
+
+/// The customer's satisfaction rating. One per conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateConversation {
+    pub conversation_id: Uuid,
+    pub rating: i16,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// A staff member's availability and/or capacity changed: waiting tickets may now be assigned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetAvailability {
+    pub user_id: Uuid,
+    #[serde(default)]
+    pub availability: Option<Availability>,
+    #[serde(default)]
+    pub capacity: Option<i32>,
+    pub actor: Actor,
+}
+
+/// Re-run automatic assignment of waiting tickets (after a user was deactivated or re-activated).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssignWaitingTickets {
+    pub actor: Actor,
+}
+
+message! {
+    AssignTicket => "ticket.assign", v = 1;
+    ChangeTicketStatus => "ticket.status", v = 1;
+    UpdateTicket => "ticket.update", v = 1;
+    AddInternalNote => "ticket.note", v = 1;
+    CreateTicket => "ticket.create", v = 1;
+    TakeOverConversation => "conversation.take_over", v = 1;
+    HandBackConversation => "conversation.hand_back", v = 1;
+    CloseConversation => "conversation.close", v = 1;
+    RateConversation => "conversation.rate", v = 1;
+    SetAvailability => "user.availability", v = 1;
+    AssignWaitingTickets => "ticket.assign_waiting", v = 1;
+}
+
 message! {
     StartConversation => "chat.conversation.start", v = 1;
     PostCustomerMessage => "chat.message.post", v = 1;
@@ -84,6 +223,17 @@ pub enum Command {
     StoreBotReply(Envelope<StoreBotReply>),
     EscalateConversation(Envelope<EscalateConversation>),
     PostAgentReply(Envelope<PostAgentReply>),
+    AssignTicket(Envelope<AssignTicket>),
+    ChangeTicketStatus(Envelope<ChangeTicketStatus>),
+    UpdateTicket(Envelope<UpdateTicket>),
+    AddInternalNote(Envelope<AddInternalNote>),
+    CreateTicket(Envelope<CreateTicket>),
+    TakeOverConversation(Envelope<TakeOverConversation>),
+    HandBackConversation(Envelope<HandBackConversation>),
+    CloseConversation(Envelope<CloseConversation>),
+    RateConversation(Envelope<RateConversation>),
+    SetAvailability(Envelope<SetAvailability>),
+    AssignWaitingTickets(Envelope<AssignWaitingTickets>),
 }
 
 impl Command {
@@ -95,6 +245,17 @@ impl Command {
             StoreBotReply::TYPE => Self::StoreBotReply(raw.decode()?),
             EscalateConversation::TYPE => Self::EscalateConversation(raw.decode()?),
             PostAgentReply::TYPE => Self::PostAgentReply(raw.decode()?),
+            AssignTicket::TYPE => Self::AssignTicket(raw.decode()?),
+            ChangeTicketStatus::TYPE => Self::ChangeTicketStatus(raw.decode()?),
+            UpdateTicket::TYPE => Self::UpdateTicket(raw.decode()?),
+            AddInternalNote::TYPE => Self::AddInternalNote(raw.decode()?),
+            CreateTicket::TYPE => Self::CreateTicket(raw.decode()?),
+            TakeOverConversation::TYPE => Self::TakeOverConversation(raw.decode()?),
+            HandBackConversation::TYPE => Self::HandBackConversation(raw.decode()?),
+            CloseConversation::TYPE => Self::CloseConversation(raw.decode()?),
+            RateConversation::TYPE => Self::RateConversation(raw.decode()?),
+            SetAvailability::TYPE => Self::SetAvailability(raw.decode()?),
+            AssignWaitingTickets::TYPE => Self::AssignWaitingTickets(raw.decode()?),
             other => return Err(DecodeError::UnknownType(other.to_owned())),
         })
     }

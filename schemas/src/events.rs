@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::envelope::{DecodeError, Envelope, RawEnvelope, message};
-use crate::types::{ConversationOwner, CustomerRef, Decision, EscalationReason, MessageView, Priority, TicketView};
+use crate::types::{
+    ConversationOwner, CustomerRef, Decision, EscalationReason, MessageView, NoteView, Priority, Sender, TicketView,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversationStarted {
@@ -58,6 +60,77 @@ pub struct TicketCreated {
     pub ticket: TicketView,
 }
 
+/// A person took the conversation; the widget shows "{agent_name} joined".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationAssigned {
+    pub conversation_id: Uuid,
+    pub ticket_id: Uuid,
+    pub agent_id: Uuid,
+    pub agent_name: String,
+}
+
+/// The bot answers the conversation again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationHandedBack {
+    pub conversation_id: Uuid,
+}
+
+/// The conversation was closed; the widget offers the rating.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationClosed {
+    pub conversation_id: Uuid,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationRated {
+    pub conversation_id: Uuid,
+    pub rating: i16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// Someone is typing. Ephemeral: published straight by the ingress, never stored in Postgres.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Typing {
+    pub conversation_id: Uuid,
+    /// `customer` or `agent`.
+    pub sender: Sender,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A ticket changed: assignment, status or fields. Carries the ticket as it is now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketUpdated {
+    pub ticket: TicketView,
+    /// `assigned`, `unassigned`, `status_changed` or `updated`.
+    pub change: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee_name: Option<String>,
+    /// The assignee before the change, so the agent who lost the ticket hears about it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_assignee_id: Option<Uuid>,
+}
+
+/// An internal note. Never shown to customers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketNoteAdded {
+    pub ticket_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee_id: Option<Uuid>,
+    pub note: NoteView,
+}
+
+message! {
+    ConversationAssigned => "conversation.assigned", v = 1;
+    ConversationHandedBack => "conversation.handed_back", v = 1;
+    ConversationClosed => "conversation.closed", v = 1;
+    ConversationRated => "conversation.rated", v = 1;
+    Typing => "typing", v = 1;
+    TicketUpdated => "ticket.updated", v = 1;
+    TicketNoteAdded => "ticket.note_added", v = 1;
+}
+
 message! {
     ConversationStarted => "conversation.started", v = 1;
     MessageCreated => "message.created", v = 1;
@@ -74,6 +147,13 @@ pub enum Event {
     MessageClassified(Envelope<MessageClassified>),
     ConversationEscalated(Envelope<ConversationEscalated>),
     TicketCreated(Envelope<TicketCreated>),
+    ConversationAssigned(Envelope<ConversationAssigned>),
+    ConversationHandedBack(Envelope<ConversationHandedBack>),
+    ConversationClosed(Envelope<ConversationClosed>),
+    ConversationRated(Envelope<ConversationRated>),
+    Typing(Envelope<Typing>),
+    TicketUpdated(Envelope<TicketUpdated>),
+    TicketNoteAdded(Envelope<TicketNoteAdded>),
 }
 
 impl Event {
@@ -85,13 +165,35 @@ impl Event {
             MessageClassified::TYPE => Self::MessageClassified(raw.decode()?),
             ConversationEscalated::TYPE => Self::ConversationEscalated(raw.decode()?),
             TicketCreated::TYPE => Self::TicketCreated(raw.decode()?),
+            ConversationAssigned::TYPE => Self::ConversationAssigned(raw.decode()?),
+            ConversationHandedBack::TYPE => Self::ConversationHandedBack(raw.decode()?),
+            ConversationClosed::TYPE => Self::ConversationClosed(raw.decode()?),
+            ConversationRated::TYPE => Self::ConversationRated(raw.decode()?),
+            Typing::TYPE => Self::Typing(raw.decode()?),
+            TicketUpdated::TYPE => Self::TicketUpdated(raw.decode()?),
+            TicketNoteAdded::TYPE => Self::TicketNoteAdded(raw.decode()?),
             other => return Err(DecodeError::UnknownType(other.to_owned())),
         })
     }
 
-    /// Whether the customer of the conversation may see this event. Staff see every event.
+    /// Whether the customer of the conversation may see this event. An allow-list: ticket events,
+    /// internal notes and classifier decisions are staff-only by default, whatever is added later.
     pub fn visible_to_customer(kind: &str) -> bool {
         use crate::envelope::Message as M;
-        kind == MessageCreated::TYPE || kind == ConversationEscalated::TYPE
+        [
+            MessageCreated::TYPE,
+            ConversationEscalated::TYPE,
+            ConversationAssigned::TYPE,
+            ConversationHandedBack::TYPE,
+            ConversationClosed::TYPE,
+            Typing::TYPE,
+        ]
+        .contains(&kind)
+    }
+
+    /// Events about one ticket (an agent sees them only for queue tickets and their own).
+    pub fn is_ticket_event(kind: &str) -> bool {
+        use crate::envelope::Message as M;
+        kind == TicketCreated::TYPE || kind == TicketUpdated::TYPE || kind == TicketNoteAdded::TYPE
     }
 }

@@ -170,3 +170,75 @@ names! {
     Decision { Bot => "bot", Escalate => "escalate" }
     StaffRole { Admin => "admin", Supervisor => "supervisor", Agent => "agent" }
 }
+
+/// Whether a staff member takes new tickets now. Only `online` agents get tickets assigned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    Online,
+    Away,
+    Offline,
+}
+
+names! {
+    Availability { Online => "online", Away => "away", Offline => "offline" }
+}
+
+/// Who asked for a desk change, taken from the verified token (never from a request body). The
+/// ticket worker re-checks the actor's scope in the same transaction as the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user_id: Uuid,
+    pub role: StaffRole,
+}
+
+impl Actor {
+    /// Supervisors and admins may act on every ticket; an agent only on their own.
+    pub fn sees_everything(&self) -> bool {
+        matches!(self.role, StaffRole::Admin | StaffRole::Supervisor)
+    }
+}
+
+impl TicketStatus {
+    /// The ticket state machine: open → in_progress → resolved → closed, with reopening.
+    pub fn can_become(self, next: TicketStatus) -> bool {
+        use TicketStatus::*;
+        matches!(
+            (self, next),
+            (Open, InProgress | Resolved | Closed)
+                | (InProgress, Open | Resolved | Closed)
+                | (Resolved, Closed | InProgress)
+                | (Closed, InProgress)
+        )
+    }
+
+    /// Whether the ticket still needs work (counts towards an agent's load).
+    pub fn is_active(self) -> bool {
+        matches!(self, TicketStatus::Open | TicketStatus::InProgress)
+    }
+}
+
+impl Priority {
+    /// SLA targets in seconds: (first response, resolution). Banks' usual tiers: a lost card
+    /// (urgent) must get a person within 15 minutes.
+    pub fn sla_seconds(self) -> (i64, i64) {
+        match self {
+            Priority::Urgent => (15 * 60, 4 * 3600),
+            Priority::High => (3600, 8 * 3600),
+            Priority::Normal => (4 * 3600, 24 * 3600),
+            Priority::Low => (8 * 3600, 72 * 3600),
+        }
+    }
+}
+
+/// An internal note on a ticket: staff only, never part of the customer's transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoteView {
+    pub id: Uuid,
+    pub ticket_id: Uuid,
+    pub author_id: Uuid,
+    pub author_name: String,
+    pub text: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}

@@ -75,6 +75,7 @@ fn every_command_round_trips_and_decodes_to_its_variant() {
         intent: Some("account_balance".into()),
         confidence: Some(0.5),
         question_at: OffsetDateTime::now_utc().replace_nanosecond(0).expect("valid"),
+        handoff: Some(Handoff { reason: EscalationReason::UrgentIntent, priority: Priority::Urgent }),
     });
     assert!(matches!(Command::decode(&raw), Ok(Command::StoreBotReply(_))));
     let raw = round_trip(EscalateConversation {

@@ -8,7 +8,9 @@
 //! acknowledgements, retries with backoff and dead letters. This crate owns no HTTP routes and no
 //! sockets: the ingress accepts requests, the notifier pushes results.
 
+pub mod banking;
 pub mod escalation;
+pub mod knowledge;
 pub mod responder;
 pub mod runtime;
 pub mod ticket;

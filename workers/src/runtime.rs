@@ -135,10 +135,17 @@ pub async fn run<H: Handler>(platform: Platform, kind: WorkerKind, handler: Arc<
             match next {
                 Some(Ok(message)) => {
                     let (platform, handler, config) = (platform.clone(), handler.clone(), config.clone());
-                    tracker.spawn(async move {
-                        process(&platform, kind, &config, handler.as_ref(), message).await;
-                        drop(permit);
-                    });
+                    // Continue the publisher's trace: one trace per customer message, across workers.
+                    let span = tracing::info_span!("handle message", worker, subject = %message.subject, trace_id = tracing::field::Empty);
+                    let trace_id = joxai_platform::telemetry::continue_trace(&span, message.headers.as_ref());
+                    span.record("trace_id", trace_id.as_str());
+                    tracker.spawn(tracing::Instrument::instrument(
+                        async move {
+                            process(&platform, kind, &config, handler.as_ref(), message).await;
+                            drop(permit);
+                        },
+                        span,
+                    ));
                 }
                 Some(Err(e)) => match e.kind() {
                     MessagesErrorKind::MissingHeartbeat

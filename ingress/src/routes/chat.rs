@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use hmac::{Hmac, Mac};
 use joxai_platform::rows::{MESSAGE_COLUMNS, message_view};
 use joxai_schemas::Envelope;
-use joxai_schemas::commands::{EscalateConversation, PostCustomerMessage, StartConversation};
+use joxai_schemas::commands::{EscalateConversation, PostCustomerMessage, RateConversation, StartConversation};
+use joxai_schemas::events::Typing;
 use joxai_schemas::types::{CustomerRef, EscalationReason, MessageView, Priority};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -259,5 +260,66 @@ pub async fn escalate(
     };
     let envelope = Envelope::new(command);
     state.platform.bus.publish(state.platform.bus.subjects().command::<EscalateConversation>(), &envelope).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatingRequest {
+    pub rating: i16,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+impl Validate for RatingRequest {
+    fn validate(&self) -> Vec<FieldError> {
+        let mut errors = vec![];
+        if !(1..=5).contains(&self.rating) {
+            errors.push(FieldError { field: "rating".into(), message: "1 to 5".into() });
+        }
+        if self.comment.as_ref().is_some_and(|c| c.chars().count() > 1000) {
+            errors.push(FieldError { field: "comment".into(), message: "at most 1000 characters".into() });
+        }
+        errors
+    }
+}
+
+#[derive(Serialize)]
+pub struct RatingResponse {
+    pub conversation_id: Uuid,
+    pub rating: i16,
+    pub comment: Option<String>,
+}
+
+/// `POST /api/v1/chat/conversations/{id}/rating` — the customer of that conversation: CSAT 1–5 with
+/// an optional comment, once (409 after that).
+pub async fn rate(
+    State(state): State<AppState>,
+    customer: Customer,
+    Path(conversation_id): Path<Uuid>,
+    ValidJson(req): ValidJson<RatingRequest>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse as _;
+    customer.owns(conversation_id)?;
+    let comment = req
+        .comment
+        .map(|c| joxai_nlu::redact::redact(c.trim()).into_owned())
+        .filter(|c| !c.is_empty());
+    let command = RateConversation { conversation_id, rating: req.rating, comment: comment.clone() };
+    match crate::dispatch::dispatch(&state, Envelope::new(command), "conversation").await? {
+        crate::dispatch::Dispatched::Pending(c) => Ok(crate::dispatch::Dispatched::pending_response(c)),
+        crate::dispatch::Dispatched::Applied => {
+            Ok(Json(RatingResponse { conversation_id, rating: req.rating, comment }).into_response())
+        }
+    }
+}
+
+/// `POST /api/v1/chat/conversations/{id}/typing` — the customer of that conversation: an ephemeral
+/// `typing` event for staff. Not stored anywhere but the event stream.
+pub async fn typing(State(state): State<AppState>, customer: Customer, Path(conversation_id): Path<Uuid>) -> ApiResult<StatusCode> {
+    customer.owns(conversation_id)?;
+    let event = Typing { conversation_id, sender: joxai_schemas::types::Sender::Customer, name: customer.customer.display_name };
+    let bus = &state.platform.bus;
+    bus.publish(bus.subjects().event::<Typing>(conversation_id), &Envelope::new(event)).await?;
     Ok(StatusCode::ACCEPTED)
 }

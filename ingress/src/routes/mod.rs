@@ -2,4 +2,8 @@
 
 pub mod auth;
 pub mod chat;
+pub mod conversations;
+pub mod dead_letters;
+pub mod page;
 pub mod tickets;
+pub mod users;

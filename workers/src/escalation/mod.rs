@@ -98,8 +98,13 @@ pub fn classify(model: &IntentModel, text: &str, history: &History) -> Verdict {
         return escalate(Priority::Normal, EscalationReason::CustomerAsked);
     }
     let confident = prediction.confidence >= LOW_CONFIDENCE;
-    if confident && let IntentPolicy::Escalate(priority, reason) = policy_for(&prediction.intent) {
-        return escalate(priority, reason);
+    match policy_for(&prediction.intent) {
+        IntentPolicy::Escalate(priority, reason) if confident => return escalate(priority, reason),
+        IntentPolicy::AnswerThenEscalate(priority, reason) if confident => {
+            // The responder acts and answers first; the reason and priority tell it to hand over after.
+            return Verdict { decision: Decision::Bot, ..escalate(priority, reason) };
+        }
+        _ => {}
     }
     let repeated = history.previous_text.as_deref().map(normalise).is_some_and(|prev| prev == lower && lower.len() > 3);
     if contains_phrase(&lower, FRUSTRATION) || repeated {

@@ -12,15 +12,17 @@ pub enum IntentPolicy {
     Bot,
     /// A person must take over, at once.
     Escalate(Priority, EscalationReason),
+    /// The bot acts and answers first (blocks a lost card and confirms), then a person takes over.
+    AnswerThenEscalate(Priority, EscalationReason),
 }
 
 /// Intent → policy. Urgent: money or a card may be at risk right now. Needs-human-action: the bot
 /// cannot do it (it never moves money, disputes or changes accounts), a person must.
 pub const POLICY: &[(&str, IntentPolicy)] = &[
     ("human_agent", IntentPolicy::Escalate(Priority::Normal, EscalationReason::CustomerAsked)),
-    ("lost_or_stolen_card", IntentPolicy::Escalate(Priority::Urgent, EscalationReason::UrgentIntent)),
+    ("lost_or_stolen_card", IntentPolicy::AnswerThenEscalate(Priority::Urgent, EscalationReason::UrgentIntent)),
     ("lost_or_stolen_phone", IntentPolicy::Escalate(Priority::Urgent, EscalationReason::UrgentIntent)),
-    ("compromised_card", IntentPolicy::Escalate(Priority::Urgent, EscalationReason::UrgentIntent)),
+    ("compromised_card", IntentPolicy::AnswerThenEscalate(Priority::Urgent, EscalationReason::UrgentIntent)),
     ("card_payment_not_recognised", IntentPolicy::Escalate(Priority::High, EscalationReason::UrgentIntent)),
     ("cash_withdrawal_not_recognised", IntentPolicy::Escalate(Priority::High, EscalationReason::UrgentIntent)),
     ("direct_debit_payment_not_recognised", IntentPolicy::Escalate(Priority::High, EscalationReason::UrgentIntent)),

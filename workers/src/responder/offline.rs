@@ -1,100 +1,299 @@
-//! The offline responder: answers from the intent, in the customer's language, with no data leaving
-//! the bank's network. It explains and guides; it never moves money.
+//! The offline responder: answers from the intent, the customer's own accounts (verified customers
+//! only) and the knowledge base, in the customer's language, with no data leaving the bank's network.
+//! It explains and guides; the one thing it does is block a lost or stolen card. It never moves money.
 
+use joxai_nlu::entities::Entity;
+use joxai_platform::db::Db;
 use joxai_schemas::events::MessageClassified;
 use joxai_schemas::types::{EscalationReason, Priority};
 
 use super::Answer;
+use crate::banking::{BankingError, CoreBanking, format_money};
+use crate::knowledge;
+use crate::runtime::Failure;
 
-struct Text {
-    en: &'static str,
-    es: &'static str,
+/// Text in both languages; [`Lang::pick`] chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Es,
 }
 
-/// Answers by intent. Intents the model knows but this table does not list get [`FALLBACK`].
-const ANSWERS: &[(&[&str], Text)] = &[
-    (&["greeting"], Text {
-        en: "Hello! I'm the bank's virtual assistant. I can help with balances, cards, transfers and savings plans. What can I do for you?",
-        es: "¡Hola! Soy el asistente virtual del banco. Puedo ayudarle con saldos, tarjetas, transferencias y planes de ahorro. ¿En qué puedo ayudarle?",
-    }),
-    (&["thanks"], Text {
-        en: "You're welcome! Is there anything else I can help you with?",
-        es: "¡De nada! ¿Puedo ayudarle en algo más?",
-    }),
-    (&["goodbye"], Text {
-        en: "Thank you for contacting us. Have a good day!",
-        es: "Gracias por contactarnos. ¡Que tenga un buen día!",
-    }),
-    (&["account_balance", "balance_not_updated_after_bank_transfer", "balance_not_updated_after_cheque_or_cash_deposit"], Text {
-        en: "To see your balance, sign in to online banking or the app: your available balance is on the home screen. Transfers and cheque deposits can take up to one business day to show. If you sign in here, I can tell you your balance directly.",
-        es: "Para ver su saldo, acceda a la banca online o a la app: el saldo disponible aparece en la pantalla de inicio. Las transferencias y los cheques pueden tardar hasta un día hábil en reflejarse. Si inicia sesión aquí, puedo decirle su saldo directamente.",
-    }),
-    (&["recent_transactions"], Text {
-        en: "Your recent transactions are listed in the app under Accounts → Activity. If you sign in here, I can list your latest ones.",
-        es: "Sus movimientos recientes están en la app, en Cuentas → Actividad. Si inicia sesión aquí, puedo mostrarle los últimos.",
-    }),
-    (&["card_arrival", "card_delivery_estimate"], Text {
-        en: "New cards usually arrive within 5–7 business days. If it has been longer than 10 business days, tell me and I'll pass you to a colleague who can send a replacement.",
-        es: "Las tarjetas nuevas suelen llegar en 5–7 días hábiles. Si han pasado más de 10 días hábiles, dígamelo y le paso con un compañero que puede enviarle una nueva.",
-    }),
-    (&["activate_my_card"], Text {
-        en: "You can activate your card in the app under Cards → Activate, or by making a chip-and-PIN payment at any shop or cash machine.",
-        es: "Puede activar su tarjeta en la app, en Tarjetas → Activar, o haciendo un pago con chip y PIN en cualquier comercio o cajero.",
-    }),
-    (&["change_pin", "get_physical_card", "order_physical_card", "card_linking", "getting_spare_card", "virtual_card_not_working", "getting_virtual_card", "card_not_working", "declined_card_payment", "card_acceptance", "pin_blocked", "card_about_to_expire", "card_credit_limit", "card_due_date", "card_statement"], Text {
-        en: "You can manage your cards in the app under Cards: see your limit, statement and due date, change your PIN, freeze or unfreeze the card, and order a replacement. If a payment was declined, check that the card isn't frozen and that you have enough available credit or balance.",
-        es: "Puede gestionar sus tarjetas en la app, en Tarjetas: ver su límite, extracto y fecha de pago, cambiar el PIN, congelar o descongelar la tarjeta y pedir una nueva. Si un pago fue rechazado, compruebe que la tarjeta no esté congelada y que tenga saldo o crédito disponible.",
-    }),
-    (&["transfer_timing", "pending_transfer", "transfer_not_received_by_recipient", "transfer_into_account", "beneficiary_not_allowed", "cancel_transfer", "failed_transfer", "receiving_money", "declined_transfer", "transfer_fee_charged"], Text {
-        en: "Transfers within the country usually arrive within minutes and always within one business day; international transfers take 1–3 business days. You can follow a transfer's status in the app under Payments. I can't move money myself, but I can pass you to a colleague if a transfer is stuck.",
-        es: "Las transferencias nacionales suelen llegar en minutos y siempre en un día hábil; las internacionales tardan de 1 a 3 días hábiles. Puede seguir el estado en la app, en Pagos. Yo no puedo mover dinero, pero puedo pasarle con un compañero si una transferencia está bloqueada.",
-    }),
-    (&["savings_plans"], Text {
-        en: "We offer an instant-access savings account and fixed-term deposits of 6, 12 and 24 months; longer terms pay a higher rate. You can open one in the app under Savings, or I can pass you to an adviser.",
-        es: "Ofrecemos una cuenta de ahorro con acceso inmediato y depósitos a plazo fijo de 6, 12 y 24 meses; a mayor plazo, mayor interés. Puede abrirlos en la app, en Ahorro, o puedo pasarle con un asesor.",
-    }),
-    (&["loan_plans"], Text {
-        en: "We offer personal loans and mortgages. The rate depends on the amount, the term and your profile; the app's loan simulator shows your monthly payment before you apply. An adviser can help you choose.",
-        es: "Ofrecemos préstamos personales e hipotecas. El tipo depende del importe, el plazo y su perfil; el simulador de la app muestra la cuota mensual antes de solicitarlo. Un asesor puede ayudarle a elegir.",
-    }),
-    (&["exchange_rate", "exchange_charge", "exchange_via_app", "fiat_currency_support", "supported_cards_and_currencies", "card_payment_wrong_exchange_rate", "wrong_exchange_rate_for_cash_withdrawal"], Text {
-        en: "We use the market exchange rate at the moment of the payment, plus the fee shown in the app before you confirm. You can exchange between the currencies we support in the app under Accounts → Exchange.",
-        es: "Usamos el tipo de cambio de mercado en el momento del pago, más la comisión que la app muestra antes de confirmar. Puede cambiar entre las divisas que admitimos en la app, en Cuentas → Cambio.",
-    }),
-    (&["top_up_by_bank_transfer_charge", "top_up_by_card_charge", "top_up_by_cash_or_cheque", "top_up_failed", "top_up_limits", "top_up_reverted", "topping_up_by_card", "pending_top_up", "verify_top_up", "automatic_top_up", "apple_pay_or_google_pay"], Text {
-        en: "You can add money by bank transfer, debit card, Apple Pay or Google Pay in the app under Add money. Card top-ups are usually instant; bank transfers take up to one business day.",
-        es: "Puede añadir dinero por transferencia, tarjeta de débito, Apple Pay o Google Pay en la app, en Añadir dinero. Las recargas con tarjeta suelen ser inmediatas; las transferencias tardan hasta un día hábil.",
-    }),
+impl Lang {
+    pub fn of(code: &str) -> Lang {
+        if code.starts_with("es") { Lang::Es } else { Lang::En }
+    }
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Es => "es",
+        }
+    }
+    fn pick<'a>(self, en: &'a str, es: &'a str) -> &'a str {
+        match self {
+            Lang::En => en,
+            Lang::Es => es,
+        }
+    }
+}
+
+const SIGN_IN: (&str, &str) = (
+    "For your own account details, please sign in to online banking and open the chat there, so I know it's you.",
+    "Para ver los datos de su cuenta, inicie sesión en la banca online y abra el chat desde allí, así sabré que es usted.",
+);
+
+/// Intents that ask about the customer's own data: answered with account data when verified.
+const PERSONAL: &[&str] = &[
+    "account_balance",
+    "recent_transactions",
+    "card_credit_limit",
+    "card_due_date",
+    "card_statement",
+    "balance_not_updated_after_bank_transfer",
+    "balance_not_updated_after_cheque_or_cash_deposit",
 ];
 
-const FALLBACK: Text = Text {
-    en: "I'm not sure I understood. I can help with balances, cards, transfers, and savings or loan plans — could you tell me a bit more? You can also ask to talk to a person at any time.",
-    es: "No estoy seguro de haberle entendido. Puedo ayudarle con saldos, tarjetas, transferencias y planes de ahorro o préstamos. ¿Podría darme más detalles? También puede pedir hablar con una persona en cualquier momento.",
-};
+/// Intents after which the card must be blocked at once.
+pub const BLOCK_CARD: &[&str] = &["lost_or_stolen_card", "compromised_card"];
 
-const OUT_OF_SCOPE: Text = Text {
-    en: "I can only help with banking questions, such as balances, cards, transfers and savings plans.",
-    es: "Solo puedo ayudarle con preguntas bancarias, como saldos, tarjetas, transferencias y planes de ahorro.",
-};
-
-fn pick(text: &Text, language: &str) -> String {
-    if language == "es" { text.es.to_owned() } else { text.en.to_owned() }
+pub struct OfflineResponder<B> {
+    pub bank: B,
+    pub db: Db,
 }
 
-/// The offline answer to a classified customer message.
-pub fn answer(q: &MessageClassified) -> Answer {
-    if q.intent == "out_of_scope" {
-        return Answer::Reply(pick(&OUT_OF_SCOPE, &q.language));
+fn banking_failure(e: BankingError) -> Failure {
+    Failure::Transient(e.into())
+}
+
+impl<B: CoreBanking> OfflineResponder<B> {
+    /// The answer to a classified customer message.
+    pub async fn answer(&self, q: &MessageClassified) -> Result<Answer, Failure> {
+        let lang = Lang::of(&q.language);
+        let verified_ref = q.customer.external_ref.as_deref().filter(|_| q.customer.verified);
+        let intent = q.intent.as_str();
+
+        if BLOCK_CARD.contains(&intent) {
+            return self.block_card(q, lang, verified_ref).await;
+        }
+        match intent {
+            "greeting" => return Ok(Answer::reply(lang.pick(
+                "Hello! I'm the bank's virtual assistant. I can help with balances, cards, transfers and savings plans. What can I do for you?",
+                "¡Hola! Soy el asistente virtual del banco. Puedo ayudarle con saldos, tarjetas, transferencias y planes de ahorro. ¿En qué puedo ayudarle?",
+            ))),
+            "thanks" => return Ok(Answer::reply(lang.pick("You're welcome! Is there anything else I can help you with?", "¡De nada! ¿Puedo ayudarle en algo más?"))),
+            "goodbye" => return Ok(Answer::reply(lang.pick("Thank you for contacting us. Have a good day!", "Gracias por contactarnos. ¡Que tenga un buen día!"))),
+            "out_of_scope" => return Ok(Answer::reply(lang.pick(
+                "I can only help with banking questions, such as balances, cards, transfers and savings plans.",
+                "Solo puedo ayudarle con preguntas bancarias, como saldos, tarjetas, transferencias y planes de ahorro.",
+            ))),
+            _ => {}
+        }
+        if q.confidence < crate::escalation::policy::LOW_CONFIDENCE {
+            return Ok(Answer::reply(lang.pick(
+                "I'm not sure I understood. I can help with balances, cards, transfers, and savings or loan plans — could you tell me a bit more? You can also ask to talk to a person at any time.",
+                "No estoy seguro de haberle entendido. Puedo ayudarle con saldos, tarjetas, transferencias y planes de ahorro o préstamos. ¿Podría darme más detalles? También puede pedir hablar con una persona en cualquier momento.",
+            )));
+        }
+        if PERSONAL.contains(&intent) {
+            if let Some(customer_ref) = verified_ref {
+                if let Some(text) = self.personal(intent, lang, customer_ref).await? {
+                    return Ok(Answer::reply(&text));
+                }
+            }
+        }
+        if matches!(intent, "savings_plans" | "loan_plans") {
+            let kind = if intent == "savings_plans" { "savings" } else { "loan" };
+            let products = self.bank.products(kind).await.map_err(banking_failure)?;
+            if !products.is_empty() {
+                return Ok(Answer::reply(&products_text(&products, kind, lang)));
+            }
+        }
+        let articles = knowledge::search(&self.db, Some(intent), &q.text, lang.code(), 1).await?;
+        let Some(article) = articles.into_iter().next() else {
+            // Nothing we can say with confidence: a person answers.
+            return Ok(Answer::handoff(EscalationReason::NeedsHumanAction, Priority::Normal));
+        };
+        let mut text = article.body;
+        if PERSONAL.contains(&intent) && verified_ref.is_none() {
+            text = format!("{text} {}", lang.pick(SIGN_IN.0, SIGN_IN.1));
+        }
+        Ok(Answer::reply(&text))
     }
-    if q.confidence < crate::escalation::policy::LOW_CONFIDENCE {
-        return Answer::Reply(pick(&FALLBACK, &q.language));
+
+    async fn personal(&self, intent: &str, lang: Lang, customer_ref: &str) -> Result<Option<String>, Failure> {
+        let es = lang == Lang::Es;
+        match intent {
+            "account_balance" | "balance_not_updated_after_bank_transfer" | "balance_not_updated_after_cheque_or_cash_deposit" => {
+                let accounts = self.bank.accounts(customer_ref).await.map_err(banking_failure)?;
+                if accounts.is_empty() {
+                    return Ok(None);
+                }
+                let lines: Vec<String> = accounts
+                    .iter()
+                    .filter(|a| a.kind != "credit_card")
+                    .map(|a| {
+                        format!(
+                            "{} (…{}): {} {}",
+                            a.name,
+                            a.number_last4,
+                            format_money(a.available_minor, &a.currency, es),
+                            lang.pick("available", "disponible")
+                        )
+                    })
+                    .collect();
+                let intro = lang.pick("Here are your balances:", "Estos son sus saldos:");
+                let note = if intent == "account_balance" {
+                    ""
+                } else {
+                    lang.pick(
+                        " Transfers and deposits can take up to one business day to show.",
+                        " Las transferencias e ingresos pueden tardar hasta un día hábil en reflejarse.",
+                    )
+                };
+                Ok(Some(format!("{intro} {}.{note}", lines.join("; "))))
+            }
+            "recent_transactions" => {
+                let transactions = self.bank.recent_transactions(customer_ref, 5).await.map_err(banking_failure)?;
+                if transactions.is_empty() {
+                    return Ok(Some(lang.pick("You have no recent transactions.", "No tiene movimientos recientes.").to_owned()));
+                }
+                let lines: Vec<String> = transactions
+                    .iter()
+                    .map(|t| {
+                        let date = t.posted_at.date();
+                        let pending = if t.pending { lang.pick(" (pending)", " (pendiente)") } else { "" };
+                        format!("{date}: {} {}{pending}", t.description, format_money(t.amount_minor, &t.currency, es))
+                    })
+                    .collect();
+                Ok(Some(format!("{} {}.", lang.pick("Your latest transactions:", "Sus últimos movimientos:"), lines.join("; "))))
+            }
+            "card_credit_limit" | "card_due_date" | "card_statement" => {
+                let cards = self.bank.cards(customer_ref).await.map_err(banking_failure)?;
+                let Some(card) = cards.iter().find(|c| c.kind == "credit") else {
+                    return Ok(Some(lang.pick("You don't have a credit card with us.", "No tiene una tarjeta de crédito con nosotros.").to_owned()));
+                };
+                let money = |m: Option<i64>| format_money(m.unwrap_or(0), &card.currency, es);
+                let due = card.payment_due_date.map(|d| d.to_string()).unwrap_or_else(|| "—".into());
+                let text = match intent {
+                    "card_credit_limit" => format!(
+                        "{} …{}: {}.",
+                        lang.pick("The credit limit of your card", "El límite de crédito de su tarjeta"),
+                        card.last4,
+                        money(card.credit_limit_minor)
+                    ),
+                    "card_due_date" => format!(
+                        "{} …{} {} {due} ({} {}).",
+                        lang.pick("The next payment of your card", "El próximo pago de su tarjeta"),
+                        card.last4,
+                        lang.pick("is due on", "vence el"),
+                        lang.pick("statement balance", "saldo del extracto"),
+                        money(card.statement_balance_minor)
+                    ),
+                    _ => format!(
+                        "{} …{}: {} {} {due}. {}",
+                        lang.pick("Your latest statement for the card", "Su último extracto de la tarjeta"),
+                        card.last4,
+                        money(card.statement_balance_minor),
+                        lang.pick("to pay by", "a pagar antes del"),
+                        lang.pick("The full statement is in the app under Cards → Statements.", "El extracto completo está en la app, en Tarjetas → Extractos.")
+                    ),
+                };
+                Ok(Some(text))
+            }
+            _ => Ok(None),
+        }
     }
-    match ANSWERS.iter().find(|(intents, _)| intents.contains(&q.intent.as_str())) {
-        Some((_, text)) => Answer::Reply(pick(text, &q.language)),
-        None => Answer::Handoff {
-            reason: EscalationReason::NeedsHumanAction,
-            priority: Priority::Normal,
-            reply: None,
-        },
+
+    /// Lost, stolen or compromised card: block it now (verified customers), confirm, and hand the
+    /// conversation to a person as urgent in every case.
+    async fn block_card(&self, q: &MessageClassified, lang: Lang, verified_ref: Option<&str>) -> Result<Answer, Failure> {
+        let urgent = |reply: String| Answer {
+            reply: Some(reply),
+            handoff: Some((EscalationReason::UrgentIntent, Priority::Urgent)),
+        };
+        let Some(customer_ref) = verified_ref else {
+            return Ok(urgent(lang.pick(
+                "I'm sorry to hear that. I'm passing you to a colleague right now as a priority so they can block your card. To block it yourself immediately, sign in to the app and go to Cards → Freeze or block.",
+                "Lamento lo ocurrido. Le paso ahora mismo con un compañero de forma prioritaria para bloquear su tarjeta. Para bloquearla usted mismo al instante, acceda a la app y vaya a Tarjetas → Congelar o bloquear.",
+            ).to_owned()));
+        };
+        let cards = self.bank.cards(customer_ref).await.map_err(banking_failure)?;
+        let named: Vec<String> = joxai_nlu::entities::extract(&q.text)
+            .into_iter()
+            .filter_map(|e| match e {
+                Entity::CardLast4(last4) => Some(last4),
+                _ => None,
+            })
+            .collect();
+        let active: Vec<_> = cards.iter().filter(|c| c.status == "active").collect();
+        // Block the card the customer named; with no name, block their only active card. With
+        // several cards and no name, don't guess: the colleague confirms which one.
+        let targets: Vec<_> = if !named.is_empty() {
+            active.iter().filter(|c| named.contains(&c.last4)).copied().collect()
+        } else if active.len() == 1 {
+            active.clone()
+        } else {
+            vec![]
+        };
+        let mut blocked = Vec::new();
+        for card in targets {
+            let card = self.bank.block_card(customer_ref, card.id, &q.intent).await.map_err(banking_failure)?;
+            blocked.push(card.last4);
+        }
+        let reply = if blocked.is_empty() {
+            lang.pick(
+                "I'm sorry to hear that. I couldn't tell which card it is, so I'm passing you to a colleague right now as a priority to block it. You can also block it yourself in the app under Cards → Freeze or block.",
+                "Lamento lo ocurrido. No he podido saber de qué tarjeta se trata, así que le paso ahora mismo con un compañero de forma prioritaria para bloquearla. También puede bloquearla usted en la app, en Tarjetas → Congelar o bloquear.",
+            )
+            .to_owned()
+        } else {
+            let list = blocked.iter().map(|l| format!("…{l}")).collect::<Vec<_>>().join(", ");
+            format!(
+                "{} {list}. {}",
+                lang.pick("I've blocked your card", "He bloqueado su tarjeta"),
+                lang.pick(
+                    "Nobody can use it now. A colleague will join in a moment to help with a replacement and check any recent payments.",
+                    "Ya nadie puede usarla. Un compañero se unirá en un momento para ayudarle con una nueva tarjeta y revisar los pagos recientes.",
+                )
+            )
+        };
+        Ok(urgent(reply))
     }
+}
+
+fn products_text(products: &[crate::banking::Product], kind: &str, lang: Lang) -> String {
+    let es = lang == Lang::Es;
+    let lines: Vec<String> = products
+        .iter()
+        .map(|p| {
+            let name = if es { &p.name_es } else { &p.name_en };
+            let rate = format!("{}.{:02} %", p.rate_bps / 100, p.rate_bps % 100);
+            let term = p
+                .term_months
+                .map(|m| format!(", {m} {}", lang.pick("months", "meses")))
+                .unwrap_or_default();
+            let label = if kind == "savings" { lang.pick("interest", "interés") } else { lang.pick("from", "desde") };
+            let min = if p.min_amount_minor > 0 {
+                format!(", {} {}", lang.pick("minimum", "mínimo"), format_money(p.min_amount_minor, &p.currency, es))
+            } else {
+                String::new()
+            };
+            format!("{name} ({label} {rate}{term}{min})")
+        })
+        .collect();
+    let (intro, outro) = if kind == "savings" {
+        (
+            lang.pick("Our savings plans:", "Nuestros planes de ahorro:"),
+            lang.pick("You can open one in the app under Savings, or ask for an adviser.", "Puede abrirlos en la app, en Ahorro, o pedir un asesor."),
+        )
+    } else {
+        (
+            lang.pick("Our loans:", "Nuestros préstamos:"),
+            lang.pick(
+                "The app's simulator shows your monthly payment before you apply; an adviser can help you choose.",
+                "El simulador de la app muestra la cuota mensual antes de solicitarlo; un asesor puede ayudarle a elegir.",
+            ),
+        )
+    };
+    format!("{intro} {}. {outro}", lines.join("; "))
 }

@@ -5,6 +5,7 @@
 //! nothing twice: the insert finds the row already there, and the republished events are dropped by
 //! JetStream's duplicate window (or recognised by id downstream).
 
+pub mod desk;
 mod store;
 
 use joxai_platform::Platform;
@@ -113,7 +114,21 @@ impl TicketWorker {
             customer: conversation.customer,
             locale: conversation.locale,
         };
-        self.publish(p.conversation_id, Envelope::derived(&cmd, event)).await
+        self.publish(p.conversation_id, Envelope::derived(&cmd, event)).await?;
+        if let Some(handoff) = p.handoff {
+            // Published only now, after the reply is stored, so the escalation cannot overtake it.
+            let escalate = EscalateConversation {
+                conversation_id: p.conversation_id,
+                reason: handoff.reason,
+                priority: handoff.priority,
+                requested_by: "responder".into(),
+                trigger_message_id: Some(p.in_reply_to),
+                summary: None,
+            };
+            let subject = self.platform.bus.subjects().command::<EscalateConversation>();
+            self.platform.bus.publish(subject, &Envelope::derived(&cmd, escalate)).await?;
+        }
+        Ok(())
     }
 
     async fn escalate(&self, cmd: Envelope<EscalateConversation>) -> Result<(), Failure> {
@@ -125,6 +140,25 @@ impl TicketWorker {
             return Err(Failure::Transient(anyhow::anyhow!("conversation {} not stored yet", p.conversation_id)));
         };
         let outcome = store::open_ticket(&tx, cmd.id, p, &conversation.locale).await?;
+        if outcome.created {
+            // Give the new ticket to a free agent now, in the same transaction; its events are
+            // recorded under the opening command and published after the ticket's own.
+            let mut ctx = desk::Ctx {
+                cmd_id: cmd.id,
+                correlation_id: cmd.correlation_id,
+                subjects: self.platform.bus.subjects().clone(),
+                events: vec![],
+            };
+            desk::auto_assign(&tx, &mut ctx, outcome.ticket.id).await?;
+            let events = serde_json::to_value(&ctx.events).unwrap_or_default();
+            tx.execute(
+                "INSERT INTO command_results (id, kind, ok, events) VALUES ($1, 'conversation.escalate', true, $2)
+                 ON CONFLICT (id) DO NOTHING",
+                &[&cmd.id, &events],
+            )
+            .await
+            .map_err(joxai_platform::db::DbError::from)?;
+        }
         tx.commit().await.map_err(joxai_platform::db::DbError::from)?;
         if outcome.created {
             let m = metrics();
@@ -152,7 +186,92 @@ impl TicketWorker {
         };
         self.publish(p.conversation_id, Envelope::derived_from_id(source, cmd.correlation_id, escalated)).await?;
         let created = TicketCreated { ticket: outcome.ticket };
-        self.publish(p.conversation_id, Envelope::derived_from_id(source, cmd.correlation_id, created)).await
+        self.publish(p.conversation_id, Envelope::derived_from_id(source, cmd.correlation_id, created)).await?;
+        // The automatic assignment's events were recorded with the command that opened the ticket,
+        // so a redelivery (or a second escalation) republishes the same ids.
+        self.republish_recorded(source).await
+    }
+
+    /// Publish the events recorded with command `id` in `command_results` (none if there is no row).
+    async fn republish_recorded(&self, id: Uuid) -> Result<(), Failure> {
+        let client = self.platform.db.client().await?;
+        let row = client
+            .query_opt("SELECT events FROM command_results WHERE id = $1", &[&id])
+            .await
+            .map_err(joxai_platform::db::DbError::from)?;
+        let Some(row) = row else { return Ok(()) };
+        let events: Vec<desk::Pending> = serde_json::from_value(row.get(0)).map_err(|e| Failure::Permanent(e.into()))?;
+        self.publish_pending(events).await
+    }
+
+    async fn publish_pending(&self, events: Vec<desk::Pending>) -> Result<(), Failure> {
+        for event in events {
+            self.platform
+                .bus
+                .publish_raw(event.subject, &event.id, async_nats::HeaderMap::new(), event.body.into_bytes().into())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Run one desk command: apply it and record its outcome in one transaction, then publish.
+    async fn desk(&self, id: Uuid, correlation_id: Uuid, kind: &str, command: &Command) -> Result<(), Failure> {
+        use joxai_platform::db::DbError;
+        let mut client = self.platform.db.client().await?;
+        let tx = client.transaction().await.map_err(DbError::from)?;
+        let done = tx.query_opt("SELECT ok FROM command_results WHERE id = $1", &[&id]).await.map_err(DbError::from)?;
+        if done.is_some() {
+            drop(tx);
+            drop(client);
+            return self.republish_recorded(id).await;
+        }
+        let mut ctx = desk::Ctx {
+            cmd_id: id,
+            correlation_id,
+            subjects: self.platform.bus.subjects().clone(),
+            events: vec![],
+        };
+        let verdict = match command {
+            Command::AssignTicket(c) => desk::assign(&tx, &mut ctx, &c.payload).await?,
+            Command::ChangeTicketStatus(c) => desk::change_status(&tx, &mut ctx, &c.payload).await?,
+            Command::UpdateTicket(c) => desk::update(&tx, &mut ctx, &c.payload).await?,
+            Command::AddInternalNote(c) => desk::add_note(&tx, &mut ctx, &c.payload).await?,
+            Command::CreateTicket(c) => desk::create_ticket(&tx, &mut ctx, &c.payload).await?,
+            Command::TakeOverConversation(c) => desk::take_over(&tx, &mut ctx, &c.payload).await?,
+            Command::HandBackConversation(c) => desk::hand_back(&tx, &mut ctx, &c.payload).await?,
+            Command::CloseConversation(c) => desk::close(&tx, &mut ctx, &c.payload).await?,
+            Command::RateConversation(c) => desk::rate(&tx, &mut ctx, &c.payload).await?,
+            Command::SetAvailability(c) => desk::set_availability(&tx, &mut ctx, &c.payload).await?,
+            Command::AssignWaitingTickets(c) => desk::assign_waiting_command(&tx, &mut ctx, &c.payload).await?,
+            _ => return Err(Failure::Permanent(anyhow::anyhow!("{kind} is not a desk command"))),
+        };
+        match verdict {
+            desk::Verdict::Applied => {
+                let events = serde_json::to_value(&ctx.events).unwrap_or_default();
+                tx.execute(
+                    "INSERT INTO command_results (id, kind, ok, events) VALUES ($1, $2, true, $3)",
+                    &[&id, &kind, &events],
+                )
+                .await
+                .map_err(DbError::from)?;
+                tx.commit().await.map_err(DbError::from)?;
+                self.publish_pending(ctx.events).await
+            }
+            desk::Verdict::Rejected(code, message) => {
+                // Nothing the command did is kept; only the refusal is recorded.
+                tx.rollback().await.map_err(DbError::from)?;
+                tracing::info!(command_id = %id, kind, code, message, "desk command rejected");
+                client
+                    .execute(
+                        "INSERT INTO command_results (id, kind, ok, error_code, error_message) VALUES ($1, $2, false, $3, $4)
+                         ON CONFLICT (id) DO NOTHING",
+                        &[&id, &kind, &code, &message],
+                    )
+                    .await
+                    .map_err(DbError::from)?;
+                Ok(())
+            }
+        }
     }
 
     async fn post_agent_reply(&self, cmd: Envelope<PostAgentReply>) -> Result<(), Failure> {
@@ -197,6 +316,7 @@ impl Handler for TicketWorker {
             Command::StoreBotReply(c) => self.store_bot_reply(c).await,
             Command::EscalateConversation(c) => self.escalate(c).await,
             Command::PostAgentReply(c) => self.post_agent_reply(c).await,
+            other => self.desk(raw.id, raw.correlation_id, &raw.kind, &other).await,
         }
     }
 }

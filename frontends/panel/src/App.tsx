@@ -1,0 +1,284 @@
+// The page: the sign-in form when nobody is signed in, otherwise the desk shell (header, navigation,
+// the current screen). Navigation and routes are role-aware: a screen lists the roles it is for, and
+// a person without one of them gets an explanation instead of the screen.
+
+import { useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { ApiClient, describeError, type Session } from './api/client';
+import type { Availability, StaffRole, StaffUser } from './api/types';
+import { canSee, DeskProvider, useDesk } from './desk';
+import { Link, matchPath, navigate, usePath } from './router';
+import { ConnectionBadge } from './components/ConnectionBadge';
+import { DashboardPage } from './pages/Dashboard';
+import { QueuePage } from './pages/Queue';
+import { TicketPage } from './pages/Ticket';
+import { ConversationsPage, ConversationPage } from './pages/Conversations';
+import { CustomersPage, CustomerPage } from './pages/Customers';
+import { UsersPage } from './pages/admin/Users';
+import { CannedPage } from './pages/admin/Canned';
+import { KnowledgePage } from './pages/admin/Knowledge';
+import { DeadLettersPage } from './pages/admin/DeadLetters';
+
+const EVERYONE: readonly StaffRole[] = ['agent', 'supervisor', 'admin'];
+const SUPERVISORS: readonly StaffRole[] = ['supervisor', 'admin'];
+const ADMINS: readonly StaffRole[] = ['admin'];
+
+interface Route {
+  pattern: string;
+  roles: readonly StaffRole[];
+  render: (params: Record<string, string>) => ReactNode;
+}
+
+const ROUTES: Route[] = [
+  { pattern: '/', roles: EVERYONE, render: () => <DashboardPage /> },
+  { pattern: '/queue', roles: EVERYONE, render: () => <QueuePage /> },
+  { pattern: '/tickets/:id', roles: EVERYONE, render: (p) => <TicketPage key={p.id} id={p.id} /> },
+  { pattern: '/conversations', roles: SUPERVISORS, render: () => <ConversationsPage /> },
+  { pattern: '/conversations/:id', roles: SUPERVISORS, render: (p) => <ConversationPage key={p.id} id={p.id} /> },
+  { pattern: '/customers', roles: SUPERVISORS, render: () => <CustomersPage /> },
+  { pattern: '/customers/:id', roles: SUPERVISORS, render: (p) => <CustomerPage key={p.id} id={p.id} /> },
+  { pattern: '/admin/users', roles: ADMINS, render: () => <UsersPage /> },
+  { pattern: '/admin/canned', roles: SUPERVISORS, render: () => <CannedPage /> },
+  { pattern: '/admin/knowledge', roles: SUPERVISORS, render: () => <KnowledgePage /> },
+  { pattern: '/admin/dead-letters', roles: ADMINS, render: () => <DeadLettersPage /> },
+];
+
+interface NavItem {
+  to: string;
+  label: string;
+  roles: readonly StaffRole[];
+}
+
+const NAV: { section: string; items: NavItem[] }[] = [
+  {
+    section: 'Desk',
+    items: [
+      { to: '/', label: 'Dashboard', roles: EVERYONE },
+      { to: '/queue', label: 'Queue', roles: EVERYONE },
+      { to: '/conversations', label: 'Conversations', roles: SUPERVISORS },
+      { to: '/customers', label: 'Customers', roles: SUPERVISORS },
+    ],
+  },
+  {
+    section: 'Admin',
+    items: [
+      { to: '/admin/users', label: 'Users', roles: ADMINS },
+      { to: '/admin/canned', label: 'Canned responses', roles: SUPERVISORS },
+      { to: '/admin/knowledge', label: 'Knowledge base', roles: SUPERVISORS },
+      { to: '/admin/dead-letters', label: 'Dead letters', roles: ADMINS },
+    ],
+  },
+];
+
+export function App({ api }: { api: ApiClient }) {
+  const [session, setSession] = useState<Session | null>(api.session);
+  useEffect(() => api.onSessionChange(setSession), [api]);
+  // A token refresh replaces the session object; the desk (and its socket) must only restart when
+  // the person changes, so it gets a session that is stable per user.
+  const userId = session?.user.id;
+  const stableSession = useMemo(() => session, [userId]); // eslint-disable-line react-hooks/exhaustive-deps
+  if (!stableSession || !session) return <LoginPage api={api} />;
+  return (
+    <DeskProvider key={stableSession.user.id} api={api} session={stableSession}>
+      <Shell />
+    </DeskProvider>
+  );
+}
+
+function LoginPage({ api }: { api: ApiClient }) {
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await api.login(email, password);
+    } catch (e) {
+      setError(describeError(e));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main className="login">
+      <form className="login-card" onSubmit={submit} aria-labelledby="login-title">
+        <div className="brand brand-large" aria-hidden="true">
+          Jox<span>AI</span>
+        </div>
+        <h1 id="login-title">Sign in to the desk</h1>
+        <label>
+          Email
+          <input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} autoFocus />
+        </label>
+        <label>
+          Password
+          <input type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+        </label>
+        {error && (
+          <p className="notice notice-error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" className="button-primary" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+      </form>
+    </main>
+  );
+}
+
+function Shell() {
+  const desk = useDesk();
+  const path = usePath();
+  const mainRef = useRef<HTMLElement>(null);
+
+  let content: ReactNode = <NotFound />;
+  let title = 'Not found';
+  for (const route of ROUTES) {
+    const params = matchPath(route.pattern, path);
+    if (!params) continue;
+    content = canSee(desk.user.role, route.roles) ? route.render(params) : <Forbidden roles={route.roles} />;
+    title = route.pattern;
+    break;
+  }
+
+  useEffect(() => {
+    // After navigating, move focus to the new page's heading so keyboard and screen-reader users
+    // start at the content, not back at the top of the navigation.
+    const heading = mainRef.current?.querySelector<HTMLElement>('h1');
+    heading?.focus({ preventScroll: true });
+    window.scrollTo(0, 0);
+  }, [path]);
+
+  const waiting = desk.queue.tickets.filter((t) => t.status === 'open' && !t.assignee_id).length;
+
+  return (
+    <div className="shell">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <Link to="/" className="brand" aria-label="JoxAI desk, dashboard">
+          Jox<span>AI</span> <small>desk</small>
+        </Link>
+        <div className="topbar-right">
+          <ConnectionBadge />
+          <AvailabilityPicker />
+          <span className="whoami" title={desk.user.email}>
+            <span className="whoami-name">{desk.user.display_name}</span>
+            <span className={`role role-${desk.user.role}`}>{desk.user.role}</span>
+          </span>
+          <button
+            type="button"
+            className="button-quiet"
+            onClick={() => {
+              void desk.signOut();
+              navigate('/', { replace: true });
+            }}
+          >
+            Sign out
+          </button>
+        </div>
+      </header>
+      <nav className="sidebar" aria-label="Main">
+        {NAV.map(({ section, items }) => {
+          const visible = items.filter((item) => canSee(desk.user.role, item.roles));
+          if (visible.length === 0) return null;
+          return (
+            <div key={section} className="nav-section">
+              <h2 className="nav-heading">{section}</h2>
+              <ul>
+                {visible.map((item) => {
+                  const active = item.to === '/' ? path === '/' : path.startsWith(item.to) || (item.to === '/queue' && path.startsWith('/tickets/'));
+                  return (
+                    <li key={item.to}>
+                      <Link to={item.to} aria-current={active ? 'page' : undefined} className="nav-link">
+                        {item.label}
+                        {item.to === '/queue' && waiting > 0 && (
+                          <span className="count" aria-label={`${waiting} waiting`}>
+                            {waiting}
+                          </span>
+                        )}
+                      </Link>
+                    </li>
+                  );
+                })}
+              </ul>
+            </div>
+          );
+        })}
+      </nav>
+      <main id="main" ref={mainRef} className="content" data-route={title}>
+        {content}
+      </main>
+    </div>
+  );
+}
+
+function AvailabilityPicker() {
+  const desk = useDesk();
+  const [value, setValue] = useState<Availability>(desk.user.availability ?? 'offline');
+  const [error, setError] = useState<string | null>(null);
+  const change = async (next: Availability) => {
+    const previous = value;
+    setValue(next);
+    setError(null);
+    try {
+      const user: StaffUser = await desk.api.setAvailability(next);
+      if (user?.availability) setValue(user.availability);
+    } catch (e) {
+      setValue(previous);
+      setError(describeError(e));
+    }
+  };
+  return (
+    <span className="availability">
+      <label>
+        <span className="visually-hidden">Your availability</span>
+        <span className={`dot dot-${value}`} aria-hidden="true" />
+        <select value={value} onChange={(e) => void change(e.target.value as Availability)} aria-describedby={error ? 'availability-error' : undefined}>
+          <option value="online">Online</option>
+          <option value="away">Away</option>
+          <option value="offline">Offline</option>
+        </select>
+      </label>
+      {error && (
+        <span id="availability-error" className="availability-error" role="alert" title={error}>
+          Could not change: {error}
+        </span>
+      )}
+    </span>
+  );
+}
+
+function Forbidden({ roles }: { roles: readonly StaffRole[] }) {
+  return (
+    <section className="page" aria-labelledby="page-title">
+      <h1 id="page-title" tabIndex={-1}>
+        Not available to you
+      </h1>
+      <p>
+        This page is for {roles.map((r) => `${r}s`).join(' and ')}. Ask an administrator if you need access.
+      </p>
+      <p>
+        <Link to="/queue">Go to the queue</Link>
+      </p>
+    </section>
+  );
+}
+
+function NotFound() {
+  return (
+    <section className="page">
+      <h1 id="page-title" tabIndex={-1}>
+        Page not found
+      </h1>
+      <p>
+        <Link to="/">Back to the dashboard</Link>
+      </p>
+    </section>
+  );
+}

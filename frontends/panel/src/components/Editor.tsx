@@ -1,0 +1,117 @@
+// A list-and-form editor shared by canned responses and knowledge-base articles: both are a title
+// and a body of text, listed, created, edited and deleted the same way.
+
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { ErrorNotice, Loading, useAction } from './common';
+
+export interface EditableItem {
+  id: string;
+  title: string;
+  body: string;
+}
+
+export function TextItemEditor<T extends EditableItem>({
+  noun,
+  load,
+  save,
+  remove,
+  bodyHelp,
+}: {
+  noun: string;
+  load: () => Promise<T[]>;
+  save: (item: { id?: string; title: string; body: string }) => Promise<T>;
+  remove: (id: string) => Promise<unknown>;
+  bodyHelp?: string;
+}) {
+  const [items, setItems] = useState<T[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [editing, setEditing] = useState<{ id?: string; title: string; body: string } | null>(null);
+  const action = useAction();
+
+  const reload = useCallback(async () => {
+    try {
+      setItems(await load());
+      setError(null);
+    } catch (e) {
+      setError(e);
+    }
+  }, [load]);
+  useEffect(() => {
+    void reload();
+  }, [reload]);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!editing) return;
+    const saved = await action.run(() => save(editing));
+    if (saved) {
+      setItems((current) => {
+        const list = current ?? [];
+        return list.some((i) => i.id === saved.id) ? list.map((i) => (i.id === saved.id ? saved : i)) : [...list, saved];
+      });
+      setEditing(null);
+    }
+  };
+
+  const del = async (item: T) => {
+    if (!window.confirm(`Delete the ${noun} "${item.title}"?`)) return;
+    const ok = await action.run(async () => {
+      await remove(item.id);
+      return true;
+    });
+    if (ok) setItems((current) => current?.filter((i) => i.id !== item.id) ?? current);
+  };
+
+  return (
+    <>
+      <ErrorNotice error={error} onRetry={() => void reload()} />
+      <ErrorNotice error={action.error} />
+      {!editing && (
+        <p>
+          <button type="button" onClick={() => setEditing({ title: '', body: '' })}>
+            New {noun}
+          </button>
+        </p>
+      )}
+      {editing && (
+        <form className="card form-stack" onSubmit={submit} aria-label={editing.id ? `Edit ${noun}` : `New ${noun}`}>
+          <label>
+            Title
+            <input required value={editing.title} onChange={(e) => setEditing({ ...editing, title: e.target.value })} />
+          </label>
+          <label>
+            Text
+            <textarea required rows={6} value={editing.body} onChange={(e) => setEditing({ ...editing, body: e.target.value })} />
+          </label>
+          {bodyHelp && <p className="muted small">{bodyHelp}</p>}
+          <div className="form-actions">
+            <button type="submit" className="button-primary" disabled={action.busy}>
+              Save
+            </button>
+            <button type="button" className="button-quiet" onClick={() => setEditing(null)}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      )}
+      {!items && !error && <Loading what={`${noun}s`} />}
+      {items && items.length === 0 && <p className="muted">No {noun}s yet.</p>}
+      <ul className="item-list">
+        {items?.map((item) => (
+          <li key={item.id} className="card">
+            <h2>{item.title}</h2>
+            <p className="item-body">{item.body}</p>
+            <div className="form-actions">
+              <button type="button" className="button-small" onClick={() => setEditing({ id: item.id, title: item.title, body: item.body })}>
+                Edit
+              </button>
+              <button type="button" className="button-small button-danger" onClick={() => void del(item)}>
+                Delete
+              </button>
+            </div>
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}

@@ -1,0 +1,559 @@
+// One ticket: the live transcript and reply box on the left; details, assignment, SLA, internal
+// notes and the history timeline on the right (below, on a tablet).
+
+import { useCallback, useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { describeError } from '../api/client';
+import {
+  PRIORITIES,
+  type CannedResponse,
+  type EventEnvelope,
+  type Message,
+  type NoteAddedPayload,
+  type Priority,
+  type Ticket,
+  type TicketDetail,
+  type TicketEvent,
+  type TicketNote,
+  type TicketStatus,
+  type TypingPayload,
+} from '../api/types';
+import { ErrorNotice, formatTime, Loading, PriorityBadge, SlaTimer, StatusBadge, useAction, useNow } from '../components/common';
+import { Transcript, type PendingReply } from '../components/Transcript';
+import { useDesk, useLiveEvents } from '../desk';
+import { Link } from '../router';
+import { humanize, ticketFromEvent } from '../state/tickets';
+import { mergeMessages, messageForConversation } from '../state/transcript';
+
+/** Where a ticket may go from each status (the API answers 409 to anything else). */
+const NEXT_STATUS: Record<TicketStatus, TicketStatus[]> = {
+  open: ['in_progress', 'resolved', 'closed'],
+  in_progress: ['resolved', 'open', 'closed'],
+  resolved: ['closed', 'in_progress'],
+  closed: ['in_progress'],
+};
+
+/** How long a "typing…" signal is shown without a new one. */
+const TYPING_SHOWN_MS = 5_000;
+/** Send our own typing signal at most this often while the agent types. */
+const TYPING_SENT_EVERY_MS = 3_000;
+
+export function TicketPage({ id }: { id: string }) {
+  const desk = useDesk();
+  const now = useNow(1000);
+  const [ticket, setTicket] = useState<Ticket | null>(null);
+  const [messages, setMessages] = useState<Message[]>([]);
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const [notes, setNotes] = useState<TicketNote[] | null>(null);
+  const [notesError, setNotesError] = useState<unknown>(null);
+  const [history, setHistory] = useState<TicketEvent[] | null>(null);
+  const [historyError, setHistoryError] = useState<unknown>(null);
+  const [pending, setPending] = useState<PendingReply[]>([]);
+  const [typing, setTyping] = useState<{ text: string; until: number } | null>(null);
+  const change = useAction();
+  // The ids already in the transcript, readable from callbacks without waiting for a render.
+  const messageIds = useRef(new Set<string>());
+  messageIds.current = new Set(messages.map((m) => m.id));
+
+  const loadTicket = useCallback(async () => {
+    try {
+      const detail: TicketDetail = await desk.api.getTicket(id);
+      const { messages: fetched, ...rest } = detail;
+      setTicket(rest);
+      setMessages((current) => mergeMessages(current, fetched ?? []));
+      setLoadError(null);
+    } catch (e) {
+      setLoadError(e);
+    }
+  }, [desk.api, id]);
+
+  const loadNotes = useCallback(async () => {
+    try {
+      setNotes(await desk.api.listNotes(id));
+      setNotesError(null);
+    } catch (e) {
+      setNotesError(e);
+    }
+  }, [desk.api, id]);
+
+  const loadHistory = useCallback(async () => {
+    try {
+      setHistory(await desk.api.ticketHistory(id));
+      setHistoryError(null);
+    } catch (e) {
+      setHistoryError(e);
+    }
+  }, [desk.api, id]);
+
+  const reloadAll = useCallback(() => {
+    void loadTicket();
+    void loadNotes();
+    void loadHistory();
+  }, [loadTicket, loadNotes, loadHistory]);
+
+  useEffect(() => {
+    reloadAll();
+    desk.markSeen(id);
+  }, [reloadAll]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const conversationId = ticket?.conversation_id ?? null;
+  useLiveEvents((event: EventEnvelope) => {
+    const message = messageForConversation(event, conversationId);
+    if (message) {
+      messageIds.current.add(message.id);
+      setMessages((current) => mergeMessages(current, [message]));
+      // The reply we were waiting for has arrived: drop its "sending…" placeholder.
+      setPending((current) => current.filter((p) => p.messageId !== message.id));
+      if (message.sender === 'customer') setTyping(null);
+      return;
+    }
+    const updated = ticketFromEvent(event);
+    if (updated && updated.id === id) {
+      setTicket((current) => (current && Date.parse(current.updated_at) > Date.parse(updated.updated_at) ? current : { ...current, ...updated }));
+      void loadHistory();
+      return;
+    }
+    if (event.type === 'ticket.note_added') {
+      const payload = event.payload as NoteAddedPayload;
+      if (payload.ticket_id === id && payload.note) {
+        setNotes((current) => (current?.some((n) => n.id === payload.note.id) ? current : [...(current ?? []), payload.note]));
+        void loadHistory();
+      }
+      return;
+    }
+    if (event.type === 'typing') {
+      const payload = event.payload as TypingPayload;
+      if (payload.conversation_id === conversationId && payload.sender === 'customer') {
+        setTyping({ text: `${payload.name ?? 'The customer'} is typing…`, until: Date.now() + TYPING_SHOWN_MS });
+      }
+    }
+  }, reloadAll);
+
+  if (loadError && !ticket) {
+    return (
+      <section className="page" aria-labelledby="page-title">
+        <h1 id="page-title" tabIndex={-1}>
+          Ticket
+        </h1>
+        <ErrorNotice error={loadError} onRetry={() => void loadTicket()} />
+        <p>
+          <Link to="/queue">Back to the queue</Link>
+        </p>
+      </section>
+    );
+  }
+  if (!ticket) return <Loading what="the ticket" />;
+
+  const mine = ticket.assignee_id === desk.user.id;
+  const supervisor = desk.user.role !== 'agent';
+  const assigneeName = !ticket.assignee_id
+    ? 'Unassigned'
+    : mine
+      ? `${desk.user.display_name} (you)`
+      : (ticket.assignee_name ?? desk.staffNames[ticket.assignee_id] ?? 'another agent');
+
+  const apply = (result: Ticket | unknown) => {
+    if (result && typeof result === 'object' && 'status' in result) {
+      setTicket(result as Ticket);
+      desk.applyTicket(result as Ticket);
+      void loadHistory();
+    }
+  };
+
+  const typingText = typing && typing.until > now ? typing.text : null;
+
+  return (
+    <section className="page ticket-page" aria-labelledby="page-title">
+      <div className="page-header">
+        <div>
+          <p className="breadcrumb">
+            <Link to="/queue">Queue</Link> / {ticket.number}
+          </p>
+          <h1 id="page-title" tabIndex={-1}>
+            {ticket.subject}
+          </h1>
+          <p className="ticket-badges">
+            <span className="ticket-number">{ticket.number}</span>
+            <StatusBadge status={ticket.status} />
+            <PriorityBadge priority={ticket.priority} />
+            <span className="badge">{humanize(ticket.reason)}</span>
+            <SlaTimer ticket={ticket} now={now} />
+          </p>
+        </div>
+      </div>
+      <ErrorNotice error={loadError} onRetry={() => void loadTicket()} />
+      <div className="ticket-layout">
+        <div className="ticket-main">
+          <h2 className="visually-hidden">Transcript</h2>
+          <Transcript messages={messages} pending={pending} typing={typingText} />
+          {ticket.conversation_id ? (
+            <ReplyBox
+              ticket={ticket}
+              onSending={(p) => setPending((current) => [...current, p])}
+              onSent={(text, messageId) =>
+                setPending((current) =>
+                  // The stored message's event can beat the POST's answer; then there is nothing left to wait for.
+                  messageIds.current.has(messageId)
+                    ? current.filter((p) => !(p.text === text && p.messageId === null))
+                    : current.map((p) => (p.text === text && p.messageId === null ? { ...p, messageId } : p)),
+                )
+              }
+              onFailed={(text, error) =>
+                setPending((current) => current.map((p) => (p.text === text && p.messageId === null ? { ...p, failed: error } : p)))
+              }
+            />
+          ) : (
+            <p className="muted">This ticket has no customer conversation to reply to.</p>
+          )}
+        </div>
+        <aside className="ticket-side" aria-label="Ticket details">
+          <section className="card">
+            <h2>Details</h2>
+            <ErrorNotice what="The change was not saved" error={change.error} />
+            <dl className="details">
+              <dt>Assignee</dt>
+              <dd data-testid="assignee">{assigneeName}</dd>
+              <dt>
+                <label htmlFor="ticket-status">Status</label>
+              </dt>
+              <dd>
+                <select
+                  id="ticket-status"
+                  value={ticket.status}
+                  disabled={change.busy}
+                  onChange={(e) => void change.run(async () => apply(await desk.api.setTicketStatus(ticket.id, e.target.value as TicketStatus, ticket.updated_at)))}
+                >
+                  <option value={ticket.status}>{humanize(ticket.status)}</option>
+                  {NEXT_STATUS[ticket.status].map((s) => (
+                    <option key={s} value={s}>
+                      {humanize(s)}
+                    </option>
+                  ))}
+                </select>
+              </dd>
+              <dt>
+                <label htmlFor="ticket-priority">Priority</label>
+              </dt>
+              <dd>
+                <select
+                  id="ticket-priority"
+                  value={ticket.priority}
+                  disabled={change.busy}
+                  onChange={(e) =>
+                    void change.run(async () => apply(await desk.api.updateTicket(ticket.id, { priority: e.target.value as Priority, expected_updated_at: ticket.updated_at })))
+                  }
+                >
+                  {PRIORITIES.map((p) => (
+                    <option key={p} value={p}>
+                      {humanize(p)}
+                    </option>
+                  ))}
+                </select>
+              </dd>
+              <dt>Opened</dt>
+              <dd>{formatTime(ticket.created_at)}</dd>
+              <dt>First response</dt>
+              <dd>
+                {ticket.first_response_at ? formatTime(ticket.first_response_at) : 'not yet'}
+                {ticket.sla?.first_response_due_at && !ticket.first_response_at && <> · due {formatTime(ticket.sla.first_response_due_at)}</>}
+              </dd>
+              <dt>Resolution due</dt>
+              <dd>{ticket.sla?.resolution_due_at ? formatTime(ticket.sla.resolution_due_at) : '—'}</dd>
+              {supervisor && ticket.customer_id && (
+                <>
+                  <dt>Customer</dt>
+                  <dd>
+                    <Link to={`/customers/${ticket.customer_id}`}>Profile and history</Link>
+                  </dd>
+                </>
+              )}
+              {supervisor && ticket.conversation_id && (
+                <>
+                  <dt>Conversation</dt>
+                  <dd>
+                    <Link to={`/conversations/${ticket.conversation_id}`}>Open conversation</Link>
+                  </dd>
+                </>
+              )}
+            </dl>
+            <div className="assign">
+              {supervisor ? (
+                <label>
+                  Assign to
+                  <select
+                    value={ticket.assignee_id ?? ''}
+                    disabled={change.busy}
+                    aria-label="Assign to"
+                    onChange={(e) => void change.run(async () => apply(await desk.api.assignTicket(ticket.id, e.target.value || null)))}
+                  >
+                    <option value="">Nobody (queue)</option>
+                    {ticket.assignee_id && !desk.staff.some((s) => s.id === ticket.assignee_id) && (
+                      <option value={ticket.assignee_id}>{assigneeName}</option>
+                    )}
+                    {desk.staff
+                      .filter((s) => s.active !== false)
+                      .map((s) => (
+                        <option key={s.id} value={s.id}>
+                          {s.display_name} · {s.role}
+                          {s.availability ? ` · ${s.availability}` : ''}
+                          {s.open_tickets !== undefined ? ` · ${s.open_tickets} open` : ''}
+                        </option>
+                      ))}
+                  </select>
+                </label>
+              ) : null}
+              {!ticket.assignee_id && (
+                <button type="button" disabled={change.busy} onClick={() => void change.run(async () => apply(await desk.api.assignTicket(ticket.id, desk.user.id)))}>
+                  Take this ticket
+                </button>
+              )}
+              {mine && (
+                <button type="button" className="button-quiet" disabled={change.busy} onClick={() => void change.run(async () => apply(await desk.api.assignTicket(ticket.id, null)))}>
+                  Put back in the queue
+                </button>
+              )}
+            </div>
+          </section>
+          <Notes ticketId={ticket.id} notes={notes} error={notesError} onAdded={(n) => setNotes((c) => (c?.some((x) => x.id === n.id) ? c : [...(c ?? []), n]))} onRetry={() => void loadNotes()} />
+          <History entries={history} error={historyError} onRetry={() => void loadHistory()} names={desk.staffNames} />
+        </aside>
+      </div>
+    </section>
+  );
+}
+
+function ReplyBox({
+  ticket,
+  onSending,
+  onSent,
+  onFailed,
+}: {
+  ticket: Ticket;
+  onSending: (p: PendingReply) => void;
+  onSent: (text: string, messageId: string) => void;
+  onFailed: (text: string, error: string) => void;
+}) {
+  const desk = useDesk();
+  const [text, setText] = useState('');
+  const [canned, setCanned] = useState<CannedResponse[] | null>(null);
+  const [cannedError, setCannedError] = useState<unknown>(null);
+  const [sendError, setSendError] = useState<string | null>(null);
+  const [sending, setSending] = useState(false);
+  // One idempotency key per draft: a retried send of the same draft never posts twice.
+  const draftKey = useRef(newKey());
+  const lastTypingSent = useRef(0);
+  const area = useRef<HTMLTextAreaElement>(null);
+
+  useEffect(() => {
+    desk.api.listCanned().then(setCanned, setCannedError);
+  }, [desk.api]);
+
+  const send = async (event?: FormEvent) => {
+    event?.preventDefault();
+    const body = text.trim();
+    if (!body || sending) return;
+    setSending(true);
+    setSendError(null);
+    onSending({ messageId: null, text: body });
+    try {
+      const { message_id } = await desk.api.reply(ticket.id, body, draftKey.current);
+      onSent(body, message_id);
+      setText('');
+      draftKey.current = newKey();
+    } catch (e) {
+      const words = describeError(e);
+      setSendError(words);
+      onFailed(body, words);
+    } finally {
+      setSending(false);
+    }
+  };
+
+  const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void send();
+  };
+
+  const onChange = (value: string) => {
+    setText(value);
+    const now = Date.now();
+    if (now - lastTypingSent.current > TYPING_SENT_EVERY_MS) {
+      lastTypingSent.current = now;
+      // Best effort: the customer seeing "typing…" is a nicety, never worth an error message.
+      void desk.api.request('POST', `/api/v1/tickets/${encodeURIComponent(ticket.id)}/typing`, { body: {} }).catch(() => undefined);
+    }
+  };
+
+  const insertCanned = async (id: string) => {
+    if (!id) return;
+    const item = canned?.find((c) => c.id === id);
+    if (!item) return;
+    let insert = item.body;
+    try {
+      insert = (await desk.api.renderCanned(id, ticket.id)).text;
+    } catch {
+      // Without the render endpoint, insert the template; the agent can fill the placeholders.
+    }
+    setText((current) => (current.trim() ? `${current.trimEnd()}\n${insert}` : insert));
+    area.current?.focus();
+  };
+
+  return (
+    <form className="reply" onSubmit={send} aria-label="Reply to the customer">
+      <label htmlFor="reply-text">Reply to the customer</label>
+      <textarea
+        id="reply-text"
+        ref={area}
+        rows={4}
+        value={text}
+        maxLength={4000}
+        onChange={(e) => onChange(e.target.value)}
+        onKeyDown={onKeyDown}
+        placeholder="Write a reply… (Ctrl+Enter sends)"
+      />
+      {sendError && (
+        <p className="notice notice-error" role="alert">
+          Not sent: {sendError}
+        </p>
+      )}
+      <div className="reply-actions">
+        <label className="canned-picker">
+          <span className="visually-hidden">Insert a canned response</span>
+          <select value="" onChange={(e) => void insertCanned(e.target.value)} disabled={!canned || canned.length === 0}>
+            <option value="">
+              {canned ? (canned.length ? 'Insert canned response…' : 'No canned responses') : cannedError ? 'Canned responses unavailable' : 'Loading canned responses…'}
+            </option>
+            {canned?.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.title}
+              </option>
+            ))}
+          </select>
+        </label>
+        {cannedError ? (
+          <span className="muted small" title={describeError(cannedError)}>
+            {describeError(cannedError)}
+          </span>
+        ) : null}
+        <button type="submit" className="button-primary" disabled={sending || !text.trim()}>
+          {sending ? 'Sending…' : 'Send reply'}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function Notes({
+  ticketId,
+  notes,
+  error,
+  onAdded,
+  onRetry,
+}: {
+  ticketId: string;
+  notes: TicketNote[] | null;
+  error: unknown;
+  onAdded: (note: TicketNote) => void;
+  onRetry: () => void;
+}) {
+  const desk = useDesk();
+  const [text, setText] = useState('');
+  const add = useAction();
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!text.trim()) return;
+    const note = await add.run(() => desk.api.addNote(ticketId, text.trim()));
+    if (note) {
+      if ('id' in note) onAdded(note);
+      setText('');
+    }
+  };
+  return (
+    <section className="card notes" aria-labelledby="notes-title">
+      <h2 id="notes-title">Internal notes</h2>
+      <p className="muted small">Only staff see notes; the customer never does.</p>
+      <ErrorNotice what="Notes could not be loaded" error={error} onRetry={onRetry} />
+      {notes && notes.length === 0 && <p className="muted">No notes yet.</p>}
+      <ul className="note-list">
+        {notes?.map((n) => (
+          <li key={n.id}>
+            <p className="note-text">{n.text}</p>
+            <p className="note-meta">
+              {n.author_name ?? 'Staff'} · {formatTime(n.created_at)}
+            </p>
+          </li>
+        ))}
+      </ul>
+      <form onSubmit={submit}>
+        <label htmlFor="note-text" className="visually-hidden">
+          New internal note
+        </label>
+        <textarea id="note-text" rows={2} value={text} onChange={(e) => setText(e.target.value)} placeholder="Add an internal note…" />
+        <ErrorNotice what="The note was not saved" error={add.error} />
+        <button type="submit" disabled={add.busy || !text.trim()}>
+          Add note
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function History({ entries, error, onRetry, names }: { entries: TicketEvent[] | null; error: unknown; onRetry: () => void; names: Record<string, string> }) {
+  return (
+    <section className="card" aria-labelledby="history-title">
+      <h2 id="history-title">History</h2>
+      <ErrorNotice what="History could not be loaded" error={error} onRetry={onRetry} />
+      {entries && entries.length === 0 && <p className="muted">Nothing yet.</p>}
+      <ol className="timeline">
+        {entries?.map((entry) => (
+          <li key={entry.id}>
+            <span className="timeline-what">{describeHistory(entry)}</span>
+            <span className="timeline-when">
+              {actorName(entry.actor, names)} · {formatTime(entry.created_at)}
+            </span>
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Who did it, in words: staff are named when we know them; services ("classifier", "auto") as they are. */
+function actorName(actor: unknown, names: Record<string, string>): string {
+  if (!actor) return 'System';
+  if (typeof actor === 'string') return UUID.test(actor) ? (names[actor] ?? 'Staff member') : humanize(actor);
+  if (typeof actor === 'object') {
+    const a = actor as Record<string, unknown>;
+    return String(a.name ?? a.display_name ?? a.kind ?? a.type ?? 'Someone');
+  }
+  return String(actor);
+}
+
+/** One line of history in words. Unknown kinds are shown by name, so a newer server's events still
+ * appear rather than vanish. */
+export function describeHistory(entry: TicketEvent): string {
+  const d = (entry.data ?? {}) as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' ? humanize(v) : v == null ? '—' : String(v));
+  switch (entry.kind) {
+    case 'created':
+      return `Ticket opened${d.reason ? ` (${str(d.reason)})` : ''}`;
+    case 'assigned':
+      return `Assigned to ${d.assignee_name ?? d.agent_name ?? 'an agent'}`;
+    case 'unassigned':
+      return 'Put back in the queue';
+    case 'status_changed':
+      return `Status ${d.from ? `${str(d.from)} → ` : ''}${str(d.to ?? d.status)}`;
+    case 'updated':
+      return `Updated${Object.keys(d).length ? `: ${Object.keys(d).filter((k) => k !== 'expected_updated_at').join(', ')}` : ''}`;
+    case 'note_added':
+      return 'Internal note added';
+    case 'agent_replied':
+      return 'Agent replied to the customer';
+    default:
+      return humanize(entry.kind);
+  }
+}
+
+function newKey(): string {
+  return typeof crypto !== 'undefined' && 'randomUUID' in crypto ? crypto.randomUUID() : `r${Date.now()}${Math.random().toString(36).slice(2)}`;
+}

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# `make bench`: the standard performance scenario, in under 3 minutes once the release build is done.
+#
+# Builds the release binaries, starts a throw-away all-in-one JoxAI (release build, RUST_LOG=warn,
+# fresh database, unique subject prefix) on our test NATS and the local Postgres, then runs:
+#   1. cold start of `joxai all` to /readyz (fresh database, then a restart on the migrated one);
+#   2. a step ramp to find the knee (p99 <= 25 ms and achieved >= 90 % of offered);
+#   3. 300 chat turns/s for 15 s;
+#   4. the ceiling: the same writes and publishes straight to Postgres and NATS;
+#   5. 10,000 idle WebSockets (server memory) and event delivery latency under 1k/5k/20k pushes/s;
+# and prints a summary with the machine described. Everything talks to 127.0.0.1 only; the
+# database, streams and process are removed at the end, whatever happens.
+#
+# Knobs (environment): BENCH_PORT (5077), BENCH_RAMP ("100,200,400,800,1200,1600,2000,2400,3200"),
+# BENCH_SOCKETS (10000), BENCH_OUT (a directory for the JSON summaries; default a temp dir).
+source "$(dirname "$0")/lib.sh"
+cd "$JOXAI_ROOT"
+
+PORT="${BENCH_PORT:-5077}"
+URL="http://127.0.0.1:$PORT"
+RAMP="${BENCH_RAMP:-100,200,400,800,1200,1600,2000,2400,3200}"
+SOCKETS="${BENCH_SOCKETS:-10000}"
+OUT="${BENCH_OUT:-$(mktemp -d -t joxai-bench.XXXXXX)}"
+mkdir -p "$OUT"
+TEST_NATS_PORT="${JOXAI_TEST_NATS_PORT:-4224}"
+NATS="nats://127.0.0.1:$TEST_NATS_PORT"
+BIN="$CARGO_TARGET_DIR/release/joxai"
+LOADGEN="$CARGO_TARGET_DIR/release/joxai-loadgen"
+BENCH_STARTED=$SECONDS
+
+log "building release binaries (target: $CARGO_TARGET_DIR)"
+nice -n 10 cargo build --release -q -p joxai -p joxai-loadgen
+BUILD_SECS=$((SECONDS - BENCH_STARTED))
+
+# 10k sockets need 10k descriptors on each side; ask for as many as the hard limit allows.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+[ "$(ulimit -n)" -ge $((SOCKETS + 1000)) ] || { SOCKETS=$(( $(ulimit -n) - 1000 )); log "descriptor limit $(ulimit -n): testing $SOCKETS sockets"; }
+
+ensure_nats "$TEST_NATS_PORT" "$JOXAI_CACHE/nats-test"
+ensure_postgres
+NAME="joxai_bench_$(python3 -c 'import uuid; print(uuid.uuid4().hex[:12])')"
+psql_admin -c "CREATE DATABASE $NAME" >/dev/null
+export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$NAME"
+export NATS_URL="$NATS"
+export JOXAI_NATS_PREFIX="bench${NAME: -8}"
+export JOXAI_NATS_STREAM_MAX_BYTES=$((256 * 1024 * 1024))
+export JOXAI_HTTP_ADDR="127.0.0.1:$PORT"
+export JOXAI_DEMO_PASSWORD="bench-password-123"
+export JOXAI_DEMO_MODE=true
+export JOXAI_FRONTENDS_DIR="$JOXAI_ROOT/frontends"
+export RUST_LOG=warn
+LOG="$OUT/joxai.log"
+PID=""
+
+cleanup() {
+  [ -n "$PID" ] && kill "$PID" 2>/dev/null && { for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done; }
+  psql_admin -c "DROP DATABASE IF EXISTS $NAME WITH (FORCE)" >/dev/null 2>&1 || true
+  # The product's streams for this prefix (the ceiling removes its own).
+  python3 - "$TEST_NATS_PORT" "${JOXAI_NATS_PREFIX^^}" <<'EOF' >/dev/null 2>&1 || true
+import socket, sys, time
+port, prefix = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.recv(4096)
+# JetStream API requests need a reply subject to be served.
+s.sendall(b'CONNECT {"verbose":false}\r\nSUB _INBOX.bench 1\r\n')
+for kind in ("COMMANDS", "EVENTS", "DLQ"):
+    s.sendall(f"PUB $JS.API.STREAM.DELETE.{prefix}_{kind} _INBOX.bench 0\r\n\r\n".encode())
+s.sendall(b"PING\r\n")
+time.sleep(0.5)
+s.close()
+EOF
+}
+trap cleanup EXIT
+
+# Start the release binary and print milliseconds from exec to /readyz answering 200.
+start_server() { # extra args...
+  local t0 t1
+  t0=$(date +%s%N)
+  setsid "$BIN" all "$@" </dev/null >>"$LOG" 2>&1 &
+  PID=$!
+  for _ in $(seq 3000); do
+    if curl -fsS -o /dev/null "$URL/readyz" 2>/dev/null; then
+      t1=$(date +%s%N); echo $(( (t1 - t0) / 1000000 )); return 0
+    fi
+    kill -0 "$PID" 2>/dev/null || break
+    sleep 0.01
+  done
+  cat "$LOG" >&2
+  die "JoxAI did not become ready on port $PORT"
+}
+
+log "cold start: fresh database (migrations + demo seed + intent model)"
+COLD_FRESH_MS=$(start_server --seed-demo)
+kill "$PID"; for _ in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.05; done
+log "cold start: restart on the migrated database"
+COLD_RESTART_MS=$(start_server)
+log "JoxAI ready (pid $PID): ${COLD_FRESH_MS} ms fresh, ${COLD_RESTART_MS} ms restart"
+
+run() { # name timeout-seconds args...
+  local name="$1" limit="$2"; shift 2
+  log "$name"
+  timeout --kill-after=5 "$limit" "$LOADGEN" --url "$URL" --json "$OUT/$name.json" "$@" | tee "$OUT/$name.txt"
+}
+
+run ramp 120 ramp --rates "$RAMP" --step-secs 4 --warmup 1.5 --customers 1000 --drain-secs 3 --profile
+run rate300 60 rate --rate 300 --duration 15 --warmup 3 --customers 500 --profile
+run ceiling 60 ceiling --nats-url "$NATS" --concurrency 16,64 --duration 4
+run ws 120 ws --sockets "$SOCKETS" --subscribers 200 --push-rates 1000,5000,20000 --push-secs 4 --pid "$PID" \
+  --nats-url "$NATS" --nats-prefix "$JOXAI_NATS_PREFIX"
+
+python3 - "$OUT" "$COLD_FRESH_MS" "$COLD_RESTART_MS" "$BUILD_SECS" "$((SECONDS - BENCH_STARTED))" <<'EOF'
+import json, os, sys
+out, fresh, restart, build, total = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+def load(name):
+    try:
+        return json.load(open(os.path.join(out, name + ".json")))
+    except Exception:
+        return {}
+ramp, rate, ceil, ws = load("ramp"), load("rate300"), load("ceiling"), load("ws")
+m = ramp.get("machine") or rate.get("machine") or {}
+print()
+print("=" * 78)
+print(f"JoxAI bench — {m.get('cpus')} CPUs ({m.get('cpu_model')}), {m.get('memory_gib')} GiB RAM, "
+      f"load average at start {m.get('load_average')}")
+print("Everything (NATS, Postgres, JoxAI all-in-one, the load generator) shares this machine.")
+print(f"cold start to /readyz: {fresh} ms on a fresh database (migrate + seed), {restart} ms on restart")
+knee = ramp.get("knee")
+if knee:
+    l = knee["latency"]
+    print(f"knee: {knee['offered_per_s']:.0f} turns/s offered, {knee['achieved_per_s']:.0f} achieved, "
+          f"p50 {l['p50_ms']:.1f} / p90 {l['p90_ms']:.1f} / p99 {l['p99_ms']:.1f} / p99.9 {l['p999_ms']:.1f} / max {l['max_ms']:.1f} ms")
+else:
+    print("knee: no ramp step met p99 <= 25 ms")
+r = rate.get("result")
+if r:
+    l = r["latency"]
+    print(f"300 turns/s: achieved {r['achieved_per_s']:.0f}/s, p50 {l['p50_ms']:.1f} / p99 {l['p99_ms']:.1f} / "
+          f"max {l['max_ms']:.1f} ms, errors {sum(r['errors'][k] for k in ('http_errors','http_timeouts','shed_by_generator','missing_replies'))}")
+c = ceil.get("ceiling_turns_per_s")
+if c:
+    print(f"ceiling (Postgres + NATS alone, same writes/publishes): {c:.0f} turns/s")
+    if knee:
+        print(f"throughput / ceiling: {knee['achieved_per_s'] / c:.2f}")
+if ws:
+    idle = ws.get("server_rss_kib_idle")
+    if idle:
+        print(f"{ws['sockets']} idle WebSockets: server RSS {idle/1024:.0f} MiB "
+              f"({ws.get('server_kib_per_socket') or 0:.1f} KiB/socket over the {ws['server_rss_kib_before']/1024:.0f} MiB baseline)")
+    for p in ws.get("phases", []):
+        l = p["latency"]
+        print(f"  {p['push_rate']:.0f} pushes/s: delivered {p['delivered']}/{p['published']}, p50 {l['p50_ms']:.1f} / "
+              f"p99 {l['p99_ms']:.1f} / max {l['max_ms']:.1f} ms, resync frames {p['resync_frames']}")
+print(f"release build {build} s; whole bench {total} s; JSON and logs in {out}")
+print("=" * 78)
+EOF

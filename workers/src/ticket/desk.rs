@@ -1,0 +1,661 @@
+//! The agent desk's commands: assignment, status, fields, notes, manual tickets, take-over, hand-back,
+//! close, rating and availability.
+//!
+//! Each command runs in one transaction that also records its outcome in `command_results` (keyed
+//! by the command id) together with the events it caused. A redelivered command finds that row and
+//! only republishes the recorded events (same ids: JetStream drops them inside its duplicate window,
+//! consumers recognise them after it). A command that breaks a rule (stale, out of scope, invalid
+//! transition) is *rejected*: that is a normal outcome, recorded for the ingress to answer with
+//! 404/409/422, not a failure to retry.
+
+use joxai_platform::db::DbError;
+use joxai_platform::rows::{TICKET_COLUMNS, parse, ticket_view};
+use joxai_schemas::commands::{
+    AddInternalNote, AssignTicket, AssignWaitingTickets, ChangeTicketStatus, CloseConversation, CreateTicket,
+    HandBackConversation, RateConversation, SetAvailability, TakeOverConversation, UpdateTicket,
+};
+use joxai_schemas::events::{
+    ConversationAssigned, ConversationClosed, ConversationEscalated, ConversationHandedBack, ConversationRated,
+    TicketCreated, TicketNoteAdded, TicketUpdated,
+};
+use joxai_schemas::subjects::Subjects;
+use joxai_schemas::types::{Actor, ConversationOwner, EscalationReason, NoteView, TicketStatus, TicketView};
+use joxai_schemas::{Envelope, Message, derive_id};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tokio_postgres::Transaction;
+use uuid::Uuid;
+
+/// Serialises assignment decisions (one transaction at a time picks agents), so two escalations
+/// arriving together can never both take an agent's last free slot. Arbitrary but fixed.
+const ASSIGNMENT_LOCK_KEY: i64 = 0x6a6f_7861_6901;
+
+/// Most waiting tickets one command hands out, so one transaction stays short.
+const MAX_ASSIGNMENTS_PER_COMMAND: usize = 50;
+
+/// An event to publish once the transaction has committed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Pending {
+    pub subject: String,
+    pub id: String,
+    pub body: String,
+}
+
+/// The outcome of a desk command.
+pub enum Verdict {
+    Applied,
+    /// `code` is `not_found`, `conflict`, `forbidden` or `validation`; the ingress maps it to HTTP.
+    Rejected(&'static str, String),
+}
+
+fn reject(code: &'static str, message: impl Into<String>) -> Result<Verdict, DbError> {
+    Ok(Verdict::Rejected(code, message.into()))
+}
+
+/// What one command is doing: its ids and the events it has caused so far.
+pub struct Ctx {
+    pub cmd_id: Uuid,
+    pub correlation_id: Uuid,
+    pub subjects: Subjects,
+    pub events: Vec<Pending>,
+}
+
+impl Ctx {
+    /// Queue an event whose id derives from the command, the event type and `key`, so a retry of the
+    /// same command names the same event.
+    pub fn emit<T: Message>(&mut self, conversation_id: Option<Uuid>, key: &str, payload: T) {
+        let id = derive_id(self.cmd_id, &format!("{}:{key}", T::TYPE));
+        let envelope = Envelope::with_id(id, self.correlation_id, Some(self.cmd_id), payload);
+        self.events.push(Pending {
+            // Tickets without a conversation travel under the nil conversation id.
+            subject: self.subjects.event::<T>(conversation_id.unwrap_or(Uuid::nil())),
+            id: id.to_string(),
+            body: String::from_utf8(envelope.to_json()).unwrap_or_default(),
+        });
+    }
+}
+
+struct LockedTicket {
+    view: TicketView,
+}
+
+async fn lock_ticket(tx: &Transaction<'_>, id: Uuid) -> Result<Option<LockedTicket>, DbError> {
+    let row = tx.query_opt(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1 FOR UPDATE"), &[&id]).await?;
+    row.map(|r| ticket_view(&r).map(|view| LockedTicket { view })).transpose()
+}
+
+async fn read_ticket(tx: &Transaction<'_>, id: Uuid) -> Result<TicketView, DbError> {
+    let row = tx.query_one(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"), &[&id]).await?;
+    ticket_view(&row)
+}
+
+async fn user_name(tx: &Transaction<'_>, id: Uuid) -> Result<Option<String>, DbError> {
+    Ok(tx.query_opt("SELECT display_name FROM users WHERE id = $1", &[&id]).await?.map(|r| r.get(0)))
+}
+
+async fn audit(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    ticket_id: Uuid,
+    kind: &str,
+    actor: &str,
+    data: serde_json::Value,
+) -> Result<(), DbError> {
+    // `(command_id, kind)` is unique; one command may record the same kind for several tickets
+    // (automatic assignment), so the key then derives from the ticket as well.
+    let command_id = derive_id(ctx.cmd_id, &format!("{kind}:{ticket_id}"));
+    tx.execute(
+        "INSERT INTO ticket_events (ticket_id, command_id, kind, actor, data) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (command_id, kind) DO NOTHING",
+        &[&ticket_id, &command_id, &kind, &actor, &data],
+    )
+    .await?;
+    Ok(())
+}
+
+/// An agent may act on a ticket assigned to them; supervisors and admins on any.
+fn owns(actor: &Actor, ticket: &TicketView) -> bool {
+    actor.sees_everything() || ticket.assignee_id == Some(actor.user_id)
+}
+
+/// An agent sees queue tickets and their own; anything else must look like it does not exist.
+fn sees(actor: &Actor, ticket: &TicketView) -> bool {
+    actor.sees_everything() || ticket.assignee_id.is_none_or(|a| a == actor.user_id)
+}
+
+fn stale(expected: Option<OffsetDateTime>, ticket: &TicketView) -> bool {
+    // Postgres keeps microseconds; compare at that precision.
+    expected.is_some_and(|e| (e - ticket.updated_at).whole_microseconds().abs() >= 1)
+}
+
+/// Queue the "ticket changed" event for `ticket_id` as it is now.
+async fn ticket_updated(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx,
+    ticket_id: Uuid,
+    change: &str,
+    previous_assignee_id: Option<Uuid>,
+) -> Result<TicketView, DbError> {
+    let ticket = read_ticket(tx, ticket_id).await?;
+    let assignee_name = match ticket.assignee_id {
+        Some(id) => user_name(tx, id).await?,
+        None => None,
+    };
+    let conversation_id = ticket.conversation_id;
+    ctx.emit(
+        conversation_id,
+        &format!("{change}:{ticket_id}"),
+        TicketUpdated { ticket: ticket.clone(), change: change.to_owned(), assignee_name, previous_assignee_id },
+    );
+    Ok(ticket)
+}
+
+/// Give `ticket` to `agent_id`: the row, the conversation, the audit, and the events (the customer
+/// learns the agent's name).
+async fn set_assignee(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx,
+    ticket: &TicketView,
+    assignee: Option<Uuid>,
+    actor: &str,
+) -> Result<(), DbError> {
+    tx.execute("UPDATE tickets SET assignee_id = $2, updated_at = now() WHERE id = $1", &[&ticket.id, &assignee])
+        .await?;
+    if let Some(conversation_id) = ticket.conversation_id {
+        tx.execute(
+            "UPDATE conversations SET assigned_agent_id = $2, updated_at = now() WHERE id = $1",
+            &[&conversation_id, &assignee],
+        )
+        .await?;
+    }
+    let kind = if assignee.is_some() { "assigned" } else { "unassigned" };
+    audit(tx, ctx, ticket.id, kind, actor, serde_json::json!({ "assignee_id": assignee, "previous_assignee_id": ticket.assignee_id }))
+        .await?;
+    ticket_updated(tx, ctx, ticket.id, kind, ticket.assignee_id).await?;
+    if let Some(agent_id) = assignee {
+        tx.execute("UPDATE users SET last_assigned_at = clock_timestamp() WHERE id = $1", &[&agent_id]).await?;
+        if let Some(conversation_id) = ticket.conversation_id {
+            let agent_name = user_name(tx, agent_id).await?.unwrap_or_default();
+            ctx.emit(
+                Some(conversation_id),
+                &format!("{agent_id}:{}", ticket.id),
+                ConversationAssigned { conversation_id, ticket_id: ticket.id, agent_id, agent_name },
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The online, active agent with spare capacity and the fewest active tickets; ties go to the one
+/// assigned least recently (round-robin). The caller holds the assignment lock.
+async fn pick_agent(tx: &Transaction<'_>) -> Result<Option<Uuid>, DbError> {
+    let row = tx
+        .query_opt(
+            "WITH load AS (
+                SELECT u.id, u.capacity, u.last_assigned_at,
+                       (SELECT count(*) FROM tickets t
+                         WHERE t.assignee_id = u.id AND t.status IN ('open', 'in_progress')) AS active
+                  FROM users u
+                 WHERE u.active AND u.role = 'agent' AND u.availability = 'online')
+             SELECT id FROM load WHERE active < capacity
+             ORDER BY active, last_assigned_at NULLS FIRST, id
+             LIMIT 1",
+            &[],
+        )
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+/// Assign one new ticket automatically if an agent is free; otherwise it waits in the queue.
+pub async fn auto_assign(tx: &Transaction<'_>, ctx: &mut Ctx, ticket_id: Uuid) -> Result<Option<Uuid>, DbError> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ASSIGNMENT_LOCK_KEY]).await?;
+    let ticket = read_ticket(tx, ticket_id).await?;
+    if ticket.assignee_id.is_some() || ticket.status != TicketStatus::Open {
+        return Ok(ticket.assignee_id);
+    }
+    let Some(agent) = pick_agent(tx).await? else { return Ok(None) };
+    set_assignee(tx, ctx, &ticket, Some(agent), "auto").await?;
+    Ok(Some(agent))
+}
+
+/// Hand waiting tickets (most urgent, then oldest first) to free agents until either runs out.
+pub async fn assign_waiting(tx: &Transaction<'_>, ctx: &mut Ctx) -> Result<(), DbError> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ASSIGNMENT_LOCK_KEY]).await?;
+    let mut skipped: Vec<Uuid> = vec![];
+    for _ in 0..MAX_ASSIGNMENTS_PER_COMMAND {
+        let Some(agent) = pick_agent(tx).await? else { return Ok(()) };
+        // SKIP LOCKED: a ticket another transaction is working on right now is left for later
+        // rather than waited for (waiting while holding the assignment lock could deadlock).
+        let row = tx
+            .query_opt(
+                &format!(
+                    "SELECT {TICKET_COLUMNS} FROM tickets
+                      WHERE assignee_id IS NULL AND status = 'open' AND NOT (id = ANY($1))
+                      ORDER BY array_position(ARRAY['urgent', 'high', 'normal', 'low'], priority), created_at, id
+                      LIMIT 1 FOR UPDATE SKIP LOCKED"
+                ),
+                &[&skipped],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(()) };
+        let ticket = ticket_view(&row)?;
+        if let Some(conversation_id) = ticket.conversation_id {
+            let free = tx
+                .query_opt("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE SKIP LOCKED", &[&conversation_id])
+                .await?;
+            if free.is_none() {
+                skipped.push(ticket.id);
+                continue;
+            }
+        }
+        set_assignee(tx, ctx, &ticket, Some(agent), "auto").await?;
+    }
+    Ok(())
+}
+
+pub async fn assign(tx: &Transaction<'_>, ctx: &mut Ctx, p: &AssignTicket) -> Result<Verdict, DbError> {
+    let Some(LockedTicket { view: ticket }) = lock_ticket(tx, p.ticket_id).await? else {
+        return reject("not_found", "ticket not found");
+    };
+    let actor = &p.actor;
+    if !sees(actor, &ticket) {
+        return reject("not_found", "ticket not found");
+    }
+    if !actor.sees_everything() {
+        // An agent may take a queue ticket or give back their own, nothing else.
+        let take = p.assignee_id == Some(actor.user_id) && ticket.assignee_id.is_none();
+        let release = p.assignee_id.is_none() && ticket.assignee_id == Some(actor.user_id);
+        let keep = p.assignee_id == Some(actor.user_id) && ticket.assignee_id == Some(actor.user_id);
+        if !(take || release || keep) {
+            return reject("forbidden", "agents may only take queue tickets or release their own");
+        }
+    }
+    if !ticket.status.is_active() && p.assignee_id.is_some() {
+        return reject("conflict", format!("the ticket is {}: reopen it first", ticket.status));
+    }
+    if let Some(assignee) = p.assignee_id {
+        let ok = tx.query_opt("SELECT 1 FROM users WHERE id = $1 AND active", &[&assignee]).await?;
+        if ok.is_none() {
+            return reject("validation", "assignee_id: no active staff member has this id");
+        }
+    }
+    if ticket.assignee_id == p.assignee_id {
+        return Ok(Verdict::Applied);
+    }
+    set_assignee(tx, ctx, &ticket, p.assignee_id, &actor.user_id.to_string()).await?;
+    Ok(Verdict::Applied)
+}
+
+pub async fn change_status(tx: &Transaction<'_>, ctx: &mut Ctx, p: &ChangeTicketStatus) -> Result<Verdict, DbError> {
+    let Some(LockedTicket { view: ticket }) = lock_ticket(tx, p.ticket_id).await? else {
+        return reject("not_found", "ticket not found");
+    };
+    if !sees(&p.actor, &ticket) {
+        return reject("not_found", "ticket not found");
+    }
+    if !owns(&p.actor, &ticket) {
+        return reject("forbidden", "take the ticket before changing its status");
+    }
+    if stale(p.expected_updated_at, &ticket) {
+        return reject("conflict", "the ticket changed since you loaded it; reload and try again");
+    }
+    if !ticket.status.can_become(p.status) {
+        return reject("conflict", format!("a ticket cannot go from {} to {}", ticket.status, p.status));
+    }
+    if p.status.is_active()
+        && let Some(conversation_id) = ticket.conversation_id
+    {
+        let other = tx
+            .query_opt(
+                "SELECT number FROM tickets WHERE conversation_id = $1 AND id <> $2 AND status IN ('open', 'in_progress')",
+                &[&conversation_id, &ticket.id],
+            )
+            .await?;
+        if let Some(other) = other {
+            let number: String = other.get(0);
+            return reject("conflict", format!("the conversation already has an active ticket, {number}"));
+        }
+    }
+    tx.execute(
+        "UPDATE tickets SET status = $2, updated_at = now(),
+                resolved_at = CASE WHEN $2 = 'resolved' THEN now() WHEN $2 = 'closed' THEN coalesce(resolved_at, now()) ELSE NULL END,
+                closed_at = CASE WHEN $2 = 'closed' THEN now() ELSE NULL END
+          WHERE id = $1",
+        &[&ticket.id, &p.status.as_str()],
+    )
+    .await?;
+    audit(tx, ctx, ticket.id, "status_changed", &p.actor.user_id.to_string(), serde_json::json!({ "from": ticket.status, "to": p.status }))
+        .await?;
+    ticket_updated(tx, ctx, ticket.id, "status_changed", ticket.assignee_id).await?;
+    if !p.status.is_active() {
+        // A slot freed up: a waiting ticket may go to this agent now.
+        assign_waiting(tx, ctx).await?;
+    }
+    Ok(Verdict::Applied)
+}
+
+pub async fn update(tx: &Transaction<'_>, ctx: &mut Ctx, p: &UpdateTicket) -> Result<Verdict, DbError> {
+    let Some(LockedTicket { view: ticket }) = lock_ticket(tx, p.ticket_id).await? else {
+        return reject("not_found", "ticket not found");
+    };
+    if !sees(&p.actor, &ticket) {
+        return reject("not_found", "ticket not found");
+    }
+    if !owns(&p.actor, &ticket) {
+        return reject("forbidden", "take the ticket before editing it");
+    }
+    if stale(p.expected_updated_at, &ticket) {
+        return reject("conflict", "the ticket changed since you loaded it; reload and try again");
+    }
+    let category = p.category.as_ref().map(|c| c.trim().to_owned());
+    tx.execute(
+        "UPDATE tickets SET subject = coalesce($2, subject),
+                category = CASE WHEN $3::text IS NULL THEN category WHEN $3 = '' THEN NULL ELSE $3 END,
+                tags = coalesce($4, tags), priority = coalesce($5, priority), updated_at = now()
+          WHERE id = $1",
+        &[&ticket.id, &p.subject, &category, &p.tags, &p.priority.map(|x| x.as_str())],
+    )
+    .await?;
+    audit(
+        tx,
+        ctx,
+        ticket.id,
+        "updated",
+        &p.actor.user_id.to_string(),
+        serde_json::json!({ "subject": p.subject, "category": category, "tags": p.tags, "priority": p.priority }),
+    )
+    .await?;
+    ticket_updated(tx, ctx, ticket.id, "updated", ticket.assignee_id).await?;
+    Ok(Verdict::Applied)
+}
+
+pub async fn add_note(tx: &Transaction<'_>, ctx: &mut Ctx, p: &AddInternalNote) -> Result<Verdict, DbError> {
+    let Some(LockedTicket { view: ticket }) = lock_ticket(tx, p.ticket_id).await? else {
+        return reject("not_found", "ticket not found");
+    };
+    if !sees(&p.actor, &ticket) {
+        return reject("not_found", "ticket not found");
+    }
+    if !owns(&p.actor, &ticket) {
+        return reject("forbidden", "take the ticket before adding notes");
+    }
+    let row = tx
+        .query_one(
+            "INSERT INTO ticket_notes (id, ticket_id, author_id, text) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET id = excluded.id
+             RETURNING created_at",
+            &[&p.note_id, &ticket.id, &p.actor.user_id, &p.text],
+        )
+        .await?;
+    audit(tx, ctx, ticket.id, "note_added", &p.actor.user_id.to_string(), serde_json::json!({ "note_id": p.note_id })).await?;
+    let note = NoteView {
+        id: p.note_id,
+        ticket_id: ticket.id,
+        author_id: p.actor.user_id,
+        author_name: user_name(tx, p.actor.user_id).await?.unwrap_or_default(),
+        text: p.text.clone(),
+        created_at: row.get(0),
+    };
+    ctx.emit(ticket.conversation_id, "note", TicketNoteAdded { ticket_id: ticket.id, assignee_id: ticket.assignee_id, note });
+    Ok(Verdict::Applied)
+}
+
+pub async fn create_ticket(tx: &Transaction<'_>, ctx: &mut Ctx, p: &CreateTicket) -> Result<Verdict, DbError> {
+    if tx.query_opt("SELECT 1 FROM tickets WHERE id = $1", &[&p.ticket_id]).await?.is_some() {
+        return Ok(Verdict::Applied);
+    }
+    let mut customer_id = p.customer_id;
+    if let Some(conversation_id) = p.conversation_id {
+        let Some(row) =
+            tx.query_opt("SELECT customer_id FROM conversations WHERE id = $1 FOR UPDATE", &[&conversation_id]).await?
+        else {
+            return reject("not_found", "conversation not found");
+        };
+        customer_id = Some(row.get(0));
+        let active = tx
+            .query_opt(
+                "SELECT number FROM tickets WHERE conversation_id = $1 AND status IN ('open', 'in_progress')",
+                &[&conversation_id],
+            )
+            .await?;
+        if let Some(active) = active {
+            let number: String = active.get(0);
+            return reject("conflict", format!("the conversation already has an active ticket, {number}"));
+        }
+    } else if let Some(id) = customer_id
+        && tx.query_opt("SELECT 1 FROM customers WHERE id = $1", &[&id]).await?.is_none()
+    {
+        return reject("not_found", "customer not found");
+    }
+    tx.execute(
+        "INSERT INTO tickets (id, number, conversation_id, customer_id, subject, priority, reason, source_command_id, category, tags)
+         VALUES ($1, 'TKT-' || lpad(nextval('ticket_number_seq')::text, 6, '0'), $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            &p.ticket_id,
+            &p.conversation_id,
+            &customer_id,
+            &p.subject,
+            &p.priority.as_str(),
+            &EscalationReason::Manual.as_str(),
+            &ctx.cmd_id,
+            &p.category,
+            &p.tags,
+        ],
+    )
+    .await?;
+    if let Some(conversation_id) = p.conversation_id {
+        // A person handles the conversation from now on: the bot stops answering.
+        tx.execute("UPDATE conversations SET owner = 'agent', updated_at = now() WHERE id = $1", &[&conversation_id])
+            .await?;
+    }
+    audit(
+        tx,
+        ctx,
+        p.ticket_id,
+        "created",
+        &p.actor.user_id.to_string(),
+        serde_json::json!({ "reason": "manual", "priority": p.priority }),
+    )
+    .await?;
+    let ticket = read_ticket(tx, p.ticket_id).await?;
+    if let Some(conversation_id) = p.conversation_id {
+        ctx.emit(
+            Some(conversation_id),
+            "escalated",
+            ConversationEscalated {
+                conversation_id,
+                ticket_id: ticket.id,
+                ticket_number: ticket.number.clone(),
+                priority: ticket.priority,
+                reason: ticket.reason,
+            },
+        );
+    }
+    ctx.emit(p.conversation_id, "created", TicketCreated { ticket: ticket.clone() });
+    match p.assign_to {
+        Some(agent) => set_assignee(tx, ctx, &ticket, Some(agent), &p.actor.user_id.to_string()).await?,
+        None => {
+            auto_assign(tx, ctx, ticket.id).await?;
+        }
+    }
+    Ok(Verdict::Applied)
+}
+
+struct ConversationRow {
+    status: String,
+    owner: ConversationOwner,
+    active_ticket: Option<TicketView>,
+}
+
+async fn lock_conversation(tx: &Transaction<'_>, id: Uuid) -> Result<Option<ConversationRow>, DbError> {
+    let Some(row) = tx.query_opt("SELECT status, owner FROM conversations WHERE id = $1 FOR UPDATE", &[&id]).await?
+    else {
+        return Ok(None);
+    };
+    let active_ticket = tx
+        .query_opt(
+            &format!(
+                "SELECT {TICKET_COLUMNS} FROM tickets WHERE conversation_id = $1 AND status IN ('open', 'in_progress') FOR UPDATE"
+            ),
+            &[&id],
+        )
+        .await?
+        .map(|r| ticket_view(&r))
+        .transpose()?;
+    Ok(Some(ConversationRow { status: row.get(0), owner: parse(row.get(1))?, active_ticket }))
+}
+
+pub async fn take_over(tx: &Transaction<'_>, ctx: &mut Ctx, p: &TakeOverConversation) -> Result<Verdict, DbError> {
+    let Some(conversation) = lock_conversation(tx, p.conversation_id).await? else {
+        return reject("not_found", "conversation not found");
+    };
+    if conversation.status == "closed" {
+        return reject("conflict", "the conversation is closed");
+    }
+    let actor = p.actor.user_id;
+    let ticket = match conversation.active_ticket {
+        Some(ticket) => ticket,
+        None => {
+            let ticket_id = derive_id(ctx.cmd_id, "ticket");
+            tx.execute(
+                "INSERT INTO tickets (id, number, conversation_id, customer_id, subject, priority, reason, source_command_id)
+                 SELECT $1, 'TKT-' || lpad(nextval('ticket_number_seq')::text, 6, '0'), c.id, c.customer_id,
+                        'Taken over from the assistant', 'normal', 'manual', $3
+                   FROM conversations c WHERE c.id = $2",
+                &[&ticket_id, &p.conversation_id, &ctx.cmd_id],
+            )
+            .await?;
+            audit(tx, ctx, ticket_id, "created", &actor.to_string(), serde_json::json!({ "reason": "take_over" })).await?;
+            let ticket = read_ticket(tx, ticket_id).await?;
+            ctx.emit(Some(p.conversation_id), "created", TicketCreated { ticket: ticket.clone() });
+            ticket
+        }
+    };
+    if conversation.owner != ConversationOwner::Agent {
+        tx.execute("UPDATE conversations SET owner = 'agent', updated_at = now() WHERE id = $1", &[&p.conversation_id])
+            .await?;
+    }
+    if ticket.assignee_id != Some(actor) {
+        set_assignee(tx, ctx, &ticket, Some(actor), &actor.to_string()).await?;
+    }
+    Ok(Verdict::Applied)
+}
+
+/// End the active ticket of a conversation as part of a hand-back (`resolved`) or close (`closed`).
+async fn end_active_ticket(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx,
+    ticket: &TicketView,
+    status: TicketStatus,
+    actor: &Actor,
+    via: &str,
+) -> Result<(), DbError> {
+    tx.execute(
+        "UPDATE tickets SET status = $2, updated_at = now(), resolved_at = coalesce(resolved_at, now()),
+                closed_at = CASE WHEN $2 = 'closed' THEN now() ELSE closed_at END
+          WHERE id = $1",
+        &[&ticket.id, &status.as_str()],
+    )
+    .await?;
+    audit(
+        tx,
+        ctx,
+        ticket.id,
+        "status_changed",
+        &actor.user_id.to_string(),
+        serde_json::json!({ "from": ticket.status, "to": status, "via": via }),
+    )
+    .await?;
+    ticket_updated(tx, ctx, ticket.id, "status_changed", ticket.assignee_id).await?;
+    Ok(())
+}
+
+fn conversation_scope(actor: &Actor, conversation: &ConversationRow) -> bool {
+    actor.sees_everything()
+        || conversation.active_ticket.as_ref().is_some_and(|t| t.assignee_id == Some(actor.user_id))
+}
+
+pub async fn hand_back(tx: &Transaction<'_>, ctx: &mut Ctx, p: &HandBackConversation) -> Result<Verdict, DbError> {
+    let Some(conversation) = lock_conversation(tx, p.conversation_id).await? else {
+        return reject("not_found", "conversation not found");
+    };
+    if !conversation_scope(&p.actor, &conversation) {
+        return reject("not_found", "conversation not found");
+    }
+    if conversation.owner == ConversationOwner::Bot {
+        return reject("conflict", "the assistant already answers this conversation");
+    }
+    tx.execute(
+        "UPDATE conversations SET owner = 'bot', assigned_agent_id = NULL, status = 'open', updated_at = now() WHERE id = $1",
+        &[&p.conversation_id],
+    )
+    .await?;
+    if let Some(ticket) = &conversation.active_ticket {
+        end_active_ticket(tx, ctx, ticket, TicketStatus::Resolved, &p.actor, "hand_back").await?;
+    }
+    ctx.emit(Some(p.conversation_id), "handed_back", ConversationHandedBack { conversation_id: p.conversation_id });
+    assign_waiting(tx, ctx).await?;
+    Ok(Verdict::Applied)
+}
+
+pub async fn close(tx: &Transaction<'_>, ctx: &mut Ctx, p: &CloseConversation) -> Result<Verdict, DbError> {
+    let Some(conversation) = lock_conversation(tx, p.conversation_id).await? else {
+        return reject("not_found", "conversation not found");
+    };
+    if !conversation_scope(&p.actor, &conversation) {
+        return reject("not_found", "conversation not found");
+    }
+    if conversation.status == "closed" {
+        return reject("conflict", "the conversation is already closed");
+    }
+    tx.execute("UPDATE conversations SET status = 'closed', updated_at = now() WHERE id = $1", &[&p.conversation_id])
+        .await?;
+    if let Some(ticket) = &conversation.active_ticket {
+        end_active_ticket(tx, ctx, ticket, TicketStatus::Closed, &p.actor, "close").await?;
+    }
+    ctx.emit(Some(p.conversation_id), "closed", ConversationClosed { conversation_id: p.conversation_id });
+    assign_waiting(tx, ctx).await?;
+    Ok(Verdict::Applied)
+}
+
+pub async fn rate(tx: &Transaction<'_>, ctx: &mut Ctx, p: &RateConversation) -> Result<Verdict, DbError> {
+    let Some(row) =
+        tx.query_opt("SELECT rating FROM conversations WHERE id = $1 FOR UPDATE", &[&p.conversation_id]).await?
+    else {
+        return reject("not_found", "conversation not found");
+    };
+    if row.get::<_, Option<i16>>(0).is_some() {
+        return reject("conflict", "this conversation has already been rated");
+    }
+    tx.execute(
+        "UPDATE conversations SET rating = $2, rating_comment = $3, rated_at = now(), updated_at = now() WHERE id = $1",
+        &[&p.conversation_id, &p.rating, &p.comment],
+    )
+    .await?;
+    ctx.emit(
+        Some(p.conversation_id),
+        "rated",
+        ConversationRated { conversation_id: p.conversation_id, rating: p.rating, comment: p.comment.clone() },
+    );
+    Ok(Verdict::Applied)
+}
+
+pub async fn set_availability(tx: &Transaction<'_>, ctx: &mut Ctx, p: &SetAvailability) -> Result<Verdict, DbError> {
+    let updated = tx
+        .execute(
+            "UPDATE users SET availability = coalesce($2, availability), capacity = coalesce($3, capacity), updated_at = now()
+              WHERE id = $1",
+            &[&p.user_id, &p.availability.map(|a| a.as_str()), &p.capacity],
+        )
+        .await?;
+    if updated == 0 {
+        return reject("not_found", "user not found");
+    }
+    assign_waiting(tx, ctx).await?;
+    Ok(Verdict::Applied)
+}
+
+pub async fn assign_waiting_command(tx: &Transaction<'_>, ctx: &mut Ctx, _p: &AssignWaitingTickets) -> Result<Verdict, DbError> {
+    assign_waiting(tx, ctx).await?;
+    Ok(Verdict::Applied)
+}
