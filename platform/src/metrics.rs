@@ -13,6 +13,8 @@ use prometheus::{
 
 pub struct Metrics {
     pub registry: Registry,
+    /// Every family this process can export, registered or not yet observed.
+    families: Vec<String>,
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
     pub ws_connections: IntGaugeVec,
@@ -70,8 +72,9 @@ pub fn metrics() -> &'static Metrics {
 
 impl Metrics {
     fn new() -> Self {
-        let m = Metrics {
+        let mut m = Metrics {
             registry: Registry::new(),
+            families: Vec::new(),
             http_requests: counter(
                 "joxai_http_requests_total",
                 "HTTP requests by route template and status.",
@@ -189,9 +192,15 @@ impl Metrics {
             Box::new(prometheus::process_collector::ProcessCollector::for_self()),
         ];
         for c in collectors {
+            m.families.extend(c.desc().iter().map(|d| d.fq_name.clone()));
             m.registry.register(c).unwrap_or_else(|e| panic!("registering a metric: {e}"));
         }
         m
+    }
+
+    /// The names of the JoxAI metric families (the `joxai_` ones; process metrics aside).
+    pub fn family_names(&self) -> Vec<&str> {
+        self.families.iter().map(String::as_str).filter(|n| n.starts_with("joxai_")).collect()
     }
 
     /// The text exposition format served at `/metrics`.
@@ -199,5 +208,21 @@ impl Metrics {
         let mut buf = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
         String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Dashboards and alerts are checked against `infra/prometheus/exported-metrics.txt`
+    /// (`infra/scripts/check_dashboards.py`); this keeps that list equal to what the code exports.
+    #[test]
+    fn the_exported_metrics_list_matches_the_families_the_services_register() {
+        let listed: std::collections::BTreeSet<&str> = include_str!("../../infra/prometheus/exported-metrics.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("joxai_"))
+            .collect();
+        let registered: std::collections::BTreeSet<&str> = super::metrics().family_names().into_iter().collect();
+        assert_eq!(listed, registered, "update infra/prometheus/exported-metrics.txt or the metrics");
     }
 }

@@ -293,9 +293,11 @@ fn to_reply(value: Value) -> Result<LlmReply, LlmError> {
 pub fn sanitize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut in_tag = false;
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
-            '<' => in_tag = true,
+            // Only `<` that opens a tag (`<b`, `</`, `<!`) starts one: "less than 5 < 7" stays.
+            '<' if !in_tag && chars.peek().is_some_and(|n| n.is_ascii_alphabetic() || *n == '/' || *n == '!') => in_tag = true,
             '>' if in_tag => in_tag = false,
             _ if !in_tag => out.push(c),
             _ => {}
@@ -330,6 +332,7 @@ mod tests {
         assert_eq!(sanitize("click JavaScript:alert(1)"), "click alert(1)");
         assert_eq!(sanitize("see data:text/html;base64,xx"), "see text/html;base64,xx");
         assert_eq!(sanitize("Your balance is €10 > €5"), "Your balance is €10 > €5");
+        assert_eq!(sanitize("a fee < 1% applies"), "a fee < 1% applies");
         assert_eq!(sanitize(&"a".repeat(5000)).len(), 2000);
     }
 }
