@@ -11,11 +11,12 @@ pub mod error;
 pub mod extract;
 pub mod openapi;
 pub mod passwords;
+pub mod rate_limit;
 pub mod routes;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{MethodRouter, get, patch, post, put};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use joxai_platform::Platform;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -26,6 +27,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub platform: Platform,
+    /// Public chat rate limits, in memory per process (see [`rate_limit`]).
+    pub limiter: std::sync::Arc<rate_limit::RateLimiter>,
 }
 
 /// Builds the router while recording every (method, path) it serves, so a test can compare the
@@ -44,7 +47,7 @@ impl Routes {
 }
 
 fn routes() -> Routes {
-    use routes::{auth, chat, conversations, dead_letters, tickets, users};
+    use routes::{analytics, auth, canned, chat, conversations, customers, dead_letters, knowledge, tickets, users};
     Routes { router: Router::new(), served: vec![] }
         .add("POST", "/api/v1/auth/login", post(auth::login))
         .add("POST", "/api/v1/auth/refresh", post(auth::refresh))
@@ -58,6 +61,7 @@ fn routes() -> Routes {
         .add("POST", "/api/v1/chat/conversations/{id}/escalate", post(chat::escalate))
         .add("POST", "/api/v1/chat/conversations/{id}/rating", post(chat::rate))
         .add("POST", "/api/v1/chat/conversations/{id}/typing", post(chat::typing))
+        .add("POST", "/api/v1/chat/conversations/{id}/close", post(chat::close))
         .add("GET", "/api/v1/tickets", get(tickets::list))
         .add("POST", "/api/v1/tickets", post(tickets::create))
         .add("GET", "/api/v1/tickets/{id}", get(tickets::get))
@@ -79,6 +83,20 @@ fn routes() -> Routes {
         .add("GET", "/api/v1/users/{id}", get(users::get))
         .add("PATCH", "/api/v1/users/{id}", patch(users::update))
         .add("POST", "/api/v1/users/{id}/password", post(users::reset_password))
+        .add("GET", "/api/v1/customers", get(customers::list))
+        .add("GET", "/api/v1/customers/{id}", get(customers::get))
+        .add("GET", "/api/v1/canned-responses", get(canned::list))
+        .add("POST", "/api/v1/canned-responses", post(canned::create))
+        .add("GET", "/api/v1/canned-responses/{id}", get(canned::get))
+        .add("PUT", "/api/v1/canned-responses/{id}", put(canned::update))
+        .add("DELETE", "/api/v1/canned-responses/{id}", delete(canned::delete))
+        .add("POST", "/api/v1/canned-responses/{id}/render", post(canned::render_for_ticket))
+        .add("GET", "/api/v1/knowledge/articles", get(knowledge::list))
+        .add("POST", "/api/v1/knowledge/articles", post(knowledge::create))
+        .add("GET", "/api/v1/knowledge/articles/{id}", get(knowledge::get))
+        .add("PUT", "/api/v1/knowledge/articles/{id}", put(knowledge::update))
+        .add("DELETE", "/api/v1/knowledge/articles/{id}", delete(knowledge::delete))
+        .add("GET", "/api/v1/analytics/summary", get(analytics::summary))
         .add("GET", "/api/v1/dead-letters", get(dead_letters::list))
         .add("GET", "/api/v1/dead-letters/{id}", get(dead_letters::get))
         .add("POST", "/api/v1/dead-letters/{id}/replay", post(dead_letters::replay))
@@ -93,13 +111,22 @@ pub fn served_routes() -> Vec<(&'static str, &'static str)> {
 }
 
 /// The API routes under `/api/v1`, without health endpoints (the caller adds those once per process).
+/// Public rate limits come from the environment ([`rate_limit`]).
 pub fn api_router(platform: Platform) -> Router {
+    api_router_with_limits(platform, rate_limit::Limits::from_env())
+}
+
+/// [`api_router`] with explicit rate limits (tests use small ones).
+pub fn api_router_with_limits(platform: Platform, limits: rate_limit::Limits) -> Router {
     routes()
         .router
         .fallback(|| async { error::ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { error::ApiError::NotFound("route") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(AppState { platform })
+        .with_state(AppState {
+            platform,
+            limiter: std::sync::Arc::new(rate_limit::RateLimiter::new(limits)),
+        })
 }
 
 /// Run the ingress alone on `listener` until `shutdown`.

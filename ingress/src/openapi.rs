@@ -15,6 +15,32 @@ pub const STAFF: &[&str] = &["agent", "supervisor", "admin"];
 pub const SUPERVISOR: &[&str] = &["supervisor", "admin"];
 pub const ADMIN: &[&str] = &["admin"];
 
+/// The query parameters of list routes: (path, [(name, schema type)]).
+const QUERIES: &[(&str, &[(&str, &str)])] = &[
+    ("/api/v1/tickets", &[("status", "string"), ("priority", "string"), ("assignee_id", "uuid"), ("unassigned", "boolean"),
+        ("q", "string"), ("sort", "string"), ("cursor", "string"), ("limit", "integer")]),
+    ("/api/v1/conversations", &[("status", "string"), ("owner", "string"), ("customer_id", "uuid"), ("from", "date-time"),
+        ("to", "date-time"), ("cursor", "string"), ("limit", "integer")]),
+    ("/api/v1/users", &[("role", "string"), ("active", "boolean"), ("cursor", "string"), ("limit", "integer")]),
+    ("/api/v1/customers", &[("q", "string"), ("verified", "boolean"), ("cursor", "string"), ("limit", "integer")]),
+    ("/api/v1/canned-responses", &[("q", "string"), ("cursor", "string"), ("limit", "integer")]),
+    ("/api/v1/knowledge/articles", &[("locale", "string"), ("q", "string"), ("intent", "string"), ("active", "boolean"),
+        ("cursor", "string"), ("limit", "integer")]),
+    ("/api/v1/analytics/summary", &[("from", "date-time"), ("to", "date-time")]),
+    ("/api/v1/dead-letters", &[("status", "string"), ("cursor", "string"), ("limit", "integer")]),
+];
+
+fn query_parameter(name: &str, kind: &str) -> Value {
+    let schema = match kind {
+        "uuid" => uuid(),
+        "date-time" => time(),
+        "boolean" => json!({ "type": "boolean" }),
+        "integer" => json!({ "type": "integer" }),
+        _ => string(),
+    };
+    json!({ "name": name, "in": "query", "required": false, "schema": schema })
+}
+
 /// One route: method, path, who may call it, summary, request schema, success status and schema.
 pub struct RouteDoc {
     pub method: &'static str,
@@ -51,6 +77,7 @@ pub const ROUTES: &[RouteDoc] = &[
     r("POST", "/api/v1/chat/conversations/{id}/escalate", CUSTOMER, "Ask for a person", None, 202, None),
     r("POST", "/api/v1/chat/conversations/{id}/rating", CUSTOMER, "Rate the conversation (CSAT, once)", Some("RatingRequest"), 200, Some("RatingResponse")),
     r("POST", "/api/v1/chat/conversations/{id}/typing", CUSTOMER, "The customer is typing (ephemeral)", None, 202, None),
+    r("POST", "/api/v1/chat/conversations/{id}/close", CUSTOMER, "End the chat (then ask for the rating)", None, 200, Some("ChatClosed")),
     r("GET", "/api/v1/tickets", STAFF, "List tickets (agents: queue and own)", None, 200, Some("TicketPage")),
     r("POST", "/api/v1/tickets", STAFF, "Open a ticket manually", Some("CreateTicketRequest"), 201, Some("Ticket")),
     r("GET", "/api/v1/tickets/{id}", STAFF, "A ticket with its transcript", None, 200, Some("TicketDetail")),
@@ -72,6 +99,20 @@ pub const ROUTES: &[RouteDoc] = &[
     r("GET", "/api/v1/users/{id}", SUPERVISOR, "A staff account", None, 200, Some("User")),
     r("PATCH", "/api/v1/users/{id}", ADMIN, "Update role, name, active, capacity", Some("UpdateUserRequest"), 200, Some("User")),
     r("POST", "/api/v1/users/{id}/password", ADMIN, "Reset a password; the user's sessions end", Some("ResetPasswordRequest"), 204, None),
+    r("GET", "/api/v1/customers", SUPERVISOR, "Search customers by name or reference", None, 200, Some("CustomerPage")),
+    r("GET", "/api/v1/customers/{id}", SUPERVISOR, "A customer with their conversations and tickets", None, 200, Some("CustomerProfile")),
+    r("GET", "/api/v1/canned-responses", STAFF, "List canned responses", None, 200, Some("CannedResponsePage")),
+    r("POST", "/api/v1/canned-responses", SUPERVISOR, "Create a canned response", Some("CannedResponseRequest"), 201, Some("CannedResponse")),
+    r("GET", "/api/v1/canned-responses/{id}", STAFF, "A canned response", None, 200, Some("CannedResponse")),
+    r("PUT", "/api/v1/canned-responses/{id}", SUPERVISOR, "Replace a canned response", Some("CannedResponseRequest"), 200, Some("CannedResponse")),
+    r("DELETE", "/api/v1/canned-responses/{id}", SUPERVISOR, "Delete a canned response", None, 204, None),
+    r("POST", "/api/v1/canned-responses/{id}/render", STAFF, "Fill a canned response's placeholders for a ticket (agents: queue and own)", Some("RenderRequest"), 200, Some("RenderedResponse")),
+    r("GET", "/api/v1/knowledge/articles", STAFF, "List knowledge-base articles", None, 200, Some("ArticlePage")),
+    r("POST", "/api/v1/knowledge/articles", SUPERVISOR, "Create an article (plain text)", Some("ArticleRequest"), 201, Some("Article")),
+    r("GET", "/api/v1/knowledge/articles/{id}", STAFF, "An article", None, 200, Some("Article")),
+    r("PUT", "/api/v1/knowledge/articles/{id}", SUPERVISOR, "Replace an article", Some("ArticleRequest"), 200, Some("Article")),
+    r("DELETE", "/api/v1/knowledge/articles/{id}", SUPERVISOR, "Delete an article", None, 204, None),
+    r("GET", "/api/v1/analytics/summary", SUPERVISOR, "Dashboard figures over a time range", None, 200, Some("AnalyticsSummary")),
     r("GET", "/api/v1/dead-letters", ADMIN, "List dead letters", None, 200, Some("DeadLetterPage")),
     r("GET", "/api/v1/dead-letters/{id}", ADMIN, "A dead letter with its payload", None, 200, Some("DeadLetter")),
     r("POST", "/api/v1/dead-letters/{id}/replay", ADMIN, "Republish to the original subject", None, 200, Some("DeadLetter")),
@@ -132,6 +173,30 @@ fn schemas() -> Value {
         json!({ "id": uuid(), "email": string(), "display_name": string(), "role": role, "active": { "type": "boolean" },
                 "availability": availability, "capacity": { "type": "integer" }, "open_tickets": { "type": "integer" }, "created_at": time() }),
     );
+    let customer_fields = json!({ "id": uuid(), "external_ref": nullable(string()), "display_name": nullable(string()),
+        "verified": { "type": "boolean" }, "created_at": time(), "conversation_count": { "type": "integer" },
+        "last_conversation_at": nullable(time()) });
+    let customer = object(&["id", "verified", "created_at", "conversation_count"], customer_fields.clone());
+    let mut customer_props = customer_fields;
+    customer_props["conversations"] = json!({ "type": "array", "items": s("Conversation") });
+    customer_props["tickets"] = json!({ "type": "array", "items": s("Ticket") });
+    let counts = json!({ "type": "object", "additionalProperties": { "type": "integer" } });
+    let number = json!({ "type": "number" });
+    let durations = object(&["median", "p90", "count"], json!({ "median": nullable(number.clone()), "p90": nullable(number.clone()), "count": { "type": "integer" } }));
+    let volume = |key: &str, format: Value| {
+        json!({ "type": "array", "items": object(&[key, "conversations", "messages"], json!({ key: format,
+            "conversations": { "type": "integer" }, "messages": { "type": "integer" } })) })
+    };
+    let analytics = object(
+        &["from", "to", "tickets", "tickets_by_status", "tickets_by_priority", "first_response_seconds", "resolution_seconds", "conversations",
+          "escalated_conversations", "escalation_rate", "escalation_reasons", "top_intents", "csat", "volume_per_hour", "volume_per_day"],
+        json!({ "from": time(), "to": time(), "tickets": { "type": "integer" }, "tickets_by_status": counts, "tickets_by_priority": counts,
+            "first_response_seconds": durations, "resolution_seconds": durations, "conversations": { "type": "integer" },
+            "escalated_conversations": { "type": "integer" }, "escalation_rate": number, "escalation_reasons": counts,
+            "top_intents": { "type": "array", "items": object(&["intent", "count"], json!({ "intent": string(), "count": { "type": "integer" } })) },
+            "csat": object(&["average", "count", "distribution"], json!({ "average": nullable(number.clone()), "count": { "type": "integer" }, "distribution": counts })),
+            "volume_per_hour": volume("hour", time()), "volume_per_day": volume("day", json!({ "type": "string", "format": "date" })) }),
+    );
     json!({
         "Error": object(&["code", "message"], json!({ "code": string(), "message": string(),
             "fields": { "type": "array", "items": object(&["field", "message"], json!({ "field": string(), "message": string() })) } })),
@@ -157,8 +222,32 @@ fn schemas() -> Value {
         "Accepted": object(&["message_id"], json!({ "message_id": uuid() })),
         "Message": object(&["id", "conversation_id", "sender", "text", "created_at"], json!({ "id": uuid(), "conversation_id": uuid(),
             "sender": enumeration(&["customer", "bot", "agent", "system"]), "text": string(), "client_message_id": string(),
-            "in_reply_to": uuid(), "intent": string(), "confidence": { "type": "number" }, "author_id": uuid(), "created_at": time() })),
-        "Transcript": object(&["conversation_id", "messages"], json!({ "conversation_id": uuid(), "messages": { "type": "array", "items": s("Message") } })),
+            "in_reply_to": uuid(), "intent": string(), "confidence": { "type": "number" }, "author_id": uuid(), "author_name": string(),
+            "created_at": time() })),
+        "Transcript": object(&["conversation_id", "status", "owner", "agent", "rating", "messages"], json!({ "conversation_id": uuid(),
+            "status": enumeration(&["open", "closed"]), "owner": enumeration(&["bot", "agent"]),
+            "agent": nullable(object(&["id", "name"], json!({ "id": uuid(), "name": string() }))),
+            "rating": nullable(json!({ "type": "integer" })), "messages": { "type": "array", "items": s("Message") } })),
+        "ChatClosed": object(&["conversation_id", "status"], json!({ "conversation_id": uuid(), "status": enumeration(&["closed"]) })),
+        "Customer": customer,
+        "CustomerPage": page_of("Customer"),
+        "CustomerProfile": object(&["id", "verified", "created_at", "conversation_count", "conversations", "tickets"], customer_props),
+        "CannedResponse": object(&["id", "title", "body", "created_at", "updated_at"], json!({ "id": uuid(), "title": string(), "body": string(),
+            "created_by": nullable(uuid()), "created_at": time(), "updated_at": time() })),
+        "CannedResponsePage": page_of("CannedResponse"),
+        "CannedResponseRequest": object(&["title", "body"], json!({ "title": { "type": "string", "maxLength": 200 },
+            "body": { "type": "string", "maxLength": 4000 } })),
+        "RenderRequest": object(&["ticket_id"], json!({ "ticket_id": uuid() })),
+        "RenderedResponse": object(&["canned_response_id", "ticket_id", "text"], json!({ "canned_response_id": uuid(), "ticket_id": uuid(), "text": string() })),
+        "Article": object(&["id", "slug", "locale", "title", "body", "intents", "tags", "active", "updated_at"], json!({ "id": uuid(),
+            "slug": string(), "locale": enumeration(&["en", "es"]), "title": string(), "body": string(),
+            "intents": { "type": "array", "items": string() }, "tags": { "type": "array", "items": string() },
+            "active": { "type": "boolean" }, "updated_at": time() })),
+        "ArticlePage": page_of("Article"),
+        "ArticleRequest": object(&["locale", "title", "body"], json!({ "slug": { "type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$" },
+            "locale": enumeration(&["en", "es"]), "title": { "type": "string", "maxLength": 200 }, "body": { "type": "string", "maxLength": 4000 },
+            "intents": { "type": "array", "items": string() }, "tags": { "type": "array", "items": string() }, "active": { "type": "boolean" } })),
+        "AnalyticsSummary": analytics,
         "RatingRequest": object(&["rating"], json!({ "rating": { "type": "integer", "minimum": 1, "maximum": 5 }, "comment": string() })),
         "RatingResponse": object(&["conversation_id", "rating"], json!({ "conversation_id": uuid(), "rating": { "type": "integer" }, "comment": nullable(string()) })),
         "Sla": object(&["first_response_due_at", "resolution_due_at", "first_response_breached", "resolution_breached", "breached"], json!({
@@ -212,6 +301,11 @@ pub fn document() -> Value {
         }
         if route.path.contains("{id}") {
             op["parameters"] = json!([{ "name": "id", "in": "path", "required": true, "schema": uuid() }]);
+        }
+        if route.method == "GET"
+            && let Some((_, params)) = QUERIES.iter().find(|(path, _)| *path == route.path)
+        {
+            op["parameters"] = params.iter().map(|(name, kind)| query_parameter(name, kind)).collect();
         }
         if let Some(request) = route.request {
             op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": s(request) } } });

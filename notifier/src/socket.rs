@@ -2,12 +2,14 @@
 //!
 //! Protocol (JSON text frames):
 //! - client → `{"type":"auth","token":"…"}` first, within 10 s (tokens never travel in URLs, where
-//!   proxies would log them);
+//!   proxies would log them); `{"type":"auth","token":"…","after":N}` also resumes at once, before
+//!   any live event is sent;
 //! - server → `{"type":"ready","seq":N}`, then `{"type":"event","seq":N,"event":{…}}` for every event
 //!   the caller may see;
 //! - client → `{"type":"resume","after":N}` after a reconnect: the server replays what it missed, then
-//!   carries on live (no gap, no duplicate); `{"type":"resync"}` from the server means "too far
-//!   behind, refetch over REST";
+//!   carries on live (no gap, no duplicate, even when live events were already sent between `ready`
+//!   and the resume: see [`Sent`]); `{"type":"resync"}` from the server means "too far behind,
+//!   refetch over REST";
 //! - client → `{"type":"ping"}` / server → `{"type":"pong"}`.
 //!
 //! Frames over 64 KiB close the socket. A client that cannot keep up is told to resync; one whose
@@ -41,7 +43,11 @@ const PING_EVERY: Duration = Duration::from_secs(25);
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ClientFrame {
-    Auth { token: String },
+    Auth {
+        token: String,
+        #[serde(default)]
+        after: Option<u64>,
+    },
     Resume { after: u64 },
     Ping,
 }
@@ -144,6 +150,14 @@ impl StaffScope {
         if push.kind == "message.classified" {
             return false;
         }
+        // Agents read canned responses and articles, so their lists update live too.
+        {
+            use joxai_schemas::Message as _;
+            use joxai_schemas::events::{CannedResponseChanged, KnowledgeArticleChanged};
+            if push.kind == CannedResponseChanged::TYPE || push.kind == KnowledgeArticleChanged::TYPE {
+                return true;
+            }
+        }
         push.conversation_id.is_some_and(|c| self.conversations.contains(&c))
     }
 }
@@ -172,17 +186,66 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))).await;
 }
 
-async fn authenticate(socket: &mut WebSocket, hub: &Hub) -> Option<Principal> {
+/// The principal, and the `after` of an auth frame that also asks to resume.
+async fn authenticate(socket: &mut WebSocket, hub: &Hub) -> Option<(Principal, Option<u64>)> {
     let frame = tokio::time::timeout(AUTH_TIMEOUT, socket.recv()).await.ok()??.ok()?;
     let Message::Text(text) = frame else { return None };
     match serde_json::from_str::<ClientFrame>(&text) {
-        Ok(ClientFrame::Auth { token }) => hub.platform.tokens.verify(&token).ok(),
+        Ok(ClientFrame::Auth { token, after }) => hub.platform.tokens.verify(&token).ok().map(|p| (p, after)),
         _ => None,
     }
 }
 
+/// Which stream sequences this socket has already sent, so a resume fills exactly the gap.
+///
+/// Everything the audience may see in `covered_from..=last` has been sent: live events arrive in
+/// sequence order, and a replay sends everything after its `after`. Before the first send nothing
+/// is covered. A resume therefore sends an event only when it lies outside that range — below it
+/// (the events between the client's `after` and the first live event, which the old rule "skip
+/// everything ≤ last sent" lost) or above it (newer than anything sent) — and then widens the range.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Sent {
+    covered_from: Option<u64>,
+    last: u64,
+}
+
+impl Sent {
+    /// Whether a live event must be sent (it is newer than anything sent).
+    pub fn live_wanted(&self, seq: u64) -> bool {
+        seq > self.last
+    }
+
+    /// Record a live event as sent.
+    pub fn sent_live(&mut self, seq: u64) {
+        self.covered_from.get_or_insert(seq);
+        self.last = self.last.max(seq);
+    }
+
+    /// Whether a replayed event (one with `seq > after`) still has to be sent.
+    pub fn replay_wanted(&self, seq: u64) -> bool {
+        match self.covered_from {
+            Some(from) => seq < from || seq > self.last,
+            None => true,
+        }
+    }
+
+    /// After a replay of everything in `after + 1 ..= until` (`until` = the newest sequence the
+    /// replay read), all of it counts as sent: the range grows to cover it.
+    pub fn replayed(&mut self, after: u64, until: u64) {
+        let from = after + 1;
+        let covered_from = match self.covered_from {
+            // A replay that starts past the covered range leaves a hole the client never asked
+            // for; still "covered" from the client's point of view (it said it had up to `after`).
+            Some(current) => current.min(from),
+            None => from,
+        };
+        self.covered_from = Some(covered_from);
+        self.last = self.last.max(until).max(after);
+    }
+}
+
 async fn session(mut socket: WebSocket, hub: Arc<Hub>) {
-    let Some(principal) = authenticate(&mut socket, &hub).await else {
+    let Some((principal, resume_at_once)) = authenticate(&mut socket, &hub).await else {
         let _ = socket.send(Message::Text(r#"{"type":"error","code":"unauthorized"}"#.into())).await;
         close(&mut socket, 4401, "unauthorized").await;
         return;
@@ -212,7 +275,7 @@ async fn session(mut socket: WebSocket, hub: Arc<Hub>) {
     let mut events = hub.subscribe();
     let ready = format!(r#"{{"type":"ready","seq":{}}}"#, hub.last_seq());
     let (mut sink, mut stream) = socket.split();
-    let mut last_sent = 0u64;
+    let mut sent = Sent::default();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let mut recheck = tokio::time::interval(STAFF_RECHECK);
@@ -220,6 +283,9 @@ async fn session(mut socket: WebSocket, hub: Arc<Hub>) {
 
     let result: Result<(), &'static str> = async {
         send(&mut sink, ready).await?;
+        if let Some(after) = resume_at_once {
+            resume(&hub, &principal, &mut audience, &mut sink, &mut sent, after, kind).await?;
+        }
         loop {
             tokio::select! {
                 _ = hub.shutdown.cancelled() => {
@@ -228,9 +294,9 @@ async fn session(mut socket: WebSocket, hub: Arc<Hub>) {
                 }
                 event = events.recv() => match event {
                     Ok(push) => {
-                        if push.seq > last_sent && audience.sees(&push) {
+                        if sent.live_wanted(push.seq) && audience.sees(&push) {
                             send(&mut sink, push.frame.clone()).await?;
-                            last_sent = push.seq;
+                            sent.sent_live(push.seq);
                             m.ws_pushes.with_label_values(&[kind]).inc();
                         }
                     }
@@ -244,24 +310,7 @@ async fn session(mut socket: WebSocket, hub: Arc<Hub>) {
                 frame = stream.next() => match frame {
                     Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientFrame>(&text) {
                         Ok(ClientFrame::Resume { after }) => {
-                            m.ws_resumes.with_label_values(&[kind]).inc();
-                            let filter = match &principal {
-                                Principal::Customer { conversation_id, .. } => hub.platform.bus.subjects().conversation_events(*conversation_id),
-                                Principal::Staff { .. } => hub.platform.bus.subjects().all_events(),
-                            };
-                            match hub.replay(filter, after).await {
-                                Some(pushes) => {
-                                    for push in pushes {
-                                        if push.seq > last_sent.max(after) && audience.sees(&push) {
-                                            send(&mut sink, push.frame).await?;
-                                            last_sent = push.seq;
-                                            m.ws_pushes.with_label_values(&[kind]).inc();
-                                        }
-                                    }
-                                    last_sent = last_sent.max(after);
-                                }
-                                None => send(&mut sink, r#"{"type":"resync"}"#.to_owned()).await?,
-                            }
+                            resume(&hub, &principal, &mut audience, &mut sink, &mut sent, after, kind).await?;
                         }
                         Ok(ClientFrame::Ping) => send(&mut sink, r#"{"type":"pong"}"#.to_owned()).await?,
                         Ok(ClientFrame::Auth { .. }) => {}
@@ -298,6 +347,42 @@ async fn session(mut socket: WebSocket, hub: Arc<Hub>) {
     gauge.dec();
 }
 
+/// Replay what the client missed after `after`: every event it may see that this socket has not
+/// sent yet (see [`Sent`]). Too far behind → `resync`.
+async fn resume(
+    hub: &Hub,
+    principal: &Principal,
+    audience: &mut Audience,
+    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
+    sent: &mut Sent,
+    after: u64,
+    kind: &'static str,
+) -> Result<(), &'static str> {
+    let m = metrics();
+    m.ws_resumes.with_label_values(&[kind]).inc();
+    let filter = match principal {
+        Principal::Customer { conversation_id, .. } => hub.platform.bus.subjects().conversation_events(*conversation_id),
+        Principal::Staff { .. } => hub.platform.bus.subjects().all_events(),
+    };
+    // Read before replaying: the replay covers at least up to here.
+    let until = hub.last_seq();
+    match hub.replay(filter, after).await {
+        Some(pushes) => {
+            let mut newest = until.max(after);
+            for push in pushes {
+                newest = newest.max(push.seq);
+                if push.seq > after && sent.replay_wanted(push.seq) && audience.sees(&push) {
+                    send(sink, push.frame).await?;
+                    m.ws_pushes.with_label_values(&[kind]).inc();
+                }
+            }
+            sent.replayed(after, newest);
+            Ok(())
+        }
+        None => send(sink, r#"{"type":"resync"}"#.to_owned()).await,
+    }
+}
+
 async fn send(
     sink: &mut futures::stream::SplitSink<WebSocket, Message>,
     text: String,
@@ -306,4 +391,34 @@ async fn send(
         .await
         .map_err(|_| "slow")?
         .map_err(|_| "gone")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Sent;
+
+    #[test]
+    fn a_resume_after_live_events_fills_the_gap_below_them_without_repeating_them() {
+        let mut sent = Sent::default();
+        // ready, then live events 10 and 11 go out before the client's resume from 5 is handled.
+        assert!(sent.live_wanted(10));
+        sent.sent_live(10);
+        sent.sent_live(11);
+        let replayed: Vec<u64> = (6..=12).filter(|&seq| sent.replay_wanted(seq)).collect();
+        assert_eq!(replayed, [6, 7, 8, 9, 12], "the gap and the newer event, not 10 and 11 again");
+        sent.replayed(5, 12);
+        assert!(!sent.live_wanted(12), "12 came with the replay; its live copy is dropped");
+        assert!(sent.live_wanted(13));
+        // A second resume from the same point sends nothing twice.
+        assert!((6..=12).all(|seq| !sent.replay_wanted(seq)));
+    }
+
+    #[test]
+    fn a_resume_before_any_live_event_replays_everything_after_it() {
+        let mut sent = Sent::default();
+        assert!((1..=4).all(|seq| sent.replay_wanted(seq)));
+        sent.replayed(0, 4);
+        assert!(!sent.live_wanted(4));
+        assert!(sent.live_wanted(5));
+    }
 }

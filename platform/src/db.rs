@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "init", include_str!("../../infra/migrations/0001_init.sql")),
     (2, "desk", include_str!("../../infra/migrations/0002_desk.sql")),
     (3, "bank", include_str!("../../infra/migrations/0003_bank.sql")),
+    (4, "desk_reads", include_str!("../../infra/migrations/0004_desk_reads.sql")),
 ];
 
 /// Arbitrary but fixed: every `joxai migrate` takes this lock, so replicas starting at once migrate

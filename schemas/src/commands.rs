@@ -193,6 +193,60 @@ pub struct AssignWaitingTickets {
     pub actor: Actor,
 }
 
+/// The customer ends the chat from the widget: the conversation closes (its active ticket too) and
+/// the widget asks for a rating. Carries no actor: the customer's token names the conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndChat {
+    pub conversation_id: Uuid,
+}
+
+/// Create (`create: true`) or replace a canned response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaveCannedResponse {
+    pub id: Uuid,
+    pub create: bool,
+    pub title: String,
+    pub body: String,
+    pub actor: Actor,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeleteCannedResponse {
+    pub id: Uuid,
+    pub actor: Actor,
+}
+
+/// Create (`create: true`) or replace a knowledge-base article (the AI responder answers from these).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaveKnowledgeArticle {
+    pub id: Uuid,
+    pub create: bool,
+    pub slug: String,
+    pub locale: String,
+    pub title: String,
+    pub body: String,
+    #[serde(default)]
+    pub intents: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub active: bool,
+    pub actor: Actor,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeleteKnowledgeArticle {
+    pub id: Uuid,
+    pub actor: Actor,
+}
+
+message! {
+    EndChat => "conversation.end_chat", v = 1;
+    SaveCannedResponse => "canned_response.save", v = 1;
+    DeleteCannedResponse => "canned_response.delete", v = 1;
+    SaveKnowledgeArticle => "knowledge.article.save", v = 1;
+    DeleteKnowledgeArticle => "knowledge.article.delete", v = 1;
+}
+
 message! {
     AssignTicket => "ticket.assign", v = 1;
     ChangeTicketStatus => "ticket.status", v = 1;
@@ -234,6 +288,11 @@ pub enum Command {
     RateConversation(Envelope<RateConversation>),
     SetAvailability(Envelope<SetAvailability>),
     AssignWaitingTickets(Envelope<AssignWaitingTickets>),
+    EndChat(Envelope<EndChat>),
+    SaveCannedResponse(Envelope<SaveCannedResponse>),
+    DeleteCannedResponse(Envelope<DeleteCannedResponse>),
+    SaveKnowledgeArticle(Envelope<SaveKnowledgeArticle>),
+    DeleteKnowledgeArticle(Envelope<DeleteKnowledgeArticle>),
 }
 
 impl Command {
@@ -256,6 +315,11 @@ impl Command {
             RateConversation::TYPE => Self::RateConversation(raw.decode()?),
             SetAvailability::TYPE => Self::SetAvailability(raw.decode()?),
             AssignWaitingTickets::TYPE => Self::AssignWaitingTickets(raw.decode()?),
+            EndChat::TYPE => Self::EndChat(raw.decode()?),
+            SaveCannedResponse::TYPE => Self::SaveCannedResponse(raw.decode()?),
+            DeleteCannedResponse::TYPE => Self::DeleteCannedResponse(raw.decode()?),
+            SaveKnowledgeArticle::TYPE => Self::SaveKnowledgeArticle(raw.decode()?),
+            DeleteKnowledgeArticle::TYPE => Self::DeleteKnowledgeArticle(raw.decode()?),
             other => return Err(DecodeError::UnknownType(other.to_owned())),
         })
     }

@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use crate::envelope::{DecodeError, Envelope, RawEnvelope, message};
 use crate::types::{
-    ConversationOwner, CustomerRef, Decision, EscalationReason, MessageView, NoteView, Priority, Sender, TicketView,
+    Availability, ConversationOwner, CustomerRef, Decision, EscalationReason, MessageView, NamedMessage, NoteView,
+    Priority, Sender, StaffRole, TicketView,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +122,49 @@ pub struct TicketNoteAdded {
     pub note: NoteView,
 }
 
+/// `message.created` as the ticket worker publishes it for a message with a named author (an
+/// agent's reply): the same payload as [`MessageCreated`] with `message.author_name` added, so the
+/// widget can show "Alex Agent". Decoders of `message.created` read it as a `MessageCreated` (the
+/// extra key is ignored); a separate type so every constructor of `MessageCreated` stays valid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamedMessageCreated {
+    pub message: NamedMessage,
+    pub owner: ConversationOwner,
+    pub customer: CustomerRef,
+    pub locale: String,
+}
+
+/// A staff member's availability or capacity changed: supervisors' screens update presence live.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StaffAvailabilityChanged {
+    pub user_id: Uuid,
+    pub display_name: String,
+    pub role: StaffRole,
+    pub availability: Availability,
+    pub capacity: i32,
+}
+
+/// A canned response was created, replaced or deleted (`deleted: true`). Staff only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CannedResponseChanged {
+    pub id: Uuid,
+    pub deleted: bool,
+}
+
+/// A knowledge-base article was created, replaced or deleted (`deleted: true`). Staff only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KnowledgeArticleChanged {
+    pub id: Uuid,
+    pub deleted: bool,
+}
+
+message! {
+    NamedMessageCreated => "message.created", v = 1;
+    StaffAvailabilityChanged => "staff.availability_changed", v = 1;
+    CannedResponseChanged => "canned_response.changed", v = 1;
+    KnowledgeArticleChanged => "knowledge.article_changed", v = 1;
+}
+
 message! {
     ConversationAssigned => "conversation.assigned", v = 1;
     ConversationHandedBack => "conversation.handed_back", v = 1;
@@ -154,6 +198,9 @@ pub enum Event {
     Typing(Envelope<Typing>),
     TicketUpdated(Envelope<TicketUpdated>),
     TicketNoteAdded(Envelope<TicketNoteAdded>),
+    StaffAvailabilityChanged(Envelope<StaffAvailabilityChanged>),
+    CannedResponseChanged(Envelope<CannedResponseChanged>),
+    KnowledgeArticleChanged(Envelope<KnowledgeArticleChanged>),
 }
 
 impl Event {
@@ -172,6 +219,9 @@ impl Event {
             Typing::TYPE => Self::Typing(raw.decode()?),
             TicketUpdated::TYPE => Self::TicketUpdated(raw.decode()?),
             TicketNoteAdded::TYPE => Self::TicketNoteAdded(raw.decode()?),
+            StaffAvailabilityChanged::TYPE => Self::StaffAvailabilityChanged(raw.decode()?),
+            CannedResponseChanged::TYPE => Self::CannedResponseChanged(raw.decode()?),
+            KnowledgeArticleChanged::TYPE => Self::KnowledgeArticleChanged(raw.decode()?),
             other => return Err(DecodeError::UnknownType(other.to_owned())),
         })
     }

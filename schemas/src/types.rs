@@ -242,3 +242,15 @@ pub struct NoteView {
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
+
+/// A message with its author's display name, as clients show it ("Alex Agent"): the fields of
+/// [`MessageView`] plus `author_name` (agent messages only). A wrapper rather than a new field on
+/// `MessageView` so every existing constructor of that type stays valid; on the wire it is the same
+/// object with one more optional key, which readers of `MessageView` ignore.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamedMessage {
+    #[serde(flatten)]
+    pub message: MessageView,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_name: Option<String>,
+}

@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use hmac::{Hmac, Mac};
 use joxai_platform::rows::{MESSAGE_COLUMNS, message_view};
 use joxai_schemas::Envelope;
-use joxai_schemas::commands::{EscalateConversation, PostCustomerMessage, RateConversation, StartConversation};
+use joxai_schemas::commands::{EndChat, EscalateConversation, PostCustomerMessage, RateConversation, StartConversation};
 use joxai_schemas::events::Typing;
-use joxai_schemas::types::{CustomerRef, EscalationReason, MessageView, Priority};
+use joxai_schemas::types::{ConversationOwner, CustomerRef, EscalationReason, NamedMessage, Priority};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{Customer, Validate, ValidJson};
+use crate::extract::{ClientIp, Customer, Validate, ValidJson};
 
 /// Longest customer message, in characters. Long enough for any real question; short enough that
 /// nobody pastes a document into the bank's chat.
@@ -107,11 +107,14 @@ pub fn sign_identity(secret: &[u8], customer_ref: &str, display_name: Option<&st
 
 /// `POST /api/v1/chat/sessions` — public. Opens a conversation and returns a token scoped to it.
 /// With a valid signed identity the customer is verified and can get account-specific answers;
-/// a wrong signature is refused rather than silently downgraded.
+/// a wrong signature is refused rather than silently downgraded. Rate limited per client address
+/// ([`crate::rate_limit`]).
 pub async fn start_session(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     request: axum::extract::Request,
 ) -> ApiResult<(StatusCode, Json<StartSessionResponse>)> {
+    state.limiter.session(&ip)?;
     // The body is optional: an anonymous visitor may send nothing at all.
     let empty = request.headers().get(axum::http::header::CONTENT_LENGTH).is_some_and(|v| v == "0")
         || !request.headers().contains_key(axum::http::header::CONTENT_TYPE);
@@ -190,13 +193,16 @@ pub fn customer_message_id(conversation_id: Uuid, client_message_id: &str) -> Uu
 
 /// `POST /api/v1/chat/conversations/{id}/messages` — the customer of that conversation only.
 /// Answers 202 once the message is durably on the bus; the reply arrives over the WebSocket.
+/// Rate limited per conversation and per client address ([`crate::rate_limit`]).
 pub async fn post_message(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     customer: Customer,
     Path(conversation_id): Path<Uuid>,
     ValidJson(req): ValidJson<PostMessageRequest>,
 ) -> ApiResult<(StatusCode, Json<Accepted>)> {
     customer.owns(conversation_id)?;
+    state.limiter.message(&ip, conversation_id)?;
     let message_id = customer_message_id(conversation_id, &req.client_message_id);
     // Card numbers and security codes are masked here, before the text reaches the bus, the
     // database, the logs or any model.
@@ -213,22 +219,43 @@ pub async fn post_message(
     Ok((StatusCode::ACCEPTED, Json(Accepted { message_id })))
 }
 
+/// What the widget needs to restore itself after a reload: the transcript and the conversation's
+/// state (closed? a person answering? already rated?).
 #[derive(Serialize)]
 pub struct Transcript {
     pub conversation_id: Uuid,
-    pub messages: Vec<MessageView>,
+    /// `open` or `closed`; `open` before the first message is stored.
+    pub status: String,
+    /// `bot` or `agent` (who answers now).
+    pub owner: ConversationOwner,
+    /// The agent handling the conversation, if any: `{id, name}`.
+    pub agent: Option<AgentRef>,
+    pub rating: Option<i16>,
+    pub messages: Vec<NamedMessage>,
 }
 
-/// The messages of a conversation, oldest first.
-pub async fn transcript(state: &AppState, conversation_id: Uuid) -> ApiResult<Vec<MessageView>> {
+#[derive(Serialize)]
+pub struct AgentRef {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// The messages of a conversation, oldest first, with agents' display names.
+pub async fn transcript(state: &AppState, conversation_id: Uuid) -> ApiResult<Vec<NamedMessage>> {
     let client = state.platform.db.client().await?;
     let rows = client
         .query(
-            &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY created_at, id"),
+            &format!(
+                "SELECT {MESSAGE_COLUMNS}, (SELECT u.display_name FROM users u WHERE u.id = messages.author_id)
+                   FROM messages WHERE conversation_id = $1 ORDER BY created_at, id"
+            ),
             &[&conversation_id],
         )
         .await?;
-    rows.iter().map(|r| message_view(r).map_err(ApiError::from)).collect()
+    let author_column = MESSAGE_COLUMNS.split(',').count();
+    rows.iter()
+        .map(|r| Ok(NamedMessage { message: message_view(r)?, author_name: r.get(author_column) }))
+        .collect()
 }
 
 /// `GET /api/v1/chat/conversations/{id}/messages` — the customer of that conversation only.
@@ -238,8 +265,43 @@ pub async fn get_messages(
     Path(conversation_id): Path<Uuid>,
 ) -> ApiResult<Json<Transcript>> {
     customer.owns(conversation_id)?;
+    let client = state.platform.db.client().await?;
+    let row = client
+        .query_opt(
+            "SELECT c.status, c.owner, c.rating, c.assigned_agent_id, u.display_name
+               FROM conversations c LEFT JOIN users u ON u.id = c.assigned_agent_id WHERE c.id = $1",
+            &[&conversation_id],
+        )
+        .await?;
+    // The row appears when the worker stores the start command, a few ms after the session opens.
+    let (status, owner, rating, agent) = match &row {
+        Some(r) => {
+            let agent = r.get::<_, Option<Uuid>>(3).map(|id| AgentRef { id, name: r.get::<_, Option<String>>(4).unwrap_or_default() });
+            (r.get::<_, String>(0), joxai_platform::rows::parse(r.get(1))?, r.get(2), agent)
+        }
+        None => ("open".to_owned(), ConversationOwner::Bot, None, None),
+    };
     let messages = transcript(&state, conversation_id).await?;
-    Ok(Json(Transcript { conversation_id, messages }))
+    Ok(Json(Transcript { conversation_id, status, owner, agent, rating, messages }))
+}
+
+/// `POST /api/v1/chat/conversations/{id}/close` — the customer of that conversation: "end chat".
+/// The conversation closes (and its active ticket), `conversation.closed` is pushed, and the widget
+/// asks for the rating. 409 when it is already closed.
+pub async fn close(State(state): State<AppState>, customer: Customer, Path(conversation_id): Path<Uuid>) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse as _;
+    customer.owns(conversation_id)?;
+    let command = EndChat { conversation_id };
+    match crate::dispatch::dispatch(&state, Envelope::new(command), "conversation").await? {
+        crate::dispatch::Dispatched::Pending(c) => Ok(crate::dispatch::Dispatched::pending_response(c)),
+        crate::dispatch::Dispatched::Applied => Ok(Json(ClosedResponse { conversation_id, status: "closed" }).into_response()),
+    }
+}
+
+#[derive(Serialize)]
+pub struct ClosedResponse {
+    pub conversation_id: Uuid,
+    pub status: &'static str,
 }
 
 /// `POST /api/v1/chat/conversations/{id}/escalate` — the customer of that conversation only:

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use joxai_platform::rows::parse;
 use joxai_schemas::Envelope;
 use joxai_schemas::commands::{CloseConversation, HandBackConversation, TakeOverConversation};
-use joxai_schemas::types::{ConversationOwner, MessageView};
+use joxai_schemas::types::{ConversationOwner, NamedMessage};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -144,7 +144,7 @@ async fn visible_conversation(state: &AppState, staff: &Staff, id: Uuid) -> ApiR
 pub struct ConversationDetail {
     #[serde(flatten)]
     pub conversation: Conversation,
-    pub messages: Vec<MessageView>,
+    pub messages: Vec<NamedMessage>,
 }
 
 /// `GET /api/v1/conversations/{id}` — supervisors; agents for conversations of queue or own tickets.

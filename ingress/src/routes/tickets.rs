@@ -12,7 +12,7 @@ use joxai_platform::rows::parse;
 use joxai_schemas::Envelope;
 use joxai_schemas::commands::{AddInternalNote, AssignTicket, ChangeTicketStatus, CreateTicket, PostAgentReply, UpdateTicket};
 use joxai_schemas::events::Typing;
-use joxai_schemas::types::{EscalationReason, MessageView, NoteView, Priority, Sender, TicketStatus};
+use joxai_schemas::types::{EscalationReason, NamedMessage, NoteView, Priority, Sender, TicketStatus};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
@@ -25,7 +25,7 @@ use crate::extract::{Staff, Validate, ValidJson};
 use crate::routes::chat::{Accepted, MAX_MESSAGE_CHARS, transcript};
 use crate::routes::page::{Page, decode_cursor, like_pattern, limit, page};
 
-const DESK_TICKET: &str = "SELECT t.id, t.number, t.conversation_id, coalesce(t.customer_id, c.customer_id), t.subject,
+pub const DESK_TICKET: &str = "SELECT t.id, t.number, t.conversation_id, coalesce(t.customer_id, c.customer_id), t.subject,
         t.status, t.priority, t.reason, t.category, t.tags, t.assignee_id, u.display_name, t.created_at, t.updated_at,
         t.first_response_at, t.resolved_at, t.closed_at
    FROM tickets t LEFT JOIN conversations c ON c.id = t.conversation_id LEFT JOIN users u ON u.id = t.assignee_id";
@@ -283,7 +283,7 @@ async fn owned_ticket(state: &AppState, staff: &Staff, id: Uuid) -> ApiResult<Ti
 pub struct TicketDetail {
     #[serde(flatten)]
     pub ticket: Ticket,
-    pub messages: Vec<MessageView>,
+    pub messages: Vec<NamedMessage>,
 }
 
 /// `GET /api/v1/tickets/{id}` — staff who may see the ticket: the ticket and its conversation's transcript.
@@ -310,7 +310,7 @@ async fn answer(state: &AppState, staff: &Staff, id: Uuid, outcome: Dispatched, 
     }
 }
 
-fn tags_errors(tags: &[String]) -> Vec<FieldError> {
+pub fn tags_errors(tags: &[String]) -> Vec<FieldError> {
     if tags.len() > 20 || tags.iter().any(|t| t.trim().is_empty() || t.chars().count() > 40) {
         vec![FieldError { field: "tags".into(), message: "at most 20 tags of 1 to 40 characters".into() }]
     } else {

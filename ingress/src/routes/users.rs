@@ -74,23 +74,37 @@ pub struct UserFilter {
     pub role: Option<StaffRole>,
     #[serde(default)]
     pub active: Option<bool>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<i64>,
 }
 
-/// `GET /api/v1/users` — supervisors and admins (assignment needs the list). Staff lists are small,
-/// so one page holds them all.
+/// `GET /api/v1/users` — supervisors and admins (assignment needs the list). Sorted by name; the
+/// cursor is the id of the last user of the page (names are not unique, so the key is (name, id)).
 pub async fn list(State(state): State<AppState>, _: Supervisor, Query(f): Query<UserFilter>) -> ApiResult<Json<Page<UserView>>> {
+    let limit = crate::routes::page::limit(f.limit)?;
+    let after: Option<Uuid> = match &f.cursor {
+        Some(c) => Some(c.parse().map_err(|_| ApiError::field("cursor", "not a cursor returned by this API"))?),
+        None => None,
+    };
     let client = state.platform.db.client().await?;
     let rows = client
         .query(
             &format!(
                 "SELECT {USER_COLUMNS} FROM users WHERE ($1::text IS NULL OR role = $1) AND ($2::bool IS NULL OR active = $2)
-                 ORDER BY display_name, id LIMIT 1000"
+                   AND ($3::uuid IS NULL OR (display_name, id) > (SELECT display_name, id FROM users WHERE id = $3))
+                 ORDER BY display_name, id LIMIT {}",
+                limit + 1
             ),
-            &[&f.role.map(|r| r.as_str()), &f.active],
+            &[&f.role.map(|r| r.as_str()), &f.active, &after],
         )
         .await?;
-    let items = rows.iter().map(user_view).collect::<ApiResult<_>>()?;
-    Ok(Json(Page { items, next_cursor: None }))
+    let mut items: Vec<UserView> = rows.iter().map(user_view).collect::<ApiResult<_>>()?;
+    let more = items.len() as i64 > limit;
+    items.truncate(limit as usize);
+    let next_cursor = if more { items.last().map(|u| u.id.simple().to_string()) } else { None };
+    Ok(Json(Page { items, next_cursor }))
 }
 
 /// `GET /api/v1/users/{id}` — supervisors and admins.

@@ -12,11 +12,12 @@ use joxai_platform::db::DbError;
 use joxai_platform::rows::{TICKET_COLUMNS, parse, ticket_view};
 use joxai_schemas::commands::{
     AddInternalNote, AssignTicket, AssignWaitingTickets, ChangeTicketStatus, CloseConversation, CreateTicket,
-    HandBackConversation, RateConversation, SetAvailability, TakeOverConversation, UpdateTicket,
+    DeleteCannedResponse, DeleteKnowledgeArticle, EndChat, HandBackConversation, RateConversation, SaveCannedResponse,
+    SaveKnowledgeArticle, SetAvailability, TakeOverConversation, UpdateTicket,
 };
 use joxai_schemas::events::{
-    ConversationAssigned, ConversationClosed, ConversationEscalated, ConversationHandedBack, ConversationRated,
-    TicketCreated, TicketNoteAdded, TicketUpdated,
+    CannedResponseChanged, ConversationAssigned, ConversationClosed, ConversationEscalated, ConversationHandedBack,
+    ConversationRated, KnowledgeArticleChanged, StaffAvailabilityChanged, TicketCreated, TicketNoteAdded, TicketUpdated,
 };
 use joxai_schemas::subjects::Subjects;
 use joxai_schemas::types::{Actor, ConversationOwner, EscalationReason, NoteView, TicketStatus, TicketView};
@@ -84,7 +85,7 @@ async fn lock_ticket(tx: &Transaction<'_>, id: Uuid) -> Result<Option<LockedTick
     row.map(|r| ticket_view(&r).map(|view| LockedTicket { view })).transpose()
 }
 
-async fn read_ticket(tx: &Transaction<'_>, id: Uuid) -> Result<TicketView, DbError> {
+pub(crate) async fn read_ticket(tx: &Transaction<'_>, id: Uuid) -> Result<TicketView, DbError> {
     let row = tx.query_one(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"), &[&id]).await?;
     ticket_view(&row)
 }
@@ -129,7 +130,7 @@ fn stale(expected: Option<OffsetDateTime>, ticket: &TicketView) -> bool {
 }
 
 /// Queue the "ticket changed" event for `ticket_id` as it is now.
-async fn ticket_updated(
+pub(crate) async fn ticket_updated(
     tx: &Transaction<'_>,
     ctx: &mut Ctx,
     ticket_id: Uuid,
@@ -152,7 +153,7 @@ async fn ticket_updated(
 
 /// Give `ticket` to `agent_id`: the row, the conversation, the audit, and the events (the customer
 /// learns the agent's name).
-async fn set_assignee(
+pub(crate) async fn set_assignee(
     tx: &Transaction<'_>,
     ctx: &mut Ctx,
     ticket: &TicketView,
@@ -547,7 +548,7 @@ async fn end_active_ticket(
     ctx: &mut Ctx,
     ticket: &TicketView,
     status: TicketStatus,
-    actor: &Actor,
+    actor: &str,
     via: &str,
 ) -> Result<(), DbError> {
     tx.execute(
@@ -562,7 +563,7 @@ async fn end_active_ticket(
         ctx,
         ticket.id,
         "status_changed",
-        &actor.user_id.to_string(),
+        actor,
         serde_json::json!({ "from": ticket.status, "to": status, "via": via }),
     )
     .await?;
@@ -591,7 +592,7 @@ pub async fn hand_back(tx: &Transaction<'_>, ctx: &mut Ctx, p: &HandBackConversa
     )
     .await?;
     if let Some(ticket) = &conversation.active_ticket {
-        end_active_ticket(tx, ctx, ticket, TicketStatus::Resolved, &p.actor, "hand_back").await?;
+        end_active_ticket(tx, ctx, ticket, TicketStatus::Resolved, &p.actor.user_id.to_string(), "hand_back").await?;
     }
     ctx.emit(Some(p.conversation_id), "handed_back", ConversationHandedBack { conversation_id: p.conversation_id });
     assign_waiting(tx, ctx).await?;
@@ -611,7 +612,7 @@ pub async fn close(tx: &Transaction<'_>, ctx: &mut Ctx, p: &CloseConversation) -
     tx.execute("UPDATE conversations SET status = 'closed', updated_at = now() WHERE id = $1", &[&p.conversation_id])
         .await?;
     if let Some(ticket) = &conversation.active_ticket {
-        end_active_ticket(tx, ctx, ticket, TicketStatus::Closed, &p.actor, "close").await?;
+        end_active_ticket(tx, ctx, ticket, TicketStatus::Closed, &p.actor.user_id.to_string(), "close").await?;
     }
     ctx.emit(Some(p.conversation_id), "closed", ConversationClosed { conversation_id: p.conversation_id });
     assign_waiting(tx, ctx).await?;
@@ -651,11 +652,123 @@ pub async fn set_availability(tx: &Transaction<'_>, ctx: &mut Ctx, p: &SetAvaila
     if updated == 0 {
         return reject("not_found", "user not found");
     }
+    let row = tx
+        .query_one("SELECT display_name, role, availability, capacity FROM users WHERE id = $1", &[&p.user_id])
+        .await?;
+    // Presence travels under the nil conversation id: supervisors see it, agents' sockets do not.
+    ctx.emit(
+        None,
+        &p.user_id.to_string(),
+        StaffAvailabilityChanged {
+            user_id: p.user_id,
+            display_name: row.get(0),
+            role: parse(row.get(1))?,
+            availability: parse(row.get(2))?,
+            capacity: row.get(3),
+        },
+    );
     assign_waiting(tx, ctx).await?;
     Ok(Verdict::Applied)
 }
 
 pub async fn assign_waiting_command(tx: &Transaction<'_>, ctx: &mut Ctx, _p: &AssignWaitingTickets) -> Result<Verdict, DbError> {
     assign_waiting(tx, ctx).await?;
+    Ok(Verdict::Applied)
+}
+
+/// The customer ended the chat. Same effect as a staff close; the audit names the customer.
+pub async fn end_chat(tx: &Transaction<'_>, ctx: &mut Ctx, p: &EndChat) -> Result<Verdict, DbError> {
+    let Some(conversation) = lock_conversation(tx, p.conversation_id).await? else {
+        return reject("not_found", "conversation not found");
+    };
+    if conversation.status == "closed" {
+        return reject("conflict", "the conversation is already closed");
+    }
+    tx.execute("UPDATE conversations SET status = 'closed', updated_at = now() WHERE id = $1", &[&p.conversation_id])
+        .await?;
+    if let Some(ticket) = &conversation.active_ticket {
+        end_active_ticket(tx, ctx, ticket, TicketStatus::Closed, "customer", "end_chat").await?;
+    }
+    ctx.emit(Some(p.conversation_id), "closed", ConversationClosed { conversation_id: p.conversation_id });
+    assign_waiting(tx, ctx).await?;
+    Ok(Verdict::Applied)
+}
+
+fn unique_violation(e: &DbError) -> bool {
+    e.is_unique_violation()
+}
+
+pub async fn save_canned(tx: &Transaction<'_>, ctx: &mut Ctx, p: &SaveCannedResponse) -> Result<Verdict, DbError> {
+    let written = if p.create {
+        tx.execute(
+            "INSERT INTO canned_responses (id, title, body, created_by) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+            &[&p.id, &p.title, &p.body, &p.actor.user_id],
+        )
+        .await?;
+        1
+    } else {
+        tx.execute(
+            "UPDATE canned_responses SET title = $2, body = $3, updated_at = now() WHERE id = $1",
+            &[&p.id, &p.title, &p.body],
+        )
+        .await?
+    };
+    if written == 0 {
+        return reject("not_found", "canned response not found");
+    }
+    ctx.emit(None, &p.id.to_string(), CannedResponseChanged { id: p.id, deleted: false });
+    Ok(Verdict::Applied)
+}
+
+pub async fn delete_canned(tx: &Transaction<'_>, ctx: &mut Ctx, p: &DeleteCannedResponse) -> Result<Verdict, DbError> {
+    if tx.execute("DELETE FROM canned_responses WHERE id = $1", &[&p.id]).await? == 0 {
+        return reject("not_found", "canned response not found");
+    }
+    ctx.emit(None, &p.id.to_string(), CannedResponseChanged { id: p.id, deleted: true });
+    Ok(Verdict::Applied)
+}
+
+pub async fn save_article(tx: &Transaction<'_>, ctx: &mut Ctx, p: &SaveKnowledgeArticle) -> Result<Verdict, DbError> {
+    if !p.create && tx.query_opt("SELECT 1 FROM kb_articles WHERE id = $1 FOR UPDATE", &[&p.id]).await?.is_none() {
+        return reject("not_found", "article not found");
+    }
+    let taken = tx
+        .query_opt("SELECT 1 FROM kb_articles WHERE slug = $1 AND locale = $2 AND id <> $3", &[&p.slug, &p.locale, &p.id])
+        .await?;
+    if taken.is_some() {
+        return reject("conflict", format!("an article with slug {:?} already exists in locale {}", p.slug, p.locale));
+    }
+    let written = if p.create {
+        tx.execute(
+            "INSERT INTO kb_articles (id, slug, locale, title, body, intents, tags, active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (id) DO NOTHING",
+            &[&p.id, &p.slug, &p.locale, &p.title, &p.body, &p.intents, &p.tags, &p.active],
+        )
+        .await
+    } else {
+        tx.execute(
+            "UPDATE kb_articles SET slug = $2, locale = $3, title = $4, body = $5, intents = $6, tags = $7, active = $8,
+                    updated_at = now() WHERE id = $1",
+            &[&p.id, &p.slug, &p.locale, &p.title, &p.body, &p.intents, &p.tags, &p.active],
+        )
+        .await
+    };
+    let written = match written.map_err(DbError::from) {
+        // Another command took the slug between the check and the write.
+        Err(e) if unique_violation(&e) => return reject("conflict", "an article with this slug already exists in this locale"),
+        other => other?,
+    };
+    if written == 0 && !p.create {
+        return reject("not_found", "article not found");
+    }
+    ctx.emit(None, &p.id.to_string(), KnowledgeArticleChanged { id: p.id, deleted: false });
+    Ok(Verdict::Applied)
+}
+
+pub async fn delete_article(tx: &Transaction<'_>, ctx: &mut Ctx, p: &DeleteKnowledgeArticle) -> Result<Verdict, DbError> {
+    if tx.execute("DELETE FROM kb_articles WHERE id = $1", &[&p.id]).await? == 0 {
+        return reject("not_found", "article not found");
+    }
+    ctx.emit(None, &p.id.to_string(), KnowledgeArticleChanged { id: p.id, deleted: true });
     Ok(Verdict::Applied)
 }

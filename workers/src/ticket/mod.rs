@@ -13,8 +13,8 @@ use joxai_platform::metrics::metrics;
 use joxai_schemas::commands::{
     Command, EscalateConversation, PostAgentReply, PostCustomerMessage, StartConversation, StoreBotReply,
 };
-use joxai_schemas::events::{ConversationEscalated, ConversationStarted, MessageCreated, TicketCreated};
-use joxai_schemas::types::{ConversationOwner, Sender};
+use joxai_schemas::events::{ConversationEscalated, ConversationStarted, MessageCreated, NamedMessageCreated, TicketCreated};
+use joxai_schemas::types::{ConversationOwner, NamedMessage, Sender};
 use joxai_schemas::{Envelope, Message, RawEnvelope};
 use uuid::Uuid;
 
@@ -243,6 +243,11 @@ impl TicketWorker {
             Command::RateConversation(c) => desk::rate(&tx, &mut ctx, &c.payload).await?,
             Command::SetAvailability(c) => desk::set_availability(&tx, &mut ctx, &c.payload).await?,
             Command::AssignWaitingTickets(c) => desk::assign_waiting_command(&tx, &mut ctx, &c.payload).await?,
+            Command::EndChat(c) => desk::end_chat(&tx, &mut ctx, &c.payload).await?,
+            Command::SaveCannedResponse(c) => desk::save_canned(&tx, &mut ctx, &c.payload).await?,
+            Command::DeleteCannedResponse(c) => desk::delete_canned(&tx, &mut ctx, &c.payload).await?,
+            Command::SaveKnowledgeArticle(c) => desk::save_article(&tx, &mut ctx, &c.payload).await?,
+            Command::DeleteKnowledgeArticle(c) => desk::delete_article(&tx, &mut ctx, &c.payload).await?,
             _ => return Err(Failure::Permanent(anyhow::anyhow!("{kind} is not a desk command"))),
         };
         match verdict {
@@ -274,10 +279,15 @@ impl TicketWorker {
         }
     }
 
+    /// An agent's reply. Replying to a queue ticket takes it, exactly like `POST /tickets/{id}/assign`
+    /// would: the ticket and conversation get the assignee and the customer is told who joined
+    /// (`conversation.assigned`). Those events are recorded with the command in `command_results`,
+    /// so a redelivery republishes the same ids instead of deciding again.
     async fn post_agent_reply(&self, cmd: Envelope<PostAgentReply>) -> Result<(), Failure> {
+        use joxai_platform::db::DbError;
         let p = &cmd.payload;
         let mut client = self.platform.db.client().await?;
-        let tx = client.transaction().await.map_err(joxai_platform::db::DbError::from)?;
+        let tx = client.transaction().await.map_err(DbError::from)?;
         let Some((conversation_id, conversation)) = store::lock_ticket_conversation(&tx, p.ticket_id).await? else {
             return Err(Failure::Permanent(anyhow::anyhow!("ticket {} has no conversation", p.ticket_id)));
         };
@@ -294,11 +304,39 @@ impl TicketWorker {
         })
         .await?;
         if message.inserted {
+            let mut ctx = desk::Ctx {
+                cmd_id: cmd.id,
+                correlation_id: cmd.correlation_id,
+                subjects: self.platform.bus.subjects().clone(),
+                events: vec![],
+            };
+            let before = desk::read_ticket(&tx, p.ticket_id).await?;
+            if before.assignee_id.is_none() {
+                desk::set_assignee(&tx, &mut ctx, &before, Some(p.agent_id), &p.agent_id.to_string()).await?;
+            }
             store::record_agent_reply(&tx, p.ticket_id, p.agent_id, cmd.id).await?;
+            if before.status == joxai_schemas::types::TicketStatus::Open {
+                desk::ticket_updated(&tx, &mut ctx, p.ticket_id, "status_changed", before.assignee_id).await?;
+            }
+            let events = serde_json::to_value(&ctx.events).unwrap_or_default();
+            tx.execute(
+                "INSERT INTO command_results (id, kind, ok, events) VALUES ($1, 'ticket.reply', true, $2)
+                 ON CONFLICT (id) DO NOTHING",
+                &[&cmd.id, &events],
+            )
+            .await
+            .map_err(DbError::from)?;
         }
-        tx.commit().await.map_err(joxai_platform::db::DbError::from)?;
-        let event = MessageCreated {
-            message: message.view,
+        let author_name: Option<String> = tx
+            .query_opt("SELECT display_name FROM users WHERE id = $1", &[&p.agent_id])
+            .await
+            .map_err(DbError::from)?
+            .map(|r| r.get(0));
+        tx.commit().await.map_err(DbError::from)?;
+        // "Alex joined" first, then Alex's message.
+        self.republish_recorded(cmd.id).await?;
+        let event = NamedMessageCreated {
+            message: NamedMessage { message: message.view, author_name },
             owner: conversation.owner,
             customer: conversation.customer,
             locale: conversation.locale,

@@ -1,0 +1,126 @@
+//! Issue 8, item 13, end to end: card data typed into the chat.
+//!
+//! Invariant: a Luhn-valid card number or a security code a customer types never reaches Postgres,
+//! the bus (every raw message and header of every stream) or the LLM request beyond the first six
+//! and last four digits of the card. (The generated-input properties of `redact` itself are in
+//! `nlu/tests/redaction_properties.rs`.)
+
+mod fault_support;
+mod support;
+
+use std::time::Duration;
+
+use fault_support::{FakeLlm, raw_stream, wait_long};
+use rand::Rng as _;
+use serde_json::json;
+use support::{is_message_from, spawn_app_with};
+
+/// A random Luhn-valid card number of `len` digits.
+fn random_pan(len: usize) -> String {
+    let mut rng = rand::thread_rng();
+    let mut body: Vec<u32> = (0..len - 1).map(|i| if i == 0 { rng.gen_range(3..=6) } else { rng.gen_range(0..=9) }).collect();
+    let sum: u32 = body
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| if i % 2 == 0 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d })
+        .sum();
+    body.push((10 - sum % 10) % 10);
+    body.iter().map(|d| char::from_digit(*d, 10).expect("digit")).collect()
+}
+
+fn grouped(pan: &str, separator: &str) -> String {
+    pan.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).expect("ascii")).collect::<Vec<_>>().join(separator)
+}
+
+/// The forbidden forms of a card number: its digits together and as typed, and its middle digits.
+fn forbidden(pan: &str, typed: &str) -> Vec<String> {
+    vec![pan.to_owned(), typed.to_owned(), pan[..7].to_owned() + &pan[7..pan.len() - 4]]
+}
+
+fn assert_clean(place: &str, text: &str, secrets: &[String]) {
+    for secret in secrets {
+        assert!(!text.contains(secret.as_str()), "{place} holds {secret:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_card_number_or_cvv_typed_in_chat_never_reaches_postgres_the_bus_or_the_llm() {
+    let (url, fake) = FakeLlm { reply: "Happy to help with that.".into(), ..Default::default() }.serve().await;
+    let app = spawn_app_with(move |f| {
+        f.merge(("llm.provider", "openai")).merge(("llm.base_url", url)).merge(("llm.openai_api_key", "k"))
+    })
+    .await;
+    let (conversation, token) = app.start_session().await;
+    let mut ws = app.ws(&token).await;
+
+    let cards: Vec<(String, String)> = [(16, " "), (16, "-"), (15, ""), (19, " "), (13, "")]
+        .into_iter()
+        .map(|(len, sep)| {
+            let pan = random_pan(len);
+            let typed = grouped(&pan, sep);
+            (pan, typed)
+        })
+        .collect();
+    let cvv = "7391";
+    let texts = [
+        format!("can you tell me something nice about saving money? my card is {}", cards[0].1),
+        format!("{} is my card number and the security code is {cvv}", cards[1].1),
+        format!("hola, mi tarjeta {} — ¿qué tal los ahorros?", cards[2].1),
+        format!("card {} cvv: {cvv} please explain interest rates", cards[3].1),
+        format!("🙂 {}", cards[4].1),
+    ];
+    for (i, text) in texts.iter().enumerate() {
+        assert_eq!(app.post_message(conversation, &token, &format!("pan-{i}"), text).await.status(), 202);
+    }
+    let rating = app
+        .http
+        .post(app.url(&format!("/api/v1/chat/conversations/{conversation}/rating")))
+        .bearer_auth(&token)
+        .json(&json!({ "rating": 4, "comment": format!("thanks, card {} cvv {cvv}", cards[0].1) }))
+        .send()
+        .await
+        .expect("rating");
+    assert!(rating.status().is_success(), "rating accepted: {}", rating.status());
+
+    wait_long("every message is stored", Duration::from_secs(20), || async {
+        app.count("SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender = 'customer'", &[&conversation]).await
+            == texts.len() as i64
+    })
+    .await;
+    ws.wait_event("a bot reply", |f| is_message_from(f, "bot")).await;
+    ws.drain_for(Duration::from_secs(2)).await;
+
+    let mut secrets: Vec<String> = cards.iter().flat_map(|(pan, typed)| forbidden(pan, typed)).collect();
+    secrets.push(format!("code is {cvv}"));
+    secrets.push(format!("cvv: {cvv}"));
+    secrets.push(format!("cvv {cvv}"));
+
+    // Postgres: every row of every table, as text.
+    let tables = app.query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'", &[]).await;
+    for table in tables {
+        let table: String = table.get(0);
+        let dump = app.query(&format!("SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM \"{table}\" t"), &[]).await;
+        assert_clean(&format!("table {table}"), dump[0].get::<_, &str>(0), &secrets);
+    }
+    // The masked form is what was stored.
+    let stored = app.count("SELECT count(*) FROM messages WHERE text LIKE $1", &[&format!("%{}******{}%", &cards[0].0[..6], &cards[0].0[12..])]).await;
+    assert_eq!(stored, 1, "the message is stored with the card masked to 6 + 4");
+
+    // The bus: every message of every stream, headers included.
+    let topology = app.platform.bus.topology().clone();
+    for stream in [topology.commands_stream(), topology.events_stream(), topology.dead_letter_stream()] {
+        for (subject, message) in raw_stream(&app.platform, &stream).await {
+            assert_clean(&format!("{stream} message on {subject}"), &message, &secrets);
+        }
+    }
+    // The WebSocket pushes, and the LLM requests.
+    for frame in &ws.seen {
+        assert_clean("a WebSocket push", &frame.to_string(), &secrets);
+    }
+    assert!(fake.calls() >= 1, "the model was asked at least once");
+    for request in fake.requests.lock().expect("lock").iter() {
+        assert_clean("an LLM request", &request.to_string(), &secrets);
+    }
+    app.stop().await;
+}

@@ -1,0 +1,313 @@
+//! Fault-injection helpers for the `faults_*` and `abuse_*` tests: a private nats-server and a
+//! private Postgres cluster that a test may kill and restart, a fake OpenAI-compatible LLM, and
+//! readers of the raw bus. Everything listens on loopback, on ports picked free at run time.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use joxai_platform::Platform;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// A port nothing listens on right now (the OS picks it; a tiny race with other processes is
+/// acceptable in tests).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind port 0").local_addr().expect("addr").port()
+}
+
+fn port_open(port: u16) -> bool {
+    std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()
+}
+
+fn wait_port(port: u16, open: bool, within: Duration) {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if port_open(port) == open {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("port {port} did not become {} within {within:?}", if open { "open" } else { "closed" });
+}
+
+fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
+}
+
+/// Our nats-server ≥ 2.10 (see `infra/scripts/lib.sh::nats_server_bin`).
+pub fn nats_server_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("JOXAI_NATS_SERVER") {
+        return p.into();
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let cached = Path::new(&home).join(".cache/joxai/venv/bin/nats-server");
+    if cached.exists() { cached } else { "nats-server".into() }
+}
+
+/// A nats-server with JetStream that belongs to one test: its own port and store, so the test can
+/// stop it (SIGTERM), crash it (SIGKILL) and start it again on the same port with the same store.
+pub struct PrivateNats {
+    pub port: u16,
+    pub store: PathBuf,
+    child: Option<Child>,
+}
+
+impl PrivateNats {
+    pub fn start() -> PrivateNats {
+        let store = std::env::temp_dir().join(format!("joxai-faults-nats-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&store).expect("nats store dir");
+        let mut nats = PrivateNats { port: free_port(), store, child: None };
+        nats.restart();
+        nats
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Start (again) on the same port with the same store.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "nats-server already running");
+        let child = Command::new(nats_server_bin())
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
+            .arg(&self.store)
+            .arg("-l")
+            .arg(self.store.join("nats.log"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nats-server (set JOXAI_NATS_SERVER)");
+        self.child = Some(child);
+        wait_port(self.port, true, Duration::from_secs(10));
+    }
+
+    /// Graceful stop: SIGTERM (lame-duck is not used; the server flushes and exits).
+    pub fn stop(&mut self) {
+        self.end("TERM");
+    }
+
+    /// Crash: SIGKILL, nothing flushed by the server itself.
+    pub fn kill(&mut self) {
+        self.end("KILL");
+    }
+
+    fn end(&mut self, sig: &str) {
+        if let Some(mut child) = self.child.take() {
+            signal(child.id(), sig);
+            let _ = child.wait();
+            wait_port(self.port, false, Duration::from_secs(10));
+        }
+    }
+}
+
+impl Drop for PrivateNats {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.store);
+    }
+}
+
+const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+fn running_as_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+}
+
+/// Run a Postgres tool, as the `postgres` user when we are root (Postgres refuses to run as root).
+fn pg_tool(tool: &str, args: &[&str]) -> std::process::Output {
+    let path = format!("{PG_BIN}/{tool}");
+    let mut command = if running_as_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--", &path]);
+        c
+    } else {
+        Command::new(&path)
+    };
+    command.args(args).stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("run {tool}: {e}"))
+}
+
+/// A Postgres 15 cluster that belongs to one test (initdb on a free port, trust auth, fsync off),
+/// so the test can stop and start it.
+pub struct PrivatePostgres {
+    pub port: u16,
+    dir: PathBuf,
+}
+
+impl PrivatePostgres {
+    pub fn start() -> PrivatePostgres {
+        let dir = std::env::temp_dir().join(format!("joxai-faults-pg-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("pg dir");
+        if running_as_root() {
+            let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status().expect("chown");
+            assert!(status.success(), "chown the cluster directory to postgres");
+        }
+        let data = dir.join("data");
+        let out = pg_tool("initdb", &["-D", data.to_str().expect("utf-8 path"), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
+        assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        let pg = PrivatePostgres { port: free_port(), dir };
+        pg.resume();
+        pg
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn data(&self) -> String {
+        self.dir.join("data").to_string_lossy().into_owned()
+    }
+
+    /// Start (again) on the same port.
+    pub fn resume(&self) {
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c max_connections=100",
+            self.port,
+            self.dir.to_string_lossy()
+        );
+        let log = self.dir.join("pg.log").to_string_lossy().into_owned();
+        let out = pg_tool("pg_ctl", &["-D", &self.data(), "-o", &options, "-l", &log, "-w", "-t", "30", "start"]);
+        assert!(out.status.success(), "pg_ctl start failed: {}", String::from_utf8_lossy(&out.stderr));
+        wait_port(self.port, true, Duration::from_secs(10));
+    }
+
+    /// Stop at once, as a crash or an operator would: `immediate` aborts every connection.
+    pub fn stop(&self) {
+        let out = pg_tool("pg_ctl", &["-D", &self.data(), "-m", "immediate", "-w", "stop"]);
+        assert!(out.status.success(), "pg_ctl stop failed: {}", String::from_utf8_lossy(&out.stderr));
+        wait_port(self.port, false, Duration::from_secs(10));
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let _ = pg_tool("pg_ctl", &["-D", &self.data(), "-m", "immediate", "-w", "stop"]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Every message currently in `stream`, raw (subject, payload as text), read by sequence.
+pub async fn raw_stream(platform: &Platform, stream: &str) -> Vec<(String, String)> {
+    let mut stream = platform.bus.jetstream().get_stream(stream).await.expect("stream");
+    let info = stream.info().await.expect("stream info").clone();
+    let mut out = Vec::new();
+    for seq in info.state.first_sequence..=info.state.last_sequence {
+        if let Ok(message) = stream.get_raw_message(seq).await {
+            let headers = format!("{:?}", message.headers);
+            out.push((message.subject.to_string(), format!("{headers} {}", String::from_utf8_lossy(&message.payload))));
+        }
+    }
+    out
+}
+
+/// A fake OpenAI-compatible chat-completions server: records every request body, answers with a
+/// fixed reply after an optional delay (the first `slow_calls` calls wait `delay`).
+#[derive(Clone, Default)]
+pub struct FakeLlm {
+    pub requests: Arc<Mutex<Vec<Value>>>,
+    pub delay: Duration,
+    pub slow_calls: usize,
+    pub reply: String,
+}
+
+impl FakeLlm {
+    pub async fn serve(self) -> (String, FakeLlm) {
+        use axum::routing::post;
+        async fn respond(axum::extract::State(fake): axum::extract::State<FakeLlm>, axum::Json(body): axum::Json<Value>) -> axum::Json<Value> {
+            let call = {
+                let mut requests = fake.requests.lock().expect("lock");
+                requests.push(body);
+                requests.len()
+            };
+            if call <= fake.slow_calls {
+                tokio::time::sleep(fake.delay).await;
+            }
+            let content = json!({ "reply": fake.reply, "handoff": null }).to_string();
+            axum::Json(json!({
+                "choices": [{ "message": { "content": content } }],
+                "usage": { "prompt_tokens": 12, "completion_tokens": 7 }
+            }))
+        }
+        let router = axum::Router::new().route("/v1/chat/completions", post(respond)).with_state(self.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake llm");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        (format!("http://{addr}"), self)
+    }
+
+    pub fn calls(&self) -> usize {
+        self.requests.lock().expect("lock").len()
+    }
+}
+
+/// Poll `check` until it is true, for at most `within` (the shared helper's 15 s is too short for
+/// recoveries after an outage).
+pub async fn wait_long<F, Fut>(what: &str, within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out after {within:?} waiting until {what}");
+}
+
+/// What Postgres says about customer messages and their answers.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Ledger {
+    /// Customer messages stored.
+    pub customer_messages: i64,
+    /// Customer messages with neither a bot reply nor a ticket for their conversation.
+    pub unanswered: i64,
+    /// Customer messages with more than one bot reply.
+    pub doubled: i64,
+    /// `(conversation, client_message_id)` stored more than once (the unique index forbids it).
+    pub duplicate_customer_messages: i64,
+}
+
+/// Count, in the database of `client`, every customer message and how it was answered.
+pub async fn ledger(client: &tokio_postgres::Client) -> Ledger {
+    let row = client
+        .query_one(
+            "WITH c AS (
+                 SELECT m.id, m.conversation_id,
+                        (SELECT count(*) FROM messages b WHERE b.sender = 'bot' AND b.in_reply_to = m.id) AS replies,
+                        EXISTS (SELECT 1 FROM tickets t WHERE t.conversation_id = m.conversation_id) AS escalated
+                   FROM messages m WHERE m.sender = 'customer')
+             SELECT count(*),
+                    count(*) FILTER (WHERE replies = 0 AND NOT escalated),
+                    count(*) FILTER (WHERE replies > 1),
+                    (SELECT count(*) FROM (SELECT 1 FROM messages WHERE sender = 'customer'
+                        GROUP BY conversation_id, client_message_id HAVING count(*) > 1) d)
+               FROM c",
+            &[],
+        )
+        .await
+        .expect("ledger query");
+    Ledger {
+        customer_messages: row.get(0),
+        unanswered: row.get(1),
+        doubled: row.get(2),
+        duplicate_customer_messages: row.get(3),
+    }
+}
+
+/// A direct connection to `url` (not the app's pool, which may be mid-reconnect).
+pub async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect to Postgres");
+    tokio::spawn(connection);
+    client
+}
