@@ -16,6 +16,24 @@ pub trait Validate {
     fn validate(&self) -> Vec<FieldError>;
 }
 
+/// Whether a JSON text contains the escape `\u0000` (a NUL character once decoded). A backslash
+/// that is itself escaped (`\\u0000`, the six characters typed by a person) does not count.
+pub fn has_escaped_nul(json: &[u8]) -> bool {
+    let mut i = 0;
+    while i < json.len() {
+        if json[i] == b'\\' {
+            if json[i + 1..].starts_with(b"u0000") {
+                return true;
+            }
+            // Skip the escaped character, so `\\` never starts a new escape.
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
 /// A JSON body, deserialised and validated. Malformed JSON → 400, wrong content type → 415, a body
 /// of the wrong shape or invalid fields → 422 listing the fields.
 pub struct ValidJson<T>(pub T);
@@ -24,7 +42,27 @@ impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequest<S> for ValidJso
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await.map_err(|rejection| match rejection {
+        let json_type = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+        if !json_type {
+            return Err(ApiError::UnsupportedMediaType("send the body as JSON with Content-Type: application/json".into()));
+        }
+        let bytes = bytes::Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge("the body is too large".into())
+            } else {
+                ApiError::BadRequest(e.body_text())
+            }
+        })?;
+        if has_escaped_nul(&bytes) {
+            // Postgres text cannot hold a NUL character: refuse it here, where the sender can be
+            // told, rather than accept a message that could never be stored.
+            return Err(ApiError::field("body", "text must not contain the NUL character (\\u0000)"));
+        }
+        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes).map_err(|rejection| match rejection {
             JsonRejection::JsonDataError(e) => ApiError::Validation(vec![FieldError {
                 field: "body".into(),
                 message: e.body_text().replace("Failed to deserialize the JSON body into the target type: ", ""),

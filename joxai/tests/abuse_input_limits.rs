@@ -104,7 +104,7 @@ async fn unicode_edge_cases_are_refused_or_stored_never_a_5xx_or_a_lost_message(
 
 /// A NUL character (`\u0000`, valid JSON and valid UTF-8) is refused, or accepted and stored.
 #[tokio::test]
-#[ignore = "bug: the ingress accepts a NUL character with 202, Postgres text cannot hold it, the ticket worker dead-letters the message (see docs/reliability.md)"]
+
 async fn a_nul_character_in_a_message_is_refused_or_stored_never_dead_lettered() {
     refused_or_stored(vec![("nul", r#""before\u0000after""#.into()), ("nul-only", r#""\u0000""#.into())]).await;
 }

@@ -64,7 +64,7 @@ async fn with_postgres_down_the_api_answers_503_not_500_and_recovers_by_itself()
 /// Postgres is back every accepted message is stored once and answered once — a database outage is
 /// not a reason to give up on a message (and giving up needs the database anyway).
 #[tokio::test]
-#[ignore = "bug: after max_deliver transient failures the runtime cannot record the dead letter (Postgres is down), NAKs, and the broker never redelivers past max_deliver: the message is silently stuck (see docs/reliability.md)"]
+
 async fn messages_accepted_while_postgres_is_down_are_all_stored_and_answered_once_after_it_returns() {
     let pg = PrivatePostgres::start();
     let app = app_on(&pg).await;

@@ -46,13 +46,16 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// As in `platform/src/rows.rs`: what an INSERT returns so the event can be built from it.
-const MESSAGE_COLUMNS: &str =
-    "id, conversation_id, sender, text, client_message_id, in_reply_to, intent, confidence, author_id, created_at";
+const MESSAGE_COLUMNS: &str = "id, conversation_id, sender, text, client_message_id, in_reply_to, intent, confidence, author_id, created_at";
 
 #[derive(Args)]
 pub struct CeilingArgs {
     /// A Postgres URL allowed to CREATE DATABASE (the throw-away database is dropped afterwards).
-    #[arg(long, env = "JOXAI_LOADGEN_ADMIN_DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    #[arg(
+        long,
+        env = "JOXAI_LOADGEN_ADMIN_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
     admin_database_url: String,
     #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4224")]
     nats_url: String,
@@ -84,9 +87,18 @@ struct Level {
 pub async fn run(args: &CeilingArgs) -> anyhow::Result<Value> {
     crate::require_loopback("--admin-database-url", &args.admin_database_url)?;
     crate::require_loopback("--nats-url", &args.nats_url)?;
-    anyhow::ensure!(!args.concurrency.is_empty() && args.concurrency.len() <= 8, "1 to 8 concurrency levels");
-    anyhow::ensure!(args.concurrency.iter().all(|c| (1..=512).contains(c)), "concurrency must be in 1..=512");
-    anyhow::ensure!(args.duration > 0.0 && args.duration <= 600.0, "--duration must be in (0, 600]");
+    anyhow::ensure!(
+        !args.concurrency.is_empty() && args.concurrency.len() <= 8,
+        "1 to 8 concurrency levels"
+    );
+    anyhow::ensure!(
+        args.concurrency.iter().all(|c| (1..=512).contains(c)),
+        "concurrency must be in 1..=512"
+    );
+    anyhow::ensure!(
+        args.duration > 0.0 && args.duration <= 600.0,
+        "--duration must be in (0, 600]"
+    );
     let max_conc = *args.concurrency.iter().max().unwrap_or(&1);
     let conversations = args.conversations.max(max_conc).min(1_000_000);
     let machine = Machine::describe();
@@ -94,16 +106,28 @@ pub async fn run(args: &CeilingArgs) -> anyhow::Result<Value> {
 
     let tag = Uuid::new_v4().simple().to_string()[..12].to_owned();
     let db_name = format!("joxai_ceiling_{tag}");
-    let admin = connect(&args.admin_database_url).await.context("connecting to Postgres as admin")?;
-    admin.batch_execute(&format!("CREATE DATABASE {db_name}")).await.context("creating the throw-away database")?;
+    let admin = connect(&args.admin_database_url)
+        .await
+        .context("connecting to Postgres as admin")?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db_name}"))
+        .await
+        .context("creating the throw-away database")?;
     let db_url = match args.admin_database_url.rsplit_once('/') {
         Some((base, _)) => format!("{base}/{db_name}"),
         None => anyhow::bail!("--admin-database-url has no database path"),
     };
     let subjects = Subjects::new(format!("ceil{}", &tag[..8]))?;
-    let nats = async_nats::ConnectOptions::new().name("joxai-loadgen-ceiling").connect(args.nats_url.as_str()).await?;
+    let nats = async_nats::ConnectOptions::new()
+        .name("joxai-loadgen-ceiling")
+        .connect(args.nats_url.as_str())
+        .await?;
     let js = jetstream::new(nats);
-    let topology = Topology { subjects: subjects.clone(), replicas: 1, max_bytes: args.stream_max_bytes };
+    let topology = Topology {
+        subjects: subjects.clone(),
+        replicas: 1,
+        max_bytes: args.stream_max_bytes,
+    };
 
     let outcome = async {
         let setup = connect(&db_url).await?;
@@ -157,13 +181,22 @@ pub async fn run(args: &CeilingArgs) -> anyhow::Result<Value> {
     for spec in topology.streams() {
         let _ = js.delete_stream(&spec.name).await;
     }
-    if let Err(e) = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")).await {
+    if let Err(e) = admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
+        .await
+    {
         eprintln!("could not drop {db_name}: {e}");
     }
     let levels = outcome?;
-    let best = levels.iter().max_by(|a, b| a.turns_per_s.total_cmp(&b.turns_per_s)).cloned();
+    let best = levels
+        .iter()
+        .max_by(|a, b| a.turns_per_s.total_cmp(&b.turns_per_s))
+        .cloned();
     if let Some(b) = &best {
-        println!("ceiling: {:.0} turns/s (concurrency {})", b.turns_per_s, b.concurrency);
+        println!(
+            "ceiling: {:.0} turns/s (concurrency {})",
+            b.turns_per_s, b.concurrency
+        );
     }
     Ok(json!({
         "mode": "ceiling",
@@ -202,7 +235,12 @@ async fn measure(
         let client = connect(db_url).await?;
         let mine: Vec<Uuid> = conversations[worker * share..(worker + 1) * share].to_vec();
         let (js, subjects) = (js.clone(), subjects.clone());
-        let (hist, turns, errors, first_error) = (hist.clone(), turns.clone(), errors.clone(), first_error.clone());
+        let (hist, turns, errors, first_error) = (
+            hist.clone(),
+            turns.clone(),
+            errors.clone(),
+            first_error.clone(),
+        );
         loops.spawn(async move {
             let statements = match Statements::prepare(&client).await {
                 Ok(s) => s,
@@ -219,7 +257,11 @@ async fn measure(
                 let conversation_id = mine[n % mine.len()];
                 n += 1;
                 let began = Instant::now();
-                let result = tokio::time::timeout(Duration::from_secs(10), turn(&client, &statements, &js, &subjects, conversation_id)).await;
+                let result = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    turn(&client, &statements, &js, &subjects, conversation_id),
+                )
+                .await;
                 let done = Instant::now();
                 let in_window = began >= window_start && done <= window_end;
                 match result {
@@ -247,7 +289,14 @@ async fn measure(
     let turns = turns.load(Ordering::Relaxed);
     let latency = Latency::of(&lock(&hist));
     let first_error = lock(&first_error).clone();
-    Ok(Level { concurrency, turns_per_s: turns as f64 / duration, turns, errors: errors.load(Ordering::Relaxed), latency, first_error })
+    Ok(Level {
+        concurrency,
+        turns_per_s: turns as f64 / duration,
+        turns,
+        errors: errors.load(Ordering::Relaxed),
+        latency,
+        first_error,
+    })
 }
 
 struct Statements {
@@ -280,14 +329,26 @@ impl Statements {
     }
 }
 
-async fn publish<T: Message>(js: &jetstream::Context, subject: String, envelope: &Envelope<T>) -> anyhow::Result<()> {
+async fn publish<T: Message>(
+    js: &jetstream::Context,
+    subject: String,
+    envelope: &Envelope<T>,
+) -> anyhow::Result<()> {
     let mut headers = async_nats::HeaderMap::new();
     headers.insert("Nats-Msg-Id", envelope.id.to_string().as_str());
-    js.publish_with_headers(subject, headers, Bytes::from(envelope.to_json())).await?.await?;
+    js.publish_with_headers(subject, headers, Bytes::from(envelope.to_json()))
+        .await?
+        .await?;
     Ok(())
 }
 
-fn view(conversation_id: Uuid, id: Uuid, sender: Sender, text: &str, in_reply_to: Option<Uuid>) -> MessageView {
+fn view(
+    conversation_id: Uuid,
+    id: Uuid,
+    sender: Sender,
+    text: &str,
+    in_reply_to: Option<Uuid>,
+) -> MessageView {
     MessageView {
         id,
         conversation_id,
@@ -333,7 +394,17 @@ async fn turn(
     client
         .query_opt(
             &st.insert,
-            &[&message_id, &conversation_id, &sender, &none_uuid, &text, &Some(client_message_id.as_str()), &none_uuid, &none_text, &none_f32],
+            &[
+                &message_id,
+                &conversation_id,
+                &sender,
+                &none_uuid,
+                &text,
+                &Some(client_message_id.as_str()),
+                &none_uuid,
+                &none_text,
+                &none_f32,
+            ],
         )
         .await?;
     client.execute(&st.touch, &[&conversation_id]).await?;
@@ -346,7 +417,12 @@ async fn turn(
         locale: "en".into(),
     };
     let created = Envelope::derived(&command, created);
-    publish(js, subjects.event::<MessageCreated>(conversation_id), &created).await?;
+    publish(
+        js,
+        subjects.event::<MessageCreated>(conversation_id),
+        &created,
+    )
+    .await?;
 
     let classified = MessageClassified {
         conversation_id,
@@ -362,7 +438,12 @@ async fn turn(
         question_at: time::OffsetDateTime::now_utc(),
     };
     let classified = Envelope::derived(&created, classified);
-    publish(js, subjects.event::<MessageClassified>(conversation_id), &classified).await?;
+    publish(
+        js,
+        subjects.event::<MessageClassified>(conversation_id),
+        &classified,
+    )
+    .await?;
 
     let reply_id = derive_id(message_id, "bot-reply");
     let reply_text = "You can see your balance in the app under Accounts; sign in to get it here.";
@@ -376,7 +457,12 @@ async fn turn(
         question_at: time::OffsetDateTime::now_utc(),
         handoff: None,
     };
-    let reply = Envelope::with_id(reply_id, classified.correlation_id, Some(classified.id), reply);
+    let reply = Envelope::with_id(
+        reply_id,
+        classified.correlation_id,
+        Some(classified.id),
+        reply,
+    );
     publish(js, subjects.command::<StoreBotReply>(), &reply).await?;
 
     client.batch_execute("BEGIN").await?;
@@ -387,18 +473,39 @@ async fn turn(
     client
         .query_opt(
             &st.insert,
-            &[&reply_id, &conversation_id, &bot, &none_uuid, &reply_text, &none_text, &Some(message_id), &intent, &confidence],
+            &[
+                &reply_id,
+                &conversation_id,
+                &bot,
+                &none_uuid,
+                &reply_text,
+                &none_text,
+                &Some(message_id),
+                &intent,
+                &confidence,
+            ],
         )
         .await?;
     client.execute(&st.touch, &[&conversation_id]).await?;
     client.batch_execute("COMMIT").await?;
 
     let stored = MessageCreated {
-        message: view(conversation_id, reply_id, Sender::Bot, reply_text, Some(message_id)),
+        message: view(
+            conversation_id,
+            reply_id,
+            Sender::Bot,
+            reply_text,
+            Some(message_id),
+        ),
         owner: ConversationOwner::Bot,
         customer,
         locale: "en".into(),
     };
-    publish(js, subjects.event::<MessageCreated>(conversation_id), &Envelope::derived(&reply, stored)).await?;
+    publish(
+        js,
+        subjects.event::<MessageCreated>(conversation_id),
+        &Envelope::derived(&reply, stored),
+    )
+    .await?;
     Ok(())
 }

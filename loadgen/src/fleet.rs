@@ -24,7 +24,8 @@ use crate::turns::StepStats;
 const SETUP_CONCURRENCY: usize = 64;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -75,12 +76,19 @@ pub struct MessageLite {
 
 /// `POST /api/v1/chat/sessions` as an anonymous visitor.
 pub async fn open_session(http: &reqwest::Client, url: &str) -> anyhow::Result<Session> {
-    let response = http.post(format!("{url}/api/v1/chat/sessions")).send().await.context("POST /chat/sessions")?;
+    let response = http
+        .post(format!("{url}/api/v1/chat/sessions"))
+        .send()
+        .await
+        .context("POST /chat/sessions")?;
     if response.status() != reqwest::StatusCode::CREATED {
         bail!("POST /chat/sessions answered {}", response.status());
     }
     let body: SessionBody = response.json().await.context("session body")?;
-    Ok(Session { conversation_id: body.conversation_id, token: body.token })
+    Ok(Session {
+        conversation_id: body.conversation_id,
+        token: body.token,
+    })
 }
 
 /// Open a WebSocket, authenticate with `token`, and wait for the `ready` frame.
@@ -95,10 +103,15 @@ pub async fn open_socket(url: &str, token: &str) -> anyhow::Result<Socket> {
         .context("WebSocket connect timed out")?
         .context("WebSocket connect")?;
     let auth = serde_json::json!({ "type": "auth", "token": token }).to_string();
-    socket.send(Message::Text(auth.into())).await.context("sending auth")?;
+    socket
+        .send(Message::Text(auth.into()))
+        .await
+        .context("sending auth")?;
     let deadline = Instant::now() + CONNECT_TIMEOUT;
     loop {
-        let frame = tokio::time::timeout_at(deadline, socket.next()).await.context("no ready frame")?;
+        let frame = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .context("no ready frame")?;
         match frame {
             Some(Ok(Message::Text(text))) => {
                 let frame: Frame = serde_json::from_str(&text).context("ready frame")?;
@@ -115,7 +128,11 @@ pub async fn open_socket(url: &str, token: &str) -> anyhow::Result<Socket> {
 }
 
 /// Open `n` sessions with their sockets, `SETUP_CONCURRENCY` at a time.
-pub async fn open_many(http: &reqwest::Client, url: &str, n: usize) -> anyhow::Result<Vec<(Session, Socket)>> {
+pub async fn open_many(
+    http: &reqwest::Client,
+    url: &str,
+    n: usize,
+) -> anyhow::Result<Vec<(Session, Socket)>> {
     let gate = Arc::new(Semaphore::new(SETUP_CONCURRENCY));
     let mut tasks = JoinSet::new();
     for i in 0..n {
@@ -169,16 +186,34 @@ impl Fleet {
         let mut readers = JoinSet::new();
         let mut customers = Vec::with_capacity(n);
         for (index, (session, socket)) in opened.into_iter().enumerate() {
-            customers.push(Arc::new(Customer { index, session, sent: AtomicU64::new(0) }));
-            readers.spawn(read_replies(socket, waiting.clone(), current.clone(), stopped.clone()));
+            customers.push(Arc::new(Customer {
+                index,
+                session,
+                sent: AtomicU64::new(0),
+            }));
+            readers.spawn(read_replies(
+                socket,
+                waiting.clone(),
+                current.clone(),
+                stopped.clone(),
+            ));
         }
-        Ok(Fleet { customers, waiting, current, stop, readers })
+        Ok(Fleet {
+            customers,
+            waiting,
+            current,
+            stop,
+            readers,
+        })
     }
 
     /// Close every socket and wait (bounded) for the readers to finish.
     pub async fn close(mut self) {
         let _ = self.stop.send(true);
-        let _ = tokio::time::timeout(Duration::from_secs(5), async { while self.readers.join_next().await.is_some() {} }).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            while self.readers.join_next().await.is_some() {}
+        })
+        .await;
         self.readers.abort_all();
     }
 }
@@ -206,17 +241,24 @@ async fn read_replies(
             Some(Ok(_)) => continue,
         };
         let now = Instant::now();
-        let Ok(frame) = serde_json::from_str::<Frame>(&text) else { continue };
+        let Ok(frame) = serde_json::from_str::<Frame>(&text) else {
+            continue;
+        };
         match (frame.kind.as_str(), frame.event) {
             ("event", Some(event)) if event.kind == "message.created" => {
-                let Some(message) = event.payload.and_then(|p| p.message) else { continue };
+                let Some(message) = event.payload.and_then(|p| p.message) else {
+                    continue;
+                };
                 if message.sender != "bot" {
                     continue;
                 }
-                let Some(question) = message.in_reply_to else { continue };
+                let Some(question) = message.in_reply_to else {
+                    continue;
+                };
                 let found = lock(&waiting).remove(&question);
                 if let Some(w) = found {
-                    w.step.on_reply(now, now.saturating_duration_since(w.due), w.measured);
+                    w.step
+                        .on_reply(now, now.saturating_duration_since(w.due), w.measured);
                 }
             }
             ("event", Some(event)) if event.kind == "conversation.escalated" => {

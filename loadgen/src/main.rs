@@ -27,10 +27,18 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "joxai-loadgen", about = "Load generator and ceiling probe for JoxAI")]
+#[command(
+    name = "joxai-loadgen",
+    about = "Load generator and ceiling probe for JoxAI"
+)]
 struct Cli {
     /// Where JoxAI listens (all roles in one process, or the ingress/notifier pair behind one port).
-    #[arg(long, env = "JOXAI_LOADGEN_URL", default_value = "http://127.0.0.1:5000", global = true)]
+    #[arg(
+        long,
+        env = "JOXAI_LOADGEN_URL",
+        default_value = "http://127.0.0.1:5000",
+        global = true
+    )]
     url: String,
     /// Write a JSON summary of the run here.
     #[arg(long, global = true)]
@@ -89,7 +97,11 @@ struct RateArgs {
 #[derive(Args)]
 struct RampArgs {
     /// Comma-separated rates to try in order (turns/s).
-    #[arg(long, value_delimiter = ',', default_value = "100,200,400,800,1200,1600,2000,2400,3200")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "100,200,400,800,1200,1600,2000,2400,3200"
+    )]
     rates: Vec<f64>,
     #[arg(long, default_value_t = 6.0)]
     step_secs: f64,
@@ -110,8 +122,14 @@ struct RampArgs {
 pub fn require_loopback(what: &str, url: &str) -> anyhow::Result<()> {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
     let authority = rest.split(['/', '?']).next().unwrap_or("");
-    let host_port = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
-    let host = host_port.rsplit_once(':').map(|(h, _)| h).unwrap_or(host_port);
+    let host_port = authority
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(authority);
+    let host = host_port
+        .rsplit_once(':')
+        .map(|(h, _)| h)
+        .unwrap_or(host_port);
     if matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
         Ok(())
     } else {
@@ -125,10 +143,28 @@ async fn main() -> anyhow::Result<()> {
     require_loopback("--url", &cli.url)?;
     let url = cli.url.trim_end_matches('/').to_owned();
     let summary = match cli.mode {
-        Mode::Rate(args) => turns::rate(&url, args.rate, args.duration, args.warmup, args.profile, &args.fleet).await?,
+        Mode::Rate(args) => {
+            turns::rate(
+                &url,
+                args.rate,
+                args.duration,
+                args.warmup,
+                args.profile,
+                &args.fleet,
+            )
+            .await?
+        }
         Mode::Ramp(args) => {
-            turns::ramp(&url, &args.rates, args.step_secs, args.warmup, args.p99_target_ms, args.profile, &args.fleet)
-                .await?
+            turns::ramp(
+                &url,
+                &args.rates,
+                args.step_secs,
+                args.warmup,
+                args.p99_target_ms,
+                args.profile,
+                &args.fleet,
+            )
+            .await?
         }
         Mode::Ws(args) => ws::run(&url, &args).await?,
         Mode::Ceiling(args) => ceiling::run(&args).await?,

@@ -19,12 +19,23 @@ pub struct Delta {
 
 impl Scrape {
     pub async fn take(http: &reqwest::Client, url: &str) -> anyhow::Result<Scrape> {
-        let text = http.get(format!("{url}/metrics")).send().await?.error_for_status()?.text().await.context("/metrics body")?;
+        let text = http
+            .get(format!("{url}/metrics"))
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await
+            .context("/metrics body")?;
         let mut values = BTreeMap::new();
         for line in text.lines().filter(|l| !l.starts_with('#')) {
-            let Some((key, value)) = line.rsplit_once(' ') else { continue };
+            let Some((key, value)) = line.rsplit_once(' ') else {
+                continue;
+            };
             let name = key.split('{').next().unwrap_or(key);
-            if !(name.ends_with("_sum") || name.ends_with("_count")) || !name.contains("duration_seconds") {
+            if !(name.ends_with("_sum") || name.ends_with("_count"))
+                || !name.contains("duration_seconds")
+            {
                 continue;
             }
             if let Ok(v) = value.parse::<f64>() {
@@ -38,13 +49,18 @@ impl Scrape {
         let mut series = BTreeMap::new();
         for (key, after) in &self.values {
             let delta = after - before.values.get(key).copied().unwrap_or(0.0);
-            let (name, labels) = key.split_once('{').map(|(n, l)| (n, format!("{{{l}"))).unwrap_or((key, String::new()));
+            let (name, labels) = key
+                .split_once('{')
+                .map(|(n, l)| (n, format!("{{{l}")))
+                .unwrap_or((key, String::new()));
             let (base, is_count) = match (name.strip_suffix("_count"), name.strip_suffix("_sum")) {
                 (Some(b), _) => (b, true),
                 (_, Some(b)) => (b, false),
                 _ => continue,
             };
-            let entry = series.entry(format!("{base}{labels}")).or_insert((0.0, 0.0));
+            let entry = series
+                .entry(format!("{base}{labels}"))
+                .or_insert((0.0, 0.0));
             if is_count {
                 entry.0 = delta;
             } else {
@@ -60,8 +76,11 @@ impl Delta {
     /// The stages as JSON, busiest first: runs per turn, mean, and time per turn.
     pub fn quiet(&self, turns: u64) -> Value {
         let turns = turns.max(1) as f64;
-        let mut rows: Vec<(String, f64, f64)> =
-            self.series.iter().map(|(k, (count, sum))| (k.clone(), *count, *sum)).collect();
+        let mut rows: Vec<(String, f64, f64)> = self
+            .series
+            .iter()
+            .map(|(k, (count, sum))| (k.clone(), *count, *sum))
+            .collect();
         rows.sort_by(|a, b| b.2.total_cmp(&a.2));
         let stages: Vec<Value> = rows
             .into_iter()
@@ -87,7 +106,10 @@ impl Delta {
 }
 
 pub fn print_json(profile: &Value) {
-    println!("  {:<100} {:>9} {:>9} {:>11}", "stage", "per turn", "mean ms", "ms/turn");
+    println!(
+        "  {:<100} {:>9} {:>9} {:>11}",
+        "stage", "per turn", "mean ms", "ms/turn"
+    );
     for stage in profile["stages"].as_array().into_iter().flatten() {
         println!(
             "  {:<100} {:>9.2} {:>9.3} {:>11.3}",

@@ -7,7 +7,8 @@ use serde::Serialize;
 
 /// Latencies are recorded in microseconds, from 1 µs to 2 minutes, 3 significant digits.
 pub fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 120_000_000, 3).unwrap_or_else(|_| unreachable!("valid fixed bounds"))
+    Histogram::new_with_bounds(1, 120_000_000, 3)
+        .unwrap_or_else(|_| unreachable!("valid fixed bounds"))
 }
 
 /// A poisoned lock only means another task panicked mid-update of a counter or histogram; the data
@@ -31,7 +32,15 @@ impl Latency {
     pub fn of(h: &Histogram<u64>) -> Latency {
         let ms = |us: u64| us as f64 / 1000.0;
         if h.is_empty() {
-            return Latency { count: 0, p50_ms: 0.0, p90_ms: 0.0, p99_ms: 0.0, p999_ms: 0.0, max_ms: 0.0, mean_ms: 0.0 };
+            return Latency {
+                count: 0,
+                p50_ms: 0.0,
+                p90_ms: 0.0,
+                p99_ms: 0.0,
+                p999_ms: 0.0,
+                max_ms: 0.0,
+                mean_ms: 0.0,
+            };
         }
         Latency {
             count: h.len(),
@@ -66,7 +75,11 @@ impl Machine {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let cpu_model = cpuinfo
             .lines()
-            .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, m)| m.trim().to_owned()))
+            .find_map(|l| {
+                l.strip_prefix("model name")
+                    .and_then(|r| r.split_once(':'))
+                    .map(|(_, m)| m.trim().to_owned())
+            })
             .unwrap_or_else(|| "unknown".into());
         let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
         let memory_kib: f64 = meminfo
@@ -79,7 +92,9 @@ impl Machine {
             .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
             .unwrap_or_default();
         Machine {
-            cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            cpus: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             cpu_model,
             memory_gib: (memory_kib / 1024.0 / 1024.0 * 10.0).round() / 10.0,
             load_average,
@@ -87,12 +102,19 @@ impl Machine {
     }
 
     pub fn line(&self) -> String {
-        format!("{} CPUs ({}), {} GiB RAM, load average {}", self.cpus, self.cpu_model, self.memory_gib, self.load_average)
+        format!(
+            "{} CPUs ({}), {} GiB RAM, load average {}",
+            self.cpus, self.cpu_model, self.memory_gib, self.load_average
+        )
     }
 }
 
 /// Resident memory of process `pid` in KiB (`VmRSS` in `/proc/PID/status`).
 pub fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok())
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
 }

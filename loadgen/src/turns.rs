@@ -126,7 +126,11 @@ pub struct Errors {
 
 impl Errors {
     pub fn total(&self) -> u64 {
-        self.http_errors + self.http_timeouts + self.shed_by_generator + self.missing_replies + self.late_replies
+        self.http_errors
+            + self.http_timeouts
+            + self.shed_by_generator
+            + self.missing_replies
+            + self.late_replies
     }
 }
 
@@ -140,10 +144,19 @@ impl StepResult {
         let e = &self.errors;
         println!(
             "  errors: http {} timeouts {} shed {} missing {} late(>timeout) {} escalations {} resyncs {} sockets lost {}",
-            e.http_errors, e.http_timeouts, e.shed_by_generator, e.missing_replies, e.late_replies, e.escalations, e.resyncs,
+            e.http_errors,
+            e.http_timeouts,
+            e.shed_by_generator,
+            e.missing_replies,
+            e.late_replies,
+            e.escalations,
+            e.resyncs,
             e.sockets_lost
         );
-        println!("  generator send lag p99 {:.2} ms", self.generator_send_lag_p99_ms);
+        println!(
+            "  generator send lag p99 {:.2} ms",
+            self.generator_send_lag_p99_ms
+        );
         if let Some(first) = &self.first_error {
             println!("  first error: {first}");
         }
@@ -174,7 +187,11 @@ pub async fn run_step(
     let start = Instant::now() + Duration::from_millis(50);
     let window_start = start + Duration::from_secs_f64(warmup);
     let window_end = window_start + Duration::from_secs_f64(duration);
-    let stats = Arc::new(StepStats::new(window_start, window_end, Duration::from_secs_f64(args.reply_timeout_secs)));
+    let stats = Arc::new(StepStats::new(
+        window_start,
+        window_end,
+        Duration::from_secs_f64(args.reply_timeout_secs),
+    ));
     *lock(&fleet.current) = Some(stats.clone());
     let total = (rate * (warmup + duration)).round() as u64;
     let gate = Arc::new(Semaphore::new(args.max_in_flight));
@@ -184,7 +201,8 @@ pub async fn run_step(
     for i in 0..total {
         let due = start + Duration::from_secs_f64(i as f64 / rate);
         tokio::time::sleep_until(due).await;
-        lock(&stats.send_lag).saturating_record(Instant::now().saturating_duration_since(due).as_micros() as u64);
+        lock(&stats.send_lag)
+            .saturating_record(Instant::now().saturating_duration_since(due).as_micros() as u64);
         let measured = due >= window_start;
         measured_sends += u64::from(measured);
         let customer = fleet.customers[(i as usize) % n].clone();
@@ -198,16 +216,42 @@ pub async fn run_step(
         let client_message_id = format!("lg-{run_id}-{}-{seq}", customer.index);
         // The server derives the message id from the conversation and the client's id, so the reply
         // can be matched before the POST has even answered.
-        let message_id = Uuid::new_v5(&customer.session.conversation_id, client_message_id.as_bytes());
-        lock(&fleet.waiting).insert(message_id, Waiting { due, measured, step: stats.clone() });
-        let (http, url, stats, waiting) = (http.clone(), url.to_owned(), stats.clone(), fleet.waiting.clone());
+        let message_id = Uuid::new_v5(
+            &customer.session.conversation_id,
+            client_message_id.as_bytes(),
+        );
+        lock(&fleet.waiting).insert(
+            message_id,
+            Waiting {
+                due,
+                measured,
+                step: stats.clone(),
+            },
+        );
+        let (http, url, stats, waiting) = (
+            http.clone(),
+            url.to_owned(),
+            stats.clone(),
+            fleet.waiting.clone(),
+        );
         tokio::spawn(async move {
-            let result = post(&http, &url, &customer, &client_message_id, question(customer.index, seq)).await;
+            let result = post(
+                &http,
+                &url,
+                &customer,
+                &client_message_id,
+                question(customer.index, seq),
+            )
+            .await;
             drop(permit);
             if let Err((timeout, what)) = result {
                 lock(&waiting).remove(&message_id);
                 if measured {
-                    let counter = if timeout { &stats.http_timeouts } else { &stats.http_errors };
+                    let counter = if timeout {
+                        &stats.http_timeouts
+                    } else {
+                        &stats.http_errors
+                    };
                     counter.fetch_add(1, Ordering::Relaxed);
                     stats.error(what);
                 }
@@ -219,7 +263,10 @@ pub async fn run_step(
     // Wait for outstanding replies of this step, bounded by the drain time.
     let drain_until = Instant::now().max(window_end) + Duration::from_secs_f64(args.drain_secs);
     loop {
-        let outstanding = lock(&fleet.waiting).values().filter(|w| Arc::ptr_eq(&w.step, &stats)).count();
+        let outstanding = lock(&fleet.waiting)
+            .values()
+            .filter(|w| Arc::ptr_eq(&w.step, &stats))
+            .count();
         if outstanding == 0 || Instant::now() >= drain_until {
             break;
         }
@@ -270,7 +317,9 @@ async fn post(
 ) -> Result<(), (bool, String)> {
     let conversation_id = customer.session.conversation_id;
     let response = http
-        .post(format!("{url}/api/v1/chat/conversations/{conversation_id}/messages"))
+        .post(format!(
+            "{url}/api/v1/chat/conversations/{conversation_id}/messages"
+        ))
         .bearer_auth(&customer.session.token)
         .json(&json!({ "client_message_id": client_message_id, "text": text }))
         .send()
@@ -279,7 +328,13 @@ async fn post(
     let status = response.status();
     if status != reqwest::StatusCode::ACCEPTED {
         let body = response.text().await.unwrap_or_default();
-        return Err((false, format!("POST message answered {status}: {}", body.chars().take(200).collect::<String>())));
+        return Err((
+            false,
+            format!(
+                "POST message answered {status}: {}",
+                body.chars().take(200).collect::<String>()
+            ),
+        ));
     }
     Ok(())
 }
@@ -292,26 +347,55 @@ async fn open_fleet(url: &str, args: &FleetArgs) -> anyhow::Result<(reqwest::Cli
     let http = http_client(args.max_in_flight)?;
     let started = std::time::Instant::now();
     let fleet = Fleet::open(&http, url, args.customers.max(1)).await?;
-    println!("{} customers connected (session + WebSocket) in {:.1} s", fleet.customers.len(), started.elapsed().as_secs_f64());
+    println!(
+        "{} customers connected (session + WebSocket) in {:.1} s",
+        fleet.customers.len(),
+        started.elapsed().as_secs_f64()
+    );
     Ok((http, fleet))
 }
 
-pub async fn rate(url: &str, rate: f64, duration: f64, warmup: f64, profile: bool, args: &FleetArgs) -> anyhow::Result<Value> {
-    anyhow::ensure!(rate > 0.0 && rate <= 50_000.0, "--rate must be in (0, 50000]");
-    anyhow::ensure!(duration > 0.0 && duration <= 3600.0, "--duration must be in (0, 3600]");
+pub async fn rate(
+    url: &str,
+    rate: f64,
+    duration: f64,
+    warmup: f64,
+    profile: bool,
+    args: &FleetArgs,
+) -> anyhow::Result<Value> {
+    anyhow::ensure!(
+        rate > 0.0 && rate <= 50_000.0,
+        "--rate must be in (0, 50000]"
+    );
+    anyhow::ensure!(
+        duration > 0.0 && duration <= 3600.0,
+        "--duration must be in (0, 3600]"
+    );
     let machine = Machine::describe();
     println!("machine: {}", machine.line());
     let (http, fleet) = open_fleet(url, args).await?;
-    let before = if profile { Scrape::take(&http, url).await.ok() } else { None };
-    println!("rate {rate}/s for {duration} s after {warmup} s warm-up, {} customers", fleet.customers.len());
+    let before = if profile {
+        Scrape::take(&http, url).await.ok()
+    } else {
+        None
+    };
+    println!(
+        "rate {rate}/s for {duration} s after {warmup} s warm-up, {} customers",
+        fleet.customers.len()
+    );
     let result = run_step(&fleet, &http, url, &run_id(), rate, duration, warmup, args).await;
     result.print();
     let profile_json = match before {
-        Some(before) => Scrape::take(&http, url).await.ok().map(|after| after.since(&before).print(result.replied_all)),
+        Some(before) => Scrape::take(&http, url)
+            .await
+            .ok()
+            .map(|after| after.since(&before).print(result.replied_all)),
         None => None,
     };
     fleet.close().await;
-    Ok(json!({ "mode": "rate", "machine": machine, "customers": args.customers, "result": result, "server_profile": profile_json }))
+    Ok(
+        json!({ "mode": "rate", "machine": machine, "customers": args.customers, "result": result, "server_profile": profile_json }),
+    )
 }
 
 pub async fn ramp(
@@ -323,8 +407,14 @@ pub async fn ramp(
     profile: bool,
     args: &FleetArgs,
 ) -> anyhow::Result<Value> {
-    anyhow::ensure!(!rates.is_empty() && rates.len() <= 32, "--rates takes 1 to 32 rates");
-    anyhow::ensure!(rates.iter().all(|r| *r > 0.0 && *r <= 50_000.0), "every rate must be in (0, 50000]");
+    anyhow::ensure!(
+        !rates.is_empty() && rates.len() <= 32,
+        "--rates takes 1 to 32 rates"
+    );
+    anyhow::ensure!(
+        rates.iter().all(|r| *r > 0.0 && *r <= 50_000.0),
+        "every rate must be in (0, 50000]"
+    );
     let machine = Machine::describe();
     println!("machine: {}", machine.line());
     let (http, fleet) = open_fleet(url, args).await?;
@@ -334,11 +424,18 @@ pub async fn ramp(
     let mut knee: Option<usize> = None;
     for &rate in rates {
         println!("step {rate}/s ({warmup} s warm-up + {step_secs} s)");
-        let before = if profile { Scrape::take(&http, url).await.ok() } else { None };
+        let before = if profile {
+            Scrape::take(&http, url).await.ok()
+        } else {
+            None
+        };
         let result = run_step(&fleet, &http, url, &id, rate, step_secs, warmup, args).await;
         result.print();
         let prof = match before {
-            Some(before) => Scrape::take(&http, url).await.ok().map(|after| after.since(&before).quiet(result.replied_all)),
+            Some(before) => Scrape::take(&http, url)
+                .await
+                .ok()
+                .map(|after| after.since(&before).quiet(result.replied_all)),
             None => None,
         };
         let errors = result.errors.total();
@@ -357,13 +454,22 @@ pub async fn ramp(
     fleet.close().await;
 
     println!();
-    println!("{:>9} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}", "offered/s", "achieved/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors");
+    println!(
+        "{:>9} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}",
+        "offered/s", "achieved/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors"
+    );
     for (i, s) in steps.iter().enumerate() {
         let mark = if Some(i) == knee { "  <- knee" } else { "" };
         println!(
             "{:>9.0} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>7}{mark}",
-            s.offered_per_s, s.achieved_per_s, s.latency.p50_ms, s.latency.p90_ms, s.latency.p99_ms, s.latency.p999_ms,
-            s.latency.max_ms, s.errors.total()
+            s.offered_per_s,
+            s.achieved_per_s,
+            s.latency.p50_ms,
+            s.latency.p90_ms,
+            s.latency.p99_ms,
+            s.latency.p999_ms,
+            s.latency.max_ms,
+            s.errors.total()
         );
     }
     match knee {
@@ -371,7 +477,9 @@ pub async fn ramp(
             "knee: {:.0} turns/s offered, {:.0} achieved, p99 {:.2} ms (target {p99_target_ms} ms)",
             steps[k].offered_per_s, steps[k].achieved_per_s, steps[k].latency.p99_ms
         ),
-        None => println!("no step met the target (p99 <= {p99_target_ms} ms, achieved >= 90% of offered)"),
+        None => println!(
+            "no step met the target (p99 <= {p99_target_ms} ms, achieved >= 90% of offered)"
+        ),
     }
     if let Some(Some(p)) = knee.and_then(|k| profiles.get(k)) {
         println!("server time per turn at the knee (from /metrics):");

@@ -16,10 +16,10 @@ use bytes::Bytes;
 use clap::{Args, ValueEnum};
 use futures::StreamExt as _;
 use hdrhistogram::Histogram;
+use joxai_schemas::Envelope;
 use joxai_schemas::events::{MessageCreated, Typing};
 use joxai_schemas::subjects::Subjects;
 use joxai_schemas::types::{ConversationOwner, CustomerRef, MessageView, Sender};
-use joxai_schemas::Envelope;
 use serde_json::{Value, json};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
@@ -87,10 +87,19 @@ struct Shared {
 }
 
 pub async fn run(url: &str, args: &WsArgs) -> anyhow::Result<Value> {
-    anyhow::ensure!(args.sockets >= 1 && args.sockets <= 60_000, "--sockets must be in 1..=60000");
+    anyhow::ensure!(
+        args.sockets >= 1 && args.sockets <= 60_000,
+        "--sockets must be in 1..=60000"
+    );
     anyhow::ensure!(args.push_rates.len() <= 16, "at most 16 push rates");
-    anyhow::ensure!(args.push_rates.iter().all(|r| *r > 0.0 && *r <= 200_000.0), "push rates must be in (0, 200000]");
-    anyhow::ensure!(args.push_secs > 0.0 && args.push_secs <= 600.0, "--push-secs must be in (0, 600]");
+    anyhow::ensure!(
+        args.push_rates.iter().all(|r| *r > 0.0 && *r <= 200_000.0),
+        "push rates must be in (0, 200000]"
+    );
+    anyhow::ensure!(
+        args.push_secs > 0.0 && args.push_secs <= 600.0,
+        "--push-secs must be in (0, 600]"
+    );
     if let Some(nats) = &args.nats_url {
         crate::require_loopback("--nats-url", nats)?;
     }
@@ -106,11 +115,16 @@ pub async fn run(url: &str, args: &WsArgs) -> anyhow::Result<Value> {
     };
     let rss_before = rss("before");
 
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?;
     let started = std::time::Instant::now();
     let opened = open_many(&http, url, args.sockets).await?;
     let open_secs = started.elapsed().as_secs_f64();
-    println!("{} sockets open (session + WebSocket + ready) in {open_secs:.1} s", opened.len());
+    println!(
+        "{} sockets open (session + WebSocket + ready) in {open_secs:.1} s",
+        opened.len()
+    );
 
     let shared = Arc::new(Shared {
         base: Instant::now(),
@@ -141,16 +155,38 @@ pub async fn run(url: &str, args: &WsArgs) -> anyhow::Result<Value> {
 
     let mut phases = vec![];
     if let Some(nats_url) = &args.nats_url {
-        let client = async_nats::ConnectOptions::new().name("joxai-loadgen").connect(nats_url.as_str()).await.context("connecting to NATS")?;
+        let client = async_nats::ConnectOptions::new()
+            .name("joxai-loadgen")
+            .connect(nats_url.as_str())
+            .await
+            .context("connecting to NATS")?;
         let js = jetstream::new(client);
         let subjects = Subjects::new(args.nats_prefix.clone()).context("--nats-prefix")?;
         for (n, &rate) in args.push_rates.iter().enumerate() {
-            let phase = Arc::new(Phase { id: n as u64, hist: Mutex::new(new_histogram()), received: AtomicU64::new(0) });
+            let phase = Arc::new(Phase {
+                id: n as u64,
+                hist: Mutex::new(new_histogram()),
+                received: AtomicU64::new(0),
+            });
             *lock(&shared.phase) = Some(phase.clone());
             let resyncs_before = shared.resyncs.load(Ordering::Relaxed);
             let idle_before = shared.idle_frames.load(Ordering::Relaxed);
-            println!("publishing {rate} events/s for {} s to {} subscribed sockets", args.push_secs, conversations.len());
-            let (published, publish_errors) = publish(&js, &subjects, &conversations, &shared, n as u64, rate, args.push_secs, args.event).await;
+            println!(
+                "publishing {rate} events/s for {} s to {} subscribed sockets",
+                args.push_secs,
+                conversations.len()
+            );
+            let (published, publish_errors) = publish(
+                &js,
+                &subjects,
+                &conversations,
+                &shared,
+                n as u64,
+                rate,
+                args.push_secs,
+                args.event,
+            )
+            .await;
             // Let the tail arrive.
             let deadline = Instant::now() + Duration::from_secs(3);
             while phase.received.load(Ordering::Relaxed) < published && Instant::now() < deadline {
@@ -161,7 +197,9 @@ pub async fn run(url: &str, args: &WsArgs) -> anyhow::Result<Value> {
             let latency = Latency::of(&lock(&phase.hist));
             let resyncs = shared.resyncs.load(Ordering::Relaxed) - resyncs_before;
             let idle_frames = shared.idle_frames.load(Ordering::Relaxed) - idle_before;
-            println!("  delivered {received}/{published} ({publish_errors} publish errors), {resyncs} resync frames, {idle_frames} frames to idle sockets");
+            println!(
+                "  delivered {received}/{published} ({publish_errors} publish errors), {resyncs} resync frames, {idle_frames} frames to idle sockets"
+            );
             println!("  delivery latency: {}", latency.line());
             let rss_after = rss("after this phase");
             phases.push(json!({
@@ -181,7 +219,10 @@ pub async fn run(url: &str, args: &WsArgs) -> anyhow::Result<Value> {
         println!("no --nats-url: holding sockets only, no events published");
     }
     let _ = stop.send(true);
-    let _ = tokio::time::timeout(Duration::from_secs(10), async { while readers.join_next().await.is_some() {} }).await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        while readers.join_next().await.is_some() {}
+    })
+    .await;
     readers.abort_all();
     let lost = shared.closed.load(Ordering::Relaxed);
     if lost > 0 {
@@ -202,7 +243,12 @@ pub async fn run(url: &str, args: &WsArgs) -> anyhow::Result<Value> {
     }))
 }
 
-async fn read(mut socket: Socket, subscriber: bool, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+async fn read(
+    mut socket: Socket,
+    subscriber: bool,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         let message = tokio::select! {
             _ = stop.changed() => break,
@@ -220,20 +266,34 @@ async fn read(mut socket: Socket, subscriber: bool, shared: Arc<Shared>, mut sto
         if !subscriber {
             shared.idle_frames.fetch_add(1, Ordering::Relaxed);
         }
-        let Ok(frame) = serde_json::from_str::<Frame>(&text) else { continue };
+        let Ok(frame) = serde_json::from_str::<Frame>(&text) else {
+            continue;
+        };
         if frame.kind == "resync" {
             shared.resyncs.fetch_add(1, Ordering::Relaxed);
             continue;
         }
-        let Some(payload) = frame.event.and_then(|e| e.payload) else { continue };
-        let tagged = payload.message.map(|m| m.text).or(payload.name).unwrap_or_default();
+        let Some(payload) = frame.event.and_then(|e| e.payload) else {
+            continue;
+        };
+        let tagged = payload
+            .message
+            .map(|m| m.text)
+            .or(payload.name)
+            .unwrap_or_default();
         // `lgpush:{phase}:{due, in ns after base}`
-        let Some((phase_id, due_ns)) = tagged.strip_prefix(TAG).and_then(|r| r.split_once(':')) else { continue };
-        let (Ok(phase_id), Ok(due_ns)) = (phase_id.parse::<u64>(), due_ns.parse::<u64>()) else { continue };
+        let Some((phase_id, due_ns)) = tagged.strip_prefix(TAG).and_then(|r| r.split_once(':'))
+        else {
+            continue;
+        };
+        let (Ok(phase_id), Ok(due_ns)) = (phase_id.parse::<u64>(), due_ns.parse::<u64>()) else {
+            continue;
+        };
         let due = shared.base + Duration::from_nanos(due_ns);
         if let Some(phase) = lock(&shared.phase).as_ref().filter(|p| p.id == phase_id) {
             phase.received.fetch_add(1, Ordering::Relaxed);
-            lock(&phase.hist).saturating_record(now.saturating_duration_since(due).as_micros() as u64);
+            lock(&phase.hist)
+                .saturating_record(now.saturating_duration_since(due).as_micros() as u64);
         }
     }
     let _ = socket.close(None).await;
@@ -261,7 +321,10 @@ async fn publish(
         let due = start + Duration::from_secs_f64(i as f64 / rate);
         tokio::time::sleep_until(due).await;
         let conversation_id = conversations[(i as usize) % conversations.len()];
-        let text = format!("{TAG}{phase}:{}", due.duration_since(shared.base).as_nanos());
+        let text = format!(
+            "{TAG}{phase}:{}",
+            due.duration_since(shared.base).as_nanos()
+        );
         let (subject, envelope) = match kind {
             PushKind::MessageCreated => {
                 let event = MessageCreated {
@@ -282,19 +345,34 @@ async fn publish(
                     locale: "en".into(),
                 };
                 let envelope = Envelope::new(event);
-                (subjects.event::<MessageCreated>(conversation_id), (envelope.id, envelope.to_json()))
+                (
+                    subjects.event::<MessageCreated>(conversation_id),
+                    (envelope.id, envelope.to_json()),
+                )
             }
             PushKind::Typing => {
-                let event = Typing { conversation_id, sender: Sender::Bot, name: Some(text) };
+                let event = Typing {
+                    conversation_id,
+                    sender: Sender::Bot,
+                    name: Some(text),
+                };
                 let envelope = Envelope::new(event);
-                (subjects.event::<Typing>(conversation_id), (envelope.id, envelope.to_json()))
+                (
+                    subjects.event::<Typing>(conversation_id),
+                    (envelope.id, envelope.to_json()),
+                )
             }
         };
         let (id, body) = envelope;
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("Nats-Msg-Id", id.to_string().as_str());
-        let Ok(permit) = gate.clone().acquire_owned().await else { break };
-        match js.publish_with_headers(subject, headers, Bytes::from(body)).await {
+        let Ok(permit) = gate.clone().acquire_owned().await else {
+            break;
+        };
+        match js
+            .publish_with_headers(subject, headers, Bytes::from(body))
+            .await
+        {
             Ok(ack) => {
                 let (acked, failed) = (acked.clone(), failed.clone());
                 acks.spawn(async move {
@@ -312,7 +390,13 @@ async fn publish(
         // Reap finished acknowledgement tasks as we go so the set stays small.
         while acks.try_join_next().is_some() {}
     }
-    let _ = tokio::time::timeout(Duration::from_secs(15), async { while acks.join_next().await.is_some() {} }).await;
+    let _ = tokio::time::timeout(Duration::from_secs(15), async {
+        while acks.join_next().await.is_some() {}
+    })
+    .await;
     acks.abort_all();
-    (acked.load(Ordering::Relaxed), failed.load(Ordering::Relaxed))
+    (
+        acked.load(Ordering::Relaxed),
+        failed.load(Ordering::Relaxed),
+    )
 }

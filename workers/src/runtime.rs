@@ -236,6 +236,21 @@ async fn process<H: Handler>(
             m.worker_messages.with_label_values(&[worker, "retry"]).inc();
             AckKind::Nak(Some(delay))
         }
+        Err(Failure::Transient(error)) if platform.db.ping().await.is_err() => {
+            // The database itself is down: the message is not at fault, and a dead letter could
+            // not even be recorded. JetStream will not deliver it again past max_deliver, so put it
+            // back at the end of the stream as a new message (same envelope id, so handling stays
+            // idempotent) and keep retrying until the database returns.
+            tracing::warn!(worker, subject = %delivery.subject, attempt, error = %format!("{error:#}"), "database unavailable: requeueing");
+            m.worker_messages.with_label_values(&[worker, "retry"]).inc();
+            match requeue(platform, &delivery, message.headers.as_ref()).await {
+                Ok(()) => AckKind::Ack,
+                Err(e) => {
+                    tracing::error!(worker, error = %e, "could not requeue; the message stays pending");
+                    AckKind::Nak(Some(retry_delay(config, attempt)))
+                }
+            }
+        }
         Err(failure) => {
             tracing::error!(worker, subject = %delivery.subject, attempt, error = %failure, "giving up: dead letter");
             let headers = message.headers.clone();
@@ -246,10 +261,15 @@ async fn process<H: Handler>(
                     AckKind::Term
                 }
                 Err(e) => {
-                    // Never drop a message we could not record: let it come back.
-                    tracing::error!(worker, error = %e, "could not record the dead letter, will retry");
+                    // Never drop a message we could not record. Past max_deliver the broker will not
+                    // deliver it again, so put it back on the stream to be tried (and, if it still
+                    // fails, recorded) later.
+                    tracing::error!(worker, error = %e, "could not record the dead letter, requeueing");
                     m.worker_messages.with_label_values(&[worker, "retry"]).inc();
-                    AckKind::Nak(Some(retry_delay(config, attempt)))
+                    match requeue(platform, &delivery, message.headers.as_ref()).await {
+                        Ok(()) => AckKind::Ack,
+                        Err(_) => AckKind::Nak(Some(retry_delay(config, attempt))),
+                    }
                 }
             }
         }
@@ -258,6 +278,25 @@ async fn process<H: Handler>(
         // The broker will redeliver after ack_wait; handlers are idempotent.
         tracing::warn!(worker, error = %e, "acknowledgement failed");
     }
+}
+
+/// Publish a message again on its own subject, under a new `Nats-Msg-Id` derived from its stream
+/// sequence (so the broker does not drop it as a duplicate, and a repeated requeue of the same
+/// delivery is dropped).
+async fn requeue(platform: &Platform, delivery: &Delivery, headers: Option<&async_nats::HeaderMap>) -> anyhow::Result<()> {
+    let original = headers.and_then(|h| h.get("Nats-Msg-Id")).map(|v| v.as_str().to_owned()).unwrap_or_default();
+    let mut copy = async_nats::HeaderMap::new();
+    copy.insert("Joxai-Requeued-From", delivery.stream_sequence.to_string().as_str());
+    platform
+        .bus
+        .publish_raw(
+            delivery.subject.clone(),
+            &format!("{original}~requeue-{}", delivery.stream_sequence),
+            copy,
+            delivery.payload.clone(),
+        )
+        .await?;
+    Ok(())
 }
 
 /// Record a dead letter in Postgres and copy it to the dead-letter stream.
