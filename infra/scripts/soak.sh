@@ -67,7 +67,9 @@ export JOXAI_WORKERS__AI__ACK_WAIT_MS=8000 JOXAI_WORKERS__AI__HANDLER_TIMEOUT_MS
 for kind in TICKET ESCALATION AI; do
   export "JOXAI_WORKERS__${kind}__RETRY_MIN_MS=100" "JOXAI_WORKERS__${kind}__RETRY_MAX_MS=2000"
 done
-"$JOXAI_SOAK_BIN" migrate >"$RUN/migrate.log" 2>&1 || { cat "$RUN/migrate.log"; die "migration failed"; }
+export JOXAI_DEMO_PASSWORD="soak-password-123"
+# Migrate, then seed the demo staff and knowledge base the offline responder answers from.
+{ "$JOXAI_SOAK_BIN" migrate && "$JOXAI_SOAK_BIN" seed-demo; } >"$RUN/migrate.log" 2>&1 || { cat "$RUN/migrate.log"; die "migration failed"; }
 
 start_role() { # name args...
   local name="$1"; shift
@@ -94,13 +96,15 @@ python3 - "$INGRESS_PORT" "$NOTIFIER_PORT" "$DURATION" "$CUSTOMERS" "$RUN/driver
 import base64, json, os, random, socket, struct, sys, threading, time, urllib.error, urllib.request
 
 ingress, notifier, duration, customers, out = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+# Questions the bot answers from the knowledge base; the policy sends some to a person anyway
+# (every conversation may end in one escalation), so customers start a new conversation now and then.
 TEXTS = ["what is my balance?", "how long does a transfer take?", "what are your opening hours?",
-         "how do I activate my new card?", "what is the interest rate on savings?", "how do I change my address?",
-         "what are the fees for international transfers?", "can I increase my card limit?", "how do I set up a standing order?",
-         "cuánto tarda una transferencia?"]
+         "how do I activate my new card?", "what savings plans do you have?", "what are the fees for international transfers?",
+         "cuánto tarda una transferencia?", "what loans do you offer?"]
+MESSAGES_PER_CONVERSATION = 6
 stop_posting, stop_reading = threading.Event(), threading.Event()
 lock = threading.Lock()
-accepted, pushes, refused = [], {}, [0]
+accepted, pushes, refused, unauthorized = [], {}, [0], [0]
 
 def api(method, path, body=None, token=None):
     req = urllib.request.Request(f"http://127.0.0.1:{ingress}{path}", method=method,
@@ -143,10 +147,14 @@ class Ws:
             yield op, payload
 
 def customer(i):
+    while not stop_posting.is_set():
+        conversation(i)
+
+def conversation(i):
     try:
         _, session = api("POST", "/api/v1/chat/sessions", {})
     except Exception as e:
-        print(f"customer {i}: no session: {e}", file=sys.stderr); return
+        print(f"customer {i}: no session: {e}", file=sys.stderr); time.sleep(1); return
     conv, token = session["conversation_id"], session["token"]
     ws = Ws(token)
     def read():
@@ -163,12 +171,14 @@ def customer(i):
                 if op == 0x9: ws.send(payload, 0xA); continue
                 if op != 0x1: continue
                 frame = json.loads(payload)
+                if frame.get("type") == "error" and frame.get("code") == "unauthorized":
+                    with lock: unauthorized[0] += 1
                 if frame.get("type") == "event" and frame["event"]["type"] == "message.created":
                     mid = frame["event"]["payload"]["message"]["id"]
                     with lock: pushes[mid] = pushes.get(mid, 0) + 1
     reader = threading.Thread(target=read, daemon=True); reader.start()
     n = 0
-    while not stop_posting.is_set():
+    while not stop_posting.is_set() and n < MESSAGES_PER_CONVERSATION:
         cid = f"m{n}"
         body = {"client_message_id": cid, "text": random.choice(TEXTS)}
         for _ in range(200):
@@ -185,7 +195,13 @@ def customer(i):
             time.sleep(0.5)
         n += 1
         stop_posting.wait(random.uniform(1.0, 3.0))
-    reader.join()
+    if not stop_posting.is_set():
+        # This conversation is done: keep its socket until the end, so late pushes are still counted.
+        readers.append(reader)
+    else:
+        reader.join()
+
+readers = []
 
 threads = [threading.Thread(target=customer, args=(i,)) for i in range(customers)]
 for t in threads: t.start()
@@ -193,8 +209,8 @@ time.sleep(duration); stop_posting.set()
 # Keep reading while the backlog drains; the shell signals the end by creating out + ".stop".
 while not os.path.exists(out + ".stop"): time.sleep(0.2)
 time.sleep(3); stop_reading.set()
-for t in threads: t.join()
-json.dump({"accepted": accepted, "pushes": pushes, "refused": refused[0]}, open(out, "w"))
+for t in threads + readers: t.join()
+json.dump({"accepted": accepted, "pushes": pushes, "refused": refused[0], "unauthorized": unauthorized[0]}, open(out, "w"))
 PY
 DRIVER_PID=$!
 PIDS+=("$DRIVER_PID")
@@ -260,7 +276,7 @@ soak figures ({duration} s):
   stored                      {len(stored)}
   bot replies                 {len(bot)}
   tickets (escalations)       {tickets}
-  pushes received             {sum(pushes.values())}
+  pushes received             {sum(pushes.values())}   (sockets refused by the notifier: {d['unauthorized']})
   losses                      {losses}   (not stored {not_stored}, unanswered {unanswered}, dead letters {dead}, pushes missing {missing_pushes})
   duplicates                  {duplicates}   (messages {dup_stored}, replies {doubled}, tickets {dup_tickets}, pushes {dup_pushes})
 """)

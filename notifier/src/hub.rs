@@ -1,6 +1,7 @@
 //! The fan-out: one ordered consumer on the events stream per process, broadcast to every socket.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -45,21 +46,64 @@ impl Push {
 pub struct Hub {
     pub platform: Platform,
     pub shutdown: CancellationToken,
+    /// Every event, for staff sockets.
     sender: broadcast::Sender<Arc<Push>>,
+    /// Per conversation, the events its customer may see. A customer socket only wakes for its own
+    /// conversation: with thousands of sockets, waking every one for every event would cost far
+    /// more than the push itself.
+    conversations: Mutex<HashMap<Uuid, broadcast::Sender<Arc<Push>>>>,
     last_seq: AtomicU64,
 }
+
+/// Events buffered per customer socket (a conversation has few events at a time).
+const CONVERSATION_BUFFER: usize = 256;
 
 impl Hub {
     /// Start reading the events stream (from now on) and return the hub sockets subscribe to.
     pub fn start(platform: Platform, shutdown: CancellationToken) -> Arc<Hub> {
         let (sender, _) = broadcast::channel(SOCKET_BUFFER);
-        let hub = Arc::new(Hub { platform, shutdown, sender, last_seq: AtomicU64::new(0) });
+        let hub = Arc::new(Hub {
+            platform,
+            shutdown,
+            sender,
+            conversations: Mutex::new(HashMap::new()),
+            last_seq: AtomicU64::new(0),
+        });
         tokio::spawn(hub.clone().fan_out());
         hub
     }
 
+    /// Every event (staff sockets filter by role themselves).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Push>> {
         self.sender.subscribe()
+    }
+
+    /// The customer-visible events of one conversation.
+    pub fn subscribe_conversation(&self, conversation_id: Uuid) -> broadcast::Receiver<Arc<Push>> {
+        let mut conversations = self.conversations.lock().unwrap_or_else(|p| p.into_inner());
+        conversations.entry(conversation_id).or_insert_with(|| broadcast::channel(CONVERSATION_BUFFER).0).subscribe()
+    }
+
+    /// A customer socket closed: forget the conversation's channel once nobody listens to it.
+    pub fn release_conversation(&self, conversation_id: Uuid) {
+        let mut conversations = self.conversations.lock().unwrap_or_else(|p| p.into_inner());
+        if conversations.get(&conversation_id).is_some_and(|s| s.receiver_count() == 0) {
+            conversations.remove(&conversation_id);
+        }
+    }
+
+    fn route(&self, push: Push) {
+        let push = Arc::new(push);
+        if let Some(id) = push.conversation_id
+            && joxai_schemas::Event::visible_to_customer(&push.kind)
+        {
+            let conversations = self.conversations.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(sender) = conversations.get(&id) {
+                let _ = sender.send(push.clone());
+            }
+        }
+        // No receivers is fine: nobody is connected.
+        let _ = self.sender.send(push);
     }
 
     /// The sequence of the newest event this process has seen.
@@ -106,8 +150,7 @@ impl Hub {
                         let _entered = span.enter();
                         if let Some(push) = Push::from_message(message.subject.as_str(), seq, &message.payload) {
                             self.last_seq.fetch_max(seq, Ordering::AcqRel);
-                            // No receivers is fine: nobody is connected.
-                            let _ = self.sender.send(Arc::new(push));
+                            self.route(push);
                         }
                     }
                     Some(Err(e)) => {

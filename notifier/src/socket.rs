@@ -71,7 +71,13 @@ pub async fn upgrade(State(hub): State<Arc<Hub>>, headers: HeaderMap, ws: WebSoc
         })))
             .into_response();
     }
-    ws.max_message_size(MAX_FRAME_BYTES).max_frame_size(MAX_FRAME_BYTES).on_upgrade(move |socket| session(socket, hub))
+    // A small read buffer: clients send few, small frames, and the library's 128 KiB default,
+    // zero-filled on every read, dominated the notifier's memory and CPU with thousands of sockets.
+    ws.max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(8 * 1024)
+        .on_upgrade(move |socket| session(socket, hub))
 }
 
 fn kind_label(principal: &Principal) -> &'static str {
@@ -272,7 +278,15 @@ async fn session(mut socket: WebSocket, hub: Arc<Hub>) {
     let m = metrics();
     let gauge = m.ws_connections.with_label_values(&[kind]);
     gauge.inc();
-    let mut events = hub.subscribe();
+    // A customer wakes only for their own conversation's events; staff see the whole stream.
+    let customer_conversation = match &audience {
+        Audience::Customer(id) => Some(*id),
+        Audience::Staff { .. } => None,
+    };
+    let mut events = match customer_conversation {
+        Some(id) => hub.subscribe_conversation(id),
+        None => hub.subscribe(),
+    };
     let ready = format!(r#"{{"type":"ready","seq":{}}}"#, hub.last_seq());
     let (mut sink, mut stream) = socket.split();
     let mut sent = Sent::default();
@@ -345,6 +359,10 @@ async fn session(mut socket: WebSocket, hub: Arc<Hub>) {
         m.ws_slow_client_drops.with_label_values(&[kind]).inc();
     }
     gauge.dec();
+    drop(events);
+    if let Some(id) = customer_conversation {
+        hub.release_conversation(id);
+    }
 }
 
 /// Replay what the client missed after `after`: every event it may see that this socket has not
