@@ -146,7 +146,9 @@ impl Default for Defaults {
         Self {
             http_addr: "127.0.0.1:5000".into(),
             database_url: "postgres://postgres@127.0.0.1:5432/joxai".into(),
-            db_pool_size: 16,
+            // The three workers run up to 160 handlers at once in the all-in-one process; too few
+            // connections made them queue for the pool under load (measured with the load generator).
+            db_pool_size: 32,
             // 4222 is often taken by an older system nats-server; ours runs on 4223 (see infra/scripts).
             nats_url: "nats://127.0.0.1:4223".into(),
             nats_prefix: "joxai".into(),

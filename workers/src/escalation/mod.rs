@@ -135,22 +135,29 @@ impl EscalationClassifier {
 
     async fn history(&self, conversation_id: Uuid, message_id: Uuid) -> Result<History, Failure> {
         let client = self.platform.db.client().await?;
-        let previous_text = client
-            .query_opt(
+        // Prepared once per connection: these run for every customer message.
+        let previous = client
+            .prepare_cached(
                 "SELECT text FROM messages WHERE conversation_id = $1 AND sender = 'customer' AND id <> $2
                    AND created_at <= (SELECT created_at FROM messages WHERE id = $2)
                  ORDER BY created_at DESC LIMIT 1",
-                &[&conversation_id, &message_id],
             )
+            .await
+            .map_err(joxai_platform::db::DbError::from)?;
+        let last_bot = client
+            .prepare_cached(
+                "SELECT confidence FROM messages WHERE conversation_id = $1 AND sender = 'bot'
+                 ORDER BY created_at DESC LIMIT 1",
+            )
+            .await
+            .map_err(joxai_platform::db::DbError::from)?;
+        let previous_text = client
+            .query_opt(&previous, &[&conversation_id, &message_id])
             .await
             .map_err(joxai_platform::db::DbError::from)?
             .map(|r| r.get::<_, String>(0));
         let previous_confidence = client
-            .query_opt(
-                "SELECT confidence FROM messages WHERE conversation_id = $1 AND sender = 'bot'
-                 ORDER BY created_at DESC LIMIT 1",
-                &[&conversation_id],
-            )
+            .query_opt(&last_bot, &[&conversation_id])
             .await
             .map_err(joxai_platform::db::DbError::from)?
             .and_then(|r| r.get::<_, Option<f32>>(0));

@@ -75,7 +75,8 @@ impl<B: CoreBanking> AiResponder<B> {
     async fn bot_owns(&self, conversation_id: Uuid) -> Result<bool, Failure> {
         let client = self.platform.db.client().await?;
         let row = joxai_platform::db::Db::timed("owner_check", async {
-            Ok(client.query_opt("SELECT owner FROM conversations WHERE id = $1", &[&conversation_id]).await?)
+            let owner = client.prepare_cached("SELECT owner FROM conversations WHERE id = $1").await?;
+            Ok(client.query_opt(&owner, &[&conversation_id]).await?)
         })
         .await?;
         Ok(row.is_some_and(|r| r.get::<_, &str>(0) == "bot"))

@@ -24,7 +24,7 @@ use joxai_schemas::types::{Actor, ConversationOwner, EscalationReason, NoteView,
 use joxai_schemas::{Envelope, Message, derive_id};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use tokio_postgres::Transaction;
+use deadpool_postgres::Transaction;
 use uuid::Uuid;
 
 /// Serialises assignment decisions (one transaction at a time picks agents), so two escalations

@@ -5,7 +5,8 @@ use joxai_schemas::commands::EscalateConversation;
 use joxai_schemas::derive_id;
 use joxai_schemas::types::{ConversationOwner, CustomerRef, EscalationReason, MessageView, Sender, TicketView};
 use joxai_platform::rows::{MESSAGE_COLUMNS, TICKET_COLUMNS, message_view, ticket_view};
-use tokio_postgres::{Row, Transaction};
+use deadpool_postgres::Transaction;
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 pub struct ConversationState {
@@ -63,7 +64,9 @@ pub async fn ensure_conversation(
     locale: &str,
     channel: &str,
 ) -> Result<ConversationState, DbError> {
-    if let Some(row) = tx.query_opt(CONVERSATION_STATE, &[&conversation_id]).await? {
+    // Hot path (every message): statements are prepared once per connection, not per call.
+    let state = tx.prepare_cached(CONVERSATION_STATE).await?;
+    if let Some(row) = tx.query_opt(&state, &[&conversation_id]).await? {
         return conversation_state(&row);
     }
     let customer_id: Uuid = match (&customer.external_ref, customer.verified) {
@@ -102,25 +105,30 @@ pub async fn ensure_conversation(
 
 /// Lock the conversation row for the rest of the transaction and read its state.
 pub async fn lock_conversation(tx: &Transaction<'_>, id: Uuid) -> Result<Option<ConversationState>, DbError> {
-    let locked = tx.query_opt("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE", &[&id]).await?;
+    let lock = tx.prepare_cached("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE").await?;
+    let locked = tx.query_opt(&lock, &[&id]).await?;
     if locked.is_none() {
         return Ok(None);
     }
-    let row = tx.query_one(CONVERSATION_STATE, &[&id]).await?;
+    let state = tx.prepare_cached(CONVERSATION_STATE).await?;
+    let row = tx.query_one(&state, &[&id]).await?;
     conversation_state(&row).map(Some)
 }
 
 /// Insert a message unless a message with its id (or, for bot replies, an answer to the same
 /// question) is already stored.
 pub async fn insert_message(tx: &Transaction<'_>, m: NewMessage<'_>) -> Result<StoredMessage, DbError> {
+    let insert = tx
+        .prepare_cached(&format!(
+            "INSERT INTO messages (id, conversation_id, sender, author_id, text, client_message_id, in_reply_to, intent, confidence)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT DO NOTHING
+             RETURNING {MESSAGE_COLUMNS}"
+        ))
+        .await?;
     let inserted = tx
         .query_opt(
-            &format!(
-                "INSERT INTO messages (id, conversation_id, sender, author_id, text, client_message_id, in_reply_to, intent, confidence)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                 ON CONFLICT DO NOTHING
-                 RETURNING {MESSAGE_COLUMNS}"
-            ),
+            &insert,
             &[
                 &m.id,
                 &m.conversation_id,
@@ -135,11 +143,10 @@ pub async fn insert_message(tx: &Transaction<'_>, m: NewMessage<'_>) -> Result<S
         )
         .await?;
     if let Some(row) = inserted {
-        tx.execute(
-            "UPDATE conversations SET last_message_at = now(), updated_at = now(), status = 'open' WHERE id = $1",
-            &[&m.conversation_id],
-        )
-        .await?;
+        let touch = tx
+            .prepare_cached("UPDATE conversations SET last_message_at = now(), updated_at = now(), status = 'open' WHERE id = $1")
+            .await?;
+        tx.execute(&touch, &[&m.conversation_id]).await?;
         return Ok(StoredMessage { view: message_view(&row)?, inserted: true });
     }
     // Already stored: by id, or (a bot reply) another reply to the same question.
