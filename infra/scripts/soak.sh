@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make soak` — issue 8, item 3: workers killed with SIGKILL at random points under load.
 #
-#   infra/scripts/soak.sh [SECONDS] [KILLS]      (defaults: 240 s, 240 kills)
+#   infra/scripts/soak.sh [SECONDS] [KILLS]      (defaults: 240 s, 300 kill attempts ≈ 250 kills: restarts take time)
 #
 # Runs the release binary's roles as separate processes — `joxai ingress`, `joxai notifier`, and two
 # replicas each of `joxai worker ticket|escalation|ai` — on a private nats-server and a fresh database,
@@ -17,7 +17,7 @@
 source "$(dirname "$0")/lib.sh"
 cd "$JOXAI_ROOT"
 DURATION="${1:-240}"
-KILLS="${2:-240}"
+KILLS="${2:-300}"
 CUSTOMERS="${JOXAI_SOAK_CUSTOMERS:-16}"
 
 if [ -z "${JOXAI_SOAK_BIN:-}" ]; then

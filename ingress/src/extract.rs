@@ -239,3 +239,37 @@ impl FromRequestParts<AppState> for Customer {
         }
     }
 }
+
+/// Path parameters (`/tickets/{id}`): a malformed one (not a UUID) is a 404 with the usual error
+/// body — an id that cannot exist names nothing — instead of axum's plain-text rejection.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Path(value))
+            .map_err(|_| ApiError::NotFound("resource"))
+    }
+}
+
+/// Query-string parameters: a malformed one is a 422 naming the problem, with the usual error body.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Query(value))
+            .map_err(|rejection| {
+                ApiError::Validation(vec![FieldError {
+                    field: "query".into(),
+                    message: rejection.body_text().replace("Failed to deserialize query string: ", ""),
+                }])
+            })
+    }
+}

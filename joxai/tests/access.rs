@@ -143,3 +143,18 @@ async fn a_card_number_in_a_customer_message_is_never_stored_in_full() {
     assert!(!text.contains("123"), "the security code is masked: {text}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_malformed_path_id_or_query_parameter_gets_the_stable_error_body() {
+    let app = spawn_app().await;
+    let admin = app.login("admin@joxai.local").await;
+    let bad_id = app.http.get(app.url("/api/v1/tickets/not-a-uuid")).bearer_auth(&admin).send().await.expect("send");
+    assert_eq!(bad_id.status(), 404);
+    assert_eq!(bad_id.json::<Value>().await.expect("json")["code"], "not_found");
+    let bad_query = app.http.get(app.url("/api/v1/tickets?status=exploded")).bearer_auth(&admin).send().await.expect("send");
+    assert_eq!(bad_query.status(), 422);
+    let body: Value = bad_query.json().await.expect("json");
+    assert_eq!(body["code"], "validation_failed");
+    assert!(body["fields"][0]["message"].is_string(), "names the problem: {body}");
+    app.stop().await;
+}

@@ -175,7 +175,6 @@ async fn fault_events(app: &support::TestApp, kind: &str, id: uuid::Uuid) -> usi
 /// a token the ingress issues must verify in the notifier. Both sources land in figment's default
 /// profile, exactly as a TOML string does here.
 #[test]
-#[ignore = "bug: Config::from_figment joins the random fallback secrets as (key, value) tuples, which figment puts in the *global* profile, so they override JOXAI_JWT_SECRET / JOXAI_WIDGET_SECRET from the environment or file: every process signs with its own random key (see docs/reliability.md)"]
 fn a_jwt_secret_from_the_environment_or_file_is_the_one_every_process_uses() {
     use figment::providers::{Format as _, Toml};
     use joxai_platform::config::Config;

@@ -199,11 +199,13 @@ impl Config {
     }
 
     pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
-        // Secrets without a configured value get a random one: fine for one process on a laptop,
-        // and `validate` refuses nothing here because `make run` writes shared secrets to a file.
+        // Secrets without a configured value get a random one: fine for one process on a laptop
+        // (`make run` writes shared secrets to a file; several processes must share the same ones).
+        // `Serialized::default` puts the fallbacks in the default profile, below the environment
+        // and the file (a bare tuple would land in the global profile and override them).
         let figment = figment
-            .join(("jwt_secret", random_secret()))
-            .join(("widget_secret", random_secret()));
+            .join(Serialized::default("jwt_secret", random_secret()))
+            .join(Serialized::default("widget_secret", random_secret()));
         let config: Config = figment.extract().map_err(|e| ConfigError::Read(Box::new(e)))?;
         config.validate()?;
         Ok(config)

@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
+use crate::extract::{Query};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 

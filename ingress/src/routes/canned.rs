@@ -5,7 +5,8 @@
 //! `{{ticket_number}}`, `{{agent_name}}` (the caller).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use crate::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use joxai_schemas::Envelope;

@@ -1,7 +1,8 @@
 //! The customer chat API used by the widget.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
+use crate::extract::{Path};
 use axum::http::StatusCode;
 use hmac::{Hmac, Mac};
 use joxai_platform::rows::{MESSAGE_COLUMNS, message_view};

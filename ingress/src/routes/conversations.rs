@@ -1,7 +1,8 @@
 //! Conversations for the desk: list, transcript, take over from the bot, hand back, close.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use crate::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use joxai_platform::rows::parse;
 use joxai_schemas::Envelope;

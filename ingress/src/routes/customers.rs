@@ -4,7 +4,8 @@
 //! across all their chats; an anonymous visitor is one customer per conversation.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use crate::extract::{Path, Query};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;

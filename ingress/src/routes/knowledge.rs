@@ -5,7 +5,8 @@
 //! markup is refused outright (`<`) rather than sanitised.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use crate::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use joxai_schemas::Envelope;

@@ -5,7 +5,8 @@
 //! tickets, and another agent's ticket answers 404 exactly like a missing one.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use crate::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use joxai_platform::rows::parse;

@@ -6,7 +6,8 @@
 //! so they go to the ticket worker as a command, which then hands out waiting tickets.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use crate::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use joxai_platform::rows::parse;
