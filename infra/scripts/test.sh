@@ -7,8 +7,16 @@ TEST_NATS_PORT="${JOXAI_TEST_NATS_PORT:-4224}"
 TEST_STORE="$JOXAI_CACHE/nats-test"
 # A fresh broker every run: tests must never depend on what an earlier run left.
 if [ -f "$TEST_STORE/nats.pid" ]; then
-  kill "$(cat "$TEST_STORE/nats.pid")" 2>/dev/null || true
+  old_pid="$(cat "$TEST_STORE/nats.pid")"
+  kill "$old_pid" 2>/dev/null || true
+  # Wait for the old server to be gone (not just its port closed): a loaded machine can take a
+  # while to flush JetStream, and a still-running server would be mistaken for the new one.
+  for _ in $(seq 300); do kill -0 "$old_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$old_pid" 2>/dev/null || true
   for _ in $(seq 50); do port_open 127.0.0.1 "$TEST_NATS_PORT" || break; sleep 0.1; done
+fi
+if port_open 127.0.0.1 "$TEST_NATS_PORT"; then
+  die "port $TEST_NATS_PORT is taken by something else; set JOXAI_TEST_NATS_PORT to a free port"
 fi
 rm -rf "$TEST_STORE"
 ensure_nats "$TEST_NATS_PORT" "$TEST_STORE"

@@ -116,7 +116,7 @@ fn percentile(sorted: &[f64], fraction: f64) -> f64 {
     sorted[rank - 1]
 }
 
-/// Ends with the line `accuracy: 0.XXXX`, which scripts read.
+/// Ends with the line `accuracy: ` and the figure with four decimals (for example `accuracy: 0.9045`), which scripts read.
 impl fmt::Display for EvalReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "rows: {} (correct {})", self.rows, self.correct)?;
