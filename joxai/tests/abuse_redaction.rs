@@ -10,24 +10,9 @@ mod support;
 
 use std::time::Duration;
 
-use fault_support::{FakeLlm, raw_stream, wait_long};
-use rand::Rng as _;
+use fault_support::{FakeLlm, random_pan, raw_stream, wait_long};
 use serde_json::json;
 use support::{is_message_from, spawn_app_with};
-
-/// A random Luhn-valid card number of `len` digits.
-fn random_pan(len: usize) -> String {
-    let mut rng = rand::thread_rng();
-    let mut body: Vec<u32> = (0..len - 1).map(|i| if i == 0 { rng.gen_range(3..=6) } else { rng.gen_range(0..=9) }).collect();
-    let sum: u32 = body
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &d)| if i % 2 == 0 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d })
-        .sum();
-    body.push((10 - sum % 10) % 10);
-    body.iter().map(|d| char::from_digit(*d, 10).expect("digit")).collect()
-}
 
 fn grouped(pan: &str, separator: &str) -> String {
     pan.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).expect("ascii")).collect::<Vec<_>>().join(separator)
@@ -122,5 +107,25 @@ async fn a_card_number_or_cvv_typed_in_chat_never_reaches_postgres_the_bus_or_th
     for request in fake.requests.lock().expect("lock").iter() {
         assert_clean("an LLM request", &request.to_string(), &secrets);
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_card_number_used_as_the_client_message_id_is_refused_and_nothing_is_stored() {
+    let app = support::spawn_app().await;
+    let (conversation, token) = app.start_session().await;
+    let pan = random_pan(16);
+    for id in [pan.clone(), grouped(&pan, "-")] {
+        let response = app.post_message(conversation, &token, &id, "hello").await;
+        assert_eq!(response.status(), 422, "a client id that reads as a card number is refused");
+        let body: serde_json::Value = response.json().await.expect("error body");
+        assert_eq!(body["code"], "validation_failed", "{body}");
+        assert_eq!(body["fields"][0]["field"], "client_message_id", "{body}");
+    }
+    // A widget-style id (UUID groups joined with '_') is fine.
+    let ok = app.post_message(conversation, &token, "w-0123abcd_4567_89ef_0123_456789abcdef", "hello").await;
+    assert_eq!(ok.status(), 202);
+    let stored = app.count("SELECT count(*) FROM messages WHERE conversation_id = $1", &[&conversation]).await;
+    assert!(stored <= 1, "only the accepted message can be stored");
     app.stop().await;
 }

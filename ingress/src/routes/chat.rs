@@ -168,6 +168,13 @@ impl Validate for PostMessageRequest {
                 field: "client_message_id".into(),
                 message: "1 to 64 letters, digits, '-' or '_'".into(),
             });
+        } else if joxai_nlu::redact::contains_pan(&self.client_message_id) {
+            // The id is stored and published as sent (it is the retry key, so it cannot be masked):
+            // one that reads as a card number is refused instead.
+            errors.push(FieldError {
+                field: "client_message_id".into(),
+                message: "must not contain a card number".into(),
+            });
         }
         let chars = self.text.trim().chars().count();
         if chars == 0 {

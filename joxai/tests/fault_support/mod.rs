@@ -209,12 +209,14 @@ pub async fn raw_stream(platform: &Platform, stream: &str) -> Vec<(String, Strin
 }
 
 /// A fake OpenAI-compatible chat-completions server: records every request body, answers with a
-/// fixed reply after an optional delay (the first `slow_calls` calls wait `delay`).
+/// fixed reply after an optional delay (the first `slow_calls` calls wait `delay`; with `delays`,
+/// call n waits `delays[n % len]`, so answers finish in a different order than they were asked).
 #[derive(Clone, Default)]
 pub struct FakeLlm {
     pub requests: Arc<Mutex<Vec<Value>>>,
     pub delay: Duration,
     pub slow_calls: usize,
+    pub delays: Vec<Duration>,
     pub reply: String,
 }
 
@@ -229,6 +231,9 @@ impl FakeLlm {
             };
             if call <= fake.slow_calls {
                 tokio::time::sleep(fake.delay).await;
+            }
+            if !fake.delays.is_empty() {
+                tokio::time::sleep(fake.delays[(call - 1) % fake.delays.len()]).await;
             }
             let content = json!({ "reply": fake.reply, "handoff": null }).to_string();
             axum::Json(json!({
@@ -310,4 +315,19 @@ pub async fn connect(url: &str) -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect to Postgres");
     tokio::spawn(connection);
     client
+}
+
+/// A random Luhn-valid card number of `len` digits.
+pub fn random_pan(len: usize) -> String {
+    use rand::Rng as _;
+    let mut rng = rand::thread_rng();
+    let mut body: Vec<u32> = (0..len - 1).map(|i| if i == 0 { rng.gen_range(3..=6) } else { rng.gen_range(0..=9) }).collect();
+    let sum: u32 = body
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| if i % 2 == 0 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d })
+        .sum();
+    body.push((10 - sum % 10) % 10);
+    body.iter().map(|d| char::from_digit(*d, 10).expect("digit")).collect()
 }

@@ -21,6 +21,14 @@ use uuid::Uuid;
 use crate::runtime::{Delivery, Failure, Handler};
 pub use store::NewMessage;
 
+/// How long a bot reply may wait for the answer to an earlier question of its conversation (see
+/// [`store::earlier_question_unanswered`]); it is also how far back earlier answers are re-published.
+const ORDER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+const ORDER_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+/// How far back a take-over re-publishes bot replies ahead of its own events. Shorter than the
+/// events stream's duplicate window (120 s), so the re-published copies are recognised as the same.
+const TAKEOVER_REPUBLISH: std::time::Duration = std::time::Duration::from_secs(60);
+
 pub struct TicketWorker {
     platform: Platform,
 }
@@ -78,30 +86,52 @@ impl TicketWorker {
     }
 
     async fn store_bot_reply(&self, cmd: Envelope<StoreBotReply>) -> Result<(), Failure> {
+        use joxai_platform::db::DbError;
         let p = &cmd.payload;
-        let mut client = self.platform.db.client().await?;
-        let tx = client.transaction().await.map_err(joxai_platform::db::DbError::from)?;
-        // Lock the conversation so an escalation cannot slip in between this check and the insert.
-        let Some(conversation) = store::lock_conversation(&tx, p.conversation_id).await? else {
-            return Err(Failure::Permanent(anyhow::anyhow!("conversation {} does not exist", p.conversation_id)));
+        let started = tokio::time::Instant::now();
+        let (message, conversation, earlier) = loop {
+            let mut client = self.platform.db.client().await?;
+            let tx = client.transaction().await.map_err(DbError::from)?;
+            // Lock the conversation so an escalation cannot slip in between this check and the insert.
+            let Some(conversation) = store::lock_conversation(&tx, p.conversation_id).await? else {
+                return Err(Failure::Permanent(anyhow::anyhow!("conversation {} does not exist", p.conversation_id)));
+            };
+            if conversation.owner != ConversationOwner::Bot {
+                tracing::info!(conversation_id = %p.conversation_id, "an agent owns the conversation: bot reply dropped");
+                return Ok(());
+            }
+            // Answers go out in the order of the questions: wait (briefly) for an earlier one. Both
+            // queries go out together (one round trip): with the lock held, every earlier answer
+            // is committed, so `earlier` is complete.
+            let (waiting, earlier) = tokio::try_join!(
+                store::earlier_question_unanswered(&tx, p.conversation_id, p.in_reply_to, ORDER_WAIT),
+                store::recent_bot_replies(&*tx, p.conversation_id, ORDER_WAIT),
+            )?;
+            if waiting && started.elapsed() < ORDER_WAIT {
+                drop(tx);
+                drop(client);
+                tokio::time::sleep(ORDER_POLL).await;
+                continue;
+            }
+            let message = store::insert_message(&tx, NewMessage {
+                id: p.message_id,
+                conversation_id: p.conversation_id,
+                sender: Sender::Bot,
+                author_id: None,
+                text: &p.text,
+                client_message_id: None,
+                in_reply_to: Some(p.in_reply_to),
+                intent: p.intent.as_deref(),
+                confidence: p.confidence,
+            })
+            .await?;
+            tx.commit().await.map_err(DbError::from)?;
+            let earlier: Vec<_> = earlier.into_iter().filter(|m| m.id != p.message_id).collect();
+            break (message, conversation, earlier);
         };
-        if conversation.owner != ConversationOwner::Bot {
-            tracing::info!(conversation_id = %p.conversation_id, "an agent owns the conversation: bot reply dropped");
-            return Ok(());
-        }
-        let message = store::insert_message(&tx, NewMessage {
-            id: p.message_id,
-            conversation_id: p.conversation_id,
-            sender: Sender::Bot,
-            author_id: None,
-            text: &p.text,
-            client_message_id: None,
-            in_reply_to: Some(p.in_reply_to),
-            intent: p.intent.as_deref(),
-            confidence: p.confidence,
-        })
-        .await?;
-        tx.commit().await.map_err(joxai_platform::db::DbError::from)?;
+        // An earlier answer may be stored but not yet published (another worker is between its
+        // commit and its publish): publish it first, under its own id, so it cannot arrive second.
+        self.publish_replies(p.conversation_id, earlier, &conversation).await?;
         if message.inserted {
             let m = metrics();
             m.chat_turns.inc();
@@ -165,6 +195,8 @@ impl TicketWorker {
             m.escalations.with_label_values(&[p.reason.as_str()]).inc();
             m.tickets_created.with_label_values(&[outcome.ticket.priority.as_str()]).inc();
         }
+        // A bot reply stored before the hand-over must not reach the customer after it.
+        self.publish_bot_replies_first(p.conversation_id, TAKEOVER_REPUBLISH).await?;
         // Events derive from the command that opened the ticket, so a second escalation of the same
         // conversation republishes the same ids and nothing is pushed twice.
         let source = outcome.source_command_id;
@@ -190,6 +222,49 @@ impl TicketWorker {
         // The automatic assignment's events were recorded with the command that opened the ticket,
         // so a redelivery (or a second escalation) republishes the same ids.
         self.republish_recorded(source).await
+    }
+
+    /// Publish again the `message.created` events of the conversation's bot replies of the last
+    /// `window`, oldest first, under the ids their own handler uses, before a take-over's events.
+    ///
+    /// Why: each handler publishes its events after its commit. A bot reply committed just before
+    /// an agent took over could otherwise have its event published after the take-over's, and the
+    /// customer would see the bot speak after the person joined. Publishing it first, under the
+    /// same `Nats-Msg-Id`, fixes the order; whichever copy comes second is dropped by JetStream's
+    /// duplicate window, so nothing is pushed twice.
+    async fn publish_bot_replies_first(&self, conversation_id: Uuid, window: std::time::Duration) -> Result<(), Failure> {
+        let client = self.platform.db.client().await?;
+        let replies = store::recent_bot_replies(&**client, conversation_id, window).await?;
+        if replies.is_empty() {
+            return Ok(());
+        }
+        let Some(conversation) = store::conversation(&**client, conversation_id).await? else { return Ok(()) };
+        drop(client);
+        self.publish_replies(conversation_id, replies, &conversation).await
+    }
+
+    /// Publish the `message.created` events of stored bot replies, exactly as `store_bot_reply`
+    /// publishes them (same ids), so that a copy published early and the original count once.
+    async fn publish_replies(
+        &self,
+        conversation_id: Uuid,
+        replies: Vec<joxai_schemas::types::MessageView>,
+        conversation: &store::ConversationState,
+    ) -> Result<(), Failure> {
+        for message in replies {
+            let id = message.id;
+            let event = MessageCreated {
+                message,
+                owner: ConversationOwner::Bot,
+                customer: conversation.customer.clone(),
+                locale: conversation.locale.clone(),
+            };
+            // The reply command's id is the message id (see the AI responder), and the event id is
+            // derived from it: the same id as the original publish.
+            let envelope = Envelope::derived_from_id(id, id, event);
+            self.publish(conversation_id, envelope).await?;
+        }
+        Ok(())
     }
 
     /// Publish the events recorded with command `id` in `command_results` (none if there is no row).
@@ -260,6 +335,16 @@ impl TicketWorker {
                 .await
                 .map_err(DbError::from)?;
                 tx.commit().await.map_err(DbError::from)?;
+                // A person took the conversation from the bot: a bot reply stored just before must
+                // not reach the customer after the "joined" notice.
+                let taken = match command {
+                    Command::TakeOverConversation(c) => Some(c.payload.conversation_id),
+                    Command::CreateTicket(c) => c.payload.conversation_id,
+                    _ => None,
+                };
+                if let Some(conversation_id) = taken {
+                    self.publish_bot_replies_first(conversation_id, TAKEOVER_REPUBLISH).await?;
+                }
                 self.publish_pending(ctx.events).await
             }
             desk::Verdict::Rejected(code, message) => {

@@ -163,6 +163,53 @@ pub async fn insert_message(tx: &Transaction<'_>, m: NewMessage<'_>) -> Result<S
     Ok(StoredMessage { view: message_view(&row)?, inserted: false })
 }
 
+/// True when a customer message of this conversation, stored before `question` and less than
+/// `window` ago, has no bot answer yet. The answer to `question` then waits for it, so that the
+/// customer reads the answers in the order they asked, even when several AI responders work on one
+/// conversation at once. The window bounds the wait: a question that will never get a bot answer
+/// (it reached a person, or failed for good) holds nothing up for long.
+pub async fn earlier_question_unanswered(
+    tx: &Transaction<'_>,
+    conversation_id: Uuid,
+    question: Uuid,
+    window: std::time::Duration,
+) -> Result<bool, DbError> {
+    let query = tx
+        .prepare_cached(
+            "SELECT EXISTS (
+               SELECT 1 FROM messages q, messages me
+                WHERE me.id = $2 AND q.conversation_id = $1 AND q.sender = 'customer'
+                  AND (q.created_at, q.id) < (me.created_at, me.id)
+                  AND q.created_at > now() - make_interval(secs => $3)
+                  AND NOT EXISTS (SELECT 1 FROM messages b WHERE b.in_reply_to = q.id AND b.sender = 'bot'))",
+        )
+        .await?;
+    let row = tx.query_one(&query, &[&conversation_id, &question, &window.as_secs_f64()]).await?;
+    Ok(row.get(0))
+}
+
+/// The conversation's bot replies stored in the last `window`, oldest first. Their
+/// `message.created` events are published again, under the same ids, ahead of a later event of the
+/// same conversation (see `TicketWorker::publish_replies`).
+pub async fn recent_bot_replies(
+    client: &impl tokio_postgres::GenericClient,
+    conversation_id: Uuid,
+    window: std::time::Duration,
+) -> Result<Vec<MessageView>, DbError> {
+    let query = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages
+          WHERE conversation_id = $1 AND sender = 'bot' AND created_at > now() - make_interval(secs => $2)
+          ORDER BY created_at, id"
+    );
+    let rows = client.query(&query, &[&conversation_id, &window.as_secs_f64()]).await?;
+    rows.iter().map(message_view).collect()
+}
+
+/// The conversation's state without locking it (`None` if there is no such conversation).
+pub async fn conversation(client: &tokio_postgres::Client, id: Uuid) -> Result<Option<ConversationState>, DbError> {
+    client.query_opt(CONVERSATION_STATE, &[&id]).await?.as_ref().map(conversation_state).transpose()
+}
+
 fn waiting_text(locale: &str) -> &'static str {
     if locale.starts_with("es") {
         "Le hemos pasado con nuestro equipo. Una persona se unirá a la conversación en breve."

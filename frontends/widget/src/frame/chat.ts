@@ -52,6 +52,8 @@ const AGENT_TYPING_SHOW_MS = 5_000;
 /** The server needs one typing signal every few seconds, not one per keystroke. */
 const TYPING_SIGNAL_EVERY_MS = 3_000;
 const RETRY_BACKOFF_MS = [1000, 2000, 4000, 8000, 15000, 30000];
+/** How long a sent message may wait for its stored event before we check the transcript. */
+const CONFIRM_AFTER_MS = 4000;
 
 export interface ChatOptions {
   locale: Locale;
@@ -89,6 +91,9 @@ export class Chat {
   private notices: ChatLine[] = [];
   private seenEvents = new Set<string>();
   private flushing = false;
+  /** Something (coming back online, a reconnect) asked for a flush while one was running. */
+  private flushAgain = false;
+  private confirmTimer: ReturnType<typeof setTimeout> | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private retryAttempt = 0;
   private botTypingTimer: ReturnType<typeof setTimeout> | null = null;
@@ -381,8 +386,15 @@ export class Chat {
   /** Send queued messages one at a time, in order. Stops at the first transient failure and
    * tries again later (backoff, Retry-After, coming back online, or the socket reconnecting). */
   private async flush(): Promise<void> {
-    if (this.flushing || !this.session) return;
+    if (!this.session) return;
+    if (this.flushing) {
+      // The running flush may be waiting on a request that started offline; when it fails it
+      // tries again at once instead of sleeping through the backoff.
+      this.flushAgain = true;
+      return;
+    }
     this.flushing = true;
+    this.flushAgain = false;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     try {
@@ -402,6 +414,7 @@ export class Chat {
           if (this.sendState.has(next.clientMessageId)) this.sendState.set(next.clientMessageId, 'sent');
           this.retryAttempt = 0;
           this.render();
+          this.confirmLater();
         } catch (error) {
           if (error instanceof HttpError && error.status === 401) {
             this.sendState.set(next.clientMessageId, 'failed');
@@ -413,7 +426,9 @@ export class Chat {
             this.render();
             const backoff = RETRY_BACKOFF_MS[Math.min(this.retryAttempt, RETRY_BACKOFF_MS.length - 1)];
             this.retryAttempt += 1;
-            const delay = error instanceof HttpError && error.retryAfterMs ? error.retryAfterMs : backoff;
+            let delay = error instanceof HttpError && error.retryAfterMs ? error.retryAfterMs : backoff;
+            if (this.flushAgain && !(error instanceof HttpError)) delay = 0;
+            this.flushAgain = false;
             // Offline, the 'online' event resends at once; the timer covers flaky networks.
             this.retryTimer = setTimeout(() => void this.flush(), delay);
             return;
@@ -426,6 +441,16 @@ export class Chat {
     } finally {
       this.flushing = false;
     }
+  }
+
+  /** Safety net for the live feed: if a sent message has not come back as stored within a few
+   * seconds (its event was lost with a dying socket), read the transcript, which settles it. */
+  private confirmLater(): void {
+    if (this.confirmTimer) clearTimeout(this.confirmTimer);
+    this.confirmTimer = setTimeout(() => {
+      this.confirmTimer = null;
+      if ([...this.sendState.values()].includes('sent')) void this.refetch();
+    }, CONFIRM_AFTER_MS);
   }
 
   // ---- other actions ----

@@ -31,6 +31,9 @@ const PING_EVERY_MS = 20_000;
  * (a laptop lid closed, a network that silently dropped us). */
 const SILENCE_LIMIT_MS = 45_000;
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
+/** After the browser says it is back online, an open socket must answer a ping this fast, or we
+ * treat it as dead: a network change can leave a socket that looks open but carries nothing. */
+const PROBE_LIMIT_MS = 3_000;
 
 export class LiveSocket {
   private ws: WebSocket | null = null;
@@ -137,6 +140,17 @@ export class LiveSocket {
     }, PING_EVERY_MS);
   }
 
+  /** Ping now; if nothing at all comes back soon, close the socket and reconnect (and resume). */
+  private probe(ws: WebSocket): void {
+    const asked = Date.now();
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'ping' }));
+    setTimeout(() => {
+      if (ws !== this.ws || this.stopped || this.lastHeard >= asked) return;
+      ws.close();
+      if (ws === this.ws) ws.onclose?.(new CloseEvent('close', { code: 1006 }));
+    }, PROBE_LIMIT_MS);
+  }
+
   private scheduleReconnect(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const base = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
@@ -146,9 +160,13 @@ export class LiveSocket {
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 
-  /** Back online: skip the rest of the backoff. */
+  /** Back online: skip the rest of the backoff, or check that the open socket still works. */
   private reconnectNow(): void {
-    if (this.stopped || this.ws) return;
+    if (this.stopped) return;
+    if (this.ws) {
+      this.probe(this.ws);
+      return;
+    }
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.attempt = 0;
     this.connect();

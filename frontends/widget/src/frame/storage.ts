@@ -74,8 +74,11 @@ export const stored = {
 
 /** A fresh client message id: 1–64 of [A-Za-z0-9_-], unique enough to never collide. */
 export function newClientMessageId(): string {
-  if (typeof crypto.randomUUID === 'function') return 'w-' + crypto.randomUUID();
+  // Groups joined with '_', never '-' or ' ': the server refuses an id that could be read as a
+  // card number (13+ digits joined by dashes), and no group here is longer than 12 characters.
+  if (typeof crypto.randomUUID === 'function') return 'w-' + crypto.randomUUID().replaceAll('-', '_');
   const bytes = new Uint8Array(16);
   crypto.getRandomValues(bytes);
-  return 'w-' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  return 'w-' + (hex.match(/.{1,8}/g) ?? [hex]).join('_');
 }
