@@ -11,31 +11,25 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+/// The fewest and the most digits a card number can have.
+const MIN_DIGITS: usize = 13;
+const MAX_DIGITS: usize = 19;
+
+/// How many digits of a card number stay readable at its start and at its end.
+const KEPT_AT_START: usize = 6;
+const KEPT_AT_END: usize = 4;
+
+/// What replaces the hidden digits of a card number.
+const CARD_MASK: &str = "******";
+
+/// How many times the text is searched again after masking, keeping the first six and last four digits of what
+/// is found, before the last search masks what it finds completely. See [`mask_card_numbers`].
+const PASSES_KEEPING_ENDS: usize = 3;
+
 /// Masks every card number as first six + `******` + last four, and every security code as `***`.
 /// Returns the input unchanged (borrowed) when there is nothing to mask.
 pub fn redact(text: &str) -> Cow<'_, str> {
-    let card_numbers = find_card_numbers(text);
-    let masked_cards: Cow<'_, str> = if card_numbers.is_empty() {
-        Cow::Borrowed(text)
-    } else {
-        let mut out = String::with_capacity(text.len());
-        let mut copied_up_to = 0;
-        for span in card_numbers {
-            out.push_str(&text[copied_up_to..span.start]);
-            let digits: Vec<u8> = text.as_bytes()[span.clone()]
-                .iter()
-                .copied()
-                .filter(u8::is_ascii_digit)
-                .collect();
-            // The digits are ASCII, so these byte slices are valid UTF-8.
-            out.push_str(&String::from_utf8_lossy(&digits[..6]));
-            out.push_str("******");
-            out.push_str(&String::from_utf8_lossy(&digits[digits.len() - 4..]));
-            copied_up_to = span.end;
-        }
-        out.push_str(&text[copied_up_to..]);
-        Cow::Owned(out)
-    };
+    let masked_cards = mask_card_numbers(text);
     match mask_security_codes(&masked_cards) {
         Some(masked) => Cow::Owned(masked),
         None => masked_cards,
@@ -47,15 +41,118 @@ pub fn contains_pan(text: &str) -> bool {
     !find_card_numbers(text).is_empty()
 }
 
-/// Byte ranges of card numbers: 13–19 digits passing the Luhn check, written together or in groups separated by
-/// single spaces or dashes ("4111 1111 1111 1111", "4111-1111-1111-1111", Amex "3782 822463 10005").
+/// A card number found in a text, as byte ranges of that text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CardNumber {
+    /// From its first digit to just after its last digit, group separators included.
+    span: Range<usize>,
+    /// From its seventh digit to just after its fifth-to-last digit: everything but the first six and the last
+    /// four digits (and the separators between them).
+    hidden: Range<usize>,
+}
+
+/// Masks every card number in the text, so that no Luhn-valid run of 13–19 digits is left.
 ///
-/// A run of groups may hold more than one number or extra digits around one ("call 555 4111 1111 1111 1111"), so
-/// every stretch of whole groups is tried, longest first. Groups are never split, which keeps a long order id from
-/// being masked just because some 13 of its digits happen to pass Luhn (one stretch in ten does).
-fn find_card_numbers(text: &str) -> Vec<Range<usize>> {
-    const MIN_DIGITS: usize = 13;
-    const MAX_DIGITS: usize = 19;
+/// The first pass works on the text as written: every card number found keeps its first six and last four
+/// digits, its other digits become `******` and its separators are dropped ("4111 1111 1111 1111" →
+/// "411111******1111"). When card numbers overlap (a number just before a card can form a Luhn-valid stretch
+/// with the card's first groups), the digits hidden by any of them are hidden, and the overlapping stretch is
+/// written as one piece: every one of those numbers keeps at most its own first six and last four digits.
+///
+/// Dropping separators joins the digits that stay into new groups, and a new group can form a new Luhn-valid run
+/// with a number next to it ("ref 1234567 411111******1111"). So the result is searched again and masked the same
+/// way. Every pass only hides more digits, so what the first pass promised still holds. A text crafted so that
+/// each pass creates a new run could keep this going for a long time; after [`PASSES_KEEPING_ENDS`] passes the
+/// runs still found are replaced by `******` entirely, which creates no new run (the digits left around them are
+/// groups that were already searched), so the work stays a small constant number of linear passes.
+fn mask_card_numbers(text: &str) -> Cow<'_, str> {
+    let mut current = Cow::Borrowed(text);
+    for pass in 0..=PASSES_KEEPING_ENDS {
+        let cards = find_card_numbers(&current);
+        if cards.is_empty() {
+            break;
+        }
+        let keep_ends = pass < PASSES_KEEPING_ENDS;
+        current = Cow::Owned(mask(&current, &cards, keep_ends));
+    }
+    current
+}
+
+/// Writes `text` with every card number in `cards` masked. `cards` must be in the order [`find_card_numbers`]
+/// returns them (by start, then by end).
+///
+/// Card numbers that overlap are written together as one stretch without separators: each digit that some card
+/// number hides becomes part of a `******`, every other digit stays. With `keep_ends` false the whole stretch
+/// becomes a single `******`.
+fn mask(text: &str, cards: &[CardNumber], keep_ends: bool) -> String {
+    let bytes = text.as_bytes();
+    // Both lists come out sorted by start: a card number that starts later also hides from a later digit.
+    let stretches = merge_overlapping(cards.iter().map(|card| card.span.clone()));
+    let hidden = merge_overlapping(cards.iter().map(|card| card.hidden.clone()));
+    let mut out = String::with_capacity(text.len());
+    let mut copied_up_to = 0;
+    let mut next_hidden = 0;
+    for stretch in stretches {
+        out.push_str(&text[copied_up_to..stretch.start]);
+        copied_up_to = stretch.end;
+        if !keep_ends {
+            out.push_str(CARD_MASK);
+            continue;
+        }
+        let mut in_mask = false;
+        for at in stretch {
+            let byte = bytes[at];
+            if !byte.is_ascii_digit() {
+                // A group separator inside a card number is dropped.
+                continue;
+            }
+            while next_hidden < hidden.len() && hidden[next_hidden].end <= at {
+                next_hidden += 1;
+            }
+            let is_hidden = hidden
+                .get(next_hidden)
+                .is_some_and(|range| range.start <= at);
+            if !is_hidden {
+                out.push(char::from(byte));
+                in_mask = false;
+            } else if !in_mask {
+                out.push_str(CARD_MASK);
+                in_mask = true;
+            }
+        }
+    }
+    out.push_str(&text[copied_up_to..]);
+    out
+}
+
+/// Joins ranges that overlap; the ranges must come sorted by start.
+fn merge_overlapping(ranges: impl Iterator<Item = Range<usize>>) -> Vec<Range<usize>> {
+    let mut merged: Vec<Range<usize>> = Vec::new();
+    for range in ranges {
+        match merged.last_mut() {
+            Some(last) if range.start < last.end => last.end = last.end.max(range.end),
+            _ => merged.push(range),
+        }
+    }
+    merged
+}
+
+/// Every card number in the text: 13–19 digits passing the Luhn check, written together or in groups separated
+/// by single spaces or dashes ("4111 1111 1111 1111", "4111-1111-1111-1111", Amex "3782 822463 10005").
+/// Sorted by start, then by end.
+///
+/// A run of groups may hold more than one number or extra digits around one ("call 555 4111 1111 1111 1111",
+/// "ref 2 1028450406346198 918"), and we cannot tell which stretch is the real card. Taking one stretch and
+/// skipping past it is not safe: if "2 1028…" happens to pass Luhn, the card "1028…" that starts inside it is
+/// never checked and its tail stays readable. So every stretch of whole groups with 13–19 digits is checked and
+/// all that pass are returned, overlapping or not; [`mask`] hides the union.
+///
+/// Groups are never split, which keeps a long order id from being masked just because some 13 of its digits
+/// happen to pass Luhn (about one stretch in ten does).
+///
+/// Cost: a stretch has at most 19 digits, so at most 19 groups, and the Luhn sum grows with each added group, so
+/// each group starts at most 19 checks of constant cost: linear in the text's length.
+fn find_card_numbers(text: &str) -> Vec<CardNumber> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
     let mut groups: Vec<Range<usize>> = Vec::new();
@@ -82,25 +179,24 @@ fn find_card_numbers(text: &str) -> Vec<Range<usize>> {
             end += 1;
         }
 
-        let mut first = 0;
-        while first < groups.len() {
-            let mut digit_count = 0;
-            let mut longest_valid = None;
+        for first in 0..groups.len() {
+            let mut luhn = LuhnSums::default();
             for last in first..groups.len() {
-                digit_count += groups[last].len();
-                if digit_count > MAX_DIGITS {
+                let group = &groups[last];
+                if luhn.digits + group.len() > MAX_DIGITS {
                     break;
                 }
-                if digit_count >= MIN_DIGITS && passes_luhn(bytes, &groups[first..=last]) {
-                    longest_valid = Some(last);
+                for &byte in &bytes[group.clone()] {
+                    luhn.push(byte - b'0');
                 }
-            }
-            match longest_valid {
-                Some(last) => {
-                    found.push(groups[first].start..groups[last].end);
-                    first = last + 1;
+                if luhn.digits >= MIN_DIGITS && luhn.is_valid() {
+                    let stretch = &groups[first..=last];
+                    found.push(CardNumber {
+                        span: stretch[0].start..group.end,
+                        hidden: digit_at(stretch, KEPT_AT_START)
+                            ..digit_at(stretch, luhn.digits - KEPT_AT_END - 1) + 1,
+                    });
                 }
-                None => first += 1,
             }
         }
         i = end;
@@ -108,23 +204,57 @@ fn find_card_numbers(text: &str) -> Vec<Range<usize>> {
     found
 }
 
-fn passes_luhn(bytes: &[u8], groups: &[Range<usize>]) -> bool {
-    let mut sum = 0u32;
-    let digits = groups
-        .iter()
-        .rev()
-        .flat_map(|group| bytes[group.clone()].iter().rev());
-    for (position, &byte) in digits.enumerate() {
-        let mut digit = u32::from(byte - b'0');
-        if position % 2 == 1 {
-            digit *= 2;
-            if digit > 9 {
-                digit -= 9;
-            }
+/// The byte offset of the digit with index `index` (from 0) in a stretch of groups.
+fn digit_at(groups: &[Range<usize>], mut index: usize) -> usize {
+    for group in groups {
+        if index < group.len() {
+            return group.start + index;
         }
-        sum += digit;
+        index -= group.len();
     }
-    sum.is_multiple_of(10)
+    unreachable!("the stretch has more digits than the index")
+}
+
+/// The Luhn sum of a digit string that grows to the right.
+///
+/// Luhn doubles every second digit counting from the right end, so which digits are doubled changes with every
+/// digit added. Keeping both possible sums (digits at even positions from the left doubled, or odd ones) lets a
+/// stretch grow one group at a time without summing its digits again.
+#[derive(Default)]
+struct LuhnSums {
+    digits: usize,
+    doubling_even_positions: u32,
+    doubling_odd_positions: u32,
+}
+
+impl LuhnSums {
+    fn push(&mut self, digit: u8) {
+        let digit = u32::from(digit);
+        let doubled = if digit * 2 > 9 {
+            digit * 2 - 9
+        } else {
+            digit * 2
+        };
+        if self.digits.is_multiple_of(2) {
+            self.doubling_even_positions += doubled;
+            self.doubling_odd_positions += digit;
+        } else {
+            self.doubling_even_positions += digit;
+            self.doubling_odd_positions += doubled;
+        }
+        self.digits += 1;
+    }
+
+    fn is_valid(&self) -> bool {
+        // The last digit (the check digit) is never doubled: with an even count it sits at an odd position, so the
+        // doubled digits are at the even positions.
+        let sum = if self.digits.is_multiple_of(2) {
+            self.doubling_even_positions
+        } else {
+            self.doubling_odd_positions
+        };
+        sum.is_multiple_of(10)
+    }
 }
 
 /// A 3–4 digit code shortly after a word that names a card security code. The character after the digits is
@@ -186,6 +316,14 @@ mod tests {
             redact("two: 4111111111111111 and 5555555555554444"),
             "two: 411111******1111 and 555555******4444"
         );
+    }
+
+    #[test]
+    fn a_card_number_overlapping_another_luhn_valid_stretch_keeps_only_six_and_four() {
+        // "2 1028450406346198" and "1028450406346198 918" pass Luhn as well as the card itself. Taking only the
+        // first of them used to give "ref 210284******6198 918": 12 of the card's 16 digits readable.
+        assert_eq!(redact("ref 2 1028450406346198 918"), "ref 210284******8918");
+        assert!(!contains_pan(&redact("ref 2 1028450406346198 918")));
     }
 
     #[test]

@@ -74,18 +74,6 @@ fn masked(pan: &str) -> String {
     format!("{}******{}", &pan[..6], &pan[pan.len() - 4..])
 }
 
-/// Digit runs of `text` after dropping group separators, split at the mask and at any other character.
-fn digit_runs(text: &str) -> Vec<String> {
-    text.replace("******", "|")
-        .chars()
-        .filter(|c| *c != ' ' && *c != '-')
-        .collect::<String>()
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|r| !r.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
 
@@ -102,20 +90,22 @@ proptest! {
         prop_assert_eq!(out.as_ref(), format!("{before}{left}{}{right}{after}", masked(&digits)));
     }
 
-    /// Several card numbers in one message are all masked.
+    /// Several card numbers in one message are all masked, each keeping exactly its first six and last
+    /// four digits, and the text between them does not change.
+    ///
+    /// The expected text is compared whole. Looking for seven or five of a card's digits in a row
+    /// failed about one run in ten by chance alone: the kept six digits of a card hold its own last
+    /// five, or another card's, once in some ten thousand cards ("335033******3503").
     #[test]
     fn every_card_number_in_a_message_is_masked(
         cards in proptest::collection::vec(pan().prop_flat_map(formatted), 1..4),
         glue in words(),
     ) {
-        let text = cards.iter().map(|(_, w)| w.clone()).collect::<Vec<_>>().join(&format!(" {glue} "));
+        let glue = format!(" {glue} ");
+        let text = cards.iter().map(|(_, w)| w.clone()).collect::<Vec<_>>().join(&glue);
         let out = redact(&text);
-        for (digits, _) in &cards {
-            prop_assert!(out.contains(&masked(digits)), "{digits} masked in {out:?}");
-            for run in digit_runs(&out) {
-                prop_assert!(!run.contains(&digits[..7]) && !run.contains(&digits[digits.len() - 5..]), "{digits} leaked in {out:?}");
-            }
-        }
+        let expected = cards.iter().map(|(digits, _)| masked(digits)).collect::<Vec<_>>().join(&glue);
+        prop_assert_eq!(out.as_ref(), expected, "input {:?}", text);
     }
 
     /// A security code after a cue word becomes `***`, whatever (digit-free) words sit between them.
@@ -151,19 +141,50 @@ proptest! {
 
     /// A card number written right after another short number in the same run of groups ("qty 2
     /// 4111 1111 …", "ref 07 4111 …") still shows no more than its first six and last four digits.
+    ///
+    /// Checked by counting, not by looking for seven or five of the card's digits in a row: the
+    /// number before the card may be masked together with it, and the kept digits of the two can
+    /// repeat the card's own digits by chance ("ref 6 995394******9953" holds "69953", the last
+    /// five digits of 9953940369953, yet shows only six + four of them).
     #[test]
-    #[ignore = "bug: redact masks the first Luhn-valid stretch of groups, which may start at the preceding number and end inside the card, leaving the card's tail visible (see docs/reliability.md)"]
     fn a_card_number_after_another_number_group_still_keeps_only_six_and_four(
         noise in "[1-9][0-9]{0,3}",
         (digits, written) in pan().prop_flat_map(formatted),
     ) {
         let text = format!("ref {noise} {written} thanks");
         let out = redact(&text);
-        for run in digit_runs(&out) {
-            prop_assert!(
-                !run.contains(&digits[..7]) && !run.contains(&digits[digits.len() - 5..]),
-                "more than 6+4 digits of {} survive in {:?} (input {:?})", digits, out, text
-            );
-        }
+        let count = |s: &str| s.bytes().filter(u8::is_ascii_digit).count();
+        let (Some(first_mask), Some(last_mask)) = (out.find("******"), out.rfind("******")) else {
+            return Err(TestCaseError::fail(format!("{digits} not masked in {out:?} (input {text:?})")));
+        };
+        // Before the first mask: the other number, then at most the card's first six digits.
+        prop_assert!(
+            count(&out[..first_mask]) <= noise.len() + 6,
+            "more than the first six digits of {} survive in {:?} (input {:?})", digits, out, text
+        );
+        // After the last mask: at most the card's last four digits.
+        prop_assert!(
+            count(&out[last_mask..]) <= 4,
+            "more than the last four digits of {} survive in {:?} (input {:?})", digits, out, text
+        );
+        // Anywhere: at most the other number plus six + four digits of the card.
+        prop_assert!(
+            count(&out) <= noise.len() + 10,
+            "more than 6+4 digits of {} survive in {:?} (input {:?})", digits, out, text
+        );
+    }
+
+    /// No Luhn-valid run of 13–19 digits is left after redaction, even in text made only of digit groups
+    /// (where a kept first six or last four can join a neighbouring number into a new run).
+    #[test]
+    fn no_card_number_is_left_after_redaction(
+        text in "([0-9]{1,8}[ -]?){0,12}",
+        (_, written) in pan().prop_flat_map(formatted),
+        at in 0usize..=12,
+    ) {
+        let cut = text.char_indices().map(|(i, _)| i).nth(at).unwrap_or(text.len());
+        let text = format!("{}{written} {}", &text[..cut], &text[cut..]);
+        let out = redact(&text);
+        prop_assert!(!contains_pan(&out), "a card number is left in {:?} (input {:?})", out, text);
     }
 }
