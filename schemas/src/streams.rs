@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::events::{MessageClassified, MessageCreated};
+use crate::events::MessageClassified;
 use crate::subjects::Subjects;
 
 /// A stream's definition. Limits are explicit so a runaway producer cannot fill the disk.
@@ -130,7 +130,7 @@ impl Topology {
     pub fn consumer(&self, kind: WorkerKind, timing: ConsumerTiming) -> ConsumerSpec {
         let (stream, filter_subjects) = match kind {
             WorkerKind::Ticket => (self.commands_stream(), vec![self.subjects.all_commands()]),
-            WorkerKind::Escalation => (self.events_stream(), vec![self.subjects.events_of::<MessageCreated>()]),
+            WorkerKind::Escalation => (self.events_stream(), vec![self.subjects.customer_messages_created()]),
             WorkerKind::Ai => (self.events_stream(), vec![self.subjects.events_of::<MessageClassified>()]),
         };
         ConsumerSpec { durable_name: kind.durable_name().to_owned(), stream, filter_subjects, timing }

@@ -5,7 +5,8 @@
 //!
 //! - commands: `{prefix}.cmd.{type}` (for example `joxai.cmd.chat.message.post`)
 //! - events: `{prefix}.evt.conv.{conversation_id}.{type}`, so a customer's socket can replay exactly
-//!   its own conversation's events by subject filter
+//!   its own conversation's events by subject filter; a customer's own `message.created` has one
+//!   more token, `.customer`, so the escalation classifier is delivered customer messages only
 //! - dead letters: `{prefix}.dlq.{worker}`
 
 use uuid::Uuid;
@@ -47,6 +48,17 @@ impl Subjects {
 
     pub fn event<M: Message>(&self, conversation_id: Uuid) -> String {
         format!("{}.evt.conv.{}.{}", self.prefix, conversation_id, M::TYPE)
+    }
+
+    /// Where a customer's `message.created` goes: the event's subject plus `.customer`. Only these
+    /// need a bot-or-human decision; the bot's and agents' messages skip the classifier entirely.
+    pub fn customer_message_created(&self, conversation_id: Uuid) -> String {
+        format!("{}.customer", self.event::<crate::events::MessageCreated>(conversation_id))
+    }
+
+    /// Every customer's `message.created`, whatever the conversation (the classifier's filter).
+    pub fn customer_messages_created(&self) -> String {
+        format!("{}.customer", self.events_of::<crate::events::MessageCreated>())
     }
 
     /// Every event of one type, whatever the conversation (a consumer's filter).

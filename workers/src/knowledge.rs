@@ -31,8 +31,8 @@ pub async fn search(db: &Db, intent: Option<&str>, question: &str, locale: &str,
     let query = or_query(question);
     let client = db.client().await?;
     let rows = Db::timed("kb_search", async {
-        Ok(client
-        .query(
+        let search = client
+            .prepare_cached(
             "SELECT slug, title, body FROM kb_articles
              WHERE active AND locale = $3
                AND (($1::text IS NOT NULL AND $1 = ANY(intents))
@@ -41,9 +41,9 @@ pub async fn search(db: &Db, intent: Option<&str>, question: &str, locale: &str,
                       CASE WHEN $2 <> '' THEN ts_rank(search, to_tsquery('simple', $2)) ELSE 0 END DESC,
                       slug
              LIMIT $4",
-            &[&intent, &query, &locale, &limit],
-        )
-        .await?)
+            )
+            .await?;
+        Ok(client.query(&search, &[&intent, &query, &locale, &limit]).await?)
     })
     .await?;
     Ok(rows.iter().map(|r| Article { slug: r.get(0), title: r.get(1), body: r.get(2) }).collect())

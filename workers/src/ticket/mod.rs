@@ -82,7 +82,10 @@ impl TicketWorker {
             customer: p.customer.clone(),
             locale: conversation.locale,
         };
-        self.publish(p.conversation_id, Envelope::derived(&cmd, event)).await
+        // On the customer-message subject: the classifier's filter takes only these.
+        let subject = self.platform.bus.subjects().customer_message_created(p.conversation_id);
+        self.platform.bus.publish(subject, &Envelope::derived(&cmd, event)).await?;
+        Ok(())
     }
 
     async fn store_bot_reply(&self, cmd: Envelope<StoreBotReply>) -> Result<(), Failure> {
