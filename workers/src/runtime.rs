@@ -236,11 +236,12 @@ async fn process<H: Handler>(
             m.worker_messages.with_label_values(&[worker, "retry"]).inc();
             AckKind::Nak(Some(delay))
         }
-        Err(Failure::Transient(error)) if platform.db.ping().await.is_err() => {
-            // The database itself is down: the message is not at fault, and a dead letter could
-            // not even be recorded. JetStream will not deliver it again past max_deliver, so put it
-            // back at the end of the stream as a new message (same envelope id, so handling stays
-            // idempotent) and keep retrying until the database returns.
+        Err(Failure::Transient(error)) if infrastructure(&error) || platform.db.ping().await.is_err() => {
+            // The database or the broker is down or saturated (no free connection while a backlog
+            // drains): the message is not at fault, and a dead letter could not even be recorded.
+            // JetStream will not deliver it again past max_deliver, so put it back at the end of the
+            // stream as a new message (same envelope id, so handling stays idempotent) and keep
+            // retrying until the infrastructure has recovered.
             tracing::warn!(worker, subject = %delivery.subject, attempt, error = %format!("{error:#}"), "database unavailable: requeueing");
             m.worker_messages.with_label_values(&[worker, "retry"]).inc();
             match requeue(platform, &delivery, message.headers.as_ref()).await {
@@ -278,6 +279,21 @@ async fn process<H: Handler>(
         // The broker will redeliver after ack_wait; handlers are idempotent.
         tracing::warn!(worker, error = %e, "acknowledgement failed");
     }
+}
+
+/// True for failures of the infrastructure rather than of the message: no free Postgres connection,
+/// a lost Postgres connection, an unreachable broker. These never turn a message into a dead letter.
+fn infrastructure(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        if let Some(db) = cause.downcast_ref::<DbError>() {
+            return match db {
+                DbError::Pool(_) => true,
+                DbError::Query(e) => e.code().is_none(),
+                _ => false,
+            };
+        }
+        matches!(cause.downcast_ref::<joxai_platform::bus::BusError>(), Some(joxai_platform::bus::BusError::Unavailable(_)))
+    })
 }
 
 /// Publish a message again on its own subject, under a new `Nats-Msg-Id` derived from its stream

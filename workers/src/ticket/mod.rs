@@ -25,6 +25,7 @@ pub use store::NewMessage;
 /// [`store::earlier_question_unanswered`]); it is also how far back earlier answers are re-published.
 const ORDER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 const ORDER_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+const ORDER_POLL_MAX: std::time::Duration = std::time::Duration::from_millis(320);
 /// How far back a take-over re-publishes bot replies ahead of its own events. Shorter than the
 /// events stream's duplicate window (120 s), so the re-published copies are recognised as the same.
 const TAKEOVER_REPUBLISH: std::time::Duration = std::time::Duration::from_secs(60);
@@ -92,6 +93,7 @@ impl TicketWorker {
         use joxai_platform::db::DbError;
         let p = &cmd.payload;
         let started = tokio::time::Instant::now();
+        let mut poll = ORDER_POLL;
         let (message, conversation, earlier) = loop {
             let mut client = self.platform.db.client().await?;
             let tx = client.transaction().await.map_err(DbError::from)?;
@@ -113,7 +115,10 @@ impl TicketWorker {
             if waiting && started.elapsed() < ORDER_WAIT {
                 drop(tx);
                 drop(client);
-                tokio::time::sleep(ORDER_POLL).await;
+                // Polls back off (20 ms doubling to 320 ms): a backlog of waiting answers must not
+                // take the connections the answers they wait for need.
+                tokio::time::sleep(poll).await;
+                poll = (poll * 2).min(ORDER_POLL_MAX);
                 continue;
             }
             let message = store::insert_message(&tx, NewMessage {
