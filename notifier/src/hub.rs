@@ -114,7 +114,9 @@ impl Hub {
     async fn fan_out(self: Arc<Self>) {
         let stream_name = self.platform.bus.topology().events_stream();
         let filter = self.platform.bus.subjects().all_events();
+        let mut connections = self.platform.bus.connections();
         while !self.shutdown.is_cancelled() {
+            connections.mark_unchanged();
             // Start where we left off after a broker restart, so no event is skipped.
             let deliver_policy = match self.last_seq() {
                 0 => DeliverPolicy::New,
@@ -139,6 +141,12 @@ impl Hub {
             loop {
                 let next = tokio::select! {
                     _ = self.shutdown.cancelled() => return,
+                    // Reconnected: a restarted broker has forgotten our consumer. Start a new one
+                    // after the last event we pushed, now, rather than after missed heartbeats.
+                    Ok(()) = connections.changed() => {
+                        tracing::info!("reconnected to the broker: reading events again from the last one pushed");
+                        break;
+                    }
                     next = messages.next() => next,
                 };
                 match next {

@@ -24,6 +24,8 @@ pub struct Bus {
     client: async_nats::Client,
     js: jetstream::Context,
     topology: Topology,
+    /// Counts (re)connections to the broker; see [`Bus::connections`].
+    connections: tokio::sync::watch::Receiver<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,13 +46,21 @@ pub struct Published {
 
 impl Bus {
     pub async fn connect(config: &Config) -> Result<Self, BusError> {
+        let (connected, connections) = tokio::sync::watch::channel(0u64);
+        let connected = std::sync::Arc::new(connected);
         let client = async_nats::ConnectOptions::new()
             .name("joxai")
             .connection_timeout(Duration::from_secs(5))
             // Keep reconnecting for ever: a broker restart must heal by itself.
             .max_reconnects(None)
-            .event_callback(|event| async move {
-                tracing::info!(%event, "nats connection event");
+            .event_callback(move |event| {
+                let connected = connected.clone();
+                async move {
+                    tracing::info!(%event, "nats connection event");
+                    if matches!(event, async_nats::Event::Connected) {
+                        connected.send_modify(|n| *n += 1);
+                    }
+                }
             })
             .connect(config.nats_url.as_str())
             .await
@@ -61,7 +71,14 @@ impl Bus {
             replicas: config.nats_replicas,
             max_bytes: config.nats_stream_max_bytes,
         };
-        Ok(Self { client, js, topology })
+        Ok(Self { client, js, topology, connections })
+    }
+
+    /// Changes each time the connection to the broker is (re)established. Consumers whose
+    /// server-side state may have gone with a restarted broker (the notifier's ordered consumer)
+    /// watch it to start again at once, instead of waiting for missed heartbeats (up to 30 s).
+    pub fn connections(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.connections.clone()
     }
 
     pub fn subjects(&self) -> &Subjects {

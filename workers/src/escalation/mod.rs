@@ -134,6 +134,7 @@ impl EscalationClassifier {
     }
 
     async fn history(&self, conversation_id: Uuid, message_id: Uuid) -> Result<History, Failure> {
+        use tokio_postgres::types::ToSql;
         let client = self.platform.db.client().await?;
         // Prepared once per connection: these run for every customer message.
         let previous = client
@@ -151,16 +152,16 @@ impl EscalationClassifier {
             )
             .await
             .map_err(joxai_platform::db::DbError::from)?;
-        let previous_text = client
-            .query_opt(&previous, &[&conversation_id, &message_id])
-            .await
-            .map_err(joxai_platform::db::DbError::from)?
-            .map(|r| r.get::<_, String>(0));
-        let previous_confidence = client
-            .query_opt(&last_bot, &[&conversation_id])
-            .await
-            .map_err(joxai_platform::db::DbError::from)?
-            .and_then(|r| r.get::<_, Option<f32>>(0));
+        // Both go out together on the connection (pipelined): one round trip, not two.
+        let (previous_params, last_bot_params): (&[&(dyn ToSql + Sync)], &[&(dyn ToSql + Sync)]) =
+            (&[&conversation_id, &message_id], &[&conversation_id]);
+        let (previous_row, last_bot_row) = tokio::try_join!(
+            client.query_opt(&previous, previous_params),
+            client.query_opt(&last_bot, last_bot_params),
+        )
+        .map_err(joxai_platform::db::DbError::from)?;
+        let previous_text = previous_row.map(|r| r.get::<_, String>(0));
+        let previous_confidence = last_bot_row.and_then(|r| r.get::<_, Option<f32>>(0));
         Ok(History { previous_text, previous_confidence })
     }
 

@@ -143,7 +143,13 @@ impl<B: CoreBanking> AiResponder<B> {
 
     async fn on_classified(&self, event: Envelope<MessageClassified>) -> Result<(), Failure> {
         let q = &event.payload;
-        if q.decision != Decision::Bot || !self.bot_owns(q.conversation_id).await? {
+        if q.decision != Decision::Bot {
+            return Ok(());
+        }
+        // A person may have taken the conversation since the classifier looked. The ticket worker
+        // drops a bot reply to an agent-owned conversation in any case (under the conversation's
+        // lock); this early check only saves a paid model call, so the offline AI skips it.
+        if self.llm.is_some() && !self.bot_owns(q.conversation_id).await? {
             return Ok(());
         }
         let draft = self.offline.answer(q).await?;

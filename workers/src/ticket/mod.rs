@@ -61,10 +61,7 @@ impl TicketWorker {
 
     async fn post_customer_message(&self, cmd: Envelope<PostCustomerMessage>) -> Result<(), Failure> {
         let p = &cmd.payload;
-        let mut client = self.platform.db.client().await?;
-        let tx = client.transaction().await.map_err(joxai_platform::db::DbError::from)?;
-        let conversation = store::ensure_conversation(&tx, p.conversation_id, &p.customer, "en", "widget").await?;
-        let message = store::insert_message(&tx, NewMessage {
+        let new = NewMessage {
             id: p.message_id,
             conversation_id: p.conversation_id,
             sender: Sender::Customer,
@@ -74,9 +71,19 @@ impl TicketWorker {
             in_reply_to: None,
             intent: None,
             confidence: None,
-        })
-        .await?;
-        tx.commit().await.map_err(joxai_platform::db::DbError::from)?;
+        };
+        let mut client = self.platform.db.client().await?;
+        let (message, conversation) = match store::insert_customer_message_fast(&client, &new).await? {
+            Some(done) => done,
+            None => {
+                // No conversation yet, or a redelivery: the general path.
+                let tx = client.transaction().await.map_err(joxai_platform::db::DbError::from)?;
+                let conversation = store::ensure_conversation(&tx, p.conversation_id, &p.customer, "en", "widget").await?;
+                let message = store::insert_message(&tx, new).await?;
+                tx.commit().await.map_err(joxai_platform::db::DbError::from)?;
+                (message, conversation)
+            }
+        };
         let event = MessageCreated {
             message: message.view,
             owner: conversation.owner,
@@ -110,7 +117,7 @@ impl TicketWorker {
             // is committed, so `earlier` is complete.
             let (waiting, earlier) = tokio::try_join!(
                 store::earlier_question_unanswered(&tx, p.conversation_id, p.in_reply_to, ORDER_WAIT),
-                store::recent_bot_replies(&*tx, p.conversation_id, ORDER_WAIT),
+                store::recent_bot_replies(&tx, p.conversation_id, ORDER_WAIT),
             )?;
             if waiting && started.elapsed() < ORDER_WAIT {
                 drop(tx);
@@ -242,7 +249,7 @@ impl TicketWorker {
     /// duplicate window, so nothing is pushed twice.
     async fn publish_bot_replies_first(&self, conversation_id: Uuid, window: std::time::Duration) -> Result<(), Failure> {
         let client = self.platform.db.client().await?;
-        let replies = store::recent_bot_replies(&**client, conversation_id, window).await?;
+        let replies = store::recent_bot_replies(&client, conversation_id, window).await?;
         if replies.is_empty() {
             return Ok(());
         }

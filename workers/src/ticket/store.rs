@@ -103,27 +103,74 @@ pub async fn ensure_conversation(
     conversation_state(&row)
 }
 
+/// The common case of a customer message in one statement (one round trip, its own implicit
+/// transaction): the conversation exists, the message is new. It inserts the message, touches the
+/// conversation and returns both the stored message and the conversation's state. `None` means "not
+/// the common case" (no conversation yet, or the message is already stored): the caller then takes
+/// the general path, [`ensure_conversation`] and [`insert_message`] in a transaction.
+///
+/// Why: this runs for every customer message, and Postgres round trips, not the writes themselves,
+/// were most of its cost (BEGIN, read, insert, update, COMMIT).
+pub async fn insert_customer_message_fast(
+    client: &deadpool_postgres::Client,
+    m: &NewMessage<'_>,
+) -> Result<Option<(StoredMessage, ConversationState)>, DbError> {
+    let statement = client
+        .prepare_cached(&format!(
+            "WITH conv AS (
+                SELECT c.owner, c.locale, cu.external_ref, cu.display_name, cu.verified
+                  FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $2
+             ), ins AS (
+                INSERT INTO messages (id, conversation_id, sender, author_id, text, client_message_id, in_reply_to, intent, confidence)
+                SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM conv
+                ON CONFLICT DO NOTHING
+                RETURNING {MESSAGE_COLUMNS}
+             ), touch AS (
+                UPDATE conversations SET last_message_at = now(), updated_at = now(), status = 'open'
+                 WHERE id = $2 AND EXISTS (SELECT 1 FROM ins)
+             )
+             SELECT ins.*, conv.* FROM conv JOIN ins ON true"
+        ))
+        .await?;
+    let row = client
+        .query_opt(
+            &statement,
+            &[&m.id, &m.conversation_id, &m.sender.as_str(), &m.author_id, &m.text, &m.client_message_id, &m.in_reply_to, &m.intent, &m.confidence],
+        )
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let view = message_view(&row)?;
+    let state = ConversationState {
+        owner: parse(row.get(10))?,
+        locale: row.get(11),
+        customer: CustomerRef { external_ref: row.get(12), display_name: row.get(13), verified: row.get(14) },
+    };
+    Ok(Some((StoredMessage { view, inserted: true }, state)))
+}
+
 /// Lock the conversation row for the rest of the transaction and read its state.
 pub async fn lock_conversation(tx: &Transaction<'_>, id: Uuid) -> Result<Option<ConversationState>, DbError> {
-    let lock = tx.prepare_cached("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE").await?;
-    let locked = tx.query_opt(&lock, &[&id]).await?;
-    if locked.is_none() {
-        return Ok(None);
-    }
-    let state = tx.prepare_cached(CONVERSATION_STATE).await?;
-    let row = tx.query_one(&state, &[&id]).await?;
-    conversation_state(&row).map(Some)
+    // Lock and read in one statement; only the conversation's row is locked, not its customer's.
+    let lock = tx.prepare_cached(&format!("{CONVERSATION_STATE} FOR UPDATE OF c")).await?;
+    tx.query_opt(&lock, &[&id]).await?.as_ref().map(conversation_state).transpose()
 }
 
 /// Insert a message unless a message with its id (or, for bot replies, an answer to the same
 /// question) is already stored.
 pub async fn insert_message(tx: &Transaction<'_>, m: NewMessage<'_>) -> Result<StoredMessage, DbError> {
+    // The insert and the conversation's touch in one statement: one round trip.
     let insert = tx
         .prepare_cached(&format!(
-            "INSERT INTO messages (id, conversation_id, sender, author_id, text, client_message_id, in_reply_to, intent, confidence)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT DO NOTHING
-             RETURNING {MESSAGE_COLUMNS}"
+            "WITH ins AS (
+                INSERT INTO messages (id, conversation_id, sender, author_id, text, client_message_id, in_reply_to, intent, confidence)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                ON CONFLICT DO NOTHING
+                RETURNING {MESSAGE_COLUMNS}
+             ), touch AS (
+                UPDATE conversations SET last_message_at = now(), updated_at = now(), status = 'open'
+                 WHERE id = $2 AND EXISTS (SELECT 1 FROM ins)
+             )
+             SELECT * FROM ins"
         ))
         .await?;
     let inserted = tx
@@ -143,10 +190,6 @@ pub async fn insert_message(tx: &Transaction<'_>, m: NewMessage<'_>) -> Result<S
         )
         .await?;
     if let Some(row) = inserted {
-        let touch = tx
-            .prepare_cached("UPDATE conversations SET last_message_at = now(), updated_at = now(), status = 'open' WHERE id = $1")
-            .await?;
-        tx.execute(&touch, &[&m.conversation_id]).await?;
         return Ok(StoredMessage { view: message_view(&row)?, inserted: true });
     }
     // Already stored: by id, or (a bot reply) another reply to the same question.
@@ -192,15 +235,17 @@ pub async fn earlier_question_unanswered(
 /// `message.created` events are published again, under the same ids, ahead of a later event of the
 /// same conversation (see `TicketWorker::publish_replies`).
 pub async fn recent_bot_replies(
-    client: &impl tokio_postgres::GenericClient,
+    client: &impl deadpool_postgres::GenericClient,
     conversation_id: Uuid,
     window: std::time::Duration,
 ) -> Result<Vec<MessageView>, DbError> {
-    let query = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages
-          WHERE conversation_id = $1 AND sender = 'bot' AND created_at > now() - make_interval(secs => $2)
-          ORDER BY created_at, id"
-    );
+    let query = client
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages
+              WHERE conversation_id = $1 AND sender = 'bot' AND created_at > now() - make_interval(secs => $2)
+              ORDER BY created_at, id"
+        ))
+        .await?;
     let rows = client.query(&query, &[&conversation_id, &window.as_secs_f64()]).await?;
     rows.iter().map(message_view).collect()
 }
