@@ -111,21 +111,35 @@ async fn a_card_number_or_cvv_typed_in_chat_never_reaches_postgres_the_bus_or_th
 }
 
 #[tokio::test]
-async fn a_card_number_used_as_the_client_message_id_is_refused_and_nothing_is_stored() {
+async fn a_client_message_id_that_reads_as_a_card_number_is_masked_and_retries_still_count_once() {
     let app = support::spawn_app().await;
     let (conversation, token) = app.start_session().await;
+    let mut ws = app.ws(&token).await;
     let pan = random_pan(16);
-    for id in [pan.clone(), grouped(&pan, "-")] {
-        let response = app.post_message(conversation, &token, &id, "hello").await;
-        assert_eq!(response.status(), 422, "a client id that reads as a card number is refused");
-        let body: serde_json::Value = response.json().await.expect("error body");
-        assert_eq!(body["code"], "validation_failed", "{body}");
-        assert_eq!(body["fields"][0]["field"], "client_message_id", "{body}");
+    let typed = grouped(&pan, "-");
+    // Sent, then retried with the same id: one message.
+    for _ in 0..2 {
+        let response = app.post_message(conversation, &token, &typed, "hello").await;
+        assert_eq!(response.status(), 202, "an id is a retry key, never a reason to refuse a message");
     }
-    // A widget-style id (UUID groups joined with '_') is fine.
-    let ok = app.post_message(conversation, &token, "w-0123abcd_4567_89ef_0123_456789abcdef", "hello").await;
-    assert_eq!(ok.status(), 202);
-    let stored = app.count("SELECT count(*) FROM messages WHERE conversation_id = $1", &[&conversation]).await;
-    assert!(stored <= 1, "only the accepted message can be stored");
+    ws.wait_event("the stored message", |f| is_message_from(f, "customer")).await;
+    ws.drain_for(Duration::from_millis(500)).await;
+    let rows = app
+        .query("SELECT client_message_id FROM messages WHERE conversation_id = $1 AND sender = 'customer'", &[&conversation])
+        .await;
+    assert_eq!(rows.len(), 1, "stored once");
+    let stored: String = rows[0].get(0);
+    assert!(stored.starts_with("masked-"), "stored as a stand-in: {stored}");
+    let secrets = forbidden(&pan, &typed);
+    assert_clean("the stored client id", &stored, &secrets);
+    for frame in &ws.seen {
+        assert_clean("a WebSocket push", &frame.to_string(), &secrets);
+    }
+    let topology = app.platform.bus.topology().clone();
+    for (subject, message) in raw_stream(&app.platform, &topology.commands_stream()).await {
+        assert_clean(&format!("a command on {subject}"), &message, &secrets);
+    }
+    // An ordinary id is kept as sent.
+    assert_eq!(app.post_message(conversation, &token, "w-0123abcd_4567", "hello again").await.status(), 202);
     app.stop().await;
 }

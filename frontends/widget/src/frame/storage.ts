@@ -74,8 +74,8 @@ export const stored = {
 
 /** A fresh client message id: 1–64 of [A-Za-z0-9_-], unique enough to never collide. */
 export function newClientMessageId(): string {
-  // Groups joined with '_', never '-' or ' ': the server refuses an id that could be read as a
-  // card number (13+ digits joined by dashes), and no group here is longer than 12 characters.
+  // Groups joined with '_', never '-' or ' ': the server replaces an id that could be read as a card
+  // number (13+ digits joined by dashes) with a stand-in, and no group here is longer than 12.
   if (typeof crypto.randomUUID === 'function') return 'w-' + crypto.randomUUID().replaceAll('-', '_');
   const bytes = new Uint8Array(16);
   crypto.getRandomValues(bytes);
