@@ -146,10 +146,10 @@ impl<B: CoreBanking> AiResponder<B> {
         if q.decision != Decision::Bot {
             return Ok(());
         }
-        // A person may have taken the conversation since the classifier looked. The ticket worker
-        // drops a bot reply to an agent-owned conversation in any case (under the conversation's
-        // lock); this early check only saves a paid model call, so the offline AI skips it.
-        if self.llm.is_some() && !self.bot_owns(q.conversation_id).await? {
+        // A person may have taken the conversation since the classifier looked: then the bot says
+        // nothing. (The ticket worker checks again under the conversation's lock when it stores the
+        // reply, which settles a take-over racing this answer.)
+        if !self.bot_owns(q.conversation_id).await? {
             return Ok(());
         }
         let draft = self.offline.answer(q).await?;
