@@ -68,7 +68,7 @@ impl<B: CoreBanking> AiResponder<B> {
         if let Some(llm) = &llm {
             tracing::info!(provider = llm.provider().label(), "AI responder uses an LLM, with offline fallback");
         }
-        let offline = OfflineResponder { bank, db: platform.db.clone() };
+        let offline = OfflineResponder { bank, db: platform.db.clone(), articles: Default::default() };
         Self { platform, offline, llm }
     }
 

@@ -59,6 +59,8 @@ pub const BLOCK_CARD: &[&str] = &["lost_or_stolen_card", "compromised_card"];
 pub struct OfflineResponder<B> {
     pub bank: B,
     pub db: Db,
+    /// Which articles answer which intent, read at most every few seconds.
+    pub articles: knowledge::IntentArticles,
 }
 
 fn banking_failure(e: BankingError) -> Failure {
@@ -108,8 +110,7 @@ impl<B: CoreBanking> OfflineResponder<B> {
                 return Ok(Answer::reply(&products_text(&products, kind, lang)));
             }
         }
-        let articles = knowledge::search(&self.db, Some(intent), &q.text, lang.code(), 1).await?;
-        let Some(article) = articles.into_iter().next() else {
+        let Some(article) = self.articles.best(&self.db, intent, &q.text, lang.code()).await? else {
             // Nothing we can say with confidence: a person answers.
             return Ok(Answer::handoff(EscalationReason::NeedsHumanAction, Priority::Normal));
         };
