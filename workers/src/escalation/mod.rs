@@ -134,34 +134,25 @@ impl EscalationClassifier {
     }
 
     async fn history(&self, conversation_id: Uuid, message_id: Uuid) -> Result<History, Failure> {
-        use tokio_postgres::types::ToSql;
         let client = self.platform.db.client().await?;
-        // Prepared once per connection: these run for every customer message.
-        let previous = client
+        // One statement (prepared once per connection): it runs for every customer message.
+        let history = client
             .prepare_cached(
-                "SELECT text FROM messages WHERE conversation_id = $1 AND sender = 'customer' AND id <> $2
-                   AND created_at <= (SELECT created_at FROM messages WHERE id = $2)
-                 ORDER BY created_at DESC LIMIT 1",
+                "SELECT
+                   (SELECT text FROM messages WHERE conversation_id = $1 AND sender = 'customer' AND id <> $2
+                       AND created_at <= (SELECT created_at FROM messages WHERE id = $2)
+                     ORDER BY created_at DESC LIMIT 1),
+                   (SELECT confidence FROM messages WHERE conversation_id = $1 AND sender = 'bot'
+                     ORDER BY created_at DESC LIMIT 1)",
             )
             .await
             .map_err(joxai_platform::db::DbError::from)?;
-        let last_bot = client
-            .prepare_cached(
-                "SELECT confidence FROM messages WHERE conversation_id = $1 AND sender = 'bot'
-                 ORDER BY created_at DESC LIMIT 1",
-            )
+        let row = client
+            .query_one(&history, &[&conversation_id, &message_id])
             .await
             .map_err(joxai_platform::db::DbError::from)?;
-        // Both go out together on the connection (pipelined): one round trip, not two.
-        let (previous_params, last_bot_params): (&[&(dyn ToSql + Sync)], &[&(dyn ToSql + Sync)]) =
-            (&[&conversation_id, &message_id], &[&conversation_id]);
-        let (previous_row, last_bot_row) = tokio::try_join!(
-            client.query_opt(&previous, previous_params),
-            client.query_opt(&last_bot, last_bot_params),
-        )
-        .map_err(joxai_platform::db::DbError::from)?;
-        let previous_text = previous_row.map(|r| r.get::<_, String>(0));
-        let previous_confidence = last_bot_row.and_then(|r| r.get::<_, Option<f32>>(0));
+        let previous_text: Option<String> = row.get(0);
+        let previous_confidence: Option<f32> = row.get(1);
         Ok(History { previous_text, previous_confidence })
     }
 

@@ -32,11 +32,15 @@ const TAKEOVER_REPUBLISH: std::time::Duration = std::time::Duration::from_secs(6
 
 pub struct TicketWorker {
     platform: Platform,
+    /// Woken each time this process stores a bot reply, so an answer waiting for an earlier one
+    /// (see `store_bot_reply`) looks again at once instead of at its next poll. Answers stored by
+    /// other processes are seen at the next poll.
+    reply_stored: tokio::sync::Notify,
 }
 
 impl TicketWorker {
     pub fn new(platform: Platform) -> Self {
-        Self { platform }
+        Self { platform, reply_stored: tokio::sync::Notify::new() }
     }
 
     async fn publish<T: Message>(&self, conversation_id: Uuid, envelope: Envelope<T>) -> Result<(), Failure> {
@@ -102,29 +106,36 @@ impl TicketWorker {
         let started = tokio::time::Instant::now();
         let mut poll = ORDER_POLL;
         let (message, conversation, earlier) = loop {
+            // Registered before looking, so an answer stored while we look still wakes us.
+            let stored_meanwhile = self.reply_stored.notified();
+            tokio::pin!(stored_meanwhile);
+            stored_meanwhile.as_mut().enable();
             let mut client = self.platform.db.client().await?;
             let tx = client.transaction().await.map_err(DbError::from)?;
-            // Lock the conversation so an escalation cannot slip in between this check and the insert.
-            let Some(conversation) = store::lock_conversation(&tx, p.conversation_id).await? else {
+            // Three statements in one round trip, run by Postgres in this order: lock the
+            // conversation (so an escalation cannot slip in between the owner check and the
+            // insert), then — each with a fresh snapshot taken once the lock is held, so every
+            // earlier answer is committed and visible — is an earlier question still unanswered
+            // (answers go out in the order of the questions), and which answers came before.
+            let (conversation, waiting, earlier) = tokio::try_join!(
+                store::lock_conversation(&tx, p.conversation_id),
+                store::earlier_question_unanswered(&tx, p.conversation_id, p.in_reply_to, ORDER_WAIT),
+                store::recent_bot_replies(&tx, p.conversation_id, ORDER_WAIT),
+            )?;
+            let Some(conversation) = conversation else {
                 return Err(Failure::Permanent(anyhow::anyhow!("conversation {} does not exist", p.conversation_id)));
             };
             if conversation.owner != ConversationOwner::Bot {
                 tracing::info!(conversation_id = %p.conversation_id, "an agent owns the conversation: bot reply dropped");
                 return Ok(());
             }
-            // Answers go out in the order of the questions: wait (briefly) for an earlier one. Both
-            // queries go out together (one round trip): with the lock held, every earlier answer
-            // is committed, so `earlier` is complete.
-            let (waiting, earlier) = tokio::try_join!(
-                store::earlier_question_unanswered(&tx, p.conversation_id, p.in_reply_to, ORDER_WAIT),
-                store::recent_bot_replies(&tx, p.conversation_id, ORDER_WAIT),
-            )?;
             if waiting && started.elapsed() < ORDER_WAIT {
                 drop(tx);
                 drop(client);
                 // Polls back off (20 ms doubling to 320 ms): a backlog of waiting answers must not
-                // take the connections the answers they wait for need.
-                tokio::time::sleep(poll).await;
+                // take the connections the answers they wait for need. An answer stored by this
+                // process ends the wait early.
+                let _ = tokio::time::timeout(poll, stored_meanwhile).await;
                 poll = (poll * 2).min(ORDER_POLL_MAX);
                 continue;
             }
@@ -141,6 +152,7 @@ impl TicketWorker {
             })
             .await?;
             tx.commit().await.map_err(DbError::from)?;
+            self.reply_stored.notify_waiters();
             let earlier: Vec<_> = earlier.into_iter().filter(|m| m.id != p.message_id).collect();
             break (message, conversation, earlier);
         };
