@@ -40,10 +40,12 @@ pub struct BlendSettings {
 impl Default for BlendSettings {
     fn default() -> Self {
         BlendSettings {
-            weight: 0.4,
-            gate: 1.0,
-            epochs: 40,
-            learning_rate: 0.5,
+            // Seed-7 validation slice (958 rows): TF-IDF alone 0.8987, head alone 0.9092, this blend 0.9238
+            // ungated and with the gate at 0.98 (the encoder then runs on 52% of messages); gate 0.95: 0.9217.
+            weight: 0.75,
+            gate: 0.98,
+            epochs: 80,
+            learning_rate: 2.0,
             l2: 1e-5,
             batch: 32,
             momentum: 0.9,

@@ -62,13 +62,13 @@ pub(crate) fn run_tune_blend(args: &[String]) -> anyhow::Result<()> {
     let defaults = BlendSettings::default();
     let mut best: Option<(f64, BlendSettings, Vec<Vec<f32>>)> = None;
     for (learning_rate, epochs, l2) in [
-        (0.5, 40, 1e-5),
-        (0.5, 40, 1e-4),
         (0.2, 40, 1e-5),
-        (1.0, 40, 1e-5),
-        (0.5, 80, 1e-5),
-        (0.5, 20, 1e-5),
-        (0.5, 40, 0.0),
+        (0.5, 40, 1e-5),
+        (1.0, 80, 1e-5),
+        (2.0, 80, 1e-5),
+        (2.0, 160, 1e-6),
+        (4.0, 160, 1e-6),
+        (4.0, 160, 0.0),
     ] {
         let settings = BlendSettings { learning_rate, epochs, l2, ..defaults };
         let started = Instant::now();
@@ -81,11 +81,11 @@ pub(crate) fn run_tune_blend(args: &[String]) -> anyhow::Result<()> {
             started.elapsed().as_millis(),
             accuracy(&head_probabilities)
         );
-        for step in 1..=8 {
-            let weight = step as f32 * 0.1;
+        for step in 4..=16 {
+            let weight = step as f32 * 0.05;
             let blended = blend_all(&tfidf_probabilities, &head_probabilities, weight, 1.0);
             let a = accuracy(&blended);
-            line.push_str(&format!(" {weight:.1}:{a:.4}"));
+            line.push_str(&format!(" {weight:.2}:{a:.4}"));
             if best.as_ref().is_none_or(|(b, _, _)| a > *b) {
                 best = Some((a, BlendSettings { weight, ..settings }, head_probabilities.clone()));
             }
