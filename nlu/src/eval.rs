@@ -22,6 +22,7 @@ pub struct EvalReport {
     pub worst_confusions: Vec<(String, String, usize)>,
     pub latency_p50_micros: f64,
     pub latency_p99_micros: f64,
+    pub latency_mean_micros: f64,
 }
 
 /// Classifies every row with `model` and compares with its label.
@@ -83,7 +84,13 @@ pub fn evaluate(model: &IntentModel, rows: &[Example]) -> EvalReport {
     }
 
     latencies_micros.sort_by(f64::total_cmp);
+    let latency_mean_micros = if latencies_micros.is_empty() {
+        0.0
+    } else {
+        latencies_micros.iter().sum::<f64>() / latencies_micros.len() as f64
+    };
     EvalReport {
+        latency_mean_micros,
         rows: rows.len(),
         correct,
         accuracy: ratio(correct, rows.len()),
@@ -127,8 +134,8 @@ impl fmt::Display for EvalReport {
         )?;
         writeln!(
             f,
-            "latency per message: p50 {:.1} µs, p99 {:.1} µs",
-            self.latency_p50_micros, self.latency_p99_micros
+            "latency per message: p50 {:.1} µs, p99 {:.1} µs, mean {:.1} µs",
+            self.latency_p50_micros, self.latency_p99_micros, self.latency_mean_micros
         )?;
         writeln!(f, "most confused (expected -> predicted: count):")?;
         if self.worst_confusions.is_empty() {

