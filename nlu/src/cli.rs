@@ -13,8 +13,8 @@ usage:
   nlu eval FILE.csv [--holdout-of-training] [--tfidf-only] [--weight W] [--gate G]
                                               accuracy, macro-F1, confusions and latency on a text,category CSV
                                               (--holdout-of-training: train without FILE's rows first; the
-                                              sentence encoder is blended in when installed, see --tfidf-only;
-                                              --weight/--gate override the blend's settings)
+                                              sentence encoder is blended in when JOXAI_ENCODER=on and it is
+                                              installed, see --tfidf-only; --weight/--gate override the blend)
   nlu tune-blend FILE.csv                     choose the blend's settings on a validation slice of the training
                                               data without FILE's rows (FILE itself is never scored)
   nlu holdout --fraction 0.1 --seed 7 --out DIR
