@@ -105,7 +105,39 @@ impl TicketWorker {
         let p = &cmd.payload;
         let started = tokio::time::Instant::now();
         let mut poll = ORDER_POLL;
-        let (message, conversation, earlier) = loop {
+        let new = NewMessage {
+            id: p.message_id,
+            conversation_id: p.conversation_id,
+            sender: Sender::Bot,
+            author_id: None,
+            text: &p.text,
+            client_message_id: None,
+            in_reply_to: Some(p.in_reply_to),
+            intent: p.intent.as_deref(),
+            confidence: p.confidence,
+        };
+        // The common case in one round trip: the reply's statement, then (run after it has
+        // committed, so every earlier answer is visible) the answers that came before it.
+        let fast = {
+            let client = self.platform.db.client().await?;
+            let (fast, earlier) = tokio::try_join!(
+                store::insert_bot_reply_fast(&client, &new, ORDER_WAIT),
+                store::recent_bot_replies(&client, p.conversation_id, ORDER_WAIT),
+            )?;
+            match fast {
+                store::FastBotReply::AgentOwns => {
+                    tracing::info!(conversation_id = %p.conversation_id, "an agent owns the conversation: bot reply dropped");
+                    return Ok(());
+                }
+                store::FastBotReply::Stored(message, conversation) => {
+                    self.reply_stored.notify_waiters();
+                    let earlier: Vec<_> = earlier.into_iter().filter(|m| m.id != p.message_id).collect();
+                    Some((message, conversation, earlier))
+                }
+                store::FastBotReply::NotHandled => None,
+            }
+        };
+        let (message, conversation, earlier) = if let Some(done) = fast { done } else { loop {
             // Registered before looking, so an answer stored while we look still wakes us.
             let stored_meanwhile = self.reply_stored.notified();
             tokio::pin!(stored_meanwhile);
@@ -139,23 +171,12 @@ impl TicketWorker {
                 poll = (poll * 2).min(ORDER_POLL_MAX);
                 continue;
             }
-            let message = store::insert_message(&tx, NewMessage {
-                id: p.message_id,
-                conversation_id: p.conversation_id,
-                sender: Sender::Bot,
-                author_id: None,
-                text: &p.text,
-                client_message_id: None,
-                in_reply_to: Some(p.in_reply_to),
-                intent: p.intent.as_deref(),
-                confidence: p.confidence,
-            })
-            .await?;
+            let message = store::insert_message(&tx, new.clone()).await?;
             tx.commit().await.map_err(DbError::from)?;
             self.reply_stored.notify_waiters();
             let earlier: Vec<_> = earlier.into_iter().filter(|m| m.id != p.message_id).collect();
             break (message, conversation, earlier);
-        };
+        } };
         // An earlier answer may be stored but not yet published (another worker is between its
         // commit and its publish): publish it first, under its own id, so it cannot arrive second.
         self.publish_replies(p.conversation_id, earlier, &conversation).await?;

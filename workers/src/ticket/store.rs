@@ -15,6 +15,7 @@ pub struct ConversationState {
     pub customer: CustomerRef,
 }
 
+#[derive(Clone)]
 pub struct NewMessage<'a> {
     pub id: Uuid,
     pub conversation_id: Uuid,
@@ -146,6 +147,86 @@ pub async fn insert_customer_message_fast(
         customer: CustomerRef { external_ref: row.get(12), display_name: row.get(13), verified: row.get(14) },
     };
     Ok(Some((StoredMessage { view, inserted: true }, state)))
+}
+
+/// What [`insert_bot_reply_fast`] did.
+pub enum FastBotReply {
+    /// Stored (new), with the conversation's state.
+    Stored(StoredMessage, ConversationState),
+    /// A person owns the conversation: nothing stored.
+    AgentOwns,
+    /// Not the common case (no conversation, already stored, or an earlier question still waits
+    /// for its answer): the caller takes the general path.
+    NotHandled,
+}
+
+/// The common case of a bot reply in one statement (one round trip, its own implicit transaction):
+/// lock the conversation, check that the bot still owns it and that no earlier question of the
+/// conversation (asked within `window`) is still unanswered, insert the reply and touch the
+/// conversation. The checks after the lock read the statement's snapshot; when the lock had to wait
+/// for another answer to commit, that snapshot may not show it, which can only make the ordering
+/// check say "wait" — the general path then looks again with fresh snapshots.
+pub async fn insert_bot_reply_fast(
+    client: &deadpool_postgres::Client,
+    m: &NewMessage<'_>,
+    window: std::time::Duration,
+) -> Result<FastBotReply, DbError> {
+    let statement = client
+        .prepare_cached(&format!(
+            "WITH conv AS (
+                SELECT c.owner, c.locale, cu.external_ref, cu.display_name, cu.verified
+                  FROM conversations c JOIN customers cu ON cu.id = c.customer_id
+                 WHERE c.id = $2 FOR UPDATE OF c
+             ), waiting AS (
+                SELECT EXISTS (
+                  SELECT 1 FROM messages q, messages me
+                   WHERE me.id = $7 AND q.conversation_id = $2 AND q.sender = 'customer'
+                     AND (q.created_at, q.id) < (me.created_at, me.id)
+                     AND q.created_at > now() - make_interval(secs => $10)
+                     AND NOT EXISTS (SELECT 1 FROM messages b WHERE b.in_reply_to = q.id AND b.sender = 'bot')) AS w
+             ), ins AS (
+                INSERT INTO messages (id, conversation_id, sender, author_id, text, client_message_id, in_reply_to, intent, confidence)
+                SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM conv, waiting
+                 WHERE conv.owner = 'bot' AND NOT waiting.w
+                ON CONFLICT DO NOTHING
+                RETURNING {MESSAGE_COLUMNS}
+             ), touch AS (
+                UPDATE conversations SET last_message_at = now(), updated_at = now(), status = 'open'
+                 WHERE id = $2 AND EXISTS (SELECT 1 FROM ins)
+             )
+             SELECT ins.*, conv.* FROM conv LEFT JOIN ins ON true"
+        ))
+        .await?;
+    let row = client
+        .query_opt(
+            &statement,
+            &[
+                &m.id,
+                &m.conversation_id,
+                &m.sender.as_str(),
+                &m.author_id,
+                &m.text,
+                &m.client_message_id,
+                &m.in_reply_to,
+                &m.intent,
+                &m.confidence,
+                &window.as_secs_f64(),
+            ],
+        )
+        .await?;
+    let Some(row) = row else { return Ok(FastBotReply::NotHandled) };
+    let state = ConversationState {
+        owner: parse(row.get(10))?,
+        locale: row.get(11),
+        customer: CustomerRef { external_ref: row.get(12), display_name: row.get(13), verified: row.get(14) },
+    };
+    if state.owner != ConversationOwner::Bot {
+        return Ok(FastBotReply::AgentOwns);
+    }
+    if row.get::<_, Option<Uuid>>(0).is_none() {
+        return Ok(FastBotReply::NotHandled);
+    }
+    Ok(FastBotReply::Stored(StoredMessage { view: message_view(&row)?, inserted: true }, state))
 }
 
 /// Lock the conversation row for the rest of the transaction and read its state.
