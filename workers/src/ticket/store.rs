@@ -28,6 +28,24 @@ pub struct NewMessage<'a> {
     pub confidence: Option<f32>,
 }
 
+impl NewMessage<'_> {
+    /// The nine insert parameters ($1–$9), in the order every message insert here uses
+    /// (`sender` is `self.sender.as_str()`, kept alive by the caller).
+    fn params<'s>(&'s self, sender: &'s &'static str) -> [&'s (dyn tokio_postgres::types::ToSql + Sync); 9] {
+        [
+            &self.id,
+            &self.conversation_id,
+            sender,
+            &self.author_id,
+            &self.text,
+            &self.client_message_id,
+            &self.in_reply_to,
+            &self.intent,
+            &self.confidence,
+        ]
+    }
+}
+
 pub struct StoredMessage {
     pub view: MessageView,
     /// False when the message was already there (a redelivered command).
@@ -133,10 +151,11 @@ pub async fn insert_customer_message_fast(
              SELECT ins.*, conv.* FROM conv JOIN ins ON true"
         ))
         .await?;
+    let sender = m.sender.as_str();
     let row = client
         .query_opt(
             &statement,
-            &[&m.id, &m.conversation_id, &m.sender.as_str(), &m.author_id, &m.text, &m.client_message_id, &m.in_reply_to, &m.intent, &m.confidence],
+            &m.params(&sender),
         )
         .await?;
     let Some(row) = row else { return Ok(None) };
@@ -197,21 +216,11 @@ pub async fn insert_bot_reply_fast(
              SELECT ins.*, conv.* FROM conv LEFT JOIN ins ON true"
         ))
         .await?;
+    let (sender, window) = (m.sender.as_str(), window.as_secs_f64());
     let row = client
         .query_opt(
             &statement,
-            &[
-                &m.id,
-                &m.conversation_id,
-                &m.sender.as_str(),
-                &m.author_id,
-                &m.text,
-                &m.client_message_id,
-                &m.in_reply_to,
-                &m.intent,
-                &m.confidence,
-                &window.as_secs_f64(),
-            ],
+            &[&m.params(&sender)[..], &[&window]].concat(),
         )
         .await?;
     let Some(row) = row else { return Ok(FastBotReply::NotHandled) };
@@ -254,20 +263,11 @@ pub async fn insert_message(tx: &Transaction<'_>, m: NewMessage<'_>) -> Result<S
              SELECT * FROM ins"
         ))
         .await?;
+    let sender = m.sender.as_str();
     let inserted = tx
         .query_opt(
             &insert,
-            &[
-                &m.id,
-                &m.conversation_id,
-                &m.sender.as_str(),
-                &m.author_id,
-                &m.text,
-                &m.client_message_id,
-                &m.in_reply_to,
-                &m.intent,
-                &m.confidence,
-            ],
+            &m.params(&sender),
         )
         .await?;
     if let Some(row) = inserted {
