@@ -42,6 +42,11 @@ else
   cargo test --workspace --no-fail-fast
 fi
 
+# The Rust tests' databases are not needed any more; left behind they would keep autovacuum busy.
+for db in $(psql_admin -c "SELECT datname FROM pg_database WHERE datname LIKE 'joxai\_t\_%'"); do
+  psql_admin -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null || true
+done
+
 for extra in infra/scripts/check-infra.sh frontends/test.sh; do
   if [ -x "$extra" ]; then log "$extra"; "$extra"; fi
 done
