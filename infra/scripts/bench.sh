@@ -44,9 +44,7 @@ ensure_nats "$TEST_NATS_PORT" "$JOXAI_CACHE/nats-test"
 ensure_postgres
 # Databases left by earlier test runs keep autovacuum busy (a worker visits each one in turn),
 # which would count as Postgres CPU here: drop them first, as `make test` does.
-for db in $(psql_admin -c "SELECT datname FROM pg_database WHERE datname LIKE 'joxai\_t\_%'"); do
-  psql_admin -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null || true
-done
+drop_test_databases
 NAME="joxai_bench_$(python3 -c 'import uuid; print(uuid.uuid4().hex[:12])')"
 psql_admin -c "CREATE DATABASE $NAME" >/dev/null
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$NAME"

@@ -64,6 +64,14 @@ ensure_postgres() {
 
 psql_admin() { psql -h 127.0.0.1 -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
 
+# Drop the databases the Rust tests create (`joxai_t_<uuid>`, one per test). Left behind they would
+# also keep autovacuum busy, visiting each in turn.
+drop_test_databases() {
+  for db in $(psql_admin -c "SELECT datname FROM pg_database WHERE datname LIKE 'joxai\_t\_%'"); do
+    psql_admin -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null || true
+  done
+}
+
 ensure_database() { # name
   if [ -n "${DATABASE_URL:-}" ]; then return 0; fi
   if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$1'")" != "1" ]; then

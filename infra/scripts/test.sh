@@ -27,9 +27,7 @@ ensure_postgres
 "$JOXAI_ROOT/infra/scripts/fetch-encoder.sh" >/dev/null || log "the sentence encoder could not be fetched: its tests will skip"
 
 # Each test creates its own database `joxai_t_<uuid>`; drop what earlier runs left behind.
-for db in $(psql_admin -c "SELECT datname FROM pg_database WHERE datname LIKE 'joxai\_t\_%'"); do
-  psql_admin -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null || true
-done
+drop_test_databases
 
 export JOXAI_TEST_NATS_URL="nats://127.0.0.1:$TEST_NATS_PORT"
 export JOXAI_TEST_DATABASE_URL="${JOXAI_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
@@ -43,9 +41,7 @@ else
 fi
 
 # The Rust tests' databases are not needed any more; left behind they would keep autovacuum busy.
-for db in $(psql_admin -c "SELECT datname FROM pg_database WHERE datname LIKE 'joxai\_t\_%'"); do
-  psql_admin -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null || true
-done
+drop_test_databases
 
 for extra in infra/scripts/check-infra.sh frontends/test.sh; do
   if [ -x "$extra" ]; then log "$extra"; "$extra"; fi

@@ -37,6 +37,15 @@ impl Dispatched {
     pub fn pending_response(id: Uuid) -> Response {
         (StatusCode::ACCEPTED, Json(PendingBody { command_id: id })).into_response()
     }
+
+    /// The HTTP answer to a dispatched command: `applied` builds it once the worker has applied the
+    /// command; one still in flight is a 202 with its id.
+    pub async fn respond<F: Future<Output = ApiResult<Response>>>(self, applied: impl FnOnce() -> F) -> ApiResult<Response> {
+        match self {
+            Dispatched::Applied => applied().await,
+            Dispatched::Pending(id) => Ok(Self::pending_response(id)),
+        }
+    }
 }
 
 /// Publish `envelope` and wait for the worker's verdict. `what` names the object for a 404.

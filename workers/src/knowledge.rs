@@ -57,6 +57,9 @@ pub async fn search(db: &Db, intent: Option<&str>, question: &str, locale: &str,
 /// adds, edits or switches off is used by every responder within this time.
 pub const CACHE_TTL: Duration = Duration::from_secs(10);
 
+/// An intent and a language.
+type IntentKey = (String, String);
+
 /// The articles that list each (intent, language), read once per [`CACHE_TTL`].
 ///
 /// Why: nearly every answer is "the one article for this intent", and finding it with full-text
@@ -65,7 +68,8 @@ pub const CACHE_TTL: Duration = Duration::from_secs(10);
 /// to rank by the question's words) the responder searches as before.
 #[derive(Default)]
 pub struct IntentArticles {
-    entries: Mutex<HashMap<(String, String), (Instant, Vec<Article>)>>,
+    /// (intent, language) → when read, and the articles listing that intent.
+    entries: Mutex<HashMap<IntentKey, (Instant, Vec<Article>)>>,
 }
 
 impl IntentArticles {

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::dispatch::{Dispatched, dispatch};
+use crate::dispatch::dispatch;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::extract::{Staff, Supervisor, Validate, ValidJson};
 use crate::routes::chat::MAX_MESSAGE_CHARS;
@@ -138,13 +138,11 @@ async fn save(state: &AppState, staff: &Staff, id: Uuid, create: bool, req: Cann
         body: joxai_nlu::redact::redact(req.body.trim()).into_owned(),
         actor: staff.actor(),
     };
-    match dispatch(state, Envelope::new(command), "canned response").await? {
-        Dispatched::Pending(c) => Ok(Dispatched::pending_response(c)),
-        Dispatched::Applied => {
-            let status = if create { StatusCode::CREATED } else { StatusCode::OK };
-            Ok((status, Json(load(state, id).await?)).into_response())
-        }
-    }
+    let status = if create { StatusCode::CREATED } else { StatusCode::OK };
+    dispatch(state, Envelope::new(command), "canned response")
+        .await?
+        .respond(|| async move { Ok((status, Json(load(state, id).await?)).into_response()) })
+        .await
 }
 
 /// `POST /api/v1/canned-responses` — supervisors and admins.
@@ -164,10 +162,10 @@ pub async fn update(
 
 /// `DELETE /api/v1/canned-responses/{id}` — supervisors and admins.
 pub async fn delete(State(state): State<AppState>, Supervisor(staff): Supervisor, Path(id): Path<Uuid>) -> ApiResult<Response> {
-    match dispatch(&state, Envelope::new(DeleteCannedResponse { id, actor: staff.actor() }), "canned response").await? {
-        Dispatched::Pending(c) => Ok(Dispatched::pending_response(c)),
-        Dispatched::Applied => Ok(StatusCode::NO_CONTENT.into_response()),
-    }
+    dispatch(&state, Envelope::new(DeleteCannedResponse { id, actor: staff.actor() }), "canned response")
+        .await?
+        .respond(|| async { Ok(StatusCode::NO_CONTENT.into_response()) })
+        .await
 }
 
 #[derive(Deserialize)]

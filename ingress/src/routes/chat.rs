@@ -302,10 +302,10 @@ pub async fn close(State(state): State<AppState>, customer: Customer, Path(conve
     use axum::response::IntoResponse as _;
     customer.owns(conversation_id)?;
     let command = EndChat { conversation_id };
-    match crate::dispatch::dispatch(&state, Envelope::new(command), "conversation").await? {
-        crate::dispatch::Dispatched::Pending(c) => Ok(crate::dispatch::Dispatched::pending_response(c)),
-        crate::dispatch::Dispatched::Applied => Ok(Json(ClosedResponse { conversation_id, status: "closed" }).into_response()),
-    }
+    crate::dispatch::dispatch(&state, Envelope::new(command), "conversation")
+        .await?
+        .respond(|| async move { Ok(Json(ClosedResponse { conversation_id, status: "closed" }).into_response()) })
+        .await
 }
 
 #[derive(Serialize)]
@@ -378,12 +378,10 @@ pub async fn rate(
         .map(|c| joxai_nlu::redact::redact(c.trim()).into_owned())
         .filter(|c| !c.is_empty());
     let command = RateConversation { conversation_id, rating: req.rating, comment: comment.clone() };
-    match crate::dispatch::dispatch(&state, Envelope::new(command), "conversation").await? {
-        crate::dispatch::Dispatched::Pending(c) => Ok(crate::dispatch::Dispatched::pending_response(c)),
-        crate::dispatch::Dispatched::Applied => {
-            Ok(Json(RatingResponse { conversation_id, rating: req.rating, comment }).into_response())
-        }
-    }
+    crate::dispatch::dispatch(&state, Envelope::new(command), "conversation")
+        .await?
+        .respond(|| async move { Ok(Json(RatingResponse { conversation_id, rating: req.rating, comment }).into_response()) })
+        .await
 }
 
 /// `POST /api/v1/chat/conversations/{id}/typing` — the customer of that conversation: an ephemeral

@@ -156,14 +156,13 @@ pub async fn get(State(state): State<AppState>, staff: Staff, Path(id): Path<Uui
 }
 
 async fn answer(state: &AppState, id: Uuid, outcome: Dispatched) -> ApiResult<Response> {
-    match outcome {
-        Dispatched::Pending(c) => Ok(Dispatched::pending_response(c)),
-        Dispatched::Applied => {
+    outcome
+        .respond(|| async move {
             let client = state.platform.db.client().await?;
             let row = client.query_one(&format!("{CONVERSATION} WHERE c.id = $1"), &[&id]).await?;
             Ok(Json(conversation(&row)?).into_response())
-        }
-    }
+        })
+        .await
 }
 
 /// `POST /api/v1/conversations/{id}/take-over` — supervisors and admins: take a conversation from

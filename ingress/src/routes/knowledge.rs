@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::dispatch::{Dispatched, dispatch};
+use crate::dispatch::dispatch;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::extract::{Staff, Supervisor, Validate, ValidJson};
 use crate::routes::page::{Page, decode_cursor, like_pattern, limit, micros, page};
@@ -216,13 +216,11 @@ async fn save(state: &AppState, staff: &Staff, id: Uuid, create: bool, req: Arti
         active: req.active.unwrap_or(true),
         actor: staff.actor(),
     };
-    match dispatch(state, Envelope::new(command), "article").await? {
-        Dispatched::Pending(c) => Ok(Dispatched::pending_response(c)),
-        Dispatched::Applied => {
-            let status = if create { StatusCode::CREATED } else { StatusCode::OK };
-            Ok((status, Json(load(state, id).await?)).into_response())
-        }
-    }
+    let status = if create { StatusCode::CREATED } else { StatusCode::OK };
+    dispatch(state, Envelope::new(command), "article")
+        .await?
+        .respond(|| async move { Ok((status, Json(load(state, id).await?)).into_response()) })
+        .await
 }
 
 /// `POST /api/v1/knowledge/articles` — supervisors and admins. 409 when the slug is taken in that locale.
@@ -243,10 +241,10 @@ pub async fn update(
 /// `DELETE /api/v1/knowledge/articles/{id}` — supervisors and admins. To keep an article but stop
 /// the assistant using it, `PUT` it with `active: false` instead.
 pub async fn delete(State(state): State<AppState>, Supervisor(staff): Supervisor, Path(id): Path<Uuid>) -> ApiResult<Response> {
-    match dispatch(&state, Envelope::new(DeleteKnowledgeArticle { id, actor: staff.actor() }), "article").await? {
-        Dispatched::Pending(c) => Ok(Dispatched::pending_response(c)),
-        Dispatched::Applied => Ok(StatusCode::NO_CONTENT.into_response()),
-    }
+    dispatch(&state, Envelope::new(DeleteKnowledgeArticle { id, actor: staff.actor() }), "article")
+        .await?
+        .respond(|| async { Ok(StatusCode::NO_CONTENT.into_response()) })
+        .await
 }
 
 #[cfg(test)]

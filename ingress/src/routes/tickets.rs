@@ -298,17 +298,15 @@ pub async fn get(State(state): State<AppState>, staff: Staff, Path(id): Path<Uui
 }
 
 /// Answer a ticket write: the ticket as it is now, or 202 if the worker has not applied it yet.
-async fn answer(state: &AppState, staff: &Staff, id: Uuid, outcome: Dispatched, status: StatusCode) -> ApiResult<Response> {
-    match outcome {
-        Dispatched::Pending(command_id) => Ok(Dispatched::pending_response(command_id)),
-        Dispatched::Applied => {
+async fn answer(state: &AppState, id: Uuid, outcome: Dispatched, status: StatusCode) -> ApiResult<Response> {
+    outcome
+        .respond(|| async move {
             // Read with supervisor eyes: an agent who just released a ticket may still see the result.
             let client = state.platform.db.client().await?;
             let row = client.query_opt(&format!("{DESK_TICKET} WHERE t.id = $1"), &[&id]).await?.ok_or(ApiError::NotFound("ticket"))?;
-            let _ = staff;
             Ok((status, Json(ticket(&row)?)).into_response())
-        }
-    }
+        })
+        .await
 }
 
 pub fn tags_errors(tags: &[String]) -> Vec<FieldError> {
@@ -391,7 +389,7 @@ pub async fn create(State(state): State<AppState>, staff: Staff, ValidJson(req):
         actor: staff.actor(),
     };
     let outcome = dispatch(&state, Envelope::new(command), "conversation").await?;
-    answer(&state, &staff, ticket_id, outcome, StatusCode::CREATED).await
+    answer(&state, ticket_id, outcome, StatusCode::CREATED).await
 }
 
 #[derive(Deserialize)]
@@ -436,7 +434,7 @@ pub async fn update(
         actor: staff.actor(),
     };
     let outcome = dispatch(&state, Envelope::new(command), "ticket").await?;
-    answer(&state, &staff, id, outcome, StatusCode::OK).await
+    answer(&state, id, outcome, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -465,7 +463,7 @@ pub async fn assign(
     }
     let command = AssignTicket { ticket_id: id, assignee_id: req.assignee_id, actor: staff.actor() };
     let outcome = dispatch(&state, Envelope::new(command), "ticket").await?;
-    answer(&state, &staff, id, outcome, StatusCode::OK).await
+    answer(&state, id, outcome, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -494,7 +492,7 @@ pub async fn set_status(
     let command =
         ChangeTicketStatus { ticket_id: id, status: req.status, expected_updated_at: req.expected_updated_at, actor: staff.actor() };
     let outcome = dispatch(&state, Envelope::new(command), "ticket").await?;
-    answer(&state, &staff, id, outcome, StatusCode::OK).await
+    answer(&state, id, outcome, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -609,16 +607,16 @@ pub async fn add_note(
         text: joxai_nlu::redact::redact(req.text.trim()).into_owned(),
         actor: staff.actor(),
     };
-    match dispatch(&state, Envelope::with_id(note_id, note_id, None, command), "ticket").await? {
-        Dispatched::Pending(c) => Ok(Dispatched::pending_response(c)),
-        Dispatched::Applied => {
+    dispatch(&state, Envelope::with_id(note_id, note_id, None, command), "ticket")
+        .await?
+        .respond(|| async {
             let client = state.platform.db.client().await?;
             let row = client
                 .query_one(&format!("SELECT {NOTE_COLUMNS} FROM ticket_notes n JOIN users u ON u.id = n.author_id WHERE n.id = $1"), &[&note_id])
                 .await?;
             Ok((StatusCode::CREATED, Json(note_view(&row))).into_response())
-        }
-    }
+        })
+        .await
 }
 
 #[derive(Serialize)]

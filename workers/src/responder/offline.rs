@@ -96,12 +96,11 @@ impl<B: CoreBanking> OfflineResponder<B> {
                 "No estoy seguro de haberle entendido. Puedo ayudarle con saldos, tarjetas, transferencias y planes de ahorro o préstamos. ¿Podría darme más detalles? También puede pedir hablar con una persona en cualquier momento.",
             )));
         }
-        if PERSONAL.contains(&intent) {
-            if let Some(customer_ref) = verified_ref {
-                if let Some(text) = self.personal(intent, lang, customer_ref).await? {
-                    return Ok(Answer::reply(&text));
-                }
-            }
+        if PERSONAL.contains(&intent)
+            && let Some(customer_ref) = verified_ref
+            && let Some(text) = self.personal(intent, lang, customer_ref).await?
+        {
+            return Ok(Answer::reply(&text));
         }
         if matches!(intent, "savings_plans" | "loan_plans") {
             let kind = if intent == "savings_plans" { "savings" } else { "loan" };

@@ -130,6 +130,32 @@ fn stale(expected: Option<OffsetDateTime>, ticket: &TicketView) -> bool {
 }
 
 /// Queue the "ticket changed" event for `ticket_id` as it is now.
+/// Lock a ticket that `actor` is about to change: it must exist and be visible to them (else "not
+/// found", so nobody learns it exists), be theirs (else `forbidden`, ending with `doing`), and —
+/// when the caller sent the `updated_at` it last saw — not have changed since. `Err` is the refusal to return.
+async fn lock_owned(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    actor: &Actor,
+    expected: Option<OffsetDateTime>,
+    doing: &str,
+) -> Result<Result<TicketView, Verdict>, DbError> {
+    let refuse = |code, message: String| Ok(Err(Verdict::Rejected(code, message)));
+    let Some(LockedTicket { view: ticket }) = lock_ticket(tx, id).await? else {
+        return refuse("not_found", "ticket not found".into());
+    };
+    if !sees(actor, &ticket) {
+        return refuse("not_found", "ticket not found".into());
+    }
+    if !owns(actor, &ticket) {
+        return refuse("forbidden", format!("take the ticket before {doing}"));
+    }
+    if stale(expected, &ticket) {
+        return refuse("conflict", "the ticket changed since you loaded it; reload and try again".into());
+    }
+    Ok(Ok(ticket))
+}
+
 pub(crate) async fn ticket_updated(
     tx: &Transaction<'_>,
     ctx: &mut Ctx,
@@ -288,18 +314,10 @@ pub async fn assign(tx: &Transaction<'_>, ctx: &mut Ctx, p: &AssignTicket) -> Re
 }
 
 pub async fn change_status(tx: &Transaction<'_>, ctx: &mut Ctx, p: &ChangeTicketStatus) -> Result<Verdict, DbError> {
-    let Some(LockedTicket { view: ticket }) = lock_ticket(tx, p.ticket_id).await? else {
-        return reject("not_found", "ticket not found");
+    let ticket = match lock_owned(tx, p.ticket_id, &p.actor, p.expected_updated_at, "changing its status").await? {
+        Ok(ticket) => ticket,
+        Err(refusal) => return Ok(refusal),
     };
-    if !sees(&p.actor, &ticket) {
-        return reject("not_found", "ticket not found");
-    }
-    if !owns(&p.actor, &ticket) {
-        return reject("forbidden", "take the ticket before changing its status");
-    }
-    if stale(p.expected_updated_at, &ticket) {
-        return reject("conflict", "the ticket changed since you loaded it; reload and try again");
-    }
     if !ticket.status.can_become(p.status) {
         return reject("conflict", format!("a ticket cannot go from {} to {}", ticket.status, p.status));
     }
@@ -336,18 +354,10 @@ pub async fn change_status(tx: &Transaction<'_>, ctx: &mut Ctx, p: &ChangeTicket
 }
 
 pub async fn update(tx: &Transaction<'_>, ctx: &mut Ctx, p: &UpdateTicket) -> Result<Verdict, DbError> {
-    let Some(LockedTicket { view: ticket }) = lock_ticket(tx, p.ticket_id).await? else {
-        return reject("not_found", "ticket not found");
+    let ticket = match lock_owned(tx, p.ticket_id, &p.actor, p.expected_updated_at, "editing it").await? {
+        Ok(ticket) => ticket,
+        Err(refusal) => return Ok(refusal),
     };
-    if !sees(&p.actor, &ticket) {
-        return reject("not_found", "ticket not found");
-    }
-    if !owns(&p.actor, &ticket) {
-        return reject("forbidden", "take the ticket before editing it");
-    }
-    if stale(p.expected_updated_at, &ticket) {
-        return reject("conflict", "the ticket changed since you loaded it; reload and try again");
-    }
     let category = p.category.as_ref().map(|c| c.trim().to_owned());
     tx.execute(
         "UPDATE tickets SET subject = coalesce($2, subject),
@@ -371,15 +381,10 @@ pub async fn update(tx: &Transaction<'_>, ctx: &mut Ctx, p: &UpdateTicket) -> Re
 }
 
 pub async fn add_note(tx: &Transaction<'_>, ctx: &mut Ctx, p: &AddInternalNote) -> Result<Verdict, DbError> {
-    let Some(LockedTicket { view: ticket }) = lock_ticket(tx, p.ticket_id).await? else {
-        return reject("not_found", "ticket not found");
+    let ticket = match lock_owned(tx, p.ticket_id, &p.actor, None, "adding notes").await? {
+        Ok(ticket) => ticket,
+        Err(refusal) => return Ok(refusal),
     };
-    if !sees(&p.actor, &ticket) {
-        return reject("not_found", "ticket not found");
-    }
-    if !owns(&p.actor, &ticket) {
-        return reject("forbidden", "take the ticket before adding notes");
-    }
     let row = tx
         .query_one(
             "INSERT INTO ticket_notes (id, ticket_id, author_id, text) VALUES ($1, $2, $3, $4)

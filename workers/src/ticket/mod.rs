@@ -286,7 +286,7 @@ impl TicketWorker {
         if replies.is_empty() {
             return Ok(());
         }
-        let Some(conversation) = store::conversation(&**client, conversation_id).await? else { return Ok(()) };
+        let Some(conversation) = store::conversation(&client, conversation_id).await? else { return Ok(()) };
         drop(client);
         self.publish_replies(conversation_id, replies, &conversation).await
     }

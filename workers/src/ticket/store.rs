@@ -61,14 +61,53 @@ pub struct TicketOutcome {
 
 use joxai_platform::rows::parse;
 
-const CONVERSATION_STATE: &str = "SELECT c.owner, c.locale, cu.external_ref, cu.display_name, cu.verified
-     FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1";
+/// A conversation's state, read with its customer (`c`, `cu`); the caller adds the WHERE clause.
+macro_rules! conversation_state_from {
+    () => {
+        "SELECT c.owner, c.locale, cu.external_ref, cu.display_name, cu.verified
+     FROM conversations c JOIN customers cu ON cu.id = c.customer_id"
+    };
+}
+const CONVERSATION_STATE_FROM: &str = conversation_state_from!();
+const CONVERSATION_STATE: &str = concat!(conversation_state_from!(), " WHERE c.id = $1");
+
+/// Every message insert here: the columns, filled by `$1`–`$9` in [`NewMessage::params`] order.
+const INSERT_MESSAGE: &str =
+    "INSERT INTO messages (id, conversation_id, sender, author_id, text, client_message_id, in_reply_to, intent, confidence)";
+
+/// The CTE that follows an `ins` CTE: touch the conversation (`$2`) when a message was inserted.
+const TOUCH_AFTER_INSERT: &str = "touch AS (
+    UPDATE conversations SET last_message_at = now(), updated_at = now(), status = 'open'
+     WHERE id = $2 AND EXISTS (SELECT 1 FROM ins))";
+
+/// True when a customer message of conversation `conversation`, stored before message `question`
+/// and less than `window` seconds ago, has no bot answer yet (the arguments are SQL placeholders).
+fn earlier_unanswered_sql(conversation: &str, question: &str, window: &str) -> String {
+    format!(
+        "EXISTS (
+           SELECT 1 FROM messages q, messages me
+            WHERE me.id = {question} AND q.conversation_id = {conversation} AND q.sender = 'customer'
+              AND (q.created_at, q.id) < (me.created_at, me.id)
+              AND q.created_at > now() - make_interval(secs => {window})
+              AND NOT EXISTS (SELECT 1 FROM messages b WHERE b.in_reply_to = q.id AND b.sender = 'bot'))"
+    )
+}
 
 fn conversation_state(row: &Row) -> Result<ConversationState, DbError> {
+    conversation_state_at(row, 0)
+}
+
+/// The conversation's state from five columns of `row` starting at `first`, in
+/// [`CONVERSATION_STATE_FROM`] order.
+fn conversation_state_at(row: &Row, first: usize) -> Result<ConversationState, DbError> {
     Ok(ConversationState {
-        owner: parse(row.get(0))?,
-        locale: row.get(1),
-        customer: CustomerRef { external_ref: row.get(2), display_name: row.get(3), verified: row.get(4) },
+        owner: parse(row.get(first))?,
+        locale: row.get(first + 1),
+        customer: CustomerRef {
+            external_ref: row.get(first + 2),
+            display_name: row.get(first + 3),
+            verified: row.get(first + 4),
+        },
     })
 }
 
@@ -118,7 +157,7 @@ pub async fn ensure_conversation(
         &[&conversation_id, &customer_id, &locale, &channel],
     )
     .await?;
-    let row = tx.query_one(CONVERSATION_STATE, &[&conversation_id]).await?;
+    let row = tx.query_one(&state, &[&conversation_id]).await?;
     conversation_state(&row)
 }
 
@@ -136,18 +175,12 @@ pub async fn insert_customer_message_fast(
 ) -> Result<Option<(StoredMessage, ConversationState)>, DbError> {
     let statement = client
         .prepare_cached(&format!(
-            "WITH conv AS (
-                SELECT c.owner, c.locale, cu.external_ref, cu.display_name, cu.verified
-                  FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $2
-             ), ins AS (
-                INSERT INTO messages (id, conversation_id, sender, author_id, text, client_message_id, in_reply_to, intent, confidence)
-                SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM conv
+            "WITH conv AS ({CONVERSATION_STATE_FROM} WHERE c.id = $2),
+             ins AS (
+                {INSERT_MESSAGE} SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM conv
                 ON CONFLICT DO NOTHING
                 RETURNING {MESSAGE_COLUMNS}
-             ), touch AS (
-                UPDATE conversations SET last_message_at = now(), updated_at = now(), status = 'open'
-                 WHERE id = $2 AND EXISTS (SELECT 1 FROM ins)
-             )
+             ), {TOUCH_AFTER_INSERT}
              SELECT ins.*, conv.* FROM conv JOIN ins ON true"
         ))
         .await?;
@@ -159,16 +192,14 @@ pub async fn insert_customer_message_fast(
         )
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let view = message_view(&row)?;
-    let state = ConversationState {
-        owner: parse(row.get(10))?,
-        locale: row.get(11),
-        customer: CustomerRef { external_ref: row.get(12), display_name: row.get(13), verified: row.get(14) },
-    };
-    Ok(Some((StoredMessage { view, inserted: true }, state)))
+    // The message's ten columns, then the conversation's five.
+    let state = conversation_state_at(&row, 10)?;
+    Ok(Some((StoredMessage { view: message_view(&row)?, inserted: true }, state)))
 }
 
-/// What [`insert_bot_reply_fast`] did.
+/// What [`insert_bot_reply_fast`] did. (Returned once per call and matched at once, so the size
+/// difference between the variants costs nothing.)
+#[allow(clippy::large_enum_variant)]
 pub enum FastBotReply {
     /// Stored (new), with the conversation's state.
     Stored(StoredMessage, ConversationState),
@@ -192,28 +223,16 @@ pub async fn insert_bot_reply_fast(
 ) -> Result<FastBotReply, DbError> {
     let statement = client
         .prepare_cached(&format!(
-            "WITH conv AS (
-                SELECT c.owner, c.locale, cu.external_ref, cu.display_name, cu.verified
-                  FROM conversations c JOIN customers cu ON cu.id = c.customer_id
-                 WHERE c.id = $2 FOR UPDATE OF c
-             ), waiting AS (
-                SELECT EXISTS (
-                  SELECT 1 FROM messages q, messages me
-                   WHERE me.id = $7 AND q.conversation_id = $2 AND q.sender = 'customer'
-                     AND (q.created_at, q.id) < (me.created_at, me.id)
-                     AND q.created_at > now() - make_interval(secs => $10)
-                     AND NOT EXISTS (SELECT 1 FROM messages b WHERE b.in_reply_to = q.id AND b.sender = 'bot')) AS w
-             ), ins AS (
-                INSERT INTO messages (id, conversation_id, sender, author_id, text, client_message_id, in_reply_to, intent, confidence)
-                SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM conv, waiting
+            "WITH conv AS ({CONVERSATION_STATE_FROM} WHERE c.id = $2 FOR UPDATE OF c),
+             waiting AS (SELECT {waiting} AS w),
+             ins AS (
+                {INSERT_MESSAGE} SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM conv, waiting
                  WHERE conv.owner = 'bot' AND NOT waiting.w
                 ON CONFLICT DO NOTHING
                 RETURNING {MESSAGE_COLUMNS}
-             ), touch AS (
-                UPDATE conversations SET last_message_at = now(), updated_at = now(), status = 'open'
-                 WHERE id = $2 AND EXISTS (SELECT 1 FROM ins)
-             )
-             SELECT ins.*, conv.* FROM conv LEFT JOIN ins ON true"
+             ), {TOUCH_AFTER_INSERT}
+             SELECT ins.*, conv.* FROM conv LEFT JOIN ins ON true",
+            waiting = earlier_unanswered_sql("$2", "$7", "$10")
         ))
         .await?;
     let (sender, window) = (m.sender.as_str(), window.as_secs_f64());
@@ -224,11 +243,7 @@ pub async fn insert_bot_reply_fast(
         )
         .await?;
     let Some(row) = row else { return Ok(FastBotReply::NotHandled) };
-    let state = ConversationState {
-        owner: parse(row.get(10))?,
-        locale: row.get(11),
-        customer: CustomerRef { external_ref: row.get(12), display_name: row.get(13), verified: row.get(14) },
-    };
+    let state = conversation_state_at(&row, 10)?;
     if state.owner != ConversationOwner::Bot {
         return Ok(FastBotReply::AgentOwns);
     }
@@ -252,14 +267,10 @@ pub async fn insert_message(tx: &Transaction<'_>, m: NewMessage<'_>) -> Result<S
     let insert = tx
         .prepare_cached(&format!(
             "WITH ins AS (
-                INSERT INTO messages (id, conversation_id, sender, author_id, text, client_message_id, in_reply_to, intent, confidence)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                {INSERT_MESSAGE} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                 ON CONFLICT DO NOTHING
                 RETURNING {MESSAGE_COLUMNS}
-             ), touch AS (
-                UPDATE conversations SET last_message_at = now(), updated_at = now(), status = 'open'
-                 WHERE id = $2 AND EXISTS (SELECT 1 FROM ins)
-             )
+             ), {TOUCH_AFTER_INSERT}
              SELECT * FROM ins"
         ))
         .await?;
@@ -298,16 +309,7 @@ pub async fn earlier_question_unanswered(
     question: Uuid,
     window: std::time::Duration,
 ) -> Result<bool, DbError> {
-    let query = tx
-        .prepare_cached(
-            "SELECT EXISTS (
-               SELECT 1 FROM messages q, messages me
-                WHERE me.id = $2 AND q.conversation_id = $1 AND q.sender = 'customer'
-                  AND (q.created_at, q.id) < (me.created_at, me.id)
-                  AND q.created_at > now() - make_interval(secs => $3)
-                  AND NOT EXISTS (SELECT 1 FROM messages b WHERE b.in_reply_to = q.id AND b.sender = 'bot'))",
-        )
-        .await?;
+    let query = tx.prepare_cached(&format!("SELECT {}", earlier_unanswered_sql("$1", "$2", "$3"))).await?;
     let row = tx.query_one(&query, &[&conversation_id, &question, &window.as_secs_f64()]).await?;
     Ok(row.get(0))
 }
