@@ -6,14 +6,17 @@
 #   1. cold start of `joxai all` to /readyz (fresh database, then a restart on the migrated one);
 #   2. a step ramp: the knee (p99 <= 25 ms and achieved >= 90 % of offered), then on while the server
 #      keeps up (achieved >= 90 %), for the highest sustained rate;
-#   3. 300 chat turns/s for 15 s;
+#   3. 300 chat turns/s for 15 s (with CPU per turn per process, and a perf profile if asked);
 #   4. the ceiling: the same writes and publishes straight to Postgres and NATS;
 #   5. 10,000 idle WebSockets (server memory) and event delivery latency under 1k/5k/20k pushes/s;
 # and prints a summary with the machine described. Everything talks to 127.0.0.1 only; the
 # database, streams and process are removed at the end, whatever happens.
 #
 # Knobs (environment): BENCH_PORT (5077), BENCH_RAMP ("50,100,200,300,400,500,600,800,1000,1200,1600,2000,2400,3200"),
-# BENCH_SOCKETS (10000), BENCH_OUT (a directory for the JSON summaries; default a temp dir).
+# BENCH_SOCKETS (10000), BENCH_OUT (a directory for the JSON summaries; default a temp dir),
+# BENCH_PHASES ("ramp rate ceiling ws": which phases to run), BENCH_RATE (300) and BENCH_RATE_SECS (15)
+# for the fixed-rate phase, BENCH_PERF (1: sample every process's stacks with `perf` during the
+# fixed-rate phase and print where the CPU went, by process and by function).
 source "$(dirname "$0")/lib.sh"
 cd "$JOXAI_ROOT"
 
@@ -28,6 +31,10 @@ NATS="nats://127.0.0.1:$TEST_NATS_PORT"
 BIN="$CARGO_TARGET_DIR/release/joxai"
 LOADGEN="$CARGO_TARGET_DIR/release/joxai-loadgen"
 BENCH_STARTED=$SECONDS
+PHASES=" ${BENCH_PHASES:-ramp rate ceiling ws} "
+RATE="${BENCH_RATE:-300}"
+RATE_SECS="${BENCH_RATE_SECS:-15}"
+phase() { [[ "$PHASES" == *" $1 "* ]]; }
 
 log "building release binaries (target: $CARGO_TARGET_DIR)"
 # Two builds, not one with both packages: together cargo would unify their features and rebuild
@@ -125,7 +132,7 @@ run() { # name timeout-seconds args...
     || log "$name did not finish (exit $?); its figures are missing from the summary"
 }
 
-run ramp 120 ramp --rates "$RAMP" --step-secs 4 --warmup 1.5 --customers 1000 --drain-secs 3 --profile
+phase ramp && run ramp 120 ramp --rates "$RAMP" --step-secs 4 --warmup 1.5 --customers 1000 --drain-secs 3 --profile
 # CPU time (user + system, in clock ticks) of a set of processes, from /proc/PID/stat.
 cpu_ticks() { # pids...
   local total=0 pid fields
@@ -136,16 +143,38 @@ cpu_ticks() { # pids...
   done
   echo "$total"
 }
-# Where the CPU goes during the 300 turns/s phase: per process, per turn.
-NATS_PID="$(cat "$JOXAI_CACHE/nats-test/nats.pid" 2>/dev/null || true)"
-PG_PIDS="$(pgrep -u postgres -d ' ' postgres || true)"
-CPU_BEFORE="$(cpu_ticks "$PID") $(cpu_ticks ${NATS_PID:-}) $(cpu_ticks $PG_PIDS)"
-run rate300 60 rate --rate 300 --duration 15 --warmup 3 --customers 500 --profile
-PG_PIDS="$(pgrep -u postgres -d ' ' postgres || true)"
-CPU_AFTER="$(cpu_ticks "$PID") $(cpu_ticks ${NATS_PID:-}) $(cpu_ticks $PG_PIDS)"
-echo "$CPU_BEFORE $CPU_AFTER $(getconf CLK_TCK)" >"$OUT/cpu.txt"
-run ceiling 60 ceiling --nats-url "$NATS" --concurrency 16,64 --duration 4
-run ws 240 ws --sockets "$SOCKETS" --subscribers 200 --push-rates 1000,5000,20000 --push-secs 4 --pid "$PID" \
+# Where the CPU goes during the fixed-rate phase: per process, per turn (and by function with perf).
+if phase rate; then
+  NATS_PID="$(cat "$JOXAI_CACHE/nats-test/nats.pid" 2>/dev/null || true)"
+  PG_PIDS="$(pgrep -u postgres -d ' ' postgres || true)"
+  CPU_BEFORE="$(cpu_ticks "$PID") $(cpu_ticks ${NATS_PID:-}) $(cpu_ticks $PG_PIDS)"
+  PERF_PID=""
+  if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
+    settle
+    # Skip the warm-up, sample the measured seconds (every CPU, 999 Hz, with call stacks).
+    ( sleep 3; exec perf record -q -e cpu-clock -F 999 -a -g -o "$OUT/perf.data" -- sleep "$RATE_SECS" ) >/dev/null 2>&1 &
+    PERF_PID=$!
+  fi
+  run rate 60 rate --rate "$RATE" --duration "$RATE_SECS" --warmup 3 --customers 500 --profile
+  PG_PIDS="$(pgrep -u postgres -d ' ' postgres || true)"
+  CPU_AFTER="$(cpu_ticks "$PID") $(cpu_ticks ${NATS_PID:-}) $(cpu_ticks $PG_PIDS)"
+  echo "$CPU_BEFORE $CPU_AFTER $(getconf CLK_TCK) $RATE $RATE_SECS" >"$OUT/cpu.txt"
+  if [ -n "$PERF_PID" ]; then
+    wait "$PERF_PID" || true
+    {
+      echo "== CPU by process during $RATE turns/s (perf, every CPU)"
+      perf report -i "$OUT/perf.data" --sort comm --no-children -g none --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12
+      for comm in postgres joxai nats-server joxai-loadgen; do
+        echo "== $comm: hottest functions"
+        perf report -i "$OUT/perf.data" --comms "$comm" --sort dso,sym --no-children -g none --stdio 2>/dev/null \
+          | grep -v '^#' | grep -v '^$' | head -25
+      done
+    } >"$OUT/perf.txt"
+    cat "$OUT/perf.txt"
+  fi
+fi
+phase ceiling && run ceiling 60 ceiling --nats-url "$NATS" --concurrency 16,64 --duration 4
+phase ws && run ws 240 ws --sockets "$SOCKETS" --subscribers 200 --push-rates 1000,5000,20000 --push-secs 4 --pid "$PID" \
   --nats-url "$NATS" --nats-prefix "$JOXAI_NATS_PREFIX"
 
 python3 - "$OUT" "$COLD_FRESH_MS" "$COLD_RESTART_MS" "$BUILD_SECS" "$((SECONDS - BENCH_STARTED))" <<'EOF'
@@ -156,7 +185,7 @@ def load(name):
         return json.load(open(os.path.join(out, name + ".json")))
     except Exception:
         return {}
-ramp, rate, ceil, ws = load("ramp"), load("rate300"), load("ceiling"), load("ws")
+ramp, rate, ceil, ws = load("ramp"), load("rate"), load("ceiling"), load("ws")
 m = ramp.get("machine") or rate.get("machine") or {}
 print()
 print("=" * 78)
@@ -173,16 +202,16 @@ else:
     print("knee: no ramp step met p99 <= 25 ms")
 r = rate.get("result")
 try:
-    b_j, b_n, b_p, a_j, a_n, a_p, tck = (int(x) for x in open(os.path.join(out, "cpu.txt")).read().split())
-    turns = 300 * (15 + 3)
+    b_j, b_n, b_p, a_j, a_n, a_p, tck, per_s, secs = (int(x) for x in open(os.path.join(out, "cpu.txt")).read().split())
+    turns = per_s * (secs + 3)
     ms = lambda before, after: (after - before) * 1000 / tck / turns
-    print(f"CPU per turn at 300 turns/s (warm-up included, all processes' user + system): joxai {ms(b_j, a_j):.2f} ms, "
+    print(f"CPU per turn at {per_s} turns/s (warm-up included, all processes' user + system): joxai {ms(b_j, a_j):.2f} ms, "
           f"Postgres {ms(b_p, a_p):.2f} ms, nats-server {ms(b_n, a_n):.2f} ms")
 except Exception:
     pass
 if r:
     l = r["latency"]
-    print(f"300 turns/s: achieved {r['achieved_per_s']:.0f}/s, p50 {l['p50_ms']:.1f} / p99 {l['p99_ms']:.1f} / "
+    print(f"{r.get('offered_per_s', 0):.0f} turns/s for {r.get('measured_secs', 0):.0f} s: achieved {r['achieved_per_s']:.0f}/s, p50 {l['p50_ms']:.1f} / p99 {l['p99_ms']:.1f} / "
           f"max {l['max_ms']:.1f} ms, errors {sum(r['errors'][k] for k in ('http_errors','http_timeouts','shed_by_generator','missing_replies'))}")
 top = ramp.get("highest_sustained")
 if top:

@@ -43,6 +43,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../infra/migrations/0001_init.sql"),
     include_str!("../../infra/migrations/0002_desk.sql"),
     include_str!("../../infra/migrations/0003_bank.sql"),
+    include_str!("../../infra/migrations/0004_desk_reads.sql"),
+    include_str!("../../infra/migrations/0005_hot_path_indexes.sql"),
 ];
 
 /// As in `platform/src/rows.rs`: what an INSERT returns so the event can be built from it.

@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (2, "desk", include_str!("../../infra/migrations/0002_desk.sql")),
     (3, "bank", include_str!("../../infra/migrations/0003_bank.sql")),
     (4, "desk_reads", include_str!("../../infra/migrations/0004_desk_reads.sql")),
+    (5, "hot_path_indexes", include_str!("../../infra/migrations/0005_hot_path_indexes.sql")),
 ];
 
 /// Arbitrary but fixed: every `joxai migrate` takes this lock, so replicas starting at once migrate
@@ -34,6 +35,10 @@ pub enum DbError {
     Pool(#[from] deadpool_postgres::PoolError),
     #[error("Postgres query failed: {0}")]
     Query(#[from] tokio_postgres::Error),
+    /// The connection failed while a shared statement (see the ticket worker's write batches) was
+    /// running; carried to every statement that shared it. Trying again can succeed.
+    #[error("Postgres connection lost: {0}")]
+    Lost(String),
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("not found")]
@@ -45,7 +50,7 @@ impl DbError {
     /// serialisation conflict). Anything else is a bug or bad data and must not be retried forever.
     pub fn is_transient(&self) -> bool {
         match self {
-            DbError::Pool(_) => true,
+            DbError::Pool(_) | DbError::Lost(_) => true,
             DbError::Query(e) => match e.code() {
                 None => true, // connection-level failure
                 Some(code) => {

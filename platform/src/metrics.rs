@@ -42,6 +42,8 @@ pub struct Metrics {
     pub db_pool_connections: IntGaugeVec,
     pub db_pool_waiting: IntGauge,
     pub db_query_duration: HistogramVec,
+    pub db_batch_size: prometheus::Histogram,
+    pub db_batch_fallbacks: prometheus::IntCounter,
 }
 
 /// Latency buckets from 0.5 ms to ~16 s: chat turns are milliseconds, LLM calls are seconds.
@@ -160,6 +162,19 @@ impl Metrics {
             db_query_duration: histogram("joxai_db_query_duration_seconds", "Postgres transaction latency.", &[
                 "operation",
             ]),
+            db_batch_size: prometheus::Histogram::with_opts(
+                prometheus::HistogramOpts::new(
+                    "joxai_db_write_batch_size",
+                    "Statements per commit in the ticket worker's write batches (1 when the batcher was idle).",
+                )
+                .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
+            )
+            .unwrap_or_else(|e| panic!("{e}")),
+            db_batch_fallbacks: prometheus::IntCounter::new(
+                "joxai_db_write_batch_fallbacks_total",
+                "Write batches rolled back by one failing statement and run again one statement at a time.",
+            )
+            .unwrap_or_else(|e| panic!("{e}")),
         };
         let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
             Box::new(m.http_requests.clone()),
@@ -189,6 +204,8 @@ impl Metrics {
             Box::new(m.db_pool_connections.clone()),
             Box::new(m.db_pool_waiting.clone()),
             Box::new(m.db_query_duration.clone()),
+            Box::new(m.db_batch_size.clone()),
+            Box::new(m.db_batch_fallbacks.clone()),
             Box::new(prometheus::process_collector::ProcessCollector::for_self()),
         ];
         for c in collectors {

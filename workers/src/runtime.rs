@@ -287,7 +287,7 @@ fn infrastructure(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         if let Some(db) = cause.downcast_ref::<DbError>() {
             return match db {
-                DbError::Pool(_) => true,
+                DbError::Pool(_) | DbError::Lost(_) => true,
                 DbError::Query(e) => e.code().is_none(),
                 _ => false,
             };

@@ -5,6 +5,7 @@
 //! nothing twice: the insert finds the row already there, and the republished events are dropped by
 //! JetStream's duplicate window (or recognised by id downstream).
 
+mod batch;
 pub mod desk;
 mod store;
 
@@ -36,11 +37,21 @@ pub struct TicketWorker {
     /// (see `store_bot_reply`) looks again at once instead of at its next poll. Answers stored by
     /// other processes are seen at the next poll.
     reply_stored: tokio::sync::Notify,
+    /// Shares commits between the hot statements of concurrent messages (see [`batch`]).
+    batcher: batch::WriteBatcher,
 }
 
+/// Write batches in flight at once, each on one pooled connection (`JOXAI_TICKET_WRITE_LANES`
+/// overrides it). A second lane keeps Postgres busy while a batch's commit is being flushed; more
+/// would only make batches smaller, so more commits for the same messages.
+const WRITE_LANES: usize = 2;
+
 impl TicketWorker {
+    /// Must be called inside a Tokio runtime: it starts the write batcher's tasks.
     pub fn new(platform: Platform) -> Self {
-        Self { platform, reply_stored: tokio::sync::Notify::new() }
+        let lanes = std::env::var("JOXAI_TICKET_WRITE_LANES").ok().and_then(|v| v.parse().ok()).unwrap_or(WRITE_LANES);
+        let batcher = batch::WriteBatcher::start(platform.db.clone(), lanes);
+        Self { platform, reply_stored: tokio::sync::Notify::new(), batcher }
     }
 
     async fn publish<T: Message>(&self, conversation_id: Uuid, envelope: Envelope<T>) -> Result<(), Failure> {
@@ -76,11 +87,11 @@ impl TicketWorker {
             intent: None,
             confidence: None,
         };
-        let mut client = self.platform.db.client().await?;
-        let (message, conversation) = match store::insert_customer_message_fast(&client, &new).await? {
+        let (message, conversation) = match self.batcher.customer_message(&new).await? {
             Some(done) => done,
             None => {
                 // No conversation yet, or a redelivery: the general path.
+                let mut client = self.platform.db.client().await?;
                 let tx = client.transaction().await.map_err(joxai_platform::db::DbError::from)?;
                 let conversation = store::ensure_conversation(&tx, p.conversation_id, &p.customer, "en", "widget").await?;
                 let message = store::insert_message(&tx, new).await?;
@@ -116,14 +127,10 @@ impl TicketWorker {
             intent: p.intent.as_deref(),
             confidence: p.confidence,
         };
-        // The common case in one round trip: the reply's statement, then (run after it has
-        // committed, so every earlier answer is visible) the answers that came before it.
+        // The common case in one statement (sharing its commit with others when the worker is
+        // busy), then the answers that came before it, read after it so every earlier one is seen.
         let fast = {
-            let client = self.platform.db.client().await?;
-            let (fast, earlier) = tokio::try_join!(
-                store::insert_bot_reply_fast(&client, &new, ORDER_WAIT),
-                store::recent_bot_replies(&client, p.conversation_id, ORDER_WAIT),
-            )?;
+            let (fast, earlier) = self.batcher.bot_reply(&new, ORDER_WAIT).await?;
             match fast {
                 store::FastBotReply::AgentOwns => {
                     tracing::info!(conversation_id = %p.conversation_id, "an agent owns the conversation: bot reply dropped");

@@ -161,6 +161,55 @@ pub async fn ensure_conversation(
     conversation_state(&row)
 }
 
+/// [`insert_customer_message_fast`]'s statement: insert the message if its conversation exists,
+/// touch the conversation, return both.
+static CUSTOMER_MESSAGE_FAST: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH conv AS ({CONVERSATION_STATE_FROM} WHERE c.id = $2),
+         ins AS (
+            {INSERT_MESSAGE} SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM conv
+            ON CONFLICT DO NOTHING
+            RETURNING {MESSAGE_COLUMNS}
+         ), {TOUCH_AFTER_INSERT}
+         SELECT ins.*, conv.* FROM conv JOIN ins ON true"
+    )
+});
+
+/// [`insert_bot_reply_fast`]'s statement: lock the conversation, check owner and order, insert,
+/// touch, return the reply (if stored) with the conversation's state.
+static BOT_REPLY_FAST: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH conv AS ({CONVERSATION_STATE_FROM} WHERE c.id = $2 FOR UPDATE OF c),
+         waiting AS (SELECT {waiting} AS w),
+         ins AS (
+            {INSERT_MESSAGE} SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM conv, waiting
+             WHERE conv.owner = 'bot' AND NOT waiting.w
+            ON CONFLICT DO NOTHING
+            RETURNING {MESSAGE_COLUMNS}
+         ), {TOUCH_AFTER_INSERT}
+         SELECT ins.*, conv.* FROM conv LEFT JOIN ins ON true",
+        waiting = earlier_unanswered_sql("$2", "$7", "$10")
+    )
+});
+
+/// [`recent_bot_replies`]'s statement.
+static RECENT_BOT_REPLIES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages
+          WHERE conversation_id = $1 AND sender = 'bot' AND created_at > now() - make_interval(secs => $2)
+          ORDER BY created_at, id"
+    )
+});
+
+/// Prepare the hot statements on this connection (a no-op once they are in its cache), so a
+/// pipeline of them never waits for a prepare round trip (see `batch::run_together`).
+pub async fn prepare_hot_statements(client: &deadpool_postgres::Client) -> Result<(), DbError> {
+    for sql in [&*CUSTOMER_MESSAGE_FAST, &*BOT_REPLY_FAST, &*RECENT_BOT_REPLIES] {
+        client.prepare_cached(sql).await?;
+    }
+    Ok(())
+}
+
 /// The common case of a customer message in one statement (one round trip, its own implicit
 /// transaction): the conversation exists, the message is new. It inserts the message, touches the
 /// conversation and returns both the stored message and the conversation's state. `None` means "not
@@ -173,17 +222,7 @@ pub async fn insert_customer_message_fast(
     client: &deadpool_postgres::Client,
     m: &NewMessage<'_>,
 ) -> Result<Option<(StoredMessage, ConversationState)>, DbError> {
-    let statement = client
-        .prepare_cached(&format!(
-            "WITH conv AS ({CONVERSATION_STATE_FROM} WHERE c.id = $2),
-             ins AS (
-                {INSERT_MESSAGE} SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM conv
-                ON CONFLICT DO NOTHING
-                RETURNING {MESSAGE_COLUMNS}
-             ), {TOUCH_AFTER_INSERT}
-             SELECT ins.*, conv.* FROM conv JOIN ins ON true"
-        ))
-        .await?;
+    let statement = client.prepare_cached(&CUSTOMER_MESSAGE_FAST).await?;
     let sender = m.sender.as_str();
     let row = client
         .query_opt(
@@ -221,20 +260,7 @@ pub async fn insert_bot_reply_fast(
     m: &NewMessage<'_>,
     window: std::time::Duration,
 ) -> Result<FastBotReply, DbError> {
-    let statement = client
-        .prepare_cached(&format!(
-            "WITH conv AS ({CONVERSATION_STATE_FROM} WHERE c.id = $2 FOR UPDATE OF c),
-             waiting AS (SELECT {waiting} AS w),
-             ins AS (
-                {INSERT_MESSAGE} SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM conv, waiting
-                 WHERE conv.owner = 'bot' AND NOT waiting.w
-                ON CONFLICT DO NOTHING
-                RETURNING {MESSAGE_COLUMNS}
-             ), {TOUCH_AFTER_INSERT}
-             SELECT ins.*, conv.* FROM conv LEFT JOIN ins ON true",
-            waiting = earlier_unanswered_sql("$2", "$7", "$10")
-        ))
-        .await?;
+    let statement = client.prepare_cached(&BOT_REPLY_FAST).await?;
     let (sender, window) = (m.sender.as_str(), window.as_secs_f64());
     let row = client
         .query_opt(
@@ -322,13 +348,7 @@ pub async fn recent_bot_replies(
     conversation_id: Uuid,
     window: std::time::Duration,
 ) -> Result<Vec<MessageView>, DbError> {
-    let query = client
-        .prepare_cached(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages
-              WHERE conversation_id = $1 AND sender = 'bot' AND created_at > now() - make_interval(secs => $2)
-              ORDER BY created_at, id"
-        ))
-        .await?;
+    let query = client.prepare_cached(&RECENT_BOT_REPLIES).await?;
     let rows = client.query(&query, &[&conversation_id, &window.as_secs_f64()]).await?;
     rows.iter().map(message_view).collect()
 }
