@@ -162,12 +162,14 @@ if phase rate; then
   if [ -n "$PERF_PID" ]; then
     wait "$PERF_PID" || true
     {
-      echo "== CPU by process during $RATE turns/s (perf, every CPU)"
-      perf report -i "$OUT/perf.data" --sort comm --no-children -g none --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12
-      for comm in postgres joxai nats-server joxai-loadgen; do
-        echo "== $comm: hottest functions"
-        perf report -i "$OUT/perf.data" --comms "$comm" --sort dso,sym --no-children -g none --stdio 2>/dev/null \
-          | grep -v '^#' | grep -v '^$' | head -25
+      # (`|| true`: an empty report must not end the bench.)
+      echo "== CPU by process during $RATE turns/s (perf, every CPU; tokio-rt-worker = joxai and the load generator)"
+      perf report -i "$OUT/perf.data" --sort comm --no-children -g none --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 || true
+      for who in "postgres:--comms postgres" "nats-server:--comms nats-server" "joxai:--pid $PID"; do
+        echo "== ${who%%:*}: hottest functions"
+        # shellcheck disable=SC2086 # the filter is two words on purpose
+        perf report -i "$OUT/perf.data" ${who#*:} --sort dso,sym --no-children -g none --stdio 2>/dev/null \
+          | grep -v '^#' | grep -v '^$' | head -25 || true
       done
     } >"$OUT/perf.txt"
     cat "$OUT/perf.txt"
