@@ -21,6 +21,14 @@ use unicode_normalization::char::is_combining_mark;
 
 /// The embedding width.
 pub const DIMENSION: usize = 384;
+/// The hidden states whose mean-pooled, L2-normalised vectors the intent head reads, side by side (1-based layer
+/// numbers). Layers 4 and 5 add surface detail the last layer has already blurred: on validation slices of three
+/// training parts (seeds 7/11/23, 958 rows each) a logistic regression on layers 4–6 reached 0.9057 alone and
+/// 0.9238 blended with TF-IDF, against 0.9012 / 0.9207 on the last layer only (max- or `[CLS]`-pooling added
+/// nothing).
+pub const HEAD_LAYERS: [usize; 3] = [4, 5, 6];
+/// The width of the head's input: one `DIMENSION` block per entry of `HEAD_LAYERS`.
+pub const HEAD_FEATURES: usize = DIMENSION * HEAD_LAYERS.len();
 /// Tokens per message, `[CLS]` and `[SEP]` included (longer messages are cut, as the reference tokenizer does).
 pub const MAX_TOKENS: usize = 64;
 const LAYERS: usize = 6;
@@ -319,7 +327,8 @@ impl Encoder {
 
         let vocab_len = tokenizer.vocab_len();
         let word_embeddings = tensor("embeddings.word_embeddings.weight", &[vocab_len, DIMENSION])?;
-        let position_embeddings = tensor("embeddings.position_embeddings.weight", &[512, DIMENSION])?;
+        let position_embeddings =
+            tensor("embeddings.position_embeddings.weight", &[512, DIMENSION])?;
         let token_types = tensor("embeddings.token_type_embeddings.weight", &[2, DIMENSION])?;
         let embedding_norm = norm("embeddings.LayerNorm")?;
 
@@ -337,13 +346,23 @@ impl Encoder {
             }
             let mut qkv_bias = Vec::with_capacity(3 * DIMENSION);
             for part in ["query", "key", "value"] {
-                qkv_bias.extend(tensor(&format!("{p}.attention.self.{part}.bias"), &[DIMENSION])?);
+                qkv_bias.extend(tensor(
+                    &format!("{p}.attention.self.{part}.bias"),
+                    &[DIMENSION],
+                )?);
             }
             layers.push(Layer {
                 qkv_weight,
                 qkv_bias,
-                attention_out_weight: linear(&format!("{p}.attention.output.dense"), DIMENSION, DIMENSION)?,
-                attention_out_bias: tensor(&format!("{p}.attention.output.dense.bias"), &[DIMENSION])?,
+                attention_out_weight: linear(
+                    &format!("{p}.attention.output.dense"),
+                    DIMENSION,
+                    DIMENSION,
+                )?,
+                attention_out_bias: tensor(
+                    &format!("{p}.attention.output.dense.bias"),
+                    &[DIMENSION],
+                )?,
                 attention_norm: norm(&format!("{p}.attention.output.LayerNorm"))?,
                 up_weight: linear(&format!("{p}.intermediate.dense"), INTERMEDIATE, DIMENSION)?,
                 up_bias: tensor(&format!("{p}.intermediate.dense.bias"), &[INTERMEDIATE])?,
@@ -385,12 +404,46 @@ impl Encoder {
 
     /// Embeds many texts on `threads` threads; the result is in input order and the same for any thread count.
     pub fn embed_all(&self, texts: &[&str], threads: usize) -> Vec<Vec<f32>> {
+        self.map_all(texts, threads, |text| self.embed(text))
+    }
+
+    /// What the intent head reads: the mean-pooled, L2-normalised states of each layer in `HEAD_LAYERS`, each
+    /// scaled by `1/sqrt(len)` so the whole vector has unit length like a single embedding (`HEAD_FEATURES`
+    /// values). Costs the same forward pass as `embed`.
+    pub fn head_features(&self, text: &str) -> Vec<f32> {
+        let scale = 1.0 / (HEAD_LAYERS.len() as f32).sqrt();
+        let mut features = Vec::with_capacity(HEAD_FEATURES);
+        let mut x = Vec::new();
+        self.forward(
+            &self.tokenizer.encode(text),
+            |layer, state| {
+                if HEAD_LAYERS.contains(&layer) {
+                    features.extend(mean_pool_normalised(state).into_iter().map(|v| v * scale));
+                }
+            },
+            &mut x,
+        );
+        features
+    }
+
+    /// `head_features` of many texts on `threads` threads; in input order and the same for any thread count.
+    pub fn head_features_all(&self, texts: &[&str], threads: usize) -> Vec<Vec<f32>> {
+        self.map_all(texts, threads, |text| self.head_features(text))
+    }
+
+    fn map_all(
+        &self,
+        texts: &[&str],
+        threads: usize,
+        f: impl Fn(&str) -> Vec<f32> + Sync,
+    ) -> Vec<Vec<f32>> {
         let threads = threads.clamp(1, texts.len().max(1));
         let chunk = texts.len().div_ceil(threads).max(1);
+        let f = &f;
         std::thread::scope(|scope| {
             let handles: Vec<_> = texts
                 .chunks(chunk)
-                .map(|part| scope.spawn(move || part.iter().map(|t| self.embed(t)).collect::<Vec<_>>()))
+                .map(|part| scope.spawn(move || part.iter().map(|t| f(t)).collect::<Vec<_>>()))
                 .collect();
             handles
                 .into_iter()
@@ -400,67 +453,151 @@ impl Encoder {
     }
 
     fn embed_ids(&self, ids: &[u32]) -> Vec<f32> {
+        let mut x = Vec::new();
+        self.forward(ids, |_, _| {}, &mut x);
+        mean_pool_normalised(&x)
+    }
+
+    /// Every hidden state of `text`: the embedding layer's output, then each transformer layer's (`LAYERS + 1`
+    /// matrices of `tokens × DIMENSION`). For experiments with other poolings and for caching the last layer's
+    /// input.
+    pub fn hidden_states(&self, text: &str) -> Vec<Vec<f32>> {
+        let mut states = Vec::with_capacity(LAYERS + 1);
+        let mut x = Vec::new();
+        self.forward(
+            &self.tokenizer.encode(text),
+            |_, state| states.push(state.to_vec()),
+            &mut x,
+        );
+        states
+    }
+
+    /// Runs the transformer on `ids`, leaving the last layer's output (`tokens × DIMENSION`) in `x` and calling
+    /// `observe(layer, state)` with the embedding output (layer 0) and each layer's output (1..=LAYERS).
+    fn forward(&self, ids: &[u32], mut observe: impl FnMut(usize, &[f32]), x: &mut Vec<f32>) {
         let t = ids.len();
-        let mut x = vec![0.0f32; t * DIMENSION];
+        x.clear();
+        x.resize(t * DIMENSION, 0.0);
         for (position, (&id, row)) in ids.iter().zip(x.chunks_exact_mut(DIMENSION)).enumerate() {
             let word = &self.word_embeddings[id as usize * DIMENSION..][..DIMENSION];
             let place = &self.position_embeddings[position * DIMENSION..][..DIMENSION];
-            for (((value, w), p), k) in row.iter_mut().zip(word).zip(place).zip(&self.token_type_embedding) {
+            for (((value, w), p), k) in row
+                .iter_mut()
+                .zip(word)
+                .zip(place)
+                .zip(&self.token_type_embedding)
+            {
                 *value = w + p + k;
             }
         }
-        layer_norm(&mut x, &self.embedding_norm);
+        layer_norm(x, &self.embedding_norm);
+        observe(0, x);
+        let mut scratch = LayerScratch::new(t);
+        for (index, layer) in self.layers.iter().enumerate() {
+            layer.forward(x, t, &mut scratch);
+            observe(index + 1, x);
+        }
+    }
+}
 
-        let mut qkv = vec![0.0f32; t * 3 * DIMENSION];
-        let mut context = vec![0.0f32; t * DIMENSION];
-        let mut residual = vec![0.0f32; t * DIMENSION];
-        let mut hidden = vec![0.0f32; t * INTERMEDIATE];
-        let mut scores = vec![0.0f32; t];
+/// Buffers one layer's forward pass needs, sized for `tokens` rows.
+struct LayerScratch {
+    qkv: Vec<f32>,
+    context: Vec<f32>,
+    residual: Vec<f32>,
+    hidden: Vec<f32>,
+    scores: Vec<f32>,
+}
+
+impl LayerScratch {
+    fn new(t: usize) -> LayerScratch {
+        LayerScratch {
+            qkv: vec![0.0f32; t * 3 * DIMENSION],
+            context: vec![0.0f32; t * DIMENSION],
+            residual: vec![0.0f32; t * DIMENSION],
+            hidden: vec![0.0f32; t * INTERMEDIATE],
+            scores: vec![0.0f32; t],
+        }
+    }
+}
+
+impl Layer {
+    /// `x` (`t × DIMENSION`) ← this layer's output for input `x`.
+    fn forward(&self, x: &mut [f32], t: usize, s: &mut LayerScratch) {
         let scale = 1.0 / (HEAD_DIM as f32).sqrt();
-        for layer in &self.layers {
-            linear(&x, t, DIMENSION, &layer.qkv_weight, &layer.qkv_bias, &mut qkv);
-            for head in 0..HEADS {
-                let offset = head * HEAD_DIM;
-                for i in 0..t {
-                    let q = &qkv[i * 3 * DIMENSION + offset..][..HEAD_DIM];
-                    for (j, score) in scores.iter_mut().enumerate() {
-                        let k = &qkv[j * 3 * DIMENSION + DIMENSION + offset..][..HEAD_DIM];
-                        *score = q.iter().zip(k).map(|(a, b)| a * b).sum::<f32>() * scale;
-                    }
-                    softmax(&mut scores);
-                    let out = &mut context[i * DIMENSION + offset..][..HEAD_DIM];
-                    out.fill(0.0);
-                    for (j, &a) in scores.iter().enumerate() {
-                        let v = &qkv[j * 3 * DIMENSION + 2 * DIMENSION + offset..][..HEAD_DIM];
-                        for (o, vv) in out.iter_mut().zip(v) {
-                            *o += a * vv;
-                        }
+        linear(
+            x,
+            t,
+            DIMENSION,
+            &self.qkv_weight,
+            &self.qkv_bias,
+            &mut s.qkv,
+        );
+        for head in 0..HEADS {
+            let offset = head * HEAD_DIM;
+            for i in 0..t {
+                let q = &s.qkv[i * 3 * DIMENSION + offset..][..HEAD_DIM];
+                for (j, score) in s.scores.iter_mut().enumerate() {
+                    let k = &s.qkv[j * 3 * DIMENSION + DIMENSION + offset..][..HEAD_DIM];
+                    *score = q.iter().zip(k).map(|(a, b)| a * b).sum::<f32>() * scale;
+                }
+                softmax(&mut s.scores);
+                let out = &mut s.context[i * DIMENSION + offset..][..HEAD_DIM];
+                out.fill(0.0);
+                for (j, &a) in s.scores.iter().enumerate() {
+                    let v = &s.qkv[j * 3 * DIMENSION + 2 * DIMENSION + offset..][..HEAD_DIM];
+                    for (o, vv) in out.iter_mut().zip(v) {
+                        *o += a * vv;
                     }
                 }
             }
-            linear(&context, t, DIMENSION, &layer.attention_out_weight, &layer.attention_out_bias, &mut residual);
-            add_norm(&mut x, &residual, &layer.attention_norm);
-            linear(&x, t, DIMENSION, &layer.up_weight, &layer.up_bias, &mut hidden);
-            for h in &mut hidden {
-                *h = gelu(*h);
-            }
-            linear(&hidden, t, INTERMEDIATE, &layer.down_weight, &layer.down_bias, &mut residual);
-            add_norm(&mut x, &residual, &layer.output_norm);
         }
-
-        let mut pooled = vec![0.0f32; DIMENSION];
-        for row in x.chunks_exact(DIMENSION) {
-            for (p, v) in pooled.iter_mut().zip(row) {
-                *p += v;
-            }
+        linear(
+            &s.context,
+            t,
+            DIMENSION,
+            &self.attention_out_weight,
+            &self.attention_out_bias,
+            &mut s.residual,
+        );
+        add_norm(x, &s.residual, &self.attention_norm);
+        linear(
+            x,
+            t,
+            DIMENSION,
+            &self.up_weight,
+            &self.up_bias,
+            &mut s.hidden,
+        );
+        for h in &mut s.hidden {
+            *h = gelu(*h);
         }
-        let norm = pooled.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
-        // (Dividing by the token count first would not change the normalised vector.)
-        for p in &mut pooled {
-            *p /= norm;
-        }
-        pooled
+        linear(
+            &s.hidden,
+            t,
+            INTERMEDIATE,
+            &self.down_weight,
+            &self.down_bias,
+            &mut s.residual,
+        );
+        add_norm(x, &s.residual, &self.output_norm);
     }
+}
+
+/// Mean over the tokens of `x` (`tokens × DIMENSION`), L2-normalised (sentence-transformers' pooling).
+pub(crate) fn mean_pool_normalised(x: &[f32]) -> Vec<f32> {
+    let mut pooled = vec![0.0f32; DIMENSION];
+    for row in x.chunks_exact(DIMENSION) {
+        for (p, v) in pooled.iter_mut().zip(row) {
+            *p += v;
+        }
+    }
+    let norm = pooled.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+    // (Dividing by the token count first would not change the normalised vector.)
+    for p in &mut pooled {
+        *p /= norm;
+    }
+    pooled
 }
 
 /// `out = x · w + bias` for `x` of `rows × inputs` and `w` of `inputs × outputs` (outputs = `bias.len()`).
@@ -519,7 +656,8 @@ fn erf(x: f32) -> f32 {
     let t = 1.0 / (1.0 + 0.327_591_1 * x);
     let poly = t
         * (0.254_829_592
-            + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
     (sign * (1.0 - poly * (-x * x).exp())) as f32
 }
 
@@ -530,7 +668,9 @@ pub(crate) fn fingerprint(bytes: &[u8]) -> u64 {
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        h = (h ^ u64::from_le_bytes(word)).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(29);
+        h = (h ^ u64::from_le_bytes(word))
+            .wrapping_mul(0x0000_0100_0000_01b3)
+            .rotate_left(29);
     }
     for &b in chunks.remainder() {
         h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
@@ -559,7 +699,12 @@ mod tests {
 
     #[test]
     fn erf_matches_known_values() {
-        for (x, expected) in [(0.0, 0.0), (0.5, 0.520_499_9), (1.0, 0.842_700_8), (-2.0, -0.995_322_3)] {
+        for (x, expected) in [
+            (0.0, 0.0),
+            (0.5, 0.520_499_9),
+            (1.0, 0.842_700_8),
+            (-2.0, -0.995_322_3),
+        ] {
             assert!((erf(x) - expected).abs() < 1e-6, "erf({x}) = {}", erf(x));
         }
     }
@@ -568,9 +713,14 @@ mod tests {
     fn normalises_and_splits_like_bert() {
         assert_eq!(
             pre_tokenize(&normalise("Héllo,\twörld! TOP-UP £20—now")),
-            ["hello", ",", "world", "!", "top", "-", "up", "£20", "—", "now"]
+            [
+                "hello", ",", "world", "!", "top", "-", "up", "£20", "—", "now"
+            ]
         );
-        assert_eq!(pre_tokenize(&normalise("¿Dónde\u{200b} está?")), ["¿", "donde", "esta", "?"]);
+        assert_eq!(
+            pre_tokenize(&normalise("¿Dónde\u{200b} está?")),
+            ["¿", "donde", "esta", "?"]
+        );
     }
 
     #[test]
@@ -580,21 +730,27 @@ mod tests {
         let cases: [(&str, &[u32]); 4] = [
             (
                 "Héllo, wörld! Can I top-up my card?",
-                &[101, 7592, 1010, 2088, 999, 2064, 1045, 2327, 1011, 2039, 2026, 4003, 1029, 102],
+                &[
+                    101, 7592, 1010, 2088, 999, 2064, 1045, 2327, 1011, 2039, 2026, 4003, 1029, 102,
+                ],
             ),
             (
                 "I'm ÜBER-angry: my £20 transfer—still pending...",
                 &[
-                    101, 1045, 1005, 1049, 19169, 1011, 4854, 1024, 2026, 21853, 2692, 4651, 1517, 2145, 14223,
-                    1012, 1012, 1012, 102,
+                    101, 1045, 1005, 1049, 19169, 1011, 4854, 1024, 2026, 21853, 2692, 4651, 1517,
+                    2145, 14223, 1012, 1012, 1012, 102,
                 ],
             ),
-            ("café naïve résumé señor", &[101, 7668, 15743, 13746, 12411, 2953, 102]),
+            (
+                "café naïve résumé señor",
+                &[101, 7668, 15743, 13746, 12411, 2953, 102],
+            ),
             (
                 "¿Dónde está mi tarjeta? 12345678901234567890 x",
                 &[
-                    101, 1094, 2123, 3207, 9765, 2050, 2771, 16985, 15759, 2050, 1029, 13138, 19961, 2575, 2581,
-                    2620, 21057, 12521, 22022, 26976, 2581, 2620, 21057, 1060, 102,
+                    101, 1094, 2123, 3207, 9765, 2050, 2771, 16985, 15759, 2050, 1029, 13138,
+                    19961, 2575, 2581, 2620, 21057, 12521, 22022, 26976, 2581, 2620, 21057, 1060,
+                    102,
                 ],
             ),
         ];
@@ -603,7 +759,10 @@ mod tests {
         }
         let long = encoder.tokenizer().encode(&"a ".repeat(70));
         assert_eq!(long.len(), MAX_TOKENS);
-        assert_eq!((long[0], long[1], long[62], long[63]), (101, 1037, 1037, 102));
+        assert_eq!(
+            (long[0], long[1], long[62], long[63]),
+            (101, 1037, 1037, 102)
+        );
     }
 
     #[test]
@@ -625,7 +784,12 @@ mod tests {
             ),
             (
                 "Why was I charged a fee?",
-                &[(0, 0.031_217), (5, -0.047_912), (50, -0.015_048), (383, -0.055_434)],
+                &[
+                    (0, 0.031_217),
+                    (5, -0.047_912),
+                    (50, -0.015_048),
+                    (383, -0.055_434),
+                ],
             ),
         ];
         for (text, components) in reference {
