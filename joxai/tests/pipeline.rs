@@ -72,6 +72,39 @@ async fn asking_for_a_human_opens_exactly_one_ticket_and_notifies_agents() {
     app.stop().await;
 }
 
+/// The classifier's history (the customer's previous message) now travels in the `message.created`
+/// event, read by the ticket worker in the statement that stored the message: the same question
+/// twice in a row is frustration, and opens a high-priority ticket.
+#[tokio::test]
+async fn the_same_question_sent_twice_in_a_row_is_escalated_as_frustration() {
+    let app = spawn_app().await;
+    let (conversation, token) = app.start_session().await;
+    let mut ws = app.ws(&token).await;
+    let question = "How long does a transfer to another bank take?";
+
+    assert_eq!(app.post_message(conversation, &token, "q1", question).await.status(), 202);
+    wait_until("the bot answers the first time", || async {
+        app.count("SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender = 'bot'", &[&conversation]).await == 1
+    })
+    .await;
+    assert_eq!(app.count("SELECT count(*) FROM tickets WHERE conversation_id = $1", &[&conversation]).await, 0);
+
+    assert_eq!(app.post_message(conversation, &token, "q2", question).await.status(), 202);
+    wait_until("the repeated question opens a ticket", || async {
+        app.count("SELECT count(*) FROM tickets WHERE conversation_id = $1", &[&conversation]).await == 1
+    })
+    .await;
+    let ticket = app.query("SELECT reason, priority FROM tickets WHERE conversation_id = $1", &[&conversation]).await;
+    assert_eq!(ticket[0].get::<_, &str>(0), "frustration");
+    assert_eq!(ticket[0].get::<_, &str>(1), "high");
+    // The history came with the event (the classifier's own read is only the fallback).
+    let repeated = ws
+        .wait_event("the repeated question's event", |f| f["event"]["payload"]["message"]["client_message_id"] == "q2")
+        .await;
+    assert_eq!(repeated["event"]["payload"]["history"]["previous_customer_text"], question);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn an_agent_reply_reaches_the_customer_websocket_and_is_stored() {
     let app = spawn_app().await;

@@ -417,6 +417,7 @@ async fn turn(
         owner: ConversationOwner::Bot,
         customer: customer.clone(),
         locale: "en".into(),
+        history: None,
     };
     let created = Envelope::derived(&command, created);
     publish(
@@ -502,6 +503,7 @@ async fn turn(
         owner: ConversationOwner::Bot,
         customer,
         locale: "en".into(),
+        history: None,
     };
     publish(
         js,

@@ -343,6 +343,7 @@ async fn publish(
                     owner: ConversationOwner::Bot,
                     customer: CustomerRef::default(),
                     locale: "en".into(),
+                    history: None,
                 };
                 let envelope = Envelope::new(event);
                 (

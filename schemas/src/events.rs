@@ -26,6 +26,22 @@ pub struct MessageCreated {
     pub customer: CustomerRef,
     /// The conversation's locale (`en`, `es`).
     pub locale: String,
+    /// For a customer message: what the escalation classifier needs from the conversation's past,
+    /// read by the ticket worker in the same statement that stored the message, so the classifier
+    /// needs no Postgres read of its own. Absent on other messages and when the ticket worker took
+    /// its general path (a new conversation, a redelivery); the classifier then reads it itself.
+    /// Optional, so events without it (older producers) still decode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<ConversationHistory>,
+}
+
+/// The conversation's past as of a customer message (see [`MessageCreated::history`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConversationHistory {
+    /// The customer's message before this one, if any (already redacted, as stored).
+    pub previous_customer_text: Option<String>,
+    /// The confidence of the bot's latest answer in the conversation, if any.
+    pub previous_bot_confidence: Option<f32>,
 }
 
 /// The classifier's structured decision on a customer message.

@@ -96,7 +96,7 @@ fn every_event_round_trips_and_decodes_to_its_variant() {
     let c = Uuid::now_v7();
     let raw = round_trip(ConversationStarted { conversation_id: c, customer: customer(), locale: "en".into() });
     assert!(matches!(Event::decode(&raw), Ok(Event::ConversationStarted(_))));
-    let raw = round_trip(MessageCreated { message: message_view(), owner: ConversationOwner::Bot, customer: customer(), locale: "es".into() });
+    let raw = round_trip(MessageCreated { message: message_view(), owner: ConversationOwner::Bot, customer: customer(), locale: "es".into(), history: Some(joxai_schemas::events::ConversationHistory { previous_customer_text: Some("hola".into()), previous_bot_confidence: Some(0.4) }) });
     assert!(matches!(Event::decode(&raw), Ok(Event::MessageCreated(_))));
     let raw = round_trip(MessageClassified {
         conversation_id: c,

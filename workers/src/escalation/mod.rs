@@ -163,7 +163,11 @@ impl EscalationClassifier {
         if message.sender != Sender::Customer || event.payload.owner != ConversationOwner::Bot {
             return Ok(());
         }
-        let history = self.history(message.conversation_id, message.id).await?;
+        // Read by the ticket worker with the message when it could (no round trip here).
+        let history = match &event.payload.history {
+            Some(h) => History { previous_text: h.previous_customer_text.clone(), previous_confidence: h.previous_bot_confidence },
+            None => self.history(message.conversation_id, message.id).await?,
+        };
         let verdict = classify(&self.model, &message.text, &history);
         let subjects = self.platform.bus.subjects();
         if verdict.decision == Decision::Escalate {

@@ -27,6 +27,8 @@ use joxai_schemas::types::MessageView;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
+use joxai_schemas::events::ConversationHistory;
+
 use super::store::{self, ConversationState, FastBotReply, NewMessage, StoredMessage};
 
 /// At most this many statements share a commit: bounds a batch's lock time and round-trip size.
@@ -94,7 +96,7 @@ impl Op {
 
 /// What a statement did, once its batch has committed.
 pub enum Done {
-    Customer(Option<(StoredMessage, ConversationState)>),
+    Customer(Option<(StoredMessage, ConversationState, ConversationHistory)>),
     BotReply(FastBotReply, Vec<MessageView>),
 }
 
@@ -124,7 +126,7 @@ impl WriteBatcher {
     pub async fn customer_message(
         &self,
         m: &NewMessage<'_>,
-    ) -> Result<Option<(StoredMessage, ConversationState)>, DbError> {
+    ) -> Result<Option<(StoredMessage, ConversationState, ConversationHistory)>, DbError> {
         match self.submit(Op::Customer(OwnedMessage::of(m))).await? {
             Done::Customer(done) => Ok(done),
             Done::BotReply(..) => unreachable!("a customer message is answered as one"),

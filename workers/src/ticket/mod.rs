@@ -87,8 +87,8 @@ impl TicketWorker {
             intent: None,
             confidence: None,
         };
-        let (message, conversation) = match self.batcher.customer_message(&new).await? {
-            Some(done) => done,
+        let (message, conversation, history) = match self.batcher.customer_message(&new).await? {
+            Some((message, conversation, history)) => (message, conversation, Some(history)),
             None => {
                 // No conversation yet, or a redelivery: the general path.
                 let mut client = self.platform.db.client().await?;
@@ -96,7 +96,8 @@ impl TicketWorker {
                 let conversation = store::ensure_conversation(&tx, p.conversation_id, &p.customer, "en", "widget").await?;
                 let message = store::insert_message(&tx, new).await?;
                 tx.commit().await.map_err(joxai_platform::db::DbError::from)?;
-                (message, conversation)
+                // The classifier reads the history itself on this (rare) path.
+                (message, conversation, None)
             }
         };
         let event = MessageCreated {
@@ -104,6 +105,7 @@ impl TicketWorker {
             owner: conversation.owner,
             customer: p.customer.clone(),
             locale: conversation.locale,
+            history,
         };
         // On the customer-message subject: the classifier's filter takes only these.
         let subject = self.platform.bus.subjects().customer_message_created(p.conversation_id);
@@ -198,6 +200,7 @@ impl TicketWorker {
             owner: ConversationOwner::Bot,
             customer: conversation.customer,
             locale: conversation.locale,
+            history: None,
         };
         self.publish(p.conversation_id, Envelope::derived(&cmd, event)).await?;
         if let Some(handoff) = p.handoff {
@@ -261,6 +264,7 @@ impl TicketWorker {
                 owner: ConversationOwner::Agent,
                 customer: conversation.customer.clone(),
                 locale: conversation.locale.clone(),
+                history: None,
             };
             self.publish(p.conversation_id, Envelope::derived_from_id(source, cmd.correlation_id, event)).await?;
         }
@@ -313,6 +317,7 @@ impl TicketWorker {
                 owner: ConversationOwner::Bot,
                 customer: conversation.customer.clone(),
                 locale: conversation.locale.clone(),
+                history: None,
             };
             // The reply command's id is the message id (see the AI responder), and the event id is
             // derived from it: the same id as the original publish.

@@ -3,6 +3,7 @@
 use joxai_platform::db::DbError;
 use joxai_schemas::commands::EscalateConversation;
 use joxai_schemas::derive_id;
+use joxai_schemas::events::ConversationHistory;
 use joxai_schemas::types::{ConversationOwner, CustomerRef, EscalationReason, MessageView, Sender, TicketView};
 use joxai_platform::rows::{MESSAGE_COLUMNS, TICKET_COLUMNS, message_view, ticket_view};
 use deadpool_postgres::Transaction;
@@ -162,7 +163,9 @@ pub async fn ensure_conversation(
 }
 
 /// [`insert_customer_message_fast`]'s statement: insert the message if its conversation exists,
-/// touch the conversation, return both.
+/// touch the conversation, return both, and the conversation's history for the classifier. (The
+/// history's reads cannot see the row this statement inserts — a statement's parts share one
+/// snapshot — so "the latest customer message" is the one before it.)
 static CUSTOMER_MESSAGE_FAST: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "WITH conv AS ({CONVERSATION_STATE_FROM} WHERE c.id = $2),
@@ -171,7 +174,12 @@ static CUSTOMER_MESSAGE_FAST: std::sync::LazyLock<String> = std::sync::LazyLock:
             ON CONFLICT DO NOTHING
             RETURNING {MESSAGE_COLUMNS}
          ), {TOUCH_AFTER_INSERT}
-         SELECT ins.*, conv.* FROM conv JOIN ins ON true"
+         SELECT ins.*, conv.*,
+                (SELECT text FROM messages WHERE conversation_id = $2 AND sender = 'customer'
+                  ORDER BY created_at DESC, id DESC LIMIT 1),
+                (SELECT confidence FROM messages WHERE conversation_id = $2 AND sender = 'bot'
+                  ORDER BY created_at DESC, id DESC LIMIT 1)
+           FROM conv JOIN ins ON true"
     )
 });
 
@@ -221,7 +229,7 @@ pub async fn prepare_hot_statements(client: &deadpool_postgres::Client) -> Resul
 pub async fn insert_customer_message_fast(
     client: &deadpool_postgres::Client,
     m: &NewMessage<'_>,
-) -> Result<Option<(StoredMessage, ConversationState)>, DbError> {
+) -> Result<Option<(StoredMessage, ConversationState, ConversationHistory)>, DbError> {
     let statement = client.prepare_cached(&CUSTOMER_MESSAGE_FAST).await?;
     let sender = m.sender.as_str();
     let row = client
@@ -231,9 +239,10 @@ pub async fn insert_customer_message_fast(
         )
         .await?;
     let Some(row) = row else { return Ok(None) };
-    // The message's ten columns, then the conversation's five.
+    // The message's ten columns, then the conversation's five, then the history's two.
     let state = conversation_state_at(&row, 10)?;
-    Ok(Some((StoredMessage { view: message_view(&row)?, inserted: true }, state)))
+    let history = ConversationHistory { previous_customer_text: row.get(15), previous_bot_confidence: row.get(16) };
+    Ok(Some((StoredMessage { view: message_view(&row)?, inserted: true }, state, history)))
 }
 
 /// What [`insert_bot_reply_fast`] did. (Returned once per call and matched at once, so the size
