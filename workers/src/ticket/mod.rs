@@ -49,7 +49,12 @@ const WRITE_LANES: usize = 2;
 impl TicketWorker {
     /// Must be called inside a Tokio runtime: it starts the write batcher's tasks.
     pub fn new(platform: Platform) -> Self {
-        let lanes = std::env::var("JOXAI_TICKET_WRITE_LANES").ok().and_then(|v| v.parse().ok()).unwrap_or(WRITE_LANES);
+        // At most a quarter of the pool, so the lanes never take every connection of a small pool.
+        let lanes = std::env::var("JOXAI_TICKET_WRITE_LANES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(WRITE_LANES)
+            .min((platform.config.db_pool_size / 4).max(1));
         let batcher = batch::WriteBatcher::start(platform.db.clone(), lanes);
         Self { platform, reply_stored: tokio::sync::Notify::new(), batcher }
     }
@@ -66,6 +71,7 @@ impl TicketWorker {
         let tx = client.transaction().await.map_err(joxai_platform::db::DbError::from)?;
         store::ensure_conversation(&tx, p.conversation_id, &p.customer, &p.locale, &p.channel).await?;
         tx.commit().await.map_err(joxai_platform::db::DbError::from)?;
+        drop(client); // before publishing (see `escalate`)
         let event = ConversationStarted {
             conversation_id: p.conversation_id,
             customer: p.customer.clone(),
@@ -96,6 +102,7 @@ impl TicketWorker {
                 let conversation = store::ensure_conversation(&tx, p.conversation_id, &p.customer, "en", "widget").await?;
                 let message = store::insert_message(&tx, new).await?;
                 tx.commit().await.map_err(joxai_platform::db::DbError::from)?;
+                drop(client); // before publishing (see `escalate`)
                 // The classifier reads the history itself on this (rare) path.
                 (message, conversation, None)
             }
@@ -248,6 +255,9 @@ impl TicketWorker {
             .map_err(joxai_platform::db::DbError::from)?;
         }
         tx.commit().await.map_err(joxai_platform::db::DbError::from)?;
+        // Give the connection back before publishing: what follows may need one of its own, and
+        // holding one while waiting for another can starve a small pool (found with a pool of 4).
+        drop(client);
         if outcome.created {
             let m = metrics();
             m.escalations.with_label_values(&[p.reason.as_str()]).inc();
@@ -395,6 +405,7 @@ impl TicketWorker {
                 .await
                 .map_err(DbError::from)?;
                 tx.commit().await.map_err(DbError::from)?;
+                drop(client); // before publishing (see `escalate`)
                 // A person took the conversation from the bot: a bot reply stored just before must
                 // not reach the customer after the "joined" notice.
                 let taken = match command {
@@ -478,6 +489,7 @@ impl TicketWorker {
             .map_err(DbError::from)?
             .map(|r| r.get(0));
         tx.commit().await.map_err(DbError::from)?;
+        drop(client); // before publishing (see `escalate`)
         // "Alex joined" first, then Alex's message.
         self.republish_recorded(cmd.id).await?;
         let event = NamedMessageCreated {
