@@ -136,7 +136,7 @@ async fn a_statement_postgres_refuses_does_not_fail_the_messages_batched_with_it
     let platform = platform().await;
     let worker = TicketWorker::new(platform.clone());
     let conversations = start(&platform, &worker, 20).await;
-    let (_, fallbacks_before) = (0, joxai_platform::metrics::metrics().db_batch_fallbacks.get());
+    let fallbacks_before = joxai_platform::metrics::metrics().db_batch_fallbacks.get();
 
     // Postgres text cannot hold a NUL character (the ingress refuses it; here it stands for any
     // statement Postgres rejects). It goes in the middle of 100 good messages handled at once.

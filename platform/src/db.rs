@@ -37,7 +37,7 @@ pub enum DbError {
     Query(#[from] tokio_postgres::Error),
     /// The connection failed while a shared statement (see the ticket worker's write batches) was
     /// running; carried to every statement that shared it. Trying again can succeed.
-    #[error("Postgres connection lost: {0}")]
+    #[error("Postgres unavailable: {0}")]
     Lost(String),
     #[error("conflict: {0}")]
     Conflict(String),

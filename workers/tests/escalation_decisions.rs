@@ -38,13 +38,13 @@ fn an_unrecognised_payment_escalates_as_urgent_intent() {
 #[test]
 fn negative_wording_or_the_same_question_again_escalates_as_frustration() {
     assert_eq!(decide("this is useless, you are not helping at all", History::default()).2, Some(EscalationReason::Frustration));
-    let history = History { previous_text: Some("Where is my transfer?".into()), previous_confidence: Some(0.9) };
+    let history = History { previous_customer_text: Some("Where is my transfer?".into()), previous_bot_confidence: Some(0.9) };
     assert_eq!(decide("where is my transfer?", history).2, Some(EscalationReason::Frustration));
 }
 
 #[test]
 fn a_second_low_confidence_message_in_a_row_escalates_as_low_confidence() {
-    let history = History { previous_text: Some("blorf".into()), previous_confidence: Some(0.1) };
+    let history = History { previous_customer_text: Some("blorf".into()), previous_bot_confidence: Some(0.1) };
     let verdict = classify(model(), "qwerty zxcv plok", &history);
     if verdict.confidence < joxai_workers::escalation::policy::LOW_CONFIDENCE {
         assert_eq!(verdict.reason, Some(EscalationReason::LowConfidence));

@@ -34,13 +34,24 @@ pub struct Verdict {
     pub reason: Option<EscalationReason>,
 }
 
-/// What the classifier knows of the conversation before this message.
-#[derive(Debug, Clone, Default)]
-pub struct History {
-    /// The previous customer message's text, if any.
-    pub previous_text: Option<String>,
-    /// The confidence of the bot's previous answer, if any.
-    pub previous_confidence: Option<f32>,
+/// What the classifier knows of the conversation before this message: the wire type, so the
+/// history the ticket worker sends in `message.created` is used as it is.
+pub use joxai_schemas::events::ConversationHistory as History;
+
+/// The two history columns ([`History`]'s fields, in order) as scalar subqueries on conversation
+/// `conversation`, counting only messages stored before `before` when given (SQL placeholders).
+/// Used by the ticket worker in the statement that stores a message (where the new row is not yet
+/// visible, so no `before` is needed) and by the classifier's own read when an event lacks them.
+pub(crate) fn history_columns(conversation: &str, before: Option<&str>) -> String {
+    let before = before
+        .map(|m| format!("AND id <> {m} AND created_at <= (SELECT created_at FROM messages WHERE id = {m})"))
+        .unwrap_or_default();
+    format!(
+        "(SELECT text FROM messages WHERE conversation_id = {conversation} AND sender = 'customer' {before}
+           ORDER BY created_at DESC, id DESC LIMIT 1),
+         (SELECT confidence FROM messages WHERE conversation_id = {conversation} AND sender = 'bot'
+           ORDER BY created_at DESC, id DESC LIMIT 1)"
+    )
 }
 
 /// Phrases that mean "let me talk to a person", in English and Spanish. Checked before the model:
@@ -106,11 +117,11 @@ pub fn classify(model: &IntentModel, text: &str, history: &History) -> Verdict {
         }
         _ => {}
     }
-    let repeated = history.previous_text.as_deref().map(normalise).is_some_and(|prev| prev == lower && lower.len() > 3);
+    let repeated = history.previous_customer_text.as_deref().map(normalise).is_some_and(|prev| prev == lower && lower.len() > 3);
     if contains_phrase(&lower, FRUSTRATION) || repeated {
         return escalate(Priority::High, EscalationReason::Frustration);
     }
-    if !confident && history.previous_confidence.is_some_and(|c| c < LOW_CONFIDENCE) {
+    if !confident && history.previous_bot_confidence.is_some_and(|c| c < LOW_CONFIDENCE) {
         return escalate(Priority::Normal, EscalationReason::LowConfidence);
     }
     Verdict {
@@ -137,23 +148,14 @@ impl EscalationClassifier {
         let client = self.platform.db.client().await?;
         // One statement (prepared once per connection): it runs for every customer message.
         let history = client
-            .prepare_cached(
-                "SELECT
-                   (SELECT text FROM messages WHERE conversation_id = $1 AND sender = 'customer' AND id <> $2
-                       AND created_at <= (SELECT created_at FROM messages WHERE id = $2)
-                     ORDER BY created_at DESC LIMIT 1),
-                   (SELECT confidence FROM messages WHERE conversation_id = $1 AND sender = 'bot'
-                     ORDER BY created_at DESC LIMIT 1)",
-            )
+            .prepare_cached(&format!("SELECT {}", history_columns("$1", Some("$2"))))
             .await
             .map_err(joxai_platform::db::DbError::from)?;
         let row = client
             .query_one(&history, &[&conversation_id, &message_id])
             .await
             .map_err(joxai_platform::db::DbError::from)?;
-        let previous_text: Option<String> = row.get(0);
-        let previous_confidence: Option<f32> = row.get(1);
-        Ok(History { previous_text, previous_confidence })
+        Ok(History { previous_customer_text: row.get(0), previous_bot_confidence: row.get(1) })
     }
 
     async fn on_message(&self, event: Envelope<MessageCreated>) -> Result<(), Failure> {
@@ -165,7 +167,7 @@ impl EscalationClassifier {
         }
         // Read by the ticket worker with the message when it could (no round trip here).
         let history = match &event.payload.history {
-            Some(h) => History { previous_text: h.previous_customer_text.clone(), previous_confidence: h.previous_bot_confidence },
+            Some(h) => h.clone(),
             None => self.history(message.conversation_id, message.id).await?,
         };
         let verdict = classify(&self.model, &message.text, &history);

@@ -181,13 +181,7 @@ async fn run_batch(db: &Db, mut batch: Vec<Job>) {
     m.db_batch_size.observe(batch.len() as f64);
     let client = match db.client().await {
         Ok(c) => c,
-        Err(e) => {
-            let message = e.to_string();
-            for job in batch {
-                let _ = job.reply.send(Err(pool_error(&message)));
-            }
-            return;
-        }
+        Err(e) => return fail_all(batch, &e),
     };
     if batch.len() == 1 {
         let job = batch.pop().expect("one job");
@@ -203,15 +197,10 @@ async fn run_batch(db: &Db, mut batch: Vec<Job>) {
                 let _ = job.reply.send(Ok(result));
             }
         }
-        Err(e) if connection_failed(&e) => {
-            // The connection itself failed (the commit may or may not have happened): every
-            // statement gets a transient error, and the runtime retries or requeues each message.
-            // Each is keyed by its message id, so a retry after a commit that did happen is harmless.
-            let message = e.to_string();
-            for job in batch {
-                let _ = job.reply.send(Err(DbError::Lost(message.clone())));
-            }
-        }
+        // The connection itself failed (the commit may or may not have happened): every statement
+        // gets a transient error, and the runtime retries or requeues each message. Each is keyed by
+        // its message id, so a retry after a commit that did happen is harmless.
+        Err(e) if connection_failed(&e) => fail_all(batch, &e),
         Err(e) => {
             // One statement failed and took the batch down with it: run each on its own.
             tracing::debug!(error = %e, size = batch.len(), "write batch rolled back: running its statements one by one");
@@ -224,9 +213,12 @@ async fn run_batch(db: &Db, mut batch: Vec<Job>) {
     }
 }
 
-/// A pool failure for every statement of a batch (the pool's error is not `Clone`).
-fn pool_error(message: &str) -> DbError {
-    DbError::Lost(format!("no Postgres connection available: {message}"))
+/// Answer every statement of a batch with the same transient error (`DbError` is not `Clone`).
+fn fail_all(batch: Vec<Job>, error: &DbError) {
+    let message = error.to_string();
+    for job in batch {
+        let _ = job.reply.send(Err(DbError::Lost(message.clone())));
+    }
 }
 
 /// True when the connection, not a statement, failed: no SQLSTATE means the server never answered.

@@ -174,12 +174,8 @@ static CUSTOMER_MESSAGE_FAST: std::sync::LazyLock<String> = std::sync::LazyLock:
             ON CONFLICT DO NOTHING
             RETURNING {MESSAGE_COLUMNS}
          ), {TOUCH_AFTER_INSERT}
-         SELECT ins.*, conv.*,
-                (SELECT text FROM messages WHERE conversation_id = $2 AND sender = 'customer'
-                  ORDER BY created_at DESC, id DESC LIMIT 1),
-                (SELECT confidence FROM messages WHERE conversation_id = $2 AND sender = 'bot'
-                  ORDER BY created_at DESC, id DESC LIMIT 1)
-           FROM conv JOIN ins ON true"
+         SELECT ins.*, conv.*, {history} FROM conv JOIN ins ON true",
+        history = crate::escalation::history_columns("$2", None)
     )
 });
 
