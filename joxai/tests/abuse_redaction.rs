@@ -15,12 +15,20 @@ use serde_json::json;
 use support::{is_message_from, spawn_app_with};
 
 fn grouped(pan: &str, separator: &str) -> String {
-    pan.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).expect("ascii")).collect::<Vec<_>>().join(separator)
+    pan.as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).expect("ascii"))
+        .collect::<Vec<_>>()
+        .join(separator)
 }
 
 /// The forbidden forms of a card number: its digits together and as typed, and its middle digits.
 fn forbidden(pan: &str, typed: &str) -> Vec<String> {
-    vec![pan.to_owned(), typed.to_owned(), pan[..7].to_owned() + &pan[7..pan.len() - 4]]
+    vec![
+        pan.to_owned(),
+        typed.to_owned(),
+        pan[..7].to_owned() + &pan[7..pan.len() - 4],
+    ]
 }
 
 fn assert_clean(place: &str, text: &str, secrets: &[String]) {
@@ -31,9 +39,16 @@ fn assert_clean(place: &str, text: &str, secrets: &[String]) {
 
 #[tokio::test]
 async fn a_card_number_or_cvv_typed_in_chat_never_reaches_postgres_the_bus_or_the_llm() {
-    let (url, fake) = FakeLlm { reply: "Happy to help with that.".into(), ..Default::default() }.serve().await;
+    let (url, fake) = FakeLlm {
+        reply: "Happy to help with that.".into(),
+        ..Default::default()
+    }
+    .serve()
+    .await;
     let app = spawn_app_with(move |f| {
-        f.merge(("llm.provider", "openai")).merge(("llm.base_url", url)).merge(("llm.openai_api_key", "k"))
+        f.merge(("llm.provider", "openai"))
+            .merge(("llm.base_url", url))
+            .merge(("llm.openai_api_key", "k"))
     })
     .await;
     let (conversation, token) = app.start_session().await;
@@ -49,14 +64,28 @@ async fn a_card_number_or_cvv_typed_in_chat_never_reaches_postgres_the_bus_or_th
         .collect();
     let cvv = "7391";
     let texts = [
-        format!("can you tell me something nice about saving money? my card is {}", cards[0].1),
-        format!("{} is my card number and the security code is {cvv}", cards[1].1),
+        format!(
+            "can you tell me something nice about saving money? my card is {}",
+            cards[0].1
+        ),
+        format!(
+            "{} is my card number and the security code is {cvv}",
+            cards[1].1
+        ),
         format!("hola, mi tarjeta {} — ¿qué tal los ahorros?", cards[2].1),
-        format!("card {} cvv: {cvv} please explain interest rates", cards[3].1),
+        format!(
+            "card {} cvv: {cvv} please explain interest rates",
+            cards[3].1
+        ),
         format!("🙂 {}", cards[4].1),
     ];
     for (i, text) in texts.iter().enumerate() {
-        assert_eq!(app.post_message(conversation, &token, &format!("pan-{i}"), text).await.status(), 202);
+        assert_eq!(
+            app.post_message(conversation, &token, &format!("pan-{i}"), text)
+                .await
+                .status(),
+            202
+        );
     }
     let rating = app
         .http
@@ -66,37 +95,87 @@ async fn a_card_number_or_cvv_typed_in_chat_never_reaches_postgres_the_bus_or_th
         .send()
         .await
         .expect("rating");
-    assert!(rating.status().is_success(), "rating accepted: {}", rating.status());
+    assert!(
+        rating.status().is_success(),
+        "rating accepted: {}",
+        rating.status()
+    );
 
-    wait_long("every message is stored", Duration::from_secs(20), || async {
-        app.count("SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender = 'customer'", &[&conversation]).await
-            == texts.len() as i64
-    })
+    wait_long(
+        "every message is stored",
+        Duration::from_secs(20),
+        || async {
+            app.count(
+                "SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender = 'customer'",
+                &[&conversation],
+            )
+            .await
+                == texts.len() as i64
+        },
+    )
     .await;
-    ws.wait_event("a bot reply", |f| is_message_from(f, "bot")).await;
+    ws.wait_event("a bot reply", |f| is_message_from(f, "bot"))
+        .await;
     ws.drain_for(Duration::from_secs(2)).await;
 
-    let mut secrets: Vec<String> = cards.iter().flat_map(|(pan, typed)| forbidden(pan, typed)).collect();
+    let mut secrets: Vec<String> = cards
+        .iter()
+        .flat_map(|(pan, typed)| forbidden(pan, typed))
+        .collect();
     secrets.push(format!("code is {cvv}"));
     secrets.push(format!("cvv: {cvv}"));
     secrets.push(format!("cvv {cvv}"));
 
     // Postgres: every row of every table, as text.
-    let tables = app.query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'", &[]).await;
+    let tables = app
+        .query(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+            &[],
+        )
+        .await;
     for table in tables {
         let table: String = table.get(0);
-        let dump = app.query(&format!("SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM \"{table}\" t"), &[]).await;
-        assert_clean(&format!("table {table}"), dump[0].get::<_, &str>(0), &secrets);
+        let dump = app
+            .query(
+                &format!("SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM \"{table}\" t"),
+                &[],
+            )
+            .await;
+        assert_clean(
+            &format!("table {table}"),
+            dump[0].get::<_, &str>(0),
+            &secrets,
+        );
     }
     // The masked form is what was stored.
-    let stored = app.count("SELECT count(*) FROM messages WHERE text LIKE $1", &[&format!("%{}******{}%", &cards[0].0[..6], &cards[0].0[12..])]).await;
-    assert_eq!(stored, 1, "the message is stored with the card masked to 6 + 4");
+    let stored = app
+        .count(
+            "SELECT count(*) FROM messages WHERE text LIKE $1",
+            &[&format!(
+                "%{}******{}%",
+                &cards[0].0[..6],
+                &cards[0].0[12..]
+            )],
+        )
+        .await;
+    assert_eq!(
+        stored, 1,
+        "the message is stored with the card masked to 6 + 4"
+    );
 
     // The bus: every message of every stream, headers included.
     let topology = app.platform.bus.topology().clone();
-    for stream in [topology.commands_stream(), topology.events_stream(), topology.dead_letter_stream()] {
+    for stream in [
+        topology.commands_stream(),
+        topology.events_stream(),
+        topology.dead_letter_stream(),
+    ] {
         for (subject, message) in raw_stream(&app.platform, &stream).await {
-            assert_clean(&format!("{stream} message on {subject}"), &message, &secrets);
+            assert_clean(
+                &format!("{stream} message on {subject}"),
+                &message,
+                &secrets,
+            );
         }
     }
     // The WebSocket pushes, and the LLM requests.
@@ -119,17 +198,27 @@ async fn a_client_message_id_that_reads_as_a_card_number_is_masked_and_retries_s
     let typed = grouped(&pan, "-");
     // Sent, then retried with the same id: one message.
     for _ in 0..2 {
-        let response = app.post_message(conversation, &token, &typed, "hello").await;
-        assert_eq!(response.status(), 202, "an id is a retry key, never a reason to refuse a message");
+        let response = app
+            .post_message(conversation, &token, &typed, "hello")
+            .await;
+        assert_eq!(
+            response.status(),
+            202,
+            "an id is a retry key, never a reason to refuse a message"
+        );
     }
-    ws.wait_event("the stored message", |f| is_message_from(f, "customer")).await;
+    ws.wait_event("the stored message", |f| is_message_from(f, "customer"))
+        .await;
     ws.drain_for(Duration::from_millis(500)).await;
     let rows = app
         .query("SELECT client_message_id FROM messages WHERE conversation_id = $1 AND sender = 'customer'", &[&conversation])
         .await;
     assert_eq!(rows.len(), 1, "stored once");
     let stored: String = rows[0].get(0);
-    assert!(stored.starts_with("masked-"), "stored as a stand-in: {stored}");
+    assert!(
+        stored.starts_with("masked-"),
+        "stored as a stand-in: {stored}"
+    );
     let secrets = forbidden(&pan, &typed);
     assert_clean("the stored client id", &stored, &secrets);
     for frame in &ws.seen {
@@ -140,6 +229,11 @@ async fn a_client_message_id_that_reads_as_a_card_number_is_masked_and_retries_s
         assert_clean(&format!("a command on {subject}"), &message, &secrets);
     }
     // An ordinary id is kept as sent.
-    assert_eq!(app.post_message(conversation, &token, "w-0123abcd_4567", "hello again").await.status(), 202);
+    assert_eq!(
+        app.post_message(conversation, &token, "w-0123abcd_4567", "hello again")
+            .await
+            .status(),
+        202
+    );
     app.stop().await;
 }

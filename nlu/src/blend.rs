@@ -183,20 +183,43 @@ pub(crate) fn train_head(
 }
 
 const HEAD_MAGIC: &[u8; 8] = b"JXHEAD01";
+const SHIPPED_MAGIC: &[u8; 8] = b"JXHEAD02";
 
-/// `train_head`, or the head a previous run trained on exactly the same data with the same settings and encoder,
-/// from `$JOXAI_CACHE/encoder-cache/head-<key>.bin`. Training the layer 4-6 head takes 15-20 s on an idle 2-core
-/// machine (more under load), too long for every start; the file is 0.4 MB. Returns the head and whether it came
-/// from the cache.
-pub(crate) fn cached_head(
+/// The head trained on the default data (BANKING77's training split plus our own examples) with the default
+/// settings, shipped in the binary so that no start ever needs the training messages' embeddings (about a minute
+/// on two cores) or the head's training (15-20 s). Written by `joxai nlu train-head` (see `nlu/README.md`):
+/// `JXHEAD02`, the key's fingerprint (u64, little-endian), then the weights and the bias as f32 little-endian.
+/// It is used only when its key matches the data, settings and encoder of this run exactly; otherwise the head
+/// comes from the disk cache or is trained, as for any other data.
+const SHIPPED_HEAD: &[u8] = include_bytes!("../data/encoder-head.bin");
+
+/// Where a head came from, for the start-up log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HeadSource {
+    Shipped,
+    Cached,
+    Trained,
+}
+
+impl HeadSource {
+    pub fn describe(self) -> &'static str {
+        match self {
+            HeadSource::Shipped => "shipped in the binary (nlu/data/encoder-head.bin), trained on",
+            HeadSource::Cached => "read from the cache, trained on",
+            HeadSource::Trained => "trained on",
+        }
+    }
+}
+
+/// The fingerprint of everything a head's weights depend on: the encoder, the training settings (not the blend
+/// weight or the gate), the intents, and every training text with its label.
+pub(crate) fn head_key(
     encoder: &Encoder,
-    embeddings: &[Vec<f32>],
     texts: &[&str],
     labels: &[usize],
     intents: &[String],
     settings: &BlendSettings,
-) -> ((Vec<f32>, Vec<f32>), bool) {
-    // The key covers everything the weights depend on; the blend weight and gate do not change them.
+) -> u64 {
     let mut key = format!(
         "{:016x}|{HEAD_FEATURES}|{}|{}|{}|{}|{}|{}|{}",
         encoder.fingerprint(),
@@ -211,17 +234,59 @@ pub(crate) fn cached_head(
     for (text, label) in texts.iter().zip(labels) {
         key.push_str(&format!("|{label}:{:016x}", text_hash(text)));
     }
+    fingerprint(key.as_bytes())
+}
+
+/// The shipped head's key and weights, if the file is well formed for `intent_count` intents.
+pub(crate) fn shipped_head(intent_count: usize) -> Option<(u64, (Vec<f32>, Vec<f32>))> {
+    let bytes = SHIPPED_HEAD;
+    if bytes.len() < 16 || &bytes[..8] != SHIPPED_MAGIC {
+        return None;
+    }
+    let mut key = [0u8; 8];
+    key.copy_from_slice(&bytes[8..16]);
+    let head = parse_values(&bytes[16..], (HEAD_FEATURES * intent_count, intent_count))?;
+    Some((u64::from_le_bytes(key), head))
+}
+
+/// The bytes of a shipped-head file for `key` (see `SHIPPED_HEAD`).
+pub(crate) fn shipped_head_bytes(key: u64, weights: &[f32], bias: &[f32]) -> Vec<u8> {
+    let mut bytes = SHIPPED_MAGIC.to_vec();
+    bytes.extend_from_slice(&key.to_le_bytes());
+    for v in weights.iter().chain(bias) {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    bytes
+}
+
+/// The head for exactly these texts, labels, intents, settings and encoder: the shipped one when its key matches,
+/// else the one a previous run trained from `$JOXAI_CACHE/encoder-cache/head-<key>.bin`, else `train_head` on the
+/// embeddings `embed` returns (called only then) and saved to that cache. The cache file is 0.4 MB.
+pub(crate) fn cached_head(
+    encoder: &Encoder,
+    embed: impl FnOnce() -> Vec<Vec<f32>>,
+    texts: &[&str],
+    labels: &[usize],
+    intents: &[String],
+    settings: &BlendSettings,
+) -> ((Vec<f32>, Vec<f32>), HeadSource) {
+    let key = head_key(encoder, texts, labels, intents, settings);
+    if let Some((shipped_key, head)) = shipped_head(intents.len())
+        && shipped_key == key
+    {
+        return (head, HeadSource::Shipped);
+    }
     let path = cache_dir()
         .join("encoder-cache")
-        .join(format!("head-{:016x}.bin", fingerprint(key.as_bytes())));
+        .join(format!("head-{key:016x}.bin"));
     let sizes = (HEAD_FEATURES * intents.len(), intents.len());
     if let Some(head) = std::fs::read(&path)
         .ok()
         .and_then(|bytes| parse_head(&bytes, sizes))
     {
-        return (head, true);
+        return (head, HeadSource::Cached);
     }
-    let (weights, bias) = train_head(embeddings, labels, intents.len(), settings);
+    let (weights, bias) = train_head(&embed(), labels, intents.len(), settings);
     let mut bytes = HEAD_MAGIC.to_vec();
     for v in weights.iter().chain(&bias) {
         bytes.extend_from_slice(&v.to_le_bytes());
@@ -235,17 +300,24 @@ pub(crate) fn cached_head(
     {
         let _ = std::fs::rename(&temporary, &path);
     }
-    ((weights, bias), false)
+    ((weights, bias), HeadSource::Trained)
 }
 
-fn parse_head(
+fn parse_head(bytes: &[u8], sizes: (usize, usize)) -> Option<(Vec<f32>, Vec<f32>)> {
+    if bytes.len() < 8 || &bytes[..8] != HEAD_MAGIC {
+        return None;
+    }
+    parse_values(&bytes[8..], sizes)
+}
+
+fn parse_values(
     bytes: &[u8],
     (weight_count, bias_count): (usize, usize),
 ) -> Option<(Vec<f32>, Vec<f32>)> {
-    if bytes.len() != 8 + 4 * (weight_count + bias_count) || &bytes[..8] != HEAD_MAGIC {
+    if bytes.len() != 4 * (weight_count + bias_count) {
         return None;
     }
-    let mut values: Vec<f32> = bytes[8..]
+    let mut values: Vec<f32> = bytes
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();

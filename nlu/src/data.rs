@@ -195,3 +195,30 @@ pub fn stratified_split(
     }
     (train, heldout)
 }
+
+/// Deals rows into `folds` stratified folds for cross-validation: each intent's rows are shuffled (seeded) and
+/// dealt in turn, so every fold holds about `1/folds` of every intent. Returns each row's fold.
+pub fn stratified_folds(rows: &[Example], folds: usize, seed: u64) -> Vec<usize> {
+    let folds = folds.max(1);
+    let mut fold_of = vec![0; rows.len()];
+    let mut intents: Vec<&str> = Vec::new();
+    for row in rows {
+        if !intents.contains(&row.intent.as_str()) {
+            intents.push(&row.intent);
+        }
+    }
+    let mut rng = SplitMix64(seed);
+    // Each intent starts dealing where the previous one stopped, so small folds are not always the last ones.
+    let mut next = 0;
+    for intent in intents {
+        let mut members: Vec<usize> = (0..rows.len())
+            .filter(|&i| rows[i].intent == intent)
+            .collect();
+        shuffle(&mut members, &mut rng);
+        for i in members {
+            fold_of[i] = next % folds;
+            next += 1;
+        }
+    }
+    fold_of
+}

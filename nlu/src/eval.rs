@@ -27,6 +27,12 @@ pub struct EvalReport {
 
 /// Classifies every row with `model` and compares with its label.
 pub fn evaluate(model: &IntentModel, rows: &[Example]) -> EvalReport {
+    let (predictions, latencies_micros) = classify_all(model, rows);
+    report(rows, &predictions, latencies_micros)
+}
+
+/// The predicted intent of every row, and how long each classification took (µs).
+pub fn classify_all(model: &IntentModel, rows: &[Example]) -> (Vec<String>, Vec<f64>) {
     let mut latencies_micros = Vec::with_capacity(rows.len());
     let mut predictions = Vec::with_capacity(rows.len());
     for row in rows {
@@ -35,16 +41,25 @@ pub fn evaluate(model: &IntentModel, rows: &[Example]) -> EvalReport {
         latencies_micros.push(started.elapsed().as_secs_f64() * 1e6);
         predictions.push(prediction.intent);
     }
+    (predictions, latencies_micros)
+}
 
+/// The report for `rows` given each row's predicted intent and classification latency (µs); used directly by
+/// cross-validation, where each fold's rows are classified by a different model.
+pub fn report(
+    rows: &[Example],
+    predictions: &[String],
+    mut latencies_micros: Vec<f64>,
+) -> EvalReport {
     let correct = rows
         .iter()
-        .zip(&predictions)
+        .zip(predictions)
         .filter(|(row, predicted)| row.intent == **predicted)
         .count();
 
     // BTreeMaps so ties and report order are the same on every run.
     let mut confusions: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    for (row, predicted) in rows.iter().zip(&predictions) {
+    for (row, predicted) in rows.iter().zip(predictions) {
         if row.intent != *predicted {
             *confusions
                 .entry((row.intent.as_str(), predicted.as_str()))
@@ -68,7 +83,7 @@ pub fn evaluate(model: &IntentModel, rows: &[Example]) -> EvalReport {
     for &intent in &present {
         let true_positives = rows
             .iter()
-            .zip(&predictions)
+            .zip(predictions)
             .filter(|(row, predicted)| row.intent == intent && *predicted == intent)
             .count();
         let predicted_positives = predictions

@@ -8,7 +8,6 @@
 mod blend;
 mod cli;
 mod data;
-mod tune;
 pub mod encoder;
 pub mod entities;
 pub mod eval;
@@ -16,11 +15,13 @@ mod features;
 mod language;
 mod model;
 pub mod redact;
+mod tune;
 
 pub use blend::BlendSettings;
 pub use cli::run_cli;
 pub use data::{
-    banking77_examples, banking77_intents, default_examples, load_csv, stratified_split, write_csv,
+    banking77_examples, banking77_intents, default_examples, load_csv, stratified_folds,
+    stratified_split, write_csv,
 };
 pub use features::FeatureSettings;
 pub use language::{Language, detect_language};

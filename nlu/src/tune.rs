@@ -33,11 +33,15 @@ pub(crate) fn run_tune_blend(args: &[String]) -> anyhow::Result<()> {
 
     let dir = default_model_dir();
     let encoder = Arc::new(
-        Encoder::load(&dir).with_context(|| format!("loading the encoder from {}", dir.display()))?,
+        Encoder::load(&dir)
+            .with_context(|| format!("loading the encoder from {}", dir.display()))?,
     );
     let tfidf = IntentModel::train(&fit);
     let label = |example: &Example| tfidf.intents().iter().position(|i| *i == example.intent);
-    let fit_labels: Vec<usize> = fit.iter().map(|e| label(e).expect("fit intents are known")).collect();
+    let fit_labels: Vec<usize> = fit
+        .iter()
+        .map(|e| label(e).expect("fit intents are known"))
+        .collect();
     let validation_labels: Vec<Option<usize>> = validation.iter().map(label).collect();
 
     let started = Instant::now();
@@ -47,8 +51,10 @@ pub(crate) fn run_tune_blend(args: &[String]) -> anyhow::Result<()> {
     let (validation_embeddings, _) = crate::model::cached_embeddings(&encoder, &validation_texts);
     println!("embeddings: {note} ({} ms)", started.elapsed().as_millis());
 
-    let tfidf_probabilities: Vec<Vec<f32>> =
-        validation.iter().map(|e| tfidf.tfidf_probabilities(&e.text)).collect();
+    let tfidf_probabilities: Vec<Vec<f32>> = validation
+        .iter()
+        .map(|e| tfidf.tfidf_probabilities(&e.text))
+        .collect();
     let accuracy = |probabilities: &[Vec<f32>]| -> f64 {
         let correct = probabilities
             .iter()
@@ -70,12 +76,29 @@ pub(crate) fn run_tune_blend(args: &[String]) -> anyhow::Result<()> {
         (4.0, 160, 1e-6),
         (4.0, 160, 0.0),
     ] {
-        let settings = BlendSettings { learning_rate, epochs, l2, ..defaults };
+        let settings = BlendSettings {
+            learning_rate,
+            epochs,
+            l2,
+            ..defaults
+        };
         let started = Instant::now();
-        let (weights, bias) = train_head(&fit_embeddings, &fit_labels, tfidf.intents().len(), &settings);
-        let head = EncoderHead { encoder: encoder.clone(), weights, bias, settings };
-        let head_probabilities: Vec<Vec<f32>> =
-            validation_embeddings.iter().map(|e| head.probabilities_of(e)).collect();
+        let (weights, bias) = train_head(
+            &fit_embeddings,
+            &fit_labels,
+            tfidf.intents().len(),
+            &settings,
+        );
+        let head = EncoderHead {
+            encoder: encoder.clone(),
+            weights,
+            bias,
+            settings,
+        };
+        let head_probabilities: Vec<Vec<f32>> = validation_embeddings
+            .iter()
+            .map(|e| head.probabilities_of(e))
+            .collect();
         let mut line = format!(
             "lr {learning_rate} epochs {epochs} l2 {l2:e} ({} ms): head alone {:.4}; blend w=",
             started.elapsed().as_millis(),
@@ -87,7 +110,11 @@ pub(crate) fn run_tune_blend(args: &[String]) -> anyhow::Result<()> {
             let a = accuracy(&blended);
             line.push_str(&format!(" {weight:.2}:{a:.4}"));
             if best.as_ref().is_none_or(|(b, _, _)| a > *b) {
-                best = Some((a, BlendSettings { weight, ..settings }, head_probabilities.clone()));
+                best = Some((
+                    a,
+                    BlendSettings { weight, ..settings },
+                    head_probabilities.clone(),
+                ));
             }
         }
         println!("{line}");
@@ -97,7 +124,12 @@ pub(crate) fn run_tune_blend(args: &[String]) -> anyhow::Result<()> {
     };
     println!("best: {best_settings:?} -> {best_accuracy:.4}");
     for gate in [0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 1.0] {
-        let blended = blend_all(&tfidf_probabilities, &head_probabilities, best_settings.weight, gate);
+        let blended = blend_all(
+            &tfidf_probabilities,
+            &head_probabilities,
+            best_settings.weight,
+            gate,
+        );
         let encoded = tfidf_probabilities
             .iter()
             .filter(|p| p.iter().copied().fold(0.0f32, f32::max) < gate)
@@ -119,7 +151,10 @@ fn blend_all(tfidf: &[Vec<f32>], head: &[Vec<f32>], weight: f32, gate: f32) -> V
             if t.iter().copied().fold(0.0f32, f32::max) >= gate {
                 return t.clone();
             }
-            t.iter().zip(h).map(|(a, b)| (1.0 - weight) * a + weight * b).collect()
+            t.iter()
+                .zip(h)
+                .map(|(a, b)| (1.0 - weight) * a + weight * b)
+                .collect()
         })
         .collect()
 }

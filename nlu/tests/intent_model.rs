@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use joxai_nlu::{
     Example, IntentModel, banking77_examples, banking77_intents, default_examples, eval, load_csv,
-    stratified_split, write_csv,
+    stratified_folds, stratified_split, write_csv,
 };
 
 /// Training takes about half a second; every test that only classifies shares one model.
@@ -223,6 +223,86 @@ fn the_stratified_split_holds_out_about_a_tenth_of_every_intent() {
         assert_eq!(held, (total as f64 * 0.1).round() as usize, "{intent}");
     }
     assert_eq!(stratified_split(&rows, 0.1, 7).1, heldout);
+}
+
+#[test]
+fn cross_validation_folds_hold_every_row_once_and_a_tenth_of_every_intent_each() {
+    let rows = banking77_examples();
+    let fold_of = stratified_folds(&rows, 10, 7);
+    assert_eq!(fold_of.len(), rows.len());
+    assert!(fold_of.iter().all(|&fold| fold < 10));
+    for intent in banking77_intents() {
+        let members: Vec<usize> = (0..rows.len())
+            .filter(|&i| rows[i].intent == *intent)
+            .collect();
+        for fold in 0..10 {
+            let held = members.iter().filter(|&&i| fold_of[i] == fold).count();
+            // Dealt in turn: every fold gets the intent's share, rounded down or up.
+            assert!(
+                held == members.len() / 10 || held == members.len().div_ceil(10),
+                "{intent}: fold {fold} holds {held} of {}",
+                members.len()
+            );
+        }
+    }
+    assert_eq!(
+        stratified_folds(&rows, 10, 7),
+        fold_of,
+        "the same seed deals the same folds"
+    );
+    assert_ne!(
+        stratified_folds(&rows, 10, 8),
+        fold_of,
+        "another seed deals other folds"
+    );
+}
+
+/// The sentence encoder's weights, when `infra/scripts/fetch-encoder.sh` installed them (`make test` does).
+fn encoder() -> Option<joxai_nlu::encoder::Encoder> {
+    let dir = joxai_nlu::encoder::default_model_dir();
+    if !dir.join("model.safetensors").exists() {
+        println!(
+            "skipped: no encoder weights in {} (run infra/scripts/fetch-encoder.sh)",
+            dir.display()
+        );
+        return None;
+    }
+    Some(joxai_nlu::encoder::Encoder::load(&dir).expect("the encoder loads"))
+}
+
+#[test]
+fn the_shipped_encoder_head_matches_the_current_data_settings_and_encoder() {
+    let Some(encoder) = encoder() else { return };
+    assert!(
+        IntentModel::shipped_head_is_current(&encoder),
+        "nlu/data/encoder-head.bin was trained on other data, settings or encoder weights: run \
+         `joxai nlu train-head --out nlu/data/encoder-head.bin` and commit the file"
+    );
+}
+
+#[test]
+fn the_product_model_blends_the_encoder_with_the_shipped_head_and_is_deterministic() {
+    if encoder().is_none() {
+        return;
+    }
+    let model = IntentModel::train_default_blended();
+    assert!(model.encoder_enabled(), "{}", model.encoder_status());
+    assert!(
+        model.encoder_status().contains("shipped"),
+        "{}",
+        model.encoder_status()
+    );
+    let again = IntentModel::train_default_blended();
+    // Messages the TF-IDF model alone is unsure of, so the encoder's head takes part.
+    for text in [
+        "my money from the transfer still hasn't shown up",
+        "the exchange rate on my cash withdrawal looks off",
+        "¿por qué me cobraron dos veces?",
+    ] {
+        let (a, b) = (model.classify(text), again.classify(text));
+        assert_eq!(a.intent, b.intent, "{text}");
+        assert_eq!(a.confidence.to_bits(), b.confidence.to_bits(), "{text}");
+    }
 }
 
 #[test]
