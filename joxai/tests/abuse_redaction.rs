@@ -65,7 +65,8 @@ async fn a_card_number_or_cvv_typed_in_chat_never_reaches_postgres_the_bus_or_th
     let cvv = "7391";
     let texts = [
         format!(
-            "can you tell me something nice about saving money? my card is {}",
+            // A plain savings question, so the bot answers it (through the fake LLM) whatever the others lead to.
+            "what savings plans do you offer? my card is {}",
             cards[0].1
         ),
         format!(

@@ -237,8 +237,11 @@ pub(crate) fn head_key(
     fingerprint(key.as_bytes())
 }
 
+/// A head's weights (`HEAD_FEATURES × intents`, input-major) and bias.
+pub(crate) type HeadWeights = (Vec<f32>, Vec<f32>);
+
 /// The shipped head's key and weights, if the file is well formed for `intent_count` intents.
-pub(crate) fn shipped_head(intent_count: usize) -> Option<(u64, (Vec<f32>, Vec<f32>))> {
+pub(crate) fn shipped_head(intent_count: usize) -> Option<(u64, HeadWeights)> {
     let bytes = SHIPPED_HEAD;
     if bytes.len() < 16 || &bytes[..8] != SHIPPED_MAGIC {
         return None;

