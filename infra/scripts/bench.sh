@@ -49,6 +49,11 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 ensure_nats "$TEST_NATS_PORT" "$JOXAI_CACHE/nats-test"
 ensure_postgres
+# The product's default intent model blends the sentence encoder; measure that (JOXAI_ENCODER=off measures the
+# TF-IDF model alone).
+if [ "${JOXAI_ENCODER:-on}" != off ]; then
+  "$JOXAI_ROOT/infra/scripts/fetch-encoder.sh" >/dev/null || log "the sentence encoder could not be fetched: measuring the TF-IDF model alone"
+fi
 # Databases left by earlier test runs keep autovacuum busy (a worker visits each one in turn),
 # which would count as Postgres CPU here: drop them first, as `make test` does.
 drop_test_databases
