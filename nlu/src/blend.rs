@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 
 use anyhow::{Context, bail};
 use ndarray::linalg::general_mat_mul;
@@ -67,11 +67,34 @@ pub(crate) struct EncoderHead {
     pub weights: Vec<f32>,
     pub bias: Vec<f32>,
     pub settings: BlendSettings,
+    batcher: Batcher,
 }
 
 impl EncoderHead {
+    pub fn new(
+        encoder: Arc<Encoder>,
+        weights: Vec<f32>,
+        bias: Vec<f32>,
+        settings: BlendSettings,
+    ) -> EncoderHead {
+        let batcher = Batcher::start(encoder.clone());
+        EncoderHead {
+            encoder,
+            weights,
+            bias,
+            settings,
+            batcher,
+        }
+    }
+
+    /// The head's probabilities for `text`, its encoding shared with whatever other messages are waiting (see
+    /// `Batcher`).
     pub fn probabilities(&self, text: &str) -> Vec<f32> {
-        self.probabilities_of(&self.encoder.head_features(text))
+        let features = self
+            .batcher
+            .head_features(text)
+            .unwrap_or_else(|| self.encoder.head_features(text));
+        self.probabilities_of(&features)
     }
 
     pub fn probabilities_of(&self, embedding: &[f32]) -> Vec<f32> {
@@ -96,6 +119,68 @@ impl EncoderHead {
         for (p, h) in tfidf.iter_mut().zip(head()) {
             *p = (1.0 - w) * *p + w * h;
         }
+    }
+}
+
+/// The most messages one forward pass takes. Measured (`nlu/examples/encoder_batching.rs`): the CPU per message falls
+/// up to about 8-16 messages per pass (weights packed and streamed once for all of them) and rises again at 32 (the
+/// stacked rows no longer fit the caches), and a longer batch only makes its first message wait longer.
+const MAX_BATCH: usize = 16;
+
+/// One thread that encodes for every caller of a head: it takes the first message that arrives and everything
+/// that queued behind it (up to `MAX_BATCH`) and runs them as one forward pass (`Encoder::head_features_batch`).
+/// A lone message is encoded at once, as before; under load, messages that arrive while a pass runs share the
+/// next one, so the 42 MB of weights are packed and streamed once per batch instead of once per message, which
+/// was most of a message's cost (`docs/performance.md`). The thread ends when the head is dropped.
+#[derive(Debug, Clone)]
+struct Batcher {
+    requests: mpsc::Sender<EncodeRequest>,
+}
+
+#[derive(Debug)]
+struct EncodeRequest {
+    text: String,
+    reply: mpsc::SyncSender<Vec<f32>>,
+}
+
+impl Batcher {
+    fn start(encoder: Arc<Encoder>) -> Batcher {
+        let (requests, queue) = mpsc::channel::<EncodeRequest>();
+        let spawned = std::thread::Builder::new()
+            .name("joxai-encoder".into())
+            .spawn(move || {
+                while let Ok(first) = queue.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match queue.try_recv() {
+                            Ok(request) => batch.push(request),
+                            Err(_) => break,
+                        }
+                    }
+                    let texts: Vec<&str> = batch.iter().map(|r| r.text.as_str()).collect();
+                    let features = encoder.head_features_batch(&texts);
+                    for (request, features) in batch.into_iter().zip(features) {
+                        // The caller may have gone (its task cancelled); nothing to do then.
+                        let _ = request.reply.send(features);
+                    }
+                }
+            });
+        // If the thread could not start, the queue went with the closure: every request fails at once and callers
+        // encode by themselves (`EncoderHead::probabilities`), one by one as before.
+        drop(spawned);
+        Batcher { requests }
+    }
+
+    /// The head features of `text` from the encoder thread; `None` if that thread is not running.
+    fn head_features(&self, text: &str) -> Option<Vec<f32>> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.requests
+            .send(EncodeRequest {
+                text: text.to_owned(),
+                reply,
+            })
+            .ok()?;
+        answer.recv().ok()
     }
 }
 

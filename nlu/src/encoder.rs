@@ -427,9 +427,28 @@ impl Encoder {
         features
     }
 
-    /// `head_features` of many texts on `threads` threads; in input order and the same for any thread count.
+    /// `head_features` of many texts on `threads` threads, 16 texts per forward pass (see `forward_many`); in input
+    /// order and the same for any thread count (the batches are cut before they are shared out).
     pub fn head_features_all(&self, texts: &[&str], threads: usize) -> Vec<Vec<f32>> {
-        self.map_all(texts, threads, |text| self.head_features(text))
+        let batches: Vec<&[&str]> = texts.chunks(16).collect();
+        let threads = threads.clamp(1, batches.len().max(1));
+        let share = batches.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = batches
+                .chunks(share)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .flat_map(|batch| self.head_features_batch(batch))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("embedding a message does not panic"))
+                .collect()
+        })
     }
 
     fn map_all(
@@ -475,29 +494,73 @@ impl Encoder {
 
     /// Runs the transformer on `ids`, leaving the last layer's output (`tokens × DIMENSION`) in `x` and calling
     /// `observe(layer, state)` with the embedding output (layer 0) and each layer's output (1..=LAYERS).
-    fn forward(&self, ids: &[u32], mut observe: impl FnMut(usize, &[f32]), x: &mut Vec<f32>) {
-        let t = ids.len();
+    fn forward(&self, ids: &[u32], observe: impl FnMut(usize, &[f32]), x: &mut Vec<f32>) {
+        self.forward_many(&[ids], observe, x);
+    }
+
+    /// `forward` for several sequences at once: their token rows are stacked (`Σ tokens × DIMENSION`), so each
+    /// weight matrix is packed and streamed once for all of them, which is most of a single message's cost; only
+    /// attention looks at each sequence on its own. `observe` sees the stacked states.
+    fn forward_many(
+        &self,
+        sequences: &[&[u32]],
+        mut observe: impl FnMut(usize, &[f32]),
+        x: &mut Vec<f32>,
+    ) {
+        let lengths: Vec<usize> = sequences.iter().map(|ids| ids.len()).collect();
+        let t: usize = lengths.iter().sum();
         x.clear();
         x.resize(t * DIMENSION, 0.0);
-        for (position, (&id, row)) in ids.iter().zip(x.chunks_exact_mut(DIMENSION)).enumerate() {
-            let word = &self.word_embeddings[id as usize * DIMENSION..][..DIMENSION];
-            let place = &self.position_embeddings[position * DIMENSION..][..DIMENSION];
-            for (((value, w), p), k) in row
-                .iter_mut()
-                .zip(word)
-                .zip(place)
-                .zip(&self.token_type_embedding)
-            {
-                *value = w + p + k;
+        let mut rows = x.chunks_exact_mut(DIMENSION);
+        for ids in sequences {
+            for (position, (&id, row)) in ids.iter().zip(&mut rows).enumerate() {
+                let word = &self.word_embeddings[id as usize * DIMENSION..][..DIMENSION];
+                let place = &self.position_embeddings[position * DIMENSION..][..DIMENSION];
+                for (((value, w), p), k) in row
+                    .iter_mut()
+                    .zip(word)
+                    .zip(place)
+                    .zip(&self.token_type_embedding)
+                {
+                    *value = w + p + k;
+                }
             }
         }
         layer_norm(x, &self.embedding_norm);
         observe(0, x);
         let mut scratch = LayerScratch::new(t);
         for (index, layer) in self.layers.iter().enumerate() {
-            layer.forward(x, t, &mut scratch);
+            layer.forward(x, &lengths, &mut scratch);
             observe(index + 1, x);
         }
+    }
+
+    /// `head_features` of several texts in one forward pass (see `forward_many`); the same values as one by one,
+    /// up to float rounding.
+    pub fn head_features_batch(&self, texts: &[&str]) -> Vec<Vec<f32>> {
+        let ids: Vec<Vec<u32>> = texts
+            .iter()
+            .map(|text| self.tokenizer.encode(text))
+            .collect();
+        let sequences: Vec<&[u32]> = ids.iter().map(Vec::as_slice).collect();
+        let scale = 1.0 / (HEAD_LAYERS.len() as f32).sqrt();
+        let mut features = vec![Vec::with_capacity(HEAD_FEATURES); texts.len()];
+        let mut x = Vec::new();
+        self.forward_many(
+            &sequences,
+            |layer, state| {
+                if HEAD_LAYERS.contains(&layer) {
+                    let mut start = 0;
+                    for (ids, out) in sequences.iter().zip(&mut features) {
+                        let rows = &state[start * DIMENSION..(start + ids.len()) * DIMENSION];
+                        out.extend(mean_pool_normalised(rows).into_iter().map(|v| v * scale));
+                        start += ids.len();
+                    }
+                }
+            },
+            &mut x,
+        );
+        features
     }
 }
 
@@ -523,8 +586,9 @@ impl LayerScratch {
 }
 
 impl Layer {
-    /// `x` (`t × DIMENSION`) ← this layer's output for input `x`.
-    fn forward(&self, x: &mut [f32], t: usize, s: &mut LayerScratch) {
+    /// `x` (`Σ lengths × DIMENSION`: sequences of `lengths` tokens, stacked) ← this layer's output for input `x`.
+    fn forward(&self, x: &mut [f32], lengths: &[usize], s: &mut LayerScratch) {
+        let t: usize = lengths.iter().sum();
         let scale = 1.0 / (HEAD_DIM as f32).sqrt();
         linear(
             x,
@@ -534,24 +598,30 @@ impl Layer {
             &self.qkv_bias,
             &mut s.qkv,
         );
-        for head in 0..HEADS {
-            let offset = head * HEAD_DIM;
-            for i in 0..t {
-                let q = &s.qkv[i * 3 * DIMENSION + offset..][..HEAD_DIM];
-                for (j, score) in s.scores.iter_mut().enumerate() {
-                    let k = &s.qkv[j * 3 * DIMENSION + DIMENSION + offset..][..HEAD_DIM];
-                    *score = q.iter().zip(k).map(|(a, b)| a * b).sum::<f32>() * scale;
-                }
-                softmax(&mut s.scores);
-                let out = &mut s.context[i * DIMENSION + offset..][..HEAD_DIM];
-                out.fill(0.0);
-                for (j, &a) in s.scores.iter().enumerate() {
-                    let v = &s.qkv[j * 3 * DIMENSION + 2 * DIMENSION + offset..][..HEAD_DIM];
-                    for (o, vv) in out.iter_mut().zip(v) {
-                        *o += a * vv;
+        // Attention within each sequence only: rows first..first + len.
+        let mut first = 0;
+        for &len in lengths {
+            let scores = &mut s.scores[..len];
+            for head in 0..HEADS {
+                let offset = head * HEAD_DIM;
+                for i in first..first + len {
+                    let q = &s.qkv[i * 3 * DIMENSION + offset..][..HEAD_DIM];
+                    for (j, score) in (first..).zip(scores.iter_mut()) {
+                        let k = &s.qkv[j * 3 * DIMENSION + DIMENSION + offset..][..HEAD_DIM];
+                        *score = q.iter().zip(k).map(|(a, b)| a * b).sum::<f32>() * scale;
+                    }
+                    softmax(scores);
+                    let out = &mut s.context[i * DIMENSION + offset..][..HEAD_DIM];
+                    out.fill(0.0);
+                    for (j, &a) in (first..).zip(scores.iter()) {
+                        let v = &s.qkv[j * 3 * DIMENSION + 2 * DIMENSION + offset..][..HEAD_DIM];
+                        for (o, vv) in out.iter_mut().zip(v) {
+                            *o += a * vv;
+                        }
                     }
                 }
             }
+            first += len;
         }
         linear(
             &s.context,
@@ -764,6 +834,30 @@ mod tests {
             (long[0], long[1], long[62], long[63]),
             (101, 1037, 1037, 102)
         );
+    }
+
+    #[test]
+    fn a_batch_of_sequences_gives_the_same_features_as_one_at_a_time() {
+        let Some(encoder) = encoder() else { return };
+        let texts = [
+            "Why was I charged a fee?",
+            "hi",
+            "my card payment in a foreign currency used the wrong exchange rate, can you check it please",
+            "¿dónde está mi tarjeta?",
+        ];
+        let batch = encoder.head_features_batch(&texts);
+        assert_eq!(batch.len(), texts.len());
+        for (text, together) in texts.iter().zip(&batch) {
+            let alone = encoder.head_features(text);
+            assert_eq!(alone.len(), together.len());
+            let worst = alone
+                .iter()
+                .zip(together)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(worst < 1e-5, "{text}: differs by {worst}");
+        }
+        assert!(encoder.head_features_batch(&[]).is_empty());
     }
 
     #[test]

@@ -269,12 +269,7 @@ impl IntentModel {
             &self.intents,
             settings,
         );
-        self.head = Some(EncoderHead {
-            encoder: encoder.clone(),
-            weights,
-            bias,
-            settings: *settings,
-        });
+        self.head = Some(EncoderHead::new(encoder.clone(), weights, bias, *settings));
         let elapsed = started.elapsed();
         self.training_time += elapsed;
         self.encoder_status = format!(

@@ -89,12 +89,7 @@ pub(crate) fn run_tune_blend(args: &[String]) -> anyhow::Result<()> {
             tfidf.intents().len(),
             &settings,
         );
-        let head = EncoderHead {
-            encoder: encoder.clone(),
-            weights,
-            bias,
-            settings,
-        };
+        let head = EncoderHead::new(encoder.clone(), weights, bias, settings);
         let head_probabilities: Vec<Vec<f32>> = validation_embeddings
             .iter()
             .map(|e| head.probabilities_of(e))
