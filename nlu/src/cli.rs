@@ -15,7 +15,7 @@ usage:
                                               (--holdout-of-training: train without FILE's rows first; the
                                               sentence encoder is blended in unless JOXAI_ENCODER=off or it is not
                                               installed, see --tfidf-only; --weight/--gate override the blend)
-  nlu cross-validate [--folds 10] [--seed 7] [--tfidf-only]
+  nlu cross-validate [--folds 10] [--seed 7] [--tfidf-only] [--weight W] [--gate G]
                                               k-fold cross-validation over BANKING77's training split: each
                                               fold is scored by a model trained without it (plus all our own
                                               examples), so every row is held out exactly once; prints the
@@ -140,6 +140,8 @@ fn run_cross_validate(args: &[String]) -> anyhow::Result<()> {
     let mut folds = 10usize;
     let mut seed = 7u64;
     let mut tfidf_only = false;
+    let defaults = crate::BlendSettings::default();
+    let (mut weight, mut gate) = (defaults.weight, defaults.gate);
     let mut args = args.iter();
     while let Some(flag) = args.next() {
         let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
@@ -147,6 +149,8 @@ fn run_cross_validate(args: &[String]) -> anyhow::Result<()> {
             "--folds" => folds = value()?.parse().context("--folds must be a whole number")?,
             "--seed" => seed = value()?.parse().context("--seed must be a whole number")?,
             "--tfidf-only" => tfidf_only = true,
+            "--weight" => weight = value()?.parse().context("--weight must be a number")?,
+            "--gate" => gate = value()?.parse().context("--gate must be a number")?,
             other => bail!("unknown argument `{other}` for nlu cross-validate\n{USAGE}"),
         }
     }
@@ -157,6 +161,7 @@ fn run_cross_validate(args: &[String]) -> anyhow::Result<()> {
     let fold_of = crate::data::stratified_folds(&rows, folds, seed);
     let mut predictions = vec![String::new(); rows.len()];
     let mut latencies = vec![0.0; rows.len()];
+    let mut encoded = 0usize;
     for fold in 0..folds {
         let held_out: Vec<usize> = (0..rows.len()).filter(|&i| fold_of[i] == fold).collect();
         let held_out_texts: HashSet<&str> =
@@ -167,13 +172,27 @@ fn run_cross_validate(args: &[String]) -> anyhow::Result<()> {
             .into_iter()
             .filter(|example| !held_out_texts.contains(example.text.as_str()))
             .collect();
-        let model = if tfidf_only {
+        let mut model = if tfidf_only {
             IntentModel::train(&training)
         } else {
             IntentModel::train_blended(&training)
         };
+        model.set_blend(weight, gate);
         let fold_rows: Vec<Example> = held_out.iter().map(|&i| rows[i].clone()).collect();
         let (fold_predictions, fold_latencies) = eval::classify_all(&model, &fold_rows);
+        if model.encoder_enabled() {
+            // The rows the gate sent to the encoder: the TF-IDF model's top probability below it.
+            encoded += fold_rows
+                .iter()
+                .filter(|row| {
+                    let top = model
+                        .tfidf_probabilities(&row.text)
+                        .into_iter()
+                        .fold(0.0f32, f32::max);
+                    top < gate
+                })
+                .count();
+        }
         let correct = fold_rows
             .iter()
             .zip(&fold_predictions)
@@ -197,6 +216,12 @@ fn run_cross_validate(args: &[String]) -> anyhow::Result<()> {
         "{folds}-fold cross-validation over {} BANKING77 training rows (split seed {seed}):",
         rows.len()
     );
+    if encoded > 0 {
+        println!(
+            "sentence encoder: blend weight {weight}, gate {gate}: ran on {encoded} rows ({:.1}%)",
+            100.0 * encoded as f64 / rows.len() as f64
+        );
+    }
     println!("{}", eval::report(&rows, &predictions, latencies));
     Ok(())
 }

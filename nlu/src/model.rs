@@ -213,8 +213,8 @@ impl IntentModel {
     /// [`IntentModel::encoder_status`] says why the encoder is off).
     ///
     /// On by default since the blend is what reaches the accuracy a bank needs: 10-fold cross-validation over
-    /// BANKING77's training split gives 0.92+ with it against 0.90 without (see `nlu/README.md`). It costs ~4-6 ms
-    /// of CPU for the messages the TF-IDF model is not sure of (about half), and ~0.3 s at start-up to load the
+    /// BANKING77's training split gives 0.93 with it against 0.91 without (see `nlu/README.md`). It costs ~4-6 ms
+    /// of CPU for each message the TF-IDF model is not sure of (about a quarter), and ~0.3 s at start-up to load the
     /// encoder; the head for the default data ships in the binary. `JOXAI_ENCODER=off` trades the accuracy for
     /// microsecond classification.
     pub fn train_blended(examples: &[Example]) -> IntentModel {
