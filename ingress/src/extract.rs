@@ -46,15 +46,9 @@ impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequest<S> for ValidJso
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.split(';')
-                    .next()
-                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
-            });
+            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
         if !json_type {
-            return Err(ApiError::UnsupportedMediaType(
-                "send the body as JSON with Content-Type: application/json".into(),
-            ));
+            return Err(ApiError::UnsupportedMediaType("send the body as JSON with Content-Type: application/json".into()));
         }
         let bytes = bytes::Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
@@ -66,39 +60,24 @@ impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequest<S> for ValidJso
         if has_escaped_nul(&bytes) {
             // Postgres text cannot hold a NUL character: refuse it here, where the sender can be
             // told, rather than accept a message that could never be stored.
-            return Err(ApiError::field(
-                "body",
-                "text must not contain the NUL character (\\u0000)",
-            ));
+            return Err(ApiError::field("body", "text must not contain the NUL character (\\u0000)"));
         }
-        let axum::Json(value) =
-            axum::Json::<T>::from_bytes(&bytes).map_err(|rejection| match rejection {
-                JsonRejection::JsonDataError(e) => ApiError::Validation(vec![FieldError {
-                    field: "body".into(),
-                    message: e.body_text().replace(
-                        "Failed to deserialize the JSON body into the target type: ",
-                        "",
-                    ),
-                }]),
-                JsonRejection::JsonSyntaxError(_) => {
-                    ApiError::BadRequest("the body is not valid JSON".into())
-                }
-                JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
-                    "send the body as JSON with Content-Type: application/json".into(),
-                ),
-                JsonRejection::BytesRejection(e)
-                    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
-                {
-                    ApiError::PayloadTooLarge("the body is too large".into())
-                }
-                other => ApiError::BadRequest(other.body_text()),
-            })?;
+        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes).map_err(|rejection| match rejection {
+            JsonRejection::JsonDataError(e) => ApiError::Validation(vec![FieldError {
+                field: "body".into(),
+                message: e.body_text().replace("Failed to deserialize the JSON body into the target type: ", ""),
+            }]),
+            JsonRejection::JsonSyntaxError(_) => ApiError::BadRequest("the body is not valid JSON".into()),
+            JsonRejection::MissingJsonContentType(_) => {
+                ApiError::UnsupportedMediaType("send the body as JSON with Content-Type: application/json".into())
+            }
+            JsonRejection::BytesRejection(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::PayloadTooLarge("the body is too large".into())
+            }
+            other => ApiError::BadRequest(other.body_text()),
+        })?;
         let errors = value.validate();
-        if errors.is_empty() {
-            Ok(ValidJson(value))
-        } else {
-            Err(ApiError::Validation(errors))
-        }
+        if errors.is_empty() { Ok(ValidJson(value)) } else { Err(ApiError::Validation(errors)) }
     }
 }
 
@@ -133,10 +112,7 @@ impl Staff {
     }
 
     pub fn actor(&self) -> Actor {
-        Actor {
-            user_id: self.user_id,
-            role: self.role,
-        }
+        Actor { user_id: self.user_id, role: self.role }
     }
 }
 
@@ -148,15 +124,8 @@ impl FromRequestParts<AppState> for Staff {
             return Ok(staff.clone());
         }
         let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
-        let Principal::Staff {
-            user_id,
-            session_id: Some(session_id),
-            ..
-        } = state
-            .platform
-            .tokens
-            .verify(token)
-            .map_err(|_| ApiError::Unauthorized)?
+        let Principal::Staff { user_id, session_id: Some(session_id), .. } =
+            state.platform.tokens.verify(token).map_err(|_| ApiError::Unauthorized)?
         else {
             return Err(ApiError::Unauthorized);
         };
@@ -169,16 +138,8 @@ impl FromRequestParts<AppState> for Staff {
             )
             .await?
             .ok_or(ApiError::Unauthorized)?;
-        let role = row
-            .get::<_, &str>(0)
-            .parse()
-            .map_err(|_| ApiError::Internal("unknown role".into()))?;
-        let staff = Staff {
-            user_id,
-            role,
-            session_id,
-            display_name: row.get(1),
-        };
+        let role = row.get::<_, &str>(0).parse().map_err(|_| ApiError::Internal("unknown role".into()))?;
+        let staff = Staff { user_id, role, session_id, display_name: row.get(1) };
         parts.extensions.insert(staff.clone());
         Ok(staff)
     }
@@ -193,11 +154,7 @@ impl FromRequestParts<AppState> for Supervisor {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let staff = Staff::from_request_parts(parts, state).await?;
-        if staff.sees_everything() {
-            Ok(Supervisor(staff))
-        } else {
-            Err(ApiError::Forbidden)
-        }
+        if staff.sees_everything() { Ok(Supervisor(staff)) } else { Err(ApiError::Forbidden) }
     }
 }
 
@@ -210,11 +167,7 @@ impl FromRequestParts<AppState> for Admin {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let staff = Staff::from_request_parts(parts, state).await?;
-        if staff.role == StaffRole::Admin {
-            Ok(Admin(staff))
-        } else {
-            Err(ApiError::Forbidden)
-        }
+        if staff.role == StaffRole::Admin { Ok(Admin(staff)) } else { Err(ApiError::Forbidden) }
     }
 }
 
@@ -243,14 +196,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0.ip());
-        let Some(peer) = peer else {
-            return Ok(ClientIp("unknown".into()));
-        };
+        let Some(peer) = peer else { return Ok(ClientIp("unknown".into())) };
         if trusted_proxies().contains(&peer)
-            && let Some(forwarded) = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
+            && let Some(forwarded) = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
         {
             // The right-most address not added by one of our proxies is the real client.
             let client = forwarded
@@ -276,11 +224,7 @@ pub struct Customer {
 impl Customer {
     /// The conversation in the path must be the token's own; anything else looks like it does not exist.
     pub fn owns(&self, conversation_id: Uuid) -> Result<(), ApiError> {
-        if self.conversation_id == conversation_id {
-            Ok(())
-        } else {
-            Err(ApiError::NotFound("conversation"))
-        }
+        if self.conversation_id == conversation_id { Ok(()) } else { Err(ApiError::NotFound("conversation")) }
     }
 }
 
@@ -289,19 +233,8 @@ impl FromRequestParts<AppState> for Customer {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
-        match state
-            .platform
-            .tokens
-            .verify(token)
-            .map_err(|_| ApiError::Unauthorized)?
-        {
-            Principal::Customer {
-                conversation_id,
-                customer,
-            } => Ok(Customer {
-                conversation_id,
-                customer,
-            }),
+        match state.platform.tokens.verify(token).map_err(|_| ApiError::Unauthorized)? {
+            Principal::Customer { conversation_id, customer } => Ok(Customer { conversation_id, customer }),
             Principal::Staff { .. } => Err(ApiError::Unauthorized),
         }
     }
@@ -335,9 +268,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
             .map_err(|rejection| {
                 ApiError::Validation(vec![FieldError {
                     field: "query".into(),
-                    message: rejection
-                        .body_text()
-                        .replace("Failed to deserialize query string: ", ""),
+                    message: rejection.body_text().replace("Failed to deserialize query string: ", ""),
                 }])
             })
     }

@@ -8,11 +8,7 @@ use joxai_schemas::streams::WorkerKind;
 use secrecy::ExposeSecret as _;
 
 #[derive(Parser)]
-#[command(
-    name = "joxai",
-    version,
-    about = "JoxAI: AI customer service for banks"
-)]
+#[command(name = "joxai", version, about = "JoxAI: AI customer service for banks")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,11 +48,7 @@ fn demo_password(config: &Config) -> String {
         Some(p) => p.expose_secret().to_owned(),
         None => {
             use rand::Rng as _;
-            let p: String = rand::thread_rng()
-                .sample_iter(rand::distributions::Alphanumeric)
-                .take(16)
-                .map(char::from)
-                .collect();
+            let p: String = rand::thread_rng().sample_iter(rand::distributions::Alphanumeric).take(16).map(char::from).collect();
             p
         }
     }
@@ -76,12 +68,7 @@ async fn main() -> anyhow::Result<()> {
     let listen = || async {
         tokio::net::TcpListener::bind(config.http_addr)
             .await
-            .with_context(|| {
-                format!(
-                    "listening on {} (set JOXAI_HTTP_ADDR to change)",
-                    config.http_addr
-                )
-            })
+            .with_context(|| format!("listening on {} (set JOXAI_HTTP_ADDR to change)", config.http_addr))
     };
     match cli.command {
         Command::All { seed_demo } => {
@@ -90,9 +77,7 @@ async fn main() -> anyhow::Result<()> {
                 let password = demo_password(&config);
                 joxai::seed::seed_demo(&platform, &password).await?;
                 if config.demo_password.is_none() {
-                    println!(
-                        "Demo staff password (admin@, supervisor@, agent@joxai.local): {password}"
-                    );
+                    println!("Demo staff password (admin@, supervisor@, agent@joxai.local): {password}");
                 }
             }
             // Train the intent model before accepting traffic, so the first message is not slow.
@@ -115,9 +100,7 @@ async fn main() -> anyhow::Result<()> {
         Command::SeedDemo => {
             let password = demo_password(&config);
             joxai::seed::seed_demo(&platform, &password).await?;
-            println!(
-                "Demo staff ready: admin@joxai.local, supervisor@joxai.local, agent@joxai.local"
-            );
+            println!("Demo staff ready: admin@joxai.local, supervisor@joxai.local, agent@joxai.local");
             if config.demo_password.is_none() {
                 println!("Password: {password}");
             }

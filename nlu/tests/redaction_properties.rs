@@ -23,10 +23,7 @@ fn luhn_complete(body: &[u8]) -> String {
         sum += d;
     }
     let check = (10 - sum % 10) % 10;
-    body.iter()
-        .map(|d| char::from(b'0' + d))
-        .chain(std::iter::once(char::from_digit(check, 10).expect("digit")))
-        .collect()
+    body.iter().map(|d| char::from(b'0' + d)).chain(std::iter::once(char::from_digit(check, 10).expect("digit"))).collect()
 }
 
 fn pan() -> impl Strategy<Value = String> {
@@ -42,10 +39,7 @@ fn pan() -> impl Strategy<Value = String> {
 /// The digits split into groups (1–8 digits) joined by single spaces or dashes, or written together.
 fn formatted(pan: String) -> impl Strategy<Value = (String, String)> {
     let len = pan.len();
-    (
-        proptest::collection::vec(1usize..=8, 1..=19),
-        proptest::collection::vec(prop_oneof![Just(""), Just(" "), Just("-")], 19),
-    )
+    (proptest::collection::vec(1usize..=8, 1..=19), proptest::collection::vec(prop_oneof![Just(""), Just(" "), Just("-")], 19))
         .prop_map(move |(sizes, separators)| {
             let mut out = String::new();
             let mut at = 0;
@@ -68,10 +62,7 @@ fn formatted(pan: String) -> impl Strategy<Value = (String, String)> {
 
 /// Text without digits around the card number: letters (Latin, Spanish, RTL, emoji), punctuation.
 fn words() -> impl Strategy<Value = String> {
-    proptest::string::string_regex(
-        "[a-zA-ZñÑéáü¿?¡!.,:;()\\[\\]/ \u{05d0}-\u{05ea}\u{0627}-\u{064a}🙂💳]{0,40}",
-    )
-    .expect("regex")
+    proptest::string::string_regex("[a-zA-ZñÑéáü¿?¡!.,:;()\\[\\]/ \u{05d0}-\u{05ea}\u{0627}-\u{064a}🙂💳]{0,40}").expect("regex")
 }
 
 /// A separator between text and a number that cannot join the number's groups.

@@ -96,14 +96,7 @@ pub struct WorkerConfig {
 
 impl WorkerConfig {
     fn defaults(concurrency: usize, ack_wait_ms: u64, handler_timeout_ms: u64) -> Self {
-        Self {
-            concurrency,
-            ack_wait_ms,
-            max_deliver: 6,
-            retry_min_ms: 500,
-            retry_max_ms: 30_000,
-            handler_timeout_ms,
-        }
+        Self { concurrency, ack_wait_ms, max_deliver: 6, retry_min_ms: 500, retry_max_ms: 30_000, handler_timeout_ms }
     }
 
     pub fn timing(&self) -> ConsumerTiming {
@@ -201,11 +194,7 @@ impl Config {
         }
         figment
             .merge(Env::raw().only(&["DATABASE_URL", "NATS_URL"]))
-            .merge(
-                Env::raw()
-                    .only(&["ANTHROPIC_API_KEY", "OPENAI_API_KEY"])
-                    .map(|k| format!("llm.{}", k.as_str().to_ascii_lowercase()).into()),
-            )
+            .merge(Env::raw().only(&["ANTHROPIC_API_KEY", "OPENAI_API_KEY"]).map(|k| format!("llm.{}", k.as_str().to_ascii_lowercase()).into()))
             .merge(Env::prefixed("JOXAI_").ignore(&["CONFIG"]).split("__"))
     }
 
@@ -217,9 +206,7 @@ impl Config {
         let figment = figment
             .join(Serialized::default("jwt_secret", random_secret()))
             .join(Serialized::default("widget_secret", random_secret()));
-        let config: Config = figment
-            .extract()
-            .map_err(|e| ConfigError::Read(Box::new(e)))?;
+        let config: Config = figment.extract().map_err(|e| ConfigError::Read(Box::new(e)))?;
         config.validate()?;
         Ok(config)
     }

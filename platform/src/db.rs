@@ -13,31 +13,11 @@ use crate::metrics::metrics;
 /// The migrations in `infra/migrations`, embedded so the binary can migrate any database on its own.
 /// Append only: an applied migration is never edited, a change is a new file.
 pub const MIGRATIONS: &[(i32, &str, &str)] = &[
-    (
-        1,
-        "init",
-        include_str!("../../infra/migrations/0001_init.sql"),
-    ),
-    (
-        2,
-        "desk",
-        include_str!("../../infra/migrations/0002_desk.sql"),
-    ),
-    (
-        3,
-        "bank",
-        include_str!("../../infra/migrations/0003_bank.sql"),
-    ),
-    (
-        4,
-        "desk_reads",
-        include_str!("../../infra/migrations/0004_desk_reads.sql"),
-    ),
-    (
-        5,
-        "hot_path_indexes",
-        include_str!("../../infra/migrations/0005_hot_path_indexes.sql"),
-    ),
+    (1, "init", include_str!("../../infra/migrations/0001_init.sql")),
+    (2, "desk", include_str!("../../infra/migrations/0002_desk.sql")),
+    (3, "bank", include_str!("../../infra/migrations/0003_bank.sql")),
+    (4, "desk_reads", include_str!("../../infra/migrations/0004_desk_reads.sql")),
+    (5, "hot_path_indexes", include_str!("../../infra/migrations/0005_hot_path_indexes.sql")),
 ];
 
 /// Arbitrary but fixed: every `joxai migrate` takes this lock, so replicas starting at once migrate
@@ -94,13 +74,8 @@ impl DbError {
 impl Db {
     pub fn connect(config: &Config) -> anyhow::Result<Self> {
         let pg: tokio_postgres::Config = config.database_url.expose_secret().parse()?;
-        let manager = Manager::from_config(
-            pg,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager =
+            Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(config.db_pool_size)
             .runtime(Runtime::Tokio1)
@@ -114,27 +89,17 @@ impl Db {
     pub async fn client(&self) -> Result<deadpool_postgres::Client, DbError> {
         let status = self.pool.status();
         let m = metrics();
-        m.db_pool_connections
-            .with_label_values(&["size"])
-            .set(status.size as i64);
-        m.db_pool_connections
-            .with_label_values(&["available"])
-            .set(status.available as i64);
+        m.db_pool_connections.with_label_values(&["size"]).set(status.size as i64);
+        m.db_pool_connections.with_label_values(&["available"]).set(status.available as i64);
         m.db_pool_waiting.set(status.waiting as i64);
         Ok(self.pool.get().await?)
     }
 
     /// Time a database operation into `joxai_db_query_duration_seconds{operation}`.
-    pub async fn timed<T, F: Future<Output = Result<T, DbError>>>(
-        operation: &'static str,
-        f: F,
-    ) -> Result<T, DbError> {
+    pub async fn timed<T, F: Future<Output = Result<T, DbError>>>(operation: &'static str, f: F) -> Result<T, DbError> {
         let started = Instant::now();
         let out = f.await;
-        metrics()
-            .db_query_duration
-            .with_label_values(&[operation])
-            .observe(started.elapsed().as_secs_f64());
+        metrics().db_query_duration.with_label_values(&[operation]).observe(started.elapsed().as_secs_f64());
         out
     }
 
@@ -147,13 +112,9 @@ impl Db {
     /// Apply pending migrations under an advisory lock. Safe to run from many processes at once.
     pub async fn migrate(&self) -> anyhow::Result<Vec<i32>> {
         let mut client = self.client().await?;
-        client
-            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])
-            .await?;
+        client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY]).await?;
         let result = apply_migrations(&mut client).await;
-        client
-            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY])
-            .await?;
+        client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY]).await?;
         result
     }
 }
@@ -169,24 +130,13 @@ async fn apply_migrations(client: &mut deadpool_postgres::Client) -> anyhow::Res
         .await?;
     let mut applied = Vec::new();
     for (version, name, sql) in MIGRATIONS {
-        let done = client
-            .query_opt(
-                "SELECT 1 FROM schema_migrations WHERE version = $1",
-                &[version],
-            )
-            .await?;
+        let done = client.query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[version]).await?;
         if done.is_some() {
             continue;
         }
         let tx = client.transaction().await?;
-        tx.batch_execute(sql)
-            .await
-            .map_err(|e| anyhow::anyhow!("migration {version} ({name}) failed: {e}"))?;
-        tx.execute(
-            "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-            &[version, name],
-        )
-        .await?;
+        tx.batch_execute(sql).await.map_err(|e| anyhow::anyhow!("migration {version} ({name}) failed: {e}"))?;
+        tx.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[version, name]).await?;
         tx.commit().await?;
         tracing::info!(version, name, "applied migration");
         applied.push(*version);

@@ -32,18 +32,9 @@ impl Platform {
     pub async fn connect(config: config::Config) -> anyhow::Result<Self> {
         use anyhow::Context as _;
         let db = db::Db::connect(&config).context("creating the Postgres pool")?;
-        let bus = bus::Bus::connect(&config)
-            .await
-            .context("connecting to NATS")?;
-        bus.ensure_streams()
-            .await
-            .context("creating the JetStream streams")?;
+        let bus = bus::Bus::connect(&config).await.context("connecting to NATS")?;
+        bus.ensure_streams().await.context("creating the JetStream streams")?;
         let tokens = tokens::TokenKeys::new(&config);
-        Ok(Self {
-            config: std::sync::Arc::new(config),
-            db,
-            bus,
-            tokens,
-        })
+        Ok(Self { config: std::sync::Arc::new(config), db, bus, tokens })
     }
 }

@@ -119,43 +119,20 @@ impl Topology {
             replicas: self.replicas,
         };
         vec![
-            spec(
-                self.commands_stream(),
-                vec![self.subjects.all_commands()],
-                7 * DAY,
-            ),
+            spec(self.commands_stream(), vec![self.subjects.all_commands()], 7 * DAY),
             // Events are kept for a week: clients resume from them by sequence after a disconnect.
-            spec(
-                self.events_stream(),
-                vec![self.subjects.all_events()],
-                7 * DAY,
-            ),
+            spec(self.events_stream(), vec![self.subjects.all_events()], 7 * DAY),
             // Dead letters stay a month; Postgres keeps the inspectable record too.
-            spec(
-                self.dead_letter_stream(),
-                vec![self.subjects.all_dead_letters()],
-                30 * DAY,
-            ),
+            spec(self.dead_letter_stream(), vec![self.subjects.all_dead_letters()], 30 * DAY),
         ]
     }
 
     pub fn consumer(&self, kind: WorkerKind, timing: ConsumerTiming) -> ConsumerSpec {
         let (stream, filter_subjects) = match kind {
             WorkerKind::Ticket => (self.commands_stream(), vec![self.subjects.all_commands()]),
-            WorkerKind::Escalation => (
-                self.events_stream(),
-                vec![self.subjects.customer_messages_created()],
-            ),
-            WorkerKind::Ai => (
-                self.events_stream(),
-                vec![self.subjects.events_of::<MessageClassified>()],
-            ),
+            WorkerKind::Escalation => (self.events_stream(), vec![self.subjects.customer_messages_created()]),
+            WorkerKind::Ai => (self.events_stream(), vec![self.subjects.events_of::<MessageClassified>()]),
         };
-        ConsumerSpec {
-            durable_name: kind.durable_name().to_owned(),
-            stream,
-            filter_subjects,
-            timing,
-        }
+        ConsumerSpec { durable_name: kind.durable_name().to_owned(), stream, filter_subjects, timing }
     }
 }

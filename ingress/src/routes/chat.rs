@@ -1,19 +1,15 @@
 //! The customer chat API used by the widget.
 
-use crate::extract::Path;
 use axum::Json;
 use axum::extract::State;
+use crate::extract::{Path};
 use axum::http::StatusCode;
 use hmac::{Hmac, Mac};
 use joxai_platform::rows::{MESSAGE_COLUMNS, message_view};
 use joxai_schemas::Envelope;
-use joxai_schemas::commands::{
-    EndChat, EscalateConversation, PostCustomerMessage, RateConversation, StartConversation,
-};
+use joxai_schemas::commands::{EndChat, EscalateConversation, PostCustomerMessage, RateConversation, StartConversation};
 use joxai_schemas::events::Typing;
-use joxai_schemas::types::{
-    ConversationOwner, CustomerRef, EscalationReason, NamedMessage, Priority,
-};
+use joxai_schemas::types::{ConversationOwner, CustomerRef, EscalationReason, NamedMessage, Priority};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -21,7 +17,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{ClientIp, Customer, ValidJson, Validate};
+use crate::extract::{ClientIp, Customer, Validate, ValidJson};
 
 /// Longest customer message, in characters. Long enough for any real question; short enough that
 /// nobody pastes a document into the bank's chat.
@@ -57,27 +53,14 @@ impl Validate for StartSessionRequest {
         if let Some(locale) = &self.locale
             && !matches!(locale.as_str(), "en" | "es")
         {
-            errors.push(FieldError {
-                field: "locale".into(),
-                message: "must be \"en\" or \"es\"".into(),
-            });
+            errors.push(FieldError { field: "locale".into(), message: "must be \"en\" or \"es\"".into() });
         }
         if let Some(identity) = &self.identity {
             if identity.customer_ref.is_empty() || identity.customer_ref.len() > 128 {
-                errors.push(FieldError {
-                    field: "identity.customer_ref".into(),
-                    message: "1 to 128 characters".into(),
-                });
+                errors.push(FieldError { field: "identity.customer_ref".into(), message: "1 to 128 characters".into() });
             }
-            if identity
-                .display_name
-                .as_ref()
-                .is_some_and(|n| n.chars().count() > 100)
-            {
-                errors.push(FieldError {
-                    field: "identity.display_name".into(),
-                    message: "at most 100 characters".into(),
-                });
+            if identity.display_name.as_ref().is_some_and(|n| n.chars().count() > 100) {
+                errors.push(FieldError { field: "identity.display_name".into(), message: "at most 100 characters".into() });
             }
         }
         errors
@@ -116,15 +99,9 @@ pub fn verify_identity(secret: &[u8], identity: &SignedIdentity, now: i64) -> Op
 }
 
 /// Sign an identity the way the bank's page does (used by the demo page and tests).
-pub fn sign_identity(
-    secret: &[u8],
-    customer_ref: &str,
-    display_name: Option<&str>,
-    issued_at: i64,
-) -> String {
+pub fn sign_identity(secret: &[u8], customer_ref: &str, display_name: Option<&str>, issued_at: i64) -> String {
     let signed = format!("{customer_ref}|{}|{issued_at}", display_name.unwrap_or(""));
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret)
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     mac.update(signed.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
@@ -140,13 +117,8 @@ pub async fn start_session(
 ) -> ApiResult<(StatusCode, Json<StartSessionResponse>)> {
     state.limiter.session(&ip)?;
     // The body is optional: an anonymous visitor may send nothing at all.
-    let empty = request
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)
-        .is_some_and(|v| v == "0")
-        || !request
-            .headers()
-            .contains_key(axum::http::header::CONTENT_TYPE);
+    let empty = request.headers().get(axum::http::header::CONTENT_LENGTH).is_some_and(|v| v == "0")
+        || !request.headers().contains_key(axum::http::header::CONTENT_TYPE);
     let req = if empty {
         StartSessionRequest::default()
     } else {
@@ -158,22 +130,8 @@ pub async fn start_session(
         None => CustomerRef::default(),
         Some(identity) => {
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            verify_identity(
-                state
-                    .platform
-                    .config
-                    .widget_secret
-                    .expose_secret()
-                    .as_bytes(),
-                identity,
-                now,
-            )
-            .ok_or_else(|| {
-                ApiError::field(
-                    "identity.signature",
-                    "the identity signature is invalid or expired",
-                )
-            })?
+            verify_identity(state.platform.config.widget_secret.expose_secret().as_bytes(), identity, now)
+                .ok_or_else(|| ApiError::field("identity.signature", "the identity signature is invalid or expired"))?
         }
     };
     let conversation_id = Uuid::now_v7();
@@ -184,28 +142,10 @@ pub async fn start_session(
         channel: "widget".into(),
     };
     let envelope = Envelope::with_id(conversation_id, conversation_id, None, command);
-    state
-        .platform
-        .bus
-        .publish(
-            state.platform.bus.subjects().command::<StartConversation>(),
-            &envelope,
-        )
-        .await?;
+    state.platform.bus.publish(state.platform.bus.subjects().command::<StartConversation>(), &envelope).await?;
     let verified = customer.verified;
-    let (token, expires_in) = state
-        .platform
-        .tokens
-        .issue_customer(conversation_id, customer);
-    Ok((
-        StatusCode::CREATED,
-        Json(StartSessionResponse {
-            conversation_id,
-            token,
-            expires_in,
-            verified,
-        }),
-    ))
+    let (token, expires_in) = state.platform.tokens.issue_customer(conversation_id, customer);
+    Ok((StatusCode::CREATED, Json(StartSessionResponse { conversation_id, token, expires_in, verified })))
 }
 
 #[derive(Deserialize)]
@@ -222,10 +162,7 @@ impl Validate for PostMessageRequest {
         let mut errors = vec![];
         let id_ok = !self.client_message_id.is_empty()
             && self.client_message_id.len() <= 64
-            && self
-                .client_message_id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && self.client_message_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !id_ok {
             errors.push(FieldError {
                 field: "client_message_id".into(),
@@ -234,10 +171,7 @@ impl Validate for PostMessageRequest {
         }
         let chars = self.text.trim().chars().count();
         if chars == 0 {
-            errors.push(FieldError {
-                field: "text".into(),
-                message: "the message is empty".into(),
-            });
+            errors.push(FieldError { field: "text".into(), message: "the message is empty".into() });
         } else if self.text.chars().count() > MAX_MESSAGE_CHARS {
             errors.push(FieldError {
                 field: "text".into(),
@@ -291,18 +225,7 @@ pub async fn post_message(
         customer: customer.customer,
     };
     let envelope = Envelope::with_id(message_id, message_id, None, command);
-    state
-        .platform
-        .bus
-        .publish(
-            state
-                .platform
-                .bus
-                .subjects()
-                .command::<PostCustomerMessage>(),
-            &envelope,
-        )
-        .await?;
+    state.platform.bus.publish(state.platform.bus.subjects().command::<PostCustomerMessage>(), &envelope).await?;
     Ok((StatusCode::ACCEPTED, Json(Accepted { message_id })))
 }
 
@@ -341,12 +264,7 @@ pub async fn transcript(state: &AppState, conversation_id: Uuid) -> ApiResult<Ve
         .await?;
     let author_column = MESSAGE_COLUMNS.split(',').count();
     rows.iter()
-        .map(|r| {
-            Ok(NamedMessage {
-                message: message_view(r)?,
-                author_name: r.get(author_column),
-            })
-        })
+        .map(|r| Ok(NamedMessage { message: message_view(r)?, author_name: r.get(author_column) }))
         .collect()
 }
 
@@ -368,50 +286,25 @@ pub async fn get_messages(
     // The row appears when the worker stores the start command, a few ms after the session opens.
     let (status, owner, rating, agent) = match &row {
         Some(r) => {
-            let agent = r.get::<_, Option<Uuid>>(3).map(|id| AgentRef {
-                id,
-                name: r.get::<_, Option<String>>(4).unwrap_or_default(),
-            });
-            (
-                r.get::<_, String>(0),
-                joxai_platform::rows::parse(r.get(1))?,
-                r.get(2),
-                agent,
-            )
+            let agent = r.get::<_, Option<Uuid>>(3).map(|id| AgentRef { id, name: r.get::<_, Option<String>>(4).unwrap_or_default() });
+            (r.get::<_, String>(0), joxai_platform::rows::parse(r.get(1))?, r.get(2), agent)
         }
         None => ("open".to_owned(), ConversationOwner::Bot, None, None),
     };
     let messages = transcript(&state, conversation_id).await?;
-    Ok(Json(Transcript {
-        conversation_id,
-        status,
-        owner,
-        agent,
-        rating,
-        messages,
-    }))
+    Ok(Json(Transcript { conversation_id, status, owner, agent, rating, messages }))
 }
 
 /// `POST /api/v1/chat/conversations/{id}/close` — the customer of that conversation: "end chat".
 /// The conversation closes (and its active ticket), `conversation.closed` is pushed, and the widget
 /// asks for the rating. 409 when it is already closed.
-pub async fn close(
-    State(state): State<AppState>,
-    customer: Customer,
-    Path(conversation_id): Path<Uuid>,
-) -> ApiResult<axum::response::Response> {
+pub async fn close(State(state): State<AppState>, customer: Customer, Path(conversation_id): Path<Uuid>) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse as _;
     customer.owns(conversation_id)?;
     let command = EndChat { conversation_id };
     crate::dispatch::dispatch(&state, Envelope::new(command), "conversation")
         .await?
-        .respond(|| async move {
-            Ok(Json(ClosedResponse {
-                conversation_id,
-                status: "closed",
-            })
-            .into_response())
-        })
+        .respond(|| async move { Ok(Json(ClosedResponse { conversation_id, status: "closed" }).into_response()) })
         .await
 }
 
@@ -438,18 +331,7 @@ pub async fn escalate(
         summary: None,
     };
     let envelope = Envelope::new(command);
-    state
-        .platform
-        .bus
-        .publish(
-            state
-                .platform
-                .bus
-                .subjects()
-                .command::<EscalateConversation>(),
-            &envelope,
-        )
-        .await?;
+    state.platform.bus.publish(state.platform.bus.subjects().command::<EscalateConversation>(), &envelope).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -465,20 +347,10 @@ impl Validate for RatingRequest {
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = vec![];
         if !(1..=5).contains(&self.rating) {
-            errors.push(FieldError {
-                field: "rating".into(),
-                message: "1 to 5".into(),
-            });
+            errors.push(FieldError { field: "rating".into(), message: "1 to 5".into() });
         }
-        if self
-            .comment
-            .as_ref()
-            .is_some_and(|c| c.chars().count() > 1000)
-        {
-            errors.push(FieldError {
-                field: "comment".into(),
-                message: "at most 1000 characters".into(),
-            });
+        if self.comment.as_ref().is_some_and(|c| c.chars().count() > 1000) {
+            errors.push(FieldError { field: "comment".into(), message: "at most 1000 characters".into() });
         }
         errors
     }
@@ -505,42 +377,19 @@ pub async fn rate(
         .comment
         .map(|c| joxai_nlu::redact::redact(c.trim()).into_owned())
         .filter(|c| !c.is_empty());
-    let command = RateConversation {
-        conversation_id,
-        rating: req.rating,
-        comment: comment.clone(),
-    };
+    let command = RateConversation { conversation_id, rating: req.rating, comment: comment.clone() };
     crate::dispatch::dispatch(&state, Envelope::new(command), "conversation")
         .await?
-        .respond(|| async move {
-            Ok(Json(RatingResponse {
-                conversation_id,
-                rating: req.rating,
-                comment,
-            })
-            .into_response())
-        })
+        .respond(|| async move { Ok(Json(RatingResponse { conversation_id, rating: req.rating, comment }).into_response()) })
         .await
 }
 
 /// `POST /api/v1/chat/conversations/{id}/typing` — the customer of that conversation: an ephemeral
 /// `typing` event for staff. Not stored anywhere but the event stream.
-pub async fn typing(
-    State(state): State<AppState>,
-    customer: Customer,
-    Path(conversation_id): Path<Uuid>,
-) -> ApiResult<StatusCode> {
+pub async fn typing(State(state): State<AppState>, customer: Customer, Path(conversation_id): Path<Uuid>) -> ApiResult<StatusCode> {
     customer.owns(conversation_id)?;
-    let event = Typing {
-        conversation_id,
-        sender: joxai_schemas::types::Sender::Customer,
-        name: customer.customer.display_name,
-    };
+    let event = Typing { conversation_id, sender: joxai_schemas::types::Sender::Customer, name: customer.customer.display_name };
     let bus = &state.platform.bus;
-    bus.publish(
-        bus.subjects().event::<Typing>(conversation_id),
-        &Envelope::new(event),
-    )
-    .await?;
+    bus.publish(bus.subjects().event::<Typing>(conversation_id), &Envelope::new(event)).await?;
     Ok(StatusCode::ACCEPTED)
 }

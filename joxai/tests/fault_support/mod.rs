@@ -16,16 +16,11 @@ use uuid::Uuid;
 /// A port nothing listens on right now (the OS picks it; a tiny race with other processes is
 /// acceptable in tests).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind port 0")
-        .local_addr()
-        .expect("addr")
-        .port()
+    TcpListener::bind("127.0.0.1:0").expect("bind port 0").local_addr().expect("addr").port()
 }
 
 fn port_open(port: u16) -> bool {
-    std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200))
-        .is_ok()
+    std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()
 }
 
 fn wait_port(port: u16, open: bool, within: Duration) {
@@ -36,17 +31,11 @@ fn wait_port(port: u16, open: bool, within: Duration) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!(
-        "port {port} did not become {} within {within:?}",
-        if open { "open" } else { "closed" }
-    );
+    panic!("port {port} did not become {} within {within:?}", if open { "open" } else { "closed" });
 }
 
 fn signal(pid: u32, sig: &str) {
-    let _ = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(pid.to_string())
-        .status();
+    let _ = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
 }
 
 /// Our nats-server ≥ 2.10 (see `infra/scripts/lib.sh::nats_server_bin`).
@@ -56,11 +45,7 @@ pub fn nats_server_bin() -> PathBuf {
     }
     let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
     let cached = Path::new(&home).join(".cache/joxai/venv/bin/nats-server");
-    if cached.exists() {
-        cached
-    } else {
-        "nats-server".into()
-    }
+    if cached.exists() { cached } else { "nats-server".into() }
 }
 
 /// A nats-server with JetStream that belongs to one test: its own port and store, so the test can
@@ -73,14 +58,9 @@ pub struct PrivateNats {
 
 impl PrivateNats {
     pub fn start() -> PrivateNats {
-        let store =
-            std::env::temp_dir().join(format!("joxai-faults-nats-{}", Uuid::new_v4().simple()));
+        let store = std::env::temp_dir().join(format!("joxai-faults-nats-{}", Uuid::new_v4().simple()));
         std::fs::create_dir_all(&store).expect("nats store dir");
-        let mut nats = PrivateNats {
-            port: free_port(),
-            store,
-            child: None,
-        };
+        let mut nats = PrivateNats { port: free_port(), store, child: None };
         nats.restart();
         nats
     }
@@ -97,14 +77,7 @@ impl PrivateNats {
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "nats-server already running");
         let child = Command::new(nats_server_bin())
-            .args([
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-js",
-                "-sd",
-            ])
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
             .arg(&self.store)
             .arg("-l")
             .arg(self.store.join("nats.log"))
@@ -146,11 +119,7 @@ impl Drop for PrivateNats {
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
 fn running_as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
 }
 
 /// Run a Postgres tool, as the `postgres` user when we are root (Postgres refuses to run as root).
@@ -163,11 +132,7 @@ fn pg_tool(tool: &str, args: &[&str]) -> std::process::Output {
     } else {
         Command::new(&path)
     };
-    command
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("run {tool}: {e}"))
+    command.args(args).stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("run {tool}: {e}"))
 }
 
 /// A Postgres 15 cluster that belongs to one test (initdb on a free port, trust auth, fsync off),
@@ -182,37 +147,13 @@ impl PrivatePostgres {
         let dir = std::env::temp_dir().join(format!("joxai-faults-pg-{}", Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("pg dir");
         if running_as_root() {
-            let status = Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(&dir)
-                .status()
-                .expect("chown");
+            let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status().expect("chown");
             assert!(status.success(), "chown the cluster directory to postgres");
         }
         let data = dir.join("data");
-        let out = pg_tool(
-            "initdb",
-            &[
-                "-D",
-                data.to_str().expect("utf-8 path"),
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "--no-sync",
-                "-E",
-                "UTF8",
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "initdb failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let pg = PrivatePostgres {
-            port: free_port(),
-            dir,
-        };
+        let out = pg_tool("initdb", &["-D", data.to_str().expect("utf-8 path"), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
+        assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        let pg = PrivatePostgres { port: free_port(), dir };
         pg.resume();
         pg
     }
@@ -233,71 +174,35 @@ impl PrivatePostgres {
             self.dir.to_string_lossy()
         );
         let log = self.dir.join("pg.log").to_string_lossy().into_owned();
-        let out = pg_tool(
-            "pg_ctl",
-            &[
-                "-D",
-                &self.data(),
-                "-o",
-                &options,
-                "-l",
-                &log,
-                "-w",
-                "-t",
-                "30",
-                "start",
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "pg_ctl start failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = pg_tool("pg_ctl", &["-D", &self.data(), "-o", &options, "-l", &log, "-w", "-t", "30", "start"]);
+        assert!(out.status.success(), "pg_ctl start failed: {}", String::from_utf8_lossy(&out.stderr));
         wait_port(self.port, true, Duration::from_secs(10));
     }
 
     /// Stop at once, as a crash or an operator would: `immediate` aborts every connection.
     pub fn stop(&self) {
-        let out = pg_tool(
-            "pg_ctl",
-            &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
-        );
-        assert!(
-            out.status.success(),
-            "pg_ctl stop failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = pg_tool("pg_ctl", &["-D", &self.data(), "-m", "immediate", "-w", "stop"]);
+        assert!(out.status.success(), "pg_ctl stop failed: {}", String::from_utf8_lossy(&out.stderr));
         wait_port(self.port, false, Duration::from_secs(10));
     }
 }
 
 impl Drop for PrivatePostgres {
     fn drop(&mut self) {
-        let _ = pg_tool(
-            "pg_ctl",
-            &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
-        );
+        let _ = pg_tool("pg_ctl", &["-D", &self.data(), "-m", "immediate", "-w", "stop"]);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
 /// Every message currently in `stream`, raw (subject, payload as text), read by sequence.
 pub async fn raw_stream(platform: &Platform, stream: &str) -> Vec<(String, String)> {
-    let mut stream = platform
-        .bus
-        .jetstream()
-        .get_stream(stream)
-        .await
-        .expect("stream");
+    let mut stream = platform.bus.jetstream().get_stream(stream).await.expect("stream");
     let info = stream.info().await.expect("stream info").clone();
     let mut out = Vec::new();
     for seq in info.state.first_sequence..=info.state.last_sequence {
         if let Ok(message) = stream.get_raw_message(seq).await {
             let headers = format!("{:?}", message.headers);
-            out.push((
-                message.subject.to_string(),
-                format!("{headers} {}", String::from_utf8_lossy(&message.payload)),
-            ));
+            out.push((message.subject.to_string(), format!("{headers} {}", String::from_utf8_lossy(&message.payload))));
         }
     }
     out
@@ -318,10 +223,7 @@ pub struct FakeLlm {
 impl FakeLlm {
     pub async fn serve(self) -> (String, FakeLlm) {
         use axum::routing::post;
-        async fn respond(
-            axum::extract::State(fake): axum::extract::State<FakeLlm>,
-            axum::Json(body): axum::Json<Value>,
-        ) -> axum::Json<Value> {
+        async fn respond(axum::extract::State(fake): axum::extract::State<FakeLlm>, axum::Json(body): axum::Json<Value>) -> axum::Json<Value> {
             let call = {
                 let mut requests = fake.requests.lock().expect("lock");
                 requests.push(body);
@@ -339,12 +241,8 @@ impl FakeLlm {
                 "usage": { "prompt_tokens": 12, "completion_tokens": 7 }
             }))
         }
-        let router = axum::Router::new()
-            .route("/v1/chat/completions", post(respond))
-            .with_state(self.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind fake llm");
+        let router = axum::Router::new().route("/v1/chat/completions", post(respond)).with_state(self.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake llm");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move { axum::serve(listener, router).await });
         (format!("http://{addr}"), self)
@@ -414,9 +312,7 @@ pub async fn ledger(client: &tokio_postgres::Client) -> Ledger {
 
 /// A direct connection to `url` (not the app's pool, which may be mid-reconnect).
 pub async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .expect("connect to Postgres");
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect to Postgres");
     tokio::spawn(connection);
     client
 }
@@ -425,29 +321,13 @@ pub async fn connect(url: &str) -> tokio_postgres::Client {
 pub fn random_pan(len: usize) -> String {
     use rand::Rng as _;
     let mut rng = rand::thread_rng();
-    let mut body: Vec<u32> = (0..len - 1)
-        .map(|i| {
-            if i == 0 {
-                rng.gen_range(3..=6)
-            } else {
-                rng.gen_range(0..=9)
-            }
-        })
-        .collect();
+    let mut body: Vec<u32> = (0..len - 1).map(|i| if i == 0 { rng.gen_range(3..=6) } else { rng.gen_range(0..=9) }).collect();
     let sum: u32 = body
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, &d)| {
-            if i % 2 == 0 {
-                if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
-            } else {
-                d
-            }
-        })
+        .map(|(i, &d)| if i % 2 == 0 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d })
         .sum();
     body.push((10 - sum % 10) % 10);
-    body.iter()
-        .map(|d| char::from_digit(*d, 10).expect("digit"))
-        .collect()
+    body.iter().map(|d| char::from_digit(*d, 10).expect("digit")).collect()
 }

@@ -70,11 +70,7 @@ impl CoreBanking for DemoBank {
         Ok(rows.iter().map(card).collect())
     }
 
-    async fn recent_transactions(
-        &self,
-        customer_ref: &str,
-        limit: i64,
-    ) -> Result<Vec<Transaction>, BankingError> {
+    async fn recent_transactions(&self, customer_ref: &str, limit: i64) -> Result<Vec<Transaction>, BankingError> {
         let client = self.db.client().await?;
         let rows = client
             .query(
@@ -96,12 +92,7 @@ impl CoreBanking for DemoBank {
             .collect())
     }
 
-    async fn block_card(
-        &self,
-        customer_ref: &str,
-        card_id: Uuid,
-        reason: &str,
-    ) -> Result<Card, BankingError> {
+    async fn block_card(&self, customer_ref: &str, card_id: Uuid, reason: &str) -> Result<Card, BankingError> {
         let client = self.db.client().await?;
         // The customer_ref condition makes it impossible to block another customer's card.
         client

@@ -21,11 +21,7 @@ pub enum Lang {
 
 impl Lang {
     pub fn of(code: &str) -> Lang {
-        if code.starts_with("es") {
-            Lang::Es
-        } else {
-            Lang::En
-        }
+        if code.starts_with("es") { Lang::Es } else { Lang::En }
     }
     pub fn code(self) -> &'static str {
         match self {
@@ -75,11 +71,7 @@ impl<B: CoreBanking> OfflineResponder<B> {
     /// The answer to a classified customer message.
     pub async fn answer(&self, q: &MessageClassified) -> Result<Answer, Failure> {
         let lang = Lang::of(&q.language);
-        let verified_ref = q
-            .customer
-            .external_ref
-            .as_deref()
-            .filter(|_| q.customer.verified);
+        let verified_ref = q.customer.external_ref.as_deref().filter(|_| q.customer.verified);
         let intent = q.intent.as_str();
 
         if BLOCK_CARD.contains(&intent) {
@@ -111,26 +103,15 @@ impl<B: CoreBanking> OfflineResponder<B> {
             return Ok(Answer::reply(&text));
         }
         if matches!(intent, "savings_plans" | "loan_plans") {
-            let kind = if intent == "savings_plans" {
-                "savings"
-            } else {
-                "loan"
-            };
+            let kind = if intent == "savings_plans" { "savings" } else { "loan" };
             let products = self.bank.products(kind).await.map_err(banking_failure)?;
             if !products.is_empty() {
                 return Ok(Answer::reply(&products_text(&products, kind, lang)));
             }
         }
-        let Some(article) = self
-            .articles
-            .best(&self.db, intent, &q.text, lang.code())
-            .await?
-        else {
+        let Some(article) = self.articles.best(&self.db, intent, &q.text, lang.code()).await? else {
             // Nothing we can say with confidence: a person answers.
-            return Ok(Answer::handoff(
-                EscalationReason::NeedsHumanAction,
-                Priority::Normal,
-            ));
+            return Ok(Answer::handoff(EscalationReason::NeedsHumanAction, Priority::Normal));
         };
         let mut text = article.body;
         if PERSONAL.contains(&intent) && verified_ref.is_none() {
@@ -139,22 +120,11 @@ impl<B: CoreBanking> OfflineResponder<B> {
         Ok(Answer::reply(&text))
     }
 
-    async fn personal(
-        &self,
-        intent: &str,
-        lang: Lang,
-        customer_ref: &str,
-    ) -> Result<Option<String>, Failure> {
+    async fn personal(&self, intent: &str, lang: Lang, customer_ref: &str) -> Result<Option<String>, Failure> {
         let es = lang == Lang::Es;
         match intent {
-            "account_balance"
-            | "balance_not_updated_after_bank_transfer"
-            | "balance_not_updated_after_cheque_or_cash_deposit" => {
-                let accounts = self
-                    .bank
-                    .accounts(customer_ref)
-                    .await
-                    .map_err(banking_failure)?;
+            "account_balance" | "balance_not_updated_after_bank_transfer" | "balance_not_updated_after_cheque_or_cash_deposit" => {
+                let accounts = self.bank.accounts(customer_ref).await.map_err(banking_failure)?;
                 if accounts.is_empty() {
                     return Ok(None);
                 }
@@ -183,78 +153,37 @@ impl<B: CoreBanking> OfflineResponder<B> {
                 Ok(Some(format!("{intro} {}.{note}", lines.join("; "))))
             }
             "recent_transactions" => {
-                let transactions = self
-                    .bank
-                    .recent_transactions(customer_ref, 5)
-                    .await
-                    .map_err(banking_failure)?;
+                let transactions = self.bank.recent_transactions(customer_ref, 5).await.map_err(banking_failure)?;
                 if transactions.is_empty() {
-                    return Ok(Some(
-                        lang.pick(
-                            "You have no recent transactions.",
-                            "No tiene movimientos recientes.",
-                        )
-                        .to_owned(),
-                    ));
+                    return Ok(Some(lang.pick("You have no recent transactions.", "No tiene movimientos recientes.").to_owned()));
                 }
                 let lines: Vec<String> = transactions
                     .iter()
                     .map(|t| {
                         let date = t.posted_at.date();
-                        let pending = if t.pending {
-                            lang.pick(" (pending)", " (pendiente)")
-                        } else {
-                            ""
-                        };
-                        format!(
-                            "{date}: {} {}{pending}",
-                            t.description,
-                            format_money(t.amount_minor, &t.currency, es)
-                        )
+                        let pending = if t.pending { lang.pick(" (pending)", " (pendiente)") } else { "" };
+                        format!("{date}: {} {}{pending}", t.description, format_money(t.amount_minor, &t.currency, es))
                     })
                     .collect();
-                Ok(Some(format!(
-                    "{} {}.",
-                    lang.pick("Your latest transactions:", "Sus últimos movimientos:"),
-                    lines.join("; ")
-                )))
+                Ok(Some(format!("{} {}.", lang.pick("Your latest transactions:", "Sus últimos movimientos:"), lines.join("; "))))
             }
             "card_credit_limit" | "card_due_date" | "card_statement" => {
-                let cards = self
-                    .bank
-                    .cards(customer_ref)
-                    .await
-                    .map_err(banking_failure)?;
+                let cards = self.bank.cards(customer_ref).await.map_err(banking_failure)?;
                 let Some(card) = cards.iter().find(|c| c.kind == "credit") else {
-                    return Ok(Some(
-                        lang.pick(
-                            "You don't have a credit card with us.",
-                            "No tiene una tarjeta de crédito con nosotros.",
-                        )
-                        .to_owned(),
-                    ));
+                    return Ok(Some(lang.pick("You don't have a credit card with us.", "No tiene una tarjeta de crédito con nosotros.").to_owned()));
                 };
                 let money = |m: Option<i64>| format_money(m.unwrap_or(0), &card.currency, es);
-                let due = card
-                    .payment_due_date
-                    .map(|d| d.to_string())
-                    .unwrap_or_else(|| "—".into());
+                let due = card.payment_due_date.map(|d| d.to_string()).unwrap_or_else(|| "—".into());
                 let text = match intent {
                     "card_credit_limit" => format!(
                         "{} …{}: {}.",
-                        lang.pick(
-                            "The credit limit of your card",
-                            "El límite de crédito de su tarjeta"
-                        ),
+                        lang.pick("The credit limit of your card", "El límite de crédito de su tarjeta"),
                         card.last4,
                         money(card.credit_limit_minor)
                     ),
                     "card_due_date" => format!(
                         "{} …{} {} {due} ({} {}).",
-                        lang.pick(
-                            "The next payment of your card",
-                            "El próximo pago de su tarjeta"
-                        ),
+                        lang.pick("The next payment of your card", "El próximo pago de su tarjeta"),
                         card.last4,
                         lang.pick("is due on", "vence el"),
                         lang.pick("statement balance", "saldo del extracto"),
@@ -262,17 +191,11 @@ impl<B: CoreBanking> OfflineResponder<B> {
                     ),
                     _ => format!(
                         "{} …{}: {} {} {due}. {}",
-                        lang.pick(
-                            "Your latest statement for the card",
-                            "Su último extracto de la tarjeta"
-                        ),
+                        lang.pick("Your latest statement for the card", "Su último extracto de la tarjeta"),
                         card.last4,
                         money(card.statement_balance_minor),
                         lang.pick("to pay by", "a pagar antes del"),
-                        lang.pick(
-                            "The full statement is in the app under Cards → Statements.",
-                            "El extracto completo está en la app, en Tarjetas → Extractos."
-                        )
+                        lang.pick("The full statement is in the app under Cards → Statements.", "El extracto completo está en la app, en Tarjetas → Extractos.")
                     ),
                 };
                 Ok(Some(text))
@@ -283,12 +206,7 @@ impl<B: CoreBanking> OfflineResponder<B> {
 
     /// Lost, stolen or compromised card: block it now (verified customers), confirm, and hand the
     /// conversation to a person as urgent in every case.
-    async fn block_card(
-        &self,
-        q: &MessageClassified,
-        lang: Lang,
-        verified_ref: Option<&str>,
-    ) -> Result<Answer, Failure> {
+    async fn block_card(&self, q: &MessageClassified, lang: Lang, verified_ref: Option<&str>) -> Result<Answer, Failure> {
         let urgent = |reply: String| Answer {
             reply: Some(reply),
             handoff: Some((EscalationReason::UrgentIntent, Priority::Urgent)),
@@ -299,11 +217,7 @@ impl<B: CoreBanking> OfflineResponder<B> {
                 "Lamento lo ocurrido. Le paso ahora mismo con un compañero de forma prioritaria para bloquear su tarjeta. Para bloquearla usted mismo al instante, acceda a la app y vaya a Tarjetas → Congelar o bloquear.",
             ).to_owned()));
         };
-        let cards = self
-            .bank
-            .cards(customer_ref)
-            .await
-            .map_err(banking_failure)?;
+        let cards = self.bank.cards(customer_ref).await.map_err(banking_failure)?;
         let named: Vec<String> = joxai_nlu::entities::extract(&q.text)
             .into_iter()
             .filter_map(|e| match e {
@@ -315,11 +229,7 @@ impl<B: CoreBanking> OfflineResponder<B> {
         // Block the card the customer named; with no name, block their only active card. With
         // several cards and no name, don't guess: the colleague confirms which one.
         let targets: Vec<_> = if !named.is_empty() {
-            active
-                .iter()
-                .filter(|c| named.contains(&c.last4))
-                .copied()
-                .collect()
+            active.iter().filter(|c| named.contains(&c.last4)).copied().collect()
         } else if active.len() == 1 {
             active.clone()
         } else {
@@ -327,11 +237,7 @@ impl<B: CoreBanking> OfflineResponder<B> {
         };
         let mut blocked = Vec::new();
         for card in targets {
-            let card = self
-                .bank
-                .block_card(customer_ref, card.id, &q.intent)
-                .await
-                .map_err(banking_failure)?;
+            let card = self.bank.block_card(customer_ref, card.id, &q.intent).await.map_err(banking_failure)?;
             blocked.push(card.last4);
         }
         let reply = if blocked.is_empty() {
@@ -341,11 +247,7 @@ impl<B: CoreBanking> OfflineResponder<B> {
             )
             .to_owned()
         } else {
-            let list = blocked
-                .iter()
-                .map(|l| format!("…{l}"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let list = blocked.iter().map(|l| format!("…{l}")).collect::<Vec<_>>().join(", ");
             format!(
                 "{} {list}. {}",
                 lang.pick("I've blocked your card", "He bloqueado su tarjeta"),
@@ -370,17 +272,9 @@ fn products_text(products: &[crate::banking::Product], kind: &str, lang: Lang) -
                 .term_months
                 .map(|m| format!(", {m} {}", lang.pick("months", "meses")))
                 .unwrap_or_default();
-            let label = if kind == "savings" {
-                lang.pick("interest", "interés")
-            } else {
-                lang.pick("from", "desde")
-            };
+            let label = if kind == "savings" { lang.pick("interest", "interés") } else { lang.pick("from", "desde") };
             let min = if p.min_amount_minor > 0 {
-                format!(
-                    ", {} {}",
-                    lang.pick("minimum", "mínimo"),
-                    format_money(p.min_amount_minor, &p.currency, es)
-                )
+                format!(", {} {}", lang.pick("minimum", "mínimo"), format_money(p.min_amount_minor, &p.currency, es))
             } else {
                 String::new()
             };
@@ -390,10 +284,7 @@ fn products_text(products: &[crate::banking::Product], kind: &str, lang: Lang) -
     let (intro, outro) = if kind == "savings" {
         (
             lang.pick("Our savings plans:", "Nuestros planes de ahorro:"),
-            lang.pick(
-                "You can open one in the app under Savings, or ask for an adviser.",
-                "Puede abrirlos en la app, en Ahorro, o pedir un asesor.",
-            ),
+            lang.pick("You can open one in the app under Savings, or ask for an adviser.", "Puede abrirlos en la app, en Ahorro, o pedir un asesor."),
         )
     } else {
         (

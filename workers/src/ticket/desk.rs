@@ -8,27 +8,23 @@
 //! transition) is *rejected*: that is a normal outcome, recorded for the ingress to answer with
 //! 404/409/422, not a failure to retry.
 
-use deadpool_postgres::Transaction;
 use joxai_platform::db::DbError;
 use joxai_platform::rows::{TICKET_COLUMNS, parse, ticket_view};
 use joxai_schemas::commands::{
-    AddInternalNote, AssignTicket, AssignWaitingTickets, ChangeTicketStatus, CloseConversation,
-    CreateTicket, DeleteCannedResponse, DeleteKnowledgeArticle, EndChat, HandBackConversation,
-    RateConversation, SaveCannedResponse, SaveKnowledgeArticle, SetAvailability,
-    TakeOverConversation, UpdateTicket,
+    AddInternalNote, AssignTicket, AssignWaitingTickets, ChangeTicketStatus, CloseConversation, CreateTicket,
+    DeleteCannedResponse, DeleteKnowledgeArticle, EndChat, HandBackConversation, RateConversation, SaveCannedResponse,
+    SaveKnowledgeArticle, SetAvailability, TakeOverConversation, UpdateTicket,
 };
 use joxai_schemas::events::{
-    CannedResponseChanged, ConversationAssigned, ConversationClosed, ConversationEscalated,
-    ConversationHandedBack, ConversationRated, KnowledgeArticleChanged, StaffAvailabilityChanged,
-    TicketCreated, TicketNoteAdded, TicketUpdated,
+    CannedResponseChanged, ConversationAssigned, ConversationClosed, ConversationEscalated, ConversationHandedBack,
+    ConversationRated, KnowledgeArticleChanged, StaffAvailabilityChanged, TicketCreated, TicketNoteAdded, TicketUpdated,
 };
 use joxai_schemas::subjects::Subjects;
-use joxai_schemas::types::{
-    Actor, ConversationOwner, EscalationReason, NoteView, TicketStatus, TicketView,
-};
+use joxai_schemas::types::{Actor, ConversationOwner, EscalationReason, NoteView, TicketStatus, TicketView};
 use joxai_schemas::{Envelope, Message, derive_id};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use deadpool_postgres::Transaction;
 use uuid::Uuid;
 
 /// Serialises assignment decisions (one transaction at a time picks agents), so two escalations
@@ -73,9 +69,7 @@ impl Ctx {
         let envelope = Envelope::with_id(id, self.correlation_id, Some(self.cmd_id), payload);
         self.events.push(Pending {
             // Tickets without a conversation travel under the nil conversation id.
-            subject: self
-                .subjects
-                .event::<T>(conversation_id.unwrap_or(Uuid::nil())),
+            subject: self.subjects.event::<T>(conversation_id.unwrap_or(Uuid::nil())),
             id: id.to_string(),
             body: String::from_utf8(envelope.to_json()).unwrap_or_default(),
         });
@@ -87,31 +81,17 @@ struct LockedTicket {
 }
 
 async fn lock_ticket(tx: &Transaction<'_>, id: Uuid) -> Result<Option<LockedTicket>, DbError> {
-    let row = tx
-        .query_opt(
-            &format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1 FOR UPDATE"),
-            &[&id],
-        )
-        .await?;
-    row.map(|r| ticket_view(&r).map(|view| LockedTicket { view }))
-        .transpose()
+    let row = tx.query_opt(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1 FOR UPDATE"), &[&id]).await?;
+    row.map(|r| ticket_view(&r).map(|view| LockedTicket { view })).transpose()
 }
 
 pub(crate) async fn read_ticket(tx: &Transaction<'_>, id: Uuid) -> Result<TicketView, DbError> {
-    let row = tx
-        .query_one(
-            &format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"),
-            &[&id],
-        )
-        .await?;
+    let row = tx.query_one(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"), &[&id]).await?;
     ticket_view(&row)
 }
 
 async fn user_name(tx: &Transaction<'_>, id: Uuid) -> Result<Option<String>, DbError> {
-    Ok(tx
-        .query_opt("SELECT display_name FROM users WHERE id = $1", &[&id])
-        .await?
-        .map(|r| r.get(0)))
+    Ok(tx.query_opt("SELECT display_name FROM users WHERE id = $1", &[&id]).await?.map(|r| r.get(0)))
 }
 
 async fn audit(
@@ -171,10 +151,7 @@ async fn lock_owned(
         return refuse("forbidden", format!("take the ticket before {doing}"));
     }
     if stale(expected, &ticket) {
-        return refuse(
-            "conflict",
-            "the ticket changed since you loaded it; reload and try again".into(),
-        );
+        return refuse("conflict", "the ticket changed since you loaded it; reload and try again".into());
     }
     Ok(Ok(ticket))
 }
@@ -195,12 +172,7 @@ pub(crate) async fn ticket_updated(
     ctx.emit(
         conversation_id,
         &format!("{change}:{ticket_id}"),
-        TicketUpdated {
-            ticket: ticket.clone(),
-            change: change.to_owned(),
-            assignee_name,
-            previous_assignee_id,
-        },
+        TicketUpdated { ticket: ticket.clone(), change: change.to_owned(), assignee_name, previous_assignee_id },
     );
     Ok(ticket)
 }
@@ -214,11 +186,8 @@ pub(crate) async fn set_assignee(
     assignee: Option<Uuid>,
     actor: &str,
 ) -> Result<(), DbError> {
-    tx.execute(
-        "UPDATE tickets SET assignee_id = $2, updated_at = now() WHERE id = $1",
-        &[&ticket.id, &assignee],
-    )
-    .await?;
+    tx.execute("UPDATE tickets SET assignee_id = $2, updated_at = now() WHERE id = $1", &[&ticket.id, &assignee])
+        .await?;
     if let Some(conversation_id) = ticket.conversation_id {
         tx.execute(
             "UPDATE conversations SET assigned_agent_id = $2, updated_at = now() WHERE id = $1",
@@ -226,38 +195,18 @@ pub(crate) async fn set_assignee(
         )
         .await?;
     }
-    let kind = if assignee.is_some() {
-        "assigned"
-    } else {
-        "unassigned"
-    };
-    audit(
-        tx,
-        ctx,
-        ticket.id,
-        kind,
-        actor,
-        serde_json::json!({ "assignee_id": assignee, "previous_assignee_id": ticket.assignee_id }),
-    )
-    .await?;
+    let kind = if assignee.is_some() { "assigned" } else { "unassigned" };
+    audit(tx, ctx, ticket.id, kind, actor, serde_json::json!({ "assignee_id": assignee, "previous_assignee_id": ticket.assignee_id }))
+        .await?;
     ticket_updated(tx, ctx, ticket.id, kind, ticket.assignee_id).await?;
     if let Some(agent_id) = assignee {
-        tx.execute(
-            "UPDATE users SET last_assigned_at = clock_timestamp() WHERE id = $1",
-            &[&agent_id],
-        )
-        .await?;
+        tx.execute("UPDATE users SET last_assigned_at = clock_timestamp() WHERE id = $1", &[&agent_id]).await?;
         if let Some(conversation_id) = ticket.conversation_id {
             let agent_name = user_name(tx, agent_id).await?.unwrap_or_default();
             ctx.emit(
                 Some(conversation_id),
                 &format!("{agent_id}:{}", ticket.id),
-                ConversationAssigned {
-                    conversation_id,
-                    ticket_id: ticket.id,
-                    agent_id,
-                    agent_name,
-                },
+                ConversationAssigned { conversation_id, ticket_id: ticket.id, agent_id, agent_name },
             );
         }
     }
@@ -285,33 +234,23 @@ async fn pick_agent(tx: &Transaction<'_>) -> Result<Option<Uuid>, DbError> {
 }
 
 /// Assign one new ticket automatically if an agent is free; otherwise it waits in the queue.
-pub async fn auto_assign(
-    tx: &Transaction<'_>,
-    ctx: &mut Ctx,
-    ticket_id: Uuid,
-) -> Result<Option<Uuid>, DbError> {
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ASSIGNMENT_LOCK_KEY])
-        .await?;
+pub async fn auto_assign(tx: &Transaction<'_>, ctx: &mut Ctx, ticket_id: Uuid) -> Result<Option<Uuid>, DbError> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ASSIGNMENT_LOCK_KEY]).await?;
     let ticket = read_ticket(tx, ticket_id).await?;
     if ticket.assignee_id.is_some() || ticket.status != TicketStatus::Open {
         return Ok(ticket.assignee_id);
     }
-    let Some(agent) = pick_agent(tx).await? else {
-        return Ok(None);
-    };
+    let Some(agent) = pick_agent(tx).await? else { return Ok(None) };
     set_assignee(tx, ctx, &ticket, Some(agent), "auto").await?;
     Ok(Some(agent))
 }
 
 /// Hand waiting tickets (most urgent, then oldest first) to free agents until either runs out.
 pub async fn assign_waiting(tx: &Transaction<'_>, ctx: &mut Ctx) -> Result<(), DbError> {
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ASSIGNMENT_LOCK_KEY])
-        .await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ASSIGNMENT_LOCK_KEY]).await?;
     let mut skipped: Vec<Uuid> = vec![];
     for _ in 0..MAX_ASSIGNMENTS_PER_COMMAND {
-        let Some(agent) = pick_agent(tx).await? else {
-            return Ok(());
-        };
+        let Some(agent) = pick_agent(tx).await? else { return Ok(()) };
         // SKIP LOCKED: a ticket another transaction is working on right now is left for later
         // rather than waited for (waiting while holding the assignment lock could deadlock).
         let row = tx
@@ -329,10 +268,7 @@ pub async fn assign_waiting(tx: &Transaction<'_>, ctx: &mut Ctx) -> Result<(), D
         let ticket = ticket_view(&row)?;
         if let Some(conversation_id) = ticket.conversation_id {
             let free = tx
-                .query_opt(
-                    "SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE SKIP LOCKED",
-                    &[&conversation_id],
-                )
+                .query_opt("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE SKIP LOCKED", &[&conversation_id])
                 .await?;
             if free.is_none() {
                 skipped.push(ticket.id);
@@ -344,11 +280,7 @@ pub async fn assign_waiting(tx: &Transaction<'_>, ctx: &mut Ctx) -> Result<(), D
     Ok(())
 }
 
-pub async fn assign(
-    tx: &Transaction<'_>,
-    ctx: &mut Ctx,
-    p: &AssignTicket,
-) -> Result<Verdict, DbError> {
+pub async fn assign(tx: &Transaction<'_>, ctx: &mut Ctx, p: &AssignTicket) -> Result<Verdict, DbError> {
     let Some(LockedTicket { view: ticket }) = lock_ticket(tx, p.ticket_id).await? else {
         return reject("not_found", "ticket not found");
     };
@@ -360,30 +292,18 @@ pub async fn assign(
         // An agent may take a queue ticket or give back their own, nothing else.
         let take = p.assignee_id == Some(actor.user_id) && ticket.assignee_id.is_none();
         let release = p.assignee_id.is_none() && ticket.assignee_id == Some(actor.user_id);
-        let keep =
-            p.assignee_id == Some(actor.user_id) && ticket.assignee_id == Some(actor.user_id);
+        let keep = p.assignee_id == Some(actor.user_id) && ticket.assignee_id == Some(actor.user_id);
         if !(take || release || keep) {
-            return reject(
-                "forbidden",
-                "agents may only take queue tickets or release their own",
-            );
+            return reject("forbidden", "agents may only take queue tickets or release their own");
         }
     }
     if !ticket.status.is_active() && p.assignee_id.is_some() {
-        return reject(
-            "conflict",
-            format!("the ticket is {}: reopen it first", ticket.status),
-        );
+        return reject("conflict", format!("the ticket is {}: reopen it first", ticket.status));
     }
     if let Some(assignee) = p.assignee_id {
-        let ok = tx
-            .query_opt("SELECT 1 FROM users WHERE id = $1 AND active", &[&assignee])
-            .await?;
+        let ok = tx.query_opt("SELECT 1 FROM users WHERE id = $1 AND active", &[&assignee]).await?;
         if ok.is_none() {
-            return reject(
-                "validation",
-                "assignee_id: no active staff member has this id",
-            );
+            return reject("validation", "assignee_id: no active staff member has this id");
         }
     }
     if ticket.assignee_id == p.assignee_id {
@@ -393,28 +313,13 @@ pub async fn assign(
     Ok(Verdict::Applied)
 }
 
-pub async fn change_status(
-    tx: &Transaction<'_>,
-    ctx: &mut Ctx,
-    p: &ChangeTicketStatus,
-) -> Result<Verdict, DbError> {
-    let ticket = match lock_owned(
-        tx,
-        p.ticket_id,
-        &p.actor,
-        p.expected_updated_at,
-        "changing its status",
-    )
-    .await?
-    {
+pub async fn change_status(tx: &Transaction<'_>, ctx: &mut Ctx, p: &ChangeTicketStatus) -> Result<Verdict, DbError> {
+    let ticket = match lock_owned(tx, p.ticket_id, &p.actor, p.expected_updated_at, "changing its status").await? {
         Ok(ticket) => ticket,
         Err(refusal) => return Ok(refusal),
     };
     if !ticket.status.can_become(p.status) {
-        return reject(
-            "conflict",
-            format!("a ticket cannot go from {} to {}", ticket.status, p.status),
-        );
+        return reject("conflict", format!("a ticket cannot go from {} to {}", ticket.status, p.status));
     }
     if p.status.is_active()
         && let Some(conversation_id) = ticket.conversation_id
@@ -427,10 +332,7 @@ pub async fn change_status(
             .await?;
         if let Some(other) = other {
             let number: String = other.get(0);
-            return reject(
-                "conflict",
-                format!("the conversation already has an active ticket, {number}"),
-            );
+            return reject("conflict", format!("the conversation already has an active ticket, {number}"));
         }
     }
     tx.execute(
@@ -441,15 +343,8 @@ pub async fn change_status(
         &[&ticket.id, &p.status.as_str()],
     )
     .await?;
-    audit(
-        tx,
-        ctx,
-        ticket.id,
-        "status_changed",
-        &p.actor.user_id.to_string(),
-        serde_json::json!({ "from": ticket.status, "to": p.status }),
-    )
-    .await?;
+    audit(tx, ctx, ticket.id, "status_changed", &p.actor.user_id.to_string(), serde_json::json!({ "from": ticket.status, "to": p.status }))
+        .await?;
     ticket_updated(tx, ctx, ticket.id, "status_changed", ticket.assignee_id).await?;
     if !p.status.is_active() {
         // A slot freed up: a waiting ticket may go to this agent now.
@@ -458,20 +353,8 @@ pub async fn change_status(
     Ok(Verdict::Applied)
 }
 
-pub async fn update(
-    tx: &Transaction<'_>,
-    ctx: &mut Ctx,
-    p: &UpdateTicket,
-) -> Result<Verdict, DbError> {
-    let ticket = match lock_owned(
-        tx,
-        p.ticket_id,
-        &p.actor,
-        p.expected_updated_at,
-        "editing it",
-    )
-    .await?
-    {
+pub async fn update(tx: &Transaction<'_>, ctx: &mut Ctx, p: &UpdateTicket) -> Result<Verdict, DbError> {
+    let ticket = match lock_owned(tx, p.ticket_id, &p.actor, p.expected_updated_at, "editing it").await? {
         Ok(ticket) => ticket,
         Err(refusal) => return Ok(refusal),
     };
@@ -497,11 +380,7 @@ pub async fn update(
     Ok(Verdict::Applied)
 }
 
-pub async fn add_note(
-    tx: &Transaction<'_>,
-    ctx: &mut Ctx,
-    p: &AddInternalNote,
-) -> Result<Verdict, DbError> {
+pub async fn add_note(tx: &Transaction<'_>, ctx: &mut Ctx, p: &AddInternalNote) -> Result<Verdict, DbError> {
     let ticket = match lock_owned(tx, p.ticket_id, &p.actor, None, "adding notes").await? {
         Ok(ticket) => ticket,
         Err(refusal) => return Ok(refusal),
@@ -514,15 +393,7 @@ pub async fn add_note(
             &[&p.note_id, &ticket.id, &p.actor.user_id, &p.text],
         )
         .await?;
-    audit(
-        tx,
-        ctx,
-        ticket.id,
-        "note_added",
-        &p.actor.user_id.to_string(),
-        serde_json::json!({ "note_id": p.note_id }),
-    )
-    .await?;
+    audit(tx, ctx, ticket.id, "note_added", &p.actor.user_id.to_string(), serde_json::json!({ "note_id": p.note_id })).await?;
     let note = NoteView {
         id: p.note_id,
         ticket_id: ticket.id,
@@ -531,38 +402,18 @@ pub async fn add_note(
         text: p.text.clone(),
         created_at: row.get(0),
     };
-    ctx.emit(
-        ticket.conversation_id,
-        "note",
-        TicketNoteAdded {
-            ticket_id: ticket.id,
-            assignee_id: ticket.assignee_id,
-            note,
-        },
-    );
+    ctx.emit(ticket.conversation_id, "note", TicketNoteAdded { ticket_id: ticket.id, assignee_id: ticket.assignee_id, note });
     Ok(Verdict::Applied)
 }
 
-pub async fn create_ticket(
-    tx: &Transaction<'_>,
-    ctx: &mut Ctx,
-    p: &CreateTicket,
-) -> Result<Verdict, DbError> {
-    if tx
-        .query_opt("SELECT 1 FROM tickets WHERE id = $1", &[&p.ticket_id])
-        .await?
-        .is_some()
-    {
+pub async fn create_ticket(tx: &Transaction<'_>, ctx: &mut Ctx, p: &CreateTicket) -> Result<Verdict, DbError> {
+    if tx.query_opt("SELECT 1 FROM tickets WHERE id = $1", &[&p.ticket_id]).await?.is_some() {
         return Ok(Verdict::Applied);
     }
     let mut customer_id = p.customer_id;
     if let Some(conversation_id) = p.conversation_id {
-        let Some(row) = tx
-            .query_opt(
-                "SELECT customer_id FROM conversations WHERE id = $1 FOR UPDATE",
-                &[&conversation_id],
-            )
-            .await?
+        let Some(row) =
+            tx.query_opt("SELECT customer_id FROM conversations WHERE id = $1 FOR UPDATE", &[&conversation_id]).await?
         else {
             return reject("not_found", "conversation not found");
         };
@@ -575,16 +426,10 @@ pub async fn create_ticket(
             .await?;
         if let Some(active) = active {
             let number: String = active.get(0);
-            return reject(
-                "conflict",
-                format!("the conversation already has an active ticket, {number}"),
-            );
+            return reject("conflict", format!("the conversation already has an active ticket, {number}"));
         }
     } else if let Some(id) = customer_id
-        && tx
-            .query_opt("SELECT 1 FROM customers WHERE id = $1", &[&id])
-            .await?
-            .is_none()
+        && tx.query_opt("SELECT 1 FROM customers WHERE id = $1", &[&id]).await?.is_none()
     {
         return reject("not_found", "customer not found");
     }
@@ -606,11 +451,8 @@ pub async fn create_ticket(
     .await?;
     if let Some(conversation_id) = p.conversation_id {
         // A person handles the conversation from now on: the bot stops answering.
-        tx.execute(
-            "UPDATE conversations SET owner = 'agent', updated_at = now() WHERE id = $1",
-            &[&conversation_id],
-        )
-        .await?;
+        tx.execute("UPDATE conversations SET owner = 'agent', updated_at = now() WHERE id = $1", &[&conversation_id])
+            .await?;
     }
     audit(
         tx,
@@ -635,17 +477,9 @@ pub async fn create_ticket(
             },
         );
     }
-    ctx.emit(
-        p.conversation_id,
-        "created",
-        TicketCreated {
-            ticket: ticket.clone(),
-        },
-    );
+    ctx.emit(p.conversation_id, "created", TicketCreated { ticket: ticket.clone() });
     match p.assign_to {
-        Some(agent) => {
-            set_assignee(tx, ctx, &ticket, Some(agent), &p.actor.user_id.to_string()).await?
-        }
+        Some(agent) => set_assignee(tx, ctx, &ticket, Some(agent), &p.actor.user_id.to_string()).await?,
         None => {
             auto_assign(tx, ctx, ticket.id).await?;
         }
@@ -659,16 +493,8 @@ struct ConversationRow {
     active_ticket: Option<TicketView>,
 }
 
-async fn lock_conversation(
-    tx: &Transaction<'_>,
-    id: Uuid,
-) -> Result<Option<ConversationRow>, DbError> {
-    let Some(row) = tx
-        .query_opt(
-            "SELECT status, owner FROM conversations WHERE id = $1 FOR UPDATE",
-            &[&id],
-        )
-        .await?
+async fn lock_conversation(tx: &Transaction<'_>, id: Uuid) -> Result<Option<ConversationRow>, DbError> {
+    let Some(row) = tx.query_opt("SELECT status, owner FROM conversations WHERE id = $1 FOR UPDATE", &[&id]).await?
     else {
         return Ok(None);
     };
@@ -682,18 +508,10 @@ async fn lock_conversation(
         .await?
         .map(|r| ticket_view(&r))
         .transpose()?;
-    Ok(Some(ConversationRow {
-        status: row.get(0),
-        owner: parse(row.get(1))?,
-        active_ticket,
-    }))
+    Ok(Some(ConversationRow { status: row.get(0), owner: parse(row.get(1))?, active_ticket }))
 }
 
-pub async fn take_over(
-    tx: &Transaction<'_>,
-    ctx: &mut Ctx,
-    p: &TakeOverConversation,
-) -> Result<Verdict, DbError> {
+pub async fn take_over(tx: &Transaction<'_>, ctx: &mut Ctx, p: &TakeOverConversation) -> Result<Verdict, DbError> {
     let Some(conversation) = lock_conversation(tx, p.conversation_id).await? else {
         return reject("not_found", "conversation not found");
     };
@@ -713,32 +531,15 @@ pub async fn take_over(
                 &[&ticket_id, &p.conversation_id, &ctx.cmd_id],
             )
             .await?;
-            audit(
-                tx,
-                ctx,
-                ticket_id,
-                "created",
-                &actor.to_string(),
-                serde_json::json!({ "reason": "take_over" }),
-            )
-            .await?;
+            audit(tx, ctx, ticket_id, "created", &actor.to_string(), serde_json::json!({ "reason": "take_over" })).await?;
             let ticket = read_ticket(tx, ticket_id).await?;
-            ctx.emit(
-                Some(p.conversation_id),
-                "created",
-                TicketCreated {
-                    ticket: ticket.clone(),
-                },
-            );
+            ctx.emit(Some(p.conversation_id), "created", TicketCreated { ticket: ticket.clone() });
             ticket
         }
     };
     if conversation.owner != ConversationOwner::Agent {
-        tx.execute(
-            "UPDATE conversations SET owner = 'agent', updated_at = now() WHERE id = $1",
-            &[&p.conversation_id],
-        )
-        .await?;
+        tx.execute("UPDATE conversations SET owner = 'agent', updated_at = now() WHERE id = $1", &[&p.conversation_id])
+            .await?;
     }
     if ticket.assignee_id != Some(actor) {
         set_assignee(tx, ctx, &ticket, Some(actor), &actor.to_string()).await?;
@@ -777,17 +578,10 @@ async fn end_active_ticket(
 
 fn conversation_scope(actor: &Actor, conversation: &ConversationRow) -> bool {
     actor.sees_everything()
-        || conversation
-            .active_ticket
-            .as_ref()
-            .is_some_and(|t| t.assignee_id == Some(actor.user_id))
+        || conversation.active_ticket.as_ref().is_some_and(|t| t.assignee_id == Some(actor.user_id))
 }
 
-pub async fn hand_back(
-    tx: &Transaction<'_>,
-    ctx: &mut Ctx,
-    p: &HandBackConversation,
-) -> Result<Verdict, DbError> {
+pub async fn hand_back(tx: &Transaction<'_>, ctx: &mut Ctx, p: &HandBackConversation) -> Result<Verdict, DbError> {
     let Some(conversation) = lock_conversation(tx, p.conversation_id).await? else {
         return reject("not_found", "conversation not found");
     };
@@ -795,10 +589,7 @@ pub async fn hand_back(
         return reject("not_found", "conversation not found");
     }
     if conversation.owner == ConversationOwner::Bot {
-        return reject(
-            "conflict",
-            "the assistant already answers this conversation",
-        );
+        return reject("conflict", "the assistant already answers this conversation");
     }
     tx.execute(
         "UPDATE conversations SET owner = 'bot', assigned_agent_id = NULL, status = 'open', updated_at = now() WHERE id = $1",
@@ -806,32 +597,14 @@ pub async fn hand_back(
     )
     .await?;
     if let Some(ticket) = &conversation.active_ticket {
-        end_active_ticket(
-            tx,
-            ctx,
-            ticket,
-            TicketStatus::Resolved,
-            &p.actor.user_id.to_string(),
-            "hand_back",
-        )
-        .await?;
+        end_active_ticket(tx, ctx, ticket, TicketStatus::Resolved, &p.actor.user_id.to_string(), "hand_back").await?;
     }
-    ctx.emit(
-        Some(p.conversation_id),
-        "handed_back",
-        ConversationHandedBack {
-            conversation_id: p.conversation_id,
-        },
-    );
+    ctx.emit(Some(p.conversation_id), "handed_back", ConversationHandedBack { conversation_id: p.conversation_id });
     assign_waiting(tx, ctx).await?;
     Ok(Verdict::Applied)
 }
 
-pub async fn close(
-    tx: &Transaction<'_>,
-    ctx: &mut Ctx,
-    p: &CloseConversation,
-) -> Result<Verdict, DbError> {
+pub async fn close(tx: &Transaction<'_>, ctx: &mut Ctx, p: &CloseConversation) -> Result<Verdict, DbError> {
     let Some(conversation) = lock_conversation(tx, p.conversation_id).await? else {
         return reject("not_found", "conversation not found");
     };
@@ -841,44 +614,19 @@ pub async fn close(
     if conversation.status == "closed" {
         return reject("conflict", "the conversation is already closed");
     }
-    tx.execute(
-        "UPDATE conversations SET status = 'closed', updated_at = now() WHERE id = $1",
-        &[&p.conversation_id],
-    )
-    .await?;
-    if let Some(ticket) = &conversation.active_ticket {
-        end_active_ticket(
-            tx,
-            ctx,
-            ticket,
-            TicketStatus::Closed,
-            &p.actor.user_id.to_string(),
-            "close",
-        )
+    tx.execute("UPDATE conversations SET status = 'closed', updated_at = now() WHERE id = $1", &[&p.conversation_id])
         .await?;
+    if let Some(ticket) = &conversation.active_ticket {
+        end_active_ticket(tx, ctx, ticket, TicketStatus::Closed, &p.actor.user_id.to_string(), "close").await?;
     }
-    ctx.emit(
-        Some(p.conversation_id),
-        "closed",
-        ConversationClosed {
-            conversation_id: p.conversation_id,
-        },
-    );
+    ctx.emit(Some(p.conversation_id), "closed", ConversationClosed { conversation_id: p.conversation_id });
     assign_waiting(tx, ctx).await?;
     Ok(Verdict::Applied)
 }
 
-pub async fn rate(
-    tx: &Transaction<'_>,
-    ctx: &mut Ctx,
-    p: &RateConversation,
-) -> Result<Verdict, DbError> {
-    let Some(row) = tx
-        .query_opt(
-            "SELECT rating FROM conversations WHERE id = $1 FOR UPDATE",
-            &[&p.conversation_id],
-        )
-        .await?
+pub async fn rate(tx: &Transaction<'_>, ctx: &mut Ctx, p: &RateConversation) -> Result<Verdict, DbError> {
+    let Some(row) =
+        tx.query_opt("SELECT rating FROM conversations WHERE id = $1 FOR UPDATE", &[&p.conversation_id]).await?
     else {
         return reject("not_found", "conversation not found");
     };
@@ -893,20 +641,12 @@ pub async fn rate(
     ctx.emit(
         Some(p.conversation_id),
         "rated",
-        ConversationRated {
-            conversation_id: p.conversation_id,
-            rating: p.rating,
-            comment: p.comment.clone(),
-        },
+        ConversationRated { conversation_id: p.conversation_id, rating: p.rating, comment: p.comment.clone() },
     );
     Ok(Verdict::Applied)
 }
 
-pub async fn set_availability(
-    tx: &Transaction<'_>,
-    ctx: &mut Ctx,
-    p: &SetAvailability,
-) -> Result<Verdict, DbError> {
+pub async fn set_availability(tx: &Transaction<'_>, ctx: &mut Ctx, p: &SetAvailability) -> Result<Verdict, DbError> {
     let updated = tx
         .execute(
             "UPDATE users SET availability = coalesce($2, availability), capacity = coalesce($3, capacity), updated_at = now()
@@ -918,10 +658,7 @@ pub async fn set_availability(
         return reject("not_found", "user not found");
     }
     let row = tx
-        .query_one(
-            "SELECT display_name, role, availability, capacity FROM users WHERE id = $1",
-            &[&p.user_id],
-        )
+        .query_one("SELECT display_name, role, availability, capacity FROM users WHERE id = $1", &[&p.user_id])
         .await?;
     // Presence travels under the nil conversation id: supervisors see it, agents' sockets do not.
     ctx.emit(
@@ -939,50 +676,25 @@ pub async fn set_availability(
     Ok(Verdict::Applied)
 }
 
-pub async fn assign_waiting_command(
-    tx: &Transaction<'_>,
-    ctx: &mut Ctx,
-    _p: &AssignWaitingTickets,
-) -> Result<Verdict, DbError> {
+pub async fn assign_waiting_command(tx: &Transaction<'_>, ctx: &mut Ctx, _p: &AssignWaitingTickets) -> Result<Verdict, DbError> {
     assign_waiting(tx, ctx).await?;
     Ok(Verdict::Applied)
 }
 
 /// The customer ended the chat. Same effect as a staff close; the audit names the customer.
-pub async fn end_chat(
-    tx: &Transaction<'_>,
-    ctx: &mut Ctx,
-    p: &EndChat,
-) -> Result<Verdict, DbError> {
+pub async fn end_chat(tx: &Transaction<'_>, ctx: &mut Ctx, p: &EndChat) -> Result<Verdict, DbError> {
     let Some(conversation) = lock_conversation(tx, p.conversation_id).await? else {
         return reject("not_found", "conversation not found");
     };
     if conversation.status == "closed" {
         return reject("conflict", "the conversation is already closed");
     }
-    tx.execute(
-        "UPDATE conversations SET status = 'closed', updated_at = now() WHERE id = $1",
-        &[&p.conversation_id],
-    )
-    .await?;
-    if let Some(ticket) = &conversation.active_ticket {
-        end_active_ticket(
-            tx,
-            ctx,
-            ticket,
-            TicketStatus::Closed,
-            "customer",
-            "end_chat",
-        )
+    tx.execute("UPDATE conversations SET status = 'closed', updated_at = now() WHERE id = $1", &[&p.conversation_id])
         .await?;
+    if let Some(ticket) = &conversation.active_ticket {
+        end_active_ticket(tx, ctx, ticket, TicketStatus::Closed, "customer", "end_chat").await?;
     }
-    ctx.emit(
-        Some(p.conversation_id),
-        "closed",
-        ConversationClosed {
-            conversation_id: p.conversation_id,
-        },
-    );
+    ctx.emit(Some(p.conversation_id), "closed", ConversationClosed { conversation_id: p.conversation_id });
     assign_waiting(tx, ctx).await?;
     Ok(Verdict::Applied)
 }
@@ -991,11 +703,7 @@ fn unique_violation(e: &DbError) -> bool {
     e.is_unique_violation()
 }
 
-pub async fn save_canned(
-    tx: &Transaction<'_>,
-    ctx: &mut Ctx,
-    p: &SaveCannedResponse,
-) -> Result<Verdict, DbError> {
+pub async fn save_canned(tx: &Transaction<'_>, ctx: &mut Ctx, p: &SaveCannedResponse) -> Result<Verdict, DbError> {
     let written = if p.create {
         tx.execute(
             "INSERT INTO canned_responses (id, title, body, created_by) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
@@ -1013,70 +721,27 @@ pub async fn save_canned(
     if written == 0 {
         return reject("not_found", "canned response not found");
     }
-    ctx.emit(
-        None,
-        &p.id.to_string(),
-        CannedResponseChanged {
-            id: p.id,
-            deleted: false,
-        },
-    );
+    ctx.emit(None, &p.id.to_string(), CannedResponseChanged { id: p.id, deleted: false });
     Ok(Verdict::Applied)
 }
 
-pub async fn delete_canned(
-    tx: &Transaction<'_>,
-    ctx: &mut Ctx,
-    p: &DeleteCannedResponse,
-) -> Result<Verdict, DbError> {
-    if tx
-        .execute("DELETE FROM canned_responses WHERE id = $1", &[&p.id])
-        .await?
-        == 0
-    {
+pub async fn delete_canned(tx: &Transaction<'_>, ctx: &mut Ctx, p: &DeleteCannedResponse) -> Result<Verdict, DbError> {
+    if tx.execute("DELETE FROM canned_responses WHERE id = $1", &[&p.id]).await? == 0 {
         return reject("not_found", "canned response not found");
     }
-    ctx.emit(
-        None,
-        &p.id.to_string(),
-        CannedResponseChanged {
-            id: p.id,
-            deleted: true,
-        },
-    );
+    ctx.emit(None, &p.id.to_string(), CannedResponseChanged { id: p.id, deleted: true });
     Ok(Verdict::Applied)
 }
 
-pub async fn save_article(
-    tx: &Transaction<'_>,
-    ctx: &mut Ctx,
-    p: &SaveKnowledgeArticle,
-) -> Result<Verdict, DbError> {
-    if !p.create
-        && tx
-            .query_opt(
-                "SELECT 1 FROM kb_articles WHERE id = $1 FOR UPDATE",
-                &[&p.id],
-            )
-            .await?
-            .is_none()
-    {
+pub async fn save_article(tx: &Transaction<'_>, ctx: &mut Ctx, p: &SaveKnowledgeArticle) -> Result<Verdict, DbError> {
+    if !p.create && tx.query_opt("SELECT 1 FROM kb_articles WHERE id = $1 FOR UPDATE", &[&p.id]).await?.is_none() {
         return reject("not_found", "article not found");
     }
     let taken = tx
-        .query_opt(
-            "SELECT 1 FROM kb_articles WHERE slug = $1 AND locale = $2 AND id <> $3",
-            &[&p.slug, &p.locale, &p.id],
-        )
+        .query_opt("SELECT 1 FROM kb_articles WHERE slug = $1 AND locale = $2 AND id <> $3", &[&p.slug, &p.locale, &p.id])
         .await?;
     if taken.is_some() {
-        return reject(
-            "conflict",
-            format!(
-                "an article with slug {:?} already exists in locale {}",
-                p.slug, p.locale
-            ),
-        );
+        return reject("conflict", format!("an article with slug {:?} already exists in locale {}", p.slug, p.locale));
     }
     let written = if p.create {
         tx.execute(
@@ -1095,47 +760,20 @@ pub async fn save_article(
     };
     let written = match written.map_err(DbError::from) {
         // Another command took the slug between the check and the write.
-        Err(e) if unique_violation(&e) => {
-            return reject(
-                "conflict",
-                "an article with this slug already exists in this locale",
-            );
-        }
+        Err(e) if unique_violation(&e) => return reject("conflict", "an article with this slug already exists in this locale"),
         other => other?,
     };
     if written == 0 && !p.create {
         return reject("not_found", "article not found");
     }
-    ctx.emit(
-        None,
-        &p.id.to_string(),
-        KnowledgeArticleChanged {
-            id: p.id,
-            deleted: false,
-        },
-    );
+    ctx.emit(None, &p.id.to_string(), KnowledgeArticleChanged { id: p.id, deleted: false });
     Ok(Verdict::Applied)
 }
 
-pub async fn delete_article(
-    tx: &Transaction<'_>,
-    ctx: &mut Ctx,
-    p: &DeleteKnowledgeArticle,
-) -> Result<Verdict, DbError> {
-    if tx
-        .execute("DELETE FROM kb_articles WHERE id = $1", &[&p.id])
-        .await?
-        == 0
-    {
+pub async fn delete_article(tx: &Transaction<'_>, ctx: &mut Ctx, p: &DeleteKnowledgeArticle) -> Result<Verdict, DbError> {
+    if tx.execute("DELETE FROM kb_articles WHERE id = $1", &[&p.id]).await? == 0 {
         return reject("not_found", "article not found");
     }
-    ctx.emit(
-        None,
-        &p.id.to_string(),
-        KnowledgeArticleChanged {
-            id: p.id,
-            deleted: true,
-        },
-    );
+    ctx.emit(None, &p.id.to_string(), KnowledgeArticleChanged { id: p.id, deleted: true });
     Ok(Verdict::Applied)
 }
