@@ -412,19 +412,7 @@ impl Encoder {
     /// scaled by `1/sqrt(len)` so the whole vector has unit length like a single embedding (`HEAD_FEATURES`
     /// values). Costs the same forward pass as `embed`.
     pub fn head_features(&self, text: &str) -> Vec<f32> {
-        let scale = 1.0 / (HEAD_LAYERS.len() as f32).sqrt();
-        let mut features = Vec::with_capacity(HEAD_FEATURES);
-        let mut x = Vec::new();
-        self.forward(
-            &self.tokenizer.encode(text),
-            |layer, state| {
-                if HEAD_LAYERS.contains(&layer) {
-                    features.extend(mean_pool_normalised(state).into_iter().map(|v| v * scale));
-                }
-            },
-            &mut x,
-        );
-        features
+        self.head_features_batch(&[text]).pop().unwrap_or_default()
     }
 
     /// `head_features` of many texts on `threads` threads, 16 texts per forward pass (see `forward_many`); in input

@@ -149,19 +149,7 @@ impl IntentModel {
     ) -> IntentModel {
         let started = Instant::now();
 
-        // Intents are numbered in order of first appearance so the model does not depend on map iteration order.
-        let mut intents: Vec<String> = Vec::new();
-        let mut labels = Vec::with_capacity(examples.len());
-        for example in examples {
-            let label = match intents.iter().position(|intent| *intent == example.intent) {
-                Some(label) => label,
-                None => {
-                    intents.push(example.intent.clone());
-                    intents.len() - 1
-                }
-            };
-            labels.push(label);
-        }
+        let (intents, labels) = number_intents(examples);
 
         let total_share: f32 = members.iter().map(|(_, share)| share).sum();
         let members = members
@@ -301,13 +289,12 @@ impl IntentModel {
     /// embedding cache.
     pub fn shipped_head_file(encoder: &Encoder) -> Vec<u8> {
         let examples = crate::default_examples();
-        let model = IntentModel::train(&examples);
+        let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
+        let (intents, labels) = number_intents(&examples);
         let settings = BlendSettings::default();
-        let (texts, labels) = model.head_rows(&examples);
         let (embeddings, _) = cached_embeddings(encoder, &texts);
-        let (weights, bias) =
-            crate::blend::train_head(&embeddings, &labels, model.intents.len(), &settings);
-        let key = crate::blend::head_key(encoder, &texts, &labels, &model.intents, &settings);
+        let (weights, bias) = crate::blend::train_head(&embeddings, &labels, intents.len(), &settings);
+        let key = crate::blend::head_key(encoder, &texts, &labels, &intents, &settings);
         crate::blend::shipped_head_bytes(key, &weights, &bias)
     }
 
@@ -315,16 +302,10 @@ impl IntentModel {
     /// when the default data, the head's settings or the encoder changed since it was written.
     pub fn shipped_head_is_current(encoder: &Encoder) -> bool {
         let examples = crate::default_examples();
-        let model = IntentModel::train(&examples);
-        let (texts, labels) = model.head_rows(&examples);
-        let key = crate::blend::head_key(
-            encoder,
-            &texts,
-            &labels,
-            &model.intents,
-            &BlendSettings::default(),
-        );
-        crate::blend::shipped_head(model.intents.len()).is_some_and(|(shipped, _)| shipped == key)
+        let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
+        let (intents, labels) = number_intents(&examples);
+        let key = crate::blend::head_key(encoder, &texts, &labels, &intents, &BlendSettings::default());
+        crate::blend::shipped_head(intents.len()).is_some_and(|(shipped, _)| shipped == key)
     }
 
     /// Whether the sentence encoder is blended in, and from where; one line for the start-up log.
@@ -749,6 +730,25 @@ pub(crate) fn shuffle<T>(items: &mut [T], rng: &mut SplitMix64) {
         let j = rng.below(i + 1);
         items.swap(i, j);
     }
+}
+
+/// The intents of `examples` numbered in order of first appearance (so a model never depends on map iteration
+/// order), and each example's number. A model trained on `examples` has exactly these intents and labels, which is
+/// what lets the shipped head be checked without training one.
+fn number_intents(examples: &[Example]) -> (Vec<String>, Vec<usize>) {
+    let mut intents: Vec<String> = Vec::new();
+    let mut labels = Vec::with_capacity(examples.len());
+    for example in examples {
+        let label = match intents.iter().position(|intent| *intent == example.intent) {
+            Some(label) => label,
+            None => {
+                intents.push(example.intent.clone());
+                intents.len() - 1
+            }
+        };
+        labels.push(label);
+    }
+    (intents, labels)
 }
 
 /// Whether to blend the sentence encoder into the intent model: yes unless `JOXAI_ENCODER` is `off` (or `0`,
