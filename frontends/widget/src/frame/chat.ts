@@ -54,6 +54,8 @@ const TYPING_SIGNAL_EVERY_MS = 3_000;
 const RETRY_BACKOFF_MS = [1000, 2000, 4000, 8000, 15000, 30000];
 /** How long a sent message may wait for its stored event before we check the transcript. */
 const CONFIRM_AFTER_MS = 4000;
+/** How many times (every CONFIRM_AFTER_MS) a sent message is looked for in the transcript. */
+const CONFIRM_CHECKS = 15;
 
 export interface ChatOptions {
   locale: Locale;
@@ -445,11 +447,17 @@ export class Chat {
 
   /** Safety net for the live feed: if a sent message has not come back as stored within a few
    * seconds (its event was lost with a dying socket), read the transcript, which settles it. */
-  private confirmLater(): void {
+  private confirmLater(checksLeft = CONFIRM_CHECKS): void {
     if (this.confirmTimer) clearTimeout(this.confirmTimer);
-    this.confirmTimer = setTimeout(() => {
+    this.confirmTimer = setTimeout(async () => {
       this.confirmTimer = null;
-      if ([...this.sendState.values()].includes('sent')) void this.refetch();
+      if (![...this.sendState.values()].includes('sent')) return;
+      await this.refetch();
+      // Still not in the transcript (stored late on a busy server, or the read failed just after coming back
+      // online): look again, a bounded number of times, rather than leave it showing "sent" for good.
+      if (checksLeft > 1 && !this.confirmTimer && [...this.sendState.values()].includes('sent')) {
+        this.confirmLater(checksLeft - 1);
+      }
     }, CONFIRM_AFTER_MS);
   }
 
