@@ -8,7 +8,8 @@
 #      keeps up (achieved >= 90 %), for the highest sustained rate;
 #   3. 300 chat turns/s for 15 s (with CPU per turn per process, and a perf profile if asked);
 #   4. the ceiling: the same writes and publishes straight to Postgres and NATS;
-#   5. 10,000 idle WebSockets (server memory) and event delivery latency under 1k/5k/20k pushes/s;
+#   5. 10,000 idle WebSockets on a notifier process of its own (its memory) and event delivery latency
+#      under 1k/5k/20k pushes/s;
 # and prints a summary with the machine described. Everything talks to 127.0.0.1 only; the
 # database, streams and process are removed at the end, whatever happens.
 #
@@ -16,7 +17,8 @@
 # BENCH_SOCKETS (10000), BENCH_OUT (a directory for the JSON summaries; default a temp dir),
 # BENCH_PHASES ("ramp rate ceiling ws": which phases to run), BENCH_RATE (300) and BENCH_RATE_SECS (15)
 # for the fixed-rate phase, BENCH_PERF (1: sample every process's stacks with `perf` during the
-# fixed-rate phase and print where the CPU went, by process and by function).
+# fixed-rate phase and print where the CPU went, by process and by function), BENCH_WS_PROCESS (notifier:
+# the sockets go to a `joxai notifier` of its own; all: to the all-in-one).
 source "$(dirname "$0")/lib.sh"
 cd "$JOXAI_ROOT"
 
@@ -71,7 +73,9 @@ export RUST_LOG=warn
 LOG="$OUT/joxai.log"
 PID=""
 
+NOTIFIER_PID=""
 cleanup() {
+  [ -n "$NOTIFIER_PID" ] && kill "$NOTIFIER_PID" 2>/dev/null
   [ -n "$PID" ] && kill "$PID" 2>/dev/null && { for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done; }
   psql_admin -c "DROP DATABASE IF EXISTS $NAME WITH (FORCE)" >/dev/null 2>&1 || true
   # The product's streams for this prefix (the ceiling removes its own).
@@ -181,8 +185,22 @@ if phase rate; then
   fi
 fi
 phase ceiling && run ceiling 60 ceiling --nats-url "$NATS" --concurrency 16,64 --duration 4
-phase ws && run ws 240 ws --sockets "$SOCKETS" --subscribers 200 --push-rates 1000,5000,20000 --push-secs 4 --pid "$PID" \
-  --nats-url "$NATS" --nats-prefix "$JOXAI_NATS_PREFIX"
+# The sockets go to a notifier process of its own (`joxai notifier`, as a bank would deploy it: the
+# issue's "one notifier process"), beside the all-in-one, which still opens the sessions and, like
+# every notifier, also reads the pushed events. BENCH_WS_PROCESS=all measures the all-in-one's sockets.
+if phase ws; then
+  WS_PID="$PID" WS_URL="$URL"
+  if [ "${BENCH_WS_PROCESS:-notifier}" = notifier ]; then
+    WS_PORT=$((PORT + 1))
+    WS_URL="http://127.0.0.1:$WS_PORT"
+    JOXAI_HTTP_ADDR="127.0.0.1:$WS_PORT" setsid "$BIN" notifier </dev/null >>"$OUT/notifier.log" 2>&1 &
+    NOTIFIER_PID=$!
+    for _ in $(seq 1000); do curl -fsS -o /dev/null "$WS_URL/readyz" 2>/dev/null && break; sleep 0.01; done
+    WS_PID="$NOTIFIER_PID"
+  fi
+  run ws 240 ws --sockets "$SOCKETS" --subscribers 200 --push-rates 1000,5000,20000 --push-secs 4 --pid "$WS_PID" \
+    --ws-url "$WS_URL" --nats-url "$NATS" --nats-prefix "$JOXAI_NATS_PREFIX"
+fi
 
 python3 - "$OUT" "$COLD_FRESH_MS" "$COLD_RESTART_MS" "$BUILD_SECS" "$((SECONDS - BENCH_STARTED))" <<'EOF'
 import json, os, sys
@@ -238,7 +256,8 @@ if c:
 if ws:
     idle = ws.get("server_rss_kib_idle")
     if idle:
-        print(f"{ws['sockets']} idle WebSockets: server RSS {idle/1024:.0f} MiB "
+        who = "a notifier process of its own" if os.environ.get("BENCH_WS_PROCESS", "notifier") == "notifier" else "the all-in-one process"
+        print(f"{ws['sockets']} idle WebSockets on {who}: RSS {idle/1024:.0f} MiB "
               f"({ws.get('server_kib_per_socket') or 0:.1f} KiB/socket over the {ws['server_rss_kib_before']/1024:.0f} MiB baseline)")
     for p in ws.get("phases", []):
         l = p["latency"]

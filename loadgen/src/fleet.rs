@@ -127,20 +127,22 @@ pub async fn open_socket(url: &str, token: &str) -> anyhow::Result<Socket> {
     }
 }
 
-/// Open `n` sessions with their sockets, `SETUP_CONCURRENCY` at a time.
+/// Open `n` sessions (at `url`) with their sockets (at `ws_url`: the same server, or a notifier
+/// process of its own), `SETUP_CONCURRENCY` at a time.
 pub async fn open_many(
     http: &reqwest::Client,
     url: &str,
+    ws_url: &str,
     n: usize,
 ) -> anyhow::Result<Vec<(Session, Socket)>> {
     let gate = Arc::new(Semaphore::new(SETUP_CONCURRENCY));
     let mut tasks = JoinSet::new();
     for i in 0..n {
-        let (gate, http, url) = (gate.clone(), http.clone(), url.to_owned());
+        let (gate, http, url, ws_url) = (gate.clone(), http.clone(), url.to_owned(), ws_url.to_owned());
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await.context("setup gate closed")?;
             let session = open_session(&http, &url).await?;
-            let socket = open_socket(&url, &session.token).await?;
+            let socket = open_socket(&ws_url, &session.token).await?;
             anyhow::Ok((i, session, socket))
         });
     }
@@ -179,7 +181,7 @@ pub struct Fleet {
 
 impl Fleet {
     pub async fn open(http: &reqwest::Client, url: &str, n: usize) -> anyhow::Result<Fleet> {
-        let opened = open_many(http, url, n).await?;
+        let opened = open_many(http, url, url, n).await?;
         let waiting: Arc<Mutex<HashMap<Uuid, Waiting>>> = Arc::new(Mutex::new(HashMap::new()));
         let current: Arc<Mutex<Option<Arc<StepStats>>>> = Arc::new(Mutex::new(None));
         let (stop, stopped) = watch::channel(false);

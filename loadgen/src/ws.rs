@@ -43,6 +43,10 @@ pub struct WsArgs {
     push_rates: Vec<f64>,
     #[arg(long, default_value_t = 5.0)]
     push_secs: f64,
+    /// Where the sockets connect, when the notifier runs as a process of its own (`joxai
+    /// notifier`); sessions are still opened at `--url`. Default: `--url`.
+    #[arg(long)]
+    ws_url: Option<String>,
     /// The server process whose resident memory (`VmRSS`) is reported.
     #[arg(long)]
     pid: Option<u32>,
@@ -103,6 +107,8 @@ pub async fn run(url: &str, args: &WsArgs) -> anyhow::Result<Value> {
     if let Some(nats) = &args.nats_url {
         crate::require_loopback("--nats-url", nats)?;
     }
+    let ws_url = args.ws_url.as_deref().unwrap_or(url);
+    crate::require_loopback("--ws-url", ws_url)?;
     let machine = Machine::describe();
     println!("machine: {}", machine.line());
     let subscribers = args.subscribers.clamp(1, args.sockets);
@@ -119,7 +125,7 @@ pub async fn run(url: &str, args: &WsArgs) -> anyhow::Result<Value> {
         .timeout(Duration::from_secs(10))
         .build()?;
     let started = std::time::Instant::now();
-    let opened = open_many(&http, url, args.sockets).await?;
+    let opened = open_many(&http, url, ws_url, args.sockets).await?;
     let open_secs = started.elapsed().as_secs_f64();
     println!(
         "{} sockets open (session + WebSocket + ready) in {open_secs:.1} s",
@@ -232,6 +238,7 @@ pub async fn run(url: &str, args: &WsArgs) -> anyhow::Result<Value> {
         "mode": "ws",
         "machine": machine,
         "sockets": args.sockets,
+        "ws_url": ws_url,
         "subscribers": subscribers,
         "open_secs": open_secs,
         "server_rss_kib_before": rss_before,

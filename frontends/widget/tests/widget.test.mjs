@@ -34,6 +34,8 @@ let agentToken;
 let agentId;
 let conversationId;
 let customerToken;
+/** The last API requests the browser made (see `before`), printed when a test fails. */
+const networkLog = [];
 
 // ---- helpers ----
 
@@ -140,6 +142,16 @@ before(async () => {
   context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
   page = await context.newPage();
   page.on('pageerror', (e) => console.error('[page error]', e.message));
+  // What the widget asked of the server, kept so a failing test can say what happened.
+  for (const [kind, event] of [['request', 'request'], ['failed', 'requestfailed'], ['response', 'response']]) {
+    context.on(event, (x) => {
+      const request = kind === 'response' ? x.request() : x;
+      if (!request.url().includes('/api/')) return;
+      const detail = kind === 'response' ? x.status() : kind === 'failed' ? request.failure()?.errorText : '';
+      networkLog.push(`${new Date().toISOString().slice(11, 23)} ${kind} ${request.method()} ${new URL(request.url()).pathname} ${detail ?? ''}`);
+      if (networkLog.length > 200) networkLog.shift();
+    });
+  }
   const login = await http('POST', '/api/v1/auth/login', { body: { email: 'agent@joxai.local', password: DEMO_PASSWORD } });
   assert.equal(login.status, 200, `agent login: ${JSON.stringify(login.json)}`);
   agentToken = login.json.access_token;
@@ -281,7 +293,10 @@ test('asking for a person shows the waiting state, and an agent reply arrives li
 });
 
 test('a message sent while offline is queued, then delivered exactly once after reconnecting', async () => {
-  const text = `Sent while offline ${Date.now()}`;
+  // Unique, but never a long run of digits: a 13-digit Date.now() passes the card-number (Luhn)
+  // check about one time in ten, and the server rightly stores it masked, which is how this test
+  // used to fail now and then.
+  const text = `Sent while offline ${Date.now().toString(36)}`;
   await context.setOffline(true);
   try {
     await chatFrame().getByTestId('offline-banner').waitFor({ timeout: SLOW });
@@ -302,7 +317,17 @@ test('a message sent while offline is queued, then delivered exactly once after 
   } finally {
     await context.setOffline(false);
   }
-  await customerLine(text).and(chatFrame().locator('[data-status="delivered"]')).waitFor({ timeout: SLOW });
+  try {
+    await customerLine(text).and(chatFrame().locator('[data-status="delivered"]')).waitFor({ timeout: SLOW });
+  } catch (error) {
+    // Say what state it was left in, and what the server has, so a failure can be understood.
+    const status = await customerLine(text).first().getAttribute('data-status', { timeout: 1000 }).catch(() => 'not shown');
+    const stored = await http('GET', `/api/v1/chat/conversations/${conversationId}/messages`, { token: customerToken });
+    const mine = (stored.json?.messages ?? []).filter((m) => m.text === text);
+    console.error(`  · the line shows "${status}"; the server stored it ${mine.length} time(s): ${JSON.stringify(mine)}`);
+    console.error(`  · the widget's last API requests:\n    ${networkLog.slice(-40).join('\n    ')}`);
+    throw error;
+  }
   assert.equal(await customerLine(text).count(), 1, 'shown once in the widget');
   const agentMissed = chatFrame().locator('.line[data-sender="agent"]', { hasText: `${text} — agent` });
   await agentMissed.waitFor({ timeout: SLOW });
