@@ -68,6 +68,9 @@ export JOXAI_NATS_STREAM_MAX_BYTES=$((256 * 1024 * 1024))
 export JOXAI_HTTP_ADDR="127.0.0.1:$PORT"
 export JOXAI_DEMO_PASSWORD="bench-password-123"
 export JOXAI_DEMO_MODE=true
+# One signing key for every process of this bench (the all-in-one issues the tokens a separate notifier checks).
+JOXAI_JWT_SECRET="bench-$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
+export JOXAI_JWT_SECRET
 export JOXAI_FRONTENDS_DIR="$JOXAI_ROOT/frontends"
 export RUST_LOG=warn
 LOG="$OUT/joxai.log"
@@ -211,7 +214,7 @@ def load(name):
     except Exception:
         return {}
 ramp, rate, ceil, ws = load("ramp"), load("rate"), load("ceiling"), load("ws")
-m = ramp.get("machine") or rate.get("machine") or {}
+m = ramp.get("machine") or rate.get("machine") or ws.get("machine") or {}
 print()
 print("=" * 78)
 print(f"JoxAI bench — {m.get('cpus')} CPUs ({m.get('cpu_model')}), {m.get('memory_gib')} GiB RAM, "
