@@ -868,6 +868,52 @@ pub(crate) fn fingerprint(bytes: &[u8]) -> u64 {
 mod tests {
     use super::*;
 
+    /// `x · w + bias` the plain way, in f64.
+    fn naive(x: &[f32], rows: usize, inputs: usize, w: &[f32], bias: &[f32]) -> Vec<f32> {
+        let outputs = bias.len();
+        let mut out = vec![0.0f32; rows * outputs];
+        for r in 0..rows {
+            for o in 0..outputs {
+                let sum: f64 = (0..inputs).map(|k| x[r * inputs + k] as f64 * w[k * outputs + o] as f64).sum();
+                out[r * outputs + o] = (sum + bias[o] as f64) as f32;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_panel_product_equals_the_plain_product_for_every_row_count_and_instruction_set() {
+        // Deterministic pseudo-random values in [-1, 1).
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        };
+        let (inputs, outputs) = (48, 2 * PANEL);
+        let w: Vec<f32> = (0..inputs * outputs).map(|_| next()).collect();
+        let bias: Vec<f32> = (0..outputs).map(|_| next()).collect();
+        let panels = Panels::new(&w, inputs, outputs);
+        // Whole tiles, remainders, and more than one row block.
+        for rows in [1, 3, 4, 5, 13, ROW_BLOCK + 7] {
+            let x: Vec<f32> = (0..rows * inputs).map(|_| next()).collect();
+            let expected = naive(&x, rows, inputs, &w, &bias);
+            let mut fast = vec![0.0f32; rows * outputs];
+            linear(&x, rows, inputs, &panels, &bias, &mut fast);
+            // The loop a CPU without AVX2 runs, whatever this one has.
+            let mut baseline = vec![0.0f32; rows * outputs];
+            for row in baseline.chunks_exact_mut(outputs) {
+                row.copy_from_slice(&bias);
+            }
+            add_product::<false>(&x, rows, &panels, &mut baseline);
+            for (i, e) in expected.iter().enumerate() {
+                assert!((fast[i] - e).abs() < 1e-4, "rows {rows}, element {i}: {} vs {e}", fast[i]);
+                assert!((baseline[i] - e).abs() < 1e-4, "rows {rows}, element {i}: {} vs {e}", baseline[i]);
+            }
+        }
+    }
+
     fn encoder() -> Option<Encoder> {
         let dir = default_model_dir();
         if !dir.join("model.safetensors").exists() {
