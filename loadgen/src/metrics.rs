@@ -17,6 +17,46 @@ pub struct Delta {
     series: BTreeMap<String, (f64, f64)>,
 }
 
+/// Wait (at most `limit`) until the server is quiet: no worker handling a message, and no message handled in
+/// the last half second. Used after the customers connect (each new session is a command the ticket worker
+/// stores) and between ramp steps, so one step's backlog is not measured as the next step's latency. Without a
+/// `/metrics` answer it waits half a second and says so.
+pub async fn wait_quiet(http: &reqwest::Client, url: &str, limit: std::time::Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut last: Option<f64> = None;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let Ok((handled, in_flight)) = activity(http, url).await else {
+            println!("  (no /metrics: waited 0.5 s instead of for a quiet server)");
+            return;
+        };
+        if in_flight == 0.0 && last == Some(handled) {
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            println!("  (server still busy after {:.0} s: {in_flight} messages in flight; going on)", limit.as_secs_f64());
+            return;
+        }
+        last = Some(handled);
+    }
+}
+
+/// Messages the workers have handled so far, and how many they are handling now (from `/metrics`).
+async fn activity(http: &reqwest::Client, url: &str) -> anyhow::Result<(f64, f64)> {
+    let text = http.get(format!("{url}/metrics")).send().await?.error_for_status()?.text().await?;
+    let (mut handled, mut in_flight) = (0.0, 0.0);
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some((key, value)) = line.rsplit_once(' ') else { continue };
+        let value: f64 = value.parse().unwrap_or(0.0);
+        match key.split('{').next().unwrap_or(key) {
+            "joxai_worker_handle_duration_seconds_count" => handled += value,
+            "joxai_worker_in_flight" => in_flight += value,
+            _ => {}
+        }
+    }
+    Ok((handled, in_flight))
+}
+
 impl Scrape {
     pub async fn take(http: &reqwest::Client, url: &str) -> anyhow::Result<Scrape> {
         let text = http

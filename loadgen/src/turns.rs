@@ -352,6 +352,8 @@ async fn open_fleet(url: &str, args: &FleetArgs) -> anyhow::Result<(reqwest::Cli
         fleet.customers.len(),
         started.elapsed().as_secs_f64()
     );
+    // Each new session is a command the server stores: let that backlog clear before anything is measured.
+    crate::metrics::wait_quiet(&http, url, Duration::from_secs(30)).await;
     Ok((http, fleet))
 }
 
@@ -460,7 +462,7 @@ pub async fn ramp(
             below_knee = false;
         }
         // Let queues empty before the next step so steps do not bleed into each other.
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        crate::metrics::wait_quiet(&http, url, Duration::from_secs(10)).await;
     }
     fleet.close().await;
 

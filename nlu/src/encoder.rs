@@ -700,7 +700,7 @@ pub(crate) struct Panels {
 impl Panels {
     /// From `w`, `inputs × outputs` row-major (`outputs` a multiple of [`PANEL`]).
     fn new(w: &[f32], inputs: usize, outputs: usize) -> Panels {
-        assert!(outputs % PANEL == 0 && w.len() == inputs * outputs, "weights must be inputs × (a multiple of {PANEL})");
+        assert!(outputs.is_multiple_of(PANEL) && w.len() == inputs * outputs, "weights must be inputs × (a multiple of {PANEL})");
         let mut values = Vec::with_capacity(w.len());
         for first_column in (0..outputs).step_by(PANEL) {
             for k in 0..inputs {
