@@ -240,7 +240,7 @@ fn is_cjk(c: char) -> bool {
         | '\u{2f800}'..='\u{2fa1f}')
 }
 
-/// One transformer layer, linear weights stored input-major (`in × out`) so `x · W` is one sgemm.
+/// One transformer layer; its linear weights (`in × out`) are kept as [`Panels`], the layout [`linear`] reads.
 struct Layer {
     /// Query, key and value side by side: `384 × 1152`.
     qkv_weight: Panels,
