@@ -127,15 +127,15 @@ impl EncoderHead {
 }
 
 /// The most messages one forward pass takes. Measured (`nlu/examples/encoder_batching.rs`): the CPU per message falls
-/// up to about 8-16 messages per pass (weights packed and streamed once for all of them) and rises again at 32 (the
+/// up to about 8-16 messages per pass (the weights are read from memory once for all of them) and rises again at 32 (the
 /// stacked rows no longer fit the caches), and a longer batch only makes its first message wait longer.
 const MAX_BATCH: usize = 16;
 
 /// One thread that encodes for every caller of a head: it takes the first message that arrives and everything
 /// that queued behind it (up to `MAX_BATCH`) and runs them as one forward pass (`Encoder::head_features_batch`).
 /// A lone message is encoded at once, as before; under load, messages that arrive while a pass runs share the
-/// next one, so the 42 MB of weights are packed and streamed once per batch instead of once per message, which
-/// was most of a message's cost (`docs/performance.md`). The thread ends when the head is dropped.
+/// next one, so the 42 MB of weights are read from memory once per batch instead of once per message
+/// (`docs/performance.md`). The thread ends when the head is dropped.
 #[derive(Debug, Clone)]
 struct Batcher {
     requests: mpsc::Sender<EncodeRequest>,

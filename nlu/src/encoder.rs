@@ -412,7 +412,7 @@ impl Encoder {
 
     /// Embeds many texts on `threads` threads; the result is in input order and the same for any thread count.
     pub fn embed_all(&self, texts: &[&str], threads: usize) -> Vec<Vec<f32>> {
-        self.map_all(texts, threads, |text| self.embed(text))
+        parallel_map(texts, threads, |text| self.embed(text))
     }
 
     /// What the intent head reads: the mean-pooled, L2-normalised states of each layer in `HEAD_LAYERS`, each
@@ -426,45 +426,7 @@ impl Encoder {
     /// order and the same for any thread count (the batches are cut before they are shared out).
     pub fn head_features_all(&self, texts: &[&str], threads: usize) -> Vec<Vec<f32>> {
         let batches: Vec<&[&str]> = texts.chunks(16).collect();
-        let threads = threads.clamp(1, batches.len().max(1));
-        let share = batches.len().div_ceil(threads).max(1);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = batches
-                .chunks(share)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .flat_map(|batch| self.head_features_batch(batch))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("embedding a message does not panic"))
-                .collect()
-        })
-    }
-
-    fn map_all(
-        &self,
-        texts: &[&str],
-        threads: usize,
-        f: impl Fn(&str) -> Vec<f32> + Sync,
-    ) -> Vec<Vec<f32>> {
-        let threads = threads.clamp(1, texts.len().max(1));
-        let chunk = texts.len().div_ceil(threads).max(1);
-        let f = &f;
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = texts
-                .chunks(chunk)
-                .map(|part| scope.spawn(move || part.iter().map(|t| f(t)).collect::<Vec<_>>()))
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("embedding a message does not panic"))
-                .collect()
-        })
+        parallel_map(&batches, threads, |batch| self.head_features_batch(batch)).into_iter().flatten().collect()
     }
 
     fn embed_ids(&self, ids: &[u32]) -> Vec<f32> {
@@ -494,8 +456,7 @@ impl Encoder {
     }
 
     /// `forward` for several sequences at once: their token rows are stacked (`Σ tokens × DIMENSION`), so each
-    /// weight matrix is packed and streamed once for all of them, which is most of a single message's cost; only
-    /// attention looks at each sequence on its own. `observe` sees the stacked states.
+    /// weight matrix is read from memory once for all of them; only attention looks at each sequence on its own. `observe` sees the stacked states.
     fn forward_many(
         &self,
         sequences: &[&[u32]],
@@ -557,6 +518,23 @@ impl Encoder {
         );
         features
     }
+}
+
+/// `f` of every item, on up to `threads` threads (each takes one contiguous share), in input order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = threads.clamp(1, items.len().max(1));
+    let share = items.len().div_ceil(threads).max(1);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(share)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("embedding a message does not panic"))
+            .collect()
+    })
 }
 
 /// Buffers one layer's forward pass needs, sized for `tokens` rows.

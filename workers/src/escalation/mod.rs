@@ -44,11 +44,7 @@ pub use joxai_schemas::events::ConversationHistory as History;
 /// visible, so no `before` is needed) and by the classifier's own read when an event lacks them.
 pub(crate) fn history_columns(conversation: &str, before: Option<&str>) -> String {
     let before = before
-        .map(|m| {
-            format!(
-                "AND id <> {m} AND created_at <= (SELECT created_at FROM messages WHERE id = {m})"
-            )
-        })
+        .map(|m| format!("AND id <> {m} AND created_at <= (SELECT created_at FROM messages WHERE id = {m})"))
         .unwrap_or_default();
     format!(
         "(SELECT text FROM messages WHERE conversation_id = {conversation} AND sender = 'customer' {before}
@@ -61,51 +57,16 @@ pub(crate) fn history_columns(conversation: &str, before: Option<&str>) -> Strin
 /// Phrases that mean "let me talk to a person", in English and Spanish. Checked before the model:
 /// a customer who asks for a person gets one, whatever the model thinks.
 const ASK_FOR_HUMAN: &[&str] = &[
-    "human",
-    "real person",
-    "a person",
-    "an agent",
-    "live agent",
-    "speak to someone",
-    "talk to someone",
-    "representative",
-    "operator",
-    "customer service agent",
-    "speak with someone",
-    "call me",
-    "persona",
-    "humano",
-    "agente",
-    "asesor",
-    "operador",
-    "hablar con alguien",
-    "representante",
+    "human", "real person", "a person", "an agent", "live agent", "speak to someone", "talk to someone",
+    "representative", "operator", "customer service agent", "speak with someone", "call me",
+    "persona", "humano", "agente", "asesor", "operador", "hablar con alguien", "representante",
 ];
 
 /// Negative wording that signals a frustrated customer.
 const FRUSTRATION: &[&str] = &[
-    "useless",
-    "ridiculous",
-    "terrible",
-    "awful",
-    "not helpful",
-    "doesn't help",
-    "does not help",
-    "stupid",
-    "angry",
-    "furious",
-    "worst",
-    "complaint",
-    "fed up",
-    "unacceptable",
-    "inútil",
-    "no sirve",
-    "harto",
-    "harta",
-    "queja",
-    "vergüenza",
-    "pésimo",
-    "fatal",
+    "useless", "ridiculous", "terrible", "awful", "not helpful", "doesn't help", "does not help", "stupid",
+    "angry", "furious", "worst", "complaint", "fed up", "unacceptable", "inútil", "no sirve", "harto",
+    "harta", "queja", "vergüenza", "pésimo", "fatal",
 ];
 
 fn contains_phrase(text: &str, phrases: &[&str]) -> bool {
@@ -120,10 +81,7 @@ fn contains_phrase(text: &str, phrases: &[&str]) -> bool {
 }
 
 fn normalise(text: &str) -> String {
-    text.to_lowercase()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    text.to_lowercase().split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Decide bot or human for `text`. Pure: the same inputs always give the same verdict.
@@ -132,9 +90,7 @@ pub fn classify(model: &IntentModel, text: &str, history: &History) -> Verdict {
     let prediction = model.classify(text);
     let m = metrics();
     m.nlu_duration.observe(started.elapsed().as_secs_f64());
-    m.nlu_intents
-        .with_label_values(&[prediction.intent.as_str()])
-        .inc();
+    m.nlu_intents.with_label_values(&[prediction.intent.as_str()]).inc();
     let language = match joxai_nlu::detect_language(text) {
         joxai_nlu::Language::Spanish => "es",
         joxai_nlu::Language::English => "en",
@@ -157,26 +113,15 @@ pub fn classify(model: &IntentModel, text: &str, history: &History) -> Verdict {
         IntentPolicy::Escalate(priority, reason) if confident => return escalate(priority, reason),
         IntentPolicy::AnswerThenEscalate(priority, reason) if confident => {
             // The responder acts and answers first; the reason and priority tell it to hand over after.
-            return Verdict {
-                decision: Decision::Bot,
-                ..escalate(priority, reason)
-            };
+            return Verdict { decision: Decision::Bot, ..escalate(priority, reason) };
         }
         _ => {}
     }
-    let repeated = history
-        .previous_customer_text
-        .as_deref()
-        .map(normalise)
-        .is_some_and(|prev| prev == lower && lower.len() > 3);
+    let repeated = history.previous_customer_text.as_deref().map(normalise).is_some_and(|prev| prev == lower && lower.len() > 3);
     if contains_phrase(&lower, FRUSTRATION) || repeated {
         return escalate(Priority::High, EscalationReason::Frustration);
     }
-    if !confident
-        && history
-            .previous_bot_confidence
-            .is_some_and(|c| c < LOW_CONFIDENCE)
-    {
+    if !confident && history.previous_bot_confidence.is_some_and(|c| c < LOW_CONFIDENCE) {
         return escalate(Priority::Normal, EscalationReason::LowConfidence);
     }
     Verdict {
@@ -210,10 +155,7 @@ impl EscalationClassifier {
             .query_one(&history, &[&conversation_id, &message_id])
             .await
             .map_err(joxai_platform::db::DbError::from)?;
-        Ok(History {
-            previous_customer_text: row.get(0),
-            previous_bot_confidence: row.get(1),
-        })
+        Ok(History { previous_customer_text: row.get(0), previous_bot_confidence: row.get(1) })
     }
 
     async fn on_message(&self, event: Envelope<MessageCreated>) -> Result<(), Failure> {
@@ -235,18 +177,13 @@ impl EscalationClassifier {
             let (model, text) = (self.model.clone(), message.text.clone());
             tokio::task::spawn_blocking(move || classify(&model, &text, &history))
                 .await
-                .map_err(|e| {
-                    Failure::Transient(anyhow::anyhow!("the classification task failed: {e}"))
-                })?
+                .map_err(|e| Failure::Transient(anyhow::anyhow!("the classification task failed: {e}")))?
         } else {
             classify(&self.model, &message.text, &history)
         };
         let subjects = self.platform.bus.subjects();
         if verdict.decision == Decision::Escalate {
-            let (priority, reason) = (
-                verdict.priority.unwrap_or(Priority::Normal),
-                verdict.reason.unwrap_or(EscalationReason::CustomerAsked),
-            );
+            let (priority, reason) = (verdict.priority.unwrap_or(Priority::Normal), verdict.reason.unwrap_or(EscalationReason::CustomerAsked));
             let command = EscalateConversation {
                 conversation_id: message.conversation_id,
                 reason,
@@ -256,10 +193,7 @@ impl EscalationClassifier {
                 summary: Some(summary(&message.text, &verdict.intent)),
             };
             let envelope = Envelope::derived(&event, command);
-            self.platform
-                .bus
-                .publish(subjects.command::<EscalateConversation>(), &envelope)
-                .await?;
+            self.platform.bus.publish(subjects.command::<EscalateConversation>(), &envelope).await?;
         }
         let classified = MessageClassified {
             conversation_id: message.conversation_id,
@@ -275,13 +209,7 @@ impl EscalationClassifier {
             question_at: message.created_at,
         };
         let envelope = Envelope::derived(&event, classified);
-        self.platform
-            .bus
-            .publish(
-                subjects.event::<MessageClassified>(message.conversation_id),
-                &envelope,
-            )
-            .await?;
+        self.platform.bus.publish(subjects.event::<MessageClassified>(message.conversation_id), &envelope).await?;
         Ok(())
     }
 }
