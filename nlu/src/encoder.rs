@@ -810,9 +810,16 @@ impl Panels {
             inputs.is_multiple_of(2) && outputs.is_multiple_of(PANEL) && w.len() == inputs * outputs,
             "weights must be (an even number) × (a multiple of {PANEL})"
         );
-        let scales: Vec<f32> = (0..outputs)
-            .map(|o| (0..inputs).fold(0.0f32, |m, k| m.max(w[k * outputs + o].abs())) / WEIGHT_MAX)
-            .collect();
+        // Row by row (the matrix's memory order), keeping each column's largest magnitude.
+        let mut scales = vec![0.0f32; outputs];
+        for row in w.chunks_exact(outputs) {
+            for (largest, v) in scales.iter_mut().zip(row) {
+                *largest = largest.max(v.abs());
+            }
+        }
+        for scale in &mut scales {
+            *scale /= WEIGHT_MAX;
+        }
         let quantised = |k: usize, o: usize| -> i8 {
             if scales[o] == 0.0 { 0 } else { (w[k * outputs + o] / scales[o]).round().clamp(-WEIGHT_MAX, WEIGHT_MAX) as i8 }
         };
