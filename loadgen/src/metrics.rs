@@ -43,12 +43,10 @@ pub async fn wait_quiet(http: &reqwest::Client, url: &str, limit: std::time::Dur
 
 /// Messages the workers have handled so far, and how many they are handling now (from `/metrics`).
 async fn activity(http: &reqwest::Client, url: &str) -> anyhow::Result<(f64, f64)> {
-    let text = http.get(format!("{url}/metrics")).send().await?.error_for_status()?.text().await?;
+    let text = page(http, url).await?;
     let (mut handled, mut in_flight) = (0.0, 0.0);
-    for line in text.lines().filter(|l| !l.starts_with('#')) {
-        let Some((key, value)) = line.rsplit_once(' ') else { continue };
-        let value: f64 = value.parse().unwrap_or(0.0);
-        match key.split('{').next().unwrap_or(key) {
+    for (_, name, value) in samples(&text) {
+        match name {
             "joxai_worker_handle_duration_seconds_count" => handled += value,
             "joxai_worker_in_flight" => in_flight += value,
             _ => {}
@@ -57,31 +55,34 @@ async fn activity(http: &reqwest::Client, url: &str) -> anyhow::Result<(f64, f64
     Ok((handled, in_flight))
 }
 
+/// The server's `/metrics` page.
+async fn page(http: &reqwest::Client, url: &str) -> anyhow::Result<String> {
+    http.get(format!("{url}/metrics"))
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await
+        .context("/metrics body")
+}
+
+/// Every sample of a Prometheus text page: (`name{labels}`, `name`, value).
+fn samples(text: &str) -> impl Iterator<Item = (&str, &str, f64)> {
+    text.lines().filter(|l| !l.starts_with('#')).filter_map(|line| {
+        let (key, value) = line.rsplit_once(' ')?;
+        Some((key, key.split('{').next().unwrap_or(key), value.parse().ok()?))
+    })
+}
+
 impl Scrape {
     pub async fn take(http: &reqwest::Client, url: &str) -> anyhow::Result<Scrape> {
-        let text = http
-            .get(format!("{url}/metrics"))
-            .send()
-            .await?
-            .error_for_status()?
-            .text()
-            .await
-            .context("/metrics body")?;
-        let mut values = BTreeMap::new();
-        for line in text.lines().filter(|l| !l.starts_with('#')) {
-            let Some((key, value)) = line.rsplit_once(' ') else {
-                continue;
-            };
-            let name = key.split('{').next().unwrap_or(key);
-            if !(name.ends_with("_sum") || name.ends_with("_count"))
-                || !name.contains("duration_seconds")
-            {
-                continue;
-            }
-            if let Ok(v) = value.parse::<f64>() {
-                values.insert(key.to_owned(), v);
-            }
-        }
+        let text = page(http, url).await?;
+        let values = samples(&text)
+            .filter(|(_, name, _)| {
+                (name.ends_with("_sum") || name.ends_with("_count")) && name.contains("duration_seconds")
+            })
+            .map(|(key, _, value)| (key.to_owned(), value))
+            .collect();
         Ok(Scrape { values })
     }
 

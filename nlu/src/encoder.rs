@@ -663,13 +663,13 @@ impl Layer {
 /// so it would not vectorise).
 #[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
+    debug_assert!(a.len().is_multiple_of(8) && a.len() == b.len());
     let mut sums = [0.0f32; 8];
     for (a, b) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
         for i in 0..8 {
             sums[i] += a[i] * b[i];
         }
     }
-    debug_assert!(a.len().is_multiple_of(8) && a.len() == b.len());
     sums.iter().sum()
 }
 
@@ -890,7 +890,7 @@ static SIMD: std::sync::LazyLock<Option<Simd>> = std::sync::LazyLock::new(|| {
 /// What [`add_product`] runs on: AVX2's integer instructions, or plain Rust (a CPU without AVX2, and the
 /// reference the tests compare with). Both give exactly the same integers.
 trait Lanes: Copy {
-    /// `sums[c] += Σ pairs (x pair · w pair)` for the 16 columns of one 32-byte weight step and each of `R` rows.
+    /// For each of `R` rows and each of the panel's 16 columns, `Σ over the panel's steps (x pair · w pair)`.
     fn tile<const R: usize>(self, rows: [&[i32]; R], panel: &[[i8; 2 * PANEL]]) -> [[i32; PANEL]; R];
 }
 
@@ -1312,4 +1312,3 @@ mod tests {
         }
     }
 }
-
