@@ -1,0 +1,212 @@
+use std::borrow::Cow;
+
+use super::*;
+
+#[test]
+fn a_card_number_keeps_only_its_first_six_and_last_four_digits() {
+    assert_eq!(redact("my card is 4111 1111 1111 1111 thanks"), "my card is 411111******1111 thanks");
+    assert_eq!(redact("4111-1111-1111-1111"), "411111******1111");
+    assert_eq!(redact("4111111111111111"), "411111******1111");
+    assert_eq!(redact("amex 3782 822463 10005."), "amex 378282******0005.");
+    assert_eq!(redact("mi tarjeta es 5555555555554444, ¿qué pasó?"), "mi tarjeta es 555555******4444, ¿qué pasó?");
+}
+
+#[test]
+fn a_card_number_is_found_whatever_separates_its_groups() {
+    for typed in [
+        "4111.1111.1111.1111",
+        "4111/1111/1111/1111",
+        "4111_1111_1111_1111",
+        "4111,1111,1111,1111",
+        "4111  1111   1111 1111",
+        "4111\u{A0}1111\u{A0}1111\u{A0}1111",
+        "4111\u{2009}1111\u{202F}1111\u{3000}1111",
+        "4111\t1111\t1111\t1111",
+        "4111\n1111\r\n1111\n1111",
+        "4111 - 1111 - 1111 - 1111",
+        "4111 – 1111 — 1111 − 1111",
+        "4111. 1111. 1111. 1111",
+        "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1",
+    ] {
+        assert_eq!(redact(&format!("card: {typed} ok")), "card: 411111******1111 ok", "{typed:?}");
+    }
+}
+
+#[test]
+fn invisible_characters_inside_a_card_number_do_not_hide_it() {
+    for typed in [
+        "4111\u{200B}1111\u{200B}1111\u{200B}1111",
+        "41\u{200D}11111111111111",
+        "4111\u{AD}1111\u{AD}1111\u{AD}1111",
+        "\u{FEFF}4111 1111 \u{2060}1111 1111",
+        "4111 \u{200C} 1111 1111 1111",
+        "4\u{FE0F}\u{20E3}111111111111111",
+    ] {
+        let masked = redact(typed);
+        assert!(masked.contains("411111******1111"), "{typed:?} → {masked:?}");
+        assert!(!contains_pan(&masked), "{typed:?} → {masked:?}");
+    }
+}
+
+#[test]
+fn digits_of_other_scripts_are_read_as_digits() {
+    for typed in [
+        "４１１１ １１１１ １１１１ １１１１",                // fullwidth
+        "٤١١١ ١١١١ ١١١١ ١١١١",                               // Arabic-Indic
+        "۴۱۱۱۱۱۱۱۱۱۱۱۱۱۱۱",                                   // Extended Arabic-Indic (Persian)
+        "४१११ ११११ ११११ ११११",                                // Devanagari
+        "৪১১১-১১১১-১১১১-১১১১",                                // Bengali
+        "๔๑๑๑ ๑๑๑๑ ๑๑๑๑ ๑๑๑๑",                                // Thai
+        "4111 １１１１ ١١١١ 1111",                              // mixed
+        "𝟒𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏",                                // mathematical bold
+    ] {
+        assert_eq!(redact(&format!("tarjeta {typed}")), "tarjeta 411111******1111", "{typed:?}");
+    }
+}
+
+#[test]
+fn a_card_number_next_to_other_digits_is_still_found() {
+    assert_eq!(redact("call 555 4111 1111 1111 1111"), "call 555 411111******1111");
+    assert_eq!(redact("two: 4111111111111111 and 5555555555554444"), "two: 411111******1111 and 555555******4444");
+}
+
+#[test]
+fn a_card_number_overlapping_another_luhn_valid_stretch_keeps_only_six_and_four() {
+    // "2 1028450406346198" and "1028450406346198 918" pass Luhn as well as the card itself. Taking only the
+    // first of them used to give "ref 210284******6198 918": 12 of the card's 16 digits readable.
+    assert_eq!(redact("ref 2 1028450406346198 918"), "ref 210284******8918");
+    assert!(!contains_pan(&redact("ref 2 1028450406346198 918")));
+}
+
+#[test]
+fn numbers_that_fail_the_luhn_check_stay_as_they_are() {
+    for text in [
+        "order 4111 1111 1111 1112 was late",
+        "my order id is 1234567890123",
+        "reference 12345678901234567890123456",
+        "call me on +34 612 345 678",
+        "transfer of 1,000,000 on 2024-05-01",
+        "I paid 1.234,56 € on 03/04/2025 at 14:30",
+        "llámame al 612.345.678",
+    ] {
+        assert!(matches!(redact(text), Cow::Borrowed(_)), "{text}");
+        assert!(!contains_pan(text), "{text}");
+    }
+}
+
+#[test]
+fn security_codes_become_stars() {
+    for (typed, masked) in [
+        ("my cvv is 123", "my cvv is ***"),
+        ("CVC: 4567", "CVC: ***"),
+        ("cvv2 321 and that's it", "cvv2 *** and that's it"),
+        ("the security code is 999", "the security code is ***"),
+        ("the 3 digits on the back are 246", "the 3 digits on the back are ***"),
+        ("numbers on the back of my card: 135", "numbers on the back of my card: ***"),
+        ("mi código de seguridad es 123", "mi código de seguridad es ***"),
+        ("los 3 dígitos de atrás son 852", "los 3 dígitos de atrás son ***"),
+        ("el codigo del reverso: 741", "el codigo del reverso: ***"),
+        ("my pin is 4821", "my pin is ***"),
+        ("cvv 1 2 3 thanks", "cvv *** thanks"),
+        ("cvv ١٢٣", "cvv ***"),
+        ("cvv １２３", "cvv ***"),
+        ("card 4111 1111 1111 1111 cvv 123", "card 411111******1111 cvv ***"),
+    ] {
+        assert_eq!(redact(typed), masked, "{typed:?}");
+    }
+}
+
+#[test]
+fn a_security_code_word_without_a_short_code_changes_nothing() {
+    assert_eq!(redact("what is a cvv?"), "what is a cvv?");
+    assert_eq!(redact("cvv 12345"), "cvv 12345");
+    assert_eq!(redact("I need 3 digits on the back? no idea"), "I need 3 digits on the back? no idea");
+}
+
+#[test]
+fn ibans_keep_country_check_digits_and_last_four() {
+    assert_eq!(redact("send it to ES91 2100 0418 4502 0005 1332 please"), "send it to ES91******1332 please");
+    assert_eq!(redact("IBAN: GB82WEST12345698765432"), "IBAN: GB82******5432");
+    // Fails mod-97: left alone.
+    assert_eq!(redact("ES91 2100 0418 4502 0005 1333"), "ES91 2100 0418 4502 0005 1333");
+}
+
+#[test]
+fn contains_pan_detects_card_numbers_only() {
+    assert!(contains_pan("4111 1111 1111 1111"));
+    assert!(contains_pan("4111.1111.1111.1111"));
+    assert!(!contains_pan("4111 1111"));
+    assert!(!contains_pan(""));
+}
+
+#[test]
+fn a_card_number_split_over_messages_is_masked_in_every_part() {
+    let parts = ["my card is 4111 1111", "1111 1111 is it blocked?"];
+    let masked = mask_across_messages(&parts).expect("a number crosses the messages");
+    assert_eq!(masked[0].as_deref(), Some("my card is 4111 11**"));
+    assert_eq!(masked[1].as_deref(), Some("**** 1111 is it blocked?"));
+    let three = ["4111", "1111.1111", "1111"];
+    let masked = mask_across_messages(&three).expect("three parts");
+    let joined: Vec<String> =
+        masked.iter().zip(three).map(|(m, p)| m.clone().unwrap_or_else(|| p.to_owned())).collect();
+    assert!(!contains_pan(&joined.join("\n")), "{joined:?}");
+    assert!(mask_across_messages(&["hello", "4111 1111"]).is_none());
+    assert!(mask_across_messages(&["4111 1111 1111 1111"]).is_none());
+    // A number already masked inside one part does not count as crossing.
+    assert!(mask_across_messages(&["411111******1111", "thanks"]).is_none());
+}
+
+#[test]
+fn only_messages_starting_with_digits_may_continue_a_number() {
+    assert!(may_continue_a_number("1111 2222"));
+    assert!(may_continue_a_number(" \u{200B}- ٣٣"));
+    assert!(!may_continue_a_number("and 1111"));
+    assert!(!may_continue_a_number(""));
+}
+
+#[test]
+fn redaction_never_panics_on_odd_or_huge_input() {
+    let huge_digits = "4".repeat(1_000_000);
+    let spaced_digits = "1 ".repeat(200_000);
+    let card_like_groups = "4111 1111 1111 1111 ".repeat(10_000);
+    let iban_like = "ES91 ".repeat(100_000);
+    for text in [
+        "",
+        "🙂💳",
+        "cvv",
+        "4",
+        "4111 1111 1111 1111 ",
+        "-4111-1111-1111-1111-",
+        "ｃｖｖ １２３",
+        "٤١١١١١١١١١١١١١١١",
+        huge_digits.as_str(),
+        spaced_digits.as_str(),
+        card_like_groups.as_str(),
+        iban_like.as_str(),
+    ] {
+        let _ = redact(text);
+        let _ = contains_pan(text);
+    }
+    assert!(!redact(&card_like_groups).contains("4111 1111 1111 1111"));
+}
+
+#[test]
+fn redacting_twice_changes_nothing_more() {
+    for text in [
+        "card 4111.1111.1111.1111 cvv 123 iban ES9121000418450200051332",
+        "ref 2 1028450406346198 918",
+        "٤١١١ ١١١١ ١١١١ ١١١١",
+    ] {
+        let once = redact(text).into_owned();
+        assert_eq!(redact(&once), once, "{text:?}");
+    }
+}
+
+#[test]
+fn the_intent_model_reads_a_redacted_message_without_its_masks() {
+    assert_eq!(without_masks("my card is 407907******3978, cvv ***!"), "my card is  , cvv  !");
+    assert_eq!(without_masks(&redact("card 4111 1111 1111 1111 please")), "card   please");
+    assert_eq!(without_masks("5 * 3 ** 2 = 30"), "5 * 3 ** 2 = 30");
+    assert_eq!(without_masks("ñ***é"), "ñ é");
+    assert!(matches!(without_masks("no masks here"), Cow::Borrowed(_)));
+}
