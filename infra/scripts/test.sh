@@ -30,6 +30,8 @@ ensure_postgres
 drop_test_databases
 
 export JOXAI_TEST_NATS_URL="nats://127.0.0.1:$TEST_NATS_PORT"
+# Where that server keeps its streams: the card-data test scans the store files themselves.
+export JOXAI_TEST_NATS_STORE="$TEST_STORE"
 export JOXAI_TEST_DATABASE_URL="${JOXAI_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 export RUST_LOG="${RUST_LOG:-warn}"
 

@@ -14,6 +14,27 @@ use crate::error::{ApiError, FieldError};
 /// A request body type that checks its own fields.
 pub trait Validate {
     fn validate(&self) -> Vec<FieldError>;
+
+    /// Masks card numbers, IBANs and security codes in every field a person types, customer or staff
+    /// ([`joxai_nlu::redact`]). [`ValidJson`] calls it before anything else sees the body, so a masked field is
+    /// stored, published, logged and shown masked. Secrets (passwords, tokens) and identifiers are not free text
+    /// and stay as sent. Required, so a new request type has to say what it masks.
+    fn mask_card_data(&mut self);
+}
+
+/// Masks card data in an optional or listed field (see [`Validate::mask_card_data`]); returns whether anything
+/// was masked.
+pub fn mask_text(text: &mut String) -> bool {
+    joxai_nlu::redact::redact_in_place(text)
+}
+
+pub fn mask_optional(text: &mut Option<String>) -> bool {
+    text.as_mut().is_some_and(mask_text)
+}
+
+pub fn mask_all(texts: &mut [String]) -> bool {
+    // Every text is masked: no short-circuit after the first one that changed.
+    texts.iter_mut().map(mask_text).filter(|&masked| masked).count() > 0
 }
 
 /// Whether a JSON text contains the escape `\u0000` (a NUL character once decoded). A backslash
@@ -76,6 +97,8 @@ impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequest<S> for ValidJso
             }
             other => ApiError::BadRequest(other.body_text()),
         })?;
+        let mut value = value;
+        value.mask_card_data();
         let errors = value.validate();
         if errors.is_empty() { Ok(ValidJson(value)) } else { Err(ApiError::Validation(errors)) }
     }

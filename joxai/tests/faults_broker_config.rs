@@ -121,6 +121,7 @@ async fn the_same_command_published_twice_is_stored_once_inside_and_after_the_de
         client_message_id: "dup-1".into(),
         text: "hello twice".into(),
         customer: Default::default(),
+        card_data_masked: false,
     });
     let subject = bus.subjects().command::<PostCustomerMessage>();
     let first = bus.publish(subject.clone(), &command).await.expect("publish");

@@ -120,6 +120,7 @@ async fn the_same_command_handled_twice_stores_one_message_and_publishes_one_eve
         client_message_id: "c1".into(),
         text: "hello".into(),
         customer: CustomerRef::default(),
+        card_data_masked: false,
     });
     let delivery = Delivery {
         subject: platform.bus.subjects().command::<PostCustomerMessage>(),

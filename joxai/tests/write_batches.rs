@@ -39,6 +39,7 @@ fn customer_message(conversation_id: Uuid, n: usize, text: &str) -> Envelope<Pos
         client_message_id,
         text: text.into(),
         customer: CustomerRef::default(),
+        card_data_masked: false,
     })
 }
 

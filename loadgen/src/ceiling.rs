@@ -384,6 +384,7 @@ async fn turn(
         client_message_id: client_message_id.clone(),
         text: text.to_owned(),
         customer: customer.clone(),
+        card_data_masked: false,
     };
     let command = Envelope::with_id(message_id, message_id, None, command);
     publish(js, subjects.command::<PostCustomerMessage>(), &command).await?;

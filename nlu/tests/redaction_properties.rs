@@ -252,19 +252,15 @@ fn typed_any_way(pan: String) -> impl Strategy<Value = (String, String)> {
                 if at >= len {
                     break;
                 }
-                if at > 0 {
-                    if let Some(separator) = separators[gap] {
-                        out.push_str(SEPARATORS[separator]);
-                    }
+                if let (true, Some(separator)) = (at > 0, separators[gap]) {
+                    out.push_str(SEPARATORS[separator]);
                 }
                 let end = (at + size).min(len);
                 for (i, digit) in pan[at..end].bytes().enumerate() {
                     let zero = ZEROS[script.unwrap_or(mixed[(at + i) % mixed.len()])];
                     out.push(char::from_u32(u32::from(zero) + u32::from(digit - b'0')).expect("a digit"));
-                    if let Some(invisible) = invisibles[(at + i) % invisibles.len()] {
-                        if at + i + 1 < len {
-                            out.push_str(INVISIBLES[invisible]);
-                        }
+                    if let (Some(invisible), true) = (invisibles[(at + i) % invisibles.len()], at + i + 1 < len) {
+                        out.push_str(INVISIBLES[invisible]);
                     }
                 }
                 at = end;
@@ -314,7 +310,7 @@ fn luhn_valid(digits: &str) -> bool {
             if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Whether any 13–19-digit window of any run is Luhn-valid.

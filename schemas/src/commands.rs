@@ -24,8 +24,13 @@ pub struct PostCustomerMessage {
     pub conversation_id: Uuid,
     pub message_id: Uuid,
     pub client_message_id: String,
+    /// Already redacted by the ingress.
     pub text: String,
     pub customer: CustomerRef,
+    /// Whether the ingress masked card data in `text`: the ticket worker then tells the customer why, once per
+    /// conversation. Absent (false) in commands from older producers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub card_data_masked: bool,
 }
 
 /// The AI responder's answer to a customer message. The worker stores it only if the bot still owns

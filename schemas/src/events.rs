@@ -44,6 +44,16 @@ pub struct ConversationHistory {
     pub previous_bot_confidence: Option<f32>,
 }
 
+/// A stored message's text was masked further: a card number the customer split over consecutive messages
+/// ("4111 1111", then "1111 1111") was found when the later part arrived, and its digits were hidden in the
+/// earlier parts too. Clients replace the message's text with `text`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageRedacted {
+    pub conversation_id: Uuid,
+    pub message_id: Uuid,
+    pub text: String,
+}
+
 /// The classifier's structured decision on a customer message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageClassified {
@@ -194,6 +204,7 @@ message! {
 message! {
     ConversationStarted => "conversation.started", v = 1;
     MessageCreated => "message.created", v = 1;
+    MessageRedacted => "message.redacted", v = 1;
     MessageClassified => "message.classified", v = 1;
     ConversationEscalated => "conversation.escalated", v = 1;
     TicketCreated => "ticket.created", v = 1;
@@ -204,6 +215,7 @@ message! {
 pub enum Event {
     ConversationStarted(Envelope<ConversationStarted>),
     MessageCreated(Envelope<MessageCreated>),
+    MessageRedacted(Envelope<MessageRedacted>),
     MessageClassified(Envelope<MessageClassified>),
     ConversationEscalated(Envelope<ConversationEscalated>),
     TicketCreated(Envelope<TicketCreated>),
@@ -225,6 +237,7 @@ impl Event {
         Ok(match raw.kind.as_str() {
             ConversationStarted::TYPE => Self::ConversationStarted(raw.decode()?),
             MessageCreated::TYPE => Self::MessageCreated(raw.decode()?),
+            MessageRedacted::TYPE => Self::MessageRedacted(raw.decode()?),
             MessageClassified::TYPE => Self::MessageClassified(raw.decode()?),
             ConversationEscalated::TYPE => Self::ConversationEscalated(raw.decode()?),
             TicketCreated::TYPE => Self::TicketCreated(raw.decode()?),
@@ -248,6 +261,7 @@ impl Event {
         use crate::envelope::Message as M;
         [
             MessageCreated::TYPE,
+            MessageRedacted::TYPE,
             ConversationEscalated::TYPE,
             ConversationAssigned::TYPE,
             ConversationHandedBack::TYPE,

@@ -65,6 +65,7 @@ fn every_command_round_trips_and_decodes_to_its_variant() {
         client_message_id: "c-1".into(),
         text: "hola".into(),
         customer: CustomerRef::default(),
+        card_data_masked: false,
     });
     assert!(matches!(Command::decode(&raw), Ok(Command::PostCustomerMessage(_))));
     let raw = round_trip(StoreBotReply {

@@ -20,6 +20,9 @@ pub struct LoginRequest {
 }
 
 impl Validate for LoginRequest {
+    /// The email and password are credentials, compared and never stored as typed.
+    fn mask_card_data(&mut self) {}
+
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = vec![];
         if self.email.trim().is_empty() || self.email.len() > 254 {
@@ -153,6 +156,9 @@ pub struct RefreshRequest {
 }
 
 impl Validate for RefreshRequest {
+    /// Nothing here is free text.
+    fn mask_card_data(&mut self) {}
+
     fn validate(&self) -> Vec<FieldError> {
         if self.refresh_token.is_empty() || self.refresh_token.len() > 256 {
             vec![FieldError { field: "refresh_token".into(), message: "required".into() }]
@@ -248,6 +254,9 @@ pub struct ChangePasswordRequest {
 }
 
 impl Validate for ChangePasswordRequest {
+    /// Passwords are secrets: hashed, never stored or shown.
+    fn mask_card_data(&mut self) {}
+
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = password_errors("new_password", &self.new_password);
         if self.current_password.is_empty() || self.current_password.len() > 1024 {

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{ClientIp, Customer, Validate, ValidJson};
+use crate::extract::{ClientIp, Customer, Validate, ValidJson, mask_optional, mask_text};
 
 /// Longest customer message, in characters. Long enough for any real question; short enough that
 /// nobody pastes a document into the bank's chat.
@@ -48,6 +48,10 @@ pub struct StartSessionRequest {
 }
 
 impl Validate for StartSessionRequest {
+    /// The identity's fields are signed by the bank and checked as sent; its display name is masked once the
+    /// signature is verified ([`verify_identity`]).
+    fn mask_card_data(&mut self) {}
+
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = vec![];
         if let Some(locale) = &self.locale
@@ -93,7 +97,8 @@ pub fn verify_identity(secret: &[u8], identity: &SignedIdentity, now: i64) -> Op
     mac.verify_slice(&signature).ok()?;
     Some(CustomerRef {
         external_ref: Some(identity.customer_ref.clone()),
-        display_name: identity.display_name.clone(),
+        // Signed by the bank, yet typed by a person at some point: masked like any name staff type.
+        display_name: identity.display_name.as_deref().map(|name| joxai_nlu::redact::redact(name).into_owned()),
         verified: true,
     })
 }
@@ -155,9 +160,17 @@ pub struct PostMessageRequest {
     /// second message.
     pub client_message_id: String,
     pub text: String,
+    /// Whether card data was masked in `text` ([`Validate::mask_card_data`]): the ticket worker then adds a
+    /// note for the customer once per conversation.
+    #[serde(skip)]
+    pub card_data_masked: bool,
 }
 
 impl Validate for PostMessageRequest {
+    fn mask_card_data(&mut self) {
+        self.card_data_masked = mask_text(&mut self.text);
+    }
+
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = vec![];
         let id_ok = !self.client_message_id.is_empty()
@@ -205,9 +218,9 @@ pub async fn post_message(
     customer.owns(conversation_id)?;
     state.limiter.message(&ip, conversation_id)?;
     let message_id = customer_message_id(conversation_id, &req.client_message_id);
-    // Card numbers and security codes are masked here, before the text reaches the bus, the
-    // database, the logs or any model.
-    let text = joxai_nlu::redact::redact(req.text.trim()).into_owned();
+    // Card numbers, IBANs and security codes were masked by `ValidJson`, before the text reaches the bus,
+    // the database, the logs or any model.
+    let text = req.text.trim().to_owned();
     // The client's id could read as a card number too ("1795493154029-0" passes the Luhn check).
     // It is only a retry key, and the message id above is already derived from it, so such an id
     // travels and is stored as a stand-in made from the message id: retries still map to the one
@@ -223,6 +236,7 @@ pub async fn post_message(
         client_message_id,
         text,
         customer: customer.customer,
+        card_data_masked: req.card_data_masked,
     };
     let envelope = Envelope::with_id(message_id, message_id, None, command);
     state.platform.bus.publish(state.platform.bus.subjects().command::<PostCustomerMessage>(), &envelope).await?;
@@ -344,6 +358,10 @@ pub struct RatingRequest {
 }
 
 impl Validate for RatingRequest {
+    fn mask_card_data(&mut self) {
+        mask_optional(&mut self.comment);
+    }
+
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = vec![];
         if !(1..=5).contains(&self.rating) {
@@ -375,7 +393,7 @@ pub async fn rate(
     customer.owns(conversation_id)?;
     let comment = req
         .comment
-        .map(|c| joxai_nlu::redact::redact(c.trim()).into_owned())
+        .map(|c| c.trim().to_owned())
         .filter(|c| !c.is_empty());
     let command = RateConversation { conversation_id, rating: req.rating, comment: comment.clone() };
     crate::dispatch::dispatch(&state, Envelope::new(command), "conversation")

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::dispatch::dispatch;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{Staff, Supervisor, Validate, ValidJson};
+use crate::extract::{Staff, Supervisor, Validate, ValidJson, mask_all, mask_text};
 use crate::routes::page::{Page, decode_cursor, like_pattern, limit, micros, page};
 
 const ARTICLE: &str = "SELECT id, slug, locale, title, body, intents, tags, active, updated_at FROM kb_articles";
@@ -172,6 +172,14 @@ fn word_list_errors(field: &str, words: &[String]) -> Vec<FieldError> {
 }
 
 impl Validate for ArticleRequest {
+    /// The bot quotes articles to customers, so their words are masked like any other staff text. The slug and
+    /// intents are identifiers, checked against their own formats.
+    fn mask_card_data(&mut self) {
+        mask_text(&mut self.title);
+        mask_text(&mut self.body);
+        mask_all(&mut self.tags);
+    }
+
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = vec![];
         if let Some(slug) = &self.slug

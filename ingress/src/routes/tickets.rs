@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::dispatch::{Dispatched, dispatch};
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{Staff, Validate, ValidJson};
+use crate::extract::{Staff, Validate, ValidJson, mask_all, mask_optional, mask_text};
 use crate::routes::chat::{Accepted, MAX_MESSAGE_CHARS, transcript};
 use crate::routes::page::{Page, decode_cursor, like_pattern, limit, page};
 
@@ -347,6 +347,12 @@ pub struct CreateTicketRequest {
 }
 
 impl Validate for CreateTicketRequest {
+    fn mask_card_data(&mut self) {
+        mask_text(&mut self.subject);
+        mask_optional(&mut self.category);
+        mask_all(&mut self.tags);
+    }
+
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = subject_errors(&self.subject);
         errors.extend(tags_errors(&self.tags));
@@ -408,6 +414,14 @@ pub struct UpdateTicketRequest {
 }
 
 impl Validate for UpdateTicketRequest {
+    fn mask_card_data(&mut self) {
+        mask_optional(&mut self.subject);
+        mask_optional(&mut self.category);
+        if let Some(tags) = &mut self.tags {
+            mask_all(tags);
+        }
+    }
+
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = self.subject.as_deref().map(subject_errors).unwrap_or_default();
         errors.extend(self.tags.as_deref().map(tags_errors).unwrap_or_default());
@@ -444,6 +458,9 @@ pub struct AssignRequest {
 }
 
 impl Validate for AssignRequest {
+    /// Nothing here is free text.
+    fn mask_card_data(&mut self) {}
+
     fn validate(&self) -> Vec<FieldError> {
         vec![]
     }
@@ -475,6 +492,9 @@ pub struct StatusRequest {
 }
 
 impl Validate for StatusRequest {
+    /// Nothing here is free text.
+    fn mask_card_data(&mut self) {}
+
     fn validate(&self) -> Vec<FieldError> {
         vec![]
     }
@@ -505,6 +525,10 @@ pub struct ReplyRequest {
 }
 
 impl Validate for ReplyRequest {
+    fn mask_card_data(&mut self) {
+        mask_text(&mut self.text);
+    }
+
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = vec![];
         let chars = self.text.trim().chars().count();
@@ -540,7 +564,7 @@ pub async fn reply(
         ticket_id: ticket.id,
         message_id,
         agent_id: staff.user_id,
-        text: joxai_nlu::redact::redact(req.text.trim()).into_owned(),
+        text: req.text.trim().to_owned(),
     };
     let envelope = Envelope::with_id(message_id, message_id, None, command);
     state.platform.bus.publish(state.platform.bus.subjects().command::<PostAgentReply>(), &envelope).await?;
@@ -580,6 +604,10 @@ pub struct NoteRequest {
 }
 
 impl Validate for NoteRequest {
+    fn mask_card_data(&mut self) {
+        mask_text(&mut self.text);
+    }
+
     fn validate(&self) -> Vec<FieldError> {
         let n = self.text.trim().chars().count();
         if n == 0 || self.text.chars().count() > MAX_MESSAGE_CHARS {
@@ -604,7 +632,7 @@ pub async fn add_note(
         ticket_id: id,
         note_id,
         // Notes are masked like replies: a card number pasted into a note must not be stored either.
-        text: joxai_nlu::redact::redact(req.text.trim()).into_owned(),
+        text: req.text.trim().to_owned(),
         actor: staff.actor(),
     };
     dispatch(&state, Envelope::with_id(note_id, note_id, None, command), "ticket")

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::dispatch::{Dispatched, dispatch};
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{Admin, Staff, Supervisor, Validate, ValidJson};
+use crate::extract::{Admin, Staff, Supervisor, Validate, ValidJson, mask_optional, mask_text};
 use crate::passwords;
 use crate::routes::auth::{password_errors, revoke_sessions};
 use crate::routes::page::Page;
@@ -137,6 +137,11 @@ fn capacity_errors(capacity: Option<i32>) -> Vec<FieldError> {
 }
 
 impl Validate for CreateUserRequest {
+    /// The display name is shown to customers; the email is an identifier and the password a secret.
+    fn mask_card_data(&mut self) {
+        mask_text(&mut self.display_name);
+    }
+
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = password_errors("password", &self.password);
         let email = self.email.trim();
@@ -181,6 +186,10 @@ pub struct UpdateUserRequest {
 }
 
 impl Validate for UpdateUserRequest {
+    fn mask_card_data(&mut self) {
+        mask_optional(&mut self.display_name);
+    }
+
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = self.display_name.as_deref().map(name_errors).unwrap_or_default();
         errors.extend(capacity_errors(self.capacity));
@@ -232,6 +241,9 @@ pub struct ResetPasswordRequest {
 }
 
 impl Validate for ResetPasswordRequest {
+    /// The password is a secret: hashed, never stored or shown.
+    fn mask_card_data(&mut self) {}
+
     fn validate(&self) -> Vec<FieldError> {
         password_errors("password", &self.password)
     }
@@ -263,6 +275,9 @@ pub struct AvailabilityRequest {
 }
 
 impl Validate for AvailabilityRequest {
+    /// Nothing here is free text.
+    fn mask_card_data(&mut self) {}
+
     fn validate(&self) -> Vec<FieldError> {
         vec![]
     }

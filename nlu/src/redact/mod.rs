@@ -61,19 +61,43 @@ pub fn mask_across_messages(parts: &[&str]) -> Option<Vec<Option<String>>> {
     cards::mask_across(parts)
 }
 
-/// Whether a message could be the continuation of a card number begun in the message before it: its first
-/// visible character (after separators and invisible characters) is a digit. Only such messages need
-/// [`mask_across_messages`], so the ticket worker reads earlier messages for them alone.
-pub fn may_continue_a_number(text: &str) -> bool {
-    use chars::Class;
-    for c in text.chars() {
-        match chars::classify(c) {
-            Class::Digit(_) => return true,
-            Class::Separator | Class::Invisible => {}
-            Class::Letter(_) | Class::Other => return false,
-        }
+/// What [`mask_split_number`] found: the new text of each earlier message that must change, and of the latest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SplitNumber {
+    pub earlier: Vec<Option<String>>,
+    pub latest: Option<String>,
+}
+
+/// Masks a card number split between the latest message and the customer's `earlier` ones (oldest first).
+///
+/// Several workers store a conversation's messages at once, so the second part of a number can be stored before
+/// the first. The latest message is therefore tried after all the earlier ones first, then one place earlier at a
+/// time, and the first reading that shows a card number wins.
+pub fn mask_split_number(earlier: &[&str], latest: &str) -> Option<SplitNumber> {
+    (0..=earlier.len()).rev().find_map(|position| {
+        let mut parts = earlier.to_vec();
+        parts.insert(position, latest);
+        let mut changes = cards::mask_across(&parts)?;
+        let latest = changes.remove(position);
+        Some(SplitNumber { earlier: changes, latest })
+    })
+}
+
+/// Whether a message could be part of a card number split over messages: its first or its last visible
+/// character (ignoring separators and invisible characters) is a digit. Only such messages need
+/// [`mask_split_number`], so the ticket worker reads earlier messages for them alone.
+pub fn may_be_part_of_a_number(text: &str) -> bool {
+    fn edge_is_digit(mut chars: impl Iterator<Item = char>) -> bool {
+        use chars::Class;
+        chars
+            .find_map(|c| match chars::classify(c) {
+                Class::Separator | Class::Invisible => None,
+                Class::Digit(_) => Some(true),
+                Class::Letter(_) | Class::Other => Some(false),
+            })
+            .unwrap_or(false)
     }
-    false
+    edge_is_digit(text.chars()) || edge_is_digit(text.chars().rev())
 }
 
 /// Takes out what `redact` put in (a masked card number such as `407907******3978`, a masked code `***`: any run of

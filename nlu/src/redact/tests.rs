@@ -157,11 +157,24 @@ fn a_card_number_split_over_messages_is_masked_in_every_part() {
 }
 
 #[test]
-fn only_messages_starting_with_digits_may_continue_a_number() {
-    assert!(may_continue_a_number("1111 2222"));
-    assert!(may_continue_a_number(" \u{200B}- ٣٣"));
-    assert!(!may_continue_a_number("and 1111"));
-    assert!(!may_continue_a_number(""));
+fn a_split_number_is_found_whichever_part_was_stored_first() {
+    let found = mask_split_number(&["my card is 4111 1111"], "1111 1111").expect("in order");
+    assert_eq!(found.earlier, vec![Some("my card is 4111 11**".to_owned())]);
+    assert_eq!(found.latest.as_deref(), Some("**** 1111"));
+    // The second part was stored first; the first part arrives last.
+    let found = mask_split_number(&["hello", "1111 1111 ok"], "my card is 4111 1111").expect("out of order");
+    assert_eq!(found.earlier, vec![None, Some("**** 1111 ok".to_owned())]);
+    assert_eq!(found.latest.as_deref(), Some("my card is 4111 11**"));
+    assert!(mask_split_number(&["hello"], "1111 1111").is_none());
+}
+
+#[test]
+fn only_messages_starting_or_ending_with_digits_may_be_part_of_a_number() {
+    assert!(may_be_part_of_a_number("1111 2222"));
+    assert!(may_be_part_of_a_number(" \u{200B}- ٣٣ and"));
+    assert!(may_be_part_of_a_number("my card is 4111 1111 "));
+    assert!(!may_be_part_of_a_number("and 1111 ok"));
+    assert!(!may_be_part_of_a_number(""));
 }
 
 #[test]

@@ -14,7 +14,9 @@ use joxai_platform::metrics::metrics;
 use joxai_schemas::commands::{
     Command, EscalateConversation, PostAgentReply, PostCustomerMessage, StartConversation, StoreBotReply,
 };
-use joxai_schemas::events::{ConversationEscalated, ConversationStarted, MessageCreated, NamedMessageCreated, TicketCreated};
+use joxai_schemas::events::{
+    ConversationEscalated, ConversationStarted, MessageCreated, MessageRedacted, NamedMessageCreated, TicketCreated,
+};
 use joxai_schemas::types::{ConversationOwner, NamedMessage, Sender};
 use joxai_schemas::{Envelope, Message, RawEnvelope};
 use uuid::Uuid;
@@ -93,14 +95,43 @@ impl TicketWorker {
             intent: None,
             confidence: None,
         };
-        let (message, conversation, history) = match self.batcher.customer_message(&new).await? {
+        // Messages with masked card data, and messages that could be part of a card number split over messages
+        // ("4111 1111", then "1111 1111"), take the general path: it reads the earlier messages.
+        let may_be_split = joxai_nlu::redact::may_be_part_of_a_number(&p.text);
+        let needs_care = p.card_data_masked || may_be_split;
+        let fast = if needs_care { None } else { self.batcher.customer_message(&new).await? };
+        let mut redacted = vec![];
+        let mut notice = None;
+        let (message, conversation, history) = match fast {
             Some((message, conversation, history)) => (message, conversation, Some(history)),
             None => {
-                // No conversation yet, or a redelivery: the general path.
+                // No conversation yet, a redelivery, or card data: the general path.
                 let mut client = self.platform.db.client().await?;
                 let tx = client.transaction().await.map_err(joxai_platform::db::DbError::from)?;
                 let conversation = store::ensure_conversation(&tx, p.conversation_id, &p.customer, "en", "widget").await?;
-                let message = store::insert_message(&tx, new).await?;
+                let mut text = std::borrow::Cow::Borrowed(p.text.as_str());
+                if may_be_split {
+                    // Locked, so that of two parts of one number stored at once by two workers, the second to
+                    // commit sees the first.
+                    store::lock_conversation(&tx, p.conversation_id).await?;
+                    let earlier = store::recent_customer_texts(&tx, p.conversation_id, p.message_id).await?;
+                    let parts: Vec<&str> = earlier.iter().map(|(_, text)| text.as_str()).collect();
+                    if let Some(split) = joxai_nlu::redact::mask_split_number(&parts, &p.text) {
+                        for ((id, _), change) in earlier.iter().zip(split.earlier) {
+                            if let Some(masked) = change {
+                                store::replace_message_text(&tx, *id, &masked).await?;
+                                redacted.push((*id, masked));
+                            }
+                        }
+                        if let Some(masked) = split.latest {
+                            text = std::borrow::Cow::Owned(masked);
+                        }
+                    }
+                }
+                let message = store::insert_message(&tx, NewMessage { text: &text, ..new }).await?;
+                if p.card_data_masked || !redacted.is_empty() {
+                    notice = store::insert_card_data_notice(&tx, p.conversation_id, &conversation.locale).await?;
+                }
                 tx.commit().await.map_err(joxai_platform::db::DbError::from)?;
                 drop(client); // before publishing (see `escalate`)
                 // The classifier reads the history itself on this (rare) path.
@@ -114,9 +145,23 @@ impl TicketWorker {
             locale: conversation.locale,
             history,
         };
+        let owner = event.owner;
+        let locale = event.locale.clone();
         // On the customer-message subject: the classifier's filter takes only these.
         let subject = self.platform.bus.subjects().customer_message_created(p.conversation_id);
         self.platform.bus.publish(subject, &Envelope::derived(&cmd, event)).await?;
+        // Ids derived from the command and the message: a redelivered command republishes the same events,
+        // which JetStream's duplicate window drops.
+        for (message_id, text) in redacted {
+            let event = MessageRedacted { conversation_id: p.conversation_id, message_id, text };
+            let id = joxai_schemas::derive_id(cmd.id, &format!("message.redacted.{message_id}"));
+            self.publish(p.conversation_id, Envelope::with_id(id, cmd.correlation_id, Some(cmd.id), event)).await?;
+        }
+        if let Some(note) = notice {
+            let event = MessageCreated { message: note.view, owner, customer: p.customer.clone(), locale, history: None };
+            let id = joxai_schemas::derive_id(cmd.id, "message.created.card_data_notice");
+            self.publish(p.conversation_id, Envelope::with_id(id, cmd.correlation_id, Some(cmd.id), event)).await?;
+        }
         Ok(())
     }
 

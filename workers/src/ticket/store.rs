@@ -497,3 +497,68 @@ pub async fn record_agent_reply(
     .await?;
     Ok(())
 }
+
+/// How far back, and how many, earlier customer messages are read to find a card number split over messages.
+/// A person typing a number in pieces sends them within a minute or two; four pieces cover groups of four.
+const SPLIT_NUMBER_WINDOW: &str = "5 minutes";
+const SPLIT_NUMBER_PARTS: i64 = 4;
+
+/// The customer's latest messages of the conversation before `before` (at most [`SPLIT_NUMBER_PARTS`], sent in
+/// the last [`SPLIT_NUMBER_WINDOW`]), oldest first, as stored (already redacted one by one).
+pub async fn recent_customer_texts(
+    tx: &Transaction<'_>,
+    conversation_id: Uuid,
+    before: Uuid,
+) -> Result<Vec<(Uuid, String)>, DbError> {
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT id, text FROM (
+                    SELECT id, text, created_at FROM messages
+                    WHERE conversation_id = $1 AND sender = 'customer' AND id <> $2
+                      AND created_at > clock_timestamp() - interval '{SPLIT_NUMBER_WINDOW}'
+                    ORDER BY created_at DESC, id DESC LIMIT $3
+                 ) recent ORDER BY created_at, id"
+            ),
+            &[&conversation_id, &before, &SPLIT_NUMBER_PARTS],
+        )
+        .await?;
+    Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+}
+
+/// Replace a stored message's text with a more masked one (see [`joxai_nlu::redact::mask_across_messages`]).
+pub async fn replace_message_text(tx: &Transaction<'_>, id: Uuid, text: &str) -> Result<(), DbError> {
+    tx.execute("UPDATE messages SET text = $2 WHERE id = $1", &[&id, &text]).await?;
+    Ok(())
+}
+
+/// What the bot tells a customer the first time card data is masked in their conversation.
+fn card_data_notice(locale: &str) -> &'static str {
+    if locale.starts_with("es") {
+        "Por tu seguridad he ocultado los datos de tarjeta o de cuenta que escribiste: nunca los necesitamos en el chat."
+    } else {
+        "For your safety I hid the card or account details you typed — we never need them in chat."
+    }
+}
+
+/// Store the bot's note about masked card data, once per conversation (its id is derived from the
+/// conversation's). Returns the note when this call stored it.
+pub async fn insert_card_data_notice(
+    tx: &Transaction<'_>,
+    conversation_id: Uuid,
+    locale: &str,
+) -> Result<Option<StoredMessage>, DbError> {
+    let note = NewMessage {
+        id: derive_id(conversation_id, "card_data_notice"),
+        conversation_id,
+        sender: Sender::Bot,
+        author_id: None,
+        text: card_data_notice(locale),
+        client_message_id: None,
+        in_reply_to: None,
+        intent: None,
+        confidence: None,
+    };
+    let stored = insert_message(tx, note).await?;
+    Ok(stored.inserted.then_some(stored))
+}

@@ -7,7 +7,7 @@ import { Transcript } from '../components/Transcript';
 import { useDesk, useLiveEvents } from '../desk';
 import { Link, navigate } from '../router';
 import { humanize } from '../state/tickets';
-import { mergeMessages, messageForConversation } from '../state/transcript';
+import { applyRedaction, mergeMessages, messageForConversation } from '../state/transcript';
 
 export function ConversationsPage() {
   const desk = useDesk();
@@ -129,6 +129,10 @@ export function ConversationPage({ id }: { id: string }) {
       setMessages((current) => mergeMessages(current, [message]));
       const { owner } = event.payload as MessageCreatedPayload;
       setConversation((c) => (c ? { ...c, owner } : c));
+      return;
+    }
+    if (event.type === 'message.redacted') {
+      setMessages((current) => applyRedaction(current, event, id) ?? current);
       return;
     }
     const payload = event.payload as { conversation_id?: string };

@@ -22,7 +22,7 @@ import { Transcript, type PendingReply } from '../components/Transcript';
 import { useDesk, useLiveEvents } from '../desk';
 import { Link } from '../router';
 import { humanize, ticketFromEvent } from '../state/tickets';
-import { mergeMessages, messageForConversation } from '../state/transcript';
+import { applyRedaction, mergeMessages, messageForConversation } from '../state/transcript';
 
 /** Where a ticket may go from each status (the API answers 409 to anything else). */
 const NEXT_STATUS: Record<TicketStatus, TicketStatus[]> = {
@@ -104,6 +104,10 @@ export function TicketPage({ id }: { id: string }) {
       // The reply we were waiting for has arrived: drop its "sending…" placeholder.
       setPending((current) => current.filter((p) => p.messageId !== message.id));
       if (message.sender === 'customer') setTyping(null);
+      return;
+    }
+    if (event.type === 'message.redacted') {
+      setMessages((current) => applyRedaction(current, event, conversationId) ?? current);
       return;
     }
     const updated = ticketFromEvent(event);

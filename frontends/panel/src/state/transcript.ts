@@ -26,3 +26,18 @@ export const SENDER_LABEL: Record<Message['sender'], string> = {
   agent: 'Agent',
   system: 'System',
 };
+
+/** `messages` with the text a `message.redacted` event carries for `conversationId` (a card number the
+ * customer split over several messages, masked in the earlier parts once the last arrived), or null when
+ * the event is not one of those. */
+export function applyRedaction(
+  messages: readonly Message[],
+  event: EventEnvelope,
+  conversationId: Uuid | null | undefined,
+): Message[] | null {
+  if (event.type !== 'message.redacted' || !conversationId) return null;
+  const payload = event.payload as { conversation_id?: Uuid; message_id?: Uuid; text?: string };
+  if (payload?.conversation_id !== conversationId || typeof payload.text !== 'string') return null;
+  const text = payload.text;
+  return messages.map((m) => (m.id === payload.message_id ? { ...m, text } : m));
+}

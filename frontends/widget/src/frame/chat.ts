@@ -314,6 +314,17 @@ export class Chat {
         this.render();
         break;
       }
+      case 'message.redacted': {
+        // A card number split over several messages was found when its last part arrived: the earlier
+        // parts are shown masked too.
+        const id = typeof p.message_id === 'string' ? p.message_id : '';
+        const message = this.messages.get(id);
+        if (message && typeof p.text === 'string') {
+          this.messages.set(id, { ...message, text: p.text });
+          this.render();
+        }
+        break;
+      }
       case 'conversation.escalated':
         this.setBotTyping(false);
         this.update({

@@ -1,0 +1,446 @@
+//! Card data typed every way a person might, by a customer and by staff, scanned for everywhere it could end up.
+//!
+//! Invariant: after a conversation that types card numbers in every format family (dots, slashes, underscores,
+//! commas, double, non-breaking and thin spaces, tabs, line breaks, zero-width characters inside, fullwidth,
+//! Arabic-Indic and Devanagari digits, a number split over two messages), security codes in English and Spanish
+//! and an IBAN, and staff typing card numbers into every text field they edit (ticket subject, category and tags,
+//! replies, internal notes, canned responses, knowledge-base articles, user names), no full card number, security
+//! code or full IBAN is in any Postgres table, in the JetStream store files on disk, on the bus, in any API
+//! response, in any WebSocket frame the customer or a supervisor received, or in any request sent to the LLM.
+//! (Logs and trace spans are scanned by `abuse_redaction_telemetry.rs`.)
+
+mod desk_helpers;
+mod fault_support;
+mod support;
+
+use std::time::Duration;
+
+use desk_helpers::{ADMIN, SUPERVISOR, call, get, post};
+use fault_support::{FakeLlm, random_pan, raw_stream, wait_long};
+use serde_json::{Value, json};
+use support::{is_message_from, spawn_app_with};
+use uuid::Uuid;
+
+/// The zero of each script the test types digits in.
+const ASCII: char = '0';
+const FULLWIDTH: char = '０';
+const ARABIC_INDIC: char = '٠';
+const DEVANAGARI: char = '०';
+
+fn in_script(digits: &str, zero: char) -> String {
+    digits.chars().map(|d| char::from_u32(u32::from(zero) + d.to_digit(10).expect("digit")).expect("char")).collect()
+}
+
+/// The digits in groups of four joined by `separator`.
+fn grouped(digits: &str, separator: &str) -> String {
+    let chars: Vec<char> = digits.chars().collect();
+    chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join(separator)
+}
+
+/// A valid IBAN of `country` whose account part is `account` digits (ISO 13616 check digits).
+fn iban(country: &str, account: &str) -> String {
+    let rearranged = format!("{account}{country}00");
+    let remainder = rearranged.chars().fold(0u32, |r, c| match c.to_digit(10) {
+        Some(d) => (r * 10 + d) % 97,
+        None => (r * 100 + (c as u32 - 'A' as u32 + 10)) % 97,
+    });
+    format!("{country}{:02}{account}", 98 - remainder)
+}
+
+/// A text as a person reads its digits: JSON escapes undone, digits of the test's scripts as ASCII, spaces,
+/// punctuation between groups and invisible characters dropped. A boundary character (`|`) stays, so texts joined
+/// with it never run into each other.
+fn normalised(text: &str) -> String {
+    let unescaped = unescape(text);
+    let mut out = String::with_capacity(unescaped.len());
+    for c in unescaped.chars() {
+        let digit = [ASCII, FULLWIDTH, ARABIC_INDIC, DEVANAGARI]
+            .iter()
+            .find_map(|&zero| (u32::from(c)).checked_sub(u32::from(zero)).filter(|&d| d < 10));
+        if let Some(d) = digit {
+            out.push(char::from_digit(d, 10).expect("digit"));
+        } else if c.is_whitespace()
+            || matches!(c, '.' | '/' | '_' | ',' | '-' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{AD}' | '\u{FEFF}' | '\u{2060}')
+        {
+            continue;
+        } else {
+            out.push(c.to_ascii_uppercase());
+        }
+    }
+    out
+}
+
+/// Undoes the JSON escapes a raw record may hold (`\t`, `\n`, `\r`, `\uXXXX`), so an escaped tab between digit
+/// groups reads as the tab it was.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.peek() {
+            Some('t') | Some('n') | Some('r') => {
+                chars.next();
+                out.push(' ');
+            }
+            Some('u') => {
+                let hex: String = chars.clone().skip(1).take(4).collect();
+                match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    Some(decoded) if hex.len() == 4 => {
+                        for _ in 0..5 {
+                            chars.next();
+                        }
+                        out.push(decoded);
+                    }
+                    _ => out.push(c),
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// What must never be seen, after normalisation: each card number whole, without its last four, without its
+/// first six; each IBAN's account part; each security code with the words before it.
+struct Secrets {
+    digits: Vec<String>,
+    phrases: Vec<String>,
+}
+
+impl Secrets {
+    fn assert_absent(&self, place: &str, text: &str) {
+        let seen = normalised(text);
+        for secret in &self.digits {
+            assert!(!seen.contains(secret.as_str()), "{place} holds {secret}:\n{}", &text[..text.len().min(3000)]);
+        }
+        let lower = unescape(text).to_lowercase();
+        for phrase in &self.phrases {
+            assert!(!lower.contains(phrase.as_str()), "{place} holds {phrase:?}");
+        }
+    }
+}
+
+/// Every string inside a JSON value, joined by a boundary.
+fn strings(value: &Value) -> String {
+    let mut out = vec![];
+    fn walk(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            Value::Object(map) => map.iter().for_each(|(k, v)| {
+                out.push(k.clone());
+                walk(v, out)
+            }),
+            _ => out.push(value.to_string()),
+        }
+    }
+    walk(value, &mut out);
+    out.join("|")
+}
+
+#[tokio::test]
+async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
+    let (llm_url, fake) = FakeLlm { reply: "Happy to help with that.".into(), ..Default::default() }.serve().await;
+    let app = spawn_app_with(move |f| {
+        f.merge(("llm.provider", "openai")).merge(("llm.base_url", llm_url)).merge(("llm.openai_api_key", "k"))
+    })
+    .await;
+    let supervisor = app.login(SUPERVISOR).await;
+    let admin = app.login(ADMIN).await;
+    let mut staff_ws = app.ws(&supervisor).await;
+    let (conversation, token) = app.start_session().await;
+    let mut ws = app.ws(&token).await;
+
+    // ---- what the customer types ----
+    let pan = |len| random_pan(len);
+    let formats: Vec<(String, Box<dyn Fn(&str) -> String>)> = vec![
+        (pan(16), Box::new(|p| grouped(p, "."))),
+        (pan(16), Box::new(|p| grouped(p, "/"))),
+        (pan(16), Box::new(|p| grouped(p, "_"))),
+        (pan(16), Box::new(|p| grouped(p, ","))),
+        (pan(16), Box::new(|p| grouped(p, "  "))),
+        (pan(16), Box::new(|p| grouped(p, "\u{A0}"))),
+        (pan(19), Box::new(|p| grouped(p, "\u{2009}"))),
+        (pan(16), Box::new(|p| grouped(p, "\t"))),
+        (pan(16), Box::new(|p| grouped(p, "\n"))),
+        (pan(16), Box::new(|p| p.chars().map(String::from).collect::<Vec<_>>().join("\u{200B}"))),
+        (pan(16), Box::new(|p| grouped(&in_script(p, FULLWIDTH), " "))),
+        (pan(16), Box::new(|p| grouped(&in_script(p, ARABIC_INDIC), " "))),
+        (pan(16), Box::new(|p| in_script(p, DEVANAGARI))),
+        (pan(15), Box::new(|p| format!("{}\u{AD}{}\u{FEFF}{}", &p[..4], &p[4..10], in_script(&p[10..], FULLWIDTH)))),
+    ];
+    let split = pan(16);
+    let split_alone = pan(16);
+    let iban = iban("ES", &format!("2100{}", &pan(16)[..16]));
+    let code = "739";
+    let mut customer_texts: Vec<String> = formats
+        .iter()
+        .enumerate()
+        .map(|(i, (digits, typed))| {
+            if i % 2 == 0 { format!("my card {} was charged twice", typed(digits)) } else { format!("mi tarjeta {} no funciona", typed(digits)) }
+        })
+        .collect();
+    // A plain savings question, so the bot answers through the (fake) LLM whatever the others lead to.
+    customer_texts.insert(0, format!("what savings plans do you offer? my card is {}", grouped(&split_alone, "\u{2007}")));
+    customer_texts.push(format!("send the refund to {}", grouped(&iban, " ")));
+    customer_texts.push(format!("the cvv is {code}"));
+    customer_texts.push(format!("the 3 digits on the back are {code}"));
+    customer_texts.push(format!("mi código de seguridad es {code}"));
+    customer_texts.push(format!("my new card is {} {}", &split[..4], &split[4..8]));
+    customer_texts.push(format!("{} {} is it blocked?", &split[8..12], &split[12..]));
+
+    let mut secrets = Secrets { digits: vec![], phrases: vec![] };
+    let mut forbid_pan = |digits: &str, secrets: &mut Secrets| {
+        secrets.digits.push(digits.to_owned());
+        secrets.digits.push(digits[..digits.len() - 4].to_owned());
+        if digits.len() >= 16 {
+            secrets.digits.push(digits[6..].to_owned());
+        }
+    };
+    for (digits, _) in &formats {
+        forbid_pan(digits, &mut secrets);
+    }
+    forbid_pan(&split, &mut secrets);
+    forbid_pan(&split_alone, &mut secrets);
+    secrets.digits.push(iban[4..].to_owned());
+    for phrase in ["cvv is", "back are", "seguridad es", "cvv"] {
+        secrets.phrases.push(format!("{phrase} {code}"));
+    }
+
+    for (i, text) in customer_texts.iter().enumerate() {
+        let response = app.post_message(conversation, &token, &format!("c-{i}"), text).await;
+        assert_eq!(response.status(), 202, "{text:?} accepted");
+        if i == 0 {
+            // Answered by the bot (through the LLM) before anything the classifier may hand to a person.
+            ws.wait_event("a bot answer", |f| {
+                is_message_from(f, "bot") && f["event"]["payload"]["message"]["in_reply_to"].is_string()
+            })
+            .await;
+        }
+    }
+    wait_long("every customer message is stored", Duration::from_secs(30), || async {
+        app.count("SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender = 'customer'", &[&conversation]).await
+            == customer_texts.len() as i64
+    })
+    .await;
+
+    // The split number is masked in both parts, and the earlier part is re-rendered live.
+    let last_two = app
+        .query(
+            "SELECT text FROM messages WHERE conversation_id = $1 AND sender = 'customer' ORDER BY created_at DESC LIMIT 2",
+            &[&conversation],
+        )
+        .await;
+    let (later, earlier): (String, String) = (last_two[0].get(0), last_two[1].get(0));
+    assert!(earlier.contains('*') && later.contains('*'), "both parts masked: {earlier:?} / {later:?}");
+    ws.wait_event("the earlier part re-rendered", |f| support::event_type(f) == "message.redacted").await;
+    // The customer is told why, once.
+    let notices = app
+        .count("SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender = 'bot' AND text LIKE 'For your safety%'", &[&conversation])
+        .await;
+    assert_eq!(notices, 1, "one note about masked card data");
+
+    // ---- what staff type ----
+    let escalate = app
+        .http
+        .post(app.url(&format!("/api/v1/chat/conversations/{conversation}/escalate")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("escalate");
+    assert_eq!(escalate.status(), 202);
+    wait_long("the ticket is opened", Duration::from_secs(20), || async {
+        app.count("SELECT count(*) FROM tickets WHERE conversation_id = $1", &[&conversation]).await == 1
+    })
+    .await;
+    let ticket: Uuid = app.query("SELECT id FROM tickets WHERE conversation_id = $1", &[&conversation]).await[0].get(0);
+
+    let staff_pan = |secrets: &mut Secrets, typed: fn(&str) -> String| {
+        let digits = random_pan(16);
+        forbid_pan(&digits, secrets);
+        typed(&digits)
+    };
+    let dotted: fn(&str) -> String = |p| grouped(p, ".");
+    let wide: fn(&str) -> String = |p| grouped(&in_script(p, FULLWIDTH), "\u{A0}");
+    let hidden: fn(&str) -> String = |p| p.chars().map(String::from).collect::<Vec<_>>().join("\u{200D}");
+
+    let (subject, category, tag) = (staff_pan(&mut secrets, dotted), staff_pan(&mut secrets, wide), staff_pan(&mut secrets, hidden));
+    let (status, body) = call(
+        &app,
+        "PATCH",
+        &format!("/api/v1/tickets/{ticket}"),
+        Some(&supervisor),
+        Some(json!({ "subject": format!("card {subject}"), "category": format!("c {category}"), "tags": [format!("t{tag}")] })),
+    )
+    .await;
+    assert_eq!(status, 200, "ticket edited: {body}");
+    let reply = staff_pan(&mut secrets, dotted);
+    let (status, body) = post(&app, &format!("/api/v1/tickets/{ticket}/messages"), &supervisor, json!({ "text": format!("is it {reply}?") })).await;
+    assert_eq!(status, 202, "reply: {body}");
+    let note = staff_pan(&mut secrets, wide);
+    let (status, body) = post(&app, &format!("/api/v1/tickets/{ticket}/notes"), &supervisor, json!({ "text": format!("customer card {note}") })).await;
+    assert!(status == 201 || status == 202, "note: {status} {body}");
+    let (created_subject, created_tag) = (staff_pan(&mut secrets, hidden), staff_pan(&mut secrets, dotted));
+    let (status, body) = post(
+        &app,
+        "/api/v1/tickets",
+        &supervisor,
+        json!({ "subject": format!("call back {created_subject}"), "tags": [created_tag], "priority": "normal" }),
+    )
+    .await;
+    assert!(status == 201 || status == 202, "ticket created: {status} {body}");
+    let (canned_title, canned_body) = (staff_pan(&mut secrets, wide), staff_pan(&mut secrets, dotted));
+    let (status, body) = post(
+        &app,
+        "/api/v1/canned-responses",
+        &supervisor,
+        json!({ "title": format!("card {canned_title}"), "body": format!("Your card {canned_body} is blocked, {{{{customer_name}}}}.") }),
+    )
+    .await;
+    assert_eq!(status, 201, "canned response: {body}");
+    let (kb_title, kb_body, kb_tag) = (staff_pan(&mut secrets, dotted), staff_pan(&mut secrets, hidden), staff_pan(&mut secrets, wide));
+    let (status, body) = post(
+        &app,
+        "/api/v1/knowledge/articles",
+        &supervisor,
+        json!({
+            "locale": "en",
+            "title": format!("Test card {kb_title}"),
+            "body": format!("Use the test card {kb_body} in the sandbox."),
+            "intents": ["card_payment_not_recognised"],
+            "tags": [format!("card {kb_tag}")],
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "article: {body}");
+    let name = staff_pan(&mut secrets, dotted);
+    let (status, user) = post(
+        &app,
+        "/api/v1/users",
+        &admin,
+        json!({ "email": "casey@joxai.local", "display_name": format!("Casey {name}"), "role": "agent", "password": "a long and unusual passphrase 42" }),
+    )
+    .await;
+    assert_eq!(status, 201, "user: {user}");
+    let renamed = staff_pan(&mut secrets, wide);
+    let (status, body) = call(
+        &app,
+        "PATCH",
+        &format!("/api/v1/users/{}", user["id"].as_str().expect("id")),
+        Some(&admin),
+        Some(json!({ "display_name": format!("Casey {renamed}") })),
+    )
+    .await;
+    assert_eq!(status, 200, "user renamed: {body}");
+    let rating = staff_pan(&mut secrets, hidden);
+    let rated = app
+        .http
+        .post(app.url(&format!("/api/v1/chat/conversations/{conversation}/rating")))
+        .bearer_auth(&token)
+        .json(&json!({ "rating": 4, "comment": format!("thanks, card {rating}") }))
+        .send()
+        .await
+        .expect("rating");
+    assert!(rated.status().is_success(), "rating accepted: {}", rated.status());
+
+    ws.wait_event("the agent's reply", |f| is_message_from(f, "agent")).await;
+    wait_long("the note and edits are stored", Duration::from_secs(20), || async {
+        app.count("SELECT count(*) FROM ticket_notes WHERE ticket_id = $1", &[&ticket]).await == 1
+    })
+    .await;
+    ws.drain_for(Duration::from_secs(1)).await;
+    staff_ws.drain_for(Duration::from_secs(1)).await;
+
+    // ---- Postgres: every row of every table ----
+    let tables = app.query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'", &[]).await;
+    assert!(tables.len() > 5, "the schema has its tables");
+    for table in tables {
+        let table: String = table.get(0);
+        let dump = app.query(&format!("SELECT coalesce(string_agg(t::text, '|'), '') FROM \"{table}\" t"), &[]).await;
+        secrets.assert_absent(&format!("table {table}"), dump[0].get::<_, &str>(0));
+    }
+    // The masked forms are what was stored, and every staff field holds its mask.
+    let ticket_row = app.query("SELECT subject, category, tags::text FROM tickets WHERE id = $1", &[&ticket]).await;
+    for i in 0..3 {
+        let field: String = ticket_row[0].get(i);
+        assert!(field.contains("******"), "ticket field {i} stored masked: {field}");
+    }
+
+    // ---- the bus, read back, and the JetStream store files on disk ----
+    let topology = app.platform.bus.topology().clone();
+    let streams = [topology.commands_stream(), topology.events_stream(), topology.dead_letter_stream()];
+    for stream in &streams {
+        for (subject, message) in raw_stream(&app.platform, stream).await {
+            secrets.assert_absent(&format!("{stream} message on {subject}"), &message);
+        }
+    }
+    match std::env::var("JOXAI_TEST_NATS_STORE") {
+        Ok(store) => {
+            // A word only this test typed proves the scan reads the records (the store is not compressed).
+            let marker = format!("marker{}", Uuid::new_v4().simple());
+            app.post_message(conversation, &token, "marker", &format!("just a {marker}")).await;
+            let files = || {
+                let mut found = vec![];
+                let mut dirs = vec![std::path::PathBuf::from(&store)];
+                while let Some(dir) = dirs.pop() {
+                    for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                        let path = entry.path();
+                        if path.is_dir() {
+                            dirs.push(path);
+                        } else if streams.iter().any(|s| path.to_string_lossy().contains(s.as_str())) {
+                            found.push(path);
+                        }
+                    }
+                }
+                found
+            };
+            wait_long("the store files hold the latest record", Duration::from_secs(20), || async {
+                files().iter().any(|f| std::fs::read(f).is_ok_and(|b| String::from_utf8_lossy(&b).contains(&marker)))
+            })
+            .await;
+            for file in files() {
+                let bytes = std::fs::read(&file).expect("read store file");
+                secrets.assert_absent(&format!("store file {}", file.display()), &String::from_utf8_lossy(&bytes));
+            }
+        }
+        Err(_) => eprintln!("JOXAI_TEST_NATS_STORE is not set (make test sets it): the store files were not scanned"),
+    }
+
+    // ---- the API, as the customer and as staff ----
+    let transcript = app.transcript(conversation, &token).await;
+    secrets.assert_absent("the customer's transcript", &strings(&Value::Array(transcript)));
+    for path in [
+        format!("/api/v1/tickets/{ticket}"),
+        "/api/v1/tickets".to_owned(),
+        format!("/api/v1/tickets/{ticket}/notes"),
+        format!("/api/v1/tickets/{ticket}/history"),
+        "/api/v1/conversations".to_owned(),
+        format!("/api/v1/conversations/{conversation}"),
+        "/api/v1/knowledge/articles".to_owned(),
+        "/api/v1/canned-responses".to_owned(),
+        "/api/v1/users".to_owned(),
+        "/api/v1/customers".to_owned(),
+    ] {
+        let (status, body) = get(&app, &path, &admin).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        secrets.assert_absent(&format!("GET {path}"), &strings(&body));
+    }
+
+    // ---- every WebSocket frame, and every LLM request ----
+    assert!(ws.seen.len() > 10, "the customer received the conversation ({} frames)", ws.seen.len());
+    for frame in &ws.seen {
+        secrets.assert_absent("a frame the customer received", &strings(frame));
+    }
+    assert!(staff_ws.seen.len() > 10, "the supervisor received the desk's events ({} frames)", staff_ws.seen.len());
+    for frame in &staff_ws.seen {
+        secrets.assert_absent("a frame the supervisor received", &strings(frame));
+    }
+    assert!(fake.calls() >= 1, "the model was asked at least once");
+    for request in fake.requests.lock().expect("lock").iter() {
+        secrets.assert_absent("an LLM request", &strings(request));
+    }
+    app.stop().await;
+}
