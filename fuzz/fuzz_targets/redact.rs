@@ -12,7 +12,8 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
         let once = joxai_nlu::redact::redact(text);
-        let digits = |s: &str| s.bytes().filter(u8::is_ascii_digit).count();
+        // Digits of any script: a masked card keeps its first six and last four as ASCII digits.
+        let digits = |s: &str| s.chars().filter(|c| c.is_numeric()).count();
         assert!(digits(&once) <= digits(text), "redaction added digits");
         let twice = joxai_nlu::redact::redact(&once);
         assert!(digits(&twice) <= digits(&once), "a second redaction added digits");

@@ -269,3 +269,6 @@ if ws:
 print(f"release build {build} s; whole bench {total} s; JSON and logs in {out}")
 print("=" * 78)
 EOF
+# Card-data redaction runs on every message and staff field: typical messages and 1 MB of hostile input.
+log "redaction speed (nlu/examples/redact_speed.rs)"
+nice -n 10 cargo run --release -q -p joxai-nlu --example redact_speed | tee "$OUT/redact_speed.txt"

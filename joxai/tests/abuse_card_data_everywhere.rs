@@ -9,137 +9,19 @@
 //! response, in any WebSocket frame the customer or a supervisor received, or in any request sent to the LLM.
 //! (Logs and trace spans are scanned by `abuse_redaction_telemetry.rs`.)
 
+mod card_data_support;
 mod desk_helpers;
 mod fault_support;
 mod support;
 
 use std::time::Duration;
 
+use card_data_support::{ARABIC_INDIC, DEVANAGARI, FULLWIDTH, Secrets, grouped, iban, in_script, strings};
 use desk_helpers::{ADMIN, SUPERVISOR, call, get, post};
 use fault_support::{FakeLlm, random_pan, raw_stream, wait_long};
 use serde_json::{Value, json};
 use support::{is_message_from, spawn_app_with};
 use uuid::Uuid;
-
-/// The zero of each script the test types digits in.
-const ASCII: char = '0';
-const FULLWIDTH: char = '０';
-const ARABIC_INDIC: char = '٠';
-const DEVANAGARI: char = '०';
-
-fn in_script(digits: &str, zero: char) -> String {
-    digits.chars().map(|d| char::from_u32(u32::from(zero) + d.to_digit(10).expect("digit")).expect("char")).collect()
-}
-
-/// The digits in groups of four joined by `separator`.
-fn grouped(digits: &str, separator: &str) -> String {
-    let chars: Vec<char> = digits.chars().collect();
-    chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join(separator)
-}
-
-/// A valid IBAN of `country` whose account part is `account` digits (ISO 13616 check digits).
-fn iban(country: &str, account: &str) -> String {
-    let rearranged = format!("{account}{country}00");
-    let remainder = rearranged.chars().fold(0u32, |r, c| match c.to_digit(10) {
-        Some(d) => (r * 10 + d) % 97,
-        None => (r * 100 + (c as u32 - 'A' as u32 + 10)) % 97,
-    });
-    format!("{country}{:02}{account}", 98 - remainder)
-}
-
-/// A text as a person reads its digits: JSON escapes undone, digits of the test's scripts as ASCII, spaces,
-/// punctuation between groups and invisible characters dropped. A boundary character (`|`) stays, so texts joined
-/// with it never run into each other.
-fn normalised(text: &str) -> String {
-    let unescaped = unescape(text);
-    let mut out = String::with_capacity(unescaped.len());
-    for c in unescaped.chars() {
-        let digit = [ASCII, FULLWIDTH, ARABIC_INDIC, DEVANAGARI]
-            .iter()
-            .find_map(|&zero| (u32::from(c)).checked_sub(u32::from(zero)).filter(|&d| d < 10));
-        if let Some(d) = digit {
-            out.push(char::from_digit(d, 10).expect("digit"));
-        } else if c.is_whitespace()
-            || matches!(c, '.' | '/' | '_' | ',' | '-' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{AD}' | '\u{FEFF}' | '\u{2060}')
-        {
-            continue;
-        } else {
-            out.push(c.to_ascii_uppercase());
-        }
-    }
-    out
-}
-
-/// Undoes the JSON escapes a raw record may hold (`\t`, `\n`, `\r`, `\uXXXX`), so an escaped tab between digit
-/// groups reads as the tab it was.
-fn unescape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.peek() {
-            Some('t') | Some('n') | Some('r') => {
-                chars.next();
-                out.push(' ');
-            }
-            Some('u') => {
-                let hex: String = chars.clone().skip(1).take(4).collect();
-                match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
-                    Some(decoded) if hex.len() == 4 => {
-                        for _ in 0..5 {
-                            chars.next();
-                        }
-                        out.push(decoded);
-                    }
-                    _ => out.push(c),
-                }
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// What must never be seen, after normalisation: each card number whole, without its last four, without its
-/// first six; each IBAN's account part; each security code with the words before it.
-struct Secrets {
-    digits: Vec<String>,
-    phrases: Vec<String>,
-}
-
-impl Secrets {
-    fn assert_absent(&self, place: &str, text: &str) {
-        let seen = normalised(text);
-        for secret in &self.digits {
-            assert!(!seen.contains(secret.as_str()), "{place} holds {secret}:\n{}", &text[..text.len().min(3000)]);
-        }
-        let lower = unescape(text).to_lowercase();
-        for phrase in &self.phrases {
-            assert!(!lower.contains(phrase.as_str()), "{place} holds {phrase:?}");
-        }
-    }
-}
-
-/// Every string inside a JSON value, joined by a boundary.
-fn strings(value: &Value) -> String {
-    let mut out = vec![];
-    fn walk(value: &Value, out: &mut Vec<String>) {
-        match value {
-            Value::String(s) => out.push(s.clone()),
-            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
-            Value::Object(map) => map.iter().for_each(|(k, v)| {
-                out.push(k.clone());
-                walk(v, out)
-            }),
-            _ => out.push(value.to_string()),
-        }
-    }
-    walk(value, &mut out);
-    out.join("|")
-}
 
 #[tokio::test]
 async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
@@ -193,18 +75,11 @@ async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
     customer_texts.push(format!("{} {} is it blocked?", &split[8..12], &split[12..]));
 
     let mut secrets = Secrets { digits: vec![], phrases: vec![] };
-    let mut forbid_pan = |digits: &str, secrets: &mut Secrets| {
-        secrets.digits.push(digits.to_owned());
-        secrets.digits.push(digits[..digits.len() - 4].to_owned());
-        if digits.len() >= 16 {
-            secrets.digits.push(digits[6..].to_owned());
-        }
-    };
     for (digits, _) in &formats {
-        forbid_pan(digits, &mut secrets);
+        secrets.forbid_pan(digits);
     }
-    forbid_pan(&split, &mut secrets);
-    forbid_pan(&split_alone, &mut secrets);
+    secrets.forbid_pan(&split);
+    secrets.forbid_pan(&split_alone);
     secrets.digits.push(iban[4..].to_owned());
     for phrase in ["cvv is", "back are", "seguridad es", "cvv"] {
         secrets.phrases.push(format!("{phrase} {code}"));
@@ -260,7 +135,7 @@ async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
 
     let staff_pan = |secrets: &mut Secrets, typed: fn(&str) -> String| {
         let digits = random_pan(16);
-        forbid_pan(&digits, secrets);
+        secrets.forbid_pan(&digits);
         typed(&digits)
     };
     let dotted: fn(&str) -> String = |p| grouped(p, ".");

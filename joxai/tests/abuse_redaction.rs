@@ -1,4 +1,4 @@
-//! Issue 8, item 13, end to end: card data typed into the chat.
+//! Card data typed into the chat, end to end, in the plainest formats (digits together, spaces, dashes).
 //!
 //! Invariant: a Luhn-valid card number or a security code a customer types never reaches Postgres,
 //! the bus (every raw message and header of every stream) or the LLM request beyond the first six

@@ -1,10 +1,12 @@
-//! Issue 8, item 13, the rest of the places card data could leak to: logs and trace attributes.
+//! The places card data could leak to besides the stores and the wire: logs and trace attributes.
 //!
-//! Invariant: a Luhn-valid card number or a security code a customer types never appears in the
-//! process's log output (at `debug`, more than production's `info`) or in any span's name,
-//! attributes, events or status, beyond the card's first six and last four digits.
-//! (`abuse_redaction.rs` covers Postgres, the bus, the pushes and the LLM request.)
+//! Invariant: a card number (however typed, or split over two messages), an IBAN or a security code a
+//! customer types never appears in the process's log output (at `debug`, more than production's `info`)
+//! or in any span's name, attributes, events or status, beyond the card's first six and last four
+//! digits. (`abuse_card_data_everywhere.rs` covers Postgres, the store files, the bus, the API, the
+//! sockets and the LLM request.)
 
+mod card_data_support;
 mod fault_support;
 mod support;
 
@@ -12,39 +14,45 @@ use std::io::Read as _;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use card_data_support::{ARABIC_INDIC, FULLWIDTH, Secrets, grouped, iban, in_script};
 use fault_support::{free_port, random_pan, wait_long};
 use opentelemetry_sdk::trace::InMemorySpanExporter;
 use serde_json::{Value, json};
 use support::{fresh_database, is_message_from, nats_url, spawn_app, wait_until};
 use uuid::Uuid;
 
-/// Customer messages carrying card data, and the strings that must never be seen anywhere.
-fn card_messages() -> (Vec<String>, Vec<String>) {
-    let (a, b, c) = (random_pan(16), random_pan(15), random_pan(19));
-    let spaced: String = a.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).expect("ascii")).collect::<Vec<_>>().join(" ");
+/// Customer messages carrying card data in several families (spaces, dots, zero-width characters, fullwidth and
+/// Arabic-Indic digits, a number split over two messages, an IBAN), and what must never be seen anywhere.
+fn card_messages() -> (Vec<String>, Secrets) {
+    let (a, b, c, d, e, f, split) =
+        (random_pan(16), random_pan(15), random_pan(19), random_pan(16), random_pan(16), random_pan(16), random_pan(16));
     let cvv = "8264";
+    let account = iban("ES", &format!("2100{}", &random_pan(16)));
     let texts = vec![
-        format!("my card {spaced} was charged twice, cvv {cvv}"),
+        format!("my card {} was charged twice, cvv {cvv}", grouped(&a, " ")),
         format!("I lost the card {b} yesterday"),
         format!("card number: {c} security code is {cvv}"),
+        format!("mi tarjeta {} no funciona", grouped(&d, ".")),
+        format!("card {} please", d_hidden(&e)),
+        format!("tarjeta {} y {}", grouped(&in_script(&f, FULLWIDTH), "\u{A0}"), grouped(&in_script(&a, ARABIC_INDIC), " ")),
+        format!("refund to {}", grouped(&account, " ")),
+        format!("my new card is {} {}", &split[..4], &split[4..8]),
+        format!("{} {}", &split[8..12], &split[12..]),
     ];
-    let mut secrets = vec![];
-    for pan in [&a, &b, &c] {
-        secrets.push(pan.clone());
-        // The middle digits, the part masking removes.
-        secrets.push(pan[6..pan.len() - 4].to_owned() + &pan[pan.len() - 4..]);
+    let mut secrets = Secrets { digits: vec![], phrases: vec![format!("cvv {cvv}"), format!("code is {cvv}")] };
+    for pan in [&a, &b, &c, &d, &e, &f, &split] {
+        secrets.forbid_pan(pan);
     }
-    secrets.push(spaced);
-    secrets.push(format!("cvv {cvv}"));
-    secrets.push(format!("code is {cvv}"));
+    secrets.digits.push(account[4..].to_owned());
     (texts, secrets)
 }
 
-fn assert_clean(place: &str, text: &str, secrets: &[String]) {
-    for secret in secrets {
-        assert!(!text.contains(secret.as_str()), "{place} holds {secret:?}:\n{text}");
-    }
+/// The digits joined by zero-width joiners.
+fn d_hidden(digits: &str) -> String {
+    digits.chars().map(String::from).collect::<Vec<_>>().join("\u{200D}")
 }
+
+
 
 #[tokio::test]
 async fn card_data_never_reaches_a_span_name_attribute_event_or_status() {
@@ -80,7 +88,7 @@ async fn card_data_never_reaches_a_span_name_attribute_event_or_status() {
                 seen.push_str(&format!(" {}={}", kv.key, kv.value));
             }
         }
-        assert_clean(&format!("span {:?}", span.name), &seen, &secrets);
+        secrets.assert_absent(&format!("span {:?}", span.name), &seen);
     }
 }
 
@@ -169,5 +177,5 @@ async fn card_data_never_reaches_the_log_output_even_at_debug_level() {
     let _ = std::fs::remove_file(&log_path);
     assert!(output.lines().count() > 20, "the process logged at debug level:\n{output}");
     assert!(output.contains("DEBUG"), "debug lines were written");
-    assert_clean("the log output", &output, &secrets);
+    secrets.assert_absent("the log output", &output);
 }

@@ -233,11 +233,35 @@ impl LuhnSums {
 /// "4111 1111" and then "1111 1111"). Each part alone must already have been masked with [`super::redact`].
 ///
 /// The parts are read joined by line breaks; the hidden digits of every card number that crosses from one part
-/// into the next become `*`, one for one, in the part they were typed in, so the parts keep their shape and no
-/// new group is formed (a single pass is enough: every stretch of the joined text is checked at once, and the
-/// union of what they hide is hidden). Returns the new text of each part that changed, `None` for the others,
-/// or `None` overall when no card number crosses a boundary.
+/// into the next become `*`, one for one, in the part they were typed in, so the parts keep their shape. A `*`
+/// inside a group splits it, and the new smaller groups can form a new Luhn-valid stretch with their neighbours,
+/// so the joined text is searched again, as [`mask_card_numbers`] does, and after [`PASSES_KEEPING_ENDS`] passes
+/// every digit of what is still found becomes `*` (which cannot create a new stretch). Returns the new text of
+/// each part that changed, `None` for the others, or `None` overall when no card number crosses a boundary.
 pub(super) fn mask_across(parts: &[&str]) -> Option<Vec<Option<String>>> {
+    let mut current: Vec<String> = parts.iter().map(|part| (*part).to_owned()).collect();
+    let mut changed = vec![false; parts.len()];
+    for pass in 0..=PASSES_KEEPING_ENDS {
+        let texts: Vec<&str> = current.iter().map(String::as_str).collect();
+        let Some(changes) = mask_across_once(&texts, pass < PASSES_KEEPING_ENDS) else {
+            break;
+        };
+        for (i, change) in changes.into_iter().enumerate() {
+            if let Some(text) = change {
+                current[i] = text;
+                changed[i] = true;
+            }
+        }
+    }
+    if !changed.contains(&true) {
+        return None;
+    }
+    Some(current.into_iter().zip(changed).map(|(text, changed)| changed.then_some(text)).collect())
+}
+
+/// One pass of [`mask_across`]: with `keep_ends`, each crossing card number keeps its first six and last four
+/// digits; without, all its digits become `*`.
+fn mask_across_once(parts: &[&str], keep_ends: bool) -> Option<Vec<Option<String>>> {
     if parts.len() < 2 {
         return None;
     }
@@ -258,7 +282,9 @@ pub(super) fn mask_across(parts: &[&str]) -> Option<Vec<Option<String>>> {
     if crossing.is_empty() {
         return None;
     }
-    let hidden = merge_overlapping(crossing.iter().map(|card| card.hidden.clone()));
+    let hidden = merge_overlapping(
+        crossing.iter().map(|card| if keep_ends { card.hidden.clone() } else { card.span.clone() }),
+    );
     let mut out: Vec<Option<String>> = vec![None; parts.len()];
     for (i, part) in parts.iter().enumerate() {
         let start = starts[i];

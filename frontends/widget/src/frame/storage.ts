@@ -74,11 +74,12 @@ export const stored = {
 
 /** A fresh client message id: 1–64 of [A-Za-z0-9_-], unique enough to never collide. */
 export function newClientMessageId(): string {
-  // Groups joined with '_', never '-' or ' ': the server replaces an id that could be read as a card
-  // number (13+ digits joined by dashes) with a stand-in, and no group here is longer than 12.
-  if (typeof crypto.randomUUID === 'function') return 'w-' + crypto.randomUUID().replaceAll('-', '_');
+  // Groups joined with the letter 'x', never a separator ('-', '_', '.', ' '): the server replaces an id
+  // that could be read as a card number (13+ digits in groups joined by any separators) with a stand-in,
+  // which the widget would not recognise when its message comes back; no group here is longer than 12.
+  if (typeof crypto.randomUUID === 'function') return 'w-' + crypto.randomUUID().replaceAll('-', 'x');
   const bytes = new Uint8Array(16);
   crypto.getRandomValues(bytes);
   const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-  return 'w-' + (hex.match(/.{1,8}/g) ?? [hex]).join('_');
+  return 'w-' + (hex.match(/.{1,8}/g) ?? [hex]).join('x');
 }
