@@ -259,8 +259,8 @@ pub(super) fn mask_across(parts: &[&str]) -> Option<Vec<Option<String>>> {
     Some(current.into_iter().zip(changed).map(|(text, changed)| changed.then_some(text)).collect())
 }
 
-/// One pass of [`mask_across`]: with `keep_ends`, each crossing card number keeps its first six and last four
-/// digits; without, all its digits become `*`.
+/// One pass of [`mask_across`]: with `keep_ends`, each card number of the joined text keeps its first six and
+/// last four digits; without, all its digits become `*`.
 fn mask_across_once(parts: &[&str], keep_ends: bool) -> Option<Vec<Option<String>>> {
     if parts.len() < 2 {
         return None;
@@ -274,11 +274,9 @@ fn mask_across_once(parts: &[&str], keep_ends: bool) -> Option<Vec<Option<String
         starts.push(joined.len());
         joined.push_str(part);
     }
-    let part_of = |at: usize| starts.partition_point(|&start| start <= at) - 1;
-    let crossing: Vec<CardNumber> = find_card_numbers(&joined)
-        .into_iter()
-        .filter(|card| part_of(card.span.start) != part_of(card.span.end - 1))
-        .collect();
+    // The first pass finds the numbers that cross a boundary (each part alone has none). A later pass may also
+    // find one inside a part, formed by the `*` an earlier pass put into a group: it is masked the same way.
+    let crossing: Vec<CardNumber> = find_card_numbers(&joined);
     if crossing.is_empty() {
         return None;
     }

@@ -83,21 +83,36 @@ pub fn mask_split_number(earlier: &[&str], latest: &str) -> Option<SplitNumber> 
     })
 }
 
-/// Whether a message could be part of a card number split over messages: its first or its last visible
-/// character (ignoring separators and invisible characters) is a digit. Only such messages need
-/// [`mask_split_number`], so the ticket worker reads earlier messages for them alone.
+/// Whether a message could be part of a card number split over messages: it starts with a digit, or it ends
+/// with a run of at least four digits (ignoring separators and invisible characters in both cases). Only such
+/// messages need [`mask_split_number`], so the ticket worker reads earlier messages for them alone.
+///
+/// The later part of a split number always starts with a digit, and finds an earlier part already stored when
+/// the customer typed them one after the other. The ending rule is for the rare race where the later part is
+/// stored first (two messages sent at once): people split a card number into groups of four, and asking less
+/// would send every "question 12" off the ticket worker's batched path.
 pub fn may_be_part_of_a_number(text: &str) -> bool {
-    fn edge_is_digit(mut chars: impl Iterator<Item = char>) -> bool {
-        use chars::Class;
-        chars
-            .find_map(|c| match chars::classify(c) {
-                Class::Separator | Class::Invisible => None,
-                Class::Digit(_) => Some(true),
-                Class::Letter(_) | Class::Other => Some(false),
-            })
-            .unwrap_or(false)
+    use chars::Class;
+    let starts_with_digit = text
+        .chars()
+        .find_map(|c| match chars::classify(c) {
+            Class::Separator | Class::Invisible => None,
+            Class::Digit(_) => Some(true),
+            Class::Letter(_) | Class::Other => Some(false),
+        })
+        .unwrap_or(false);
+    let mut trailing_digits = 0;
+    for c in text.chars().rev() {
+        match chars::classify(c) {
+            Class::Separator | Class::Invisible => {}
+            Class::Digit(_) => trailing_digits += 1,
+            Class::Letter(_) | Class::Other => break,
+        }
+        if trailing_digits >= 4 {
+            break;
+        }
     }
-    edge_is_digit(text.chars()) || edge_is_digit(text.chars().rev())
+    starts_with_digit || trailing_digits >= 4
 }
 
 /// Takes out what `redact` put in (a masked card number such as `407907******3978`, a masked code `***`: any run of
