@@ -403,3 +403,42 @@ test('the Spanish page gets the widget in Spanish', async () => {
     await spanish.close();
   }
 });
+
+test('a card number typed with dots, or split over two messages, shows masked to the customer and to staff', async () => {
+  // A customer of their own, beside the shared conversation; a supervisor reads the same conversation.
+  const customer = await browser.newContext({ viewport: { width: 1280, height: 820 } });
+  try {
+    const p = await customer.newPage();
+    await p.goto(base + '/');
+    await openChat(p);
+    const session = await storedSession(p);
+    // Visa test numbers, Luhn-valid: typed with dots, then split in two.
+    await send('my card 4111.1111.1111.1111 was charged twice', p);
+    await customerLine('411111******1111', p).waitFor({ timeout: SLOW });
+    // The bot says once why the number was hidden.
+    await chatFrame(p).locator('.line[data-sender="bot"]', { hasText: 'For your safety' }).waitFor({ timeout: SLOW });
+    await send('my new card is 5555 5555', p);
+    await customerLine('my new card is 5555 5555', p).and(chatFrame(p).locator('[data-status="delivered"]')).waitFor({ timeout: SLOW });
+    await send('5555 4444 is it blocked?', p);
+    // Once the second part arrives, both parts show masked: the first is re-rendered live.
+    await customerLine('my new card is 5555 55**', p).waitFor({ timeout: SLOW });
+    await customerLine('**** 4444 is it blocked?', p).waitFor({ timeout: SLOW });
+    const shown = (await customerTexts(p)).join('\n');
+    for (const full of ['4111.1111.1111.1111', '4111111111111111', '5555 5555']) {
+      assert.ok(!shown.includes(full), `the customer's screen shows ${full}:\n${shown}`);
+    }
+    await p.screenshot({ path: join(shots, 'card-data-masked.png') });
+
+    const login = await http('POST', '/api/v1/auth/login', { body: { email: 'supervisor@joxai.local', password: DEMO_PASSWORD } });
+    assert.equal(login.status, 200);
+    const detail = await http('GET', `/api/v1/conversations/${session.conversationId}`, { token: login.json.access_token });
+    assert.equal(detail.status, 200, JSON.stringify(detail.json));
+    const staffView = JSON.stringify(detail.json);
+    assert.ok(staffView.includes('411111******1111'), 'staff see the masked card');
+    for (const full of ['4111.1111.1111.1111', '4111111111111111', '5555 5555', '55555555']) {
+      assert.ok(!staffView.includes(full), `staff see ${full}`);
+    }
+  } finally {
+    await customer.close();
+  }
+});

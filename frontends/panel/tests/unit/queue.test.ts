@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { EventEnvelope, Ticket } from '../../src/api/types';
 import { EMPTY_QUEUE, queueReducer } from '../../src/state/queue';
 import { countQueue, DEFAULT_FILTER, filterTickets, formatDuration, slaState, upsertTicket } from '../../src/state/tickets';
-import { mergeMessages } from '../../src/state/transcript';
+import { applyRedaction, mergeMessages } from '../../src/state/transcript';
 
 const agent = { id: 'agent-1', role: 'agent' as const };
 const supervisor = { id: 'sup-1', role: 'supervisor' as const };
@@ -114,5 +114,21 @@ describe('mergeMessages', () => {
     const m = (id: string, at: string) => ({ id, conversation_id: 'c', sender: 'customer' as const, text: id, created_at: at });
     const merged = mergeMessages([m('b', '2025-01-01T10:01:00Z')], [m('a', '2025-01-01T10:00:00Z'), m('b', '2025-01-01T10:01:00Z')]);
     expect(merged.map((x) => x.id)).toEqual(['a', 'b']);
+  });
+});
+
+describe('applyRedaction', () => {
+  const m = (id: string, text: string) => ({ id, conversation_id: 'c', sender: 'customer' as const, text, created_at: '2025-01-01T10:00:00Z' });
+  const event = (payload: Record<string, unknown>) =>
+    ({ id: 'e', type: 'message.redacted', payload }) as unknown as Parameters<typeof applyRedaction>[1];
+
+  it('replaces the text of the earlier part of a split card number', () => {
+    const out = applyRedaction([m('a', 'my card is 4111 1111'), m('b', '**** 1111')], event({ conversation_id: 'c', message_id: 'a', text: 'my card is 4111 11**' }), 'c');
+    expect(out?.map((x) => x.text)).toEqual(['my card is 4111 11**', '**** 1111']);
+  });
+
+  it('ignores other conversations and other events', () => {
+    expect(applyRedaction([m('a', 'x')], event({ conversation_id: 'other', message_id: 'a', text: 'y' }), 'c')).toBeNull();
+    expect(applyRedaction([m('a', 'x')], { ...event({}), type: 'message.created' } as never, 'c')).toBeNull();
   });
 });
