@@ -1,4 +1,4 @@
-//! Issue 8, item 15: hostile input on the public chat API.
+//! Hostile input on the public chat API.
 //!
 //! Invariants: an oversized body is 413, malformed or absurdly nested JSON is 400, a message over the
 //! length limit is 422; unicode edge cases (RTL, zero-width, emoji, combining marks, lone surrogates,

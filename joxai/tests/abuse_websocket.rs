@@ -1,4 +1,4 @@
-//! Issue 8, item 14: the WebSocket under abuse.
+//! The WebSocket under abuse.
 //!
 //! Invariants: a page from another origin cannot open a socket; a socket without a valid token gets
 //! nothing and is closed with 4401; a frame over 64 KiB closes the socket; a revoked staff session's

@@ -1,4 +1,4 @@
-//! Rate limits on the public chat endpoints (issue 8, item 16): new sessions per address, messages
+//! Rate limits on the public chat endpoints: new sessions per address, messages
 //! per conversation and per address; 429 with `Retry-After` and the usual error body; recovery after
 //! the window; a forged `X-Forwarded-For` from an untrusted peer changes nothing.
 //!

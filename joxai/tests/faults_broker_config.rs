@@ -1,4 +1,4 @@
-//! Issue 8, items 1 and 9: what the live broker holds, not what the code meant to ask for.
+//! What the live broker holds, not what the code meant to ask for.
 //!
 //! The invariants read back from nats-server itself: every stream is on disk with explicit limits and
 //! a duplicate window; every worker consumer acknowledges explicitly with an `ack_wait` that outlasts

@@ -1,4 +1,4 @@
-//! Issue 8, items 2 and 6: the broker goes away. Each test runs its own nats-server on a free port so
+//! The broker goes away. Each test runs its own nats-server on a free port so
 //! it can stop it (SIGTERM) or crash it (SIGKILL) and start it again on the same store.
 //!
 //! Invariants: no customer message lost, no reply doubled, no push doubled.

@@ -1,4 +1,4 @@
-//! Issue 8, items 8 and 10: what the customer reads comes in the right order.
+//! What the customer reads comes in the right order.
 //!
 //! - Item 8. Invariant: a bot reply that races with a person taking the conversation over is either
 //!   stored and pushed before the take-over, or never stored and never pushed.

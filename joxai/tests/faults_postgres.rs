@@ -1,4 +1,4 @@
-//! Issue 8, item 7: Postgres stops under load. Each test runs its own Postgres 15 cluster on a free
+//! Postgres stops under load. Each test runs its own Postgres 15 cluster on a free
 //! port (initdb + pg_ctl, as the `postgres` user when run as root) so it can stop and restart it.
 //!
 //! Invariants: the API answers 503 with `Retry-After`, never 500, while the database is down; chat

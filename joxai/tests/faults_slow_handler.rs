@@ -1,4 +1,4 @@
-//! Issue 8, item 5: a handler slower than `ack_wait`.
+//! A handler slower than `ack_wait`.
 //!
 //! Invariant: the broker never redelivers a message whose handler is still running, so slow work is
 //! never done twice at once and a slow LLM never produces a second reply.

@@ -71,16 +71,37 @@ pub struct SplitNumber {
 /// Masks a card number split between the latest message and the customer's `earlier` ones (oldest first).
 ///
 /// Several workers store a conversation's messages at once, so the second part of a number can be stored before
-/// the first. The latest message is therefore tried after all the earlier ones first, then one place earlier at a
-/// time, and the first reading that shows a card number wins.
+/// the first. So the messages are read in every order the latest one could have been typed in (after all the
+/// earlier ones, then one place earlier at a time) and what each reading shows is masked; then once more in the
+/// stored order (earlier ones, then the latest), so that the transcript as shown holds no card number either.
 pub fn mask_split_number(earlier: &[&str], latest: &str) -> Option<SplitNumber> {
-    (0..=earlier.len()).rev().find_map(|position| {
-        let mut parts = earlier.to_vec();
-        parts.insert(position, latest);
-        let mut changes = cards::mask_across(&parts)?;
-        let latest = changes.remove(position);
-        Some(SplitNumber { earlier: changes, latest })
-    })
+    let mut texts: Vec<String> = earlier.iter().map(|text| (*text).to_owned()).collect();
+    texts.push(latest.to_owned());
+    let last = earlier.len();
+    let mut changed = vec![false; texts.len()];
+    let stored_order: Vec<usize> = (0..texts.len()).collect();
+    let typed_orders = (0..=last).rev().map(|position| {
+        let mut order: Vec<usize> = (0..last).collect();
+        order.insert(position, last);
+        order
+    });
+    for order in typed_orders.chain(std::iter::once(stored_order)) {
+        let parts: Vec<&str> = order.iter().map(|&i| texts[i].as_str()).collect();
+        if let Some(changes) = cards::mask_across(&parts) {
+            for (&i, change) in order.iter().zip(changes) {
+                if let Some(text) = change {
+                    texts[i] = text;
+                    changed[i] = true;
+                }
+            }
+        }
+    }
+    if !changed.contains(&true) {
+        return None;
+    }
+    let mut results: Vec<Option<String>> = texts.into_iter().zip(changed).map(|(text, changed)| changed.then_some(text)).collect();
+    let latest = results.pop().flatten();
+    Some(SplitNumber { earlier: results, latest })
 }
 
 /// Whether a message could be part of a card number split over messages: it starts with a digit, or it ends
