@@ -119,19 +119,7 @@ async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
     assert_eq!(notices, 1, "one note about masked card data");
 
     // ---- what staff type ----
-    let escalate = app
-        .http
-        .post(app.url(&format!("/api/v1/chat/conversations/{conversation}/escalate")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("escalate");
-    assert_eq!(escalate.status(), 202);
-    wait_long("the ticket is opened", Duration::from_secs(20), || async {
-        app.count("SELECT count(*) FROM tickets WHERE conversation_id = $1", &[&conversation]).await == 1
-    })
-    .await;
-    let ticket: Uuid = app.query("SELECT id FROM tickets WHERE conversation_id = $1", &[&conversation]).await[0].get(0);
+    let ticket = desk_helpers::escalate(&app, conversation, &token).await;
 
     let staff_pan = |secrets: &mut Secrets, typed: fn(&str) -> String| {
         let digits = random_pan(16);

@@ -66,10 +66,16 @@ pub async fn set_availability(app: &TestApp, token: &str, availability: &str) {
 /// A customer conversation escalated to a ticket: (conversation id, customer token, ticket id).
 pub async fn escalated_ticket(app: &TestApp) -> (Uuid, String, Uuid) {
     let (conversation, token) = app.start_session().await;
+    let ticket = escalate(app, conversation, &token).await;
+    (conversation, token, ticket)
+}
+
+/// The customer asks for a person; returns the ticket opened for the conversation.
+pub async fn escalate(app: &TestApp, conversation: Uuid, token: &str) -> Uuid {
     let response = app
         .http
         .post(app.url(&format!("/api/v1/chat/conversations/{conversation}/escalate")))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .send()
         .await
         .expect("escalate");
@@ -78,8 +84,7 @@ pub async fn escalated_ticket(app: &TestApp) -> (Uuid, String, Uuid) {
         app.count("SELECT count(*) FROM tickets WHERE conversation_id = $1", &[&conversation]).await == 1
     })
     .await;
-    let ticket: Uuid = app.query("SELECT id FROM tickets WHERE conversation_id = $1", &[&conversation]).await[0].get(0);
-    (conversation, token, ticket)
+    app.query("SELECT id FROM tickets WHERE conversation_id = $1", &[&conversation]).await[0].get(0)
 }
 
 /// Decode a JWT's claims without checking it (to read `sid`, `exp`).
