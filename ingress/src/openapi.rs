@@ -335,7 +335,7 @@ pub fn document() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": { "title": "JoxAI API", "version": "1.0.0",
-                  "description": "Customer chat and agent desk API. Errors are {code, message} (+ fields on 422). x-roles lists who may call each operation." },
+                  "description": "Customer chat and agent desk API. Errors are {code, message} (+ fields on 422). x-roles lists who may call each operation. Every text field a person types (customer or staff) is stored and returned with card numbers masked to their first six and last four digits, IBANs to country, check digits and last four, and security codes as ***." },
         "servers": [{ "url": "/" }],
         "paths": paths,
         "components": {
