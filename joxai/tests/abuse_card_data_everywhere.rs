@@ -307,3 +307,34 @@ async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_ticket_opened_on_the_first_part_of_a_split_card_number_never_holds_it_in_full() {
+    let app = support::spawn_app().await;
+    let (conversation, token) = app.start_session().await;
+    let pan = random_pan(16);
+    let first = format!("I want to talk to a human, my card is {} {} {}", &pan[..4], &pan[4..8], &pan[8..12]);
+    assert_eq!(app.post_message(conversation, &token, "first", &first).await.status(), 202);
+    wait_long("the ticket is opened on the first part", Duration::from_secs(20), || async {
+        app.count("SELECT count(*) FROM tickets WHERE conversation_id = $1", &[&conversation]).await == 1
+    })
+    .await;
+    assert_eq!(app.post_message(conversation, &token, "second", &pan[12..]).await.status(), 202);
+    wait_long("the second part is stored", Duration::from_secs(20), || async {
+        app.count("SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender = 'customer'", &[&conversation]).await == 2
+    })
+    .await;
+    let mut secrets = Secrets { digits: vec![], phrases: vec![] };
+    secrets.forbid_pan(&pan);
+    let subject: String = app.query("SELECT subject FROM tickets WHERE conversation_id = $1", &[&conversation]).await[0].get(0);
+    let texts: Vec<String> = app
+        .query("SELECT text FROM messages WHERE conversation_id = $1 AND sender = 'customer' ORDER BY created_at", &[&conversation])
+        .await
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    // Read together, as someone with the database would: the subject, then the later part.
+    secrets.assert_absent("the ticket subject read with the later part", &format!("{subject}\n{}", texts[1]));
+    secrets.assert_absent("the messages read together", &texts.join("\n"));
+    app.stop().await;
+}

@@ -53,6 +53,18 @@ pub(crate) fn digit_value(c: char) -> Option<u8> {
         0x2070 => return Some(0),
         0x2074..=0x2079 => return Some((cp - 0x2070) as u8),
         0x2080..=0x2089 => return Some((cp - 0x2080) as u8),
+        // Enclosed digits people use as decoration: circled ①–⑨ and ⓪, parenthesised ⑴–⑼, with a full stop
+        // ⒈–⒐, negative circled ❶–❾ and ⓿, sans-serif circled ➀–➈ and ➊–➒, double circled ⓵–⓽, and the
+        // "digit with comma/full stop" 🄀–🄊.
+        0x2460..=0x2468 => return Some((cp - 0x2460 + 1) as u8),
+        0x24EA | 0x24FF | 0x1F100 | 0x1F101 => return Some(0),
+        0x2474..=0x247C => return Some((cp - 0x2474 + 1) as u8),
+        0x2488..=0x2490 => return Some((cp - 0x2488 + 1) as u8),
+        0x2776..=0x277E => return Some((cp - 0x2776 + 1) as u8),
+        0x2780..=0x2788 => return Some((cp - 0x2780 + 1) as u8),
+        0x278A..=0x2792 => return Some((cp - 0x278A + 1) as u8),
+        0x24F5..=0x24FD => return Some((cp - 0x24F5 + 1) as u8),
+        0x1F102..=0x1F10A => return Some((cp - 0x1F102 + 1) as u8),
         _ => {}
     }
     let block = DIGIT_ZEROS.partition_point(|&zero| zero <= cp).checked_sub(1)?;
@@ -82,25 +94,17 @@ pub(crate) fn is_invisible(c: char) -> bool {
         | '\u{1D173}'..='\u{1D17A}'   // musical formatting characters
         | '\u{E0000}'..='\u{E007F}'   // tag characters
         | '\u{E0100}'..='\u{E01EF}' // variation selectors supplement
+        | '\u{2800}'                 // braille blank
+        | '\u{1BCA0}'..='\u{1BCA3}' // shorthand format controls
     )
 }
 
-/// Whether a character is one people put between groups of digits.
+/// Whether a character is one people put between groups of digits: any kind of space or line break, and any
+/// punctuation, symbol or control character (dots, slashes, dashes, colons, pipes, plus signs, brackets, quotes,
+/// emoji, …) — anything that is neither a letter nor a digit. The one exception is `*`, the mask redaction
+/// writes: it must end a number, so that a masked card is never read as part of a longer one.
 pub(crate) fn is_separator(c: char) -> bool {
-    c.is_whitespace()
-        || matches!(
-            c,
-            '.' | '/' | '\\' | '-' | '_' | ',' | '\'' | '`' | '´' | '·'
-            | '\u{2010}'..='\u{2015}' // hyphens and dashes
-            | '\u{2018}' | '\u{2019}' // quotation marks used as thousands separators
-            | '\u{2022}' | '\u{2024}' | '\u{2027}' // bullet, one-dot leader, hyphenation point
-            | '\u{2044}' | '\u{2215}' | '\u{2212}' | '\u{2219}' // fraction slash, division slash, minus, bullet operator
-            | '\u{2E3A}' | '\u{2E3B}' // two- and three-em dashes
-            | '\u{3001}' | '\u{3002}' | '\u{30FB}' // ideographic comma and full stop, katakana middle dot
-            | '\u{060C}' | '\u{066B}' | '\u{066C}' | '\u{06D4}' // Arabic comma, decimal and thousands separators, full stop
-            | '\u{FE50}' | '\u{FE52}' | '\u{FE58}' | '\u{FE63}' // small comma, full stop, em dash, hyphen
-            | '\u{FF07}' | '\u{FF0C}' | '\u{FF0D}' | '\u{FF0E}' | '\u{FF0F}' | '\u{FF3C}' | '\u{FF3F}' | '\u{FF61}' | '\u{FF64}' | '\u{FF65}'
-        )
+    c != '*' && !c.is_alphanumeric()
 }
 
 pub(crate) fn classify(c: char) -> Class {
@@ -116,15 +120,52 @@ pub(crate) fn classify(c: char) -> Class {
     if is_invisible(c) {
         return Class::Invisible;
     }
-    if is_separator(c) {
-        return Class::Separator;
+    if let Some(latin) = latin_look_alike(c) {
+        return Class::Letter(latin);
     }
-    match c {
-        // Fullwidth Latin letters, from East Asian keyboards.
-        '\u{FF21}'..='\u{FF3A}' => Class::Letter((u32::from(c) - 0xFF21) as u8 + b'A'),
-        '\u{FF41}'..='\u{FF5A}' => Class::Letter((u32::from(c) - 0xFF41) as u8 + b'A'),
-        _ => Class::Other,
-    }
+    if is_separator(c) { Class::Separator } else { Class::Other }
+}
+
+/// The Latin capital a letter looks like, for letters of other alphabets that look the same ("ЕЅ91…", a country
+/// code in Cyrillic) and fullwidth Latin letters from East Asian keyboards.
+pub(crate) fn latin_look_alike(c: char) -> Option<u8> {
+    Some(match c {
+        '\u{FF21}'..='\u{FF3A}' => (u32::from(c) - 0xFF21) as u8 + b'A',
+        '\u{FF41}'..='\u{FF5A}' => (u32::from(c) - 0xFF41) as u8 + b'A',
+        // Cyrillic
+        'А' | 'а' => b'A',
+        'В' | 'в' => b'B',
+        'С' | 'с' => b'C',
+        'Е' | 'е' => b'E',
+        'Н' | 'н' => b'H',
+        'І' | 'і' => b'I',
+        'Ј' | 'ј' => b'J',
+        'К' | 'к' => b'K',
+        'М' | 'м' => b'M',
+        'О' | 'о' => b'O',
+        'Р' | 'р' => b'P',
+        'Ѕ' | 'ѕ' => b'S',
+        'Т' | 'т' => b'T',
+        'Х' | 'х' => b'X',
+        'У' | 'у' => b'Y',
+        'Ԁ' | 'ԁ' => b'D',
+        // Greek
+        'Α' => b'A',
+        'Β' => b'B',
+        'Ε' => b'E',
+        'Ζ' => b'Z',
+        'Η' => b'H',
+        'Ι' => b'I',
+        'Κ' => b'K',
+        'Μ' => b'M',
+        'Ν' => b'N',
+        'Ο' | 'ο' => b'O',
+        'Ρ' => b'P',
+        'Τ' => b'T',
+        'Υ' => b'Y',
+        'Χ' => b'X',
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -144,7 +185,10 @@ mod tests {
         assert_eq!(digit_value('５'), Some(5));
         assert_eq!(digit_value('²'), Some(2));
         assert_eq!(digit_value('₉'), Some(9));
-        for c in ['a', ' ', '/', 'Ⅳ', '½', '①', '\u{65F}', '\u{66A}'] {
+        assert_eq!(digit_value('④'), Some(4));
+        assert_eq!(digit_value('❾'), Some(9));
+        assert_eq!(digit_value('⓿'), Some(0));
+        for c in ['a', ' ', '/', 'Ⅳ', '½', '\u{65F}', '\u{66A}'] {
             assert_eq!(digit_value(c), None, "{c:?}");
         }
     }
@@ -164,7 +208,7 @@ mod tests {
 
     #[test]
     fn spaces_punctuation_and_invisible_characters_are_told_apart() {
-        for c in [' ', '\t', '\n', '\u{A0}', '\u{2009}', '\u{202F}', '\u{3000}', '.', '/', '-', '_', ',', '–', '．'] {
+        for c in [' ', '\t', '\n', '\u{A0}', '\u{2009}', '\u{202F}', '\u{3000}', '.', '/', '-', '_', ',', '–', '．', ':', '|', '+', '(', '🙂', '\u{1B}'] {
             assert_eq!(classify(c), Class::Separator, "{c:?}");
         }
         for c in ['\u{200B}', '\u{200C}', '\u{200D}', '\u{AD}', '\u{FEFF}', '\u{2060}', '\u{FE0F}'] {
@@ -172,7 +216,8 @@ mod tests {
         }
         assert_eq!(classify('e'), Class::Letter(b'E'));
         assert_eq!(classify('Ｅ'), Class::Letter(b'E'));
-        for c in ['ñ', '*', '🙂', '(', ':', '+'] {
+        assert_eq!(classify('Ѕ'), Class::Letter(b'S'));
+        for c in ['ñ', '*', 'ж', 'é'] {
             assert_eq!(classify(c), Class::Other, "{c:?}");
         }
     }

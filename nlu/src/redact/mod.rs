@@ -74,6 +74,7 @@ pub struct SplitNumber {
 /// the first. So the messages are read in every order the latest one could have been typed in (after all the
 /// earlier ones, then one place earlier at a time) and what each reading shows is masked; then once more in the
 /// stored order (earlier ones, then the latest), so that the transcript as shown holds no card number either.
+/// A security code sent alone after its cue or after the card ("my cvv is", then "165") is masked too.
 pub fn mask_split_number(earlier: &[&str], latest: &str) -> Option<SplitNumber> {
     let mut texts: Vec<String> = earlier.iter().map(|text| (*text).to_owned()).collect();
     texts.push(latest.to_owned());
@@ -94,6 +95,13 @@ pub fn mask_split_number(earlier: &[&str], latest: &str) -> Option<SplitNumber> 
                     changed[i] = true;
                 }
             }
+        }
+    }
+    // A security code sent on its own after its cue or after the card ("my cvv is", then "165").
+    if last > 0 {
+        if let Some(masked) = codes::mask_code_after(&texts[last - 1], &texts[last]) {
+            texts[last] = masked;
+            changed[last] = true;
         }
     }
     if !changed.contains(&true) {

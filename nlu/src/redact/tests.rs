@@ -249,3 +249,56 @@ fn reading_messages_in_another_order_never_leaves_a_number_in_the_stored_order()
     let second = split.latest.unwrap_or_else(|| second.to_owned());
     assert!(!contains_pan(&format!("{first}\n{second}")), "{first:?} / {second:?}");
 }
+
+#[test]
+fn a_card_number_is_found_whatever_punctuation_or_symbol_separates_its_groups() {
+    for separator in [":", ";", "|", "+", "~", "#", "=", "\"", ")(", "][", "\u{FF1A}", "\u{2043}", "\u{301C}", "…", "💳", "\u{2800}", "\u{1B}"] {
+        let typed = ["4111", "1111", "1111", "1111"].join(separator);
+        assert_eq!(redact(&format!("card {typed} thanks")), "card 411111******1111 thanks", "{separator:?}");
+    }
+    assert_eq!(redact("card ④①①①①①①①①①①①①①①①"), "card 411111******1111");
+}
+
+#[test]
+fn security_codes_in_more_wordings_become_stars() {
+    for (typed, masked) in [
+        ("verification value: 703", "verification value: ***"),
+        ("257 is my cvv", "*** is my cvv"),
+        ("143 es mi cvv", "*** es mi cvv"),
+        ("291 es el código de seguridad", "*** es el código de seguridad"),
+        ("c.v.v. 185", "c.v.v. ***"),
+        ("C V V 802", "C V V ***"),
+        ("sec code 791", "sec code ***"),
+        ("securitycode497", "securitycode***"),
+        ("cvv809", "cvv***"),
+        ("CID 4 digits: 3902", "CID 4 digits: ***"),
+        ("cvv (the 3 numbers) 267", "cvv (the 3 numbers) ***"),
+        ("card code: 591", "card code: ***"),
+        ("back of card 892", "back of card ***"),
+        ("código secreto 021", "código secreto ***"),
+        ("código de 3 dígitos 924", "código de 3 dígitos ***"),
+        ("número de verificación 395", "número de verificación ***"),
+        ("4861962582439502 12/27 026", "486196******9502 12/27 ***"),
+        ("4861962582439502, exp 12/27, 218", "486196******9502, exp 12/27, ***"),
+        ("4861962582439502 1227 625", "486196******9502 1227 ***"),
+    ] {
+        assert_eq!(redact(typed), masked, "{typed:?}");
+    }
+    assert_eq!(redact("call me at 12:30 about 3 cards"), "call me at 12:30 about 3 cards");
+}
+
+#[test]
+fn a_security_code_sent_after_its_cue_or_its_card_is_masked() {
+    let found = mask_split_number(&["my cvv is"], "165").expect("a code after its cue");
+    assert_eq!(found.latest.as_deref(), Some("***"));
+    let found = mask_split_number(&["mi código de seguridad es"], "420 gracias").expect("Spanish");
+    assert_eq!(found.latest.as_deref(), Some("*** gracias"));
+    let found = mask_split_number(&["card 486196******9502"], "540").expect("a code after the card");
+    assert_eq!(found.latest.as_deref(), Some("***"));
+    assert!(mask_split_number(&["how are you"], "165").is_none());
+}
+
+#[test]
+fn look_alike_letters_and_spaced_ibans_are_still_ibans() {
+    assert_eq!(redact("ЕЅ91 2100 0418 4502 0005 1332"), "ES91******1332");
+}

@@ -126,6 +126,8 @@ impl TicketWorker {
                         if let Some(masked) = split.latest {
                             text = std::borrow::Cow::Owned(masked);
                         }
+                        // A ticket opened on an earlier part quotes it in its subject: masked the same way.
+                        store::mask_split_number_in_subjects(&tx, p.conversation_id, &p.text).await?;
                     }
                 }
                 let message = store::insert_message(&tx, NewMessage { text: &text, ..new }).await?;

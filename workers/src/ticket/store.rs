@@ -532,6 +532,19 @@ pub async fn replace_message_text(tx: &Transaction<'_>, id: Uuid, text: &str) ->
     Ok(())
 }
 
+/// Mask the digits of a card number split between a ticket's subject (which quotes the customer's words when the
+/// ticket was opened) and the customer's latest message.
+pub async fn mask_split_number_in_subjects(tx: &Transaction<'_>, conversation_id: Uuid, latest: &str) -> Result<(), DbError> {
+    let tickets = tx.query("SELECT id, subject FROM tickets WHERE conversation_id = $1", &[&conversation_id]).await?;
+    for ticket in tickets {
+        let (id, subject): (Uuid, String) = (ticket.get(0), ticket.get(1));
+        if let Some(masked) = joxai_nlu::redact::mask_split_number(&[&subject], latest).and_then(|split| split.earlier[0].clone()) {
+            tx.execute("UPDATE tickets SET subject = $2 WHERE id = $1", &[&id, &masked]).await?;
+        }
+    }
+    Ok(())
+}
+
 /// What the bot tells a customer the first time card data is masked in their conversation.
 fn card_data_notice(locale: &str) -> &'static str {
     if locale.starts_with("es") {
