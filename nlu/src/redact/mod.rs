@@ -72,28 +72,43 @@ pub struct SplitNumber {
 ///
 /// Several workers store a conversation's messages at once, so the second part of a number can be stored before
 /// the first. So the messages are read in every order the latest one could have been typed in (after all the
-/// earlier ones, then one place earlier at a time) and what each reading shows is masked; then once more in the
-/// stored order (earlier ones, then the latest), so that the transcript as shown holds no card number either.
-/// A security code sent alone after its cue or after the card ("my cvv is", then "165") is masked too.
+/// earlier ones, then one place earlier at a time), each reading on the texts as they are, and every digit any
+/// reading hides is hidden (two halves of equal length pass the Luhn check in either order, so the reading alone
+/// cannot tell which was typed first). Then the stored order (earlier ones, then the latest) is read once more,
+/// so that the transcript as shown holds no card number either. A security code sent alone after its cue or
+/// after the card ("my cvv is", then "165") is masked too.
 pub fn mask_split_number(earlier: &[&str], latest: &str) -> Option<SplitNumber> {
-    let mut texts: Vec<String> = earlier.iter().map(|text| (*text).to_owned()).collect();
-    texts.push(latest.to_owned());
+    let original: Vec<&str> = earlier.iter().copied().chain(std::iter::once(latest)).collect();
     let last = earlier.len();
-    let mut changed = vec![false; texts.len()];
-    let stored_order: Vec<usize> = (0..texts.len()).collect();
-    let typed_orders = (0..=last).rev().map(|position| {
+    // Per part, the characters (by index) that some reading turns into `*`.
+    let mut hidden: Vec<std::collections::BTreeSet<usize>> = vec![Default::default(); original.len()];
+    for position in (0..=last).rev() {
         let mut order: Vec<usize> = (0..last).collect();
         order.insert(position, last);
-        order
-    });
-    for order in typed_orders.chain(std::iter::once(stored_order)) {
-        let parts: Vec<&str> = order.iter().map(|&i| texts[i].as_str()).collect();
-        if let Some(changes) = cards::mask_across(&parts) {
-            for (&i, change) in order.iter().zip(changes) {
-                if let Some(text) = change {
-                    texts[i] = text;
-                    changed[i] = true;
+        let parts: Vec<&str> = order.iter().map(|&i| original[i]).collect();
+        let Some(changes) = cards::mask_across(&parts) else { continue };
+        for (&i, change) in order.iter().zip(changes) {
+            let Some(text) = change else { continue };
+            // Masking replaces digits by `*` one for one, so characters line up.
+            for (at, (before, after)) in original[i].chars().zip(text.chars()).enumerate() {
+                if before != after {
+                    hidden[i].insert(at);
                 }
+            }
+        }
+    }
+    let mut texts: Vec<String> = original
+        .iter()
+        .zip(&hidden)
+        .map(|(text, hidden)| text.chars().enumerate().map(|(at, c)| if hidden.contains(&at) { '*' } else { c }).collect())
+        .collect();
+    let mut changed: Vec<bool> = hidden.iter().map(|h| !h.is_empty()).collect();
+    let stored: Vec<&str> = texts.iter().map(String::as_str).collect();
+    if let Some(changes) = cards::mask_across(&stored) {
+        for (i, change) in changes.into_iter().enumerate() {
+            if let Some(text) = change {
+                texts[i] = text;
+                changed[i] = true;
             }
         }
     }
@@ -112,36 +127,30 @@ pub fn mask_split_number(earlier: &[&str], latest: &str) -> Option<SplitNumber> 
     Some(SplitNumber { earlier: results, latest })
 }
 
-/// Whether a message could be part of a card number split over messages: it starts with a digit, or it ends
-/// with a run of at least four digits (ignoring separators and invisible characters in both cases). Only such
-/// messages need [`mask_split_number`], so the ticket worker reads earlier messages for them alone.
-///
-/// The later part of a split number always starts with a digit, and finds an earlier part already stored when
-/// the customer typed them one after the other. The ending rule is for the rare race where the later part is
-/// stored first (two messages sent at once): people split a card number into groups of four, and asking less
-/// would send every "question 12" off the ticket worker's batched path.
+/// Whether a message could be part of a card number split over messages: it has a run of at least four digits
+/// (ignoring separators and invisible characters), or it starts with a digit. Only such messages need
+/// [`mask_split_number`], so the ticket worker reads earlier messages for them alone; "question 12" keeps the
+/// worker's batched path.
 pub fn may_be_part_of_a_number(text: &str) -> bool {
     use chars::Class;
-    let starts_with_digit = text
-        .chars()
-        .find_map(|c| match chars::classify(c) {
-            Class::Separator | Class::Invisible => None,
-            Class::Digit(_) => Some(true),
-            Class::Letter(_) | Class::Other => Some(false),
-        })
-        .unwrap_or(false);
-    let mut trailing_digits = 0;
-    for c in text.chars().rev() {
+    let mut before_any_word = true;
+    let mut run = 0;
+    for c in text.chars() {
         match chars::classify(c) {
-            Class::Separator | Class::Invisible => {}
-            Class::Digit(_) => trailing_digits += 1,
-            Class::Letter(_) | Class::Other => break,
-        }
-        if trailing_digits >= 4 {
-            break;
+            Class::Invisible | Class::Separator => {}
+            Class::Digit(_) => {
+                run += 1;
+                if before_any_word || run >= 4 {
+                    return true;
+                }
+            }
+            Class::Letter(_) | Class::Other => {
+                before_any_word = false;
+                run = 0;
+            }
         }
     }
-    starts_with_digit || trailing_digits >= 4
+    false
 }
 
 /// Takes out what `redact` put in (a masked card number such as `407907******3978`, a masked code `***`: any run of

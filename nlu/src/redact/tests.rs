@@ -156,26 +156,42 @@ fn a_card_number_split_over_messages_is_masked_in_every_part() {
     assert!(mask_across_messages(&["411111******1111", "thanks"]).is_none());
 }
 
+/// The digits of `parts` read in `order`, joined: what someone reading the transcript that way sees.
+fn digits_in(parts: &[String], order: &[usize]) -> String {
+    order.iter().flat_map(|&i| parts[i].chars().filter(char::is_ascii_digit)).collect()
+}
+
 #[test]
 fn a_split_number_is_found_whichever_part_was_stored_first() {
-    let found = mask_split_number(&["my card is 4111 1111"], "1111 1111").expect("in order");
-    assert_eq!(found.earlier, vec![Some("my card is 4111 11**".to_owned())]);
-    assert_eq!(found.latest.as_deref(), Some("**** 1111"));
+    let pan = "4539148803436467";
+    // Two halves of equal length pass Luhn in either order, so both readings are masked: more is hidden than
+    // first six + last four, never less.
+    let found = mask_split_number(&["my card is 4539 1488"], "0343 6467").expect("in order");
+    let parts = vec![found.earlier[0].clone().expect("first part masked"), found.latest.clone().expect("second part masked")];
+    for order in [[0, 1], [1, 0]] {
+        let seen = digits_in(&parts, &order);
+        assert!(!contains_pan(&seen) && seen.len() <= 10, "{parts:?}");
+    }
     // The second part was stored first; the first part arrives last.
-    let found = mask_split_number(&["hello", "1111 1111 ok"], "my card is 4111 1111").expect("out of order");
-    assert_eq!(found.earlier, vec![None, Some("**** 1111 ok".to_owned())]);
-    assert_eq!(found.latest.as_deref(), Some("my card is 4111 11**"));
+    let found = mask_split_number(&["hello", "0343 6467 ok"], "my card is 4539 1488").expect("out of order");
+    let parts = vec![found.earlier[1].clone().expect("stored part masked"), found.latest.clone().expect("latest masked")];
+    for order in [[0, 1], [1, 0]] {
+        let seen = digits_in(&parts, &order);
+        assert!(!contains_pan(&seen) && !seen.contains(&pan[6..12]), "{parts:?}");
+        assert!(seen.len() <= 10, "at most six + four digits stay: {parts:?}");
+    }
     assert!(mask_split_number(&["hello"], "1111 1111").is_none());
 }
 
 #[test]
-fn only_messages_starting_with_a_digit_or_ending_with_four_may_be_part_of_a_number() {
+fn only_messages_starting_with_a_digit_or_holding_four_may_be_part_of_a_number() {
     assert!(may_be_part_of_a_number("1111 2222"));
     assert!(may_be_part_of_a_number(" \u{200B}- ٣٣ and"));
     assert!(may_be_part_of_a_number("my card is 4111 1111 "));
     assert!(may_be_part_of_a_number("my card is 41.11"));
+    assert!(may_be_part_of_a_number("then 4420 4965"));
     assert!(!may_be_part_of_a_number("question 123"));
-    assert!(!may_be_part_of_a_number("and 1111 ok"));
+    assert!(!may_be_part_of_a_number("and 12 ok"));
     assert!(!may_be_part_of_a_number(""));
 }
 
@@ -301,4 +317,17 @@ fn a_security_code_sent_after_its_cue_or_its_card_is_masked() {
 #[test]
 fn look_alike_letters_and_spaced_ibans_are_still_ibans() {
     assert_eq!(redact("ЕЅ91 2100 0418 4502 0005 1332"), "ES91******1332");
+}
+
+#[test]
+fn words_around_the_parts_of_a_split_number_do_not_hide_it() {
+    for (first, second) in [("my card is 4539 1488 and", "then 0343 6467 ok"), ("first part: 453914880343", "last four: 6467")] {
+        let found = mask_split_number(&[first], second).expect("words around the parts");
+        let parts = vec![
+            found.earlier[0].clone().unwrap_or_else(|| first.to_owned()),
+            found.latest.clone().unwrap_or_else(|| second.to_owned()),
+        ];
+        let seen = digits_in(&parts, &[0, 1]);
+        assert!(seen.len() <= 10 && !seen.contains("880343"), "{parts:?}");
+    }
 }
