@@ -7,11 +7,13 @@
 //! frustration (negative wording, the same question again) and a second low-confidence guess in a row.
 
 pub mod policy;
+pub mod safety;
+pub mod urgent_words;
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use joxai_nlu::IntentModel;
+use joxai_nlu::{IntentModel, Prediction};
 use joxai_platform::Platform;
 use joxai_platform::metrics::metrics;
 use joxai_schemas::commands::EscalateConversation;
@@ -32,6 +34,20 @@ pub struct Verdict {
     pub decision: Decision,
     pub priority: Option<Priority>,
     pub reason: Option<EscalationReason>,
+    /// Which rule decided, in words, for the agent (in the ticket's summary) and for `joxai nlu safety`.
+    pub rule: Option<String>,
+}
+
+impl Verdict {
+    /// Whether a person takes over as urgent: at once, or right after the bot offers to block a card.
+    pub fn is_urgent(&self) -> bool {
+        self.reason == Some(EscalationReason::UrgentIntent)
+    }
+
+    /// Whether the bot answers with a banking answer: not escalated, not out of scope, not a guess.
+    pub fn answers_as_banking(&self) -> bool {
+        self.decision == Decision::Bot && self.reason.is_none() && self.intent != OUT_OF_SCOPE && self.confidence >= LOW_CONFIDENCE
+    }
 }
 
 /// What the classifier knows of the conversation before this message: the wire type, so the
@@ -85,54 +101,131 @@ fn normalise(text: &str) -> String {
 }
 
 /// Decide bot or human for `text`. Pure: the same inputs always give the same verdict.
+///
+/// The rules, in order (the thresholds are in [`policy`], each with the measurement that chose it):
+/// 1. **Urgent wording** not negated ("stolen", "fraud", "didn't make", "freeze my card", "me robaron", ...; see
+///    [`urgent_words`]) → urgent.
+/// 2. **Urgent intent** (see [`policy::is_urgent`]) as the model's top intent at any confidence, or among its
+///    alternatives with probability ≥ [`policy::URGENT_ALTERNATIVE`] → urgent; unless the wording negates the
+///    emergency ("my card is not lost") and carries no urgent cue.
+/// 3. An urgent case is escalated at once, except a lost, stolen or compromised card (or a card freeze) that the
+///    model is sure of (≥ [`policy::ACT_ON_CARD`]): the bot first offers to block the card, asks the customer to
+///    confirm which one, and then hands over as urgent (see the offline responder).
+/// 4. The customer asked for a person → normal escalation.
+/// 5. **Out of scope** (top intent `out_of_scope`, or `out_of_scope` among the alternatives with probability ≥
+///    [`policy::OUT_OF_SCOPE_ALTERNATIVE`] while the top is below [`policy::OUT_OF_SCOPE_TOP_BELOW`]) → the bot
+///    answers that it only helps with banking (intent `out_of_scope`).
+/// 6. The intent's policy when the model is confident; frustration or the same message again; a second guess in a
+///    row; otherwise the bot answers (below [`policy::LOW_CONFIDENCE`] it says it is not sure).
 pub fn classify(model: &IntentModel, text: &str, history: &History) -> Verdict {
     let started = Instant::now();
     let prediction = model.classify(text);
     let m = metrics();
     m.nlu_duration.observe(started.elapsed().as_secs_f64());
     m.nlu_intents.with_label_values(&[prediction.intent.as_str()]).inc();
+    decide(&prediction, text, history)
+}
+
+/// The rules of [`classify`] on a prediction already made (what `joxai nlu safety` measures).
+pub fn decide(prediction: &Prediction, text: &str, history: &History) -> Verdict {
     let language = match joxai_nlu::detect_language(text) {
         joxai_nlu::Language::Spanish => "es",
         joxai_nlu::Language::English => "en",
     };
     let lower = normalise(text);
-    let escalate = |priority, reason| Verdict {
+    let verdict = |decision, priority, reason, rule: String| Verdict {
         intent: prediction.intent.clone(),
         confidence: prediction.confidence,
         language,
-        decision: Decision::Escalate,
-        priority: Some(priority),
-        reason: Some(reason),
+        decision,
+        priority,
+        reason,
+        rule: Some(rule),
     };
+    let escalate = |priority, reason, rule: String| verdict(Decision::Escalate, Some(priority), Some(reason), rule);
+
+    // 1-3: safety first.
+    let wording = urgent_words::wording(text);
+    let urgent_alternative = prediction
+        .alternatives
+        .iter()
+        .find(|(intent, p)| *p >= policy::URGENT_ALTERNATIVE && policy::is_urgent(intent));
+    let urgent = match wording {
+        urgent_words::Wording::Urgent(cue) => Some(format!("urgent wording \"{cue}\"")),
+        urgent_words::Wording::Negated(_) => None,
+        urgent_words::Wording::Neutral if policy::is_urgent(&prediction.intent) => Some(format!(
+            "urgent intent {} (confidence {:.2})",
+            prediction.intent, prediction.confidence
+        )),
+        urgent_words::Wording::Neutral => {
+            urgent_alternative.map(|(intent, p)| format!("urgent intent {intent} among the alternatives ({p:.2})"))
+        }
+    };
+    if let Some(rule) = urgent {
+        let priority = if policy::is_urgent(&prediction.intent) { policy::urgent_priority(&prediction.intent) } else { Priority::Urgent };
+        let acts_on_card = crate::responder::offline::BLOCK_CARD.contains(&prediction.intent.as_str());
+        if acts_on_card && prediction.confidence >= policy::ACT_ON_CARD {
+            // The responder offers to block the card, asks which one, then hands over (see `responder::offline`).
+            return verdict(Decision::Bot, Some(priority), Some(EscalationReason::UrgentIntent), rule);
+        }
+        return escalate(priority, EscalationReason::UrgentIntent, rule);
+    }
 
     if contains_phrase(&lower, ASK_FOR_HUMAN) {
-        return escalate(Priority::Normal, EscalationReason::CustomerAsked);
+        return escalate(Priority::Normal, EscalationReason::CustomerAsked, "the customer asked for a person".into());
     }
+    if policy::is_urgent(&prediction.intent) {
+        // Only reached when the wording negates the emergency ("my card is not lost, when does it expire?"): the
+        // bot answers the most likely other intent, and never acts on the card.
+        let (intent, confidence) = prediction
+            .alternatives
+            .iter()
+            .find(|(intent, _)| !policy::is_urgent(intent))
+            .cloned()
+            .unwrap_or_else(|| (OUT_OF_SCOPE.to_owned(), 0.0));
+        return Verdict { intent, confidence, ..verdict(Decision::Bot, None, None, "urgent wording negated".into()) };
+    }
+
+    let out_of_scope = prediction.intent == OUT_OF_SCOPE
+        || (prediction.confidence < policy::OUT_OF_SCOPE_TOP_BELOW
+            && prediction.alternatives.iter().any(|(i, p)| i == OUT_OF_SCOPE && *p >= policy::OUT_OF_SCOPE_ALTERNATIVE));
+    if out_of_scope {
+        return Verdict { intent: OUT_OF_SCOPE.into(), ..verdict(Decision::Bot, None, None, "out of scope".into()) };
+    }
+
     let confident = prediction.confidence >= LOW_CONFIDENCE;
     match policy_for(&prediction.intent) {
-        IntentPolicy::Escalate(priority, reason) if confident => return escalate(priority, reason),
+        // Urgent intents were handled above; negated ones ("my card is not lost") are answered, not escalated.
+        IntentPolicy::Escalate(_, EscalationReason::UrgentIntent) | IntentPolicy::AnswerThenEscalate(_, EscalationReason::UrgentIntent) => {}
+        IntentPolicy::Escalate(priority, reason) if confident => {
+            return escalate(priority, reason, format!("policy of {}", prediction.intent));
+        }
         IntentPolicy::AnswerThenEscalate(priority, reason) if confident => {
             // The responder acts and answers first; the reason and priority tell it to hand over after.
-            return Verdict { decision: Decision::Bot, ..escalate(priority, reason) };
+            return verdict(Decision::Bot, Some(priority), Some(reason), format!("policy of {}", prediction.intent));
         }
         _ => {}
     }
     let repeated = history.previous_customer_text.as_deref().map(normalise).is_some_and(|prev| prev == lower && lower.len() > 3);
     if contains_phrase(&lower, FRUSTRATION) || repeated {
-        return escalate(Priority::High, EscalationReason::Frustration);
+        return escalate(Priority::High, EscalationReason::Frustration, "frustration".into());
     }
     if !confident && history.previous_bot_confidence.is_some_and(|c| c < LOW_CONFIDENCE) {
-        return escalate(Priority::Normal, EscalationReason::LowConfidence);
+        return escalate(Priority::Normal, EscalationReason::LowConfidence, "unsure twice in a row".into());
     }
     Verdict {
-        intent: prediction.intent,
+        intent: prediction.intent.clone(),
         confidence: prediction.confidence,
         language,
         decision: Decision::Bot,
         priority: None,
         reason: None,
+        rule: None,
     }
 }
+
+/// The intent of questions no bank bot should answer.
+pub const OUT_OF_SCOPE: &str = "out_of_scope";
 
 pub struct EscalationClassifier {
     platform: Platform,
@@ -190,7 +283,7 @@ impl EscalationClassifier {
                 priority,
                 requested_by: "classifier".into(),
                 trigger_message_id: Some(message.id),
-                summary: Some(summary(&message.text, &verdict.intent)),
+                summary: Some(summary(&message.text, &verdict.intent, verdict.rule.as_deref())),
             };
             let envelope = Envelope::derived(&event, command);
             self.platform.bus.publish(subjects.command::<EscalateConversation>(), &envelope).await?;
@@ -215,12 +308,16 @@ impl EscalationClassifier {
 }
 
 /// A one-line ticket subject from the customer's words.
-fn summary(text: &str, intent: &str) -> String {
+fn summary(text: &str, intent: &str, rule: Option<&str>) -> String {
     let mut short: String = text.chars().take(80).collect();
     if text.chars().count() > 80 {
         short.push('…');
     }
-    format!("{} — {}", intent.replace('_', " "), short)
+    match rule {
+        // The agent sees why at a glance: "URGENT: urgent wording "stolen" — lost or stolen card — ...".
+        Some(rule) if rule.starts_with("urgent") => format!("URGENT: {rule} — {} — {short}", intent.replace('_', " ")),
+        _ => format!("{} — {}", intent.replace('_', " "), short),
+    }
 }
 
 impl Handler for EscalationClassifier {
