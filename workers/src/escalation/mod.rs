@@ -73,9 +73,10 @@ pub(crate) fn history_columns(conversation: &str, before: Option<&str>) -> Strin
 /// Phrases that mean "let me talk to a person", in English and Spanish. Checked before the model:
 /// a customer who asks for a person gets one, whatever the model thinks.
 const ASK_FOR_HUMAN: &[&str] = &[
-    "human", "real person", "a person", "an agent", "live agent", "speak to someone", "talk to someone",
+    // Not "human" alone: "how many bones are in the human body" is not a request for a person.
+    "a human", "to human", "human agent", "human please", "human being", "real human", "real person", "a person", "an agent", "live agent", "speak to someone", "talk to someone",
     "representative", "operator", "customer service agent", "speak with someone", "call me",
-    "persona", "humano", "agente", "asesor", "operador", "hablar con alguien", "representante",
+    "persona", "un humano", "con humano", "persona real", "agente", "asesor", "operador", "hablar con alguien", "representante",
 ];
 
 /// Negative wording that signals a frustrated customer.
@@ -123,11 +124,12 @@ pub fn classify(model: &IntentModel, text: &str, history: &History) -> Verdict {
     let m = metrics();
     m.nlu_duration.observe(started.elapsed().as_secs_f64());
     m.nlu_intents.with_label_values(&[prediction.intent.as_str()]).inc();
-    decide(&prediction, text, history)
+    decide(&prediction, text, history, &policy::THRESHOLDS)
 }
 
-/// The rules of [`classify`] on a prediction already made (what `joxai nlu safety` measures).
-pub fn decide(prediction: &Prediction, text: &str, history: &History) -> Verdict {
+/// The rules of [`classify`] on a prediction already made, with the given thresholds (the product always passes
+/// [`policy::THRESHOLDS`]; `joxai nlu safety --sweep` tries others).
+pub fn decide(prediction: &Prediction, text: &str, history: &History, thresholds: &policy::Thresholds) -> Verdict {
     let language = match joxai_nlu::detect_language(text) {
         joxai_nlu::Language::Spanish => "es",
         joxai_nlu::Language::English => "en",
@@ -149,7 +151,8 @@ pub fn decide(prediction: &Prediction, text: &str, history: &History) -> Verdict
     let urgent_alternative = prediction
         .alternatives
         .iter()
-        .find(|(intent, p)| *p >= policy::URGENT_ALTERNATIVE && policy::is_urgent(intent));
+        .filter(|_| !policy::ALL_CLEAR_INTENTS.contains(&prediction.intent.as_str()))
+        .find(|(intent, p)| *p >= thresholds.urgent_alternative && policy::is_urgent(intent));
     let urgent = match wording {
         urgent_words::Wording::Urgent(cue) => Some(format!("urgent wording \"{cue}\"")),
         urgent_words::Wording::Negated(_) => None,
@@ -164,7 +167,7 @@ pub fn decide(prediction: &Prediction, text: &str, history: &History) -> Verdict
     if let Some(rule) = urgent {
         let priority = if policy::is_urgent(&prediction.intent) { policy::urgent_priority(&prediction.intent) } else { Priority::Urgent };
         let acts_on_card = crate::responder::offline::BLOCK_CARD.contains(&prediction.intent.as_str());
-        if acts_on_card && prediction.confidence >= policy::ACT_ON_CARD {
+        if acts_on_card && prediction.confidence >= thresholds.act_on_card {
             // The responder offers to block the card, asks which one, then hands over (see `responder::offline`).
             return verdict(Decision::Bot, Some(priority), Some(EscalationReason::UrgentIntent), rule);
         }
@@ -187,8 +190,8 @@ pub fn decide(prediction: &Prediction, text: &str, history: &History) -> Verdict
     }
 
     let out_of_scope = prediction.intent == OUT_OF_SCOPE
-        || (prediction.confidence < policy::OUT_OF_SCOPE_TOP_BELOW
-            && prediction.alternatives.iter().any(|(i, p)| i == OUT_OF_SCOPE && *p >= policy::OUT_OF_SCOPE_ALTERNATIVE));
+        || (prediction.confidence < thresholds.out_of_scope_top_below
+            && prediction.alternatives.iter().any(|(i, p)| i == OUT_OF_SCOPE && *p >= thresholds.out_of_scope_alternative));
     if out_of_scope {
         return Verdict { intent: OUT_OF_SCOPE.into(), ..verdict(Decision::Bot, None, None, "out of scope".into()) };
     }

@@ -69,7 +69,12 @@ pub const LOW_CONFIDENCE: f32 = 0.35;
 
 /// An urgent intent among the model's three alternatives with at least this probability escalates as urgent.
 /// THRESHOLD_NOTE_URGENT_ALTERNATIVE
-pub const URGENT_ALTERNATIVE: f32 = 0.10;
+pub const URGENT_ALTERNATIVE: f32 = 0.20;
+
+/// Top intents that say the emergency is over ("I found my card, how do I unfreeze it"): an urgent intent among
+/// their alternatives does not escalate (urgent wording still does). On the everyday set, four of the fourteen false
+/// escalations at the chosen thresholds were unfreeze questions with a freeze or a lost card as an alternative.
+pub const ALL_CLEAR_INTENTS: &[&str] = &["unfreeze_card"];
 
 /// The bot may act on an account (block a card, after the customer confirms which one) only when the blended
 /// confidence in a lost, stolen or compromised card, or a card freeze, is at least this; below it the conversation
@@ -82,3 +87,20 @@ pub const ACT_ON_CARD: f32 = 0.80;
 pub const OUT_OF_SCOPE_ALTERNATIVE: f32 = 0.15;
 /// See [`OUT_OF_SCOPE_ALTERNATIVE`].
 pub const OUT_OF_SCOPE_TOP_BELOW: f32 = 0.60;
+
+/// The safety rules' thresholds together, so `joxai nlu safety --sweep` can try others on the same predictions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    pub urgent_alternative: f32,
+    pub act_on_card: f32,
+    pub out_of_scope_alternative: f32,
+    pub out_of_scope_top_below: f32,
+}
+
+/// The thresholds the product runs.
+pub const THRESHOLDS: Thresholds = Thresholds {
+    urgent_alternative: URGENT_ALTERNATIVE,
+    act_on_card: ACT_ON_CARD,
+    out_of_scope_alternative: OUT_OF_SCOPE_ALTERNATIVE,
+    out_of_scope_top_below: OUT_OF_SCOPE_TOP_BELOW,
+};

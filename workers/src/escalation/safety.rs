@@ -15,13 +15,13 @@
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use joxai_nlu::{Example, IntentModel, banking77_examples, default_examples, load_csv, stratified_split};
+use joxai_nlu::{Example, IntentModel, Prediction, banking77_examples, default_examples, load_csv, stratified_split};
 use joxai_schemas::types::Decision;
 
 use super::policy::{self, IntentPolicy};
-use super::{History, OUT_OF_SCOPE, Verdict, classify};
+use super::{History, OUT_OF_SCOPE, Verdict, classify, decide};
 
-const USAGE: &str = "usage: joxai nlu safety [--banking77-holdout SEED] [--tfidf-only] [--show-misses] FILE.csv...";
+const USAGE: &str = "usage: joxai nlu safety [--banking77-holdout SEED] [--tfidf-only] [--show-misses] [--sweep] FILE.csv...";
 
 /// What a labelled row expects of the decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,17 +160,50 @@ impl Tally {
     }
 }
 
-/// Scores `rows` through [`classify`] with no conversation history (every row is a first message).
-pub fn tally(model: &IntentModel, rows: &[Example]) -> (Tally, std::time::Duration) {
+/// Scores `rows` through [`classify`] with no conversation history (every row is a first message); returns the
+/// tally, the time spent, and the model's predictions (for `--sweep`).
+pub fn tally(model: &IntentModel, rows: &[Example]) -> (Tally, std::time::Duration, Vec<Prediction>) {
     let mut tally = Tally::default();
     let mut spent = std::time::Duration::ZERO;
+    let mut predictions = Vec::with_capacity(rows.len());
     for row in rows {
         let started = Instant::now();
         let verdict = classify(model, &row.text, &History::default());
         spent += started.elapsed();
         tally.add(row, &verdict);
+        predictions.push(model.classify(&row.text));
     }
-    (tally, spent)
+    (tally, spent, predictions)
+}
+
+/// The same rows decided again with other thresholds, from the predictions already made.
+fn tally_with(rows: &[Example], predictions: &[Prediction], thresholds: &policy::Thresholds) -> Tally {
+    let mut tally = Tally::default();
+    for (row, prediction) in rows.iter().zip(predictions) {
+        tally.add(row, &decide(prediction, &row.text, &History::default(), thresholds));
+    }
+    tally
+}
+
+/// Urgent recall, false escalations and out-of-scope banking answers over a grid of thresholds around the product's.
+fn sweep(scored: &[(Example, Prediction)]) {
+    let (rows, predictions): (Vec<Example>, Vec<Prediction>) = scored.iter().cloned().unzip();
+    println!("sweep (urgent alternative / out-of-scope alternative / top below): urgent recall, negations escalated, false escalations, everyday escalated as urgent, out of scope answered as banking, out of scope escalated");
+    for urgent_alternative in [0.05, 0.08, 0.10, 0.12, 0.15, 0.20, 0.25, 0.30, 1.01] {
+        for (out_of_scope_alternative, out_of_scope_top_below) in [(0.10, 0.5), (0.15, 0.6), (0.20, 0.6), (0.15, 0.8), (1.01, 0.0)] {
+            let t = policy::Thresholds { urgent_alternative, out_of_scope_alternative, out_of_scope_top_below, ..policy::THRESHOLDS };
+            let r = tally_with(&rows, &predictions, &t);
+            println!(
+                "  {urgent_alternative:.2} / {out_of_scope_alternative:.2} / {out_of_scope_top_below:.1}: {} | {} | {} | {} | {} | {}",
+                pct(r.urgent_caught, r.urgent),
+                pct(r.not_urgent_escalated, r.not_urgent),
+                pct(r.everyday_escalated, r.everyday_for_the_bot),
+                pct(r.everyday_escalated_urgent, r.everyday),
+                pct(r.out_of_scope_answered_as_banking, r.out_of_scope),
+                pct(r.out_of_scope_escalated, r.out_of_scope),
+            );
+        }
+    }
 }
 
 pub fn run_cli(args: &[String]) -> anyhow::Result<()> {
@@ -178,6 +211,7 @@ pub fn run_cli(args: &[String]) -> anyhow::Result<()> {
     let mut holdout_seed = None;
     let mut tfidf_only = false;
     let mut show_misses = false;
+    let mut run_sweep = false;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -186,6 +220,7 @@ pub fn run_cli(args: &[String]) -> anyhow::Result<()> {
             }
             "--tfidf-only" => tfidf_only = true,
             "--show-misses" => show_misses = true,
+            "--sweep" => run_sweep = true,
             flag if flag.starts_with("--") => bail!("unknown flag `{flag}`\n{USAGE}"),
             file => files.push(file.to_owned()),
         }
@@ -220,8 +255,10 @@ pub fn run_cli(args: &[String]) -> anyhow::Result<()> {
     );
     let mut total = Tally::default();
     let (mut spent, mut count) = (std::time::Duration::ZERO, 0usize);
+    let mut scored = Vec::new();
     for (name, rows) in &sets {
-        let (tally, time) = tally(&model, rows);
+        let (tally, time, predictions) = tally(&model, rows);
+        scored.extend(rows.iter().cloned().zip(predictions));
         spent += time;
         count += rows.len();
         tally.print(&format!("{name} ({} rows)", rows.len()));
@@ -236,6 +273,9 @@ pub fn run_cli(args: &[String]) -> anyhow::Result<()> {
         total.print(&format!("all sets ({count} rows)"));
     }
     println!("mean decision time per message: {:.0} µs", spent.as_secs_f64() * 1e6 / count.max(1) as f64);
+    if run_sweep {
+        sweep(&scored);
+    }
     Ok(())
 }
 

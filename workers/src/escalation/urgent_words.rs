@@ -24,6 +24,7 @@ const URGENT_WORDS: &[&str] = &[
     // Spanish.
     "fraude", "fraudulento", "fraudulenta", "estafa", "estafaron", "estafado", "estafada", "estafador",
     "robado", "robada", "robaron", "robo", "roban", "robando", "hackeado", "hackeada", "hackearon", "suplantacion",
+    "suplantado", "suplantada", "suplantaron",
     "clonada", "clonado", "clonaron", "timo", "timaron",
 ];
 
@@ -55,11 +56,25 @@ const URGENT_PHRASES: &[(&str, bool)] = &[
     ("cards gone", false), ("card s gone", false),
     ("cant find my card", false), ("cannot find my card", false), ("cant locate my", false),
     ("cant find my wallet", false), ("where is my card", false), ("no idea where my card", false),
-    ("misplaced my", false), ("took my card", false), ("took my cards", false), ("took my wallet", false),
-    ("took my purse", false), ("has my card", false), ("someone used my card", false),
+    ("misplaced my", false), ("someone knows my", false), ("somebody knows my", false), ("stranger knows", false),
+    ("got hold of my", false), ("knows my pin", false), ("knows my card", false), ("didnt change it", true),
+    ("someone paid", false), ("somebody paid", false), ("someone bought", false), ("somebody bought", false),
+    ("someone spent", false), ("someone is shopping", false), ("someone took", false), ("somebody took", false),
+    ("never been there", true), ("never been to", true), ("never visited", true), ("never been in", true),
+    ("want my card blocked", false), ("need my card blocked", false), ("want it blocked", false),
+    ("get my card blocked", false), ("want my card frozen", false), ("need my card frozen", false),
+    ("want my account frozen", false), ("need my account frozen", false), ("want my account blocked", false),
+    ("wallet is gone", false), ("purse is gone", false), ("wallet is missing", false), ("purse is missing", false),
+    ("lost my bag", false), ("never heard of", true), ("company i dont know", true), ("shop i dont know", true),
+    ("merchant i dont know", true), ("i dont know them", true), ("wasnt there", true), ("was not there", true),
+    ("safe account", false), ("pretending to be", false), ("pretended to be", false), ("card unusable", false),
+    ("draining my account", false), ("is draining", false), ("emptying my account", false),
+    ("haciendose pasar", false), ("cuenta segura", false), ("vaciando mi cuenta", false), ("nunca he oido", true), ("took my card", false), ("took my cards", false), ("took my wallet", false),
+    ("took my purse", false), ("someone has my card", false), ("somebody has my card", false), ("someone used my card", false),
     ("somebody used my card", false), ("someone is using my card", false), ("used my card without", false),
     ("kept my card", false), ("swallowed my card", false), ("ate my card", false), ("eaten by the atm", false),
-    ("retained my card", false), ("card is stuck", false), ("card got stuck", false), ("give my card back", false),
+    ("retained my card", false), ("card is stuck", false), ("card got stuck", false), ("give my card back", true),
+    ("give me my card back", true), ("give back my card", true),
     ("phone was stolen", false), ("left my card", false), ("dropped my card", false), ("card fell", false),
     ("shared my one time code", false), ("gave my card", false), ("told them my card", false),
     ("gave them my", false), ("read him the code", false), ("entered my card", false),
@@ -92,6 +107,11 @@ const NEGATION_BREAKERS: &[&str] = &[
     "know", "sure", "if", "whether", "but", "think", "understand", "why", "who", "how", "se", "si", "pero", "porque",
     "que",
 ];
+/// Words before an action word that undo it: "undo the freeze on my card", "quitar el bloqueo".
+const REVERSERS: &[&str] = &["undo", "remove", "lift", "lifted", "removed", "quitar", "quito", "quita", "levantar"];
+/// Words right after a "didn't make" that make it harmless: "I didn't make a mistake".
+const HARMLESS_AFTER_MAKE: &[&str] = &["mistake", "mistakes", "error", "sense", "typo"];
+
 /// Words that are not urgent on their own but whose negation means "nothing is wrong".
 const NEGATABLE: &[&str] = &[
     "lost", "lose", "losing", "missing", "perdida", "perdido", "perdi", "robada", "robado", "compromised",
@@ -117,17 +137,20 @@ pub fn words(text: &str) -> Vec<String> {
             'ó' | 'ò' | 'ô' | 'ö' => 'o',
             'ú' | 'ù' | 'û' | 'ü' => 'u',
             c if c.is_alphanumeric() => c,
+            // A clause ends: "no, someone stole it" is not a negated "stole".
+            ',' | '.' | ';' | ':' | '!' | '?' | '¿' | '¡' => '|',
             _ => ' ',
         })
         .collect();
-    folded.split_whitespace().map(str::to_owned).collect()
+    folded.replace('|', " | ").split_whitespace().map(str::to_owned).collect()
 }
 
-/// Whether the word at `at` is negated by one of the three words before it, with no breaker in between.
+/// Whether the word at `at` is negated by one of the four words before it in the same clause, with no breaker in
+/// between.
 fn negated(words: &[String], at: usize) -> bool {
-    for back in 1..=3.min(at) {
+    for back in 1..=4.min(at) {
         let w = words[at - back].as_str();
-        if NEGATION_BREAKERS.contains(&w) {
+        if w == "|" || NEGATION_BREAKERS.contains(&w) {
             return false;
         }
         if NEGATORS.contains(&w) {
@@ -154,6 +177,11 @@ pub fn wording(text: &str) -> Wording {
     let mut negated_cue = None;
     for (phrase, self_negating) in URGENT_PHRASES {
         for at in find_phrase(&words, phrase) {
+            let end = at + phrase.split(' ').count();
+            let next_two = &words[end.min(words.len())..(end + 2).min(words.len())];
+            if phrase.ends_with(" make") && next_two.iter().any(|w| HARMLESS_AFTER_MAKE.contains(&w.as_str())) {
+                continue;
+            }
             if *self_negating || !negated(&words, at) {
                 return Wording::Urgent(phrase);
             }
@@ -171,7 +199,8 @@ pub fn wording(text: &str) -> Wording {
             let after = &words[at + 1..(at + 5).min(words.len())];
             let before = &words[at.saturating_sub(2)..at];
             let about_the_bank = after.iter().chain(before).any(|w| BANK_OBJECTS.contains(&w.as_str()));
-            if about_the_bank {
+            let reversed = words[at.saturating_sub(2)..at].iter().any(|w| REVERSERS.contains(&w.as_str()));
+            if about_the_bank && !reversed {
                 if !negated(&words, at) {
                     return Wording::Urgent(cue);
                 }
@@ -285,6 +314,21 @@ mod tests {
         // "unfreeze" and "desbloquear" are other words: turning a card back on is not urgent.
         assert_eq!(wording("how do I unfreeze my card"), Wording::Neutral);
         assert_eq!(wording("desbloquea mi tarjeta"), Wording::Neutral);
+    }
+
+    #[test]
+    fn a_clause_break_ends_a_negation() {
+        assert!(urgent("no, someone stole my card"));
+        assert!(urgent("I am not the victim of any scam") == false);
+        assert!(urgent("the machine didn't give my card back"));
+    }
+
+    #[test]
+    fn harmless_readings_of_urgent_phrases_are_not_urgent() {
+        assert!(!urgent("I didn't make a mistake on the transfer, when will it arrive"));
+        assert!(!urgent("how do I undo the freeze on my card"));
+        assert!(!urgent("has my card been posted yet"));
+        assert!(urgent("I didn't make the payment to this shop"));
     }
 
     #[test]
