@@ -104,6 +104,7 @@ fn normalise(text: &str) -> String {
 /// Decide bot or human for `text`. Pure: the same inputs always give the same verdict.
 ///
 /// The rules, in order (the thresholds are in [`policy`], each with the measurement that chose it):
+/// 0. A bare answer ("yes", "no", a card ending) goes to the responder, which reads it against its question.
 /// 1. **Urgent wording** not negated ("stolen", "fraud", "didn't make", "freeze my card", "me robaron", ...; see
 ///    [`urgent_words`]) → urgent.
 /// 2. **Urgent intent** (see [`policy::is_urgent`]) as the model's top intent at any confidence, or among its
@@ -153,6 +154,11 @@ pub fn decide(prediction: &Prediction, text: &str, history: &History, thresholds
         .iter()
         .filter(|_| !policy::ALL_CLEAR_INTENTS.contains(&prediction.intent.as_str()))
         .find(|(intent, p)| *p >= thresholds.urgent_alternative && policy::is_urgent(intent));
+    if !matches!(wording, urgent_words::Wording::Urgent(_)) && crate::responder::confirmation::is_bare_answer(text) {
+        // "Yes", "No", "4242": an answer to the bot's question about blocking a card (the responder reads it against
+        // that question); the model's guess at such a word means nothing.
+        return verdict(Decision::Bot, None, None, "an answer to the bot's question".into());
+    }
     let urgent = match wording {
         urgent_words::Wording::Urgent(cue) => Some(format!("urgent wording \"{cue}\"")),
         urgent_words::Wording::Negated(_) => None,
