@@ -339,3 +339,107 @@ impl Handler for EscalationClassifier {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Every safety rule of [`decide`], on predictions written by hand so each rule is tested on its own.
+    use super::*;
+
+    fn prediction(intent: &str, confidence: f32, alternatives: &[(&str, f32)]) -> Prediction {
+        Prediction {
+            intent: intent.into(),
+            confidence,
+            alternatives: alternatives.iter().map(|(i, p)| ((*i).to_owned(), *p)).collect(),
+        }
+    }
+
+    fn decide_now(p: &Prediction, text: &str) -> Verdict {
+        decide(p, text, &History::default(), &policy::THRESHOLDS)
+    }
+
+    #[test]
+    fn an_urgent_top_intent_escalates_as_urgent_at_any_confidence() {
+        let v = decide_now(&prediction("card_payment_not_recognised", 0.34, &[("card_payment_fee_charged", 0.30)]), "what is this");
+        assert_eq!((v.decision, v.priority, v.reason), (Decision::Escalate, Some(Priority::Urgent), Some(EscalationReason::UrgentIntent)));
+        assert!(v.rule.unwrap().contains("card_payment_not_recognised"));
+        let v = decide_now(&prediction("freeze_account", 0.12, &[]), "hmm");
+        assert!(v.is_urgent() && v.decision == Decision::Escalate);
+    }
+
+    #[test]
+    fn an_urgent_alternative_with_meaningful_probability_escalates_and_a_faint_one_does_not() {
+        let strong = prediction("card_arrival", 0.5, &[("lost_or_stolen_card", policy::URGENT_ALTERNATIVE), ("card_linking", 0.1)]);
+        assert!(decide_now(&strong, "where is it").is_urgent());
+        let faint = prediction("card_arrival", 0.8, &[("lost_or_stolen_card", policy::URGENT_ALTERNATIVE - 0.01)]);
+        assert!(!decide_now(&faint, "where is it").is_urgent());
+    }
+
+    #[test]
+    fn an_all_clear_top_intent_is_not_escalated_for_an_urgent_alternative() {
+        let p = prediction("unfreeze_card", 0.45, &[("freeze_card", 0.35)]);
+        let v = decide_now(&p, "my card is on pause, how do I switch it on");
+        assert!(!v.is_urgent() && v.decision == Decision::Bot);
+    }
+
+    #[test]
+    fn urgent_wording_escalates_whatever_the_model_says_in_english_and_spanish() {
+        for text in ["somebody stole my wallet", "this is a scam", "me robaron la cartera", "hay un fraude en mi cuenta"] {
+            let v = decide_now(&prediction("greeting", 0.9, &[]), text);
+            assert!(v.is_urgent() && v.decision == Decision::Escalate, "{text}");
+            assert!(v.rule.as_deref().unwrap().starts_with("urgent wording"), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_negated_emergency_is_answered_as_the_next_intent_and_never_escalated() {
+        for text in ["my card is not lost, when does it expire?", "mi tarjeta no está perdida, ¿cuándo caduca?"] {
+            let p = prediction("lost_or_stolen_card", 0.7, &[("card_about_to_expire", 0.2)]);
+            let v = decide_now(&p, text);
+            assert_eq!((v.decision, v.reason), (Decision::Bot, None), "{text}");
+            assert_eq!(v.intent, "card_about_to_expire", "{text}");
+        }
+    }
+
+    #[test]
+    fn a_sure_card_emergency_lets_the_bot_ask_before_blocking_and_an_unsure_one_goes_to_a_person() {
+        let sure = decide_now(&prediction("lost_or_stolen_card", policy::ACT_ON_CARD, &[]), "I lost my card");
+        assert_eq!((sure.decision, sure.reason), (Decision::Bot, Some(EscalationReason::UrgentIntent)));
+        let unsure = decide_now(&prediction("lost_or_stolen_card", policy::ACT_ON_CARD - 0.01, &[]), "I lost my card");
+        assert_eq!((unsure.decision, unsure.priority), (Decision::Escalate, Some(Priority::Urgent)));
+    }
+
+    #[test]
+    fn out_of_scope_gets_the_polite_answer_not_a_banking_one_nor_an_escalation() {
+        let top = decide_now(&prediction("out_of_scope", 0.5, &[("exchange_rate", 0.3)]), "how is the stock market");
+        assert_eq!((top.intent.as_str(), top.decision, top.reason), (OUT_OF_SCOPE, Decision::Bot, None));
+        assert!(!top.answers_as_banking());
+        let alternative = prediction("exchange_rate", policy::OUT_OF_SCOPE_TOP_BELOW - 0.1, &[(OUT_OF_SCOPE, policy::OUT_OF_SCOPE_ALTERNATIVE)]);
+        assert_eq!(decide_now(&alternative, "what is the dow jones at").intent, OUT_OF_SCOPE);
+        let banking = prediction("exchange_rate", policy::OUT_OF_SCOPE_TOP_BELOW, &[(OUT_OF_SCOPE, 0.3)]);
+        assert!(decide_now(&banking, "what rate do you give for dollars").answers_as_banking());
+    }
+
+    #[test]
+    fn a_bare_yes_or_card_ending_goes_to_the_responder_whatever_the_model_guesses() {
+        for text in ["Yes", "sí", "No", "4242"] {
+            let v = decide_now(&prediction("lost_or_stolen_card", 0.2, &[]), text);
+            assert_eq!((v.decision, v.reason), (Decision::Bot, None), "{text}");
+        }
+    }
+
+    #[test]
+    fn urgency_comes_before_a_request_for_a_person_and_the_agent_sees_why() {
+        let v = decide_now(&prediction("human_agent", 0.9, &[]), "my card was stolen, get me a real person");
+        assert_eq!(v.priority, Some(Priority::Urgent));
+        let line = summary("my card was stolen, get me a real person", &v.intent, v.rule.as_deref());
+        assert!(line.starts_with("URGENT: urgent wording \"stolen\""), "{line}");
+        let asked = decide_now(&prediction("human_agent", 0.9, &[]), "can I talk to a real person");
+        assert_eq!(asked.reason, Some(EscalationReason::CustomerAsked));
+    }
+
+    #[test]
+    fn the_human_body_is_not_a_request_for_a_human() {
+        let v = decide_now(&prediction("out_of_scope", 0.6, &[]), "how many bones are in the human body");
+        assert_eq!((v.decision, v.intent.as_str()), (Decision::Bot, OUT_OF_SCOPE));
+    }
+}
