@@ -165,6 +165,12 @@ fn the_default_model_knows_all_77_banking_intents_and_ours() {
         "savings_plans",
         "loan_plans",
         "out_of_scope",
+        "freeze_card",
+        "unfreeze_card",
+        "freeze_account",
+        "dispute_charge",
+        "branch_hours",
+        "atm_limits",
     ] {
         assert!(intents.contains(ours), "{ours}");
     }

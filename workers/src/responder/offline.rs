@@ -302,13 +302,10 @@ impl<B: CoreBanking> OfflineResponder<B> {
 
 /// "Block the card ending 4242? Yes / No" — the widget shows the two buttons for this question.
 fn ask_to_block(card: &Card, lang: Lang) -> Answer {
-    Answer::asking(format!(
-        "{} {} {}? {}",
-        lang.pick("I'm sorry to hear that. Block the", "Lamento lo ocurrido. ¿Bloqueo la"),
-        card_kind(card, lang),
-        format!("{} {}", lang.pick("card ending", "tarjeta acabada en"), card.last4),
-        lang.pick("Yes / No", "Sí / No"),
-    ))
+    Answer::asking(match lang {
+        Lang::En => format!("I'm sorry to hear that. Block the {} card ending {}? Yes / No", card_kind(card, lang), card.last4),
+        Lang::Es => format!("Lamento lo ocurrido. ¿Bloqueo la tarjeta {} acabada en {}? Sí / No", card_kind(card, lang), card.last4),
+    })
 }
 
 fn card_kind(card: &Card, lang: Lang) -> &'static str {
