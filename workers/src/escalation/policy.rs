@@ -68,7 +68,13 @@ pub fn policy_for(intent: &str) -> IntentPolicy {
 pub const LOW_CONFIDENCE: f32 = 0.35;
 
 /// An urgent intent among the model's three alternatives with at least this probability escalates as urgent.
-/// THRESHOLD_NOTE_URGENT_ALTERNATIVE
+///
+/// Chosen with `joxai nlu safety --sweep` on our own sets (`nlu/eval/`: 282 urgent, 40 negations, 304 everyday,
+/// 520 out-of-scope messages) and on BANKING77 rows held out of training (10%, seed 7). Urgent recall / false
+/// escalations of everyday questions on our sets, then with the held-out rows added:
+/// 0.10: 99.6% / 3.3% (98.6% / 2.4%); 0.15: 99.3% / 1.9% (98.6% / 2.0%); **0.20: 99.3% / 1.1% (98.4% / 1.7%)**;
+/// 0.25: 99.3% / 0.7% (98.4% / 1.4%); off: 98.6% / 0.7% (97.6% / 1.3%). 0.20 is the lowest that keeps false
+/// escalations under 2% on both; the urgent wording rule catches most of what a lower value would add.
 pub const URGENT_ALTERNATIVE: f32 = 0.20;
 
 /// Top intents that say the emergency is over ("I found my card, how do I unfreeze it"): an urgent intent among
@@ -78,12 +84,24 @@ pub const ALL_CLEAR_INTENTS: &[&str] = &["unfreeze_card"];
 
 /// The bot may act on an account (block a card, after the customer confirms which one) only when the blended
 /// confidence in a lost, stolen or compromised card, or a card freeze, is at least this; below it the conversation
-/// goes straight to a person as urgent and nothing is touched. THRESHOLD_NOTE_ACT
-pub const ACT_ON_CARD: f32 = 0.80;
+/// goes straight to a person as urgent and nothing is touched.
+///
+/// Measured with `joxai nlu safety --sweep` (offers to block / of them on messages that are not a card emergency, on
+/// our sets): 0.5: 78 / 5; 0.7: 42 / 1; 0.8: 37 / 1; **0.9: 27 / 0**; 0.95: 13 / 0. On the held-out BANKING77 rows
+/// the bot offered to block 7 times, never on a row that was not a card emergency. "I lost my card" scores 0.999.
+/// The customer's "Yes" is still needed on top of it.
+pub const ACT_ON_CARD: f32 = 0.90;
 
 /// Out of scope: the polite "I can only help with banking" answer when the model's top intent is `out_of_scope`, or
 /// when `out_of_scope` is among the alternatives with at least this probability and the top intent's confidence is
-/// below [`OUT_OF_SCOPE_TOP_BELOW`]. THRESHOLD_NOTE_OOS
+/// below [`OUT_OF_SCOPE_TOP_BELOW`].
+///
+/// The out-of-scope class is trained on our own examples from many domains (`nlu/data/joxai_intents.csv`); these
+/// two thresholds add an abstention when the model hesitates between a banking intent and out of scope. Out-of-scope
+/// messages answered as banking on our 520 (`joxai nlu safety --sweep`): top intent alone 2.7%; 0.10 with the top
+/// below 0.5: 1.5%; **0.15 below 0.6: 1.2%**; 0.20 below 0.6: 1.5%; 0.15 below 0.8: 1.0% (with the held-out
+/// BANKING77 model). 0.15 / 0.6 keeps the abstention to hesitant answers; 0.8 would also silence banking answers
+/// the model gives at 0.6-0.8.
 pub const OUT_OF_SCOPE_ALTERNATIVE: f32 = 0.15;
 /// See [`OUT_OF_SCOPE_ALTERNATIVE`].
 pub const OUT_OF_SCOPE_TOP_BELOW: f32 = 0.60;

@@ -59,6 +59,10 @@ pub struct Tally {
     /// Everyday and out-of-scope rows answered with a banking answer of another intent.
     pub confident_wrong: usize,
     pub intent_correct: usize,
+    /// Rows where the bot offered to block a card (the classifier was sure of a card emergency), and those of them
+    /// whose label is not a card emergency (lost, stolen, compromised card or card freeze).
+    pub card_offers: usize,
+    pub card_offers_wrong: usize,
     pub misses: Vec<String>,
 }
 
@@ -68,6 +72,12 @@ fn pct(n: usize, d: usize) -> String {
 
 impl Tally {
     pub fn add(&mut self, row: &Example, verdict: &Verdict) {
+        if verdict.is_urgent() && verdict.decision == Decision::Bot {
+            self.card_offers += 1;
+            if !crate::responder::offline::BLOCK_CARD.contains(&row.intent.as_str()) {
+                self.card_offers_wrong += 1;
+            }
+        }
         let miss = |why: &str| format!("{why}: {:?} [{}] -> {} {:.2} {:?} ({})", row.text, row.intent, verdict.intent, verdict.confidence, verdict.decision, verdict.rule.as_deref().unwrap_or("-"));
         match expectation(&row.intent) {
             Expectation::Urgent => {
@@ -138,6 +148,9 @@ impl Tally {
             println!("  out of scope answered as banking: {}", pct(self.out_of_scope_answered_as_banking, self.out_of_scope));
             println!("  out of scope escalated:        {}", pct(self.out_of_scope_escalated, self.out_of_scope));
         }
+        if self.card_offers > 0 {
+            println!("  offers to block a card:        {} ({} on rows that are not a card emergency)", self.card_offers, self.card_offers_wrong);
+        }
         if self.everyday + self.out_of_scope > 0 {
             println!("  confident-wrong rate:          {}", pct(self.confident_wrong, self.everyday + self.out_of_scope));
         }
@@ -157,6 +170,8 @@ impl Tally {
         self.out_of_scope_escalated += other.out_of_scope_escalated;
         self.confident_wrong += other.confident_wrong;
         self.intent_correct += other.intent_correct;
+        self.card_offers += other.card_offers;
+        self.card_offers_wrong += other.card_offers_wrong;
     }
 }
 
@@ -203,6 +218,11 @@ fn sweep(scored: &[(Example, Prediction)]) {
                 pct(r.out_of_scope_escalated, r.out_of_scope),
             );
         }
+    }
+    println!("sweep (act on card): offers to block a card, of which not a card emergency, urgent recall");
+    for act_on_card in [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99] {
+        let r = tally_with(&rows, &predictions, &policy::Thresholds { act_on_card, ..policy::THRESHOLDS });
+        println!("  {act_on_card:.2}: {} | {} | {}", r.card_offers, r.card_offers_wrong, pct(r.urgent_caught, r.urgent));
     }
 }
 
@@ -273,6 +293,11 @@ pub fn run_cli(args: &[String]) -> anyhow::Result<()> {
         total.print(&format!("all sets ({count} rows)"));
     }
     println!("mean decision time per message: {:.0} µs", spent.as_secs_f64() * 1e6 / count.max(1) as f64);
+    // What the safety rules add to each message on top of the model (word matching, no model call).
+    let (rows, predictions): (Vec<Example>, Vec<Prediction>) = scored.iter().cloned().unzip();
+    let started = Instant::now();
+    let _ = tally_with(&rows, &predictions, &policy::THRESHOLDS);
+    println!("of which the safety rules: {:.1} µs per message", started.elapsed().as_secs_f64() * 1e6 / rows.len().max(1) as f64);
     if run_sweep {
         sweep(&scored);
     }

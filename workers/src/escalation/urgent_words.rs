@@ -5,6 +5,9 @@
 //! Matching is on words after lower-casing, folding accents (`robó` = `robo`) and dropping apostrophes
 //! (`didn't` = `didnt`), so typed-in-a-hurry messages match too.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
 /// What the message's wording says about urgency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wording {
@@ -171,35 +174,70 @@ fn find_phrase(words: &[String], phrase: &str) -> Vec<usize> {
         .collect()
 }
 
+/// A phrase of [`URGENT_PHRASES`] split into words.
+struct Phrase {
+    text: &'static str,
+    words: Vec<&'static str>,
+    self_negating: bool,
+}
+
+/// The urgent phrases by their first word, and the single-word lists as sets, built once: the rules run on every
+/// customer message, so each word is looked up once instead of every phrase being searched for.
+struct Lexicon {
+    phrases: HashMap<&'static str, Vec<Phrase>>,
+    urgent: HashSet<&'static str>,
+    actions: HashSet<&'static str>,
+    negatable: HashSet<&'static str>,
+}
+
+fn lexicon() -> &'static Lexicon {
+    static LEXICON: OnceLock<Lexicon> = OnceLock::new();
+    LEXICON.get_or_init(|| {
+        let mut phrases: HashMap<&'static str, Vec<Phrase>> = HashMap::new();
+        for (text, self_negating) in URGENT_PHRASES {
+            let words: Vec<&'static str> = text.split(' ').collect();
+            phrases.entry(words[0]).or_default().push(Phrase { text, words, self_negating: *self_negating });
+        }
+        Lexicon {
+            phrases,
+            urgent: URGENT_WORDS.iter().copied().collect(),
+            actions: ACTION_WORDS.iter().copied().collect(),
+            negatable: NEGATABLE.iter().copied().collect(),
+        }
+    })
+}
+
 /// Reads the urgency of `text` from its wording alone.
 pub fn wording(text: &str) -> Wording {
     let words = words(text);
+    let lexicon = lexicon();
     let mut negated_cue = None;
-    for (phrase, self_negating) in URGENT_PHRASES {
-        for at in find_phrase(&words, phrase) {
-            let end = at + phrase.split(' ').count();
-            let next_two = &words[end.min(words.len())..(end + 2).min(words.len())];
-            if phrase.ends_with(" make") && next_two.iter().any(|w| HARMLESS_AFTER_MAKE.contains(&w.as_str())) {
+    for (at, word) in words.iter().enumerate() {
+        for phrase in lexicon.phrases.get(word.as_str()).into_iter().flatten() {
+            let end = at + phrase.words.len();
+            if end > words.len() || !phrase.words.iter().zip(&words[at..end]).all(|(p, w)| p == w) {
                 continue;
             }
-            if *self_negating || !negated(&words, at) {
-                return Wording::Urgent(phrase);
+            let next_two = &words[end..(end + 2).min(words.len())];
+            if phrase.text.ends_with(" make") && next_two.iter().any(|w| HARMLESS_AFTER_MAKE.contains(&w.as_str())) {
+                continue;
             }
-            negated_cue.get_or_insert(*phrase);
+            if phrase.self_negating || !negated(&words, at) {
+                return Wording::Urgent(phrase.text);
+            }
+            negated_cue.get_or_insert(phrase.text);
         }
-    }
-    for (at, word) in words.iter().enumerate() {
-        if let Some(cue) = URGENT_WORDS.iter().find(|w| **w == word) {
+        if let Some(cue) = lexicon.urgent.get(word.as_str()) {
             if !negated(&words, at) {
                 return Wording::Urgent(cue);
             }
             negated_cue.get_or_insert(cue);
         }
-        if let Some(cue) = ACTION_WORDS.iter().find(|w| **w == word) {
+        if let Some(cue) = lexicon.actions.get(word.as_str()) {
             let after = &words[at + 1..(at + 5).min(words.len())];
             let before = &words[at.saturating_sub(2)..at];
             let about_the_bank = after.iter().chain(before).any(|w| BANK_OBJECTS.contains(&w.as_str()));
-            let reversed = words[at.saturating_sub(2)..at].iter().any(|w| REVERSERS.contains(&w.as_str()));
+            let reversed = before.iter().any(|w| REVERSERS.contains(&w.as_str()));
             if about_the_bank && !reversed {
                 if !negated(&words, at) {
                     return Wording::Urgent(cue);
@@ -207,7 +245,7 @@ pub fn wording(text: &str) -> Wording {
                 negated_cue.get_or_insert(cue);
             }
         }
-        if let Some(cue) = NEGATABLE.iter().find(|w| **w == word)
+        if let Some(cue) = lexicon.negatable.get(word.as_str())
             && negated(&words, at)
         {
             negated_cue.get_or_insert(cue);
