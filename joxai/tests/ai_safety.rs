@@ -61,6 +61,30 @@ async fn a_lost_card_is_blocked_only_after_the_customer_confirms_which_card_then
 }
 
 #[tokio::test]
+async fn a_customer_with_two_cards_is_asked_which_one_and_only_the_confirmed_card_is_blocked() {
+    let app = spawn_app().await;
+    let (conversation, token) = verified_session(&app, "CUST-1001", "Ana García").await;
+    let mut ws = app.ws(&token).await;
+    app.post_message(conversation, &token, "q1", "I lost my card").await;
+    let which = ws.wait_event("which card", |f| is_message_from(f, "bot")).await;
+    let text = bot_text(&which);
+    assert!(text.contains("4921") && text.contains("7710"), "offers both cards: {text:?}");
+    app.post_message(conversation, &token, "q2", "7710").await;
+    let question = ws
+        .wait_event("the question about one card", |f| is_message_from(f, "bot") && bot_text(f).contains("Yes / No"))
+        .await;
+    assert!(bot_text(&question).contains("credit card ending 7710"), "{:?}", bot_text(&question));
+    assert_eq!(card_status(&app, "7710").await, "active", "not before the customer says yes");
+    app.post_message(conversation, &token, "q3", "Yes").await;
+    ws.wait_event("the confirmation", |f| is_message_from(f, "bot") && bot_text(f).contains("blocked your card")).await;
+    let escalated = ws.wait_event("the escalation", |f| event_type(f) == "conversation.escalated").await;
+    assert_eq!(escalated["event"]["payload"]["priority"], "urgent");
+    assert_eq!(card_status(&app, "7710").await, "blocked");
+    assert_eq!(card_status(&app, "4921").await, "active", "the other card is untouched");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_customer_who_says_no_gets_a_person_at_once_and_the_card_stays_active() {
     let app = spawn_app().await;
     let (conversation, token) = verified_session(&app, "CUST-1002", "John Smith").await;
