@@ -88,7 +88,8 @@ pub const ALL_CLEAR_INTENTS: &[&str] = &["unfreeze_card"];
 ///
 /// Measured with `joxai nlu safety --sweep` (offers to block / of them on messages that are not a card emergency, on
 /// our sets): 0.5: 78 / 5; 0.7: 42 / 1; 0.8: 37 / 1; **0.9: 27 / 0**; 0.95: 13 / 0. On the held-out BANKING77 rows
-/// the bot offered to block 7 times, never on a row that was not a card emergency. "I lost my card" scores 0.999.
+/// the bot offered to block 7 times at 0.8 and 4 at 0.9, never on a row that was not a card emergency. "I lost my
+/// card" scores 0.999.
 /// The customer's "Yes" is still needed on top of it.
 pub const ACT_ON_CARD: f32 = 0.90;
 
