@@ -79,6 +79,11 @@ impl<B: CoreBanking> OfflineResponder<B> {
             && confirmation::is_bare_answer(&q.text)
             && let Some(question) = self.pending_question(q).await?
         {
+            // "7710" or "ok" says nothing of the language: answer in the question's.
+            let lang = match joxai_nlu::detect_language(&question) {
+                joxai_nlu::Language::Spanish => Lang::Es,
+                joxai_nlu::Language::English => Lang::En,
+            };
             return self.answer_question(q, &question, lang, customer_ref).await;
         }
         // The classifier sends a card emergency here only when it is sure (see `escalation::decide`); checked again so

@@ -13,12 +13,33 @@ export function confirmationOf(line: ChatLine | undefined): { card: string; yes:
   return null;
 }
 
+/** The card endings offered when the bot asks which card to block ("…4921 (debit) or …7710 (credit)? Reply with its last four digits."). */
+export function cardChoiceOf(line: ChatLine | undefined): string[] {
+  if (!line || line.kind !== 'message' || line.sender !== 'bot') return [];
+  if (!/(Reply with its last four digits|Responda con sus cuatro últimas cifras)\.$/.test(line.text)) return [];
+  return [...line.text.matchAll(/…(\d{4})/g)].map((m) => m[1]);
+}
+
 /**
  * The buttons, shown only while the question is the last line of the conversation: once the customer answers (or
  * writes anything else) they go away, so an old question can never be answered twice.
  */
 export function ConfirmButtons({ lines, onAnswer, label }: { lines: ChatLine[]; onAnswer: (text: string) => void; label: string }) {
-  const question = confirmationOf(lines[lines.length - 1]);
+  const last = lines[lines.length - 1];
+  const choices = cardChoiceOf(last);
+  if (choices.length > 1) {
+    // One button per card: it sends the card's last four digits, which the bot reads as the answer.
+    return (
+      <div className="confirm" role="group" aria-label={label} data-testid="card-choice">
+        {choices.map((card) => (
+          <button key={card} type="button" className="confirm-no" onClick={() => onAnswer(card)}>
+            …{card}
+          </button>
+        ))}
+      </div>
+    );
+  }
+  const question = confirmationOf(last);
   if (!question) return null;
   return (
     <div className="confirm" role="group" aria-label={label} data-testid="confirm-buttons" data-card={question.card}>
