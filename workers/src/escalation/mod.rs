@@ -195,7 +195,11 @@ pub fn decide(prediction: &Prediction, text: &str, history: &History, thresholds
         return Verdict { intent, confidence, ..verdict(Decision::Bot, None, None, "urgent wording negated".into()) };
     }
 
-    let out_of_scope = prediction.intent == OUT_OF_SCOPE
+    let repeated = history.previous_customer_text.as_deref().map(normalise).is_some_and(|prev| prev == lower && lower.len() > 3);
+    let frustrated = contains_phrase(&lower, FRUSTRATION) || repeated;
+    // "This bot is useless" reads as off-topic to the model, but a frustrated customer gets a person.
+    let out_of_scope = !frustrated
+        && prediction.intent == OUT_OF_SCOPE
         || (prediction.confidence < thresholds.out_of_scope_top_below
             && prediction.alternatives.iter().any(|(i, p)| i == OUT_OF_SCOPE && *p >= thresholds.out_of_scope_alternative));
     if out_of_scope {
@@ -215,8 +219,7 @@ pub fn decide(prediction: &Prediction, text: &str, history: &History, thresholds
         }
         _ => {}
     }
-    let repeated = history.previous_customer_text.as_deref().map(normalise).is_some_and(|prev| prev == lower && lower.len() > 3);
-    if contains_phrase(&lower, FRUSTRATION) || repeated {
+    if frustrated {
         return escalate(Priority::High, EscalationReason::Frustration, "frustration".into());
     }
     if !confident && history.previous_bot_confidence.is_some_and(|c| c < LOW_CONFIDENCE) {
@@ -435,6 +438,15 @@ mod tests {
         assert!(line.starts_with("URGENT: urgent wording \"stolen\""), "{line}");
         let asked = decide_now(&prediction("human_agent", 0.9, &[]), "can I talk to a real person");
         assert_eq!(asked.reason, Some(EscalationReason::CustomerAsked));
+    }
+
+    #[test]
+    fn a_frustrated_customer_gets_a_person_even_when_the_model_reads_it_as_off_topic() {
+        let v = decide_now(&prediction("out_of_scope", 0.8, &[]), "this is useless");
+        assert_eq!((v.decision, v.reason), (Decision::Escalate, Some(EscalationReason::Frustration)));
+        let history = History { previous_customer_text: Some("what's the weather".into()), previous_bot_confidence: Some(0.9) };
+        let again = decide(&prediction("out_of_scope", 0.8, &[]), "what's the weather", &history, &policy::THRESHOLDS);
+        assert_eq!(again.reason, Some(EscalationReason::Frustration));
     }
 
     #[test]
