@@ -1,7 +1,8 @@
 //! What to do with each intent: answer with the bot, or hand to a person with a priority and reason.
 //!
 //! This table is the one place a bank changes to tune escalation. Intents not listed are answered by
-//! the bot.
+//! the bot. Intents whose reason is `UrgentIntent` are urgent: the safety rules of `super::classify` escalate them
+//! at any confidence; the rules' thresholds are below, each with the measurement that chose it.
 
 use joxai_schemas::types::{EscalationReason, Priority};
 
@@ -12,7 +13,9 @@ pub enum IntentPolicy {
     Bot,
     /// A person must take over, at once.
     Escalate(Priority, EscalationReason),
-    /// The bot acts and answers first (blocks a lost card and confirms), then a person takes over.
+    /// The bot answers first, then a person takes over. For a card emergency the bot's answer is the offer to block
+    /// the card (only when the classifier is sure, see [`ACT_ON_CARD`]), and the hand-over follows the customer's
+    /// Yes or No.
     AnswerThenEscalate(Priority, EscalationReason),
 }
 
