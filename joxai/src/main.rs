@@ -58,6 +58,11 @@ fn demo_password(config: &Config) -> String {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Command::Nlu { args } = &cli.command {
+        // `nlu safety` measures the escalation classifier's decisions, which live in the workers, not in the NLU crate.
+        let words: Vec<&str> = args.iter().map(String::as_str).skip_while(|a| *a == "nlu").collect();
+        if words.first() == Some(&"safety") {
+            return joxai_workers::escalation::safety::run_cli(&args[args.len() - words.len() + 1..]);
+        }
         return joxai_nlu::run_cli(args);
     }
     joxai_platform::telemetry::init();

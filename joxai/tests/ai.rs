@@ -1,12 +1,12 @@
 //! The banking AI end to end: answers on a verified customer's own data, general answers and a
-//! sign-in prompt for visitors, card blocking with an urgent hand-over, and escalation reasons.
+//! sign-in prompt for visitors, and escalation reasons (card blocking and the safety rules: `ai_safety.rs`).
 
 mod support;
 
 use joxai_ingress::routes::chat::sign_identity;
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
-use support::{TestApp, event_type, is_message_from, spawn_app};
+use support::{TestApp, is_message_from, spawn_app};
 
 async fn verified_session(app: &TestApp, customer_ref: &str, name: &str) -> (uuid::Uuid, String) {
     let issued_at = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -58,25 +58,6 @@ async fn a_forged_identity_signature_is_refused() {
         .await
         .expect("send");
     assert_eq!(response.status(), 422);
-    app.stop().await;
-}
-
-#[tokio::test]
-async fn a_lost_card_report_blocks_the_demo_card_and_opens_an_urgent_ticket() {
-    let app = spawn_app().await;
-    let (conversation, token) = verified_session(&app, "CUST-1002", "John Smith").await;
-    let mut ws = app.ws(&token).await;
-    app.post_message(conversation, &token, "q1", "I lost my card, please help").await;
-    let reply = ws.wait_event("the bot's confirmation", |f| is_message_from(f, "bot")).await;
-    let text = reply["event"]["payload"]["message"]["text"].as_str().unwrap_or_default();
-    assert!(text.contains("5512"), "names the blocked card: {text:?}");
-    let escalated = ws.wait_event("the escalation", |f| event_type(f) == "conversation.escalated").await;
-    assert_eq!(escalated["event"]["payload"]["priority"], "urgent");
-    assert_eq!(escalated["event"]["payload"]["reason"], "urgent_intent");
-    let status: String = app.query("SELECT status FROM bank_cards WHERE last4 = '5512'", &[]).await[0].get(0);
-    assert_eq!(status, "blocked");
-    let other: String = app.query("SELECT status FROM bank_cards WHERE last4 = '4921'", &[]).await[0].get(0);
-    assert_eq!(other, "active", "another customer's card is untouched");
     app.stop().await;
 }
 

@@ -28,20 +28,23 @@ fn held_out_accuracy(split_seed: u64) -> f64 {
 
 #[test]
 fn accuracy_on_held_out_banking77_rows_stays_above_the_measured_floor() {
-    // Measured: 0.9045 (seed 7), 0.9144 (seed 1), 0.9055 (seed 2), mean 0.9081. The figures are deterministic, so
-    // this cannot flake; the floors sit just under them, so a change that costs a point fails here (the previous
-    // model, at 0.8985 / mean 0.9038, would). Three splits because one 10% split (about 1,000 rows) moves
-    // accuracy by a point either way. Seed 7 is the split `nlu holdout --seed 7` writes.
+    // Measured (TF-IDF model alone): 0.8995 (seed 7), 0.9104 (seed 1), 0.9025 (seed 2), mean 0.9041. The figures are
+    // deterministic, so this cannot flake; the floors sit just under them, so a change that costs a point fails here.
+    // Three splits because one 10% split (about 1,000 rows) moves accuracy by a point either way. Seed 7 is the split
+    // `nlu holdout --seed 7` writes. (Before the out-of-scope examples from many domains and the six new intents:
+    // 0.9045 / 0.9144 / 0.9055; two of the five seed-7 rows lost are BANKING77 rows labelled as a direct debit that
+    // read "what is the word?" and "what is the matter?", now rightly out of scope. The product's blended model is
+    // unchanged or better: 10-fold cross-validation 0.9327 against 0.9317, see nlu/README.md.)
     let accuracies: Vec<f64> = [7, 1, 2].into_iter().map(held_out_accuracy).collect();
     let mean = accuracies.iter().sum::<f64>() / accuracies.len() as f64;
     assert!(
-        accuracies[0] >= 0.90,
-        "seed-7 held-out accuracy {:.4} fell below 0.90",
+        accuracies[0] >= 0.8975,
+        "seed-7 held-out accuracy {:.4} fell below 0.8975",
         accuracies[0]
     );
     assert!(
-        mean >= 0.905,
-        "mean held-out accuracy {mean:.4} (per split {accuracies:?}) fell below 0.905"
+        mean >= 0.902,
+        "mean held-out accuracy {mean:.4} (per split {accuracies:?}) fell below 0.902"
     );
     assert!(
         accuracies.iter().all(|&a| a >= 0.895),
@@ -165,6 +168,12 @@ fn the_default_model_knows_all_77_banking_intents_and_ours() {
         "savings_plans",
         "loan_plans",
         "out_of_scope",
+        "freeze_card",
+        "unfreeze_card",
+        "freeze_account",
+        "dispute_charge",
+        "branch_hours",
+        "atm_limits",
     ] {
         assert!(intents.contains(ours), "{ours}");
     }

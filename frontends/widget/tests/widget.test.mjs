@@ -343,6 +343,54 @@ test('a message sent while offline is queued, then delivered exactly once after 
   assert.equal((await customerTexts()).filter((t) => t.includes(text)).length, 1);
 });
 
+test('a verified customer who lost their card gets Yes / No buttons, and the card is blocked only after Yes', async () => {
+  // A conversation of its own, so blocking the demo card cannot change what the other journeys see.
+  const ownContext = await browser.newContext({ viewport: { width: 1280, height: 820 } });
+  const p = await ownContext.newPage();
+  try {
+    await p.goto(base + '/');
+    await openChat(p);
+    await send('I lost my card', p);
+    const buttons = chatFrame(p).getByTestId('confirm-buttons');
+    await buttons.waitFor({ timeout: SLOW });
+    assert.equal(await buttons.getAttribute('data-card'), '5512', 'asks about the signed-in customer\'s card');
+    const question = chatFrame(p).locator('.line[data-sender="bot"]', { hasText: 'card ending 5512' });
+    assert.equal(await question.count(), 1);
+    await p.screenshot({ path: join(shots, 'confirm-block-card.png') });
+    await buttons.getByRole('button', { name: 'Yes' }).click();
+    await chatFrame(p).locator('.line[data-sender="bot"]', { hasText: 'blocked your card' }).waitFor({ timeout: SLOW });
+    assert.match((await customerTexts(p)).pop() ?? '', /\bYes$/, 'the button sent the answer as the customer');
+    assert.equal(await buttons.count(), 0, 'the buttons go away once the question is answered');
+    await p.screenshot({ path: join(shots, 'card-blocked.png') });
+  } finally {
+    await ownContext.close();
+  }
+});
+
+test('on the Spanish page a customer with two cards picks one with a button, confirms with Sí, and only that card is blocked', async () => {
+  const ownContext = await browser.newContext({ viewport: { width: 1280, height: 820 } });
+  const p = await ownContext.newPage();
+  try {
+    await p.goto(base + '/demo/es.html');
+    await openChat(p);
+    await send('perdí mi tarjeta', p);
+    const choice = chatFrame(p).getByTestId('card-choice');
+    await choice.waitFor({ timeout: SLOW });
+    await p.screenshot({ path: join(shots, 'choose-card-es.png') });
+    await choice.getByRole('button', { name: '…7710' }).click();
+    const buttons = chatFrame(p).getByTestId('confirm-buttons');
+    await buttons.waitFor({ timeout: SLOW });
+    assert.equal(await buttons.getAttribute('data-card'), '7710');
+    await chatFrame(p).locator('.line[data-sender="bot"]', { hasText: '¿Bloqueo la tarjeta de crédito acabada en 7710?' }).waitFor();
+    await buttons.getByRole('button', { name: 'Sí' }).click();
+    await chatFrame(p).locator('.line[data-sender="bot"]', { hasText: 'He bloqueado su tarjeta …7710' }).waitFor({ timeout: SLOW });
+    assert.equal(await buttons.count(), 0, 'the buttons go away once the question is answered');
+    await p.screenshot({ path: join(shots, 'card-blocked-es.png') });
+  } finally {
+    await ownContext.close();
+  }
+});
+
 test('when the conversation ends the customer can rate it from 1 to 5 with a comment', async (t) => {
   // Probe for the rating endpoint with an invalid rating: 422 means it exists.
   const probe = await http('POST', `/api/v1/chat/conversations/${conversationId}/rating`, { token: customerToken, body: { rating: 0 } });

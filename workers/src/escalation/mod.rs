@@ -7,11 +7,13 @@
 //! frustration (negative wording, the same question again) and a second low-confidence guess in a row.
 
 pub mod policy;
+pub mod safety;
+pub mod urgent_words;
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use joxai_nlu::IntentModel;
+use joxai_nlu::{IntentModel, Prediction};
 use joxai_platform::Platform;
 use joxai_platform::metrics::metrics;
 use joxai_schemas::commands::EscalateConversation;
@@ -32,6 +34,20 @@ pub struct Verdict {
     pub decision: Decision,
     pub priority: Option<Priority>,
     pub reason: Option<EscalationReason>,
+    /// Which rule decided, in words, for the agent (in the ticket's summary) and for `joxai nlu safety`.
+    pub rule: Option<String>,
+}
+
+impl Verdict {
+    /// Whether a person takes over as urgent: at once, or right after the bot offers to block a card.
+    pub fn is_urgent(&self) -> bool {
+        self.reason == Some(EscalationReason::UrgentIntent)
+    }
+
+    /// Whether the bot answers with a banking answer: not escalated, not out of scope, not a guess.
+    pub fn answers_as_banking(&self) -> bool {
+        self.decision == Decision::Bot && self.reason.is_none() && self.intent != OUT_OF_SCOPE && self.confidence >= LOW_CONFIDENCE
+    }
 }
 
 /// What the classifier knows of the conversation before this message: the wire type, so the
@@ -57,9 +73,10 @@ pub(crate) fn history_columns(conversation: &str, before: Option<&str>) -> Strin
 /// Phrases that mean "let me talk to a person", in English and Spanish. Checked before the model:
 /// a customer who asks for a person gets one, whatever the model thinks.
 const ASK_FOR_HUMAN: &[&str] = &[
-    "human", "real person", "a person", "an agent", "live agent", "speak to someone", "talk to someone",
+    // Not "human" alone: "how many bones are in the human body" is not a request for a person.
+    "a human", "to human", "human agent", "human please", "human being", "real human", "real person", "a person", "an agent", "live agent", "speak to someone", "talk to someone",
     "representative", "operator", "customer service agent", "speak with someone", "call me",
-    "persona", "humano", "agente", "asesor", "operador", "hablar con alguien", "representante",
+    "persona", "un humano", "con humano", "persona real", "agente", "asesor", "operador", "hablar con alguien", "representante",
 ];
 
 /// Negative wording that signals a frustrated customer.
@@ -85,54 +102,142 @@ fn normalise(text: &str) -> String {
 }
 
 /// Decide bot or human for `text`. Pure: the same inputs always give the same verdict.
+///
+/// The rules, in order (the thresholds are in [`policy`], each with the measurement that chose it):
+/// 0. A bare answer ("yes", "no", a card ending) goes to the responder, which reads it against its question.
+/// 1. **Urgent wording** not negated ("stolen", "fraud", "didn't make", "freeze my card", "me robaron", ...; see
+///    [`urgent_words`]) → urgent.
+/// 2. **Urgent intent** (see [`policy::is_urgent`]) as the model's top intent at any confidence, or among its
+///    alternatives with probability ≥ [`policy::URGENT_ALTERNATIVE`] → urgent; unless the wording negates the
+///    emergency ("my card is not lost") and carries no urgent cue.
+/// 3. An urgent case is escalated at once, except a lost, stolen or compromised card (or a card freeze) that the
+///    model is sure of (≥ [`policy::ACT_ON_CARD`]): the bot first offers to block the card, asks the customer to
+///    confirm which one, and then hands over as urgent (see the offline responder).
+/// 4. The customer asked for a person → normal escalation.
+/// 5. **Out of scope** (top intent `out_of_scope`, or `out_of_scope` among the alternatives with probability ≥
+///    [`policy::OUT_OF_SCOPE_ALTERNATIVE`] while the top is below [`policy::OUT_OF_SCOPE_TOP_BELOW`]) → the bot
+///    answers that it only helps with banking (intent `out_of_scope`).
+/// 6. The intent's policy when the model is confident; frustration or the same message again; a second guess in a
+///    row; otherwise the bot answers (below [`policy::LOW_CONFIDENCE`] it says it is not sure).
 pub fn classify(model: &IntentModel, text: &str, history: &History) -> Verdict {
     let started = Instant::now();
     let prediction = model.classify(text);
     let m = metrics();
     m.nlu_duration.observe(started.elapsed().as_secs_f64());
     m.nlu_intents.with_label_values(&[prediction.intent.as_str()]).inc();
+    decide(&prediction, text, history, &policy::THRESHOLDS)
+}
+
+/// The rules of [`classify`] on a prediction already made, with the given thresholds (the product always passes
+/// [`policy::THRESHOLDS`]; `joxai nlu safety --sweep` tries others).
+pub fn decide(prediction: &Prediction, text: &str, history: &History, thresholds: &policy::Thresholds) -> Verdict {
     let language = match joxai_nlu::detect_language(text) {
         joxai_nlu::Language::Spanish => "es",
         joxai_nlu::Language::English => "en",
     };
     let lower = normalise(text);
-    let escalate = |priority, reason| Verdict {
+    let verdict = |decision, priority, reason, rule: String| Verdict {
         intent: prediction.intent.clone(),
         confidence: prediction.confidence,
         language,
-        decision: Decision::Escalate,
-        priority: Some(priority),
-        reason: Some(reason),
+        decision,
+        priority,
+        reason,
+        rule: Some(rule),
     };
+    let escalate = |priority, reason, rule: String| verdict(Decision::Escalate, Some(priority), Some(reason), rule);
+
+    // 1-3: safety first.
+    let wording = urgent_words::wording(text);
+    let urgent_alternative = prediction
+        .alternatives
+        .iter()
+        .filter(|_| !policy::ALL_CLEAR_INTENTS.contains(&prediction.intent.as_str()))
+        .find(|(intent, p)| *p >= thresholds.urgent_alternative && policy::is_urgent(intent));
+    if !matches!(wording, urgent_words::Wording::Urgent(_)) && crate::responder::confirmation::is_bare_answer(text) {
+        // "Yes", "No", "4242": an answer to the bot's question about blocking a card (the responder reads it against
+        // that question); the model's guess at such a word means nothing.
+        return verdict(Decision::Bot, None, None, "an answer to the bot's question".into());
+    }
+    let urgent = match wording {
+        urgent_words::Wording::Urgent(cue) => Some(format!("urgent wording \"{cue}\"")),
+        urgent_words::Wording::Negated(_) => None,
+        urgent_words::Wording::Neutral if policy::is_urgent(&prediction.intent) => Some(format!(
+            "urgent intent {} (confidence {:.2})",
+            prediction.intent, prediction.confidence
+        )),
+        urgent_words::Wording::Neutral => {
+            urgent_alternative.map(|(intent, p)| format!("urgent intent {intent} among the alternatives ({p:.2})"))
+        }
+    };
+    if let Some(rule) = urgent {
+        let priority = if policy::is_urgent(&prediction.intent) { policy::urgent_priority(&prediction.intent) } else { Priority::Urgent };
+        let acts_on_card = crate::responder::offline::BLOCK_CARD.contains(&prediction.intent.as_str());
+        if acts_on_card && prediction.confidence >= thresholds.act_on_card {
+            // The responder offers to block the card, asks which one, then hands over (see `responder::offline`).
+            return verdict(Decision::Bot, Some(priority), Some(EscalationReason::UrgentIntent), rule);
+        }
+        return escalate(priority, EscalationReason::UrgentIntent, rule);
+    }
 
     if contains_phrase(&lower, ASK_FOR_HUMAN) {
-        return escalate(Priority::Normal, EscalationReason::CustomerAsked);
+        return escalate(Priority::Normal, EscalationReason::CustomerAsked, "the customer asked for a person".into());
     }
+    if policy::is_urgent(&prediction.intent) {
+        // Only reached when the wording negates the emergency ("my card is not lost, when does it expire?"): the
+        // bot answers the most likely other intent, and never acts on the card.
+        let (intent, confidence) = prediction
+            .alternatives
+            .iter()
+            .find(|(intent, _)| !policy::is_urgent(intent))
+            .cloned()
+            .unwrap_or_else(|| (OUT_OF_SCOPE.to_owned(), 0.0));
+        return Verdict { intent, confidence, ..verdict(Decision::Bot, None, None, "urgent wording negated".into()) };
+    }
+
+    let repeated = history.previous_customer_text.as_deref().map(normalise).is_some_and(|prev| prev == lower && lower.len() > 3);
+    let frustrated = contains_phrase(&lower, FRUSTRATION) || repeated;
+    // "This bot is useless" reads as off-topic to the model, but a frustrated customer gets a person.
+    let out_of_scope = !frustrated
+        && prediction.intent == OUT_OF_SCOPE
+        || (prediction.confidence < thresholds.out_of_scope_top_below
+            && prediction.alternatives.iter().any(|(i, p)| i == OUT_OF_SCOPE && *p >= thresholds.out_of_scope_alternative));
+    if out_of_scope {
+        return Verdict { intent: OUT_OF_SCOPE.into(), ..verdict(Decision::Bot, None, None, "out of scope".into()) };
+    }
+
     let confident = prediction.confidence >= LOW_CONFIDENCE;
     match policy_for(&prediction.intent) {
-        IntentPolicy::Escalate(priority, reason) if confident => return escalate(priority, reason),
+        // Urgent intents were handled above; negated ones ("my card is not lost") are answered, not escalated.
+        IntentPolicy::Escalate(_, EscalationReason::UrgentIntent) | IntentPolicy::AnswerThenEscalate(_, EscalationReason::UrgentIntent) => {}
+        IntentPolicy::Escalate(priority, reason) if confident => {
+            return escalate(priority, reason, format!("policy of {}", prediction.intent));
+        }
         IntentPolicy::AnswerThenEscalate(priority, reason) if confident => {
             // The responder acts and answers first; the reason and priority tell it to hand over after.
-            return Verdict { decision: Decision::Bot, ..escalate(priority, reason) };
+            return verdict(Decision::Bot, Some(priority), Some(reason), format!("policy of {}", prediction.intent));
         }
         _ => {}
     }
-    let repeated = history.previous_customer_text.as_deref().map(normalise).is_some_and(|prev| prev == lower && lower.len() > 3);
-    if contains_phrase(&lower, FRUSTRATION) || repeated {
-        return escalate(Priority::High, EscalationReason::Frustration);
+    if frustrated {
+        return escalate(Priority::High, EscalationReason::Frustration, "frustration".into());
     }
     if !confident && history.previous_bot_confidence.is_some_and(|c| c < LOW_CONFIDENCE) {
-        return escalate(Priority::Normal, EscalationReason::LowConfidence);
+        return escalate(Priority::Normal, EscalationReason::LowConfidence, "unsure twice in a row".into());
     }
     Verdict {
-        intent: prediction.intent,
+        intent: prediction.intent.clone(),
         confidence: prediction.confidence,
         language,
         decision: Decision::Bot,
         priority: None,
         reason: None,
+        rule: None,
     }
 }
+
+/// The intent of questions no bank bot should answer.
+pub const OUT_OF_SCOPE: &str = "out_of_scope";
 
 pub struct EscalationClassifier {
     platform: Platform,
@@ -190,7 +295,7 @@ impl EscalationClassifier {
                 priority,
                 requested_by: "classifier".into(),
                 trigger_message_id: Some(message.id),
-                summary: Some(summary(&message.text, &verdict.intent)),
+                summary: Some(summary(&message.text, &verdict.intent, verdict.rule.as_deref())),
             };
             let envelope = Envelope::derived(&event, command);
             self.platform.bus.publish(subjects.command::<EscalateConversation>(), &envelope).await?;
@@ -215,12 +320,16 @@ impl EscalationClassifier {
 }
 
 /// A one-line ticket subject from the customer's words.
-fn summary(text: &str, intent: &str) -> String {
+fn summary(text: &str, intent: &str, rule: Option<&str>) -> String {
     let mut short: String = text.chars().take(80).collect();
     if text.chars().count() > 80 {
         short.push('…');
     }
-    format!("{} — {}", intent.replace('_', " "), short)
+    match rule {
+        // The agent sees why at a glance: "URGENT: urgent wording "stolen" — lost or stolen card — ...".
+        Some(rule) if rule.starts_with("urgent") => format!("URGENT: {rule} — {} — {short}", intent.replace('_', " ")),
+        _ => format!("{} — {}", intent.replace('_', " "), short),
+    }
 }
 
 impl Handler for EscalationClassifier {
@@ -231,5 +340,118 @@ impl Handler for EscalationClassifier {
             // The consumer's filter only delivers message.created; anything else is harmless.
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Every safety rule of [`decide`], on predictions written by hand so each rule is tested on its own.
+    use super::*;
+
+    fn prediction(intent: &str, confidence: f32, alternatives: &[(&str, f32)]) -> Prediction {
+        Prediction {
+            intent: intent.into(),
+            confidence,
+            alternatives: alternatives.iter().map(|(i, p)| ((*i).to_owned(), *p)).collect(),
+        }
+    }
+
+    fn decide_now(p: &Prediction, text: &str) -> Verdict {
+        decide(p, text, &History::default(), &policy::THRESHOLDS)
+    }
+
+    #[test]
+    fn an_urgent_top_intent_escalates_as_urgent_at_any_confidence() {
+        let v = decide_now(&prediction("card_payment_not_recognised", 0.34, &[("card_payment_fee_charged", 0.30)]), "what is this");
+        assert_eq!((v.decision, v.priority, v.reason), (Decision::Escalate, Some(Priority::Urgent), Some(EscalationReason::UrgentIntent)));
+        assert!(v.rule.as_deref().unwrap_or_default().contains("card_payment_not_recognised"));
+        let v = decide_now(&prediction("freeze_account", 0.12, &[]), "hmm");
+        assert!(v.is_urgent() && v.decision == Decision::Escalate);
+    }
+
+    #[test]
+    fn an_urgent_alternative_with_meaningful_probability_escalates_and_a_faint_one_does_not() {
+        let strong = prediction("card_arrival", 0.5, &[("lost_or_stolen_card", policy::URGENT_ALTERNATIVE), ("card_linking", 0.1)]);
+        assert!(decide_now(&strong, "where is it").is_urgent());
+        let faint = prediction("card_arrival", 0.8, &[("lost_or_stolen_card", policy::URGENT_ALTERNATIVE - 0.01)]);
+        assert!(!decide_now(&faint, "where is it").is_urgent());
+    }
+
+    #[test]
+    fn an_all_clear_top_intent_is_not_escalated_for_an_urgent_alternative() {
+        let p = prediction("unfreeze_card", 0.45, &[("freeze_card", 0.35)]);
+        let v = decide_now(&p, "my card is on pause, how do I switch it on");
+        assert!(!v.is_urgent() && v.decision == Decision::Bot);
+    }
+
+    #[test]
+    fn urgent_wording_escalates_whatever_the_model_says_in_english_and_spanish() {
+        for text in ["somebody stole my wallet", "this is a scam", "me robaron la cartera", "hay un fraude en mi cuenta"] {
+            let v = decide_now(&prediction("greeting", 0.9, &[]), text);
+            assert!(v.is_urgent() && v.decision == Decision::Escalate, "{text}");
+            assert!(v.rule.as_deref().unwrap_or_default().starts_with("urgent wording"), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_negated_emergency_is_answered_as_the_next_intent_and_never_escalated() {
+        for text in ["my card is not lost, when does it expire?", "mi tarjeta no está perdida, ¿cuándo caduca?"] {
+            let p = prediction("lost_or_stolen_card", 0.7, &[("card_about_to_expire", 0.2)]);
+            let v = decide_now(&p, text);
+            assert_eq!((v.decision, v.reason), (Decision::Bot, None), "{text}");
+            assert_eq!(v.intent, "card_about_to_expire", "{text}");
+        }
+    }
+
+    #[test]
+    fn a_sure_card_emergency_lets_the_bot_ask_before_blocking_and_an_unsure_one_goes_to_a_person() {
+        let sure = decide_now(&prediction("lost_or_stolen_card", policy::ACT_ON_CARD, &[]), "I lost my card");
+        assert_eq!((sure.decision, sure.reason), (Decision::Bot, Some(EscalationReason::UrgentIntent)));
+        let unsure = decide_now(&prediction("lost_or_stolen_card", policy::ACT_ON_CARD - 0.01, &[]), "I lost my card");
+        assert_eq!((unsure.decision, unsure.priority), (Decision::Escalate, Some(Priority::Urgent)));
+    }
+
+    #[test]
+    fn out_of_scope_gets_the_polite_answer_not_a_banking_one_nor_an_escalation() {
+        let top = decide_now(&prediction("out_of_scope", 0.5, &[("exchange_rate", 0.3)]), "how is the stock market");
+        assert_eq!((top.intent.as_str(), top.decision, top.reason), (OUT_OF_SCOPE, Decision::Bot, None));
+        assert!(!top.answers_as_banking());
+        let alternative = prediction("exchange_rate", policy::OUT_OF_SCOPE_TOP_BELOW - 0.1, &[(OUT_OF_SCOPE, policy::OUT_OF_SCOPE_ALTERNATIVE)]);
+        assert_eq!(decide_now(&alternative, "what is the dow jones at").intent, OUT_OF_SCOPE);
+        let banking = prediction("exchange_rate", policy::OUT_OF_SCOPE_TOP_BELOW, &[(OUT_OF_SCOPE, 0.3)]);
+        assert!(decide_now(&banking, "what rate do you give for dollars").answers_as_banking());
+    }
+
+    #[test]
+    fn a_bare_yes_or_card_ending_goes_to_the_responder_whatever_the_model_guesses() {
+        for text in ["Yes", "sí", "No", "4242"] {
+            let v = decide_now(&prediction("lost_or_stolen_card", 0.2, &[]), text);
+            assert_eq!((v.decision, v.reason), (Decision::Bot, None), "{text}");
+        }
+    }
+
+    #[test]
+    fn urgency_comes_before_a_request_for_a_person_and_the_agent_sees_why() {
+        let v = decide_now(&prediction("human_agent", 0.9, &[]), "my card was stolen, get me a real person");
+        assert_eq!(v.priority, Some(Priority::Urgent));
+        let line = summary("my card was stolen, get me a real person", &v.intent, v.rule.as_deref());
+        assert!(line.starts_with("URGENT: urgent wording \"stolen\""), "{line}");
+        let asked = decide_now(&prediction("human_agent", 0.9, &[]), "can I talk to a real person");
+        assert_eq!(asked.reason, Some(EscalationReason::CustomerAsked));
+    }
+
+    #[test]
+    fn a_frustrated_customer_gets_a_person_even_when_the_model_reads_it_as_off_topic() {
+        let v = decide_now(&prediction("out_of_scope", 0.8, &[]), "this is useless");
+        assert_eq!((v.decision, v.reason), (Decision::Escalate, Some(EscalationReason::Frustration)));
+        let history = History { previous_customer_text: Some("what's the weather".into()), previous_bot_confidence: Some(0.9) };
+        let again = decide(&prediction("out_of_scope", 0.8, &[]), "what's the weather", &history, &policy::THRESHOLDS);
+        assert_eq!(again.reason, Some(EscalationReason::Frustration));
+    }
+
+    #[test]
+    fn the_human_body_is_not_a_request_for_a_human() {
+        let v = decide_now(&prediction("out_of_scope", 0.6, &[]), "how many bones are in the human body");
+        assert_eq!((v.decision, v.intent.as_str()), (Decision::Bot, OUT_OF_SCOPE));
     }
 }

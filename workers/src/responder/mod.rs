@@ -8,6 +8,7 @@
 //! is answered at most once however often it is redelivered; the ticket worker stores it only if the
 //! bot still owns the conversation at that moment (the responder also checks before doing the work).
 
+pub mod confirmation;
 pub mod llm;
 pub mod offline;
 
@@ -30,14 +31,26 @@ use offline::{Lang, OfflineResponder};
 pub struct Answer {
     pub reply: Option<String>,
     pub handoff: Option<(EscalationReason, Priority)>,
+    /// The reply is a question the customer must answer before anything else happens ("Block the card ending
+    /// 4242?"): no hand-over yet, the LLM does not rephrase it, and it is stored with the intent
+    /// [`confirmation::CONFIRM_BLOCK_CARD`].
+    pub asks: bool,
 }
 
 impl Answer {
     pub fn reply(text: &str) -> Answer {
-        Answer { reply: Some(text.to_owned()), handoff: None }
+        Answer { reply: Some(text.to_owned()), handoff: None, asks: false }
     }
     pub fn handoff(reason: EscalationReason, priority: Priority) -> Answer {
-        Answer { reply: None, handoff: Some((reason, priority)) }
+        Answer { reply: None, handoff: Some((reason, priority)), asks: false }
+    }
+    /// Say this, then a person takes over as urgent.
+    pub fn urgent(text: &str) -> Answer {
+        Answer { reply: Some(text.to_owned()), handoff: Some((EscalationReason::UrgentIntent, Priority::Urgent)), asks: false }
+    }
+    /// Ask the customer to confirm before acting.
+    pub fn asking(text: String) -> Answer {
+        Answer { reply: Some(text), handoff: None, asks: true }
     }
 }
 
@@ -123,6 +136,7 @@ impl<B: CoreBanking> AiResponder<B> {
         let label = llm.provider().label();
         match llm.answer(&system, &turns).await {
             Ok(reply) => Ok(Answer {
+                asks: false,
                 reply: Some(reply.reply),
                 // The offline hand-over (for example after blocking a card) always stands.
                 handoff: draft.handoff.or(reply.handoff.map(|h| (h.reason, h.priority))),
@@ -131,7 +145,7 @@ impl<B: CoreBanking> AiResponder<B> {
                 // A model that answers in the wrong shape cannot be trusted with this customer.
                 tracing::warn!(provider = label, detail, "malformed LLM answer: handing over to a person");
                 metrics().llm_fallbacks.with_label_values(&[label]).inc();
-                Ok(Answer { reply: draft.reply.clone(), handoff: Some((EscalationReason::AiFailure, Priority::Normal)) })
+                Ok(Answer { reply: draft.reply.clone(), handoff: Some((EscalationReason::AiFailure, Priority::Normal)), asks: false })
             }
             Err(e) => {
                 tracing::warn!(provider = label, error = %e, "LLM unavailable: answering offline");
@@ -154,11 +168,13 @@ impl<B: CoreBanking> AiResponder<B> {
         }
         let draft = self.offline.answer(q).await?;
         let mut answer = match &self.llm {
-            Some(llm) if draft.reply.is_some() => self.with_llm(llm, q, &draft).await?,
+            Some(llm) if draft.reply.is_some() && !draft.asks => self.with_llm(llm, q, &draft).await?,
             _ => draft,
         };
-        // The classifier may ask for an answer first and a person after (a lost card).
+        // The classifier may ask for an answer first and a person after (a lost card); not while the bot waits for
+        // the customer's answer to its question.
         if answer.handoff.is_none()
+            && !answer.asks
             && let (Some(reason), Some(priority)) = (q.reason, q.priority)
         {
             answer.handoff = Some((reason, priority));
@@ -174,7 +190,7 @@ impl<B: CoreBanking> AiResponder<B> {
                     message_id,
                     in_reply_to: q.message_id,
                     text,
-                    intent: Some(q.intent.clone()),
+                    intent: Some(if answer.asks { confirmation::CONFIRM_BLOCK_CARD.to_owned() } else { q.intent.clone() }),
                     confidence: Some(q.confidence),
                     question_at: q.question_at,
                     handoff,

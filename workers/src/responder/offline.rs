@@ -1,14 +1,15 @@
 //! The offline responder: answers from the intent, the customer's own accounts (verified customers
 //! only) and the knowledge base, in the customer's language, with no data leaving the bank's network.
-//! It explains and guides; the one thing it does is block a lost or stolen card. It never moves money.
+//! It explains and guides; the one thing it does is block a lost or stolen card, only when the classifier is sure
+//! and after the customer confirms which card. It never moves money.
 
-use joxai_nlu::entities::Entity;
 use joxai_platform::db::Db;
 use joxai_schemas::events::MessageClassified;
 use joxai_schemas::types::{EscalationReason, Priority};
 
 use super::Answer;
-use crate::banking::{BankingError, CoreBanking, format_money};
+use super::confirmation::{self, YesNo};
+use crate::banking::{BankingError, Card, CoreBanking, format_money};
 use crate::knowledge;
 use crate::runtime::Failure;
 
@@ -53,8 +54,8 @@ const PERSONAL: &[&str] = &[
     "balance_not_updated_after_cheque_or_cash_deposit",
 ];
 
-/// Intents after which the card must be blocked at once.
-pub const BLOCK_CARD: &[&str] = &["lost_or_stolen_card", "compromised_card"];
+/// Intents after which the bot offers to block the card (when the classifier is sure, and after the customer confirms).
+pub const BLOCK_CARD: &[&str] = &["lost_or_stolen_card", "compromised_card", "freeze_card"];
 
 pub struct OfflineResponder<B> {
     pub bank: B,
@@ -74,7 +75,23 @@ impl<B: CoreBanking> OfflineResponder<B> {
         let verified_ref = q.customer.external_ref.as_deref().filter(|_| q.customer.verified);
         let intent = q.intent.as_str();
 
-        if BLOCK_CARD.contains(&intent) {
+        if let Some(customer_ref) = verified_ref
+            && confirmation::is_bare_answer(&q.text)
+            && let Some(question) = self.pending_question(q).await?
+        {
+            // "7710" or "ok" says nothing of the language: answer in the question's.
+            let lang = match joxai_nlu::detect_language(&question) {
+                joxai_nlu::Language::Spanish => Lang::Es,
+                joxai_nlu::Language::English => Lang::En,
+            };
+            return self.answer_question(q, &question, lang, customer_ref).await;
+        }
+        // The classifier sends a card emergency here only when it is sure (see `escalation::decide`); checked again so
+        // that nothing is ever blocked on a guess.
+        if BLOCK_CARD.contains(&intent) && q.reason == Some(EscalationReason::UrgentIntent) {
+            if q.confidence < crate::escalation::policy::ACT_ON_CARD {
+                return Ok(not_blocked(lang));
+            }
             return self.block_card(q, lang, verified_ref).await;
         }
         match intent {
@@ -204,61 +221,113 @@ impl<B: CoreBanking> OfflineResponder<B> {
         }
     }
 
-    /// Lost, stolen or compromised card: block it now (verified customers), confirm, and hand the
-    /// conversation to a person as urgent in every case.
+    /// Lost, stolen or compromised card, or a card freeze, that the classifier is sure of: ask which card and ask
+    /// the customer to confirm before blocking anything. Unverified customers, or a customer without an active card,
+    /// go to a person as urgent at once.
     async fn block_card(&self, q: &MessageClassified, lang: Lang, verified_ref: Option<&str>) -> Result<Answer, Failure> {
-        let urgent = |reply: String| Answer {
-            reply: Some(reply),
-            handoff: Some((EscalationReason::UrgentIntent, Priority::Urgent)),
-        };
         let Some(customer_ref) = verified_ref else {
-            return Ok(urgent(lang.pick(
+            return Ok(Answer::urgent(lang.pick(
                 "I'm sorry to hear that. I'm passing you to a colleague right now as a priority so they can block your card. To block it yourself immediately, sign in to the app and go to Cards → Freeze or block.",
                 "Lamento lo ocurrido. Le paso ahora mismo con un compañero de forma prioritaria para bloquear su tarjeta. Para bloquearla usted mismo al instante, acceda a la app y vaya a Tarjetas → Congelar o bloquear.",
-            ).to_owned()));
+            )));
         };
         let cards = self.bank.cards(customer_ref).await.map_err(banking_failure)?;
-        let named: Vec<String> = joxai_nlu::entities::extract(&q.text)
-            .into_iter()
-            .filter_map(|e| match e {
-                Entity::CardLast4(last4) => Some(last4),
-                _ => None,
-            })
-            .collect();
-        let active: Vec<_> = cards.iter().filter(|c| c.status == "active").collect();
-        // Block the card the customer named; with no name, block their only active card. With
-        // several cards and no name, don't guess: the colleague confirms which one.
-        let targets: Vec<_> = if !named.is_empty() {
-            active.iter().filter(|c| named.contains(&c.last4)).copied().collect()
-        } else if active.len() == 1 {
-            active.clone()
-        } else {
-            vec![]
+        let active: Vec<&Card> = cards.iter().filter(|c| c.status == "active").collect();
+        let named: Vec<&Card> = {
+            let endings = confirmation::card_endings(&q.text);
+            active.iter().filter(|c| endings.contains(&c.last4)).copied().collect()
         };
-        let mut blocked = Vec::new();
-        for card in targets {
-            let card = self.bank.block_card(customer_ref, card.id, &q.intent).await.map_err(banking_failure)?;
-            blocked.push(card.last4);
-        }
-        let reply = if blocked.is_empty() {
-            lang.pick(
-                "I'm sorry to hear that. I couldn't tell which card it is, so I'm passing you to a colleague right now as a priority to block it. You can also block it yourself in the app under Cards → Freeze or block.",
-                "Lamento lo ocurrido. No he podido saber de qué tarjeta se trata, así que le paso ahora mismo con un compañero de forma prioritaria para bloquearla. También puede bloquearla usted en la app, en Tarjetas → Congelar o bloquear.",
-            )
-            .to_owned()
-        } else {
-            let list = blocked.iter().map(|l| format!("…{l}")).collect::<Vec<_>>().join(", ");
-            format!(
-                "{} {list}. {}",
-                lang.pick("I've blocked your card", "He bloqueado su tarjeta"),
-                lang.pick(
-                    "Nobody can use it now. A colleague will join in a moment to help with a replacement and check any recent payments.",
-                    "Ya nadie puede usarla. Un compañero se unirá en un momento para ayudarle con una nueva tarjeta y revisar los pagos recientes.",
-                )
-            )
-        };
-        Ok(urgent(reply))
+        let candidates = if named.is_empty() { active } else { named };
+        Ok(match candidates.as_slice() {
+            [] => Answer::urgent(lang.pick(
+                "I'm sorry to hear that. I can't see an active card to block, so I'm passing you to a colleague right now as a priority.",
+                "Lamento lo ocurrido. No veo ninguna tarjeta activa que bloquear, así que le paso ahora mismo con un compañero de forma prioritaria.",
+            )),
+            [card] => ask_to_block(card, lang),
+            several => {
+                let list = several.iter().map(|c| format!("…{} ({})", c.last4, card_kind(c, lang))).collect::<Vec<_>>().join(lang.pick(" or ", " o "));
+                Answer::asking(format!(
+                    "{} {list}? {}",
+                    lang.pick("I'm sorry to hear that. Which card should I block:", "Lamento lo ocurrido. ¿Qué tarjeta bloqueo:"),
+                    lang.pick("Reply with its last four digits.", "Responda con sus cuatro últimas cifras."),
+                ))
+            }
+        })
     }
+
+    /// The bot's last message in the conversation, when it was a question about blocking a card.
+    async fn pending_question(&self, q: &MessageClassified) -> Result<Option<String>, Failure> {
+        let client = self.db.client().await?;
+        let row = Db::timed("pending_question", async {
+            let last = client
+                .prepare_cached(
+                    "SELECT intent, text FROM messages WHERE conversation_id = $1 AND sender = 'bot'
+                     ORDER BY created_at DESC, id DESC LIMIT 1",
+                )
+                .await?;
+            Ok(client.query_opt(&last, &[&q.conversation_id]).await?)
+        })
+        .await?;
+        Ok(row.filter(|r| r.get::<_, Option<&str>>(0) == Some(confirmation::CONFIRM_BLOCK_CARD)).map(|r| r.get(1)))
+    }
+
+    /// The customer's answer to "Block the card ending 4242?" or "Which card should I block?". Only "yes" about
+    /// one named card blocks it; anything else hands over as urgent without touching the account.
+    async fn answer_question(&self, q: &MessageClassified, question: &str, lang: Lang, customer_ref: &str) -> Result<Answer, Failure> {
+        let asked = confirmation::card_endings(question);
+        let cards = self.bank.cards(customer_ref).await.map_err(banking_failure)?;
+        let card_of = |last4: &str| cards.iter().find(|c| c.last4 == last4 && c.status == "active");
+        if asked.len() > 1 {
+            // "Which card?": the customer names one of the cards offered, then confirms it.
+            let chosen: Vec<String> = confirmation::card_endings(&q.text).into_iter().filter(|e| asked.contains(e)).collect();
+            if let [last4] = chosen.as_slice()
+                && let Some(card) = card_of(last4)
+            {
+                return Ok(ask_to_block(card, lang));
+            }
+            return Ok(not_blocked(lang));
+        }
+        match (confirmation::yes_or_no(&q.text), asked.first().and_then(|l| card_of(l))) {
+            (Some(YesNo::Yes), Some(card)) => {
+                let card = self.bank.block_card(customer_ref, card.id, "lost_or_stolen_card").await.map_err(banking_failure)?;
+                Ok(Answer::urgent(&format!(
+                    "{} …{}. {}",
+                    lang.pick("I've blocked your card", "He bloqueado su tarjeta"),
+                    card.last4,
+                    lang.pick(
+                        "Nobody can use it now. A colleague will join in a moment to help with a replacement and check any recent payments.",
+                        "Ya nadie puede usarla. Un compañero se unirá en un momento para ayudarle con una nueva tarjeta y revisar los pagos recientes.",
+                    )
+                )))
+            }
+            _ => Ok(not_blocked(lang)),
+        }
+    }
+}
+
+/// "Block the card ending 4242? Yes / No" — the widget shows the two buttons for this question.
+fn ask_to_block(card: &Card, lang: Lang) -> Answer {
+    Answer::asking(match lang {
+        Lang::En => format!("I'm sorry to hear that. Block the {} card ending {}? Yes / No", card_kind(card, lang), card.last4),
+        Lang::Es => format!("Lamento lo ocurrido. ¿Bloqueo la tarjeta {} acabada en {}? Sí / No", card_kind(card, lang), card.last4),
+    })
+}
+
+fn card_kind(card: &Card, lang: Lang) -> &'static str {
+    match (card.kind.as_str(), lang) {
+        ("credit", Lang::En) => "credit",
+        ("credit", Lang::Es) => "de crédito",
+        (_, Lang::En) => "debit",
+        (_, Lang::Es) => "de débito",
+    }
+}
+
+/// Nothing was blocked (the customer said no, or the answer was unclear): a person takes over at once.
+fn not_blocked(lang: Lang) -> Answer {
+    Answer::urgent(lang.pick(
+        "All right, I haven't blocked anything. I'm passing you to a colleague right now as a priority; you can also freeze or block a card yourself in the app under Cards → Freeze or block.",
+        "De acuerdo, no he bloqueado nada. Le paso ahora mismo con un compañero de forma prioritaria; también puede congelar o bloquear una tarjeta usted mismo en la app, en Tarjetas → Congelar o bloquear.",
+    ))
 }
 
 fn products_text(products: &[crate::banking::Product], kind: &str, lang: Lang) -> String {

@@ -6,6 +6,7 @@ import type { Chat, ChatLine, ChatState } from './chat';
 import { MAX_MESSAGE_CHARS } from './chat';
 import type { Strings } from './i18n';
 import { linkify } from './linkify';
+import { ConfirmButtons } from './ConfirmButtons';
 
 interface AppProps {
   chat: Chat;
@@ -112,7 +113,7 @@ export function App({ chat, strings: t, title, open, embedded, onClose }: AppPro
         </div>
       ) : null}
 
-      <Transcript state={state} t={t} title={title} onRetry={(id) => chat.retry(id)} />
+      <Transcript state={state} t={t} title={title} onRetry={(id) => chat.retry(id)} onAnswer={(text) => chat.send(text)} />
 
       {state.phase === 'expired' ? (
         <div className="ended">
@@ -139,7 +140,19 @@ function ConnectionBanner({ state, t }: { state: ChatState; t: Strings }) {
   return null;
 }
 
-function Transcript({ state, t, title, onRetry }: { state: ChatState; t: Strings; title: string; onRetry: (clientMessageId: string) => void }) {
+function Transcript({
+  state,
+  t,
+  title,
+  onRetry,
+  onAnswer,
+}: {
+  state: ChatState;
+  t: Strings;
+  title: string;
+  onRetry: (clientMessageId: string) => void;
+  onAnswer: (text: string) => void;
+}) {
   const logRef = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
 
@@ -170,6 +183,7 @@ function Transcript({ state, t, title, onRetry }: { state: ChatState; t: Strings
         {state.lines.map((line) => (
           <Line key={line.key} line={line} t={t} onRetry={onRetry} />
         ))}
+        <ConfirmButtons lines={state.lines} onAnswer={onAnswer} label={t.confirmLabel} />
       </div>
       <div className="typing" role="status" aria-live="polite" data-testid="typing">
         {typing ? (

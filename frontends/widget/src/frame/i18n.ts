@@ -37,6 +37,8 @@ export interface Strings {
   stateDelivered: string;
   stateFailed: string;
   retry: string;
+  /** The group of Yes / No buttons under the bot's question before it blocks a card. */
+  confirmLabel: string;
   tooLong: (max: number) => string;
   charsLeft: (n: number) => string;
   closedNotice: string;
@@ -91,6 +93,7 @@ const en: Strings = {
   stateDelivered: 'Delivered',
   stateFailed: 'Not sent',
   retry: 'Retry',
+  confirmLabel: 'Answer the question',
   tooLong: (max) => `Messages can be at most ${max} characters.`,
   charsLeft: (n) => `${n} characters left`,
   closedNotice: 'This conversation has ended.',
@@ -148,6 +151,7 @@ const es: Strings = {
   stateDelivered: 'Entregado',
   stateFailed: 'No enviado',
   retry: 'Reintentar',
+  confirmLabel: 'Responda a la pregunta',
   tooLong: (max) => `Los mensajes pueden tener como máximo ${max} caracteres.`,
   charsLeft: (n) => `Quedan ${n} caracteres`,
   closedNotice: 'Esta conversación ha terminado.',
