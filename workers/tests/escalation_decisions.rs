@@ -32,18 +32,17 @@ fn asking_for_a_person_escalates_with_reason_customer_asked_in_english_and_spani
 }
 
 #[test]
-fn a_stolen_card_is_answered_first_then_handed_over_as_urgent() {
-    let (decision, priority, reason) =
-        decide("someone stole my card yesterday", History::default());
+fn a_stolen_card_reaches_a_person_as_urgent_and_the_bot_acts_first_only_when_certain() {
+    let verdict = classify(model(), "someone stole my card yesterday", &History::default());
     assert_eq!(
-        decision,
-        Decision::Bot,
-        "the bot blocks the card and confirms first"
-    );
-    assert_eq!(
-        (priority, reason),
+        (verdict.priority, verdict.reason),
         (Some(Priority::Urgent), Some(EscalationReason::UrgentIntent))
     );
+    // The bot may offer to block the card (and ask the customer to confirm) only when it is certain;
+    // otherwise a person takes it straight away.
+    let certain = verdict.confidence >= joxai_workers::escalation::policy::ACT_ON_CARD;
+    let expected = if certain { Decision::Bot } else { Decision::Escalate };
+    assert_eq!(verdict.decision, expected, "{verdict:?}");
 }
 
 #[test]
@@ -77,18 +76,20 @@ fn negative_wording_or_the_same_question_again_escalates_as_frustration() {
 }
 
 #[test]
-fn a_second_low_confidence_message_in_a_row_escalates_as_low_confidence() {
+fn gibberish_never_gets_a_banking_answer_and_a_second_unsure_message_escalates() {
     let history = History {
         previous_customer_text: Some("blorf".into()),
         previous_bot_confidence: Some(0.1),
     };
     let verdict = classify(model(), "qwerty zxcv plok", &history);
-    if verdict.confidence < joxai_workers::escalation::policy::LOW_CONFIDENCE {
-        assert_eq!(verdict.reason, Some(EscalationReason::LowConfidence));
+    // Gibberish is either read as out of scope (the polite "I only help with banking" answer) or as an unsure
+    // guess; an unsure guess after another unsure answer goes to a person.
+    if verdict.intent == joxai_workers::escalation::OUT_OF_SCOPE {
+        assert_eq!((verdict.decision, verdict.reason), (Decision::Bot, None), "{verdict:?}");
     } else {
-        panic!("gibberish should not be classified confidently: {verdict:?}");
+        assert!(verdict.confidence < joxai_workers::escalation::policy::LOW_CONFIDENCE, "{verdict:?}");
+        assert_eq!(verdict.reason, Some(EscalationReason::LowConfidence));
     }
-    // The first unsure message is answered by the bot (it asks the customer to rephrase).
     let first = classify(model(), "qwerty zxcv plok", &History::default());
     assert_eq!(first.decision, Decision::Bot);
 }
