@@ -50,23 +50,57 @@ pub fn nats_server_bin() -> PathBuf {
 
 /// A nats-server with JetStream that belongs to one test: its own port and store, so the test can
 /// stop it (SIGTERM), crash it (SIGKILL) and start it again on the same port with the same store.
+/// It runs the configuration the dev scripts give every server (`infra/scripts/nats-security.sh`):
+/// TLS, one user per role, no anonymous clients, fsync before every acknowledgement.
 pub struct PrivateNats {
     pub port: u16,
+    /// The monitoring endpoint's port (`/varz`).
+    pub monitor_port: u16,
     pub store: PathBuf,
+    /// The CA, the server's certificate, the role passwords and `nats.conf`.
+    pub security: PathBuf,
     child: Option<Child>,
+}
+
+/// Write (or refresh) a server's TLS material, role passwords and `nats.conf` into `dir`.
+pub fn nats_security(dir: &Path) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/scripts/nats-security.sh");
+    let out = Command::new("bash").arg(script).arg(dir).output().expect("run nats-security.sh");
+    assert!(out.status.success(), "nats-security.sh failed: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 impl PrivateNats {
     pub fn start() -> PrivateNats {
         let store = std::env::temp_dir().join(format!("joxai-faults-nats-{}", Uuid::new_v4().simple()));
         std::fs::create_dir_all(&store).expect("nats store dir");
-        let mut nats = PrivateNats { port: free_port(), store, child: None };
+        let security = store.join("security");
+        nats_security(&security);
+        let mut nats = PrivateNats { port: free_port(), monitor_port: free_port(), store, security, child: None };
         nats.restart();
         nats
     }
 
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The settings that connect to this server as `role` (its URL, CA, user and password).
+    pub fn identity(&self, role: &str) -> Vec<(&'static str, String)> {
+        let password = std::fs::read_to_string(self.security.join("credentials").join(role)).expect("role password file");
+        vec![
+            ("nats_url", self.url()),
+            ("nats_tls_ca", self.security.join("ca.pem").to_string_lossy().into_owned()),
+            ("nats_user", role.to_owned()),
+            ("nats_password", password.trim().to_owned()),
+        ]
+    }
+
+    /// Apply [`PrivateNats::identity`] to a test's configuration.
+    pub fn connect_as(&self, role: &str, mut figment: figment::Figment) -> figment::Figment {
+        for setting in self.identity(role) {
+            figment = figment.merge(setting);
+        }
+        figment
     }
 
     pub fn is_running(&self) -> bool {
@@ -77,7 +111,9 @@ impl PrivateNats {
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "nats-server already running");
         let child = Command::new(nats_server_bin())
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
+            .arg("-c")
+            .arg(self.security.join("nats.conf"))
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-m", &self.monitor_port.to_string(), "-js", "-sd"])
             .arg(&self.store)
             .arg("-l")
             .arg(self.store.join("nats.log"))
