@@ -49,7 +49,10 @@ BUILD_SECS=$((SECONDS - BENCH_STARTED))
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [ "$(ulimit -n)" -ge $((SOCKETS + 1000)) ] || { SOCKETS=$(( $(ulimit -n) - 1000 )); log "descriptor limit $(ulimit -n): testing $SOCKETS sockets"; }
 
-ensure_nats "$TEST_NATS_PORT" "$JOXAI_CACHE/nats-test"
+ensure_nats "$TEST_NATS_PORT" "$JOXAI_CACHE/nats-test" "${JOXAI_TEST_NATS_MONITOR_PORT:-8224}"
+# The all-in-one and the load generator connect as the operator (the generator reads the same
+# JOXAI_NATS_* settings); the separate notifier as the notifier.
+nats_client_env operator
 ensure_postgres
 # The product's default intent model blends the sentence encoder; measure that (JOXAI_ENCODER=off measures the
 # TF-IDF model alone).
@@ -196,7 +199,11 @@ if phase ws; then
   if [ "${BENCH_WS_PROCESS:-notifier}" = notifier ]; then
     WS_PORT=$((PORT + 1))
     WS_URL="http://127.0.0.1:$WS_PORT"
-    JOXAI_HTTP_ADDR="127.0.0.1:$WS_PORT" setsid "$BIN" notifier </dev/null >>"$OUT/notifier.log" 2>&1 &
+    NOTIFIER_ENV=()
+    if [ -n "$NATS_SECURITY" ]; then
+      NOTIFIER_ENV=(JOXAI_NATS_USER=notifier "JOXAI_NATS_PASSWORD=$(tr -d '\n' <"$NATS_SECURITY/credentials/notifier")")
+    fi
+    env "${NOTIFIER_ENV[@]}" JOXAI_HTTP_ADDR="127.0.0.1:$WS_PORT" setsid "$BIN" notifier </dev/null >>"$OUT/notifier.log" 2>&1 &
     NOTIFIER_PID=$!
     for _ in $(seq 1000); do curl -fsS -o /dev/null "$WS_URL/readyz" 2>/dev/null && break; sleep 0.01; done
     WS_PID="$NOTIFIER_PID"

@@ -7,7 +7,8 @@ source "$(dirname "$0")/lib.sh"
 cd "$JOXAI_ROOT"
 PORT="${1:-5055}"
 TEST_NATS_PORT="${JOXAI_TEST_NATS_PORT:-4224}"
-ensure_nats "$TEST_NATS_PORT" "$JOXAI_CACHE/nats-test"
+ensure_nats "$TEST_NATS_PORT" "$JOXAI_CACHE/nats-test" "${JOXAI_TEST_NATS_MONITOR_PORT:-8224}"
+nats_client_env operator
 ensure_postgres
 NAME="joxai_t_e2e_$(python3 -c 'import uuid; print(uuid.uuid4().hex[:12])')"
 psql_admin -c "CREATE DATABASE $NAME" >/dev/null

@@ -141,7 +141,7 @@ impl Bus {
                 num_replicas: spec.replicas,
                 storage: stream::StorageType::File,
                 retention: stream::RetentionPolicy::Limits,
-                discard: stream::DiscardPolicy::Old,
+                discard: if spec.discard_new { stream::DiscardPolicy::New } else { stream::DiscardPolicy::Old },
                 // Lets the notifier read single events by sequence cheaply.
                 allow_direct: true,
                 ..Default::default()
@@ -210,6 +210,11 @@ impl Bus {
                 match e.kind() {
                     K::StreamNotFound => BusError::Rejected(format!("no stream takes {subject}")),
                     K::MaxPayloadExceeded => BusError::Rejected(format!("message too large for {subject}")),
+                    // A full stream with `discard: new` refuses the message: nothing already
+                    // accepted is evicted, and the caller is told to come back later.
+                    _ if e.to_string().contains("maximum") => {
+                        BusError::Unavailable(format!("the stream for {subject} is full: {e}"))
+                    }
                     _ => BusError::Unavailable(format!("acknowledgement for {subject}: {e}")),
                 }
             })
