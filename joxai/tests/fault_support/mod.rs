@@ -178,7 +178,51 @@ pub struct PrivatePostgres {
     dir: PathBuf,
 }
 
+/// A fresh certificate authority in `dir` (`ca.pem`, `ca.key`) and a server certificate it signed
+/// (`server.pem`, `server.key`) for the subject alternative names `san` (`IP:127.0.0.1,DNS:x`).
+pub fn make_certificates(dir: &Path, san: &str) {
+    std::fs::create_dir_all(dir).expect("certificate dir");
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).output().expect("run openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    run(&[&["req", "-x509"][..], &ec, &["-days", "2", "-subj", "/CN=JoxAI test CA", "-keyout", "ca.key", "-out", "ca.pem"]].concat());
+    run(&[&["req"][..], &ec, &["-subj", "/CN=joxai-test-server", "-keyout", "server.key", "-out", "server.csr"]].concat());
+    std::fs::write(dir.join("server.ext"), format!("subjectAltName={san}\nbasicConstraints=CA:FALSE\n")).expect("ext");
+    run(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "server.ext", "-out", "server.pem"]);
+}
+
 impl PrivatePostgres {
+    /// A private cluster that offers only TLS connections over TCP, with a certificate for
+    /// `san` signed by a CA made for it (`tls_dir()/ca.pem`).
+    pub fn start_with_tls(san: &str) -> PrivatePostgres {
+        let pg = PrivatePostgres::start();
+        pg.stop();
+        let tls = pg.tls_dir();
+        make_certificates(&tls, san);
+        let hba = "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n";
+        std::fs::write(pg.dir.join("data/pg_hba.conf"), hba).expect("pg_hba.conf");
+        let conf = format!(
+            "ssl = on\nssl_cert_file = '{0}/server.pem'\nssl_key_file = '{0}/server.key'\n",
+            tls.display()
+        );
+        let mut auto = std::fs::OpenOptions::new().append(true).open(pg.dir.join("data/postgresql.auto.conf")).expect("auto.conf");
+        std::io::Write::write_all(&mut auto, conf.as_bytes()).expect("write auto.conf");
+        if running_as_root() {
+            let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&pg.dir).status().expect("chown");
+            assert!(status.success(), "chown the cluster directory to postgres");
+        }
+        let _ = Command::new("chmod").arg("600").arg(tls.join("server.key")).status();
+        pg.resume();
+        pg
+    }
+
+    /// Where [`PrivatePostgres::start_with_tls`] keeps its CA and certificate.
+    pub fn tls_dir(&self) -> PathBuf {
+        self.dir.join("tls")
+    }
+
     pub fn start() -> PrivatePostgres {
         let dir = std::env::temp_dir().join(format!("joxai-faults-pg-{}", Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("pg dir");
