@@ -131,6 +131,9 @@ pub fn api_router_with_limits(platform: Platform, limits: rate_limit::Limits) ->
 
 /// Run the ingress alone on `listener` until `shutdown`.
 pub async fn run(platform: Platform, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        extract::check_proxy_settings(addr);
+    }
     let router = api_router(platform.clone())
         .merge(joxai_platform::http::health_router(platform))
         .layer(axum::middleware::from_fn(|req, next| joxai_platform::http::track_metrics("ingress", req, next)));
