@@ -66,6 +66,8 @@ NAME="joxai_bench_$(python3 -c 'import uuid; print(uuid.uuid4().hex[:12])')"
 psql_admin -c "CREATE DATABASE $NAME" >/dev/null
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$NAME"
 export NATS_URL="$NATS"
+# Loopback callers are rate-limited by default; this harness drives the product from loopback.
+export JOXAI_RATE_LIMIT_EXEMPT_LOOPBACK=true
 export JOXAI_NATS_PREFIX="bench${NAME: -8}"
 export JOXAI_NATS_STREAM_MAX_BYTES=$((256 * 1024 * 1024))
 export JOXAI_HTTP_ADDR="127.0.0.1:$PORT"

@@ -15,6 +15,8 @@ psql_admin -c "CREATE DATABASE $NAME" >/dev/null
 cargo build -q -p joxai >&2
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$NAME"
 export NATS_URL="nats://127.0.0.1:$TEST_NATS_PORT"
+# Loopback callers are rate-limited by default; this harness drives the product from loopback.
+export JOXAI_RATE_LIMIT_EXEMPT_LOOPBACK=true
 export JOXAI_NATS_PREFIX="e2e${NAME: -8}"
 export JOXAI_NATS_STREAM_MAX_BYTES=$((16 * 1024 * 1024))
 export JOXAI_HTTP_ADDR="127.0.0.1:$PORT"

@@ -56,6 +56,8 @@ psql_admin -c "CREATE DATABASE $DB" >/dev/null
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
 export NATS_URL="nats://127.0.0.1:$NATS_PORT"
+# Loopback callers are rate-limited by default; this harness drives the product from loopback.
+export JOXAI_RATE_LIMIT_EXEMPT_LOOPBACK=true
 export JOXAI_NATS_PREFIX="soak${DB: -8}"
 export JOXAI_NATS_STREAM_MAX_BYTES=$((256 * 1024 * 1024))
 export JOXAI_JWT_SECRET="$(random_secret)"

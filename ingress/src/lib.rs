@@ -113,7 +113,12 @@ pub fn served_routes() -> Vec<(&'static str, &'static str)> {
 /// The API routes under `/api/v1`, without health endpoints (the caller adds those once per process).
 /// Public rate limits come from the environment ([`rate_limit`]).
 pub fn api_router(platform: Platform) -> Router {
-    api_router_with_limits(platform, rate_limit::Limits::from_env())
+    let mut limits = rate_limit::Limits::from_env();
+    limits.limit_loopback = !platform.config.rate_limit_exempt_loopback;
+    if platform.config.rate_limit_exempt_loopback {
+        tracing::warn!("loopback callers are exempt from rate limits (JOXAI_RATE_LIMIT_EXEMPT_LOOPBACK): for load tests only");
+    }
+    api_router_with_limits(platform, limits)
 }
 
 /// [`api_router`] with explicit rate limits (tests use small ones).

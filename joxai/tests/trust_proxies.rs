@@ -41,8 +41,7 @@ async fn start(bind: &str, env: &[(&str, &str)]) -> Process {
         .env("JOXAI_NATS_STREAM_MAX_BYTES", (16 << 20).to_string())
         .env("JOXAI_DB_POOL_SIZE", "4")
         .env("JOXAI_RATE_LIMIT_SESSIONS_PER_IP", "2")
-        // Our requests come from 127.0.0.1: count them, as a real client's would be.
-        .env("JOXAI_RATE_LIMIT_LOOPBACK", "true")
+        // Our requests come from 127.0.0.1, and are counted: the loopback exemption is off by default.
         .env("RUST_LOG", "info")
         .envs(env.iter().copied())
         .stdout(file.try_clone().expect("clone"))

@@ -70,6 +70,11 @@ pub struct Config {
     /// Browser origins allowed to open WebSockets and call the API from another site.
     /// Empty means same-origin only.
     pub allowed_origins: Vec<String>,
+    /// Exempt loopback callers (127.0.0.1, ::1) from the public rate limits. Off: a reverse proxy on
+    /// the same host would otherwise make every customer exempt. Only the load generator and the test
+    /// harness, which drive the product from loopback far faster than any customer, turn it on.
+    #[serde(default)]
+    pub rate_limit_exempt_loopback: bool,
     /// Password for the demo staff accounts; generated and printed when unset.
     pub demo_password: Option<SecretString>,
     pub workers: WorkersConfig,

@@ -207,7 +207,7 @@ mod tests {
 
     #[test]
     fn every_libpq_sslmode_is_understood_and_taken_out_of_the_url() {
-        let s = split_url("postgres://u@h:5432/db?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.pem&application_name=x").unwrap();
+        let s = split_url("postgres://u@h:5432/db?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.pem&application_name=x").expect("valid URL");
         assert_eq!(s.mode, SslMode::VerifyFull);
         assert_eq!(s.root_cert.as_deref(), Some("/tmp/ca.pem"));
         assert_eq!(s.url, "postgres://u@h:5432/db?application_name=x");
@@ -218,9 +218,9 @@ mod tests {
             ("verify-ca", SslMode::VerifyCa),
             ("verify-full", SslMode::VerifyFull),
         ] {
-            assert_eq!(split_url(&format!("postgres://h/db?sslmode={value}")).unwrap().mode, mode);
+            assert_eq!(split_url(&format!("postgres://h/db?sslmode={value}")).expect("valid mode").mode, mode);
         }
-        assert_eq!(split_url("postgres://h/db").unwrap().mode, SslMode::Prefer);
+        assert_eq!(split_url("postgres://h/db").expect("no query").mode, SslMode::Prefer);
         assert!(split_url("postgres://h/db?sslmode=sometimes").is_err());
     }
 
