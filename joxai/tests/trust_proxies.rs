@@ -1,7 +1,8 @@
 //! Behind a proxy, limits count the customer, not the proxy: `X-Forwarded-For` is read when the
 //! peer is inside one of the `JOXAI_TRUSTED_PROXIES` CIDR ranges, and ignored otherwise (a forged
 //! header buys no fresh allowance). A process listening on a non-loopback address without trusted
-//! proxies says so loudly at start-up. Each case runs the real binary, as the settings are read
+//! proxies says so loudly at start-up. Sign-in throttling never lets one person lock out another:
+//! failures count per (account, address). Each case runs the real binary, as the settings are read
 //! from its environment.
 
 mod fault_support;
@@ -12,6 +13,8 @@ use std::time::Duration;
 
 use fault_support::{free_port, wait_long};
 use uuid::Uuid;
+
+const DEMO_PASSWORD: &str = "correct-horse-battery-staple";
 
 struct Process {
     child: Child,
@@ -32,7 +35,8 @@ async fn start(bind: &str, env: &[(&str, &str)]) -> Process {
     let log = std::env::temp_dir().join(format!("joxai-proxies-{}.log", Uuid::new_v4().simple()));
     let file = std::fs::File::create(&log).expect("log file");
     let child = Command::new(env!("CARGO_BIN_EXE_joxai"))
-        .arg("all")
+        .args(["all", "--seed-demo"])
+        .env("JOXAI_DEMO_PASSWORD", DEMO_PASSWORD)
         .env("JOXAI_HTTP_ADDR", format!("{bind}:{port}"))
         .env("JOXAI_DATABASE_URL", support::fresh_database().await)
         .env("JOXAI_NATS_URL", support::nats_url())
@@ -98,4 +102,40 @@ async fn listening_on_a_public_address_without_trusted_proxies_logs_a_loud_warni
     let log = std::fs::read_to_string(&configured.log).expect("log");
     assert!(!log.contains("NO TRUSTED PROXIES"), "warned although proxies are set");
     assert!(log.contains("10.0.0.0/8"), "the trusted ranges are not reported:\n{log}");
+}
+
+async fn sign_in(base: &str, forwarded_for: &str, email: &str, password: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/login"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&serde_json::json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .expect("login")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn an_attackers_failed_sign_ins_do_not_stop_the_real_user_signing_in_from_their_own_address() {
+    let app = start("127.0.0.1", &[("JOXAI_TRUSTED_PROXIES", "127.0.0.0/8")]).await;
+    let (attacker, user, admin) = ("203.0.113.66", "198.51.100.7", "admin@joxai.local");
+    for attempt in 0..8 {
+        let status = sign_in(&app.base, attacker, admin, "guess-number-something").await;
+        assert_eq!(status, if attempt < 5 { 401 } else { 429 }, "attacker's attempt {attempt}");
+    }
+    // The attacker is stopped even with the right password from there...
+    assert_eq!(sign_in(&app.base, attacker, admin, DEMO_PASSWORD).await, 429);
+    // ...and the admin, from their own address, signs in.
+    assert_eq!(sign_in(&app.base, user, admin, DEMO_PASSWORD).await, 200, "the attacker locked the real user out");
+    assert_eq!(sign_in(&app.base, attacker, admin, DEMO_PASSWORD).await, 429, "the real user's sign-in reset the attacker's count");
+
+    // Spread over many addresses, guesses on one account are slowed down, never refused: the real
+    // user still gets in, after a short wait.
+    for n in 0..20 {
+        assert_eq!(sign_in(&app.base, &format!("203.0.113.{}", 100 + n), admin, "another-guess-here").await, 401);
+    }
+    let started = std::time::Instant::now();
+    assert_eq!(sign_in(&app.base, user, admin, DEMO_PASSWORD).await, 200, "a slowed account is not a locked one");
+    assert!(started.elapsed() >= Duration::from_secs(1), "sign-ins on an account under attack are not slowed");
 }
