@@ -128,6 +128,15 @@ pub fn api_router_with_limits(platform: Platform, limits: rate_limit::Limits) ->
         .fallback(|| async { error::ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { error::ApiError::NotFound("route") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Every API answer may carry personal data (transcripts, customer records, tokens): no
+        // browser or intermediary may keep a copy. A handler that sets its own policy keeps it.
+        .layer(axum::middleware::map_response(|mut response: axum::response::Response| async move {
+            response
+                .headers_mut()
+                .entry(axum::http::header::CACHE_CONTROL)
+                .or_insert(axum::http::HeaderValue::from_static("no-store"));
+            response
+        }))
         .with_state(AppState {
             platform,
             limiter: std::sync::Arc::new(rate_limit::RateLimiter::new(limits)),
