@@ -49,7 +49,10 @@ BUILD_SECS=$((SECONDS - BENCH_STARTED))
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [ "$(ulimit -n)" -ge $((SOCKETS + 1000)) ] || { SOCKETS=$(( $(ulimit -n) - 1000 )); log "descriptor limit $(ulimit -n): testing $SOCKETS sockets"; }
 
-ensure_nats "$TEST_NATS_PORT" "$JOXAI_CACHE/nats-test"
+ensure_nats "$TEST_NATS_PORT" "$JOXAI_CACHE/nats-test" "${JOXAI_TEST_NATS_MONITOR_PORT:-8224}"
+# The all-in-one and the load generator connect as the operator (the generator reads the same
+# JOXAI_NATS_* settings); the separate notifier as the notifier.
+nats_client_env operator
 ensure_postgres
 # The product's default intent model blends the sentence encoder; measure that (JOXAI_ENCODER=off measures the
 # TF-IDF model alone).
@@ -63,6 +66,8 @@ NAME="joxai_bench_$(python3 -c 'import uuid; print(uuid.uuid4().hex[:12])')"
 psql_admin -c "CREATE DATABASE $NAME" >/dev/null
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$NAME"
 export NATS_URL="$NATS"
+# Loopback callers are rate-limited by default; this harness drives the product from loopback.
+export JOXAI_RATE_LIMIT_EXEMPT_LOOPBACK=true
 export JOXAI_NATS_PREFIX="bench${NAME: -8}"
 export JOXAI_NATS_STREAM_MAX_BYTES=$((256 * 1024 * 1024))
 export JOXAI_HTTP_ADDR="127.0.0.1:$PORT"
@@ -196,7 +201,11 @@ if phase ws; then
   if [ "${BENCH_WS_PROCESS:-notifier}" = notifier ]; then
     WS_PORT=$((PORT + 1))
     WS_URL="http://127.0.0.1:$WS_PORT"
-    JOXAI_HTTP_ADDR="127.0.0.1:$WS_PORT" setsid "$BIN" notifier </dev/null >>"$OUT/notifier.log" 2>&1 &
+    NOTIFIER_ENV=()
+    if [ -n "$NATS_SECURITY" ]; then
+      NOTIFIER_ENV=(JOXAI_NATS_USER=notifier "JOXAI_NATS_PASSWORD=$(tr -d '\n' <"$NATS_SECURITY/credentials/notifier")")
+    fi
+    env "${NOTIFIER_ENV[@]}" JOXAI_HTTP_ADDR="127.0.0.1:$WS_PORT" setsid "$BIN" notifier </dev/null >>"$OUT/notifier.log" 2>&1 &
     NOTIFIER_PID=$!
     for _ in $(seq 1000); do curl -fsS -o /dev/null "$WS_URL/readyz" 2>/dev/null && break; sleep 0.01; done
     WS_PID="$NOTIFIER_PID"

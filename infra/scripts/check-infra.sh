@@ -173,6 +173,9 @@ for path in sorted(glob.glob("infra/nats/streams/*.json")):
     for limit in ("max_age", "max_bytes", "max_msgs"):
         if not isinstance(s.get(limit), int) or s[limit] <= 0:
             problems.append(f"{path}: {limit} must be set explicitly to a positive number")
+    # Commands and events hold work not done yet: full, they refuse new messages, never evict old ones.
+    if name in ("JOXAI_COMMANDS", "JOXAI_EVENTS") and s.get("discard") != "new":
+        problems.append(f"{path}: discard must be new (a full stream must not delete unprocessed work)")
     if s.get("num_replicas") != 1:
         problems.append(f"{path}: num_replicas must be 1 (production raises it with JOXAI_NATS_REPLICAS)")
 for missing in sorted(set(expected) - seen):

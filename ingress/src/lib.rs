@@ -113,7 +113,12 @@ pub fn served_routes() -> Vec<(&'static str, &'static str)> {
 /// The API routes under `/api/v1`, without health endpoints (the caller adds those once per process).
 /// Public rate limits come from the environment ([`rate_limit`]).
 pub fn api_router(platform: Platform) -> Router {
-    api_router_with_limits(platform, rate_limit::Limits::from_env())
+    let mut limits = rate_limit::Limits::from_env();
+    limits.limit_loopback = !platform.config.rate_limit_exempt_loopback;
+    if platform.config.rate_limit_exempt_loopback {
+        tracing::warn!("loopback callers are exempt from rate limits (JOXAI_RATE_LIMIT_EXEMPT_LOOPBACK): for load tests only");
+    }
+    api_router_with_limits(platform, limits)
 }
 
 /// [`api_router`] with explicit rate limits (tests use small ones).
@@ -123,6 +128,15 @@ pub fn api_router_with_limits(platform: Platform, limits: rate_limit::Limits) ->
         .fallback(|| async { error::ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { error::ApiError::NotFound("route") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Every API answer may carry personal data (transcripts, customer records, tokens): no
+        // browser or intermediary may keep a copy. A handler that sets its own policy keeps it.
+        .layer(axum::middleware::map_response(|mut response: axum::response::Response| async move {
+            response
+                .headers_mut()
+                .entry(axum::http::header::CACHE_CONTROL)
+                .or_insert(axum::http::HeaderValue::from_static("no-store"));
+            response
+        }))
         .with_state(AppState {
             platform,
             limiter: std::sync::Arc::new(rate_limit::RateLimiter::new(limits)),
@@ -131,6 +145,9 @@ pub fn api_router_with_limits(platform: Platform, limits: rate_limit::Limits) ->
 
 /// Run the ingress alone on `listener` until `shutdown`.
 pub async fn run(platform: Platform, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        extract::check_proxy_settings(addr);
+    }
     let router = api_router(platform.clone())
         .merge(joxai_platform::http::health_router(platform))
         .layer(axum::middleware::from_fn(|req, next| joxai_platform::http::track_metrics("ingress", req, next)));

@@ -8,14 +8,14 @@
 //! login throttle uses ([`crate::extract::ClientIp`]): `X-Forwarded-For` counts only from
 //! `JOXAI_TRUSTED_PROXIES`.
 //!
-//! Loopback callers (127.0.0.1, ::1) are not limited unless `JOXAI_RATE_LIMIT_LOOPBACK=true`: the
-//! load generator and local tools run there at hundreds of messages a second. In production the
-//! ingress sits behind a proxy that must be listed in `JOXAI_TRUSTED_PROXIES`, so real clients never
-//! appear as loopback.
+//! Loopback callers (127.0.0.1, ::1) are limited like anyone else: behind a reverse proxy on the same
+//! host every customer arrives from loopback, and an exemption would exempt them all. The load
+//! generator and the test harness, which run there at hundreds of messages a second, turn the
+//! exemption on explicitly (`JOXAI_RATE_LIMIT_EXEMPT_LOOPBACK=true`, a field of the typed config).
 //!
 //! Settings (environment, read once at start-up): `JOXAI_RATE_LIMIT_WINDOW_SECS` (60),
 //! `JOXAI_RATE_LIMIT_SESSIONS_PER_IP` (20), `JOXAI_RATE_LIMIT_MESSAGES_PER_CONVERSATION` (30),
-//! `JOXAI_RATE_LIMIT_MESSAGES_PER_IP` (120), `JOXAI_RATE_LIMIT_LOOPBACK` (false). A limit of 0
+//! `JOXAI_RATE_LIMIT_MESSAGES_PER_IP` (120). A limit of 0
 //! switches that limit off.
 
 use std::collections::HashMap;
@@ -42,7 +42,7 @@ impl Default for Limits {
             sessions_per_ip: 20,
             messages_per_conversation: 30,
             messages_per_ip: 120,
-            limit_loopback: false,
+            limit_loopback: true,
         }
     }
 }
@@ -59,7 +59,7 @@ impl Limits {
             messages_per_conversation: num("JOXAI_RATE_LIMIT_MESSAGES_PER_CONVERSATION", d.messages_per_conversation.into())
                 as u32,
             messages_per_ip: num("JOXAI_RATE_LIMIT_MESSAGES_PER_IP", d.messages_per_ip.into()) as u32,
-            limit_loopback: std::env::var("JOXAI_RATE_LIMIT_LOOPBACK").is_ok_and(|v| v.trim().eq_ignore_ascii_case("true")),
+            limit_loopback: d.limit_loopback,
         }
     }
 }

@@ -14,6 +14,9 @@ use tokio_util::sync::CancellationToken;
 /// Every role in one process: the REST API, the WebSocket notifier, the three workers, health and
 /// metrics, all on `listener`. Returns once `shutdown` is cancelled and everything has drained.
 pub async fn run_all(platform: Platform, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        joxai_ingress::extract::check_proxy_settings(addr);
+    }
     let hub = joxai_notifier::Hub::start(platform.clone(), shutdown.clone());
     let router = joxai_ingress::api_router(platform.clone())
         .merge(joxai_notifier::router(hub))

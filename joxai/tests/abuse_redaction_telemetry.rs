@@ -104,6 +104,8 @@ async fn card_data_never_reaches_the_log_output_even_at_debug_level() {
         .env("JOXAI_HTTP_ADDR", format!("127.0.0.1:{port}"))
         .env("JOXAI_DATABASE_URL", &database_url)
         .env("JOXAI_NATS_URL", nats_url())
+        .envs(support::nats_env())
+        .env("JOXAI_RATE_LIMIT_EXEMPT_LOOPBACK", "true")
         .env("JOXAI_NATS_PREFIX", format!("t{}", &Uuid::new_v4().simple().to_string()[..12]))
         .env("JOXAI_NATS_STREAM_MAX_BYTES", (16 << 20).to_string())
         .env("JOXAI_DB_POOL_SIZE", "8")

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures::{SinkExt as _, StreamExt as _};
 use joxai_platform::metrics::metrics;
 use serde_json::json;
-use support::{TestApp, spawn_app};
+use support::{TestApp, spawn_app, spawn_app_with};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -122,7 +122,8 @@ async fn a_revoked_staff_sessions_socket_is_closed_within_seconds() {
 /// every event for it; a socket that reads keeps receiving.
 #[tokio::test]
 async fn a_reader_that_never_reads_is_dropped_instead_of_growing_server_memory() {
-    let app = spawn_app().await;
+    // Room for the ~36 MB below: a full events stream refuses new events rather than evicting old ones.
+    let app = spawn_app_with(|f| f.merge(("nats_stream_max_bytes", 64 << 20))).await;
     let admin = app.login("admin@joxai.local").await;
     let drops_before = metrics().ws_slow_client_drops.with_label_values(&["staff"]).get();
     let stalled = app.ws(&admin).await; // never read again

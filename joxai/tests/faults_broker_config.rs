@@ -17,7 +17,8 @@ use joxai_schemas::streams::WorkerKind;
 use support::{spawn_app, spawn_app_with, wait_until};
 
 /// Every stream is file-backed (survives a broker restart), bounded in age, bytes, count and message
-/// size (a runaway producer cannot fill the disk), and de-duplicates by `Nats-Msg-Id` for two minutes.
+/// size (a runaway producer cannot fill the disk), de-duplicates by `Nats-Msg-Id` for two minutes,
+/// and the streams of unprocessed work refuse new messages when full rather than evict old ones.
 #[tokio::test]
 async fn every_stream_is_file_backed_bounded_and_deduplicating_on_the_live_broker() {
     let app = spawn_app().await;
@@ -31,7 +32,9 @@ async fn every_stream_is_file_backed_bounded_and_deduplicating_on_the_live_broke
         let config = s.info().await.expect("stream info").config.clone();
         assert_eq!(config.storage, stream::StorageType::File, "{name}: file storage");
         assert_eq!(config.retention, stream::RetentionPolicy::Limits, "{name}: limits retention");
-        assert_eq!(config.discard, stream::DiscardPolicy::Old, "{name}: discard old when full");
+        // Commands and events hold work not done yet: a full stream refuses, it never evicts.
+        let discard = if name == topology.dead_letter_stream() { stream::DiscardPolicy::Old } else { stream::DiscardPolicy::New };
+        assert_eq!(config.discard, discard, "{name}: what a full stream does");
         assert_eq!(config.max_bytes, 16 << 20, "{name}: max_bytes from configuration");
         assert!(config.max_messages > 0, "{name}: a message count limit");
         assert!(config.max_age >= min_age, "{name}: kept at least {min_age:?}, is {:?}", config.max_age);

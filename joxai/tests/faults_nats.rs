@@ -43,8 +43,7 @@ async fn post_until_accepted(app: &TestApp, conversation: Uuid, token: &str, cli
 }
 
 async fn app_on(nats: &PrivateNats) -> TestApp {
-    let url = nats.url();
-    spawn_app_with(move |f| f.merge(("nats_url", url))).await
+    spawn_app_with(|f| nats.connect_as("operator", f)).await
 }
 
 fn bot_message_ids(ws: &Ws) -> Vec<String> {

@@ -120,8 +120,7 @@ pub async fn run(args: &CeilingArgs) -> anyhow::Result<Value> {
         None => anyhow::bail!("--admin-database-url has no database path"),
     };
     let subjects = Subjects::new(format!("ceil{}", &tag[..8]))?;
-    let nats = async_nats::ConnectOptions::new()
-        .name("joxai-loadgen-ceiling")
+    let nats = crate::nats_options("joxai-loadgen-ceiling")
         .connect(args.nats_url.as_str())
         .await?;
     let js = jetstream::new(nats);

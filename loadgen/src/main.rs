@@ -21,6 +21,20 @@ mod report;
 mod turns;
 mod ws;
 
+/// NATS connection options with the product's own TLS and identity settings from the environment
+/// (`JOXAI_NATS_TLS_CA`, `JOXAI_NATS_USER`, `JOXAI_NATS_PASSWORD`), so the generator reaches a server
+/// that refuses anonymous and plain-text clients, as every server the dev scripts start does.
+pub(crate) fn nats_options(name: &str) -> async_nats::ConnectOptions {
+    let mut options = async_nats::ConnectOptions::new().name(name);
+    if let Ok(ca) = std::env::var("JOXAI_NATS_TLS_CA") {
+        options = options.require_tls(true).add_root_certificates(ca.into());
+    }
+    if let (Ok(user), Ok(password)) = (std::env::var("JOXAI_NATS_USER"), std::env::var("JOXAI_NATS_PASSWORD")) {
+        options = options.custom_inbox_prefix(format!("_INBOX_{user}")).user_and_password(user, password);
+    }
+    options
+}
+
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};

@@ -161,8 +161,7 @@ pub async fn run(url: &str, args: &WsArgs) -> anyhow::Result<Value> {
 
     let mut phases = vec![];
     if let Some(nats_url) = &args.nats_url {
-        let client = async_nats::ConnectOptions::new()
-            .name("joxai-loadgen")
+        let client = crate::nats_options("joxai-loadgen")
             .connect(nats_url.as_str())
             .await
             .context("connecting to NATS")?;

@@ -48,7 +48,32 @@ impl Bus {
     pub async fn connect(config: &Config) -> Result<Self, BusError> {
         let (connected, connections) = tokio::sync::watch::channel(0u64);
         let connected = std::sync::Arc::new(connected);
-        let client = async_nats::ConnectOptions::new()
+        let mut options = async_nats::ConnectOptions::new();
+        if config.nats_tls() {
+            options = options.require_tls(true);
+        }
+        if let Some(ca) = &config.nats_tls_ca {
+            options = options.add_root_certificates(ca.clone());
+        }
+        if let (Some(cert), Some(key)) = (&config.nats_tls_cert, &config.nats_tls_key) {
+            options = options.add_client_certificate(cert.clone(), key.clone());
+        }
+        if let (Some(user), Some(password)) = (&config.nats_user, &config.nats_password) {
+            use secrecy::ExposeSecret as _;
+            // The server lets each role subscribe to its own inbox prefix only, so no role can read
+            // another's replies (which carry events and stream contents).
+            options = options
+                .user_and_password(user.clone(), password.expose_secret().to_owned())
+                .custom_inbox_prefix(format!("_INBOX_{user}"));
+        }
+        if let Some(path) = &config.nats_creds_file {
+            options = options
+                .credentials_file(path)
+                .await
+                .map_err(|e| BusError::Unavailable(format!("reading {}: {e}", path.display())))?;
+        }
+        tracing::info!(url = %config.nats_url, tls = config.nats_tls(), identity = %config.nats_identity(), "connecting to NATS");
+        let client = options
             .name("joxai")
             .connection_timeout(Duration::from_secs(5))
             // Keep reconnecting for ever: a broker restart must heal by itself.
@@ -116,7 +141,7 @@ impl Bus {
                 num_replicas: spec.replicas,
                 storage: stream::StorageType::File,
                 retention: stream::RetentionPolicy::Limits,
-                discard: stream::DiscardPolicy::Old,
+                discard: if spec.discard_new { stream::DiscardPolicy::New } else { stream::DiscardPolicy::Old },
                 // Lets the notifier read single events by sequence cheaply.
                 allow_direct: true,
                 ..Default::default()
@@ -185,6 +210,11 @@ impl Bus {
                 match e.kind() {
                     K::StreamNotFound => BusError::Rejected(format!("no stream takes {subject}")),
                     K::MaxPayloadExceeded => BusError::Rejected(format!("message too large for {subject}")),
+                    // A full stream with `discard: new` refuses the message: nothing already
+                    // accepted is evicted, and the caller is told to come back later.
+                    _ if e.to_string().contains("maximum") => {
+                        BusError::Unavailable(format!("the stream for {subject} is full: {e}"))
+                    }
                     _ => BusError::Unavailable(format!("acknowledgement for {subject}: {e}")),
                 }
             })

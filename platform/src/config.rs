@@ -6,6 +6,7 @@
 //! (`JOXAI_WORKERS__AI__ACK_WAIT_MS=60000`).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use figment::Figment;
@@ -28,6 +29,34 @@ pub struct Config {
     pub nats_replicas: usize,
     /// Disk each stream may use. JetStream reserves it up front, so it must fit the server's store.
     pub nats_stream_max_bytes: i64,
+    // How a process proves its role to NATS and verifies the server. Each role (ingress, ticket,
+    // escalation, ai, notifier) has its own identity whose subject permissions allow only what that
+    // role does, so a compromised notifier cannot publish a command; `joxai all` holds every role and
+    // connects as the operator. Environment: `JOXAI_NATS_USER`, `JOXAI_NATS_PASSWORD`,
+    // `JOXAI_NATS_CREDS_FILE`, `JOXAI_NATS_TLS_CA`, `JOXAI_NATS_TLS_CERT`, `JOXAI_NATS_TLS_KEY`.
+    /// User name of this role (with `nats_password`). Its replies use the inbox prefix
+    /// `_INBOX_<user>`, which is all the server lets it subscribe to.
+    #[serde(default)]
+    pub nats_user: Option<String>,
+    #[serde(default)]
+    pub nats_password: Option<SecretString>,
+    /// A NATS credentials file (JWT + nkey seed) for servers run with operator/account JWTs,
+    /// instead of a user and password.
+    #[serde(default)]
+    pub nats_creds_file: Option<PathBuf>,
+    /// The CA that signed the server's certificate. When set, the connection must be TLS and the
+    /// server's certificate is verified against it (instead of the system's roots).
+    #[serde(default)]
+    pub nats_tls_ca: Option<PathBuf>,
+    /// A client certificate and key, for servers that verify clients by certificate (mutual TLS).
+    #[serde(default)]
+    pub nats_tls_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub nats_tls_key: Option<PathBuf>,
+    /// Require TLS even without `nats_tls_ca` (the server's certificate is then checked against the
+    /// system's roots). A `tls://` URL means the same.
+    #[serde(default)]
+    pub nats_tls_required: bool,
     /// Signs staff and customer tokens (HS256). Every process of a deployment needs the same value.
     pub jwt_secret: SecretString,
     pub jwt_issuer: String,
@@ -41,6 +70,11 @@ pub struct Config {
     /// Browser origins allowed to open WebSockets and call the API from another site.
     /// Empty means same-origin only.
     pub allowed_origins: Vec<String>,
+    /// Exempt loopback callers (127.0.0.1, ::1) from the public rate limits. Off: a reverse proxy on
+    /// the same host would otherwise make every customer exempt. Only the load generator and the test
+    /// harness, which drive the product from loopback far faster than any customer, turn it on.
+    #[serde(default)]
+    pub rate_limit_exempt_loopback: bool,
     /// Password for the demo staff accounts; generated and printed when unset.
     pub demo_password: Option<SecretString>,
     pub workers: WorkersConfig,
@@ -218,6 +252,7 @@ impl Config {
         if self.jwt_secret.expose_secret().len() < 32 {
             return invalid("JOXAI_JWT_SECRET must be at least 32 characters".into());
         }
+        self.validate_nats().map_err(ConfigError::Invalid)?;
         if self.db_pool_size == 0 {
             return invalid("JOXAI_DB_POOL_SIZE must be at least 1".into());
         }
@@ -247,6 +282,50 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    fn validate_nats(&self) -> Result<(), String> {
+        if self.nats_user.is_some() != self.nats_password.is_some() {
+            return Err("JOXAI_NATS_USER and JOXAI_NATS_PASSWORD must be set together".into());
+        }
+        if self.nats_user.is_some() && self.nats_creds_file.is_some() {
+            return Err("set either JOXAI_NATS_USER/JOXAI_NATS_PASSWORD or JOXAI_NATS_CREDS_FILE, not both".into());
+        }
+        if self.nats_tls_cert.is_some() != self.nats_tls_key.is_some() {
+            return Err("JOXAI_NATS_TLS_CERT and JOXAI_NATS_TLS_KEY must be set together".into());
+        }
+        if let Some(user) = &self.nats_user
+            && (user.is_empty() || !user.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        {
+            return Err(format!("JOXAI_NATS_USER {user:?} must be letters, digits, '-' or '_' (it names the inbox)"));
+        }
+        for (name, path) in [
+            ("JOXAI_NATS_CREDS_FILE", &self.nats_creds_file),
+            ("JOXAI_NATS_TLS_CA", &self.nats_tls_ca),
+            ("JOXAI_NATS_TLS_CERT", &self.nats_tls_cert),
+            ("JOXAI_NATS_TLS_KEY", &self.nats_tls_key),
+        ] {
+            if let Some(path) = path
+                && !path.is_file()
+            {
+                return Err(format!("{name}: {} is not a readable file", path.display()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the connection is encrypted: a CA, a client certificate, the flag or a `tls://` URL.
+    pub fn nats_tls(&self) -> bool {
+        self.nats_tls_required || self.nats_tls_ca.is_some() || self.nats_tls_cert.is_some() || self.nats_url.starts_with("tls://")
+    }
+
+    /// How this process authenticates, for the start-up log (never the secret itself).
+    pub fn nats_identity(&self) -> String {
+        match (&self.nats_user, &self.nats_creds_file) {
+            (Some(user), _) => format!("user {user}"),
+            (None, Some(path)) => format!("credentials file {}", path.display()),
+            (None, None) => "anonymous".into(),
+        }
     }
 
     pub fn worker(&self, kind: WorkerKind) -> &WorkerConfig {

@@ -4,7 +4,6 @@ use std::time::Instant;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use secrecy::ExposeSecret;
-use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 use crate::config::Config;
@@ -27,6 +26,8 @@ const MIGRATION_LOCK_KEY: i64 = 0x6a6f_7861_6900;
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    /// The `sslmode` of `DATABASE_URL` (see [`crate::db_tls`]).
+    ssl_mode: crate::db_tls::SslMode,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,9 +74,18 @@ impl DbError {
 
 impl Db {
     pub fn connect(config: &Config) -> anyhow::Result<Self> {
-        let pg: tokio_postgres::Config = config.database_url.expose_secret().parse()?;
+        use crate::db_tls::{self, SslMode};
+        let tls = db_tls::split_url(config.database_url.expose_secret())?;
+        let mut pg: tokio_postgres::Config = tls.url.parse()?;
+        // tokio-postgres only knows whether to encrypt; what to check is the verifier's job.
+        pg.ssl_mode(match tls.mode {
+            SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+            SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => tokio_postgres::config::SslMode::Require,
+        });
+        let connector = tokio_postgres_rustls::MakeRustlsConnect::new(db_tls::client_config(tls.mode, tls.root_cert.as_deref())?);
         let manager =
-            Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+            Manager::from_config(pg, connector, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(config.db_pool_size)
             .runtime(Runtime::Tokio1)
@@ -83,7 +93,31 @@ impl Db {
             .wait_timeout(Some(std::time::Duration::from_secs(5)))
             .create_timeout(Some(std::time::Duration::from_secs(5)))
             .build()?;
-        Ok(Self { pool })
+        Ok(Self { pool, ssl_mode: tls.mode })
+    }
+
+    /// Whether this process's connections are encrypted, as Postgres itself reports it.
+    pub async fn tls(&self) -> Result<(bool, Option<String>), DbError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one("SELECT coalesce(ssl, false), version FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
+            .await?;
+        Ok((row.get(0), row.get(1)))
+    }
+
+    /// Log the negotiated TLS at start-up, so an operator sees at once whether `sslmode` took
+    /// effect (a `prefer` that fell back to plain text, say). Postgres being down is not fatal here:
+    /// the pool connects lazily and readiness reports it.
+    pub async fn log_tls(&self) {
+        match self.tls().await {
+            Ok((encrypted, version)) => tracing::info!(
+                sslmode = self.ssl_mode.as_str(),
+                encrypted,
+                tls_version = version.as_deref().unwrap_or("none"),
+                "postgres connection"
+            ),
+            Err(e) => tracing::warn!(sslmode = self.ssl_mode.as_str(), error = %e, "postgres not reachable at start-up"),
+        }
     }
 
     pub async fn client(&self) -> Result<deadpool_postgres::Client, DbError> {

@@ -11,6 +11,7 @@
 pub mod bus;
 pub mod config;
 pub mod db;
+pub mod db_tls;
 pub mod http;
 pub mod metrics;
 pub mod rows;
@@ -32,6 +33,7 @@ impl Platform {
     pub async fn connect(config: config::Config) -> anyhow::Result<Self> {
         use anyhow::Context as _;
         let db = db::Db::connect(&config).context("creating the Postgres pool")?;
+        db.log_tls().await;
         let bus = bus::Bus::connect(&config).await.context("connecting to NATS")?;
         bus.ensure_streams().await.context("creating the JetStream streams")?;
         let tokens = tokens::TokenKeys::new(&config);

@@ -18,6 +18,12 @@ pub struct StreamSpec {
     /// JetStream drops a second message with the same `Nats-Msg-Id` inside this window.
     pub duplicate_window: Duration,
     pub replicas: usize,
+    /// A full stream refuses new messages (`discard: new`) instead of deleting its oldest ones.
+    /// The commands and events streams hold work no consumer may have done yet: evicting it would
+    /// lose accepted customer messages, so the publisher is refused instead (the API answers 503
+    /// with `Retry-After`). The dead-letter stream keeps deleting its oldest: Postgres holds every
+    /// dead letter, and a refused copy would stall the worker that records it.
+    pub discard_new: bool,
 }
 
 /// Timing of a durable consumer. Tests shrink these to milliseconds through configuration.
@@ -106,7 +112,7 @@ impl Topology {
 
     pub fn streams(&self) -> Vec<StreamSpec> {
         const DAY: Duration = Duration::from_secs(24 * 3600);
-        let spec = |name: String, subjects: Vec<String>, max_age: Duration| StreamSpec {
+        let spec = |name: String, subjects: Vec<String>, max_age: Duration, discard_new: bool| StreamSpec {
             name,
             subjects,
             max_age,
@@ -117,13 +123,14 @@ impl Topology {
             max_msg_size: 256 * 1024,
             duplicate_window: Duration::from_secs(120),
             replicas: self.replicas,
+            discard_new,
         };
         vec![
-            spec(self.commands_stream(), vec![self.subjects.all_commands()], 7 * DAY),
+            spec(self.commands_stream(), vec![self.subjects.all_commands()], 7 * DAY, true),
             // Events are kept for a week: clients resume from them by sequence after a disconnect.
-            spec(self.events_stream(), vec![self.subjects.all_events()], 7 * DAY),
+            spec(self.events_stream(), vec![self.subjects.all_events()], 7 * DAY, true),
             // Dead letters stay a month; Postgres keeps the inspectable record too.
-            spec(self.dead_letter_stream(), vec![self.subjects.all_dead_letters()], 30 * DAY),
+            spec(self.dead_letter_stream(), vec![self.subjects.all_dead_letters()], 30 * DAY, false),
         ]
     }
 

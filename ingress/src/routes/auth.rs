@@ -48,13 +48,22 @@ pub struct LoginResponse {
 
 /// How long a session can be kept alive by refreshing, without signing in again.
 const SESSION_TTL_SECS: i64 = 14 * 24 * 3600;
-/// Failed sign-ins counted per account and per client address over this window.
+/// Failed sign-ins counted over this window.
 const THROTTLE_WINDOW_SECS: f64 = 15.0 * 60.0;
-/// Failed sign-ins after which the account is refused for the rest of the window (even with the
-/// right password): guessing is capped at 5 per 15 minutes per account.
-pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
-/// Second line against one address spraying many accounts; high enough for an office behind one NAT.
-pub const MAX_FAILURES_PER_IP: i64 = 50;
+/// Failed sign-ins for one account from one client address after which that pair is refused for
+/// the rest of the window (even with the right password): guessing from one place is capped at 5
+/// per 15 minutes. The same account from another address is not affected, so an attacker who knows
+/// a staff member's email cannot lock them out.
+pub const MAX_FAILURES_PER_ACCOUNT_AND_IP: i64 = 5;
+/// Failed sign-ins for one account from anywhere after which every attempt on it is slowed (never
+/// refused): a guesser spread over many addresses gets [`SLOW_DOWN`] per try, the real user a short
+/// wait.
+pub const SLOW_ACCOUNT_AFTER: i64 = 20;
+/// Failed sign-ins from one address (many accounts: password spraying) after which its attempts are
+/// slowed, and, far beyond what an office behind one NAT produces, refused.
+pub const SLOW_IP_AFTER: i64 = 50;
+pub const MAX_FAILURES_PER_IP: i64 = 500;
+const SLOW_DOWN: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
@@ -80,15 +89,32 @@ fn new_refresh_token() -> String {
     hex::encode(bytes)
 }
 
-async fn throttled(client: &deadpool_postgres::Client, account: &str, ip: &str) -> ApiResult<bool> {
+/// Whether a sign-in for `account` from `ip` may be checked: refused for a guessed-at pair or a
+/// spraying address, slowed when the account or the address is under attack from elsewhere.
+async fn throttled(state: &AppState, account: &str, ip: &str) -> ApiResult<bool> {
+    // Its own connection, returned before any slowing down: a flood of slowed attempts must not
+    // hold the pool.
+    let client = state.platform.db.client().await?;
     let row = client
         .query_one(
-            "SELECT (SELECT count(*) FROM login_failures WHERE account = $1 AND at > now() - make_interval(secs => $3)),
-                    (SELECT count(*) FROM login_failures WHERE client_ip = $2 AND at > now() - make_interval(secs => $3))",
+            "SELECT count(*) FILTER (WHERE account = $1 AND client_ip = $2),
+                    count(*) FILTER (WHERE account = $1),
+                    count(*) FILTER (WHERE client_ip = $2)
+               FROM login_failures
+              WHERE (account = $1 OR client_ip = $2) AND at > now() - make_interval(secs => $3)",
             &[&account, &ip, &THROTTLE_WINDOW_SECS],
         )
         .await?;
-    Ok(row.get::<_, i64>(0) >= MAX_FAILURES_PER_ACCOUNT || row.get::<_, i64>(1) >= MAX_FAILURES_PER_IP)
+    drop(client);
+    let (pair, per_account, per_ip): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    if pair >= MAX_FAILURES_PER_ACCOUNT_AND_IP || per_ip >= MAX_FAILURES_PER_IP {
+        return Ok(true);
+    }
+    if per_account >= SLOW_ACCOUNT_AFTER || per_ip >= SLOW_IP_AFTER {
+        tracing::warn!(client_ip = %ip, per_account, per_ip, "sign-in slowed: many failures for this account or address");
+        tokio::time::sleep(SLOW_DOWN).await;
+    }
+    Ok(false)
 }
 
 async fn record_failure(client: &deadpool_postgres::Client, account: &str, ip: &str) -> ApiResult<()> {
@@ -119,18 +145,19 @@ async fn open_session(state: &AppState, client: &deadpool_postgres::Client, user
 
 /// `POST /api/v1/auth/login` — anyone. An unknown email and a wrong password get the same answer
 /// after the same work, so the response reveals nothing about which accounts exist. Throttled per
-/// account and per client address before the password is even checked.
+/// (account, client address), slowed per account and per address, before the password is even
+/// checked ([`throttled`]).
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     ValidJson(req): ValidJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    let client = state.platform.db.client().await?;
     let account = req.email.trim().to_lowercase();
-    if throttled(&client, &account, &ip).await? {
+    if throttled(&state, &account, &ip).await? {
         tracing::warn!(client_ip = %ip, "sign-in throttled");
         return Err(too_many());
     }
+    let client = state.platform.db.client().await?;
     let row = client
         .query_opt(
             &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE lower(email) = $1 AND active"),
@@ -144,7 +171,9 @@ pub async fn login(
     }
     let row = row.ok_or(ApiError::Unauthorized)?;
     let user = user_view(&row)?;
-    client.execute("DELETE FROM login_failures WHERE account = $1", &[&account]).await?;
+    // Only this address's failures are forgiven: the real user signing in must not reset the count of
+    // an attacker guessing from elsewhere.
+    client.execute("DELETE FROM login_failures WHERE account = $1 AND client_ip = $2", &[&account, &ip]).await?;
     tracing::info!(user_id = %user.id, "staff signed in");
     Ok(Json(open_session(&state, &client, user).await?))
 }
@@ -279,7 +308,7 @@ pub async fn change_password(
         .query_one("SELECT lower(email), password_hash FROM users WHERE id = $1", &[&staff.user_id])
         .await?;
     let account: String = row.get(0);
-    if throttled(&client, &account, &ip).await? {
+    if throttled(&state, &account, &ip).await? {
         return Err(too_many());
     }
     if !passwords::verify(req.current_password, Some(row.get(1))).await {

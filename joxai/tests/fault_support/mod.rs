@@ -50,23 +50,57 @@ pub fn nats_server_bin() -> PathBuf {
 
 /// A nats-server with JetStream that belongs to one test: its own port and store, so the test can
 /// stop it (SIGTERM), crash it (SIGKILL) and start it again on the same port with the same store.
+/// It runs the configuration the dev scripts give every server (`infra/scripts/nats-security.sh`):
+/// TLS, one user per role, no anonymous clients, fsync before every acknowledgement.
 pub struct PrivateNats {
     pub port: u16,
+    /// The monitoring endpoint's port (`/varz`).
+    pub monitor_port: u16,
     pub store: PathBuf,
+    /// The CA, the server's certificate, the role passwords and `nats.conf`.
+    pub security: PathBuf,
     child: Option<Child>,
+}
+
+/// Write (or refresh) a server's TLS material, role passwords and `nats.conf` into `dir`.
+pub fn nats_security(dir: &Path) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/scripts/nats-security.sh");
+    let out = Command::new("bash").arg(script).arg(dir).output().expect("run nats-security.sh");
+    assert!(out.status.success(), "nats-security.sh failed: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 impl PrivateNats {
     pub fn start() -> PrivateNats {
         let store = std::env::temp_dir().join(format!("joxai-faults-nats-{}", Uuid::new_v4().simple()));
         std::fs::create_dir_all(&store).expect("nats store dir");
-        let mut nats = PrivateNats { port: free_port(), store, child: None };
+        let security = store.join("security");
+        nats_security(&security);
+        let mut nats = PrivateNats { port: free_port(), monitor_port: free_port(), store, security, child: None };
         nats.restart();
         nats
     }
 
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The settings that connect to this server as `role` (its URL, CA, user and password).
+    pub fn identity(&self, role: &str) -> Vec<(&'static str, String)> {
+        let password = std::fs::read_to_string(self.security.join("credentials").join(role)).expect("role password file");
+        vec![
+            ("nats_url", self.url()),
+            ("nats_tls_ca", self.security.join("ca.pem").to_string_lossy().into_owned()),
+            ("nats_user", role.to_owned()),
+            ("nats_password", password.trim().to_owned()),
+        ]
+    }
+
+    /// Apply [`PrivateNats::identity`] to a test's configuration.
+    pub fn connect_as(&self, role: &str, mut figment: figment::Figment) -> figment::Figment {
+        for setting in self.identity(role) {
+            figment = figment.merge(setting);
+        }
+        figment
     }
 
     pub fn is_running(&self) -> bool {
@@ -77,7 +111,9 @@ impl PrivateNats {
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "nats-server already running");
         let child = Command::new(nats_server_bin())
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
+            .arg("-c")
+            .arg(self.security.join("nats.conf"))
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-m", &self.monitor_port.to_string(), "-js", "-sd"])
             .arg(&self.store)
             .arg("-l")
             .arg(self.store.join("nats.log"))
@@ -142,7 +178,51 @@ pub struct PrivatePostgres {
     dir: PathBuf,
 }
 
+/// A fresh certificate authority in `dir` (`ca.pem`, `ca.key`) and a server certificate it signed
+/// (`server.pem`, `server.key`) for the subject alternative names `san` (`IP:127.0.0.1,DNS:x`).
+pub fn make_certificates(dir: &Path, san: &str) {
+    std::fs::create_dir_all(dir).expect("certificate dir");
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).output().expect("run openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    run(&[&["req", "-x509"][..], &ec, &["-days", "2", "-subj", "/CN=JoxAI test CA", "-keyout", "ca.key", "-out", "ca.pem"]].concat());
+    run(&[&["req"][..], &ec, &["-subj", "/CN=joxai-test-server", "-keyout", "server.key", "-out", "server.csr"]].concat());
+    std::fs::write(dir.join("server.ext"), format!("subjectAltName={san}\nbasicConstraints=CA:FALSE\n")).expect("ext");
+    run(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "server.ext", "-out", "server.pem"]);
+}
+
 impl PrivatePostgres {
+    /// A private cluster that offers only TLS connections over TCP, with a certificate for
+    /// `san` signed by a CA made for it (`tls_dir()/ca.pem`).
+    pub fn start_with_tls(san: &str) -> PrivatePostgres {
+        let pg = PrivatePostgres::start();
+        pg.stop();
+        let tls = pg.tls_dir();
+        make_certificates(&tls, san);
+        let hba = "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n";
+        std::fs::write(pg.dir.join("data/pg_hba.conf"), hba).expect("pg_hba.conf");
+        let conf = format!(
+            "ssl = on\nssl_cert_file = '{0}/server.pem'\nssl_key_file = '{0}/server.key'\n",
+            tls.display()
+        );
+        let mut auto = std::fs::OpenOptions::new().append(true).open(pg.dir.join("data/postgresql.auto.conf")).expect("auto.conf");
+        std::io::Write::write_all(&mut auto, conf.as_bytes()).expect("write auto.conf");
+        if running_as_root() {
+            let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&pg.dir).status().expect("chown");
+            assert!(status.success(), "chown the cluster directory to postgres");
+        }
+        let _ = Command::new("chmod").arg("600").arg(tls.join("server.key")).status();
+        pg.resume();
+        pg
+    }
+
+    /// Where [`PrivatePostgres::start_with_tls`] keeps its CA and certificate.
+    pub fn tls_dir(&self) -> PathBuf {
+        self.dir.join("tls")
+    }
+
     pub fn start() -> PrivatePostgres {
         let dir = std::env::temp_dir().join(format!("joxai-faults-pg-{}", Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("pg dir");

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures::{SinkExt as _, StreamExt as _};
@@ -17,6 +18,29 @@ pub const PASSWORD: &str = "correct-horse-battery-staple";
 
 pub fn nats_url() -> String {
     std::env::var("JOXAI_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4224".into())
+}
+
+/// Where the test server's CA and role passwords are (written by `infra/scripts/nats-security.sh`)
+/// when it runs with TLS and authentication, as `make test` starts it. Unset: a plain local server.
+pub fn nats_security() -> Option<PathBuf> {
+    std::env::var_os("JOXAI_TEST_NATS_SECURITY").map(PathBuf::from)
+}
+
+/// The settings that connect as `role` (ingress, ticket, escalation, ai, notifier, operator) to a
+/// server secured by the files in `dir`.
+pub fn nats_identity(dir: &Path, role: &str) -> Vec<(&'static str, String)> {
+    let password = std::fs::read_to_string(dir.join("credentials").join(role)).expect("role password file");
+    vec![
+        ("nats_tls_ca", dir.join("ca.pem").to_string_lossy().into_owned()),
+        ("nats_user", role.to_owned()),
+        ("nats_password", password.trim().to_owned()),
+    ]
+}
+
+/// The environment of a `joxai` child process that reaches the test server as the operator.
+pub fn nats_env() -> Vec<(String, String)> {
+    let Some(dir) = nats_security() else { return vec![] };
+    nats_identity(&dir, "operator").into_iter().map(|(k, v)| (format!("JOXAI_{}", k.to_ascii_uppercase()), v)).collect()
 }
 
 fn admin_url() -> String {
@@ -39,11 +63,21 @@ pub async fn test_config(tweak: impl FnOnce(figment::Figment) -> figment::Figmen
     joxai_platform::telemetry::init();
     let database_url = fresh_database().await;
     let prefix = format!("t{}", &Uuid::new_v4().simple().to_string()[..12]);
-    let figment = Config::figment()
+    let mut figment = Config::figment();
+    // `joxai all` holds every role, so it connects as the operator (see docs/deployment.md).
+    if let Some(dir) = nats_security() {
+        for setting in nats_identity(&dir, "operator") {
+            figment = figment.merge(setting);
+        }
+    }
+    let figment = figment
         .merge(("database_url", database_url))
         .merge(("nats_url", nats_url()))
         .merge(("nats_prefix", prefix))
         .merge(("http_addr", "127.0.0.1:0"))
+        // Tests drive the product from loopback faster than any customer; the limits themselves are
+        // tested with explicit `Limits` (desk_rate_limits.rs) and the real binary (trust_proxies.rs).
+        .merge(("rate_limit_exempt_loopback", true))
         .merge(("drain_seconds", 2))
         .merge(("nats_stream_max_bytes", 16 << 20))
         .merge(("db_pool_size", 8))
