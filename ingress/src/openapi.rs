@@ -78,6 +78,7 @@ pub const ROUTES: &[RouteDoc] = &[
     r("POST", "/api/v1/chat/conversations/{id}/rating", CUSTOMER, "Rate the conversation (CSAT, once)", Some("RatingRequest"), 200, Some("RatingResponse")),
     r("POST", "/api/v1/chat/conversations/{id}/typing", CUSTOMER, "The customer is typing (ephemeral)", None, 202, None),
     r("POST", "/api/v1/chat/conversations/{id}/close", CUSTOMER, "End the chat (then ask for the rating)", None, 200, Some("ChatClosed")),
+    r("POST", "/api/v1/chat/conversations/{id}/follow-up", CUSTOMER, "Write again after the conversation ended: a new conversation linked to it", None, 201, Some("StartSessionResponse")),
     r("GET", "/api/v1/tickets", STAFF, "List tickets (agents: queue and own)", None, 200, Some("TicketPage")),
     r("POST", "/api/v1/tickets", STAFF, "Open a ticket manually", Some("CreateTicketRequest"), 201, Some("Ticket")),
     r("GET", "/api/v1/tickets/{id}", STAFF, "A ticket with its transcript", None, 200, Some("TicketDetail")),

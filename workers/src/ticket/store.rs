@@ -12,6 +12,8 @@ use uuid::Uuid;
 
 pub struct ConversationState {
     pub owner: ConversationOwner,
+    /// The conversation has ended (`status = 'closed'`).
+    pub closed: bool,
     pub locale: String,
     pub customer: CustomerRef,
 }
@@ -65,7 +67,7 @@ use joxai_platform::rows::parse;
 /// A conversation's state, read with its customer (`c`, `cu`); the caller adds the WHERE clause.
 macro_rules! conversation_state_from {
     () => {
-        "SELECT c.owner, c.locale, cu.external_ref, cu.display_name, cu.verified
+        "SELECT c.owner, c.locale, cu.external_ref, cu.display_name, cu.verified, c.status = 'closed'
      FROM conversations c JOIN customers cu ON cu.id = c.customer_id"
     };
 }
@@ -78,7 +80,7 @@ const INSERT_MESSAGE: &str =
 
 /// The CTE that follows an `ins` CTE: touch the conversation (`$2`) when a message was inserted.
 const TOUCH_AFTER_INSERT: &str = "touch AS (
-    UPDATE conversations SET last_message_at = now(), updated_at = now(), status = 'open'
+    UPDATE conversations SET last_message_at = now(), updated_at = now()
      WHERE id = $2 AND EXISTS (SELECT 1 FROM ins))";
 
 /// True when a customer message of conversation `conversation`, stored before message `question`
@@ -98,10 +100,11 @@ fn conversation_state(row: &Row) -> Result<ConversationState, DbError> {
     conversation_state_at(row, 0)
 }
 
-/// The conversation's state from five columns of `row` starting at `first`, in
+/// The conversation's state from six columns of `row` starting at `first`, in
 /// [`CONVERSATION_STATE_FROM`] order.
 fn conversation_state_at(row: &Row, first: usize) -> Result<ConversationState, DbError> {
     Ok(ConversationState {
+        closed: row.get(first + 5),
         owner: parse(row.get(first))?,
         locale: row.get(first + 1),
         customer: CustomerRef {
@@ -160,6 +163,28 @@ pub async fn ensure_conversation(
     .await?;
     let row = tx.query_one(&state, &[&conversation_id]).await?;
     conversation_state(&row)
+}
+
+/// What only the start command knows: the conversation's language, and the ended conversation it
+/// follows (with that conversation's latest ticket). Runs after [`ensure_conversation`], whichever
+/// of the start command and the first message created the row.
+pub async fn set_conversation_start(
+    tx: &Transaction<'_>,
+    conversation_id: Uuid,
+    locale: &str,
+    follows: Option<Uuid>,
+) -> Result<(), DbError> {
+    tx.execute(
+        "UPDATE conversations c SET locale = $2,
+                follows_conversation_id = coalesce(c.follows_conversation_id, p.id),
+                follows_ticket_id = coalesce(c.follows_ticket_id,
+                    (SELECT t.id FROM tickets t WHERE t.conversation_id = p.id ORDER BY t.created_at DESC, t.id DESC LIMIT 1))
+           FROM (SELECT $3::uuid AS id) f LEFT JOIN conversations p ON p.id = f.id
+          WHERE c.id = $1 AND (c.locale <> $2 OR (p.id IS NOT NULL AND c.follows_conversation_id IS NULL))",
+        &[&conversation_id, &locale, &follows],
+    )
+    .await?;
+    Ok(())
 }
 
 /// [`insert_customer_message_fast`]'s statement: insert the message if its conversation exists,
@@ -235,9 +260,9 @@ pub async fn insert_customer_message_fast(
         )
         .await?;
     let Some(row) = row else { return Ok(None) };
-    // The message's ten columns, then the conversation's five, then the history's two.
+    // The message's ten columns, then the conversation's six, then the history's two.
     let state = conversation_state_at(&row, 10)?;
-    let history = ConversationHistory { previous_customer_text: row.get(15), previous_bot_confidence: row.get(16) };
+    let history = ConversationHistory { previous_customer_text: row.get(16), previous_bot_confidence: row.get(17) };
     Ok(Some((StoredMessage { view: message_view(&row)?, inserted: true }, state, history)))
 }
 
@@ -363,14 +388,6 @@ pub async fn conversation(client: &tokio_postgres::Client, id: Uuid) -> Result<O
     client.query_opt(CONVERSATION_STATE, &[&id]).await?.as_ref().map(conversation_state).transpose()
 }
 
-fn waiting_text(locale: &str) -> &'static str {
-    if locale.starts_with("es") {
-        "Le hemos pasado con nuestro equipo. Una persona se unirá a la conversación en breve."
-    } else {
-        "We've passed you to our team. A person will join this conversation shortly."
-    }
-}
-
 /// Open the conversation's ticket unless it already has an active one. The caller holds the
 /// conversation's row lock, so two escalations cannot both see "no ticket".
 pub async fn open_ticket(
@@ -438,7 +455,7 @@ pub async fn open_ticket(
         conversation_id: cmd.conversation_id,
         sender: Sender::System,
         author_id: None,
-        text: waiting_text(locale),
+        text: &super::lifecycle::notice_text(super::lifecycle::Notice::Waiting, locale, None),
         client_message_id: None,
         in_reply_to: cmd.trigger_message_id,
         intent: None,
