@@ -624,7 +624,14 @@ async fn apply_conversation_event(
         .await?;
     }
     if let (Some(status), Some(ticket)) = (effects.end_active_ticket, &conversation.active_ticket) {
-        end_active_ticket(tx, ctx, ticket, status, actor, event.as_str()).await?;
+        // The audit's `via` names the desk action, as the history has always shown it.
+        let via = match event {
+            ConversationEvent::HandBack => "hand_back",
+            ConversationEvent::StaffClose => "close",
+            ConversationEvent::CustomerEnds => "end_chat",
+            other => other.as_str(),
+        };
+        end_active_ticket(tx, ctx, ticket, status, actor, via).await?;
     }
     if let Some(notice) = effects.tell_customer {
         let number = ticket_number.or(conversation.active_ticket.as_ref().map(|t| t.number.as_str()));
