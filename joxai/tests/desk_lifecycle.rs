@@ -132,3 +132,27 @@ async fn closing_from_the_desk_tells_the_customer_and_ending_from_the_widget_doe
     assert_eq!(bot_lines, 0, "the customer ended it themselves: no notice");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_ticket_subject_names_what_the_case_is_about_and_quotes_the_customers_first_words() {
+    let app = spawn_app().await;
+    let (conversation, customer) = app.start_session().await;
+    let mut ws = app.ws(&customer).await;
+    let first = "My card was stolen in Madrid yesterday and I need it blocked, then a new one sent to my hotel please";
+    assert_eq!(app.post_message(conversation, &customer, "q1", first).await.status(), 202);
+    ws.wait_event("the bot's answer", |f| is_message_from(f, "bot")).await;
+    let ticket = escalate(&app, conversation, &customer).await;
+    let subject: String = app.query("SELECT subject FROM tickets WHERE id = $1", &[&ticket]).await[0].get(0);
+    assert!(subject.contains("\"My card was stolen in Madrid yesterday"), "{subject}");
+    assert!(subject.ends_with("…\""), "long first words are cut: {subject}");
+    let intent: Option<String> = app
+        .query("SELECT intent FROM messages WHERE conversation_id = $1 AND intent IS NOT NULL LIMIT 1", &[&conversation])
+        .await
+        .first()
+        .and_then(|r| r.get(0));
+    if let Some(intent) = intent {
+        let words = intent.replace('_', " ");
+        assert!(subject.to_lowercase().contains(&words), "the assistant's reading ({words}) in plain words: {subject}");
+    }
+    app.stop().await;
+}

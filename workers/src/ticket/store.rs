@@ -388,6 +388,54 @@ pub async fn conversation(client: &tokio_postgres::Client, id: Uuid) -> Result<O
     client.query_opt(CONVERSATION_STATE, &[&id]).await?.as_ref().map(conversation_state).transpose()
 }
 
+/// A subject that helps triage at a glance: what the conversation is about (the assistant's latest reading
+/// of it, in plain words, or else why it was escalated) and the customer's first words, e.g.
+/// `Lost or stolen card: "I lost my card in Madrid and…"`.
+async fn triage_subject(tx: &Transaction<'_>, cmd: &EscalateConversation) -> Result<String, DbError> {
+    let row = tx
+        .query_one(
+            "SELECT (SELECT text FROM messages WHERE conversation_id = $1 AND sender = 'customer' ORDER BY created_at, id LIMIT 1),
+                    (SELECT intent FROM messages WHERE conversation_id = $1 AND intent IS NOT NULL
+                      ORDER BY created_at DESC, id DESC LIMIT 1)",
+            &[&cmd.conversation_id],
+        )
+        .await?;
+    let (first, intent): (Option<String>, Option<String>) = (row.get(0), row.get(1));
+    let reason = match cmd.reason {
+        EscalationReason::CustomerAsked => "Customer asked for a person",
+        EscalationReason::UrgentIntent => "Urgent",
+        EscalationReason::Frustration => "Customer seems frustrated",
+        EscalationReason::LowConfidence => "The assistant did not understand",
+        EscalationReason::AiFailure => "The assistant could not answer",
+        EscalationReason::NeedsHumanAction => "Needs action by a person",
+        EscalationReason::Manual => "Opened by staff",
+    };
+    // An intent the assistant was unsure of is still the best short label there is; "greeting" and the
+    // like say nothing about the case, so the reason stands instead.
+    let about = intent
+        .filter(|i| !matches!(i.as_str(), "greeting" | "goodbye" | "thanks" | "human_agent" | "out_of_scope"))
+        .map(|i| {
+            let words = i.replace('_', " ");
+            let mut chars = words.chars();
+            chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
+        });
+    let label = match (cmd.reason, about) {
+        (EscalationReason::UrgentIntent, Some(about)) => format!("Urgent: {about}"),
+        (_, Some(about)) => about,
+        (_, None) => reason.to_owned(),
+    };
+    Ok(match first {
+        Some(text) => {
+            const QUOTE_CHARS: usize = 60;
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let quote: String = text.chars().take(QUOTE_CHARS).collect();
+            let cut = if text.chars().count() > QUOTE_CHARS { "…" } else { "" };
+            format!("{label}: \"{quote}{cut}\"")
+        }
+        None => label,
+    })
+}
+
 /// Open the conversation's ticket unless it already has an active one. The caller holds the
 /// conversation's row lock, so two escalations cannot both see "no ticket".
 pub async fn open_ticket(
@@ -418,15 +466,10 @@ pub async fn open_ticket(
         return Ok(TicketOutcome { ticket: ticket_view(&row)?, created: false, source_command_id: source, system_message });
     }
     let ticket_id = derive_id(command_id, "ticket");
-    let subject = cmd.summary.clone().unwrap_or_else(|| match cmd.reason {
-        EscalationReason::CustomerAsked => "Customer asked for a person".to_owned(),
-        EscalationReason::UrgentIntent => "Urgent: needs immediate attention".to_owned(),
-        EscalationReason::Frustration => "Customer seems frustrated".to_owned(),
-        EscalationReason::LowConfidence => "The assistant could not understand the customer".to_owned(),
-        EscalationReason::AiFailure => "The assistant could not answer".to_owned(),
-        EscalationReason::NeedsHumanAction => "Needs action by a person".to_owned(),
-        EscalationReason::Manual => "Opened by staff".to_owned(),
-    });
+    let subject = match &cmd.summary {
+        Some(summary) => summary.clone(),
+        None => triage_subject(tx, cmd).await?,
+    };
     let row = tx
         .query_one(
             &format!(
