@@ -125,6 +125,8 @@ export function TicketPage({ id }: { id: string }) {
     if (updated && updated.id === id) {
       seen(updated);
       setTicket((current) => (current && Date.parse(current.updated_at) > Date.parse(updated.updated_at) ? current : { ...current, ...updated }));
+      // The event has no SLA or first-response time (the API computes them): read the ticket again.
+      void loadTicket();
       void loadHistory();
       return;
     }

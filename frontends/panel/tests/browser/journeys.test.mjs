@@ -201,6 +201,10 @@ test('escalate, take, two replies, resolve: the customer is told, rates, and the
     await agentPage.getByRole('button', { name: 'Send reply' }).click();
     await chat(customerPage).getByText(text).waitFor({ timeout: SLOW });
   }
+  // Details follow without a reload: the first response time is shown once the agent has replied.
+  await eventually(async () => !(await agentPage.locator('.details').innerText()).includes('not yet'), {
+    what: 'the first response time to show',
+  });
   // Resolve with the version the page has: the agent's own replies are no conflict.
   await agentPage.locator('#ticket-status').selectOption('resolved');
   await agentPage.locator('.ticket-badges').getByText('Resolved').waitFor({ timeout: SLOW });
