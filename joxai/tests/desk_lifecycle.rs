@@ -25,6 +25,8 @@ async fn resolving_after_two_replies_tells_the_customer_in_their_language_and_th
     let (_, loaded) = get(&app, &format!("/api/v1/tickets/{ticket}"), &agent).await;
     assert_eq!(loaded["assignee_name"], "Alex Agent", "the seeded online agent got it: {loaded}");
     let number = loaded["number"].as_str().expect("number").to_owned();
+    let (_, restored) = get(&app, &format!("/api/v1/chat/conversations/{conversation}/messages"), &customer).await;
+    assert_eq!(restored["ticket_number"], number.as_str(), "a reloaded widget can name the ticket");
 
     // The panel's version is from before the agent's own two replies: resolving still works.
     assert_eq!(reply(&app, ticket, &agent, "Hola, lo miro ahora").await.0, 202);
@@ -143,7 +145,13 @@ async fn a_ticket_subject_names_what_the_case_is_about_and_quotes_the_customers_
     ws.wait_event("the bot's answer", |f| is_message_from(f, "bot")).await;
     let ticket = escalate(&app, conversation, &customer).await;
     let subject: String = app.query("SELECT subject FROM tickets WHERE id = $1", &[&ticket]).await[0].get(0);
-    assert!(subject.contains("\"My card was stolen in Madrid yesterday"), "{subject}");
+    let stored: Vec<(String, String, Option<String>)> = app
+        .query("SELECT sender, text, intent FROM messages WHERE conversation_id = $1 ORDER BY created_at", &[&conversation])
+        .await
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert!(subject.contains("\"My card was stolen in Madrid yesterday"), "{subject} {stored:?}");
     assert!(subject.ends_with("…\""), "long first words are cut: {subject}");
     let intent: Option<String> = app
         .query("SELECT intent FROM messages WHERE conversation_id = $1 AND intent IS NOT NULL LIMIT 1", &[&conversation])

@@ -302,6 +302,8 @@ pub struct Transcript {
     /// The agent handling the conversation, if any: `{id, name}`.
     pub agent: Option<AgentRef>,
     pub rating: Option<i16>,
+    /// The conversation's latest ticket, if it was handed to people: the widget's waiting banner names it.
+    pub ticket_number: Option<String>,
     pub messages: Vec<NamedMessage>,
 }
 
@@ -339,21 +341,22 @@ pub async fn get_messages(
     let client = state.platform.db.client().await?;
     let row = client
         .query_opt(
-            "SELECT c.status, c.owner, c.rating, c.assigned_agent_id, u.display_name
+            "SELECT c.status, c.owner, c.rating, c.assigned_agent_id, u.display_name,
+                    (SELECT t.number FROM tickets t WHERE t.conversation_id = c.id ORDER BY t.created_at DESC, t.id DESC LIMIT 1)
                FROM conversations c LEFT JOIN users u ON u.id = c.assigned_agent_id WHERE c.id = $1",
             &[&conversation_id],
         )
         .await?;
     // The row appears when the worker stores the start command, a few ms after the session opens.
-    let (status, owner, rating, agent) = match &row {
+    let (status, owner, rating, agent, ticket_number) = match &row {
         Some(r) => {
             let agent = r.get::<_, Option<Uuid>>(3).map(|id| AgentRef { id, name: r.get::<_, Option<String>>(4).unwrap_or_default() });
-            (r.get::<_, String>(0), joxai_platform::rows::parse(r.get(1))?, r.get(2), agent)
+            (r.get::<_, String>(0), joxai_platform::rows::parse(r.get(1))?, r.get(2), agent, r.get(5))
         }
-        None => ("open".to_owned(), ConversationOwner::Bot, None, None),
+        None => ("open".to_owned(), ConversationOwner::Bot, None, None, None),
     };
     let messages = transcript(&state, conversation_id).await?;
-    Ok(Json(Transcript { conversation_id, status, owner, agent, rating, messages }))
+    Ok(Json(Transcript { conversation_id, status, owner, agent, rating, ticket_number, messages }))
 }
 
 /// `POST /api/v1/chat/conversations/{id}/close` — the customer of that conversation: "end chat".

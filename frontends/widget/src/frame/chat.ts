@@ -295,6 +295,10 @@ export class Chat {
     const change: Partial<ChatState> = {};
     const handedOver = all.some((m) => m.sender === 'system' || m.sender === 'agent');
     if (handedOver && !this.state.escalation) Object.assign(change, { escalation: { ticketNumber: null }, owner: 'agent' });
+    // The waiting banner names the ticket after a reload too (the event that said it went to the old page).
+    const ticketNumber = typeof transcript.ticket_number === 'string' ? transcript.ticket_number : null;
+    const escalation = change.escalation ?? this.state.escalation;
+    if (ticketNumber && escalation && !escalation.ticketNumber) change.escalation = { ticketNumber };
     const lastAgent = [...all].reverse().find((m) => m.sender === 'agent');
     if (lastAgent && this.state.agentName === null) change.agentName = lastAgent.author_name || '';
     if (transcript.owner === 'bot' || transcript.owner === 'agent') change.owner = transcript.owner;
