@@ -263,7 +263,6 @@ pub async fn post_message(
 ) -> ApiResult<(StatusCode, Json<Accepted>)> {
     customer.owns(conversation_id)?;
     state.limiter.message(&ip, conversation_id)?;
-    refuse_if_closed(&state, conversation_id, "this conversation has ended: start a new one to write again").await?;
     let message_id = customer_message_id(conversation_id, &req.client_message_id);
     // Card numbers, IBANs and security codes were masked by `ValidJson`, before the text reaches the bus,
     // the database, the logs or any model.
