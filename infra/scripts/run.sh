@@ -38,5 +38,9 @@ export NATS_URL="${NATS_URL:-nats://127.0.0.1:4223}"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/joxai}"
 export JOXAI_HTTP_ADDR="${JOXAI_HTTP_ADDR:-127.0.0.1:5000}"
 export JOXAI_FRONTENDS_DIR="${JOXAI_FRONTENDS_DIR:-$JOXAI_ROOT/frontends}"
+# The local demo signs in a demo customer on the demo page (`/demo/identity`), so balance, cards and
+# transactions answer on the seeded bank data. Only here: the product's default, and every deployment
+# manifest, leave demo mode off.
+export JOXAI_DEMO_MODE="${JOXAI_DEMO_MODE:-true}"
 log "JoxAI on http://localhost:${JOXAI_HTTP_ADDR##*:}  —  staff: admin@joxai.local / supervisor@joxai.local / agent@joxai.local, password: $JOXAI_DEMO_PASSWORD"
 exec "$CARGO_TARGET_DIR/release/joxai" all --seed-demo

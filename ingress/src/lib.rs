@@ -62,6 +62,7 @@ fn routes() -> Routes {
         .add("POST", "/api/v1/chat/conversations/{id}/rating", post(chat::rate))
         .add("POST", "/api/v1/chat/conversations/{id}/typing", post(chat::typing))
         .add("POST", "/api/v1/chat/conversations/{id}/close", post(chat::close))
+        .add("POST", "/api/v1/chat/conversations/{id}/follow-up", post(chat::follow_up))
         .add("GET", "/api/v1/tickets", get(tickets::list))
         .add("POST", "/api/v1/tickets", post(tickets::create))
         .add("GET", "/api/v1/tickets/{id}", get(tickets::get))

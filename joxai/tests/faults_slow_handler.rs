@@ -60,6 +60,7 @@ async fn messages_queued_behind_a_slow_handler_are_not_redelivered_while_they_wa
             customer: Default::default(),
             locale: "en".into(),
             channel: "widget".into(),
+            follows_conversation_id: None,
         });
         platform.bus.publish(platform.bus.subjects().command::<StartConversation>(), &command).await.expect("publish");
     }

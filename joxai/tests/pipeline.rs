@@ -220,3 +220,53 @@ async fn staff_can_sign_in_and_see_who_they_are_but_a_wrong_password_cannot() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_resuming_on_a_restarted_notifier_gets_what_was_published_while_it_was_down() {
+    let app = spawn_app().await;
+    // A notifier of its own, next to the all-in-one process, so it can be stopped and started alone.
+    let start_notifier = || async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(joxai_notifier::run(app.platform.clone(), listener, shutdown.clone()));
+        (addr, shutdown, task)
+    };
+    let connect = |addr: std::net::SocketAddr, token: String| async move {
+        use futures::SinkExt as _;
+        let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/v1/ws")).await.expect("ws connect");
+        let auth = json!({ "type": "auth", "token": token }).to_string();
+        socket.send(tokio_tungstenite::tungstenite::Message::Text(auth.into())).await.expect("auth");
+        let mut ws = support::Ws { socket, seen: vec![] };
+        let ready = ws.next_frame().await.expect("ready frame");
+        assert_eq!(ready["type"], "ready", "{ready}");
+        ws
+    };
+    let (conversation, token) = app.start_session().await;
+    let (addr, shutdown, task) = start_notifier().await;
+    let mut ws = connect(addr, token.clone()).await;
+    app.post_message(conversation, &token, "m1", "hello").await;
+    let first = ws.wait_event("first bot reply", |f| is_message_from(f, "bot")).await;
+    let seq = first["seq"].as_u64().expect("seq");
+
+    // The client loses its connection and the notifier restarts; meanwhile another turn happens.
+    drop(ws);
+    shutdown.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+    app.post_message(conversation, &token, "m2", "how do I activate my card?").await;
+    wait_until("the second reply is stored", || async {
+        app.count("SELECT count(*) FROM messages WHERE sender = 'bot' AND conversation_id = $1", &[&conversation]).await == 2
+    })
+    .await;
+    let (addr, shutdown, task) = start_notifier().await;
+    let mut ws = connect(addr, token.clone()).await;
+    ws.send(json!({ "type": "resume", "after": seq })).await;
+    let missed = ws.wait_event("the reply published while the notifier was down", |f| is_message_from(f, "bot")).await;
+    assert!(missed["seq"].as_u64().expect("seq") > seq);
+    ws.drain_for(Duration::from_millis(500)).await;
+    assert_eq!(ws.count(|f| is_message_from(f, "bot")), 1, "only what was missed, once");
+    assert_eq!(ws.count(|f| is_message_from(f, "customer")), 1, "the customer's own second message too");
+    shutdown.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+    app.stop().await;
+}

@@ -52,6 +52,7 @@ fn start_command() -> Envelope<StartConversation> {
         customer: CustomerRef::default(),
         locale: "en".into(),
         channel: "widget".into(),
+        follows_conversation_id: None,
     })
 }
 

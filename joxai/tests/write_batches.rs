@@ -51,6 +51,7 @@ async fn start(platform: &Platform, worker: &TicketWorker, conversations: usize)
             customer: CustomerRef::default(),
             locale: "en".into(),
             channel: "widget".into(),
+            follows_conversation_id: None,
         });
         worker.handle(&delivery(platform, &start)).await.expect("start");
     }

@@ -117,12 +117,21 @@ impl Hub {
         let mut connections = self.platform.bus.connections();
         while !self.shutdown.is_cancelled() {
             connections.mark_unchanged();
-            // Start where we left off after a broker restart, so no event is skipped.
-            let deliver_policy = match self.last_seq() {
-                0 => DeliverPolicy::New,
-                seq => DeliverPolicy::ByStartSequence { start_sequence: seq + 1 },
-            };
             let messages = async {
+                // A process that has pushed nothing yet (it just started, or restarted) begins at the
+                // stream's newest event, not at 0: the `ready` frame then names a real sequence, and a
+                // client's `resume` after a restart reads back exactly what was published while no
+                // notifier was running (see `replay`).
+                if self.last_seq() == 0 {
+                    let mut stream = self.platform.bus.jetstream().get_stream(&stream_name).await.ok()?;
+                    let last = stream.info().await.ok()?.state.last_sequence;
+                    self.last_seq.fetch_max(last, Ordering::AcqRel);
+                }
+                // Start after the last event seen, also after a broker restart, so no event is skipped.
+                let deliver_policy = match self.last_seq() {
+                    0 => DeliverPolicy::All,
+                    seq => DeliverPolicy::ByStartSequence { start_sequence: seq + 1 },
+                };
                 let stream = self.platform.bus.jetstream().get_stream_no_info(&stream_name).await.ok()?;
                 let consumer = stream
                     .create_consumer(OrderedConfig { filter_subject: filter.clone(), deliver_policy, ..Default::default() })
@@ -174,11 +183,15 @@ impl Hub {
     /// The events after `after` on `filter_subject`, read back from the stream (for a resume).
     /// `None` when there are more than [`MAX_REPLAY`]: the client should refetch instead.
     pub async fn replay(&self, filter_subject: String, after: u64) -> Option<Vec<Push>> {
-        let until = self.last_seq();
+        let stream_name = self.platform.bus.topology().events_stream();
+        let until = match self.last_seq() {
+            // Just started and not reading yet: the stream itself says how far there is to read.
+            0 => self.platform.bus.jetstream().get_stream(&stream_name).await.ok()?.info().await.ok()?.state.last_sequence,
+            seq => seq,
+        };
         if after >= until {
             return Some(vec![]);
         }
-        let stream_name = self.platform.bus.topology().events_stream();
         let stream = self.platform.bus.jetstream().get_stream_no_info(&stream_name).await.ok()?;
         let consumer = stream
             .create_consumer(OrderedConfig {

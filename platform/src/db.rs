@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (3, "bank", include_str!("../../infra/migrations/0003_bank.sql")),
     (4, "desk_reads", include_str!("../../infra/migrations/0004_desk_reads.sql")),
     (5, "hot_path_indexes", include_str!("../../infra/migrations/0005_hot_path_indexes.sql")),
+    (6, "desk_follow_up", include_str!("../../infra/migrations/0006_desk_follow_up.sql")),
 ];
 
 /// Arbitrary but fixed: every `joxai migrate` takes this lock, so replicas starting at once migrate

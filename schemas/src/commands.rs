@@ -15,6 +15,9 @@ pub struct StartConversation {
     pub customer: CustomerRef,
     pub locale: String,
     pub channel: String,
+    /// The ended conversation this one continues (the customer wrote again after it closed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follows_conversation_id: Option<Uuid>,
 }
 
 /// A customer's chat message. `message_id` equals the envelope id (UUIDv5 of the conversation and the

@@ -57,7 +57,7 @@ fn round_trip<T: Message + PartialEq + std::fmt::Debug + Clone>(payload: T) -> R
 #[test]
 fn every_command_round_trips_and_decodes_to_its_variant() {
     let c = Uuid::now_v7();
-    let raw = round_trip(StartConversation { conversation_id: c, customer: customer(), locale: "es".into(), channel: "widget".into() });
+    let raw = round_trip(StartConversation { conversation_id: c, customer: customer(), locale: "es".into(), channel: "widget".into(), follows_conversation_id: None });
     assert!(matches!(Command::decode(&raw), Ok(Command::StartConversation(_))));
     let raw = round_trip(PostCustomerMessage {
         conversation_id: c,
@@ -144,6 +144,7 @@ fn a_derived_message_id_is_stable_so_redeliveries_deduplicate() {
         customer: CustomerRef::default(),
         locale: "en".into(),
         channel: "widget".into(),
+        follows_conversation_id: None,
     });
     let payload = ConversationStarted { conversation_id: cause.payload.conversation_id, customer: CustomerRef::default(), locale: "en".into() };
     let a = Envelope::derived(&cause, payload.clone());

@@ -3,7 +3,7 @@
 // a person without one of them gets an explanation instead of the screen.
 
 import { useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
-import { ApiClient, describeError, type Session } from './api/client';
+import { ApiClient, ApiError, describeError, type Session } from './api/client';
 import type { Availability, StaffRole, StaffUser } from './api/types';
 import { canSee, DeskProvider, useDesk } from './desk';
 import { Link, matchPath, navigate, usePath } from './router';
@@ -97,7 +97,13 @@ function LoginPage({ api }: { api: ApiClient }) {
     try {
       await api.login(email, password);
     } catch (e) {
-      setError(describeError(e));
+      // The API's 401 speaks to programs ("send a valid bearer token"); a person needs to hear that
+      // the email or password is wrong.
+      setError(
+        e instanceof ApiError && e.status === 401
+          ? 'The email or password is not right. Check both and try again.'
+          : describeError(e),
+      );
       setBusy(false);
     }
   };

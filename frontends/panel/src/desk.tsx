@@ -6,7 +6,7 @@ import { ApiClient, describeError, type Session } from './api/client';
 import type { EventEnvelope, StaffRole, StaffUser, Ticket, TicketUpdatedPayload, Uuid } from './api/types';
 import { LiveSocket, defaultSocketUrl, type ConnectionStatus } from './live/socket';
 import { EMPTY_QUEUE, queueReducer, type QueueState } from './state/queue';
-import { eventNeedsRefetch, ticketFromEvent } from './state/tickets';
+import { eventNeedsRefetch, ticketFromEvent, visibleTo } from './state/tickets';
 
 export interface Desk {
   api: ApiClient;
@@ -107,6 +107,14 @@ export function DeskProvider({ api, session, children }: { api: ApiClient; sessi
     const offEvent = live.onEvent((event) => {
       dispatch({ type: 'event', event, user, at: Date.now() });
       const ticket = ticketFromEvent(event);
+      // Events carry the ticket as the worker stores it; the SLA clock and first-response time are the
+      // API's view of it. Read that once per change, so a row that arrived live shows its SLA too.
+      if (ticket && !ticket.sla && visibleTo(user, ticket)) {
+        api.getTicket(ticket.id).then(
+          ({ messages: _messages, ...full }) => dispatch({ type: 'upsert', ticket: full, user }),
+          () => undefined, // Gone from this person's view meanwhile: the event already said what it could.
+        );
+      }
       if (event.type === 'ticket.created' && ticket && (user.role !== 'agent' || !ticket.assignee_id || ticket.assignee_id === user.id)) {
         announce(`New ticket ${ticket.number}: ${ticket.subject}`);
         if (soundRef.current) chime();

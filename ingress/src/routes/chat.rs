@@ -139,18 +139,64 @@ pub async fn start_session(
                 .ok_or_else(|| ApiError::field("identity.signature", "the identity signature is invalid or expired"))?
         }
     };
+    open_conversation(&state, customer, req.locale.unwrap_or_else(|| "en".into()), None).await
+}
+
+/// Start a conversation for `customer` and issue its token.
+async fn open_conversation(
+    state: &AppState,
+    customer: CustomerRef,
+    locale: String,
+    follows_conversation_id: Option<Uuid>,
+) -> ApiResult<(StatusCode, Json<StartSessionResponse>)> {
     let conversation_id = Uuid::now_v7();
     let command = StartConversation {
         conversation_id,
         customer: customer.clone(),
-        locale: req.locale.unwrap_or_else(|| "en".into()),
+        locale,
         channel: "widget".into(),
+        follows_conversation_id,
     };
     let envelope = Envelope::with_id(conversation_id, conversation_id, None, command);
     state.platform.bus.publish(state.platform.bus.subjects().command::<StartConversation>(), &envelope).await?;
     let verified = customer.verified;
     let (token, expires_in) = state.platform.tokens.issue_customer(conversation_id, customer);
     Ok((StatusCode::CREATED, Json(StartSessionResponse { conversation_id, token, expires_in, verified })))
+}
+
+/// `POST /api/v1/chat/conversations/{id}/follow-up` — the customer of an ended conversation writes
+/// again: a new conversation (the bot answers it) for the same customer, in the same language, linked
+/// to the ended one and its ticket. 409 while the conversation is still open. Rate limited like a new
+/// session.
+pub async fn follow_up(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    customer: Customer,
+    Path(conversation_id): Path<Uuid>,
+) -> ApiResult<(StatusCode, Json<StartSessionResponse>)> {
+    customer.owns(conversation_id)?;
+    state.limiter.session(&ip)?;
+    let client = state.platform.db.client().await?;
+    let row = client
+        .query_opt("SELECT status, locale FROM conversations WHERE id = $1", &[&conversation_id])
+        .await?
+        .ok_or(ApiError::NotFound("conversation"))?;
+    drop(client);
+    if row.get::<_, String>(0) != "closed" {
+        return Err(ApiError::Conflict("this conversation is still open: write in it".into()));
+    }
+    open_conversation(&state, customer.customer, row.get(1), Some(conversation_id)).await
+}
+
+/// 409 when the conversation has ended: a message there would reach nobody (see the conversation
+/// lifecycle in the ticket worker). A conversation not stored yet is open.
+pub async fn refuse_if_closed(state: &AppState, conversation_id: Uuid, why: &str) -> ApiResult<()> {
+    let client = state.platform.db.client().await?;
+    let closed = client
+        .query_opt("SELECT 1 FROM conversations WHERE id = $1 AND status = 'closed'", &[&conversation_id])
+        .await?
+        .is_some();
+    if closed { Err(ApiError::Conflict(why.to_owned())) } else { Ok(()) }
 }
 
 #[derive(Deserialize)]
@@ -255,6 +301,8 @@ pub struct Transcript {
     /// The agent handling the conversation, if any: `{id, name}`.
     pub agent: Option<AgentRef>,
     pub rating: Option<i16>,
+    /// The conversation's latest ticket, if it was handed to people: the widget's waiting banner names it.
+    pub ticket_number: Option<String>,
     pub messages: Vec<NamedMessage>,
 }
 
@@ -292,21 +340,22 @@ pub async fn get_messages(
     let client = state.platform.db.client().await?;
     let row = client
         .query_opt(
-            "SELECT c.status, c.owner, c.rating, c.assigned_agent_id, u.display_name
+            "SELECT c.status, c.owner, c.rating, c.assigned_agent_id, u.display_name,
+                    (SELECT t.number FROM tickets t WHERE t.conversation_id = c.id ORDER BY t.created_at DESC, t.id DESC LIMIT 1)
                FROM conversations c LEFT JOIN users u ON u.id = c.assigned_agent_id WHERE c.id = $1",
             &[&conversation_id],
         )
         .await?;
     // The row appears when the worker stores the start command, a few ms after the session opens.
-    let (status, owner, rating, agent) = match &row {
+    let (status, owner, rating, agent, ticket_number) = match &row {
         Some(r) => {
             let agent = r.get::<_, Option<Uuid>>(3).map(|id| AgentRef { id, name: r.get::<_, Option<String>>(4).unwrap_or_default() });
-            (r.get::<_, String>(0), joxai_platform::rows::parse(r.get(1))?, r.get(2), agent)
+            (r.get::<_, String>(0), joxai_platform::rows::parse(r.get(1))?, r.get(2), agent, r.get(5))
         }
-        None => ("open".to_owned(), ConversationOwner::Bot, None, None),
+        None => ("open".to_owned(), ConversationOwner::Bot, None, None, None),
     };
     let messages = transcript(&state, conversation_id).await?;
-    Ok(Json(Transcript { conversation_id, status, owner, agent, rating, messages }))
+    Ok(Json(Transcript { conversation_id, status, owner, agent, rating, ticket_number, messages }))
 }
 
 /// `POST /api/v1/chat/conversations/{id}/close` — the customer of that conversation: "end chat".

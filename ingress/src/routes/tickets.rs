@@ -553,9 +553,16 @@ pub async fn reply(
     ValidJson(req): ValidJson<ReplyRequest>,
 ) -> ApiResult<(StatusCode, Json<Accepted>)> {
     let ticket = visible_ticket(&state, &staff, id).await?;
-    if ticket.conversation_id.is_none() {
+    let Some(conversation_id) = ticket.conversation_id else {
         return Err(ApiError::Conflict("this ticket has no customer conversation to reply to".into()));
-    }
+    };
+    crate::routes::chat::refuse_if_closed(
+        &state,
+        conversation_id,
+        "the customer's conversation has ended, so they would not see this reply; if they write again, \
+         their new conversation reaches the desk",
+    )
+    .await?;
     let message_id = match &req.client_message_id {
         Some(key) => Uuid::new_v5(&ticket.id, format!("{}:{key}", staff.user_id).as_bytes()),
         None => Uuid::now_v7(),

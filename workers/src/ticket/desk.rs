@@ -16,7 +16,7 @@ use joxai_schemas::commands::{
     SaveKnowledgeArticle, SetAvailability, TakeOverConversation, UpdateTicket,
 };
 use joxai_schemas::events::{
-    CannedResponseChanged, ConversationAssigned, ConversationClosed, ConversationEscalated, ConversationHandedBack,
+    MessageCreated, CannedResponseChanged, ConversationAssigned, ConversationClosed, ConversationEscalated, ConversationHandedBack,
     ConversationRated, KnowledgeArticleChanged, StaffAvailabilityChanged, TicketCreated, TicketNoteAdded, TicketUpdated,
 };
 use joxai_schemas::subjects::Subjects;
@@ -26,6 +26,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use deadpool_postgres::Transaction;
 use uuid::Uuid;
+
+use super::lifecycle::{
+    ConversationEvent, ConversationState, Effects, Refusal, conversation_transition, notice_text, ticket_transition,
+};
 
 /// Serialises assignment decisions (one transaction at a time picks agents), so two escalations
 /// arriving together can never both take an agent's last free slot. Arbitrary but fixed.
@@ -150,10 +154,61 @@ async fn lock_owned(
     if !owns(actor, &ticket) {
         return refuse("forbidden", format!("take the ticket before {doing}"));
     }
-    if stale(expected, &ticket) {
-        return refuse("conflict", "the ticket changed since you loaded it; reload and try again".into());
+    if let Some(expected) = expected
+        && stale(Some(expected), &ticket)
+    {
+        // Only someone else's change is a conflict: the agent's own replies and edits since they loaded
+        // the ticket move `updated_at` too, and must never make their next click fail.
+        let changes = changes_by_others(tx, id, expected, actor.user_id).await?;
+        if !changes.is_empty() {
+            return refuse(
+                "conflict",
+                format!("the ticket changed since you loaded it ({}); your change was not saved", changes.join("; ")),
+            );
+        }
     }
     Ok(Ok(ticket))
+}
+
+/// What people other than `me` (or the system) changed on the ticket after `since`, in words, oldest
+/// first. Internal notes change nothing another person is deciding on, so they are left out.
+async fn changes_by_others(
+    tx: &Transaction<'_>,
+    ticket_id: Uuid,
+    since: OffsetDateTime,
+    me: Uuid,
+) -> Result<Vec<String>, DbError> {
+    let rows = tx
+        .query(
+            "SELECT e.kind, e.data, CASE e.actor WHEN 'auto' THEN 'automatic assignment' WHEN 'customer' THEN 'the customer'
+                                   ELSE coalesce(u.display_name, 'someone') END
+               FROM ticket_events e LEFT JOIN users u ON u.id::text = e.actor
+              WHERE e.ticket_id = $1 AND e.created_at > $2 AND e.actor <> $3 AND e.kind <> 'note_added'
+              ORDER BY e.created_at, e.id",
+            &[&ticket_id, &since, &me.to_string()],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let (kind, data, who): (String, serde_json::Value, String) = (row.get(0), row.get(1), row.get(2));
+            let what = match kind.as_str() {
+                "status_changed" => format!("set the status to {}", data["to"].as_str().unwrap_or("another status").replace('_', " ")),
+                "assigned" => "assigned it".to_owned(),
+                "unassigned" => "put it back in the queue".to_owned(),
+                "updated" => {
+                    let fields: Vec<&str> = ["subject", "category", "tags", "priority"]
+                        .into_iter()
+                        .filter(|f| !data[*f].is_null())
+                        .collect();
+                    if fields.is_empty() { "edited it".to_owned() } else { format!("changed the {}", fields.join(", ")) }
+                }
+                "agent_replied" => "replied to the customer".to_owned(),
+                other => other.replace('_', " "),
+            };
+            format!("{who} {what}")
+        })
+        .collect())
 }
 
 pub(crate) async fn ticket_updated(
@@ -314,13 +369,20 @@ pub async fn assign(tx: &Transaction<'_>, ctx: &mut Ctx, p: &AssignTicket) -> Re
 }
 
 pub async fn change_status(tx: &Transaction<'_>, ctx: &mut Ctx, p: &ChangeTicketStatus) -> Result<Verdict, DbError> {
+    // The conversation first, then the ticket: the order every conversation command locks them in.
+    let conversation_id: Option<Uuid> =
+        tx.query_opt("SELECT conversation_id FROM tickets WHERE id = $1", &[&p.ticket_id]).await?.and_then(|r| r.get(0));
+    if let Some(id) = conversation_id {
+        tx.execute("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE", &[&id]).await?;
+    }
     let ticket = match lock_owned(tx, p.ticket_id, &p.actor, p.expected_updated_at, "changing its status").await? {
         Ok(ticket) => ticket,
         Err(refusal) => return Ok(refusal),
     };
-    if !ticket.status.can_become(p.status) {
-        return reject("conflict", format!("a ticket cannot go from {} to {}", ticket.status, p.status));
-    }
+    let conversation_event = match ticket_transition(ticket.status, p.status) {
+        Ok(event) => event,
+        Err(_) => return reject("conflict", format!("a ticket cannot go from {} to {}", ticket.status, p.status)),
+    };
     if p.status.is_active()
         && let Some(conversation_id) = ticket.conversation_id
     {
@@ -346,6 +408,16 @@ pub async fn change_status(tx: &Transaction<'_>, ctx: &mut Ctx, p: &ChangeTicket
     audit(tx, ctx, ticket.id, "status_changed", &p.actor.user_id.to_string(), serde_json::json!({ "from": ticket.status, "to": p.status }))
         .await?;
     ticket_updated(tx, ctx, ticket.id, "status_changed", ticket.assignee_id).await?;
+    if let (Some(event), Some(conversation_id)) = (conversation_event, ticket.conversation_id)
+        && let Some(conversation) = lock_conversation(tx, conversation_id).await?
+    {
+        let actor = p.actor.user_id.to_string();
+        if let Err(refusal) =
+            apply_conversation_event(tx, ctx, conversation_id, &conversation, event, &actor, Some(&ticket.number)).await?
+        {
+            return Ok(refusal);
+        }
+    }
     if !p.status.is_active() {
         // A slot freed up: a waiting ticket may go to this agent now.
         assign_waiting(tx, ctx).await?;
@@ -488,16 +560,18 @@ pub async fn create_ticket(tx: &Transaction<'_>, ctx: &mut Ctx, p: &CreateTicket
 }
 
 struct ConversationRow {
-    status: String,
+    state: ConversationState,
     owner: ConversationOwner,
+    locale: String,
+    customer: joxai_schemas::types::CustomerRef,
     active_ticket: Option<TicketView>,
 }
 
 async fn lock_conversation(tx: &Transaction<'_>, id: Uuid) -> Result<Option<ConversationRow>, DbError> {
-    let Some(row) = tx.query_opt("SELECT status, owner FROM conversations WHERE id = $1 FOR UPDATE", &[&id]).await?
-    else {
+    let Some(locked) = super::store::lock_conversation(tx, id).await? else {
         return Ok(None);
     };
+    let status: String = tx.query_one("SELECT status FROM conversations WHERE id = $1", &[&id]).await?.get(0);
     let active_ticket = tx
         .query_opt(
             &format!(
@@ -508,15 +582,99 @@ async fn lock_conversation(tx: &Transaction<'_>, id: Uuid) -> Result<Option<Conv
         .await?
         .map(|r| ticket_view(&r))
         .transpose()?;
-    Ok(Some(ConversationRow { status: row.get(0), owner: parse(row.get(1))?, active_ticket }))
+    Ok(Some(ConversationRow {
+        state: ConversationState::from_row(&status, locked.owner),
+        owner: locked.owner,
+        locale: locked.locale,
+        customer: locked.customer,
+        active_ticket,
+    }))
+}
+
+/// Carry out `event` on a locked conversation through the one transition function: the new state is
+/// written, the active ticket ended, the customer told (a bot message in the conversation's language),
+/// and `conversation.closed` / `conversation.handed_back` queued. Waiting tickets are not handed out
+/// here: the caller does that once, when the returned effects say a slot freed up.
+async fn apply_conversation_event(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx,
+    conversation_id: Uuid,
+    conversation: &ConversationRow,
+    event: ConversationEvent,
+    actor: &str,
+    ticket_number: Option<&str>,
+) -> Result<Result<Effects, Verdict>, DbError> {
+    let (next, effects) = match conversation_transition(conversation.state, event) {
+        Ok(done) => done,
+        Err(Refusal(why)) => return Ok(Err(Verdict::Rejected("conflict", why.to_owned()))),
+    };
+    if next != conversation.state {
+        let (status, owner) = match next {
+            ConversationState::Closed => ("closed", conversation.owner),
+            ConversationState::WithStaff => ("open", ConversationOwner::Agent),
+            ConversationState::WithBot => ("open", ConversationOwner::Bot),
+        };
+        let release = next == ConversationState::WithBot;
+        tx.execute(
+            "UPDATE conversations SET status = $2, owner = $3, updated_at = now(),
+                    assigned_agent_id = CASE WHEN $4 THEN NULL ELSE assigned_agent_id END
+              WHERE id = $1",
+            &[&conversation_id, &status, &owner.as_str(), &release],
+        )
+        .await?;
+    }
+    if let (Some(status), Some(ticket)) = (effects.end_active_ticket, &conversation.active_ticket) {
+        // The audit's `via` names the desk action, as the history has always shown it.
+        let via = match event {
+            ConversationEvent::HandBack => "hand_back",
+            ConversationEvent::StaffClose => "close",
+            ConversationEvent::CustomerEnds => "end_chat",
+            other => other.as_str(),
+        };
+        end_active_ticket(tx, ctx, ticket, status, actor, via).await?;
+    }
+    if let Some(notice) = effects.tell_customer {
+        let number = ticket_number.or(conversation.active_ticket.as_ref().map(|t| t.number.as_str()));
+        let text = notice_text(notice, &conversation.locale, number);
+        let stored = super::store::insert_message(tx, super::store::NewMessage {
+            id: derive_id(ctx.cmd_id, &format!("notice:{}", event.as_str())),
+            conversation_id,
+            sender: joxai_schemas::types::Sender::Bot,
+            author_id: None,
+            text: &text,
+            client_message_id: None,
+            in_reply_to: None,
+            intent: None,
+            confidence: None,
+        })
+        .await?;
+        ctx.emit(
+            Some(conversation_id),
+            "notice",
+            MessageCreated {
+                message: stored.view,
+                owner: conversation.owner,
+                customer: conversation.customer.clone(),
+                locale: conversation.locale.clone(),
+                history: None,
+            },
+        );
+    }
+    if next == ConversationState::Closed && conversation.state != ConversationState::Closed {
+        ctx.emit(Some(conversation_id), "closed", ConversationClosed { conversation_id });
+    }
+    if next == ConversationState::WithBot && conversation.state == ConversationState::WithStaff {
+        ctx.emit(Some(conversation_id), "handed_back", ConversationHandedBack { conversation_id });
+    }
+    Ok(Ok(effects))
 }
 
 pub async fn take_over(tx: &Transaction<'_>, ctx: &mut Ctx, p: &TakeOverConversation) -> Result<Verdict, DbError> {
     let Some(conversation) = lock_conversation(tx, p.conversation_id).await? else {
         return reject("not_found", "conversation not found");
     };
-    if conversation.status == "closed" {
-        return reject("conflict", "the conversation is closed");
+    if let Err(Refusal(why)) = conversation_transition(conversation.state, ConversationEvent::TakeOver) {
+        return reject("conflict", why);
     }
     let actor = p.actor.user_id;
     let ticket = match conversation.active_ticket {
@@ -588,19 +746,14 @@ pub async fn hand_back(tx: &Transaction<'_>, ctx: &mut Ctx, p: &HandBackConversa
     if !conversation_scope(&p.actor, &conversation) {
         return reject("not_found", "conversation not found");
     }
-    if conversation.owner == ConversationOwner::Bot {
-        return reject("conflict", "the assistant already answers this conversation");
+    let actor = p.actor.user_id.to_string();
+    let effects = match apply_conversation_event(tx, ctx, p.conversation_id, &conversation, ConversationEvent::HandBack, &actor, None).await? {
+        Ok(effects) => effects,
+        Err(refusal) => return Ok(refusal),
+    };
+    if effects.assign_waiting {
+        assign_waiting(tx, ctx).await?;
     }
-    tx.execute(
-        "UPDATE conversations SET owner = 'bot', assigned_agent_id = NULL, status = 'open', updated_at = now() WHERE id = $1",
-        &[&p.conversation_id],
-    )
-    .await?;
-    if let Some(ticket) = &conversation.active_ticket {
-        end_active_ticket(tx, ctx, ticket, TicketStatus::Resolved, &p.actor.user_id.to_string(), "hand_back").await?;
-    }
-    ctx.emit(Some(p.conversation_id), "handed_back", ConversationHandedBack { conversation_id: p.conversation_id });
-    assign_waiting(tx, ctx).await?;
     Ok(Verdict::Applied)
 }
 
@@ -611,16 +764,14 @@ pub async fn close(tx: &Transaction<'_>, ctx: &mut Ctx, p: &CloseConversation) -
     if !conversation_scope(&p.actor, &conversation) {
         return reject("not_found", "conversation not found");
     }
-    if conversation.status == "closed" {
-        return reject("conflict", "the conversation is already closed");
+    let actor = p.actor.user_id.to_string();
+    let effects = match apply_conversation_event(tx, ctx, p.conversation_id, &conversation, ConversationEvent::StaffClose, &actor, None).await? {
+        Ok(effects) => effects,
+        Err(refusal) => return Ok(refusal),
+    };
+    if effects.assign_waiting {
+        assign_waiting(tx, ctx).await?;
     }
-    tx.execute("UPDATE conversations SET status = 'closed', updated_at = now() WHERE id = $1", &[&p.conversation_id])
-        .await?;
-    if let Some(ticket) = &conversation.active_ticket {
-        end_active_ticket(tx, ctx, ticket, TicketStatus::Closed, &p.actor.user_id.to_string(), "close").await?;
-    }
-    ctx.emit(Some(p.conversation_id), "closed", ConversationClosed { conversation_id: p.conversation_id });
-    assign_waiting(tx, ctx).await?;
     Ok(Verdict::Applied)
 }
 
@@ -686,16 +837,13 @@ pub async fn end_chat(tx: &Transaction<'_>, ctx: &mut Ctx, p: &EndChat) -> Resul
     let Some(conversation) = lock_conversation(tx, p.conversation_id).await? else {
         return reject("not_found", "conversation not found");
     };
-    if conversation.status == "closed" {
-        return reject("conflict", "the conversation is already closed");
+    let effects = match apply_conversation_event(tx, ctx, p.conversation_id, &conversation, ConversationEvent::CustomerEnds, "customer", None).await? {
+        Ok(effects) => effects,
+        Err(refusal) => return Ok(refusal),
+    };
+    if effects.assign_waiting {
+        assign_waiting(tx, ctx).await?;
     }
-    tx.execute("UPDATE conversations SET status = 'closed', updated_at = now() WHERE id = $1", &[&p.conversation_id])
-        .await?;
-    if let Some(ticket) = &conversation.active_ticket {
-        end_active_ticket(tx, ctx, ticket, TicketStatus::Closed, "customer", "end_chat").await?;
-    }
-    ctx.emit(Some(p.conversation_id), "closed", ConversationClosed { conversation_id: p.conversation_id });
-    assign_waiting(tx, ctx).await?;
     Ok(Verdict::Applied)
 }
 

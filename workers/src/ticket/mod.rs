@@ -7,6 +7,7 @@
 
 mod batch;
 pub mod desk;
+pub mod lifecycle;
 mod store;
 
 use joxai_platform::Platform;
@@ -72,6 +73,9 @@ impl TicketWorker {
         let mut client = self.platform.db.client().await?;
         let tx = client.transaction().await.map_err(joxai_platform::db::DbError::from)?;
         store::ensure_conversation(&tx, p.conversation_id, &p.customer, &p.locale, &p.channel).await?;
+        // The customer's first message may have been stored first, creating the conversation with the
+        // default language: the start command is the one that knows it.
+        store::set_conversation_start(&tx, p.conversation_id, &p.locale, p.follows_conversation_id).await?;
         tx.commit().await.map_err(joxai_platform::db::DbError::from)?;
         drop(client); // before publishing (see `escalate`)
         let event = ConversationStarted {
@@ -281,6 +285,13 @@ impl TicketWorker {
             // The conversation's start command may not be stored yet: try again shortly.
             return Err(Failure::Transient(anyhow::anyhow!("conversation {} not stored yet", p.conversation_id)));
         };
+        if conversation.closed {
+            // An escalation that arrives after the conversation ended (a late classifier verdict, a click
+            // in a stale widget): nobody is there to help; the customer's next message opens a new one.
+            let refusal = lifecycle::conversation_transition(lifecycle::ConversationState::Closed, lifecycle::ConversationEvent::Escalate);
+            tracing::info!(conversation_id = %p.conversation_id, ?refusal, "escalation of a closed conversation dropped");
+            return Ok(());
+        }
         let outcome = store::open_ticket(&tx, cmd.id, p, &conversation.locale).await?;
         if outcome.created {
             // Give the new ticket to a free agent now, in the same transaction; its events are
@@ -494,6 +505,13 @@ impl TicketWorker {
         let Some((conversation_id, conversation)) = store::lock_ticket_conversation(&tx, p.ticket_id).await? else {
             return Err(Failure::Permanent(anyhow::anyhow!("ticket {} has no conversation", p.ticket_id)));
         };
+        let state = lifecycle::ConversationState::from_row(if conversation.closed { "closed" } else { "open" }, conversation.owner);
+        if let Err(lifecycle::Refusal(why)) = lifecycle::conversation_transition(state, lifecycle::ConversationEvent::StaffReply) {
+            // The ingress refuses replies to ended conversations with 409; this one raced the close. It is
+            // not stored: a message the customer can never see would only mislead the next reader.
+            tracing::info!(ticket_id = %p.ticket_id, message_id = %p.message_id, why, "agent reply to an ended conversation dropped");
+            return Ok(());
+        }
         let message = store::insert_message(&tx, NewMessage {
             id: p.message_id,
             conversation_id,
@@ -518,9 +536,10 @@ impl TicketWorker {
                 desk::set_assignee(&tx, &mut ctx, &before, Some(p.agent_id), &p.agent_id.to_string()).await?;
             }
             store::record_agent_reply(&tx, p.ticket_id, p.agent_id, cmd.id).await?;
-            if before.status == joxai_schemas::types::TicketStatus::Open {
-                desk::ticket_updated(&tx, &mut ctx, p.ticket_id, "status_changed", before.assignee_id).await?;
-            }
+            // Every reply changes the ticket (first response, status, `updated_at`): the panel learns its
+            // latest version from this event, so the agent's next change is not refused as stale.
+            let change = if before.status == joxai_schemas::types::TicketStatus::Open { "status_changed" } else { "replied" };
+            desk::ticket_updated(&tx, &mut ctx, p.ticket_id, change, before.assignee_id).await?;
             let events = serde_json::to_value(&ctx.events).unwrap_or_default();
             tx.execute(
                 "INSERT INTO command_results (id, kind, ok, events) VALUES ($1, 'ticket.reply', true, $2)

@@ -12,6 +12,8 @@ use uuid::Uuid;
 
 pub struct ConversationState {
     pub owner: ConversationOwner,
+    /// The conversation has ended (`status = 'closed'`).
+    pub closed: bool,
     pub locale: String,
     pub customer: CustomerRef,
 }
@@ -65,7 +67,7 @@ use joxai_platform::rows::parse;
 /// A conversation's state, read with its customer (`c`, `cu`); the caller adds the WHERE clause.
 macro_rules! conversation_state_from {
     () => {
-        "SELECT c.owner, c.locale, cu.external_ref, cu.display_name, cu.verified
+        "SELECT c.owner, c.locale, cu.external_ref, cu.display_name, cu.verified, c.status = 'closed'
      FROM conversations c JOIN customers cu ON cu.id = c.customer_id"
     };
 }
@@ -78,7 +80,7 @@ const INSERT_MESSAGE: &str =
 
 /// The CTE that follows an `ins` CTE: touch the conversation (`$2`) when a message was inserted.
 const TOUCH_AFTER_INSERT: &str = "touch AS (
-    UPDATE conversations SET last_message_at = now(), updated_at = now(), status = 'open'
+    UPDATE conversations SET last_message_at = now(), updated_at = now()
      WHERE id = $2 AND EXISTS (SELECT 1 FROM ins))";
 
 /// True when a customer message of conversation `conversation`, stored before message `question`
@@ -98,10 +100,11 @@ fn conversation_state(row: &Row) -> Result<ConversationState, DbError> {
     conversation_state_at(row, 0)
 }
 
-/// The conversation's state from five columns of `row` starting at `first`, in
+/// The conversation's state from six columns of `row` starting at `first`, in
 /// [`CONVERSATION_STATE_FROM`] order.
 fn conversation_state_at(row: &Row, first: usize) -> Result<ConversationState, DbError> {
     Ok(ConversationState {
+        closed: row.get(first + 5),
         owner: parse(row.get(first))?,
         locale: row.get(first + 1),
         customer: CustomerRef {
@@ -160,6 +163,28 @@ pub async fn ensure_conversation(
     .await?;
     let row = tx.query_one(&state, &[&conversation_id]).await?;
     conversation_state(&row)
+}
+
+/// What only the start command knows: the conversation's language, and the ended conversation it
+/// follows (with that conversation's latest ticket). Runs after [`ensure_conversation`], whichever
+/// of the start command and the first message created the row.
+pub async fn set_conversation_start(
+    tx: &Transaction<'_>,
+    conversation_id: Uuid,
+    locale: &str,
+    follows: Option<Uuid>,
+) -> Result<(), DbError> {
+    tx.execute(
+        "UPDATE conversations c SET locale = $2,
+                follows_conversation_id = coalesce(c.follows_conversation_id, p.id),
+                follows_ticket_id = coalesce(c.follows_ticket_id,
+                    (SELECT t.id FROM tickets t WHERE t.conversation_id = p.id ORDER BY t.created_at DESC, t.id DESC LIMIT 1))
+           FROM (SELECT $3::uuid AS id) f LEFT JOIN conversations p ON p.id = f.id
+          WHERE c.id = $1 AND (c.locale <> $2 OR (p.id IS NOT NULL AND c.follows_conversation_id IS NULL))",
+        &[&conversation_id, &locale, &follows],
+    )
+    .await?;
+    Ok(())
 }
 
 /// [`insert_customer_message_fast`]'s statement: insert the message if its conversation exists,
@@ -235,9 +260,9 @@ pub async fn insert_customer_message_fast(
         )
         .await?;
     let Some(row) = row else { return Ok(None) };
-    // The message's ten columns, then the conversation's five, then the history's two.
+    // The message's ten columns, then the conversation's six, then the history's two.
     let state = conversation_state_at(&row, 10)?;
-    let history = ConversationHistory { previous_customer_text: row.get(15), previous_bot_confidence: row.get(16) };
+    let history = ConversationHistory { previous_customer_text: row.get(16), previous_bot_confidence: row.get(17) };
     Ok(Some((StoredMessage { view: message_view(&row)?, inserted: true }, state, history)))
 }
 
@@ -363,12 +388,52 @@ pub async fn conversation(client: &tokio_postgres::Client, id: Uuid) -> Result<O
     client.query_opt(CONVERSATION_STATE, &[&id]).await?.as_ref().map(conversation_state).transpose()
 }
 
-fn waiting_text(locale: &str) -> &'static str {
-    if locale.starts_with("es") {
-        "Le hemos pasado con nuestro equipo. Una persona se unirá a la conversación en breve."
-    } else {
-        "We've passed you to our team. A person will join this conversation shortly."
-    }
+/// A subject that helps triage at a glance: what the conversation is about (the assistant's latest reading
+/// of it, in plain words, or else why it was escalated) and the customer's first words, e.g.
+/// `Lost or stolen card: "I lost my card in Madrid and…"`.
+async fn triage_subject(tx: &Transaction<'_>, cmd: &EscalateConversation) -> Result<String, DbError> {
+    let row = tx
+        .query_one(
+            "SELECT (SELECT text FROM messages WHERE conversation_id = $1 AND sender = 'customer' ORDER BY created_at, id LIMIT 1),
+                    (SELECT intent FROM messages WHERE conversation_id = $1 AND intent IS NOT NULL
+                      ORDER BY created_at DESC, id DESC LIMIT 1)",
+            &[&cmd.conversation_id],
+        )
+        .await?;
+    let (first, intent): (Option<String>, Option<String>) = (row.get(0), row.get(1));
+    let reason = match cmd.reason {
+        EscalationReason::CustomerAsked => "Customer asked for a person",
+        EscalationReason::UrgentIntent => "Urgent",
+        EscalationReason::Frustration => "Customer seems frustrated",
+        EscalationReason::LowConfidence => "The assistant did not understand",
+        EscalationReason::AiFailure => "The assistant could not answer",
+        EscalationReason::NeedsHumanAction => "Needs action by a person",
+        EscalationReason::Manual => "Opened by staff",
+    };
+    // An intent the assistant was unsure of is still the best short label there is; "greeting" and the
+    // like say nothing about the case, so the reason stands instead.
+    let about = intent
+        .filter(|i| !matches!(i.as_str(), "greeting" | "goodbye" | "thanks" | "human_agent" | "out_of_scope"))
+        .map(|i| {
+            let words = i.replace('_', " ");
+            let mut chars = words.chars();
+            chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
+        });
+    let label = match (cmd.reason, about) {
+        (EscalationReason::UrgentIntent, Some(about)) => format!("Urgent: {about}"),
+        (_, Some(about)) => about,
+        (_, None) => reason.to_owned(),
+    };
+    Ok(match first {
+        Some(text) => {
+            const QUOTE_CHARS: usize = 60;
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let quote: String = text.chars().take(QUOTE_CHARS).collect();
+            let cut = if text.chars().count() > QUOTE_CHARS { "…" } else { "" };
+            format!("{label}: \"{quote}{cut}\"")
+        }
+        None => label,
+    })
 }
 
 /// Open the conversation's ticket unless it already has an active one. The caller holds the
@@ -401,15 +466,10 @@ pub async fn open_ticket(
         return Ok(TicketOutcome { ticket: ticket_view(&row)?, created: false, source_command_id: source, system_message });
     }
     let ticket_id = derive_id(command_id, "ticket");
-    let subject = cmd.summary.clone().unwrap_or_else(|| match cmd.reason {
-        EscalationReason::CustomerAsked => "Customer asked for a person".to_owned(),
-        EscalationReason::UrgentIntent => "Urgent: needs immediate attention".to_owned(),
-        EscalationReason::Frustration => "Customer seems frustrated".to_owned(),
-        EscalationReason::LowConfidence => "The assistant could not understand the customer".to_owned(),
-        EscalationReason::AiFailure => "The assistant could not answer".to_owned(),
-        EscalationReason::NeedsHumanAction => "Needs action by a person".to_owned(),
-        EscalationReason::Manual => "Opened by staff".to_owned(),
-    });
+    let subject = match &cmd.summary {
+        Some(summary) => summary.clone(),
+        None => triage_subject(tx, cmd).await?,
+    };
     let row = tx
         .query_one(
             &format!(
@@ -438,7 +498,7 @@ pub async fn open_ticket(
         conversation_id: cmd.conversation_id,
         sender: Sender::System,
         author_id: None,
-        text: waiting_text(locale),
+        text: &super::lifecycle::notice_text(super::lifecycle::Notice::Waiting, locale, None),
         client_message_id: None,
         in_reply_to: cmd.trigger_message_id,
         intent: None,

@@ -291,7 +291,17 @@ export class ApiClient {
   async listArticles(q = ''): Promise<KnowledgeArticle[]> {
     return pageOf<KnowledgeArticle>(await this.request('GET', KB_PATH, { query: { q, limit: 100 } }), 'articles').items;
   }
-  saveArticle(item: { id?: Uuid; title: string; body: string; locale?: string; tags?: string[] }): Promise<KnowledgeArticle> {
+  /** Create (no id) or replace an article; `locale` is required by the API (`en` or `es`). */
+  saveArticle(item: {
+    id?: Uuid;
+    slug?: string;
+    title: string;
+    body: string;
+    locale: string;
+    intents?: string[];
+    tags?: string[];
+    active?: boolean;
+  }): Promise<KnowledgeArticle> {
     const { id, ...body } = item;
     return id ? this.request('PUT', `${KB_PATH}/${enc(id)}`, { body }) : this.request('POST', KB_PATH, { body });
   }

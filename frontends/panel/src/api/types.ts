@@ -179,11 +179,13 @@ export interface CannedResponse {
 
 export interface KnowledgeArticle {
   id: Uuid;
+  slug?: string;
   title: string;
   body: string;
   locale?: string | null;
+  intents?: string[];
   tags?: string[];
-  published?: boolean;
+  active?: boolean;
   updated_at?: Timestamp;
 }
 

@@ -8,7 +8,22 @@ export interface EditableItem {
   id: string;
   title: string;
   body: string;
+  locale?: string | null;
 }
+
+/** What the form edits; `locale` only when the editor asks for the language. */
+export interface EditedItem {
+  id?: string;
+  title: string;
+  body: string;
+  locale?: string;
+}
+
+/** The languages the assistant answers in (the API accepts these and no others). */
+const LANGUAGES = [
+  ['en', 'English'],
+  ['es', 'Español'],
+] as const;
 
 export function TextItemEditor<T extends EditableItem>({
   noun,
@@ -16,16 +31,19 @@ export function TextItemEditor<T extends EditableItem>({
   save,
   remove,
   bodyHelp,
+  withLanguage = false,
 }: {
   noun: string;
   load: () => Promise<T[]>;
-  save: (item: { id?: string; title: string; body: string }) => Promise<T>;
+  save: (item: EditedItem) => Promise<T>;
   remove: (id: string) => Promise<unknown>;
   bodyHelp?: string;
+  /** Each item is in one language, chosen in the form (knowledge articles). */
+  withLanguage?: boolean;
 }) {
   const [items, setItems] = useState<T[] | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [editing, setEditing] = useState<{ id?: string; title: string; body: string } | null>(null);
+  const [editing, setEditing] = useState<EditedItem | null>(null);
   const action = useAction();
 
   const reload = useCallback(async () => {
@@ -68,7 +86,7 @@ export function TextItemEditor<T extends EditableItem>({
       <ErrorNotice error={action.error} />
       {!editing && (
         <p>
-          <button type="button" onClick={() => setEditing({ title: '', body: '' })}>
+          <button type="button" onClick={() => setEditing(withLanguage ? { title: '', body: '', locale: 'en' } : { title: '', body: '' })}>
             New {noun}
           </button>
         </p>
@@ -84,6 +102,18 @@ export function TextItemEditor<T extends EditableItem>({
             <textarea required rows={6} value={editing.body} onChange={(e) => setEditing({ ...editing, body: e.target.value })} />
           </label>
           {bodyHelp && <p className="muted small">{bodyHelp}</p>}
+          {withLanguage && (
+            <label>
+              Language
+              <select value={editing.locale ?? 'en'} onChange={(e) => setEditing({ ...editing, locale: e.target.value })}>
+                {LANGUAGES.map(([code, name]) => (
+                  <option key={code} value={code}>
+                    {name}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
           <div className="form-actions">
             <button type="submit" className="button-primary" disabled={action.busy}>
               Save
@@ -99,10 +129,16 @@ export function TextItemEditor<T extends EditableItem>({
       <ul className="item-list">
         {items?.map((item) => (
           <li key={item.id} className="card">
-            <h2>{item.title}</h2>
+            <h2>
+              {item.title}
+              {withLanguage && item.locale ? <span className="badge">{item.locale === 'es' ? 'Español' : 'English'}</span> : null}
+            </h2>
             <p className="item-body">{item.body}</p>
             <div className="form-actions">
-              <button type="button" className="button-small" onClick={() => setEditing({ id: item.id, title: item.title, body: item.body })}>
+              <button type="button" className="button-small" onClick={() =>
+                  setEditing(withLanguage ? { id: item.id, title: item.title, body: item.body, locale: item.locale ?? 'en' } : { id: item.id, title: item.title, body: item.body })
+                }
+              >
                 Edit
               </button>
               <button type="button" className="button-small button-danger" onClick={() => void del(item)}>

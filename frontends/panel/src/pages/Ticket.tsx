@@ -2,7 +2,7 @@
 // notes and the history timeline on the right (below, on a tablet).
 
 import { useCallback, useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
-import { describeError } from '../api/client';
+import { ApiError, describeError } from '../api/client';
 import {
   PRIORITIES,
   type CannedResponse,
@@ -50,6 +50,15 @@ export function TicketPage({ id }: { id: string }) {
   const [pending, setPending] = useState<PendingReply[]>([]);
   const [typing, setTyping] = useState<{ text: string; until: number } | null>(null);
   const change = useAction();
+  // The newest version of the ticket we have seen, from our own responses, live events and reloads:
+  // what a change sends as `expected_updated_at`, so the agent's own earlier changes never count
+  // against them.
+  const version = useRef<string | null>(null);
+  const seen = (t: { updated_at?: string } | null | undefined) => {
+    if (t?.updated_at && (!version.current || Date.parse(t.updated_at) >= Date.parse(version.current))) version.current = t.updated_at;
+  };
+  // Someone else changed the ticket first: what they changed, and the agent's change to apply again.
+  const [conflict, setConflict] = useState<{ message: string; retry: () => void } | null>(null);
   // The ids already in the transcript, readable from callbacks without waiting for a render.
   const messageIds = useRef(new Set<string>());
   messageIds.current = new Set(messages.map((m) => m.id));
@@ -58,6 +67,8 @@ export function TicketPage({ id }: { id: string }) {
     try {
       const detail: TicketDetail = await desk.api.getTicket(id);
       const { messages: fetched, ...rest } = detail;
+      version.current = null;
+      seen(rest);
       setTicket(rest);
       setMessages((current) => mergeMessages(current, fetched ?? []));
       setLoadError(null);
@@ -112,7 +123,10 @@ export function TicketPage({ id }: { id: string }) {
     }
     const updated = ticketFromEvent(event);
     if (updated && updated.id === id) {
+      seen(updated);
       setTicket((current) => (current && Date.parse(current.updated_at) > Date.parse(updated.updated_at) ? current : { ...current, ...updated }));
+      // The event has no SLA or first-response time (the API computes them): read the ticket again.
+      void loadTicket();
       void loadHistory();
       return;
     }
@@ -157,6 +171,7 @@ export function TicketPage({ id }: { id: string }) {
 
   const apply = (result: Ticket | unknown) => {
     if (result && typeof result === 'object' && 'status' in result) {
+      seen(result as Ticket);
       setTicket(result as Ticket);
       desk.applyTicket(result as Ticket);
       void loadHistory();
@@ -164,6 +179,25 @@ export function TicketPage({ id }: { id: string }) {
   };
 
   const typingText = typing && typing.until > now ? typing.text : null;
+
+  /** Run a change that names the version it was based on. When someone else changed the ticket first,
+   * show what they changed with the latest version, and offer the same change again in one click. */
+  const guarded = (attempt: (expected: string | undefined) => Promise<Ticket | unknown>): void => {
+    setConflict(null);
+    void change.run(async () => {
+      try {
+        apply(await attempt(version.current ?? ticket.updated_at));
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 409 && /changed since you loaded/.test(e.message)) {
+          await loadTicket();
+          void loadHistory();
+          setConflict({ message: e.message, retry: () => guarded(attempt) });
+          return;
+        }
+        throw e;
+      }
+    });
+  };
 
   return (
     <section className="page ticket-page" aria-labelledby="page-title">
@@ -213,6 +247,16 @@ export function TicketPage({ id }: { id: string }) {
           <section className="card">
             <h2>Details</h2>
             <ErrorNotice what="The change was not saved" error={change.error} />
+            {conflict && (
+              <div className="notice notice-error" role="alert" data-testid="conflict">
+                <span>
+                  Not saved: {conflict.message.replace(/; your change was not saved$/, '')}. The details below are now up to date.
+                </span>
+                <button type="button" className="button-small" onClick={conflict.retry}>
+                  Apply my change again
+                </button>
+              </div>
+            )}
             <dl className="details">
               <dt>Assignee</dt>
               <dd data-testid="assignee">{assigneeName}</dd>
@@ -224,7 +268,10 @@ export function TicketPage({ id }: { id: string }) {
                   id="ticket-status"
                   value={ticket.status}
                   disabled={change.busy}
-                  onChange={(e) => void change.run(async () => apply(await desk.api.setTicketStatus(ticket.id, e.target.value as TicketStatus, ticket.updated_at)))}
+                  onChange={(e) => {
+                    const status = e.target.value as TicketStatus;
+                    guarded((expected) => desk.api.setTicketStatus(ticket.id, status, expected));
+                  }}
                 >
                   <option value={ticket.status}>{humanize(ticket.status)}</option>
                   {NEXT_STATUS[ticket.status].map((s) => (
@@ -242,9 +289,10 @@ export function TicketPage({ id }: { id: string }) {
                   id="ticket-priority"
                   value={ticket.priority}
                   disabled={change.busy}
-                  onChange={(e) =>
-                    void change.run(async () => apply(await desk.api.updateTicket(ticket.id, { priority: e.target.value as Priority, expected_updated_at: ticket.updated_at })))
-                  }
+                  onChange={(e) => {
+                    const priority = e.target.value as Priority;
+                    guarded((expected) => desk.api.updateTicket(ticket.id, { priority, expected_updated_at: expected }));
+                  }}
                 >
                   {PRIORITIES.map((p) => (
                     <option key={p} value={p}>

@@ -102,6 +102,10 @@ export const api = {
   typing(conversationId: string, token: string): Promise<void> {
     return request('POST', `/api/v1/chat/conversations/${conversationId}/typing`, token, {});
   },
+  /** Write again after the conversation ended: a new conversation linked to the ended one. */
+  followUp(conversationId: string, token: string): Promise<Session> {
+    return request('POST', `/api/v1/chat/conversations/${conversationId}/follow-up`, token, {});
+  },
   rate(conversationId: string, token: string, rating: number, comment: string): Promise<void> {
     return request('POST', `/api/v1/chat/conversations/${conversationId}/rating`, token, comment ? { rating, comment } : { rating });
   },

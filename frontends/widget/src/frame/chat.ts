@@ -226,12 +226,48 @@ export class Chat {
     this.update({ phase: 'expired', botTyping: false, agentTyping: null });
   }
 
-  /** After a closed, rated or expired conversation: forget it and start again. */
+  /** After a closed, rated or expired conversation: forget it and start again. A conversation the
+   * bank closed is followed up (the new one is linked to it and its ticket); anything else starts afresh. */
   startOver(): void {
+    const ended = this.session && this.state.closed ? this.session : null;
     if (this.session) stored.setOutbox(this.session.conversationId, []);
+    if (ended) {
+      void this.followUp(ended, []);
+      return;
+    }
     stored.setSession(null);
     this.adopt(null);
     void this.startSession();
+  }
+
+  /** Continue an ended conversation in a new, linked one, taking the unsent messages `carry` along. */
+  private async followUp(ended: StoredSession, carry: OutboxEntry[]): Promise<void> {
+    this.update({ phase: 'starting' });
+    try {
+      const session = await api.followUp(ended.conversationId, ended.token);
+      const next: StoredSession = {
+        conversationId: session.conversation_id,
+        token: session.token,
+        expiresAt: Date.now() + session.expires_in * 1000,
+        verified: session.verified,
+        customerRef: ended.customerRef,
+      };
+      stored.setOutbox(next.conversationId, carry);
+      stored.setSession(next);
+      this.adopt(next);
+      if (carry.length) void this.flush();
+    } catch {
+      // The old token expired or the server refused: a fresh conversation still lets them write.
+      stored.setSession(null);
+      this.adopt(null);
+      await this.startSession();
+      if (carry.length && this.session) {
+        stored.setOutbox(this.session.conversationId, carry);
+        this.outbox = carry;
+        carry.forEach((e) => this.sendState.set(e.clientMessageId, 'queued'));
+        void this.flush();
+      }
+    }
   }
 
   // ---- transcript ----
@@ -259,6 +295,10 @@ export class Chat {
     const change: Partial<ChatState> = {};
     const handedOver = all.some((m) => m.sender === 'system' || m.sender === 'agent');
     if (handedOver && !this.state.escalation) Object.assign(change, { escalation: { ticketNumber: null }, owner: 'agent' });
+    // The waiting banner names the ticket after a reload too (the event that said it went to the old page).
+    const ticketNumber = typeof transcript.ticket_number === 'string' ? transcript.ticket_number : null;
+    const escalation = change.escalation ?? this.state.escalation;
+    if (ticketNumber && escalation && !escalation.ticketNumber) change.escalation = { ticketNumber };
     const lastAgent = [...all].reverse().find((m) => m.sender === 'agent');
     if (lastAgent && this.state.agentName === null) change.agentName = lastAgent.author_name || '';
     if (transcript.owner === 'bot' || transcript.owner === 'agent') change.owner = transcript.owner;
@@ -432,6 +472,13 @@ export class Chat {
           if (error instanceof HttpError && error.status === 401) {
             this.sendState.set(next.clientMessageId, 'failed');
             this.expire();
+            return;
+          }
+          if (error instanceof HttpError && error.status === 409) {
+            // The conversation ended before this message reached it (the bank resolved the case):
+            // it goes, with anything queued after it, into a new conversation linked to the old one.
+            const carry = this.outbox.filter((e) => this.sendState.get(e.clientMessageId) !== 'sent');
+            void this.followUp(session, carry);
             return;
           }
           if (isRetryable(error)) {

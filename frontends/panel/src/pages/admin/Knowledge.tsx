@@ -1,16 +1,31 @@
-import { useCallback } from 'react';
+import { useCallback, useRef } from 'react';
+import type { KnowledgeArticle } from '../../api/types';
 import { PageHeader } from '../../components/common';
-import { TextItemEditor } from '../../components/Editor';
+import { TextItemEditor, type EditedItem } from '../../components/Editor';
 import { useDesk } from '../../desk';
 
 export function KnowledgePage() {
   const { api } = useDesk();
-  const load = useCallback(() => api.listArticles(), [api]);
+  // The articles as loaded: an edit sends back what the form does not show (slug, intents, tags,
+  // active), because saving an article replaces all of it.
+  const loaded = useRef(new Map<string, KnowledgeArticle>());
+  const load = useCallback(async () => {
+    const articles = await api.listArticles();
+    loaded.current = new Map(articles.map((a) => [a.id, a]));
+    return articles;
+  }, [api]);
+  const save = async (item: EditedItem) => {
+    const original = item.id ? loaded.current.get(item.id) : undefined;
+    const kept = original ? { slug: original.slug, intents: original.intents, tags: original.tags, active: original.active } : {};
+    const saved = await api.saveArticle({ ...kept, ...item, locale: item.locale ?? original?.locale ?? 'en' });
+    loaded.current.set(saved.id, saved);
+    return saved;
+  };
   return (
     <section className="page" aria-labelledby="page-title">
       <PageHeader title="Knowledge base" />
-      <p className="muted">Articles the assistant may use to answer customers.</p>
-      <TextItemEditor noun="article" load={load} save={(item) => api.saveArticle(item)} remove={(id) => api.deleteArticle(id)} />
+      <p className="muted">Articles the assistant may use to answer customers, each in one language.</p>
+      <TextItemEditor noun="article" load={load} save={save} remove={(id) => api.deleteArticle(id)} withLanguage />
     </section>
   );
 }
