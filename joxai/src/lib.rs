@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 /// Every role in one process: the REST API, the WebSocket notifier, the three workers, health and
 /// metrics, all on `listener`. Returns once `shutdown` is cancelled and everything has drained.
 pub async fn run_all(platform: Platform, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    platform.follow_settings(shutdown.clone());
     let hub = joxai_notifier::Hub::start(platform.clone(), shutdown.clone());
     let router = joxai_ingress::api_router(platform.clone())
         .merge(joxai_notifier::router(hub))
@@ -37,6 +38,7 @@ pub async fn run_worker(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    platform.follow_settings(shutdown.clone());
     let health = joxai_platform::http::serve(listener, joxai_platform::http::health_router(platform.clone()), shutdown.clone());
     let workers = joxai_workers::run(platform, &kinds, shutdown.clone());
     let (served, worked) = tokio::join!(health, workers);

@@ -45,6 +45,25 @@ pub struct StartSessionRequest {
     pub locale: Option<String>,
     #[serde(default)]
     pub identity: Option<SignedIdentity>,
+    /// Where the customer wants the agent's replies when they are no longer in the chat. Optional;
+    /// stored for this conversation only and never logged.
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// A plausible address: one `@`, something before it, a dotted domain after it, no spaces or angle
+/// brackets (it goes into a mail header), at most 254 characters (RFC 5321). Whether it exists is for
+/// the mail server to say.
+pub fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    email.len() <= 254
+        && !local.is_empty()
+        && local.len() <= 64
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && email.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | '(' | ')' | ',' | ';' | ':' | '"' | '[' | ']' | '\\'))
 }
 
 impl Validate for StartSessionRequest {
@@ -58,6 +77,9 @@ impl Validate for StartSessionRequest {
             && !matches!(locale.as_str(), "en" | "es")
         {
             errors.push(FieldError { field: "locale".into(), message: "must be \"en\" or \"es\"".into() });
+        }
+        if self.email.as_deref().is_some_and(|e| !valid_email(e)) {
+            errors.push(FieldError { field: "email".into(), message: "an email address like name@example.com".into() });
         }
         if let Some(identity) = &self.identity {
             if identity.customer_ref.is_empty() || identity.customer_ref.len() > 128 {
@@ -146,6 +168,13 @@ pub async fn start_session(
         locale: req.locale.unwrap_or_else(|| "en".into()),
         channel: "widget".into(),
     };
+    if let Some(email) = &req.email {
+        // Stored before the conversation starts, so the email worker finds it for the first reply.
+        let client = state.platform.db.client().await?;
+        client
+            .execute("INSERT INTO conversation_contacts (conversation_id, email) VALUES ($1, $2)", &[&conversation_id, email])
+            .await?;
+    }
     let envelope = Envelope::with_id(conversation_id, conversation_id, None, command);
     state.platform.bus.publish(state.platform.bus.subjects().command::<StartConversation>(), &envelope).await?;
     let verified = customer.verified;
