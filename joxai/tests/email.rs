@@ -30,7 +30,7 @@ impl Drop for Catcher {
 impl Catcher {
     fn start(port: u16, folder: &PathBuf) -> Catcher {
         let python = std::env::var("JOXAI_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/email_support/smtp_catcher.py");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/scripts/smtp_catcher.py");
         let mut child = Command::new(python)
             .args([script, &port.to_string(), folder.to_str().expect("utf-8 path")])
             .stdout(Stdio::piped())
