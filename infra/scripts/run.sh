@@ -30,6 +30,27 @@ if [ ! -f "$STATE/secrets.env" ]; then
 fi
 set -a; source "$STATE/secrets.env"; set +a
 
+# A local mail catcher for the demo's emails (unless a real SMTP server is configured): aiosmtpd
+# from PyPI in a venv under .joxai/, on loopback; each email lands as one JSON file in .joxai/mail/.
+if [ -z "${JOXAI_SMTP__HOST:-}" ]; then
+  SMTP_PORT="${JOXAI_DEMO_SMTP_PORT:-2525}"
+  if ! port_open 127.0.0.1 "$SMTP_PORT"; then
+    if [ ! -x "$STATE/smtp-venv/bin/python" ] || ! "$STATE/smtp-venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+      python3 -m venv "$STATE/smtp-venv" && "$STATE/smtp-venv/bin/pip" install -q aiosmtpd >/dev/null 2>&1 \
+        || log "aiosmtpd could not be installed: the demo sends no email"
+    fi
+    if "$STATE/smtp-venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+      setsid "$STATE/smtp-venv/bin/python" "$JOXAI_ROOT/infra/scripts/smtp_catcher.py" "$SMTP_PORT" "$STATE/mail" \
+        </dev/null >"$STATE/smtp.log" 2>&1 &
+      wait_port 127.0.0.1 "$SMTP_PORT" 10 || log "the mail catcher did not start; see $STATE/smtp.log"
+    fi
+  fi
+  if port_open 127.0.0.1 "$SMTP_PORT"; then
+    export JOXAI_SMTP__HOST=127.0.0.1 JOXAI_SMTP__PORT="$SMTP_PORT" JOXAI_SMTP__TLS=none
+    log "demo emails (a local catcher, nothing leaves this machine): one JSON file per email in $STATE/mail/"
+  fi
+fi
+
 if [ -x "$JOXAI_ROOT/frontends/build.sh" ]; then "$JOXAI_ROOT/frontends/build.sh"; fi
 log "building (release)"
 cargo build --release -p joxai

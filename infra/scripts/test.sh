@@ -39,6 +39,14 @@ export JOXAI_TEST_NATS_MONITOR_URL="http://127.0.0.1:$TEST_NATS_MONITOR_PORT"
 export JOXAI_TEST_NATS_STORE="$TEST_STORE"
 export JOXAI_TEST_DATABASE_URL="${JOXAI_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 export RUST_LOG="${RUST_LOG:-warn}"
+# The email tests start a real SMTP server (aiosmtpd from PyPI) on loopback.
+if [ -z "${JOXAI_TEST_PYTHON:-}" ]; then
+  SMTP_VENV="$JOXAI_CACHE/smtp-venv"
+  if ! "$SMTP_VENV/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+    python3 -m venv "$SMTP_VENV" && "$SMTP_VENV/bin/pip" install -q aiosmtpd >/dev/null || die "could not install aiosmtpd for the email tests"
+  fi
+  export JOXAI_TEST_PYTHON="$SMTP_VENV/bin/python"
+fi
 
 log "Rust tests"
 if cargo nextest --version >/dev/null 2>&1; then

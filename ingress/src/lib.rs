@@ -47,7 +47,7 @@ impl Routes {
 }
 
 fn routes() -> Routes {
-    use routes::{analytics, auth, canned, chat, conversations, customers, dead_letters, knowledge, tickets, users};
+    use routes::{analytics, auth, canned, chat, conversations, customers, dead_letters, knowledge, settings, tickets, users};
     Routes { router: Router::new(), served: vec![] }
         .add("POST", "/api/v1/auth/login", post(auth::login))
         .add("POST", "/api/v1/auth/refresh", post(auth::refresh))
@@ -55,6 +55,12 @@ fn routes() -> Routes {
         .add("POST", "/api/v1/auth/password", post(auth::change_password))
         .add("GET", "/api/v1/auth/me", get(auth::me))
         .add("PUT", "/api/v1/me/availability", put(users::set_my_availability))
+        .add("GET", "/api/v1/me/preferences", get(settings::my_preferences))
+        .add("PUT", "/api/v1/me/preferences", put(settings::set_my_preferences))
+        .add("GET", "/api/v1/settings", get(settings::get))
+        .add("PUT", "/api/v1/settings", put(settings::put))
+        .add("GET", "/api/v1/settings/audit", get(settings::audit))
+        .add("GET", "/api/v1/settings/public", get(settings::public))
         .add("POST", "/api/v1/chat/sessions", post(chat::start_session))
         .add("POST", "/api/v1/chat/conversations/{id}/messages", post(chat::post_message))
         .add("GET", "/api/v1/chat/conversations/{id}/messages", get(chat::get_messages))
@@ -149,6 +155,7 @@ pub async fn run(platform: Platform, listener: TcpListener, shutdown: Cancellati
     if let Ok(addr) = listener.local_addr() {
         extract::check_proxy_settings(addr);
     }
+    platform.follow_settings(shutdown.clone());
     let router = api_router(platform.clone())
         .merge(joxai_platform::http::health_router(platform))
         .layer(axum::middleware::from_fn(|req, next| joxai_platform::http::track_metrics("ingress", req, next)));

@@ -17,6 +17,7 @@ pub async fn run_all(platform: Platform, listener: TcpListener, shutdown: Cancel
     if let Ok(addr) = listener.local_addr() {
         joxai_ingress::extract::check_proxy_settings(addr);
     }
+    platform.follow_settings(shutdown.clone());
     let hub = joxai_notifier::Hub::start(platform.clone(), shutdown.clone());
     let router = joxai_ingress::api_router(platform.clone())
         .merge(joxai_notifier::router(hub))
@@ -40,6 +41,7 @@ pub async fn run_worker(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    platform.follow_settings(shutdown.clone());
     let health = joxai_platform::http::serve(listener, joxai_platform::http::health_router(platform.clone()), shutdown.clone());
     let workers = joxai_workers::run(platform, &kinds, shutdown.clone());
     let (served, worked) = tokio::join!(health, workers);

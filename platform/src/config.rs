@@ -88,6 +88,26 @@ pub struct Config {
     pub ai_timeout_ms: u64,
     /// The optional LLM provider; without one the offline responder answers everything.
     pub llm: LlmConfig,
+    /// Outgoing email; without a host no email is sent.
+    pub smtp: SmtpConfig,
+}
+
+/// The SMTP server JoxAI sends email through (`JOXAI_SMTP__HOST`, `JOXAI_SMTP__PORT`,
+/// `JOXAI_SMTP__USERNAME`, `JOXAI_SMTP__PASSWORD`, `JOXAI_SMTP__FROM`, `JOXAI_SMTP__TLS`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SmtpConfig {
+    /// Unset: the email worker consumes events but sends nothing.
+    pub host: Option<String>,
+    pub port: u16,
+    /// `tls` (implicit TLS, usually port 465), `starttls` (587) or `none` (a local catcher only).
+    pub tls: String,
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<SecretString>,
+    /// The sender, `Name <address>` or a bare address.
+    pub from: String,
+    /// Longest one SMTP exchange may take; must be shorter than the email worker's handler timeout.
+    pub timeout_ms: u64,
 }
 
 /// Which LLM writes answers, if any. Chosen by `JOXAI_LLM__PROVIDER` (`anthropic`, `openai`,
@@ -111,6 +131,7 @@ pub struct WorkersConfig {
     pub ticket: WorkerConfig,
     pub escalation: WorkerConfig,
     pub ai: WorkerConfig,
+    pub email: WorkerConfig,
 }
 
 /// Consumer and retry settings of one worker kind.
@@ -168,11 +189,20 @@ struct Defaults {
     frontends_dir: String,
     demo_mode: bool,
     llm: LlmDefaults,
+    smtp: SmtpDefaults,
 }
 
 #[derive(Serialize)]
 struct LlmDefaults {
     max_attempts: usize,
+}
+
+#[derive(Serialize)]
+struct SmtpDefaults {
+    port: u16,
+    tls: String,
+    from: String,
+    timeout_ms: u64,
 }
 
 impl Default for Defaults {
@@ -198,11 +228,14 @@ impl Default for Defaults {
                 ticket: WorkerConfig::defaults(64, 30_000, 10_000),
                 escalation: WorkerConfig::defaults(32, 30_000, 10_000),
                 ai: WorkerConfig::defaults(64, 60_000, 40_000),
+                // Few at once: a mail server throttles a sender that opens many sessions.
+                email: WorkerConfig { max_deliver: 10, ..WorkerConfig::defaults(8, 60_000, 40_000) },
             },
             ai_timeout_ms: 20_000,
             frontends_dir: "frontends".into(),
             demo_mode: false,
             llm: LlmDefaults { max_attempts: 3 },
+            smtp: SmtpDefaults { port: 587, tls: "starttls".into(), from: "JoxAI <noreply@joxai.local>".into(), timeout_ms: 20_000 },
         }
     }
 }
@@ -275,6 +308,15 @@ impl Config {
                 ));
             }
         }
+        if !matches!(self.smtp.tls.as_str(), "tls" | "starttls" | "none") {
+            return invalid(format!("JOXAI_SMTP__TLS must be tls, starttls or none, not {:?}", self.smtp.tls));
+        }
+        if self.smtp.timeout_ms >= self.workers.email.handler_timeout_ms {
+            return invalid(format!(
+                "smtp.timeout_ms ({}) must be shorter than workers.email.handler_timeout_ms ({})",
+                self.smtp.timeout_ms, self.workers.email.handler_timeout_ms
+            ));
+        }
         if self.ai_timeout_ms >= self.workers.ai.handler_timeout_ms {
             return invalid(format!(
                 "ai_timeout_ms ({}) must be shorter than workers.ai.handler_timeout_ms ({})",
@@ -333,6 +375,7 @@ impl Config {
             WorkerKind::Ticket => &self.workers.ticket,
             WorkerKind::Escalation => &self.workers.escalation,
             WorkerKind::Ai => &self.workers.ai,
+            WorkerKind::Email => &self.workers.email,
         }
     }
 

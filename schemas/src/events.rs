@@ -184,6 +184,18 @@ pub struct KnowledgeArticleChanged {
     pub deleted: bool,
 }
 
+/// An administrator changed the system settings; every process reloads them from Postgres. Not
+/// about a conversation: published on [`crate::subjects::Subjects::settings_changed`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingsChanged {
+    /// The settings' version after the change (each process keeps the highest it has loaded).
+    pub version: i64,
+}
+
+message! {
+    SettingsChanged => "settings.changed", v = 1;
+}
+
 message! {
     NamedMessageCreated => "message.created", v = 1;
     StaffAvailabilityChanged => "staff.availability_changed", v = 1;
@@ -229,6 +241,7 @@ pub enum Event {
     StaffAvailabilityChanged(Envelope<StaffAvailabilityChanged>),
     CannedResponseChanged(Envelope<CannedResponseChanged>),
     KnowledgeArticleChanged(Envelope<KnowledgeArticleChanged>),
+    SettingsChanged(Envelope<SettingsChanged>),
 }
 
 impl Event {
@@ -251,6 +264,7 @@ impl Event {
             StaffAvailabilityChanged::TYPE => Self::StaffAvailabilityChanged(raw.decode()?),
             CannedResponseChanged::TYPE => Self::CannedResponseChanged(raw.decode()?),
             KnowledgeArticleChanged::TYPE => Self::KnowledgeArticleChanged(raw.decode()?),
+            SettingsChanged::TYPE => Self::SettingsChanged(raw.decode()?),
             other => return Err(DecodeError::UnknownType(other.to_owned())),
         })
     }

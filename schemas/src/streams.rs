@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::events::MessageClassified;
+use crate::events::{MessageClassified, MessageCreated, TicketCreated, TicketUpdated};
 use crate::subjects::Subjects;
 
 /// A stream's definition. Limits are explicit so a runaway producer cannot fill the disk.
@@ -63,10 +63,12 @@ pub enum WorkerKind {
     Escalation,
     /// Answers bot-owned conversations.
     Ai,
+    /// Sends the emails events call for (staff and customers).
+    Email,
 }
 
 impl WorkerKind {
-    pub const ALL: [WorkerKind; 3] = [WorkerKind::Ticket, WorkerKind::Escalation, WorkerKind::Ai];
+    pub const ALL: [WorkerKind; 4] = [WorkerKind::Ticket, WorkerKind::Escalation, WorkerKind::Ai, WorkerKind::Email];
 
     /// The short name used in metrics labels, subjects and the CLI.
     pub fn as_str(self) -> &'static str {
@@ -74,6 +76,7 @@ impl WorkerKind {
             WorkerKind::Ticket => "ticket",
             WorkerKind::Escalation => "escalation",
             WorkerKind::Ai => "ai",
+            WorkerKind::Email => "email",
         }
     }
 
@@ -82,6 +85,7 @@ impl WorkerKind {
             WorkerKind::Ticket => "ticket-worker",
             WorkerKind::Escalation => "escalation-classifier",
             WorkerKind::Ai => "ai-responder",
+            WorkerKind::Email => "email-sender",
         }
     }
 
@@ -139,6 +143,15 @@ impl Topology {
             WorkerKind::Ticket => (self.commands_stream(), vec![self.subjects.all_commands()]),
             WorkerKind::Escalation => (self.events_stream(), vec![self.subjects.customer_messages_created()]),
             WorkerKind::Ai => (self.events_stream(), vec![self.subjects.events_of::<MessageClassified>()]),
+            // Staff and agent messages only (a customer's own carry `.customer` and never match).
+            WorkerKind::Email => (
+                self.events_stream(),
+                vec![
+                    self.subjects.events_of::<TicketCreated>(),
+                    self.subjects.events_of::<TicketUpdated>(),
+                    self.subjects.events_of::<MessageCreated>(),
+                ],
+            ),
         };
         ConsumerSpec { durable_name: kind.durable_name().to_owned(), stream, filter_subjects, timing }
     }

@@ -7,6 +7,7 @@
 //! - events: `{prefix}.evt.conv.{conversation_id}.{type}`, so a customer's socket can replay exactly
 //!   its own conversation's events by subject filter; a customer's own `message.created` has one
 //!   more token, `.customer`, so the escalation classifier is delivered customer messages only
+//! - system-wide events (not about a conversation): `{prefix}.evt.{type}` (`joxai.evt.settings.changed`)
 //! - dead letters: `{prefix}.dlq.{worker}`
 
 use uuid::Uuid;
@@ -69,6 +70,12 @@ impl Subjects {
     /// Every event of one conversation (a customer socket's replay filter).
     pub fn conversation_events(&self, conversation_id: Uuid) -> String {
         format!("{}.evt.conv.{}.>", self.prefix, conversation_id)
+    }
+
+    /// Where [`crate::events::SettingsChanged`] goes: in the events stream (`evt.>`), but under no
+    /// conversation, so no customer socket ever receives it.
+    pub fn settings_changed(&self) -> String {
+        format!("{}.evt.{}", self.prefix, crate::events::SettingsChanged::TYPE)
     }
 
     pub fn all_events(&self) -> String {

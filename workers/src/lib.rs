@@ -2,13 +2,15 @@
 //!
 //! - [`ticket`]: the ticket worker, sole writer of conversations, messages and tickets;
 //! - [`escalation`]: the escalation classifier, which decides bot or human with a reason and priority;
-//! - [`responder`]: the AI responder, which answers bot-owned conversations.
+//! - [`responder`]: the AI responder, which answers bot-owned conversations;
+//! - [`email`]: the email worker, which sends the emails events call for (staff and customers).
 //!
-//! All three run on one consumer loop ([`runtime`]) with bounded concurrency, explicit
+//! All four run on one consumer loop ([`runtime`]) with bounded concurrency, explicit
 //! acknowledgements, retries with backoff and dead letters. This crate owns no HTTP routes and no
 //! sockets: the ingress accepts requests, the notifier pushes results.
 
 pub mod banking;
+pub mod email;
 pub mod escalation;
 pub mod knowledge;
 pub mod responder;
@@ -38,6 +40,10 @@ pub async fn run(platform: Platform, kinds: &[WorkerKind], shutdown: Cancellatio
             }
             WorkerKind::Ai => {
                 let handler = Arc::new(responder::AiResponder::new(platform.clone()));
+                tasks.spawn(runtime::run(platform, kind, handler, shutdown));
+            }
+            WorkerKind::Email => {
+                let handler = Arc::new(email::EmailWorker::new(platform.clone())?);
                 tasks.spawn(runtime::run(platform, kind, handler, shutdown));
             }
         }

@@ -17,6 +17,7 @@ import { UsersPage } from './pages/admin/Users';
 import { CannedPage } from './pages/admin/Canned';
 import { KnowledgePage } from './pages/admin/Knowledge';
 import { DeadLettersPage } from './pages/admin/DeadLetters';
+import { SettingsPage } from './pages/admin/Settings';
 
 const EVERYONE: readonly StaffRole[] = ['agent', 'supervisor', 'admin'];
 const SUPERVISORS: readonly StaffRole[] = ['supervisor', 'admin'];
@@ -40,6 +41,7 @@ const ROUTES: Route[] = [
   { pattern: '/admin/canned', roles: SUPERVISORS, render: () => <CannedPage /> },
   { pattern: '/admin/knowledge', roles: SUPERVISORS, render: () => <KnowledgePage /> },
   { pattern: '/admin/dead-letters', roles: ADMINS, render: () => <DeadLettersPage /> },
+  { pattern: '/admin/settings', roles: ADMINS, render: () => <SettingsPage /> },
 ];
 
 interface NavItem {
@@ -65,6 +67,7 @@ const NAV: { section: string; items: NavItem[] }[] = [
       { to: '/admin/canned', label: 'Canned responses', roles: SUPERVISORS },
       { to: '/admin/knowledge', label: 'Knowledge base', roles: SUPERVISORS },
       { to: '/admin/dead-letters', label: 'Dead letters', roles: ADMINS },
+      { to: '/admin/settings', label: 'Settings', roles: ADMINS },
     ],
   },
 ];

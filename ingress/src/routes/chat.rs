@@ -45,6 +45,25 @@ pub struct StartSessionRequest {
     pub locale: Option<String>,
     #[serde(default)]
     pub identity: Option<SignedIdentity>,
+    /// Where the customer wants the agent's replies when they are no longer in the chat. Optional;
+    /// stored for this conversation only and never logged.
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// A plausible address: one `@`, something before it, a dotted domain after it, no spaces or angle
+/// brackets (it goes into a mail header), at most 254 characters (RFC 5321). Whether it exists is for
+/// the mail server to say.
+pub fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    email.len() <= 254
+        && !local.is_empty()
+        && local.len() <= 64
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && email.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | '(' | ')' | ',' | ';' | ':' | '"' | '[' | ']' | '\\'))
 }
 
 impl Validate for StartSessionRequest {
@@ -58,6 +77,9 @@ impl Validate for StartSessionRequest {
             && !matches!(locale.as_str(), "en" | "es")
         {
             errors.push(FieldError { field: "locale".into(), message: "must be \"en\" or \"es\"".into() });
+        }
+        if self.email.as_deref().is_some_and(|e| !valid_email(e)) {
+            errors.push(FieldError { field: "email".into(), message: "an email address like name@example.com".into() });
         }
         if let Some(identity) = &self.identity {
             if identity.customer_ref.is_empty() || identity.customer_ref.len() > 128 {
@@ -139,7 +161,7 @@ pub async fn start_session(
                 .ok_or_else(|| ApiError::field("identity.signature", "the identity signature is invalid or expired"))?
         }
     };
-    open_conversation(&state, customer, req.locale.unwrap_or_else(|| "en".into()), None).await
+    open_conversation(&state, customer, req.locale.unwrap_or_else(|| "en".into()), None, req.email.as_deref()).await
 }
 
 /// Start a conversation for `customer` and issue its token.
@@ -148,6 +170,7 @@ async fn open_conversation(
     customer: CustomerRef,
     locale: String,
     follows_conversation_id: Option<Uuid>,
+    email: Option<&str>,
 ) -> ApiResult<(StatusCode, Json<StartSessionResponse>)> {
     let conversation_id = Uuid::now_v7();
     let command = StartConversation {
@@ -157,6 +180,13 @@ async fn open_conversation(
         channel: "widget".into(),
         follows_conversation_id,
     };
+    if let Some(email) = email {
+        // Stored before the conversation starts, so the email worker finds it for the first reply.
+        let client = state.platform.db.client().await?;
+        client
+            .execute("INSERT INTO conversation_contacts (conversation_id, email) VALUES ($1, $2)", &[&conversation_id, &email])
+            .await?;
+    }
     let envelope = Envelope::with_id(conversation_id, conversation_id, None, command);
     state.platform.bus.publish(state.platform.bus.subjects().command::<StartConversation>(), &envelope).await?;
     let verified = customer.verified;
@@ -178,14 +208,20 @@ pub async fn follow_up(
     state.limiter.session(&ip)?;
     let client = state.platform.db.client().await?;
     let row = client
-        .query_opt("SELECT status, locale FROM conversations WHERE id = $1", &[&conversation_id])
+        .query_opt(
+            "SELECT c.status, c.locale, k.email FROM conversations c
+             LEFT JOIN conversation_contacts k ON k.conversation_id = c.id WHERE c.id = $1",
+            &[&conversation_id],
+        )
         .await?
         .ok_or(ApiError::NotFound("conversation"))?;
     drop(client);
     if row.get::<_, String>(0) != "closed" {
         return Err(ApiError::Conflict("this conversation is still open: write in it".into()));
     }
-    open_conversation(&state, customer.customer, row.get(1), Some(conversation_id)).await
+    // The follow-up keeps the address the customer left, so the agent's answer still reaches them by email.
+    let email: Option<String> = row.get(2);
+    open_conversation(&state, customer.customer, row.get(1), Some(conversation_id), email.as_deref()).await
 }
 
 /// 409 when the conversation has ended: a message there would reach nobody (see the conversation

@@ -9,5 +9,6 @@ pub mod customers;
 pub mod dead_letters;
 pub mod knowledge;
 pub mod page;
+pub mod settings;
 pub mod tickets;
 pub mod users;

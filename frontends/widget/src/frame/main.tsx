@@ -8,6 +8,7 @@ import { App } from './App';
 import { Chat } from './chat';
 import { STRINGS } from './i18n';
 import { stored } from './storage';
+import { bankTheme, loadBankTheme } from './theme';
 import './styles.css';
 
 const params = new URLSearchParams(location.search);
@@ -87,11 +88,13 @@ window.addEventListener('message', (event: MessageEvent) => {
 
 function Root() {
   const open = useSyncExternalStore(panel.subscribe, () => panel.open);
+  const theme = useSyncExternalStore(bankTheme.subscribe, bankTheme.get);
+  const strings = theme?.greeting ? { ...STRINGS[locale], welcome: () => theme.greeting ?? '' } : STRINGS[locale];
   return (
     <App
       chat={chat}
-      strings={STRINGS[locale]}
-      title={title}
+      strings={strings}
+      title={theme?.name ?? title}
       open={open}
       embedded={embedded}
       onClose={() => {
@@ -103,6 +106,7 @@ function Root() {
 }
 
 createRoot(document.getElementById('root')!).render(<Root />);
+void loadBankTheme(locale);
 
 if (embedded) {
   toPage({ type: 'ready', open: stored.wasOpen() });
