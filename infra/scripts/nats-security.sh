@@ -70,7 +70,8 @@ durable() { # stream durable
 user() { # role publish-list
   printf '    { user: "%s", password: "%s", permissions: {\n' "$1" "$(password "$1")"
   printf '        publish: { allow: [%s, %s] }\n' "$(common "$1")" "$2"
-  printf '        subscribe: { allow: ["_INBOX_%s.>"] } } }\n' "$1"
+  # Every process reloads the bank's settings live when an administrator saves them.
+  printf '        subscribe: { allow: ["_INBOX_%s.>", "%s.evt.settings.changed"] } } }\n' "$1" "$P"
 }
 
 tmp="$(mktemp nats.conf.XXXXXX)"
@@ -96,7 +97,8 @@ authorization {
 EOF
   # The ingress publishes the commands of the API, typing events, and replays dead letters onto the
   # subject they failed on (a command, or an event a worker consumes).
-  user ingress "\"$P.cmd.>\", \"$P.evt.conv.*.typing\", \"$P.evt.conv.*.message.created.customer\", \"$P.evt.conv.*.message.classified\""
+  # It also announces a saved settings change (the admin API), so every process reloads it.
+  user ingress "\"$P.cmd.>\", \"$P.evt.settings.changed\", \"$P.evt.conv.*.typing\", \"$P.evt.conv.*.message.created.customer\", \"$P.evt.conv.*.message.classified\""
   # The ticket worker is the only writer of the conversation's events.
   user ticket "$(durable "$COMMANDS" ticket-worker), \"$P.evt.>\", \"$P.cmd.>\", \"$P.dlq.ticket\""
   user escalation "$(durable "$EVENTS" escalation-classifier), \"$P.cmd.conversation.escalate\", \"$P.evt.conv.*.message.classified\", \"$P.evt.conv.*.message.created.customer\", \"$P.dlq.escalation\""

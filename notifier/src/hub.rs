@@ -115,17 +115,21 @@ impl Hub {
         let stream_name = self.platform.bus.topology().events_stream();
         let filter = self.platform.bus.subjects().all_events();
         let mut connections = self.platform.bus.connections();
+        // Whether this process has found its starting point in the stream yet.
+        let mut started = false;
         while !self.shutdown.is_cancelled() {
             connections.mark_unchanged();
             let messages = async {
-                // A process that has pushed nothing yet (it just started, or restarted) begins at the
-                // stream's newest event, not at 0: the `ready` frame then names a real sequence, and a
-                // client's `resume` after a restart reads back exactly what was published while no
-                // notifier was running (see `replay`).
-                if self.last_seq() == 0 {
+                // A process that just started begins at the stream's newest event, not at 0: the `ready`
+                // frame then names a real sequence, and a client's `resume` after a restart reads back
+                // exactly what was published while no notifier was running (see `replay`). Only once:
+                // after a broker outage it goes on from the last event it saw (from the start of the
+                // stream if it saw none), so the events published during the outage are all pushed.
+                if !started {
                     let mut stream = self.platform.bus.jetstream().get_stream(&stream_name).await.ok()?;
                     let last = stream.info().await.ok()?.state.last_sequence;
                     self.last_seq.fetch_max(last, Ordering::AcqRel);
+                    started = true;
                 }
                 // Start after the last event seen, also after a broker restart, so no event is skipped.
                 let deliver_policy = match self.last_seq() {
