@@ -157,8 +157,9 @@ after(async () => {
 test("the demo customer asks a question and then their balance, and the bot answers both from the bank's data", async () => {
   const supervisor = await staffPage('supervisor@joxai.local');
   const customer = await customerOnDemoPage();
-  await say(customer, 'How do I block my card?');
-  const answer = await botSays(customer, /block|freeze/i);
+  // An everyday question ("block my card" would rightly go straight to a person as urgent).
+  await say(customer, 'How do I get a virtual card?');
+  const answer = await botSays(customer, /virtual/i);
   assert.ok(answer.length > 20, `a real answer: ${answer}`);
   await say(customer, 'What is my balance?');
   const balance = await botSays(customer, /balance/i);
