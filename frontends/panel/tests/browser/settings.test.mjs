@@ -18,7 +18,7 @@ const repoRoot = join(panelDir, '..', '..');
 const shots = join(panelDir, 'test-results');
 mkdirSync(shots, { recursive: true });
 
-const PORT = Number(process.env.JOXAI_SETTINGS_TEST_PORT || 5073);
+const PORT = Number(process.env.JOXAI_SETTINGS_TEST_PORT || 5074);
 const PASSWORD = process.env.JOXAI_DEMO_PASSWORD || 'e2e-password-123';
 const SLOW = 30_000;
 
