@@ -95,7 +95,7 @@ export function App({ chat, strings: t, title, open, embedded, onClose }: AppPro
             autoFocus
             onClick={() => {
               setConfirmingEnd(false);
-              chat.setEnding(true);
+              void chat.end();
             }}
           >
             {t.confirmEndYes}

@@ -550,8 +550,24 @@ export class Chat {
     });
   }
 
-  setEnding(ending: boolean): void {
-    this.update({ ending });
+  /** The customer chose "End chat": show the rating form at once, and end the conversation on the
+   * server too, so its ticket closes and no agent writes into a chat nobody reads any more. The
+   * server's `conversation.closed` then marks it closed here as well (a later message starts a
+   * follow-up conversation). A conversation that has already ended (409) is what we wanted. */
+  async end(): Promise<void> {
+    const session = this.session;
+    this.update({ ending: true });
+    if (!session || this.state.closed) return;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        await api.close(session.conversationId, session.token);
+        return;
+      } catch (error) {
+        if (error instanceof HttpError && error.status === 409) return;
+        if (!isRetryable(error)) return;
+        await new Promise((r) => setTimeout(r, error instanceof HttpError && error.retryAfterMs ? error.retryAfterMs : 1000 * (attempt + 1)));
+      }
+    }
   }
 
   async rate(rating: number, comment: string): Promise<void> {
