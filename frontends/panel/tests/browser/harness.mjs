@@ -53,10 +53,13 @@ export function startServer(port) {
   });
 }
 
-/** Register the hooks that give this file a backend and a browser, and take both down at the end.
+/** Register the hooks that give this file a backend and a browser, and take both down at the end;
+ * `setUp` runs once both are there.
  * Each file has a port of its own (from `portVariable`, else `defaultPort`), so files never share a
  * database or a subject prefix. Not 5061: it is on the browsers' and fetch's list of blocked ports. */
-export function useBackend(portVariable, defaultPort) {
+export function useBackend(portVariable, defaultPort, { setUp } = {}) {
+  // One hook that does everything in order: Node 20 does not wait for one root-level `before` hook
+  // to finish before it starts the next, so a file's own set-up comes in here (`setUp`).
   before(async () => {
     if (!base) {
       const server = await startServer(Number(process.env[portVariable] || defaultPort));
@@ -69,6 +72,7 @@ export function useBackend(portVariable, defaultPort) {
       // Playwright gives every launch a fresh temporary --user-data-dir of its own.
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
+    await setUp?.();
   });
   after(async () => {
     await browser?.close();
@@ -122,8 +126,9 @@ export const apiToken = async (email, password = PASSWORD) => (await apiLogin(em
 
 // ---- screenshots ----
 
-/** Save a full-page screenshot to test-results/`name`(.png). */
-export const shot = (page, name) => page.screenshot({ path: join(shots, name.endsWith('.png') ? name : `${name}.png`), fullPage: true });
+/** Save a screenshot to test-results/`name`(.png): the full page, unless `fullPage: false` (a long list). */
+export const shot = (page, name, { fullPage = true } = {}) =>
+  page.screenshot({ path: join(shots, name.endsWith('.png') ? name : `${name}.png`), fullPage });
 
 // ---- staff in the panel ----
 
@@ -184,9 +189,12 @@ export const chat = (page) => page.frameLocator('joxai-widget iframe');
 /** The bubbles of one sender ('customer', 'bot', 'agent', 'system') in the chat. */
 export const lines = (page, sender) => chat(page).locator(`.line[data-sender="${sender}"] .bubble`);
 
+/** Type and send a message. The box takes text while the chat is still starting, but Enter sends only
+ * once it is ready (the send button is enabled then), so wait for that rather than lose the Enter. */
 export async function say(page, text) {
   const input = chat(page).locator('#joxai-input');
   await input.fill(text);
+  await chat(page).locator('button.send:not([disabled])').waitFor({ timeout: SLOW });
   await input.press('Enter');
 }
 

@@ -1,7 +1,8 @@
 // The desk's everyday journeys with the people side by side: a customer in the widget on the demo bank
 // page (signed in as the demo customer) and staff in the panel, each in a browser context of their
 // own, open at the same time, against the real all-in-one JoxAI. Each test asserts what each person
-// sees and saves a screenshot of its end state to test-results/journey-*.png.
+// sees and saves a screenshot of its end state to test-results/journey-*.png. More journeys (closing,
+// take-over, notes, canned responses, knowledge, users, sign-in, Spanish) are in journeys-desk.test.mjs.
 //
 //   npm test                       (builds first; starts and stops its own backend)
 //   JOXAI_TEST_URL=http://127.0.0.1:5000 node --test tests/browser/journeys.test.mjs
@@ -22,9 +23,7 @@ import {
   shot as saveShot,
   signIn,
   SLOW,
-  theBrowser,
   useBackend,
-  DESKTOP,
 } from './harness.mjs';
 
 useBackend('JOXAI_JOURNEYS_TEST_PORT', 5073);
@@ -126,45 +125,4 @@ test('a reply to the ended conversation is refused, and the panel says why', asy
   await shot(agentPage, 'reply-to-closed-refused');
   await customerPage.context().close();
   await agentPage.context().close();
-});
-
-test('a supervisor creates a knowledge article and edits it from the panel', async () => {
-  const page = await signIn('supervisor@joxai.local');
-  await page.goto(`${baseUrl()}/panel/admin/knowledge`);
-  await page.getByRole('button', { name: 'New article' }).click();
-  const form = page.getByRole('form', { name: 'New article' });
-  await form.getByLabel('Title').fill('Lost card abroad');
-  await form.getByLabel('Text').fill('Call us at any hour: we block the card and send a new one.');
-  await form.getByLabel('Language').selectOption('en');
-  await form.getByRole('button', { name: 'Save' }).click();
-  const item = page.locator('.item-list li', { hasText: 'Lost card abroad' });
-  await item.waitFor({ timeout: SLOW });
-  await item.getByRole('button', { name: 'Edit' }).click();
-  const edit = page.getByRole('form', { name: 'Edit article' });
-  await edit.getByLabel('Text').fill('Call us at any hour: we block the card and courier a new one within two days.');
-  await edit.getByRole('button', { name: 'Save' }).click();
-  await page.locator('.item-list li', { hasText: 'courier a new one within two days' }).waitFor({ timeout: SLOW });
-  assert.equal(await page.getByRole('alert').count(), 0, await page.locator('body').innerText());
-  const token = await apiToken('supervisor@joxai.local');
-  const { json } = await http('GET', '/api/v1/knowledge/articles?q=Lost%20card%20abroad', { token });
-  const stored = (json.items ?? json.articles ?? []).find((a) => a.title === 'Lost card abroad');
-  assert.ok(stored?.body.includes('courier'), JSON.stringify(json));
-  await shot(page, 'knowledge-created-and-edited');
-  await page.context().close();
-});
-
-test('a wrong password is answered in words a person understands', async () => {
-  const context = await theBrowser().newContext({ viewport: DESKTOP });
-  const page = await context.newPage();
-  await page.goto(`${baseUrl()}/panel/`);
-  await page.getByLabel('Email').fill('agent@joxai.local');
-  await page.getByLabel('Password').fill('not-the-password');
-  await page.getByRole('button', { name: /sign in/i }).click();
-  const alert = page.getByRole('alert');
-  await alert.waitFor({ timeout: SLOW });
-  const words = await alert.innerText();
-  assert.match(words, /email or password is not right/i);
-  assert.doesNotMatch(words, /bearer|token/i);
-  await shot(page, 'wrong-password');
-  await context.close();
 });
