@@ -167,6 +167,8 @@ test('a supervisor takes a conversation over from the bot, answers, and hands it
   await supervisor.getByRole('link', { name: 'Open conversation' }).click();
   await supervisor.getByRole('button', { name: 'Hand back to the bot' }).click();
   await supervisor.getByText('Bot is answering').waitFor({ timeout: SLOW });
+  // The customer is told in the conversation, and the header says who answers now.
+  await chat(customer).getByTestId('notice').getByText('You are back with the virtual assistant').waitFor({ timeout: SLOW });
   await eventually(async () => /Virtual assistant/.test(await chat(customer).locator('header .status').innerText()), {
     what: 'the widget to say the assistant answers again',
   });

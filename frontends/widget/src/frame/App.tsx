@@ -224,7 +224,7 @@ function Line({ line, t, onRetry, welcome }: { line: ChatLine; t: Strings; onRet
   if (line.kind === 'notice') {
     return (
       <div className="notice" data-testid="notice">
-        {t.joined(line.text || t.agentFallback)}
+        {line.notice === 'assistant_back' ? t.assistantBack : t.joined(line.text || t.agentFallback)}
       </div>
     );
   }

@@ -20,6 +20,8 @@ export interface ChatLine {
   createdAt: string;
   status?: 'queued' | 'sending' | 'sent' | 'delivered' | 'failed';
   authorName?: string;
+  /** What a notice says: a person joined (`text` is their name), or the assistant answers again. */
+  notice?: 'joined' | 'assistant_back';
 }
 
 export type Phase = 'idle' | 'starting' | 'start-failed' | 'ready' | 'expired';
@@ -379,6 +381,7 @@ export class Chat {
         this.notices.push({
           key: 'notice:' + event.id,
           kind: 'notice',
+          notice: 'joined',
           sender: 'system',
           text: name,
           createdAt: event.occurred_at ?? new Date().toISOString(),
@@ -389,7 +392,18 @@ export class Chat {
         break;
       }
       case 'conversation.handed_back':
-        this.update({ owner: 'bot', escalation: null, agentName: null, agentTyping: null });
+        // Said in the conversation, not only in the header: the person the customer was talking to
+        // has left, and the next answer comes from the assistant.
+        this.notices.push({
+          key: 'notice:' + event.id,
+          kind: 'notice',
+          notice: 'assistant_back',
+          sender: 'system',
+          text: '',
+          createdAt: event.occurred_at ?? new Date().toISOString(),
+        });
+        this.state = { ...this.state, owner: 'bot', escalation: null, agentName: null, agentTyping: null };
+        this.render();
         break;
       case 'conversation.closed':
         this.setBotTyping(false);
