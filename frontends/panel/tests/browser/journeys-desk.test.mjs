@@ -86,6 +86,9 @@ test('an agent closes the conversation: the customer sees it end and is asked fo
   const customer = await customerOnDemoPage();
   const ticket = await escalatedConversation(customer);
   await takeTicket(agent, ticket.id);
+  // The history names who has the ticket.
+  const agentName = (await apiLogin('agent@joxai.local')).user.display_name;
+  await agent.locator('.timeline').getByText(`Assigned to ${agentName}`).waitFor({ timeout: SLOW });
   await reply(agent, 'Hello, your transfer has arrived. Is there anything else?');
   await chat(customer).getByText('your transfer has arrived').waitFor({ timeout: SLOW });
 
