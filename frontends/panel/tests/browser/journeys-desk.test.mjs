@@ -269,8 +269,19 @@ test("a supervisor writes and corrects a knowledge article in the panel, and the
   await edit.getByLabel('Text').fill(`The ${branch} branch is open on Saturday from 9:00 to 13:30, with a cash machine inside.`);
   await shot(supervisor, 'knowledge-article-form', { fullPage: false });
   await edit.getByRole('button', { name: 'Save' }).click();
-  await supervisor.locator('.item-list li', { hasText: '13:30' }).waitFor({ timeout: SLOW });
+  await supervisor.locator('.item-list li', { hasText: `${branch} branch is open on Saturday from 9:00 to 13:30` }).waitFor({ timeout: SLOW });
   assert.equal(await supervisor.getByRole('alert').count(), 0, await supervisor.locator('body').innerText());
+  // Every article is on the page, not only the first page of the API's answer (the demo ships 102).
+  const token = await apiToken('supervisor@joxai.local');
+  let stored = 0;
+  for (let cursor = ''; ; ) {
+    const { json } = await http('GET', `/api/v1/knowledge/articles?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token });
+    stored += json.items.length;
+    if (!json.next_cursor) break;
+    cursor = json.next_cursor;
+  }
+  assert.ok(stored > 100, `the demo knowledge base fills more than one page (${stored})`);
+  assert.equal(await supervisor.locator('.item-list li').count(), stored, 'articles missing from the Knowledge page');
 
   // A customer asks; the bot answers with the corrected article.
   const customer = await customerOnDemoPage();
@@ -279,7 +290,7 @@ test("a supervisor writes and corrects a knowledge article in the panel, and the
   assert.match(answer, /9:00 to 13:30/, answer);
   assert.doesNotMatch(answer, /12:00/, 'the answer uses the corrected article');
   await shot(customer, 'knowledge-answer-customer');
-  await supervisor.locator('.item-list li', { hasText: '13:30' }).scrollIntoViewIfNeeded();
+  await supervisor.locator('.item-list li', { hasText: `${branch} branch is open on Saturday from 9:00 to 13:30` }).scrollIntoViewIfNeeded();
   await shot(supervisor, 'knowledge-article-supervisor', { fullPage: false });
   await close(supervisor, customer);
 });
