@@ -380,6 +380,8 @@ test("the demo page's customer asks their balance and the bot answers with the s
   const supervisor = await signIn('supervisor@joxai.local');
   const customer = await customerOnDemoPage();
   assert.match(await customer.locator('.signed-in').innerText(), /John Smith/);
+  // The chat carries the name of the bank whose page it is on.
+  await chat(customer).getByRole('heading', { name: 'Northbridge Bank' }).waitFor({ timeout: SLOW });
   await chat(customer).locator('header .status').getByText('Signed in').waitFor({ timeout: SLOW });
   await say(customer, 'What is my balance?');
   const answer = await botSays(customer, /balance/i);
