@@ -11,7 +11,21 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { apiLogin, baseUrl, DESKTOP, eventually, goInPanel, http, shot, signIn as signInAs, TABLET, theBrowser, useBackend } from './harness.mjs';
+import {
+  apiLogin,
+  baseUrl,
+  DESKTOP,
+  eventually,
+  goInPanel,
+  http,
+  PASSWORD,
+  shot,
+  signIn as signInAs,
+  SLOW,
+  TABLET,
+  theBrowser,
+  useBackend,
+} from './harness.mjs';
 
 useBackend('JOXAI_PANEL_TEST_PORT', 5071);
 
