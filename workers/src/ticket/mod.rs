@@ -78,6 +78,22 @@ impl TicketWorker {
         Ok(())
     }
 
+    /// Publish one of the assistant's messages (an answer or a notice) on its own subject (see
+    /// [`joxai_schemas::subjects::Subjects::bot_message_created`]).
+    async fn publish_bot_message(
+        &self,
+        conversation_id: Uuid,
+        envelope: Envelope<MessageCreated>,
+    ) -> Result<(), Failure> {
+        let subject = self
+            .platform
+            .bus
+            .subjects()
+            .bot_message_created(conversation_id);
+        self.platform.bus.publish(subject, &envelope).await?;
+        Ok(())
+    }
+
     async fn start_conversation(&self, cmd: Envelope<StartConversation>) -> Result<(), Failure> {
         let p = &cmd.payload;
         let mut client = self.platform.db.client().await?;
@@ -252,7 +268,7 @@ impl TicketWorker {
                 history: None,
             };
             let id = joxai_schemas::derive_id(cmd.id, "message.created.card_data_notice");
-            self.publish(
+            self.publish_bot_message(
                 p.conversation_id,
                 Envelope::with_id(id, cmd.correlation_id, Some(cmd.id), event),
             )
@@ -371,7 +387,7 @@ impl TicketWorker {
             locale: conversation.locale,
             history: None,
         };
-        self.publish(p.conversation_id, Envelope::derived(&cmd, event))
+        self.publish_bot_message(p.conversation_id, Envelope::derived(&cmd, event))
             .await?;
         if let Some(handoff) = p.handoff {
             // Published only now, after the reply is stored, so the escalation cannot overtake it.
@@ -467,7 +483,7 @@ impl TicketWorker {
                 locale: conversation.locale.clone(),
                 history: None,
             };
-            self.publish(
+            self.publish_bot_message(
                 p.conversation_id,
                 Envelope::derived_from_id(source, cmd.correlation_id, event),
             )
@@ -544,7 +560,7 @@ impl TicketWorker {
             // The reply command's id is the message id (see the AI responder), and the event id is
             // derived from it: the same id as the original publish.
             let envelope = Envelope::derived_from_id(id, id, event);
-            self.publish(conversation_id, envelope).await?;
+            self.publish_bot_message(conversation_id, envelope).await?;
         }
         Ok(())
     }
