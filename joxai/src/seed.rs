@@ -70,7 +70,8 @@ async fn seed_bank_profile(tx: &tokio_postgres::Transaction<'_>) -> anyhow::Resu
     settings.profile.name = "Northbridge Bank".into();
     settings.profile.primary_colour = "#0b4f8a".into();
     tx.execute(
-        "INSERT INTO system_settings (value) VALUES ($1) ON CONFLICT (id) DO NOTHING",
+        // Version 0: the demo's starting point, not an administrator's save (the first save makes it 1).
+        "INSERT INTO system_settings (value, version) VALUES ($1, 0) ON CONFLICT (id) DO NOTHING",
         &[&serde_json::to_value(&settings)?],
     )
     .await?;

@@ -97,7 +97,8 @@ async fn an_admin_changes_the_colours_and_greeting_and_every_process_applies_the
         .expect("json");
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0]["actor_name"], "Ada Admin");
-    assert_eq!(audit[0]["before"], Value::Null);
+    // Before: what the admin had loaded (the demo seed's starting point), not an empty record.
+    assert_eq!(audit[0]["before"]["profile"], loaded["settings"]["profile"]);
     assert_eq!(audit[0]["after"]["profile"]["primary_colour"], "#aa0033");
     stop_other.cancel();
     app.stop().await;
