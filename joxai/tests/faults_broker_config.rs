@@ -179,14 +179,19 @@ fn an_unknown_llm_provider_a_provider_without_its_key_and_a_short_widget_secret_
         Err(e) => e.to_string(),
     };
     let message = refused(Config::figment().merge(("llm.provider", "antropic")));
-    assert!(message.contains("JOXAI_LLM__PROVIDER") && message.contains("antropic"), "{message}");
+    assert!(
+        message.contains("JOXAI_LLM__PROVIDER") && message.contains("antropic"),
+        "{message}"
+    );
     let message = refused(Config::figment().merge(("llm.provider", "openai")));
     assert!(message.contains("OPENAI_API_KEY"), "{message}");
     let message = refused(Config::figment().merge(("widget_secret", "short")));
     assert!(message.contains("JOXAI_WIDGET_SECRET"), "{message}");
     for fine in ["offline", "openai"] {
         let config = Config::from_figment(
-            Config::figment().merge(("llm.provider", fine)).merge(("llm.openai_api_key", "k")),
+            Config::figment()
+                .merge(("llm.provider", fine))
+                .merge(("llm.openai_api_key", "k")),
         );
         assert!(config.is_ok(), "{fine}: {:?}", config.err());
     }
