@@ -11,8 +11,8 @@ use joxai_schemas::streams::WorkerKind;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// Every role in one process: the REST API, the WebSocket notifier, the three workers, health and
-/// metrics, all on `listener`. Returns once `shutdown` is cancelled and everything has drained.
+/// Every role in one process: the REST API, the WebSocket notifier, the three workers, the frontends
+/// and health, all on `listener` (metrics have their own listener: [`serve_metrics`]). Returns once `shutdown` is cancelled and everything has drained.
 pub async fn run_all(platform: Platform, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
     if let Ok(addr) = listener.local_addr() {
         joxai_ingress::extract::check_proxy_settings(addr);
@@ -22,7 +22,7 @@ pub async fn run_all(platform: Platform, listener: TcpListener, shutdown: Cancel
     let router = joxai_ingress::api_router(platform.clone())
         .merge(joxai_notifier::router(hub))
         .merge(joxai_platform::http::health_router(platform.clone()))
-        .merge(frontends::router(&platform.config.frontends_dir))
+        .merge(frontends::router(&platform.config.frontends_dir, &platform.config.allowed_origins))
         .merge(if platform.config.demo_mode { frontends::demo_identity_router(platform.clone()) } else { axum::Router::new() })
         .layer(axum::middleware::from_fn(|req, next| joxai_platform::http::track_metrics("all", req, next)));
     let workers = tokio::spawn(joxai_workers::run(platform.clone(), &WorkerKind::ALL, shutdown.clone()));
@@ -34,7 +34,7 @@ pub async fn run_all(platform: Platform, listener: TcpListener, shutdown: Cancel
     Ok(())
 }
 
-/// The health endpoints alone, for a worker process (probes and metrics scraping).
+/// The health endpoints alone, for a worker process (probes).
 pub async fn run_worker(
     platform: Platform,
     kinds: Vec<WorkerKind>,
@@ -47,4 +47,20 @@ pub async fn run_worker(
     let (served, worked) = tokio::join!(health, workers);
     served?;
     worked
+}
+
+/// Serve `/metrics` on `addr` (`JOXAI_METRICS_ADDR`) until `shutdown`, next to whichever role runs:
+/// never on the customer-facing port.
+pub async fn serve_metrics(addr: std::net::SocketAddr, shutdown: CancellationToken) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    use anyhow::Context as _;
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening for metrics on {addr} (set JOXAI_METRICS_ADDR to change)"))?;
+    let bound = listener.local_addr().unwrap_or(addr);
+    tracing::info!(addr = %bound, "metrics at /metrics on their own listener");
+    Ok(tokio::spawn(async move {
+        if let Err(error) = joxai_platform::http::serve_metrics(listener, shutdown).await {
+            tracing::error!(%error, "the metrics listener stopped");
+        }
+    }))
 }

@@ -75,6 +75,9 @@ async fn main() -> anyhow::Result<()> {
             .await
             .with_context(|| format!("listening on {} (set JOXAI_HTTP_ADDR to change)", config.http_addr))
     };
+    // Every serving role exposes its metrics on their own listener, never on the customer-facing port.
+    let serves = matches!(cli.command, Command::All { .. } | Command::Ingress | Command::Notifier | Command::Worker { .. });
+    let _metrics = if serves { Some(joxai::serve_metrics(config.metrics_addr, shutdown.clone()).await?) } else { None };
     match cli.command {
         Command::All { seed_demo } => {
             platform.db.migrate().await?;

@@ -76,7 +76,7 @@ async fn the_metrics_endpoint_exposes_the_pipeline_and_ai_families_after_a_chat_
     let app = spawn_app().await;
     let (conversation, token) = app.start_session().await;
     bot_reply(&app, &token, conversation, "how do I activate my card?").await;
-    let metrics = app.http.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    let metrics = app.http.get(format!("{}/metrics", app.metrics_base)).send().await.expect("metrics").text().await.expect("text");
     for family in [
         "joxai_http_requests_total",
         "joxai_http_request_duration_seconds",

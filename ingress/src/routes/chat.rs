@@ -24,7 +24,10 @@ use crate::extract::{ClientIp, Customer, Validate, ValidJson, mask_optional, mas
 pub const MAX_MESSAGE_CHARS: usize = 4000;
 
 /// A verified identity signed by the bank's page: `signature` is the hex HMAC-SHA256, keyed with the
-/// widget secret, of `"{customer_ref}|{display_name}|{issued_at}"`.
+/// widget secret, of [`identity_signing_input`]: each field as its length in bytes, a colon and the
+/// field itself (`7:CUST-42` `10:John Smith` `10:1764806400`, concatenated). Because every field says
+/// how long it is, no character inside a field (a `|`, a digit, a colon) can move text from one field
+/// into another, so one signature can never be read as a different identity.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignedIdentity {
@@ -37,6 +40,10 @@ pub struct SignedIdentity {
 
 /// How long a signed identity may be used after it was signed.
 const IDENTITY_MAX_AGE_SECS: i64 = 600;
+
+/// How far in the future a signature's `issued_at` may be: the bank's clock and ours may differ a
+/// little. More than that is refused, since a future timestamp would stretch the identity's life.
+const IDENTITY_CLOCK_SKEW_SECS: i64 = 60;
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -101,17 +108,32 @@ pub struct StartSessionResponse {
     pub verified: bool,
 }
 
-/// Check a signed identity; `None` when the signature is wrong or too old.
+/// The exact bytes the bank signs: customer reference, display name (empty when none) and
+/// `issued_at` in decimal, each written as `<length in bytes>:<field>`.
+pub fn identity_signing_input(customer_ref: &str, display_name: Option<&str>, issued_at: i64) -> String {
+    let mut out = String::new();
+    for field in [customer_ref, display_name.unwrap_or(""), &issued_at.to_string()] {
+        out.push_str(&format!("{}:{field}", field.len()));
+    }
+    out
+}
+
+/// Whether an identity signed at `issued_at` may still be used at `now`: not older than
+/// [`IDENTITY_MAX_AGE_SECS`], not further ahead than [`IDENTITY_CLOCK_SKEW_SECS`]. The subtraction
+/// is checked, so an absurd `issued_at` (near `i64::MIN` or `i64::MAX`) is refused, never wrapped.
+pub fn identity_fresh(issued_at: i64, now: i64) -> bool {
+    match now.checked_sub(issued_at) {
+        Some(age) => (-IDENTITY_CLOCK_SKEW_SECS..=IDENTITY_MAX_AGE_SECS).contains(&age),
+        None => false,
+    }
+}
+
+/// Check a signed identity; `None` when the signature is wrong, too old or from the future.
 pub fn verify_identity(secret: &[u8], identity: &SignedIdentity, now: i64) -> Option<CustomerRef> {
-    if (now - identity.issued_at).abs() > IDENTITY_MAX_AGE_SECS {
+    if !identity_fresh(identity.issued_at, now) {
         return None;
     }
-    let signed = format!(
-        "{}|{}|{}",
-        identity.customer_ref,
-        identity.display_name.as_deref().unwrap_or(""),
-        identity.issued_at
-    );
+    let signed = identity_signing_input(&identity.customer_ref, identity.display_name.as_deref(), identity.issued_at);
     let signature = hex::decode(&identity.signature).ok()?;
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).ok()?;
     mac.update(signed.as_bytes());
@@ -127,7 +149,7 @@ pub fn verify_identity(secret: &[u8], identity: &SignedIdentity, now: i64) -> Op
 
 /// Sign an identity the way the bank's page does (used by the demo page and tests).
 pub fn sign_identity(secret: &[u8], customer_ref: &str, display_name: Option<&str>, issued_at: i64) -> String {
-    let signed = format!("{customer_ref}|{}|{issued_at}", display_name.unwrap_or(""));
+    let signed = identity_signing_input(customer_ref, display_name, issued_at);
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     mac.update(signed.as_bytes());
     hex::encode(mac.finalize().into_bytes())
@@ -222,6 +244,24 @@ pub async fn follow_up(
     // The follow-up keeps the address the customer left, so the agent's answer still reaches them by email.
     let email: Option<String> = row.get(2);
     open_conversation(&state, customer.customer, row.get(1), Some(conversation_id), email.as_deref()).await
+}
+
+/// Refuse a customer token whose chat has ended ([`ApiError::ChatEnded`], 401) for what only a live
+/// chat may do: typing, asking for a person, ending it again. Closing a chat (by the customer, by
+/// staff, or when its ticket is resolved) thus revokes its token for everything but what the widget
+/// still needs afterwards: reading the transcript, the rating and the follow-up (and the WebSocket,
+/// which only listens, and which the widget reconnects to show the ended chat after a reload).
+///
+/// A customer message is not checked here: the hot path reads nothing from Postgres before
+/// publishing (a read there let answers overtake each other), and the ticket worker refuses a
+/// message to an ended conversation anyway (its lifecycle), so nothing reaches the ended chat.
+pub async fn refuse_if_ended(state: &AppState, conversation_id: Uuid) -> ApiResult<()> {
+    let client = state.platform.db.client().await?;
+    let ended = client
+        .query_opt("SELECT 1 FROM conversations WHERE id = $1 AND status = 'closed'", &[&conversation_id])
+        .await?
+        .is_some();
+    if ended { Err(ApiError::ChatEnded) } else { Ok(()) }
 }
 
 /// 409 when the conversation has ended: a message there would reach nobody (see the conversation
@@ -396,10 +436,18 @@ pub async fn get_messages(
 
 /// `POST /api/v1/chat/conversations/{id}/close` — the customer of that conversation: "end chat".
 /// The conversation closes (and its active ticket), `conversation.closed` is pushed, and the widget
-/// asks for the rating. 409 when it is already closed.
-pub async fn close(State(state): State<AppState>, customer: Customer, Path(conversation_id): Path<Uuid>) -> ApiResult<axum::response::Response> {
+/// asks for the rating. Once closed, the token may no longer close it (401 `chat_ended`, see
+/// [`refuse_if_ended`]). Rate limited per conversation.
+pub async fn close(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    customer: Customer,
+    Path(conversation_id): Path<Uuid>,
+) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse as _;
     customer.owns(conversation_id)?;
+    state.limiter.action(&ip, conversation_id)?;
+    refuse_if_ended(&state, conversation_id).await?;
     let command = EndChat { conversation_id };
     crate::dispatch::dispatch(&state, Envelope::new(command), "conversation")
         .await?
@@ -414,13 +462,17 @@ pub struct ClosedResponse {
 }
 
 /// `POST /api/v1/chat/conversations/{id}/escalate` — the customer of that conversation only:
-/// "talk to a person". Opens at most one ticket however often it is pressed.
+/// "talk to a person". Opens at most one ticket however often it is pressed. Rate limited per
+/// conversation; refused once the chat has ended ([`refuse_if_ended`]).
 pub async fn escalate(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     customer: Customer,
     Path(conversation_id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
     customer.owns(conversation_id)?;
+    state.limiter.action(&ip, conversation_id)?;
+    refuse_if_ended(&state, conversation_id).await?;
     let command = EscalateConversation {
         conversation_id,
         reason: EscalationReason::CustomerAsked,
@@ -467,15 +519,18 @@ pub struct RatingResponse {
 }
 
 /// `POST /api/v1/chat/conversations/{id}/rating` — the customer of that conversation: CSAT 1–5 with
-/// an optional comment, once (409 after that).
+/// an optional comment, once (409 after that). Allowed after the chat has ended (that is when the
+/// widget asks for it). Rate limited per conversation.
 pub async fn rate(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     customer: Customer,
     Path(conversation_id): Path<Uuid>,
     ValidJson(req): ValidJson<RatingRequest>,
 ) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse as _;
     customer.owns(conversation_id)?;
+    state.limiter.action(&ip, conversation_id)?;
     let comment = req
         .comment
         .map(|c| c.trim().to_owned())
@@ -488,9 +543,17 @@ pub async fn rate(
 }
 
 /// `POST /api/v1/chat/conversations/{id}/typing` — the customer of that conversation: an ephemeral
-/// `typing` event for staff. Not stored anywhere but the event stream.
-pub async fn typing(State(state): State<AppState>, customer: Customer, Path(conversation_id): Path<Uuid>) -> ApiResult<StatusCode> {
+/// `typing` event for staff. Not stored anywhere but the event stream. Rate limited per
+/// conversation; refused once the chat has ended ([`refuse_if_ended`]).
+pub async fn typing(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    customer: Customer,
+    Path(conversation_id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
     customer.owns(conversation_id)?;
+    state.limiter.typing(&ip, conversation_id)?;
+    refuse_if_ended(&state, conversation_id).await?;
     let event = Typing { conversation_id, sender: joxai_schemas::types::Sender::Customer, name: customer.customer.display_name };
     let bus = &state.platform.bus;
     bus.publish(bus.subjects().event::<Typing>(conversation_id), &Envelope::new(event)).await?;

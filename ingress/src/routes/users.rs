@@ -143,7 +143,7 @@ impl Validate for CreateUserRequest {
     }
 
     fn validate(&self) -> Vec<FieldError> {
-        let mut errors = password_errors("password", &self.password);
+        let mut errors = password_errors("password", &self.password, &[self.email.trim(), self.display_name.trim()]);
         let email = self.email.trim();
         if email.len() > 254 || !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
             errors.push(FieldError { field: "email".into(), message: "a valid email address".into() });
@@ -245,7 +245,7 @@ impl Validate for ResetPasswordRequest {
     fn mask_card_data(&mut self) {}
 
     fn validate(&self) -> Vec<FieldError> {
-        password_errors("password", &self.password)
+        password_errors("password", &self.password, &[])
     }
 }
 
