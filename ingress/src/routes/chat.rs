@@ -559,3 +559,38 @@ pub async fn typing(
     bus.publish(bus.subjects().event::<Typing>(conversation_id), &Envelope::new(event)).await?;
     Ok(StatusCode::ACCEPTED)
 }
+
+#[cfg(test)]
+mod identity_tests {
+    use super::{identity_fresh, identity_signing_input};
+
+    #[test]
+    fn freshness_never_overflows_and_allows_ten_minutes_back_and_one_minute_ahead() {
+        let edges = [i64::MIN, i64::MIN + 1, -601, -600, -61, -60, -1, 0, 1, 60, 61, 600, 601, i64::MAX - 1, i64::MAX];
+        for &now in &edges {
+            for &issued_at in &edges {
+                // Exact arithmetic in i128, which cannot overflow here, is the reference.
+                let age = i128::from(now) - i128::from(issued_at);
+                assert_eq!(identity_fresh(issued_at, now), (-60..=600).contains(&age), "now {now}, issued_at {issued_at}");
+            }
+        }
+    }
+
+    #[test]
+    fn moving_a_separator_between_fields_always_changes_what_is_signed() {
+        let fields = ["", "a", "a|b", "|", "1:a", "3:abc", "ñ", "10:", "a|1700000000"];
+        let mut seen = std::collections::HashMap::new();
+        for customer_ref in fields {
+            for name in fields {
+                for issued_at in [0, 1, 1_700_000_000, -5] {
+                    let signed = identity_signing_input(customer_ref, Some(name), issued_at);
+                    if let Some(other) = seen.insert(signed.clone(), (customer_ref, name, issued_at)) {
+                        panic!("{other:?} and {:?} sign the same bytes {signed:?}", (customer_ref, name, issued_at));
+                    }
+                }
+            }
+        }
+        // No name signs exactly like an empty one: the widget may send either.
+        assert_eq!(identity_signing_input("c", None, 1), identity_signing_input("c", Some(""), 1));
+    }
+}
