@@ -58,13 +58,16 @@ async fn the_ingress_serves_metrics_on_the_metrics_listener_and_404_on_the_publi
 }
 
 #[tokio::test]
-async fn metrics_on_the_public_address_are_refused_at_start_up() {
+async fn metrics_on_the_public_port_are_refused_at_start_up() {
     let port = free_port();
-    let output = joxai(port, &format!("127.0.0.1:{port}"))
-        .env("JOXAI_DATABASE_URL", support::fresh_database().await)
-        .output()
-        .expect("run joxai ingress");
-    assert!(!output.status.success(), "started with metrics on the public port");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("JOXAI_METRICS_ADDR"), "{stderr}");
+    // The same address, or every address (which includes the public one).
+    for metrics_addr in [format!("127.0.0.1:{port}"), format!("0.0.0.0:{port}")] {
+        let output = joxai(port, &metrics_addr)
+            .env("JOXAI_DATABASE_URL", support::fresh_database().await)
+            .output()
+            .expect("run joxai ingress");
+        assert!(!output.status.success(), "started with metrics at {metrics_addr}, on the public port");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("JOXAI_METRICS_ADDR"), "{stderr}");
+    }
 }

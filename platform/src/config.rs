@@ -323,7 +323,11 @@ impl Config {
                 ));
             }
         }
-        if self.metrics_addr == self.http_addr && self.http_addr.port() != 0 {
+        // The same port on the same address, or on any address when either listens on all of them.
+        let overlapping = self.metrics_addr.ip() == self.http_addr.ip()
+            || self.metrics_addr.ip().is_unspecified()
+            || self.http_addr.ip().is_unspecified();
+        if overlapping && self.metrics_addr.port() == self.http_addr.port() && self.http_addr.port() != 0 {
             return invalid(format!(
                 "JOXAI_METRICS_ADDR ({}) must differ from JOXAI_HTTP_ADDR: metrics are never served on the public port",
                 self.metrics_addr
