@@ -74,6 +74,8 @@ fn widget_frame_csp(frame_origins: &[String]) -> String {
 /// scheme, host and port only, so nothing can be smuggled into the policy).
 pub fn router(dir: &Path, frame_origins: &[String]) -> Router {
     let panel = dir.join("panel/dist");
+    // Validated origins always make a valid header; were one ever not, the frame would still only be
+    // embeddable by JoxAI's own pages (stricter, never looser).
     let frame_csp = HeaderValue::from_str(&widget_frame_csp(frame_origins))
         .unwrap_or_else(|_| HeaderValue::from_static("frame-ancestors 'self'"));
     let deny_framing = |router: Router| {
