@@ -63,18 +63,31 @@ impl Limits {
     pub fn from_env() -> Limits {
         let d = Limits::default();
         let num = |name: &str, default: u64| -> u64 {
-            std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default)
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(default)
         };
         Limits {
-            window: Duration::from_secs(num("JOXAI_RATE_LIMIT_WINDOW_SECS", d.window.as_secs()).max(1)),
-            sessions_per_ip: num("JOXAI_RATE_LIMIT_SESSIONS_PER_IP", d.sessions_per_ip.into()) as u32,
-            messages_per_conversation: num("JOXAI_RATE_LIMIT_MESSAGES_PER_CONVERSATION", d.messages_per_conversation.into())
+            window: Duration::from_secs(
+                num("JOXAI_RATE_LIMIT_WINDOW_SECS", d.window.as_secs()).max(1),
+            ),
+            sessions_per_ip: num("JOXAI_RATE_LIMIT_SESSIONS_PER_IP", d.sessions_per_ip.into())
                 as u32,
-            messages_per_ip: num("JOXAI_RATE_LIMIT_MESSAGES_PER_IP", d.messages_per_ip.into()) as u32,
-            typing_per_conversation: num("JOXAI_RATE_LIMIT_TYPING_PER_CONVERSATION", d.typing_per_conversation.into())
+            messages_per_conversation: num(
+                "JOXAI_RATE_LIMIT_MESSAGES_PER_CONVERSATION",
+                d.messages_per_conversation.into(),
+            ) as u32,
+            messages_per_ip: num("JOXAI_RATE_LIMIT_MESSAGES_PER_IP", d.messages_per_ip.into())
                 as u32,
-            actions_per_conversation: num("JOXAI_RATE_LIMIT_ACTIONS_PER_CONVERSATION", d.actions_per_conversation.into())
-                as u32,
+            typing_per_conversation: num(
+                "JOXAI_RATE_LIMIT_TYPING_PER_CONVERSATION",
+                d.typing_per_conversation.into(),
+            ) as u32,
+            actions_per_conversation: num(
+                "JOXAI_RATE_LIMIT_ACTIONS_PER_CONVERSATION",
+                d.actions_per_conversation.into(),
+            ) as u32,
             limit_loopback: d.limit_loopback,
         }
     }
@@ -87,7 +100,10 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(limits: Limits) -> Self {
-        RateLimiter { windows: joxai_platform::rate_window::Windows::new(limits.window), limits }
+        RateLimiter {
+            windows: joxai_platform::rate_window::Windows::new(limits.window),
+            limits,
+        }
     }
 
     /// Whether the limits apply to a caller at `ip` (loopback is exempt unless configured).
@@ -97,9 +113,9 @@ impl RateLimiter {
 
     /// Count one hit on `key`; 429 with `Retry-After` (seconds until the window ends) past `limit`.
     pub fn hit(&self, key: String, limit: u32, what: &str) -> Result<(), ApiError> {
-        self.windows
-            .hit(key, limit)
-            .map_err(|retry_after| ApiError::TooManyRequests(format!("too many {what}; try again shortly"), retry_after))
+        self.windows.hit(key, limit).map_err(|retry_after| {
+            ApiError::TooManyRequests(format!("too many {what}; try again shortly"), retry_after)
+        })
     }
 
     /// A new chat session from `ip`.
@@ -107,7 +123,11 @@ impl RateLimiter {
         if !self.applies_to(ip) {
             return Ok(());
         }
-        self.hit(format!("session:{ip}"), self.limits.sessions_per_ip, "new chat sessions from your address")
+        self.hit(
+            format!("session:{ip}"),
+            self.limits.sessions_per_ip,
+            "new chat sessions from your address",
+        )
     }
 
     /// A customer message in `conversation_id` from `ip`.
@@ -115,8 +135,16 @@ impl RateLimiter {
         if !self.applies_to(ip) {
             return Ok(());
         }
-        self.hit(format!("conv:{conversation_id}"), self.limits.messages_per_conversation, "messages in this conversation")?;
-        self.hit(format!("ip:{ip}"), self.limits.messages_per_ip, "messages from your address")
+        self.hit(
+            format!("conv:{conversation_id}"),
+            self.limits.messages_per_conversation,
+            "messages in this conversation",
+        )?;
+        self.hit(
+            format!("ip:{ip}"),
+            self.limits.messages_per_ip,
+            "messages from your address",
+        )
     }
 
     /// A typing signal in `conversation_id` from `ip`.
@@ -124,7 +152,11 @@ impl RateLimiter {
         if !self.applies_to(ip) {
             return Ok(());
         }
-        self.hit(format!("typing:{conversation_id}"), self.limits.typing_per_conversation, "typing signals in this conversation")
+        self.hit(
+            format!("typing:{conversation_id}"),
+            self.limits.typing_per_conversation,
+            "typing signals in this conversation",
+        )
     }
 
     /// An escalation, close or rating in `conversation_id` from `ip`. Checked before anything is
@@ -133,7 +165,11 @@ impl RateLimiter {
         if !self.applies_to(ip) {
             return Ok(());
         }
-        self.hit(format!("action:{conversation_id}"), self.limits.actions_per_conversation, "requests in this conversation")
+        self.hit(
+            format!("action:{conversation_id}"),
+            self.limits.actions_per_conversation,
+            "requests in this conversation",
+        )
     }
 }
 
@@ -158,9 +194,14 @@ mod tests {
         let l = limiter(2, 50);
         assert!(l.session("10.0.0.1").is_ok());
         assert!(l.session("10.0.0.1").is_ok());
-        let Err(ApiError::TooManyRequests(_, retry)) = l.session("10.0.0.1") else { panic!("third is refused") };
+        let Err(ApiError::TooManyRequests(_, retry)) = l.session("10.0.0.1") else {
+            panic!("third is refused")
+        };
         assert_eq!(retry, 1);
-        assert!(l.session("10.0.0.2").is_ok(), "other addresses are not affected");
+        assert!(
+            l.session("10.0.0.2").is_ok(),
+            "other addresses are not affected"
+        );
         std::thread::sleep(Duration::from_millis(60));
         assert!(l.session("10.0.0.1").is_ok(), "a new window");
     }

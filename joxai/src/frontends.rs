@@ -80,18 +80,30 @@ pub fn router(dir: &Path, frame_origins: &[String]) -> Router {
         .unwrap_or_else(|_| HeaderValue::from_static("frame-ancestors 'self'"));
     let deny_framing = |router: Router| {
         router
-            .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::X_FRAME_OPTIONS,
+                HeaderValue::from_static("DENY"),
+            ))
             .layer(SetResponseHeaderLayer::if_not_present(
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static("frame-ancestors 'none'"),
             ))
     };
     let panel_router = Router::new()
-        .nest_service("/panel", ServeDir::new(&panel).fallback(ServeFile::new(panel.join("index.html"))))
-        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PANEL_CSP)));
+        .nest_service(
+            "/panel",
+            ServeDir::new(&panel).fallback(ServeFile::new(panel.join("index.html"))),
+        )
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PANEL_CSP),
+        ));
     let widget_router = Router::new()
         .nest_service("/widget", ServeDir::new(dir.join("widget/dist")))
-        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, frame_csp));
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            frame_csp,
+        ));
     let demo_router = Router::new()
         .route_service("/", ServeFile::new(dir.join("demo/index.html")))
         .nest_service("/demo", ServeDir::new(dir.join("demo")));
@@ -113,7 +125,10 @@ pub fn router(dir: &Path, frame_origins: &[String]) -> Router {
 /// 404 for any `*.map` path, whatever is on disk: a source map left in a build by mistake would
 /// publish the frontends' original source and comments. (The panel's fallback would otherwise answer
 /// a missing one with its index page.)
-async fn refuse_source_maps(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+async fn refuse_source_maps(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     use axum::response::IntoResponse as _;
     if request.uri().path().to_ascii_lowercase().ends_with(".map") {
         return StatusCode::NOT_FOUND.into_response();

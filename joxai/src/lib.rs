@@ -13,7 +13,11 @@ use tokio_util::sync::CancellationToken;
 
 /// Every role in one process: the REST API, the WebSocket notifier, the three workers, the frontends
 /// and health, all on `listener` (metrics have their own listener: [`serve_metrics`]). Returns once `shutdown` is cancelled and everything has drained.
-pub async fn run_all(platform: Platform, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run_all(
+    platform: Platform,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     if let Ok(addr) = listener.local_addr() {
         joxai_ingress::extract::check_proxy_settings(addr);
     }
@@ -22,10 +26,23 @@ pub async fn run_all(platform: Platform, listener: TcpListener, shutdown: Cancel
     let router = joxai_ingress::api_router(platform.clone())
         .merge(joxai_notifier::router(hub))
         .merge(joxai_platform::http::health_router(platform.clone()))
-        .merge(frontends::router(&platform.config.frontends_dir, &platform.config.allowed_origins))
-        .merge(if platform.config.demo_mode { frontends::demo_identity_router(platform.clone()) } else { axum::Router::new() })
-        .layer(axum::middleware::from_fn(|req, next| joxai_platform::http::track_metrics("all", req, next)));
-    let workers = tokio::spawn(joxai_workers::run(platform.clone(), &WorkerKind::ALL, shutdown.clone()));
+        .merge(frontends::router(
+            &platform.config.frontends_dir,
+            &platform.config.allowed_origins,
+        ))
+        .merge(if platform.config.demo_mode {
+            frontends::demo_identity_router(platform.clone())
+        } else {
+            axum::Router::new()
+        })
+        .layer(axum::middleware::from_fn(|req, next| {
+            joxai_platform::http::track_metrics("all", req, next)
+        }));
+    let workers = tokio::spawn(joxai_workers::run(
+        platform.clone(),
+        &WorkerKind::ALL,
+        shutdown.clone(),
+    ));
     let server = joxai_platform::http::serve(listener, router, shutdown.clone());
     let served = server.await;
     shutdown.cancel();
@@ -42,7 +59,11 @@ pub async fn run_worker(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     platform.follow_settings(shutdown.clone());
-    let health = joxai_platform::http::serve(listener, joxai_platform::http::health_router(platform.clone()), shutdown.clone());
+    let health = joxai_platform::http::serve(
+        listener,
+        joxai_platform::http::health_router(platform.clone()),
+        shutdown.clone(),
+    );
     let workers = joxai_workers::run(platform, &kinds, shutdown.clone());
     let (served, worked) = tokio::join!(health, workers);
     served?;
@@ -51,11 +72,14 @@ pub async fn run_worker(
 
 /// Serve `/metrics` on `addr` (`JOXAI_METRICS_ADDR`) until `shutdown`, next to whichever role runs:
 /// never on the customer-facing port.
-pub async fn serve_metrics(addr: std::net::SocketAddr, shutdown: CancellationToken) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+pub async fn serve_metrics(
+    addr: std::net::SocketAddr,
+    shutdown: CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     use anyhow::Context as _;
-    let listener = TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("listening for metrics on {addr} (set JOXAI_METRICS_ADDR to change)"))?;
+    let listener = TcpListener::bind(addr).await.with_context(|| {
+        format!("listening for metrics on {addr} (set JOXAI_METRICS_ADDR to change)")
+    })?;
     let bound = listener.local_addr().unwrap_or(addr);
     tracing::info!(addr = %bound, "metrics at /metrics on their own listener");
     Ok(tokio::spawn(async move {

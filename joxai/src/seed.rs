@@ -14,7 +14,8 @@ pub const DEMO_STAFF: &[(&str, &str, &str)] = &[
 ];
 
 /// The demo bank customers a signed identity can name (see `/demo/identity` in demo mode).
-pub const DEMO_CUSTOMERS: &[(&str, &str)] = &[("CUST-1001", "Ana García"), ("CUST-1002", "John Smith")];
+pub const DEMO_CUSTOMERS: &[(&str, &str)] =
+    &[("CUST-1001", "Ana García"), ("CUST-1002", "John Smith")];
 
 /// The knowledge base the product ships with (bank FAQ, English and Spanish).
 const KNOWLEDGE_BASE: &str = include_str!("../../nlu/data/knowledge_base.json");
@@ -31,7 +32,10 @@ struct SeedArticle {
 
 /// A stable id for a seeded row, so seeding twice finds the same rows.
 fn seed_id(name: &str) -> Uuid {
-    Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("joxai-demo:{name}").as_bytes())
+    Uuid::new_v5(
+        &Uuid::NAMESPACE_URL,
+        format!("joxai-demo:{name}").as_bytes(),
+    )
 }
 
 /// Create (or reset the password of) the demo staff, and seed the demo bank and knowledge base.
@@ -58,11 +62,51 @@ pub async fn seed_demo(platform: &Platform, password: &str) -> anyhow::Result<()
 async fn seed_bank(tx: &tokio_postgres::Transaction<'_>) -> anyhow::Result<()> {
     // (customer, key, kind, name, last4, balance, available) — amounts in cents.
     let accounts: &[(&str, &str, &str, &str, &str, i64, i64)] = &[
-        ("CUST-1001", "ana-checking", "checking", "Cuenta corriente", "4821", 245_075, 230_075),
-        ("CUST-1001", "ana-savings", "savings", "Cuenta de ahorro", "9930", 1_200_000, 1_200_000),
-        ("CUST-1001", "ana-credit", "credit_card", "Tarjeta de crédito", "7710", -84_520, 215_480),
-        ("CUST-1002", "john-checking", "checking", "Current account", "1122", 83_010, 83_010),
-        ("CUST-1002", "john-savings", "savings", "Easy saver", "5567", 310_000, 310_000),
+        (
+            "CUST-1001",
+            "ana-checking",
+            "checking",
+            "Cuenta corriente",
+            "4821",
+            245_075,
+            230_075,
+        ),
+        (
+            "CUST-1001",
+            "ana-savings",
+            "savings",
+            "Cuenta de ahorro",
+            "9930",
+            1_200_000,
+            1_200_000,
+        ),
+        (
+            "CUST-1001",
+            "ana-credit",
+            "credit_card",
+            "Tarjeta de crédito",
+            "7710",
+            -84_520,
+            215_480,
+        ),
+        (
+            "CUST-1002",
+            "john-checking",
+            "checking",
+            "Current account",
+            "1122",
+            83_010,
+            83_010,
+        ),
+        (
+            "CUST-1002",
+            "john-savings",
+            "savings",
+            "Easy saver",
+            "5567",
+            310_000,
+            310_000,
+        ),
     ];
     for (customer, key, kind, name, last4, balance, available) in accounts {
         tx.execute(
@@ -74,10 +118,46 @@ async fn seed_bank(tx: &tokio_postgres::Transaction<'_>) -> anyhow::Result<()> {
     }
     let due = time::OffsetDateTime::now_utc().date() + time::Duration::days(12);
     // (customer, key, account, kind, last4, limit, statement, due)
-    let cards: &[(&str, &str, &str, &str, &str, Option<i64>, Option<i64>, Option<time::Date>)] = &[
-        ("CUST-1001", "ana-debit", "ana-checking", "debit", "4921", None, None, None),
-        ("CUST-1001", "ana-visa", "ana-credit", "credit", "7710", Some(300_000), Some(84_520), Some(due)),
-        ("CUST-1002", "john-debit", "john-checking", "debit", "5512", None, None, None),
+    let cards: &[(
+        &str,
+        &str,
+        &str,
+        &str,
+        &str,
+        Option<i64>,
+        Option<i64>,
+        Option<time::Date>,
+    )] = &[
+        (
+            "CUST-1001",
+            "ana-debit",
+            "ana-checking",
+            "debit",
+            "4921",
+            None,
+            None,
+            None,
+        ),
+        (
+            "CUST-1001",
+            "ana-visa",
+            "ana-credit",
+            "credit",
+            "7710",
+            Some(300_000),
+            Some(84_520),
+            Some(due),
+        ),
+        (
+            "CUST-1002",
+            "john-debit",
+            "john-checking",
+            "debit",
+            "5512",
+            None,
+            None,
+            None,
+        ),
     ];
     for (customer, key, account, kind, last4, limit, statement, due) in cards {
         tx.execute(
@@ -109,12 +189,60 @@ async fn seed_bank(tx: &tokio_postgres::Transaction<'_>) -> anyhow::Result<()> {
         .await?;
     }
     let products: &[(&str, &str, &str, &str, i32, Option<i32>, i64)] = &[
-        ("savings-instant", "savings", "Instant-access savings", "Ahorro con acceso inmediato", 150, None, 0),
-        ("savings-6m", "savings", "6-month fixed deposit", "Depósito a plazo fijo 6 meses", 225, Some(6), 100_000),
-        ("savings-12m", "savings", "12-month fixed deposit", "Depósito a plazo fijo 12 meses", 275, Some(12), 100_000),
-        ("savings-24m", "savings", "24-month fixed deposit", "Depósito a plazo fijo 24 meses", 310, Some(24), 100_000),
-        ("loan-personal", "loan", "Personal loan", "Préstamo personal", 690, Some(84), 300_000),
-        ("loan-mortgage", "loan", "Mortgage", "Hipoteca", 345, Some(360), 5_000_000),
+        (
+            "savings-instant",
+            "savings",
+            "Instant-access savings",
+            "Ahorro con acceso inmediato",
+            150,
+            None,
+            0,
+        ),
+        (
+            "savings-6m",
+            "savings",
+            "6-month fixed deposit",
+            "Depósito a plazo fijo 6 meses",
+            225,
+            Some(6),
+            100_000,
+        ),
+        (
+            "savings-12m",
+            "savings",
+            "12-month fixed deposit",
+            "Depósito a plazo fijo 12 meses",
+            275,
+            Some(12),
+            100_000,
+        ),
+        (
+            "savings-24m",
+            "savings",
+            "24-month fixed deposit",
+            "Depósito a plazo fijo 24 meses",
+            310,
+            Some(24),
+            100_000,
+        ),
+        (
+            "loan-personal",
+            "loan",
+            "Personal loan",
+            "Préstamo personal",
+            690,
+            Some(84),
+            300_000,
+        ),
+        (
+            "loan-mortgage",
+            "loan",
+            "Mortgage",
+            "Hipoteca",
+            345,
+            Some(360),
+            5_000_000,
+        ),
     ];
     for (id, kind, en, es, rate, term, min) in products {
         tx.execute(
@@ -133,7 +261,15 @@ async fn seed_knowledge_base(tx: &tokio_postgres::Transaction<'_>) -> anyhow::Re
         tx.execute(
             "INSERT INTO kb_articles (id, slug, locale, title, body, intents, tags)
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (slug, locale) DO NOTHING",
-            &[&seed_id(&format!("kb-{}-{}", a.slug, a.locale)), &a.slug, &a.locale, &a.title, &a.body, &a.intents, &a.tags],
+            &[
+                &seed_id(&format!("kb-{}-{}", a.slug, a.locale)),
+                &a.slug,
+                &a.locale,
+                &a.title,
+                &a.body,
+                &a.intents,
+                &a.tags,
+            ],
         )
         .await?;
     }

@@ -18,7 +18,10 @@ fn joxai(http_port: u16, metrics_addr: &str) -> Command {
         .env("JOXAI_METRICS_ADDR", metrics_addr)
         .env("JOXAI_NATS_URL", support::nats_url())
         .envs(support::nats_env())
-        .env("JOXAI_NATS_PREFIX", format!("t{}", &Uuid::new_v4().simple().to_string()[..12]))
+        .env(
+            "JOXAI_NATS_PREFIX",
+            format!("t{}", &Uuid::new_v4().simple().to_string()[..12]),
+        )
         .env("JOXAI_NATS_STREAM_MAX_BYTES", (16 << 20).to_string())
         .env("JOXAI_DB_POOL_SIZE", "2")
         .stdin(Stdio::null());
@@ -37,11 +40,22 @@ async fn the_ingress_serves_metrics_on_the_metrics_listener_and_404_on_the_publi
     let http = reqwest::Client::new();
     let public = format!("http://127.0.0.1:{http_port}");
     let metrics = format!("http://127.0.0.1:{metrics_port}/metrics");
-    wait_long("the ingress answers /healthz", Duration::from_secs(60), || async {
-        http.get(format!("{public}/healthz")).send().await.is_ok_and(|r| r.status().is_success())
-    })
+    wait_long(
+        "the ingress answers /healthz",
+        Duration::from_secs(60),
+        || async {
+            http.get(format!("{public}/healthz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        },
+    )
     .await;
-    let on_public = http.get(format!("{public}/metrics")).send().await.expect("public /metrics");
+    let on_public = http
+        .get(format!("{public}/metrics"))
+        .send()
+        .await
+        .expect("public /metrics");
     let status = on_public.status();
     let body = on_public.text().await.unwrap_or_default();
     let scraped = http.get(&metrics).send().await.expect("metrics listener");
@@ -53,8 +67,14 @@ async fn the_ingress_serves_metrics_on_the_metrics_listener_and_404_on_the_publi
     assert!(!body.contains("joxai_"), "{body}");
     assert_eq!(scraped_status, 200);
     // The /healthz request above was counted, by route, on the metrics listener.
-    assert!(scraped_body.contains("joxai_http_requests_total{"), "{scraped_body}");
-    assert!(scraped_body.contains("route=\"/healthz\""), "{scraped_body}");
+    assert!(
+        scraped_body.contains("joxai_http_requests_total{"),
+        "{scraped_body}"
+    );
+    assert!(
+        scraped_body.contains("route=\"/healthz\""),
+        "{scraped_body}"
+    );
 }
 
 #[tokio::test]
@@ -66,7 +86,10 @@ async fn metrics_on_the_public_port_are_refused_at_start_up() {
             .env("JOXAI_DATABASE_URL", support::fresh_database().await)
             .output()
             .expect("run joxai ingress");
-        assert!(!output.status.success(), "started with metrics at {metrics_addr}, on the public port");
+        assert!(
+            !output.status.success(),
+            "started with metrics at {metrics_addr}, on the public port"
+        );
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains("JOXAI_METRICS_ADDR"), "{stderr}");
     }

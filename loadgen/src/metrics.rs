@@ -34,7 +34,10 @@ pub async fn wait_quiet(http: &reqwest::Client, url: &str, limit: std::time::Dur
             return;
         }
         if tokio::time::Instant::now() >= deadline {
-            println!("  (server still busy after {:.0} s: {in_flight} messages in flight; going on)", limit.as_secs_f64());
+            println!(
+                "  (server still busy after {:.0} s: {in_flight} messages in flight; going on)",
+                limit.as_secs_f64()
+            );
             return;
         }
         last = Some(handled);
@@ -65,7 +68,10 @@ pub fn set_url(url: &str) {
 /// The server's `/metrics` page. It is served on the metrics listener, not on `_server` (the public
 /// port, which answers 404 there).
 async fn page(http: &reqwest::Client, _server: &str) -> anyhow::Result<String> {
-    let base = METRICS_URL.get().map(String::as_str).unwrap_or("http://127.0.0.1:9464");
+    let base = METRICS_URL
+        .get()
+        .map(String::as_str)
+        .unwrap_or("http://127.0.0.1:9464");
     http.get(format!("{base}/metrics"))
         .send()
         .await?
@@ -77,10 +83,16 @@ async fn page(http: &reqwest::Client, _server: &str) -> anyhow::Result<String> {
 
 /// Every sample of a Prometheus text page: (`name{labels}`, `name`, value).
 fn samples(text: &str) -> impl Iterator<Item = (&str, &str, f64)> {
-    text.lines().filter(|l| !l.starts_with('#')).filter_map(|line| {
-        let (key, value) = line.rsplit_once(' ')?;
-        Some((key, key.split('{').next().unwrap_or(key), value.parse().ok()?))
-    })
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|line| {
+            let (key, value) = line.rsplit_once(' ')?;
+            Some((
+                key,
+                key.split('{').next().unwrap_or(key),
+                value.parse().ok()?,
+            ))
+        })
 }
 
 impl Scrape {
@@ -88,7 +100,8 @@ impl Scrape {
         let text = page(http, url).await?;
         let values = samples(&text)
             .filter(|(_, name, _)| {
-                (name.ends_with("_sum") || name.ends_with("_count")) && name.contains("duration_seconds")
+                (name.ends_with("_sum") || name.ends_with("_count"))
+                    && name.contains("duration_seconds")
             })
             .map(|(key, _, value)| (key.to_owned(), value))
             .collect();

@@ -36,11 +36,17 @@ pub fn router_with_limits(hub: Arc<Hub>, limits: socket::WsLimits) -> Router {
 }
 
 /// Run the notifier alone on `listener` until `shutdown`.
-pub async fn run(platform: Platform, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    platform: Platform,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let hub = Hub::start(platform.clone(), shutdown.clone());
     let router = router(hub)
         .merge(joxai_platform::http::health_router(platform))
-        .layer(axum::middleware::from_fn(|req, next| joxai_platform::http::track_metrics("notifier", req, next)));
+        .layer(axum::middleware::from_fn(|req, next| {
+            joxai_platform::http::track_metrics("notifier", req, next)
+        }));
     joxai_platform::http::serve(listener, router, shutdown).await?;
     Ok(())
 }

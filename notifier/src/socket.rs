@@ -22,8 +22,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt as _, StreamExt as _};
@@ -33,8 +33,8 @@ use joxai_schemas::Event;
 use joxai_schemas::types::StaffRole;
 use serde::Deserialize;
 use std::collections::HashSet;
-use uuid::Uuid;
 use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
 
 use crate::hub::{Hub, Push};
 
@@ -52,7 +52,9 @@ enum ClientFrame {
         #[serde(default)]
         after: Option<u64>,
     },
-    Resume { after: u64 },
+    Resume {
+        after: u64,
+    },
     Ping,
 }
 
@@ -62,7 +64,10 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
         // Not a browser (no Origin header): tokens still protect everything.
         return true;
     };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
     let origin_host = origin.split("://").nth(1).unwrap_or("");
     origin_host == host || allowed.iter().any(|a| a == origin)
 }
@@ -89,7 +94,12 @@ pub struct WsLimits {
 
 impl Default for WsLimits {
     fn default() -> Self {
-        WsLimits { window: Duration::from_secs(60), connects_per_ip: 60, frames_per_socket: 120, limit_loopback: true }
+        WsLimits {
+            window: Duration::from_secs(60),
+            connects_per_ip: 60,
+            frames_per_socket: 120,
+            limit_loopback: true,
+        }
     }
 }
 
@@ -99,12 +109,23 @@ impl WsLimits {
     pub fn from_env(exempt_loopback: bool) -> WsLimits {
         let d = WsLimits::default();
         let num = |name: &str, default: u64| -> u64 {
-            std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default)
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(default)
         };
         WsLimits {
-            window: Duration::from_secs(num("JOXAI_RATE_LIMIT_WINDOW_SECS", d.window.as_secs()).max(1)),
-            connects_per_ip: num("JOXAI_RATE_LIMIT_WS_CONNECTS_PER_IP", d.connects_per_ip.into()) as u32,
-            frames_per_socket: num("JOXAI_RATE_LIMIT_WS_FRAMES_PER_SOCKET", d.frames_per_socket.into()) as u32,
+            window: Duration::from_secs(
+                num("JOXAI_RATE_LIMIT_WINDOW_SECS", d.window.as_secs()).max(1),
+            ),
+            connects_per_ip: num(
+                "JOXAI_RATE_LIMIT_WS_CONNECTS_PER_IP",
+                d.connects_per_ip.into(),
+            ) as u32,
+            frames_per_socket: num(
+                "JOXAI_RATE_LIMIT_WS_FRAMES_PER_SOCKET",
+                d.frames_per_socket.into(),
+            ) as u32,
             limit_loopback: !exempt_loopback,
         }
     }
@@ -118,7 +139,10 @@ pub struct WsLimiter {
 
 impl WsLimiter {
     pub fn new(limits: WsLimits) -> Self {
-        WsLimiter { connects: joxai_platform::rate_window::Windows::new(limits.window), limits }
+        WsLimiter {
+            connects: joxai_platform::rate_window::Windows::new(limits.window),
+            limits,
+        }
     }
 }
 
@@ -156,14 +180,21 @@ pub async fn upgrade(
 ) -> Response {
     let headers: &HeaderMap = &parts.headers;
     if !origin_allowed(headers, &hub.platform.config.allowed_origins) {
-        return (StatusCode::FORBIDDEN, axum::Json(serde_json::json!({
-            "code": "forbidden", "message": "this origin may not open a WebSocket"
-        })))
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(serde_json::json!({
+                "code": "forbidden", "message": "this origin may not open a WebSocket"
+            })),
+        )
             .into_response();
     }
     let addr = joxai_platform::client_addr::client_addr(&parts);
     let limited = joxai_platform::rate_window::applies_to(&addr, !limiter.limits.limit_loopback);
-    if limited && let Err(retry_after) = limiter.connects.hit(format!("ws:{addr}"), limiter.limits.connects_per_ip) {
+    if limited
+        && let Err(retry_after) = limiter
+            .connects
+            .hit(format!("ws:{addr}"), limiter.limits.connects_per_ip)
+    {
         return (
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, retry_after.to_string())],
@@ -174,7 +205,11 @@ pub async fn upgrade(
             .into_response();
     }
     let budget = FrameBudget {
-        limit: if limited { limiter.limits.frames_per_socket } else { 0 },
+        limit: if limited {
+            limiter.limits.frames_per_socket
+        } else {
+            0
+        },
         window: limiter.limits.window,
         started: tokio::time::Instant::now(),
         used: 0,
@@ -233,7 +268,11 @@ impl StaffScope {
                 .ok()?;
             conversations.extend(rows.iter().map(|r| r.get::<_, Uuid>(0)));
         }
-        Some(StaffScope { user_id, role, conversations })
+        Some(StaffScope {
+            user_id,
+            role,
+            conversations,
+        })
     }
 
     /// Whether this staff member may see `push`; also follows assignments as they happen, so an
@@ -243,13 +282,17 @@ impl StaffScope {
             return true;
         }
         if Event::is_ticket_event(&push.kind) {
-            let Ok(frame) = serde_json::from_str::<serde_json::Value>(&push.frame) else { return false };
+            let Ok(frame) = serde_json::from_str::<serde_json::Value>(&push.frame) else {
+                return false;
+            };
             let payload = &frame["event"]["payload"];
             let assignee = payload["ticket"]["assignee_id"]
                 .as_str()
                 .or_else(|| payload["assignee_id"].as_str())
                 .and_then(|a| a.parse::<Uuid>().ok());
-            let previous = payload["previous_assignee_id"].as_str().and_then(|a| a.parse::<Uuid>().ok());
+            let previous = payload["previous_assignee_id"]
+                .as_str()
+                .and_then(|a| a.parse::<Uuid>().ok());
             let mine_or_queue = assignee.is_none_or(|a| a == self.user_id);
             if let Some(conversation_id) = push.conversation_id.filter(|c| !c.is_nil()) {
                 if mine_or_queue {
@@ -268,11 +311,14 @@ impl StaffScope {
         {
             use joxai_schemas::Message as _;
             use joxai_schemas::events::{CannedResponseChanged, KnowledgeArticleChanged};
-            if push.kind == CannedResponseChanged::TYPE || push.kind == KnowledgeArticleChanged::TYPE {
+            if push.kind == CannedResponseChanged::TYPE
+                || push.kind == KnowledgeArticleChanged::TYPE
+            {
                 return true;
             }
         }
-        push.conversation_id.is_some_and(|c| self.conversations.contains(&c))
+        push.conversation_id
+            .is_some_and(|c| self.conversations.contains(&c))
     }
 }
 
@@ -297,15 +343,27 @@ impl Audience {
 }
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
-    let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))).await;
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        })))
+        .await;
 }
 
 /// The principal, and the `after` of an auth frame that also asks to resume.
 async fn authenticate(socket: &mut WebSocket, hub: &Hub) -> Option<(Principal, Option<u64>)> {
-    let frame = tokio::time::timeout(AUTH_TIMEOUT, socket.recv()).await.ok()??.ok()?;
-    let Message::Text(text) = frame else { return None };
+    let frame = tokio::time::timeout(AUTH_TIMEOUT, socket.recv())
+        .await
+        .ok()??
+        .ok()?;
+    let Message::Text(text) = frame else {
+        return None;
+    };
     match serde_json::from_str::<ClientFrame>(&text) {
-        Ok(ClientFrame::Auth { token, after }) => hub.platform.tokens.verify(&token).ok().map(|p| (p, after)),
+        Ok(ClientFrame::Auth { token, after }) => {
+            hub.platform.tokens.verify(&token).ok().map(|p| (p, after))
+        }
         _ => None,
     }
 }
@@ -362,22 +420,39 @@ async fn session(mut socket: WebSocket, hub: Arc<Hub>, mut budget: FrameBudget) 
     // The auth frame counts too.
     budget.take();
     let Some((principal, resume_at_once)) = authenticate(&mut socket, &hub).await else {
-        let _ = socket.send(Message::Text(r#"{"type":"error","code":"unauthorized"}"#.into())).await;
+        let _ = socket
+            .send(Message::Text(
+                r#"{"type":"error","code":"unauthorized"}"#.into(),
+            ))
+            .await;
         close(&mut socket, 4401, "unauthorized").await;
         return;
     };
     let mut audience = match &principal {
-        Principal::Customer { conversation_id, .. } => Audience::Customer(*conversation_id),
-        Principal::Staff { user_id, session_id, .. } => {
+        Principal::Customer {
+            conversation_id, ..
+        } => Audience::Customer(*conversation_id),
+        Principal::Staff {
+            user_id,
+            session_id,
+            ..
+        } => {
             // An access token without a session, or of a revoked session, opens nothing.
             let scope = match session_id {
                 Some(sid) => StaffScope::load(&hub, *user_id, *sid).await,
                 None => None,
             };
             match (scope, session_id) {
-                (Some(scope), Some(sid)) => Audience::Staff { scope, session_id: *sid },
+                (Some(scope), Some(sid)) => Audience::Staff {
+                    scope,
+                    session_id: *sid,
+                },
                 _ => {
-                    let _ = socket.send(Message::Text(r#"{"type":"error","code":"unauthorized"}"#.into())).await;
+                    let _ = socket
+                        .send(Message::Text(
+                            r#"{"type":"error","code":"unauthorized"}"#.into(),
+                        ))
+                        .await;
                     close(&mut socket, 4401, "unauthorized").await;
                     return;
                 }
@@ -496,7 +571,13 @@ async fn resume(
     let m = metrics();
     m.ws_resumes.with_label_values(&[kind]).inc();
     let filter = match principal {
-        Principal::Customer { conversation_id, .. } => hub.platform.bus.subjects().conversation_events(*conversation_id),
+        Principal::Customer {
+            conversation_id, ..
+        } => hub
+            .platform
+            .bus
+            .subjects()
+            .conversation_events(*conversation_id),
         Principal::Staff { .. } => hub.platform.bus.subjects().all_events(),
     };
     // Read before replaying: the replay covers at least up to here.
@@ -540,9 +621,16 @@ mod tests {
         sent.sent_live(10);
         sent.sent_live(11);
         let replayed: Vec<u64> = (6..=12).filter(|&seq| sent.replay_wanted(seq)).collect();
-        assert_eq!(replayed, [6, 7, 8, 9, 12], "the gap and the newer event, not 10 and 11 again");
+        assert_eq!(
+            replayed,
+            [6, 7, 8, 9, 12],
+            "the gap and the newer event, not 10 and 11 again"
+        );
         sent.replayed(5, 12);
-        assert!(!sent.live_wanted(12), "12 came with the replay; its live copy is dropped");
+        assert!(
+            !sent.live_wanted(12),
+            "12 came with the replay; its live copy is dropped"
+        );
         assert!(sent.live_wanted(13));
         // A second resume from the same point sends nothing twice.
         assert!((6..=12).all(|seq| !sent.replay_wanted(seq)));

@@ -24,8 +24,9 @@ pub fn parse_trusted_proxies(value: &str) -> (Vec<ipnet::IpNet>, Vec<String>) {
 }
 
 fn trusted_proxies() -> &'static [ipnet::IpNet] {
-    static PROXIES: std::sync::LazyLock<Vec<ipnet::IpNet>> =
-        std::sync::LazyLock::new(|| parse_trusted_proxies(&std::env::var("JOXAI_TRUSTED_PROXIES").unwrap_or_default()).0);
+    static PROXIES: std::sync::LazyLock<Vec<ipnet::IpNet>> = std::sync::LazyLock::new(|| {
+        parse_trusted_proxies(&std::env::var("JOXAI_TRUSTED_PROXIES").unwrap_or_default()).0
+    });
     &PROXIES
 }
 
@@ -43,7 +44,8 @@ fn is_trusted_proxy(ip: &std::net::IpAddr) -> bool {
 /// warning, because behind a load balancer every customer would then share the proxy's address
 /// (and its allowance: a handful of new chats a minute for the whole bank).
 pub fn check_proxy_settings(listening_on: std::net::SocketAddr) {
-    let (ranges, invalid) = parse_trusted_proxies(&std::env::var("JOXAI_TRUSTED_PROXIES").unwrap_or_default());
+    let (ranges, invalid) =
+        parse_trusted_proxies(&std::env::var("JOXAI_TRUSTED_PROXIES").unwrap_or_default());
     for entry in &invalid {
         tracing::error!(entry = %entry, "JOXAI_TRUSTED_PROXIES: not an address or CIDR range; ignored");
     }
@@ -65,10 +67,18 @@ pub fn check_proxy_settings(listening_on: std::net::SocketAddr) {
 /// peer is inside one of `JOXAI_TRUSTED_PROXIES` (otherwise anyone could forge the header and get a
 /// fresh allowance with every request). `unknown` when the server was not given peer addresses.
 pub fn client_addr(parts: &Parts) -> String {
-    let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-    let Some(peer) = peer else { return "unknown".into() };
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let Some(peer) = peer else {
+        return "unknown".into();
+    };
     if is_trusted_proxy(&peer)
-        && let Some(forwarded) = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
+        && let Some(forwarded) = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
     {
         // The right-most address not added by one of our proxies is the real client.
         let client = forwarded
@@ -89,13 +99,22 @@ mod proxy_tests {
 
     #[test]
     fn trusted_proxies_are_cidr_ranges_or_single_addresses_and_nonsense_is_reported() {
-        let (ranges, invalid) = parse_trusted_proxies(" 10.0.0.0/8, 192.168.1.7 ,fd00::/8, 10.1.2.3/40, proxy.example ");
-        let contains = |ip: &str| ranges.iter().any(|n| n.contains(&ip.parse::<std::net::IpAddr>().expect("ip")));
+        let (ranges, invalid) = parse_trusted_proxies(
+            " 10.0.0.0/8, 192.168.1.7 ,fd00::/8, 10.1.2.3/40, proxy.example ",
+        );
+        let contains = |ip: &str| {
+            ranges
+                .iter()
+                .any(|n| n.contains(&ip.parse::<std::net::IpAddr>().expect("ip")))
+        };
         assert!(contains("10.244.3.9"));
         assert!(contains("192.168.1.7"));
         assert!(!contains("192.168.1.8"));
         assert!(contains("fd12::1"));
         assert!(!contains("11.0.0.1"));
-        assert_eq!(invalid, vec!["10.1.2.3/40".to_owned(), "proxy.example".to_owned()]);
+        assert_eq!(
+            invalid,
+            vec!["10.1.2.3/40".to_owned(), "proxy.example".to_owned()]
+        );
     }
 }

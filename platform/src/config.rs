@@ -155,7 +155,14 @@ pub struct WorkerConfig {
 
 impl WorkerConfig {
     fn defaults(concurrency: usize, ack_wait_ms: u64, handler_timeout_ms: u64) -> Self {
-        Self { concurrency, ack_wait_ms, max_deliver: 6, retry_min_ms: 500, retry_max_ms: 30_000, handler_timeout_ms }
+        Self {
+            concurrency,
+            ack_wait_ms,
+            max_deliver: 6,
+            retry_min_ms: 500,
+            retry_max_ms: 30_000,
+            handler_timeout_ms,
+        }
     }
 
     pub fn timing(&self) -> ConsumerTiming {
@@ -236,13 +243,21 @@ impl Default for Defaults {
                 escalation: WorkerConfig::defaults(32, 30_000, 10_000),
                 ai: WorkerConfig::defaults(64, 60_000, 40_000),
                 // Few at once: a mail server throttles a sender that opens many sessions.
-                email: WorkerConfig { max_deliver: 10, ..WorkerConfig::defaults(8, 60_000, 40_000) },
+                email: WorkerConfig {
+                    max_deliver: 10,
+                    ..WorkerConfig::defaults(8, 60_000, 40_000)
+                },
             },
             ai_timeout_ms: 20_000,
             frontends_dir: "frontends".into(),
             demo_mode: false,
             llm: LlmDefaults { max_attempts: 3 },
-            smtp: SmtpDefaults { port: 587, tls: "starttls".into(), from: "JoxAI <noreply@joxai.local>".into(), timeout_ms: 20_000 },
+            smtp: SmtpDefaults {
+                port: 587,
+                tls: "starttls".into(),
+                from: "JoxAI <noreply@joxai.local>".into(),
+                timeout_ms: 20_000,
+            },
         }
     }
 }
@@ -268,7 +283,11 @@ impl Config {
         }
         figment
             .merge(Env::raw().only(&["DATABASE_URL", "NATS_URL"]))
-            .merge(Env::raw().only(&["ANTHROPIC_API_KEY", "OPENAI_API_KEY"]).map(|k| format!("llm.{}", k.as_str().to_ascii_lowercase()).into()))
+            .merge(
+                Env::raw()
+                    .only(&["ANTHROPIC_API_KEY", "OPENAI_API_KEY"])
+                    .map(|k| format!("llm.{}", k.as_str().to_ascii_lowercase()).into()),
+            )
             .merge(Env::prefixed("JOXAI_").ignore(&["CONFIG"]).split("__"))
     }
 
@@ -280,7 +299,9 @@ impl Config {
         let figment = figment
             .join(Serialized::default("jwt_secret", random_secret()))
             .join(Serialized::default("widget_secret", random_secret()));
-        let config: Config = figment.extract().map_err(|e| ConfigError::Read(Box::new(e)))?;
+        let config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError::Read(Box::new(e)))?;
         config.validate()?;
         Ok(config)
     }
@@ -327,14 +348,20 @@ impl Config {
         let overlapping = self.metrics_addr.ip() == self.http_addr.ip()
             || self.metrics_addr.ip().is_unspecified()
             || self.http_addr.ip().is_unspecified();
-        if overlapping && self.metrics_addr.port() == self.http_addr.port() && self.http_addr.port() != 0 {
+        if overlapping
+            && self.metrics_addr.port() == self.http_addr.port()
+            && self.http_addr.port() != 0
+        {
             return invalid(format!(
                 "JOXAI_METRICS_ADDR ({}) must differ from JOXAI_HTTP_ADDR: metrics are never served on the public port",
                 self.metrics_addr
             ));
         }
         if !matches!(self.smtp.tls.as_str(), "tls" | "starttls" | "none") {
-            return invalid(format!("JOXAI_SMTP__TLS must be tls, starttls or none, not {:?}", self.smtp.tls));
+            return invalid(format!(
+                "JOXAI_SMTP__TLS must be tls, starttls or none, not {:?}",
+                self.smtp.tls
+            ));
         }
         if self.smtp.timeout_ms >= self.workers.email.handler_timeout_ms {
             return invalid(format!(
@@ -356,15 +383,23 @@ impl Config {
             return Err("JOXAI_NATS_USER and JOXAI_NATS_PASSWORD must be set together".into());
         }
         if self.nats_user.is_some() && self.nats_creds_file.is_some() {
-            return Err("set either JOXAI_NATS_USER/JOXAI_NATS_PASSWORD or JOXAI_NATS_CREDS_FILE, not both".into());
+            return Err(
+                "set either JOXAI_NATS_USER/JOXAI_NATS_PASSWORD or JOXAI_NATS_CREDS_FILE, not both"
+                    .into(),
+            );
         }
         if self.nats_tls_cert.is_some() != self.nats_tls_key.is_some() {
             return Err("JOXAI_NATS_TLS_CERT and JOXAI_NATS_TLS_KEY must be set together".into());
         }
         if let Some(user) = &self.nats_user
-            && (user.is_empty() || !user.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            && (user.is_empty()
+                || !user
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
         {
-            return Err(format!("JOXAI_NATS_USER {user:?} must be letters, digits, '-' or '_' (it names the inbox)"));
+            return Err(format!(
+                "JOXAI_NATS_USER {user:?} must be letters, digits, '-' or '_' (it names the inbox)"
+            ));
         }
         for (name, path) in [
             ("JOXAI_NATS_CREDS_FILE", &self.nats_creds_file),
@@ -383,7 +418,10 @@ impl Config {
 
     /// Whether the connection is encrypted: a CA, a client certificate, the flag or a `tls://` URL.
     pub fn nats_tls(&self) -> bool {
-        self.nats_tls_required || self.nats_tls_ca.is_some() || self.nats_tls_cert.is_some() || self.nats_url.starts_with("tls://")
+        self.nats_tls_required
+            || self.nats_tls_ca.is_some()
+            || self.nats_tls_cert.is_some()
+            || self.nats_url.starts_with("tls://")
     }
 
     /// How this process authenticates, for the start-up log (never the secret itself).
@@ -414,14 +452,22 @@ impl Config {
 /// Whether `value` is a browser origin (`https://host` or `http://host:port`), nothing more: it goes
 /// into the widget frame's Content-Security-Policy, where a space, `;` or `,` would add directives.
 pub fn is_origin(value: &str) -> bool {
-    let Some((scheme, authority)) = value.split_once("://") else { return false };
+    let Some((scheme, authority)) = value.split_once("://") else {
+        return false;
+    };
     let host = match authority.rsplit_once(':') {
-        Some((host, port)) if !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()) => host,
+        Some((host, port))
+            if !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            host
+        }
         _ => authority,
     };
     matches!(scheme, "http" | "https")
         && !host.is_empty()
-        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
 }
 
 fn random_secret() -> String {
@@ -436,7 +482,11 @@ mod tests {
 
     #[test]
     fn an_origin_is_a_scheme_a_host_and_maybe_a_port_and_nothing_that_could_extend_a_policy() {
-        for good in ["https://www.bank.example", "http://localhost:5000", "https://bank-1.example:8443"] {
+        for good in [
+            "https://www.bank.example",
+            "http://localhost:5000",
+            "https://bank-1.example:8443",
+        ] {
             assert!(is_origin(good), "{good}");
         }
         for bad in [

@@ -17,7 +17,10 @@ pub struct Windows {
 
 impl Windows {
     pub fn new(window: Duration) -> Self {
-        Windows { window, counts: Mutex::new(HashMap::new()) }
+        Windows {
+            window,
+            counts: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn window(&self) -> Duration {
@@ -32,7 +35,10 @@ impl Windows {
         }
         let now = Instant::now();
         let window = self.window;
-        let mut counts = self.counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if counts.len() > SWEEP_ABOVE {
             counts.retain(|_, (start, _)| now.duration_since(*start) < window);
         }
@@ -53,5 +59,8 @@ impl Windows {
 /// Whether a limit applies to a caller at `addr`: loopback callers are exempt only when
 /// `exempt_loopback` (the load generator and test harness; see `JOXAI_RATE_LIMIT_EXEMPT_LOOPBACK`).
 pub fn applies_to(addr: &str, exempt_loopback: bool) -> bool {
-    !exempt_loopback || !addr.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback())
+    !exempt_loopback
+        || !addr
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|a| a.is_loopback())
 }

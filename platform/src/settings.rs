@@ -130,7 +130,15 @@ pub enum IntentRoute {
 }
 
 pub const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
-pub const WEEKDAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+pub const WEEKDAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
 
 /// One invalid field: `field` is a dotted path into the document (`profile.primary_colour`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -159,8 +167,14 @@ impl Default for SystemSettings {
                 },
             ),
         ]);
-        let weekday = || OpeningHours { opens: "09:00".into(), closes: "18:00".into() };
-        let sla = |first, resolution| SlaTarget { first_response_minutes: first, resolution_minutes: resolution };
+        let weekday = || OpeningHours {
+            opens: "09:00".into(),
+            closes: "18:00".into(),
+        };
+        let sla = |first, resolution| SlaTarget {
+            first_response_minutes: first,
+            resolution_minutes: resolution,
+        };
         Self {
             profile: BankProfile {
                 name: "JoxAI Bank".into(),
@@ -171,7 +185,10 @@ impl Default for SystemSettings {
             },
             hours: BusinessHours {
                 utc_offset: "+00:00".into(),
-                weekly: WEEKDAYS[..5].iter().map(|d| ((*d).to_owned(), weekday())).collect(),
+                weekly: WEEKDAYS[..5]
+                    .iter()
+                    .map(|d| ((*d).to_owned(), weekday()))
+                    .collect(),
                 holidays: vec![],
             },
             sla: BTreeMap::from([
@@ -180,8 +197,14 @@ impl Default for SystemSettings {
                 ("high".to_owned(), sla(60, 24 * 60)),
                 ("urgent".to_owned(), sla(5, 4 * 60)),
             ]),
-            assignment: Assignment { auto_assign: true, default_capacity: 5 },
-            escalation: EscalationSettings { low_confidence_threshold: 0.35, intent_routes: BTreeMap::new() },
+            assignment: Assignment {
+                auto_assign: true,
+                default_capacity: 5,
+            },
+            escalation: EscalationSettings {
+                low_confidence_threshold: 0.35,
+                intent_routes: BTreeMap::new(),
+            },
         }
     }
 }
@@ -216,31 +239,52 @@ impl SystemSettings {
     /// Every problem at once, so the panel can show them all next to their fields.
     pub fn validate(&self) -> Vec<Invalid> {
         let mut errors = vec![];
-        let mut bad = |field: String, message: &str| errors.push(Invalid { field, message: message.to_owned() });
+        let mut bad = |field: String, message: &str| {
+            errors.push(Invalid {
+                field,
+                message: message.to_owned(),
+            })
+        };
         let p = &self.profile;
         if p.name.trim().is_empty() || p.name.chars().count() > 80 {
             bad("profile.name".into(), "1 to 80 characters");
         }
-        for (field, value) in [("primary_colour", &p.primary_colour), ("accent_colour", &p.accent_colour)] {
+        for (field, value) in [
+            ("primary_colour", &p.primary_colour),
+            ("accent_colour", &p.accent_colour),
+        ] {
             if !is_colour(value) {
                 bad(format!("profile.{field}"), "a colour like #1f4e79");
             }
         }
         if let Some(url) = &p.logo_url {
-            let ok = (url.starts_with("https://") || (url.starts_with('/') && !url.starts_with("//")))
+            let ok = (url.starts_with("https://")
+                || (url.starts_with('/') && !url.starts_with("//")))
                 && url.len() <= 500
-                && !url.chars().any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>');
+                && !url
+                    .chars()
+                    .any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>');
             if !ok {
-                bad("profile.logo_url".into(), "an https:// address or a path starting with /");
+                bad(
+                    "profile.logo_url".into(),
+                    "an https:// address or a path starting with /",
+                );
             }
         }
         for locale in LOCALES {
             match p.texts.get(locale) {
                 None => bad(format!("profile.texts.{locale}"), "required"),
                 Some(t) => {
-                    for (field, value) in [("greeting", &t.greeting), ("out_of_scope", &t.out_of_scope), ("after_hours", &t.after_hours)] {
+                    for (field, value) in [
+                        ("greeting", &t.greeting),
+                        ("out_of_scope", &t.out_of_scope),
+                        ("after_hours", &t.after_hours),
+                    ] {
                         if value.trim().is_empty() || value.chars().count() > 500 {
-                            bad(format!("profile.texts.{locale}.{field}"), "1 to 500 characters");
+                            bad(
+                                format!("profile.texts.{locale}.{field}"),
+                                "1 to 500 characters",
+                            );
                         }
                     }
                 }
@@ -262,7 +306,10 @@ impl SystemSettings {
             }
             match (parse_hhmm(&hours.opens), parse_hhmm(&hours.closes)) {
                 (Some(opens), Some(closes)) if opens < closes => {}
-                (Some(_), Some(_)) => bad(format!("hours.weekly.{day}.closes"), "after the opening time"),
+                (Some(_), Some(_)) => bad(
+                    format!("hours.weekly.{day}.closes"),
+                    "after the opening time",
+                ),
                 _ => bad(format!("hours.weekly.{day}"), "times like 09:00"),
             }
         }
@@ -280,17 +327,28 @@ impl SystemSettings {
                 Some(t) => {
                     // A year at most: longer is a typo, and zero would breach at once.
                     if !(1..=525_600).contains(&t.first_response_minutes) {
-                        bad(format!("sla.{priority}.first_response_minutes"), "1 to 525600 minutes");
+                        bad(
+                            format!("sla.{priority}.first_response_minutes"),
+                            "1 to 525600 minutes",
+                        );
                     }
-                    if t.resolution_minutes < t.first_response_minutes || t.resolution_minutes > 525_600 {
-                        bad(format!("sla.{priority}.resolution_minutes"), "at least the first response target, at most 525600");
+                    if t.resolution_minutes < t.first_response_minutes
+                        || t.resolution_minutes > 525_600
+                    {
+                        bad(
+                            format!("sla.{priority}.resolution_minutes"),
+                            "at least the first response target, at most 525600",
+                        );
                     }
                 }
             }
         }
         for priority in self.sla.keys() {
             if !PRIORITIES.contains(&priority.as_str()) {
-                bad(format!("sla.{priority}"), "priorities are low, normal, high and urgent");
+                bad(
+                    format!("sla.{priority}"),
+                    "priorities are low, normal, high and urgent",
+                );
             }
         }
         if !(1..=50).contains(&self.assignment.default_capacity) {
@@ -299,14 +357,28 @@ impl SystemSettings {
         let e = &self.escalation;
         let (low, high) = CONFIDENCE_BOUNDS;
         if !(low..=high).contains(&e.low_confidence_threshold) {
-            bad("escalation.low_confidence_threshold".into(), "between 0.2 and 0.8");
+            bad(
+                "escalation.low_confidence_threshold".into(),
+                "between 0.2 and 0.8",
+            );
         }
         for (intent, route) in &e.intent_routes {
             let field = format!("escalation.intent_routes.{intent}");
-            if intent.is_empty() || intent.len() > 64 || !intent.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+            if intent.is_empty()
+                || intent.len() > 64
+                || !intent.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            {
                 bad(field, "an intent name");
-            } else if PROTECTED_INTENTS.contains(&intent.as_str()) && matches!(route, IntentRoute::Bot | IntentRoute::Low | IntentRoute::Normal) {
-                bad(field, "money or a card may be at risk: this intent always goes to a person at high or urgent priority");
+            } else if PROTECTED_INTENTS.contains(&intent.as_str())
+                && matches!(
+                    route,
+                    IntentRoute::Bot | IntentRoute::Low | IntentRoute::Normal
+                )
+            {
+                bad(
+                    field,
+                    "money or a card may be at risk: this intent always goes to a person at high or urgent priority",
+                );
             }
         }
         errors
@@ -314,15 +386,25 @@ impl SystemSettings {
 
     /// Whether the bank is open at `at` (its weekly hours, less its holidays).
     pub fn is_open_at(&self, at: OffsetDateTime) -> bool {
-        let Some(offset) = parse_offset(&self.hours.utc_offset) else { return true };
+        let Some(offset) = parse_offset(&self.hours.utc_offset) else {
+            return true;
+        };
         let local = at.to_offset(offset);
-        if self.hours.holidays.iter().filter_map(|d| parse_date(d)).any(|d| d == local.date()) {
+        if self
+            .hours
+            .holidays
+            .iter()
+            .filter_map(|d| parse_date(d))
+            .any(|d| d == local.date())
+        {
             return false;
         }
         let day = WEEKDAYS[local.weekday().number_days_from_monday() as usize];
-        self.hours.weekly.get(day).is_some_and(|h| match (parse_hhmm(&h.opens), parse_hhmm(&h.closes)) {
-            (Some(opens), Some(closes)) => (opens..closes).contains(&local.time()),
-            _ => false,
+        self.hours.weekly.get(day).is_some_and(|h| {
+            match (parse_hhmm(&h.opens), parse_hhmm(&h.closes)) {
+                (Some(opens), Some(closes)) => (opens..closes).contains(&local.time()),
+                _ => false,
+            }
         })
     }
 
@@ -366,9 +448,18 @@ pub struct Stored {
 /// Read the settings; the defaults (version 0) until an administrator saves them once.
 pub async fn load(db: &Db) -> Result<Stored, DbError> {
     let client = db.client().await?;
-    let row = client.query_opt("SELECT value, version, updated_at FROM system_settings", &[]).await?;
+    let row = client
+        .query_opt(
+            "SELECT value, version, updated_at FROM system_settings",
+            &[],
+        )
+        .await?;
     Ok(match row {
-        None => Stored { version: 0, updated_at: None, settings: SystemSettings::default() },
+        None => Stored {
+            version: 0,
+            updated_at: None,
+            settings: SystemSettings::default(),
+        },
         Some(row) => {
             let value: serde_json::Value = row.get(0);
             // A row written by a newer build with fields this one does not know: keep the defaults
@@ -377,7 +468,11 @@ pub async fn load(db: &Db) -> Result<Stored, DbError> {
                 tracing::error!(error = %e, "stored settings do not decode; using the defaults");
                 SystemSettings::default()
             });
-            Stored { version: row.get(1), updated_at: Some(row.get(2)), settings }
+            Stored {
+                version: row.get(1),
+                updated_at: Some(row.get(2)),
+                settings,
+            }
         }
     })
 }
@@ -436,7 +531,11 @@ pub async fn save(
     .map_err(DbError::from)?;
     tx.commit().await.map_err(DbError::from)?;
     announce(bus, version).await;
-    Ok(Stored { version, updated_at: Some(row.get(1)), settings: settings.clone() })
+    Ok(Stored {
+        version,
+        updated_at: Some(row.get(1)),
+        settings: settings.clone(),
+    })
 }
 
 /// Publish [`SettingsChanged`]. The save is committed already: if the broker is down, processes
@@ -444,7 +543,10 @@ pub async fn save(
 /// is logged rather than undoing the save.
 async fn announce(bus: &Bus, version: i64) {
     let envelope = joxai_schemas::Envelope::new(SettingsChanged { version });
-    if let Err(e) = bus.publish(bus.subjects().settings_changed(), &envelope).await {
+    if let Err(e) = bus
+        .publish(bus.subjects().settings_changed(), &envelope)
+        .await
+    {
         tracing::warn!(error = %e, version, "settings saved but the change could not be announced");
     }
 }
@@ -461,15 +563,22 @@ pub struct Live {
 
 impl std::fmt::Debug for Live {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Live").field("version", &self.current.borrow().version).finish()
+        f.debug_struct("Live")
+            .field("version", &self.current.borrow().version)
+            .finish()
     }
 }
 
 impl Default for Live {
     fn default() -> Self {
-        let (current, _) =
-            watch::channel(Arc::new(Stored { version: 0, updated_at: None, settings: SystemSettings::default() }));
-        Self { current: Arc::new(current) }
+        let (current, _) = watch::channel(Arc::new(Stored {
+            version: 0,
+            updated_at: None,
+            settings: SystemSettings::default(),
+        }));
+        Self {
+            current: Arc::new(current),
+        }
     }
 }
 
@@ -550,13 +659,20 @@ pub struct EmailPreferences {
 
 impl Default for StaffPreferences {
     fn default() -> Self {
-        Self { language: "en".into(), desktop_notifications: true, email: EmailPreferences::default() }
+        Self {
+            language: "en".into(),
+            desktop_notifications: true,
+            email: EmailPreferences::default(),
+        }
     }
 }
 
 impl Default for EmailPreferences {
     fn default() -> Self {
-        Self { ticket_assigned: true, urgent_in_queue: true }
+        Self {
+            ticket_assigned: true,
+            urgent_in_queue: true,
+        }
     }
 }
 
@@ -565,7 +681,10 @@ impl StaffPreferences {
         if LOCALES.contains(&self.language.as_str()) {
             vec![]
         } else {
-            vec![Invalid { field: "language".into(), message: "en or es".into() }]
+            vec![Invalid {
+                field: "language".into(),
+                message: "en or es".into(),
+            }]
         }
     }
 }
@@ -573,11 +692,22 @@ impl StaffPreferences {
 /// A staff member's preferences; the defaults until they save their own.
 pub async fn load_preferences(db: &Db, user_id: Uuid) -> Result<StaffPreferences, DbError> {
     let client = db.client().await?;
-    let row = client.query_opt("SELECT value FROM staff_preferences WHERE user_id = $1", &[&user_id]).await?;
-    Ok(row.and_then(|r| serde_json::from_value(r.get(0)).ok()).unwrap_or_default())
+    let row = client
+        .query_opt(
+            "SELECT value FROM staff_preferences WHERE user_id = $1",
+            &[&user_id],
+        )
+        .await?;
+    Ok(row
+        .and_then(|r| serde_json::from_value(r.get(0)).ok())
+        .unwrap_or_default())
 }
 
-pub async fn save_preferences(db: &Db, user_id: Uuid, preferences: &StaffPreferences) -> Result<(), DbError> {
+pub async fn save_preferences(
+    db: &Db,
+    user_id: Uuid,
+    preferences: &StaffPreferences,
+) -> Result<(), DbError> {
     let value = serde_json::to_value(preferences).map_err(|e| DbError::Conflict(e.to_string()))?;
     let client = db.client().await?;
     client
@@ -607,10 +737,15 @@ mod tests {
                 s.escalation.intent_routes.insert(intent.into(), route);
                 let errors = s.validate();
                 assert_eq!(errors.len(), 1, "{intent} -> {route:?}");
-                assert_eq!(errors[0].field, format!("escalation.intent_routes.{intent}"));
+                assert_eq!(
+                    errors[0].field,
+                    format!("escalation.intent_routes.{intent}")
+                );
             }
             let mut s = SystemSettings::default();
-            s.escalation.intent_routes.insert(intent.into(), IntentRoute::Urgent);
+            s.escalation
+                .intent_routes
+                .insert(intent.into(), IntentRoute::Urgent);
             assert_eq!(s.validate(), vec![]);
         }
     }
@@ -622,7 +757,13 @@ mod tests {
         s.profile.logo_url = Some("javascript:alert(1)".into());
         s.profile.texts.remove("es");
         s.hours.utc_offset = "CET".into();
-        s.hours.weekly.insert("monday".into(), OpeningHours { opens: "18:00".into(), closes: "09:00".into() });
+        s.hours.weekly.insert(
+            "monday".into(),
+            OpeningHours {
+                opens: "18:00".into(),
+                closes: "09:00".into(),
+            },
+        );
         s.assignment.default_capacity = 0;
         s.escalation.low_confidence_threshold = 0.05;
         let fields: Vec<String> = s.validate().into_iter().map(|e| e.field).collect();

@@ -1,15 +1,19 @@
 //! The customer chat API used by the widget.
 
+use crate::extract::Path;
 use axum::Json;
 use axum::extract::State;
-use crate::extract::{Path};
 use axum::http::StatusCode;
 use hmac::{Hmac, Mac};
 use joxai_platform::rows::{MESSAGE_COLUMNS, message_view};
 use joxai_schemas::Envelope;
-use joxai_schemas::commands::{EndChat, EscalateConversation, PostCustomerMessage, RateConversation, StartConversation};
+use joxai_schemas::commands::{
+    EndChat, EscalateConversation, PostCustomerMessage, RateConversation, StartConversation,
+};
 use joxai_schemas::events::Typing;
-use joxai_schemas::types::{ConversationOwner, CustomerRef, EscalationReason, NamedMessage, Priority};
+use joxai_schemas::types::{
+    ConversationOwner, CustomerRef, EscalationReason, NamedMessage, Priority,
+};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -17,7 +21,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{ClientIp, Customer, Validate, ValidJson, mask_optional, mask_text};
+use crate::extract::{ClientIp, Customer, ValidJson, Validate, mask_optional, mask_text};
 
 /// Longest customer message, in characters. Long enough for any real question; short enough that
 /// nobody pastes a document into the bank's chat.
@@ -62,7 +66,9 @@ pub struct StartSessionRequest {
 /// brackets (it goes into a mail header), at most 254 characters (RFC 5321). Whether it exists is for
 /// the mail server to say.
 pub fn valid_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else { return false };
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
     email.len() <= 254
         && !local.is_empty()
         && local.len() <= 64
@@ -70,7 +76,13 @@ pub fn valid_email(email: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains('@')
-        && email.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | '(' | ')' | ',' | ';' | ':' | '"' | '[' | ']' | '\\'))
+        && email.chars().all(|c| {
+            c.is_ascii_graphic()
+                && !matches!(
+                    c,
+                    '<' | '>' | '(' | ')' | ',' | ';' | ':' | '"' | '[' | ']' | '\\'
+                )
+        })
 }
 
 impl Validate for StartSessionRequest {
@@ -83,17 +95,33 @@ impl Validate for StartSessionRequest {
         if let Some(locale) = &self.locale
             && !matches!(locale.as_str(), "en" | "es")
         {
-            errors.push(FieldError { field: "locale".into(), message: "must be \"en\" or \"es\"".into() });
+            errors.push(FieldError {
+                field: "locale".into(),
+                message: "must be \"en\" or \"es\"".into(),
+            });
         }
         if self.email.as_deref().is_some_and(|e| !valid_email(e)) {
-            errors.push(FieldError { field: "email".into(), message: "an email address like name@example.com".into() });
+            errors.push(FieldError {
+                field: "email".into(),
+                message: "an email address like name@example.com".into(),
+            });
         }
         if let Some(identity) = &self.identity {
             if identity.customer_ref.is_empty() || identity.customer_ref.len() > 128 {
-                errors.push(FieldError { field: "identity.customer_ref".into(), message: "1 to 128 characters".into() });
+                errors.push(FieldError {
+                    field: "identity.customer_ref".into(),
+                    message: "1 to 128 characters".into(),
+                });
             }
-            if identity.display_name.as_ref().is_some_and(|n| n.chars().count() > 100) {
-                errors.push(FieldError { field: "identity.display_name".into(), message: "at most 100 characters".into() });
+            if identity
+                .display_name
+                .as_ref()
+                .is_some_and(|n| n.chars().count() > 100)
+            {
+                errors.push(FieldError {
+                    field: "identity.display_name".into(),
+                    message: "at most 100 characters".into(),
+                });
             }
         }
         errors
@@ -110,9 +138,17 @@ pub struct StartSessionResponse {
 
 /// The exact bytes the bank signs: customer reference, display name (empty when none) and
 /// `issued_at` in decimal, each written as `<length in bytes>:<field>`.
-pub fn identity_signing_input(customer_ref: &str, display_name: Option<&str>, issued_at: i64) -> String {
+pub fn identity_signing_input(
+    customer_ref: &str,
+    display_name: Option<&str>,
+    issued_at: i64,
+) -> String {
     let mut out = String::new();
-    for field in [customer_ref, display_name.unwrap_or(""), &issued_at.to_string()] {
+    for field in [
+        customer_ref,
+        display_name.unwrap_or(""),
+        &issued_at.to_string(),
+    ] {
         out.push_str(&format!("{}:{field}", field.len()));
     }
     out
@@ -133,7 +169,11 @@ pub fn verify_identity(secret: &[u8], identity: &SignedIdentity, now: i64) -> Op
     if !identity_fresh(identity.issued_at, now) {
         return None;
     }
-    let signed = identity_signing_input(&identity.customer_ref, identity.display_name.as_deref(), identity.issued_at);
+    let signed = identity_signing_input(
+        &identity.customer_ref,
+        identity.display_name.as_deref(),
+        identity.issued_at,
+    );
     let signature = hex::decode(&identity.signature).ok()?;
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).ok()?;
     mac.update(signed.as_bytes());
@@ -142,15 +182,24 @@ pub fn verify_identity(secret: &[u8], identity: &SignedIdentity, now: i64) -> Op
     Some(CustomerRef {
         external_ref: Some(identity.customer_ref.clone()),
         // Signed by the bank, yet typed by a person at some point: masked like any name staff type.
-        display_name: identity.display_name.as_deref().map(|name| joxai_nlu::redact::redact(name).into_owned()),
+        display_name: identity
+            .display_name
+            .as_deref()
+            .map(|name| joxai_nlu::redact::redact(name).into_owned()),
         verified: true,
     })
 }
 
 /// Sign an identity the way the bank's page does (used by the demo page and tests).
-pub fn sign_identity(secret: &[u8], customer_ref: &str, display_name: Option<&str>, issued_at: i64) -> String {
+pub fn sign_identity(
+    secret: &[u8],
+    customer_ref: &str,
+    display_name: Option<&str>,
+    issued_at: i64,
+) -> String {
     let signed = identity_signing_input(customer_ref, display_name, issued_at);
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     mac.update(signed.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
@@ -166,8 +215,13 @@ pub async fn start_session(
 ) -> ApiResult<(StatusCode, Json<StartSessionResponse>)> {
     state.limiter.session(&ip)?;
     // The body is optional: an anonymous visitor may send nothing at all.
-    let empty = request.headers().get(axum::http::header::CONTENT_LENGTH).is_some_and(|v| v == "0")
-        || !request.headers().contains_key(axum::http::header::CONTENT_TYPE);
+    let empty = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .is_some_and(|v| v == "0")
+        || !request
+            .headers()
+            .contains_key(axum::http::header::CONTENT_TYPE);
     let req = if empty {
         StartSessionRequest::default()
     } else {
@@ -179,11 +233,32 @@ pub async fn start_session(
         None => CustomerRef::default(),
         Some(identity) => {
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            verify_identity(state.platform.config.widget_secret.expose_secret().as_bytes(), identity, now)
-                .ok_or_else(|| ApiError::field("identity.signature", "the identity signature is invalid or expired"))?
+            verify_identity(
+                state
+                    .platform
+                    .config
+                    .widget_secret
+                    .expose_secret()
+                    .as_bytes(),
+                identity,
+                now,
+            )
+            .ok_or_else(|| {
+                ApiError::field(
+                    "identity.signature",
+                    "the identity signature is invalid or expired",
+                )
+            })?
         }
     };
-    open_conversation(&state, customer, req.locale.unwrap_or_else(|| "en".into()), None, req.email.as_deref()).await
+    open_conversation(
+        &state,
+        customer,
+        req.locale.unwrap_or_else(|| "en".into()),
+        None,
+        req.email.as_deref(),
+    )
+    .await
 }
 
 /// Start a conversation for `customer` and issue its token.
@@ -206,14 +281,35 @@ async fn open_conversation(
         // Stored before the conversation starts, so the email worker finds it for the first reply.
         let client = state.platform.db.client().await?;
         client
-            .execute("INSERT INTO conversation_contacts (conversation_id, email) VALUES ($1, $2)", &[&conversation_id, &email])
+            .execute(
+                "INSERT INTO conversation_contacts (conversation_id, email) VALUES ($1, $2)",
+                &[&conversation_id, &email],
+            )
             .await?;
     }
     let envelope = Envelope::with_id(conversation_id, conversation_id, None, command);
-    state.platform.bus.publish(state.platform.bus.subjects().command::<StartConversation>(), &envelope).await?;
+    state
+        .platform
+        .bus
+        .publish(
+            state.platform.bus.subjects().command::<StartConversation>(),
+            &envelope,
+        )
+        .await?;
     let verified = customer.verified;
-    let (token, expires_in) = state.platform.tokens.issue_customer(conversation_id, customer);
-    Ok((StatusCode::CREATED, Json(StartSessionResponse { conversation_id, token, expires_in, verified })))
+    let (token, expires_in) = state
+        .platform
+        .tokens
+        .issue_customer(conversation_id, customer);
+    Ok((
+        StatusCode::CREATED,
+        Json(StartSessionResponse {
+            conversation_id,
+            token,
+            expires_in,
+            verified,
+        }),
+    ))
 }
 
 /// `POST /api/v1/chat/conversations/{id}/follow-up` — the customer of an ended conversation writes
@@ -239,11 +335,20 @@ pub async fn follow_up(
         .ok_or(ApiError::NotFound("conversation"))?;
     drop(client);
     if row.get::<_, String>(0) != "closed" {
-        return Err(ApiError::Conflict("this conversation is still open: write in it".into()));
+        return Err(ApiError::Conflict(
+            "this conversation is still open: write in it".into(),
+        ));
     }
     // The follow-up keeps the address the customer left, so the agent's answer still reaches them by email.
     let email: Option<String> = row.get(2);
-    open_conversation(&state, customer.customer, row.get(1), Some(conversation_id), email.as_deref()).await
+    open_conversation(
+        &state,
+        customer.customer,
+        row.get(1),
+        Some(conversation_id),
+        email.as_deref(),
+    )
+    .await
 }
 
 /// Refuse a customer token whose chat has ended ([`ApiError::ChatEnded`], 401) for what only a live
@@ -258,10 +363,17 @@ pub async fn follow_up(
 pub async fn refuse_if_ended(state: &AppState, conversation_id: Uuid) -> ApiResult<()> {
     let client = state.platform.db.client().await?;
     let ended = client
-        .query_opt("SELECT 1 FROM conversations WHERE id = $1 AND status = 'closed'", &[&conversation_id])
+        .query_opt(
+            "SELECT 1 FROM conversations WHERE id = $1 AND status = 'closed'",
+            &[&conversation_id],
+        )
         .await?
         .is_some();
-    if ended { Err(ApiError::ChatEnded) } else { Ok(()) }
+    if ended {
+        Err(ApiError::ChatEnded)
+    } else {
+        Ok(())
+    }
 }
 
 /// 409 when the conversation has ended: a message there would reach nobody (see the conversation
@@ -269,10 +381,17 @@ pub async fn refuse_if_ended(state: &AppState, conversation_id: Uuid) -> ApiResu
 pub async fn refuse_if_closed(state: &AppState, conversation_id: Uuid, why: &str) -> ApiResult<()> {
     let client = state.platform.db.client().await?;
     let closed = client
-        .query_opt("SELECT 1 FROM conversations WHERE id = $1 AND status = 'closed'", &[&conversation_id])
+        .query_opt(
+            "SELECT 1 FROM conversations WHERE id = $1 AND status = 'closed'",
+            &[&conversation_id],
+        )
         .await?
         .is_some();
-    if closed { Err(ApiError::Conflict(why.to_owned())) } else { Ok(()) }
+    if closed {
+        Err(ApiError::Conflict(why.to_owned()))
+    } else {
+        Ok(())
+    }
 }
 
 #[derive(Deserialize)]
@@ -297,7 +416,10 @@ impl Validate for PostMessageRequest {
         let mut errors = vec![];
         let id_ok = !self.client_message_id.is_empty()
             && self.client_message_id.len() <= 64
-            && self.client_message_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && self
+                .client_message_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !id_ok {
             errors.push(FieldError {
                 field: "client_message_id".into(),
@@ -306,7 +428,10 @@ impl Validate for PostMessageRequest {
         }
         let chars = self.text.trim().chars().count();
         if chars == 0 {
-            errors.push(FieldError { field: "text".into(), message: "the message is empty".into() });
+            errors.push(FieldError {
+                field: "text".into(),
+                message: "the message is empty".into(),
+            });
         } else if self.text.chars().count() > MAX_MESSAGE_CHARS {
             errors.push(FieldError {
                 field: "text".into(),
@@ -361,7 +486,18 @@ pub async fn post_message(
         card_data_masked: req.card_data_masked,
     };
     let envelope = Envelope::with_id(message_id, message_id, None, command);
-    state.platform.bus.publish(state.platform.bus.subjects().command::<PostCustomerMessage>(), &envelope).await?;
+    state
+        .platform
+        .bus
+        .publish(
+            state
+                .platform
+                .bus
+                .subjects()
+                .command::<PostCustomerMessage>(),
+            &envelope,
+        )
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(Accepted { message_id })))
 }
 
@@ -402,7 +538,12 @@ pub async fn transcript(state: &AppState, conversation_id: Uuid) -> ApiResult<Ve
         .await?;
     let author_column = MESSAGE_COLUMNS.split(',').count();
     rows.iter()
-        .map(|r| Ok(NamedMessage { message: message_view(r)?, author_name: r.get(author_column) }))
+        .map(|r| {
+            Ok(NamedMessage {
+                message: message_view(r)?,
+                author_name: r.get(author_column),
+            })
+        })
         .collect()
 }
 
@@ -425,13 +566,30 @@ pub async fn get_messages(
     // The row appears when the worker stores the start command, a few ms after the session opens.
     let (status, owner, rating, agent, ticket_number) = match &row {
         Some(r) => {
-            let agent = r.get::<_, Option<Uuid>>(3).map(|id| AgentRef { id, name: r.get::<_, Option<String>>(4).unwrap_or_default() });
-            (r.get::<_, String>(0), joxai_platform::rows::parse(r.get(1))?, r.get(2), agent, r.get(5))
+            let agent = r.get::<_, Option<Uuid>>(3).map(|id| AgentRef {
+                id,
+                name: r.get::<_, Option<String>>(4).unwrap_or_default(),
+            });
+            (
+                r.get::<_, String>(0),
+                joxai_platform::rows::parse(r.get(1))?,
+                r.get(2),
+                agent,
+                r.get(5),
+            )
         }
         None => ("open".to_owned(), ConversationOwner::Bot, None, None, None),
     };
     let messages = transcript(&state, conversation_id).await?;
-    Ok(Json(Transcript { conversation_id, status, owner, agent, rating, ticket_number, messages }))
+    Ok(Json(Transcript {
+        conversation_id,
+        status,
+        owner,
+        agent,
+        rating,
+        ticket_number,
+        messages,
+    }))
 }
 
 /// `POST /api/v1/chat/conversations/{id}/close` — the customer of that conversation: "end chat".
@@ -451,7 +609,13 @@ pub async fn close(
     let command = EndChat { conversation_id };
     crate::dispatch::dispatch(&state, Envelope::new(command), "conversation")
         .await?
-        .respond(|| async move { Ok(Json(ClosedResponse { conversation_id, status: "closed" }).into_response()) })
+        .respond(|| async move {
+            Ok(Json(ClosedResponse {
+                conversation_id,
+                status: "closed",
+            })
+            .into_response())
+        })
         .await
 }
 
@@ -482,7 +646,18 @@ pub async fn escalate(
         summary: None,
     };
     let envelope = Envelope::new(command);
-    state.platform.bus.publish(state.platform.bus.subjects().command::<EscalateConversation>(), &envelope).await?;
+    state
+        .platform
+        .bus
+        .publish(
+            state
+                .platform
+                .bus
+                .subjects()
+                .command::<EscalateConversation>(),
+            &envelope,
+        )
+        .await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -502,10 +677,20 @@ impl Validate for RatingRequest {
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = vec![];
         if !(1..=5).contains(&self.rating) {
-            errors.push(FieldError { field: "rating".into(), message: "1 to 5".into() });
+            errors.push(FieldError {
+                field: "rating".into(),
+                message: "1 to 5".into(),
+            });
         }
-        if self.comment.as_ref().is_some_and(|c| c.chars().count() > 1000) {
-            errors.push(FieldError { field: "comment".into(), message: "at most 1000 characters".into() });
+        if self
+            .comment
+            .as_ref()
+            .is_some_and(|c| c.chars().count() > 1000)
+        {
+            errors.push(FieldError {
+                field: "comment".into(),
+                message: "at most 1000 characters".into(),
+            });
         }
         errors
     }
@@ -535,10 +720,21 @@ pub async fn rate(
         .comment
         .map(|c| c.trim().to_owned())
         .filter(|c| !c.is_empty());
-    let command = RateConversation { conversation_id, rating: req.rating, comment: comment.clone() };
+    let command = RateConversation {
+        conversation_id,
+        rating: req.rating,
+        comment: comment.clone(),
+    };
     crate::dispatch::dispatch(&state, Envelope::new(command), "conversation")
         .await?
-        .respond(|| async move { Ok(Json(RatingResponse { conversation_id, rating: req.rating, comment }).into_response()) })
+        .respond(|| async move {
+            Ok(Json(RatingResponse {
+                conversation_id,
+                rating: req.rating,
+                comment,
+            })
+            .into_response())
+        })
         .await
 }
 
@@ -554,9 +750,17 @@ pub async fn typing(
     customer.owns(conversation_id)?;
     state.limiter.typing(&ip, conversation_id)?;
     refuse_if_ended(&state, conversation_id).await?;
-    let event = Typing { conversation_id, sender: joxai_schemas::types::Sender::Customer, name: customer.customer.display_name };
+    let event = Typing {
+        conversation_id,
+        sender: joxai_schemas::types::Sender::Customer,
+        name: customer.customer.display_name,
+    };
     let bus = &state.platform.bus;
-    bus.publish(bus.subjects().event::<Typing>(conversation_id), &Envelope::new(event)).await?;
+    bus.publish(
+        bus.subjects().event::<Typing>(conversation_id),
+        &Envelope::new(event),
+    )
+    .await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -566,31 +770,69 @@ mod identity_tests {
 
     #[test]
     fn freshness_never_overflows_and_allows_ten_minutes_back_and_one_minute_ahead() {
-        let edges = [i64::MIN, i64::MIN + 1, -601, -600, -61, -60, -1, 0, 1, 60, 61, 600, 601, i64::MAX - 1, i64::MAX];
+        let edges = [
+            i64::MIN,
+            i64::MIN + 1,
+            -601,
+            -600,
+            -61,
+            -60,
+            -1,
+            0,
+            1,
+            60,
+            61,
+            600,
+            601,
+            i64::MAX - 1,
+            i64::MAX,
+        ];
         for &now in &edges {
             for &issued_at in &edges {
                 // Exact arithmetic in i128, which cannot overflow here, is the reference.
                 let age = i128::from(now) - i128::from(issued_at);
-                assert_eq!(identity_fresh(issued_at, now), (-60..=600).contains(&age), "now {now}, issued_at {issued_at}");
+                assert_eq!(
+                    identity_fresh(issued_at, now),
+                    (-60..=600).contains(&age),
+                    "now {now}, issued_at {issued_at}"
+                );
             }
         }
     }
 
     #[test]
     fn moving_a_separator_between_fields_always_changes_what_is_signed() {
-        let fields = ["", "a", "a|b", "|", "1:a", "3:abc", "ñ", "10:", "a|1700000000"];
+        let fields = [
+            "",
+            "a",
+            "a|b",
+            "|",
+            "1:a",
+            "3:abc",
+            "ñ",
+            "10:",
+            "a|1700000000",
+        ];
         let mut seen = std::collections::HashMap::new();
         for customer_ref in fields {
             for name in fields {
                 for issued_at in [0, 1, 1_700_000_000, -5] {
                     let signed = identity_signing_input(customer_ref, Some(name), issued_at);
-                    if let Some(other) = seen.insert(signed.clone(), (customer_ref, name, issued_at)) {
-                        panic!("{other:?} and {:?} sign the same bytes {signed:?}", (customer_ref, name, issued_at));
+                    if let Some(other) =
+                        seen.insert(signed.clone(), (customer_ref, name, issued_at))
+                    {
+                        panic!(
+                            "{other:?} and {:?} sign the same bytes {signed:?}",
+                            (customer_ref, name, issued_at)
+                        );
                     }
                 }
             }
         }
         // No name signs exactly like an empty one: the widget may send either.
-        assert_eq!(identity_signing_input("c", None, 1), identity_signing_input("c", Some(""), 1));
+        assert_eq!(
+            identity_signing_input("c", None, 1),
+            identity_signing_input("c", Some(""), 1)
+        );
     }
 }
