@@ -32,9 +32,11 @@ COPY --from=builder /usr/local/bin/joxai /usr/local/bin/joxai
 COPY --from=builder /opt/joxai/models/all-minilm-l6-v2 /opt/joxai/models/all-minilm-l6-v2
 # A numeric user lets Kubernetes check runAsNonRoot without reading /etc/passwd.
 USER 10001:10001
+# /metrics listens on its own port (9464), reachable by Prometheus inside the cluster and never published.
 ENV JOXAI_HTTP_ADDR=0.0.0.0:8080 \
+    JOXAI_METRICS_ADDR=0.0.0.0:9464 \
     JOXAI_ENCODER_DIR=/opt/joxai/models/all-minilm-l6-v2 \
     RUST_LOG=info
-EXPOSE 8080
+EXPOSE 8080 9464
 ENTRYPOINT ["/usr/local/bin/joxai"]
 CMD ["all"]

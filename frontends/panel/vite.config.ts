@@ -9,7 +9,8 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   base: '/panel/',
   esbuild: { jsx: 'automatic' },
-  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true },
+  // No source maps: the server refuses `*.map` anyway, and a build without them cannot leak the source.
+  build: { outDir: 'dist', emptyOutDir: true, sourcemap: false },
   server: {
     // `npm run dev` against a local `make run` on port 5000.
     proxy: { '/api': { target: 'http://127.0.0.1:5000', ws: true } },

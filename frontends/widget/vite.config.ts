@@ -11,6 +11,8 @@ export default defineConfig({
   build: {
     outDir: 'dist',
     emptyOutDir: true,
+    // No source maps in what the bank's customers download (the server refuses `*.map` too).
+    sourcemap: false,
     rollupOptions: { input: { frame: 'frame.html' } },
   },
   test: { include: ['src/**/*.test.ts'] },

@@ -7,6 +7,7 @@ export default defineConfig({
   build: {
     outDir: 'dist',
     emptyOutDir: false,
+    sourcemap: false,
     // Banks still see old browsers on their home pages; the loader is tiny, so target widely.
     target: 'es2017',
     lib: {

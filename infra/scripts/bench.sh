@@ -75,6 +75,10 @@ export JOXAI_RATE_LIMIT_EXEMPT_LOOPBACK=true
 export JOXAI_NATS_PREFIX="bench${NAME: -8}"
 export JOXAI_NATS_STREAM_MAX_BYTES=$((256 * 1024 * 1024))
 export JOXAI_HTTP_ADDR="127.0.0.1:$PORT"
+# /metrics has its own listener (never the public port); the settle loop and the load generator read it.
+METRICS_PORT=$((PORT + 2))  # PORT + 1 is the separate notifier's
+export JOXAI_METRICS_ADDR="127.0.0.1:$METRICS_PORT"
+export JOXAI_LOADGEN_METRICS_URL="http://127.0.0.1:$METRICS_PORT"
 export JOXAI_DEMO_PASSWORD="bench-password-123"
 export JOXAI_DEMO_MODE=true
 # One signing key for every process of this bench (the all-in-one issues the tokens a separate notifier checks).
@@ -165,7 +169,7 @@ log "JoxAI ready (pid $PID): ${COLD_FRESH_MS} ms fresh, ${COLD_RESTART_MS} ms re
 settle() {
   local pending
   for _ in $(seq 120); do
-    pending=$(curl -fsS "$URL/metrics" 2>/dev/null | awk '/^joxai_consumer_(ack_)?pending_messages/ { s += $2 } END { print s + 0 }')
+    pending=$(curl -fsS "$JOXAI_LOADGEN_METRICS_URL/metrics" 2>/dev/null | awk '/^joxai_consumer_(ack_)?pending_messages/ { s += $2 } END { print s + 0 }')
     [ "${pending:-1}" = "0" ] && return 0
     sleep 0.5
   done
@@ -249,7 +253,7 @@ if phase ws; then
     if [ -n "$NATS_SECURITY" ]; then
       NOTIFIER_ENV=(JOXAI_NATS_USER=notifier "JOXAI_NATS_PASSWORD=$(tr -d '\n' <"$NATS_SECURITY/credentials/notifier")")
     fi
-    env "${NOTIFIER_ENV[@]}" JOXAI_HTTP_ADDR="127.0.0.1:$WS_PORT" setsid "$BIN" notifier </dev/null >>"$OUT/notifier.log" 2>&1 &
+    env "${NOTIFIER_ENV[@]}" JOXAI_HTTP_ADDR="127.0.0.1:$WS_PORT" JOXAI_METRICS_ADDR=127.0.0.1:0 setsid "$BIN" notifier </dev/null >>"$OUT/notifier.log" 2>&1 &
     NOTIFIER_PID=$!
     for _ in $(seq 1000); do curl -fsS -o /dev/null "$WS_URL/readyz" 2>/dev/null && break; sleep 0.01; done
     WS_PID="$NOTIFIER_PID"

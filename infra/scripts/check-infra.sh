@@ -233,6 +233,18 @@ for path in sys.argv[1:]:
                     problems.append(f"{where}: {name}: resources.{part} needs cpu and memory")
             if not c.get("securityContext", {}).get("readOnlyRootFilesystem"):
                 problems.append(f"{where}: {name}: root filesystem must be read-only")
+            # /metrics is served on its own port (JOXAI_METRICS_ADDR), never on the public one.
+            ports = {p.get("name"): p.get("containerPort") for p in c.get("ports", [])}
+            if ports.get("metrics") != int(config.get("JOXAI_METRICS_ADDR", ":0").rsplit(":", 1)[1]):
+                problems.append(f"{where}: {name}: needs a container port `metrics` at JOXAI_METRICS_ADDR's port")
+    for svc in by_kind("Service"):
+        for port in svc["spec"].get("ports", []):
+            if port.get("targetPort") in ("metrics", 9464) or port.get("name") == "metrics":
+                problems.append(f"{where}: Service {svc['metadata']['name']} exposes the metrics port; scrape pods directly")
+    for pm in by_kind("PodMonitor"):
+        for endpoint in pm["spec"].get("podMetricsEndpoints", []):
+            if endpoint.get("port") != "metrics":
+                problems.append(f"{where}: PodMonitor {pm['metadata']['name']} must scrape the `metrics` port, not {endpoint.get('port')}")
         if "replicas" in dep["spec"]:
             problems.append(f"{where}: {name}: sets replicas, which would fight its autoscaler on every apply")
         if (name in scaled) == (name in keda):
@@ -252,7 +264,7 @@ print(f"{len(sys.argv) - 1} builds, {len(problems)} problems")
 sys.exit(1 if problems else 0)
 EOF
 }
-check "built manifests keep probes, resources, grace, PDBs, autoscalers" manifests_keep_our_rules
+check "built manifests keep probes, resources, grace, PDBs, autoscalers, metrics off the public port" manifests_keep_our_rules
 
 compose_is_valid() {
   "$PY" - <<'EOF'

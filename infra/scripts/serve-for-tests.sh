@@ -20,6 +20,8 @@ export JOXAI_RATE_LIMIT_EXEMPT_LOOPBACK=true
 export JOXAI_NATS_PREFIX="e2e${NAME: -8}"
 export JOXAI_NATS_STREAM_MAX_BYTES=$((16 * 1024 * 1024))
 export JOXAI_HTTP_ADDR="127.0.0.1:$PORT"
+# Nothing scrapes metrics here, and other servers may run at once: any free port.
+export JOXAI_METRICS_ADDR=127.0.0.1:0
 export JOXAI_DEMO_PASSWORD="${JOXAI_DEMO_PASSWORD:-e2e-password-123}"
 export JOXAI_DEMO_MODE=true
 export JOXAI_FRONTENDS_DIR="$JOXAI_ROOT/frontends"

@@ -82,7 +82,8 @@ start_role() { # name role args...
   local name="$1" role="$2"; shift 2
   local port; port="$(free_port)"
   nats_client_env "$role"
-  JOXAI_HTTP_ADDR="127.0.0.1:$port" setsid "$JOXAI_SOAK_BIN" "$@" </dev/null >>"$RUN/$name.log" 2>&1 &
+  # Metrics on a port of its own choosing: nothing scrapes them here, and many processes run at once.
+  JOXAI_HTTP_ADDR="127.0.0.1:$port" JOXAI_METRICS_ADDR=127.0.0.1:0 setsid "$JOXAI_SOAK_BIN" "$@" </dev/null >>"$RUN/$name.log" 2>&1 &
   echo "$! $port"
 }
 read -r INGRESS_PID INGRESS_PORT < <(start_role ingress ingress ingress); PIDS+=("$INGRESS_PID")

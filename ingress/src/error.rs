@@ -25,6 +25,11 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("authentication required: send a valid bearer token")]
     Unauthorized,
+    /// A customer token of a chat that has ended, used for something only a live chat may do.
+    #[error(
+        "this chat has ended: its token may now only read the transcript, rate the chat or start a new one"
+    )]
+    ChatEnded,
     #[error("you are not allowed to do this")]
     Forbidden,
     #[error("{0} not found")]
@@ -57,6 +62,7 @@ impl ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::ChatEnded => (StatusCode::UNAUTHORIZED, "chat_ended"),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),

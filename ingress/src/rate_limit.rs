@@ -1,5 +1,10 @@
-//! Rate limits on the public chat endpoints: new sessions per client address, messages per
-//! conversation and per client address.
+//! Rate limits on the public chat endpoints: new sessions (and follow-ups) per client address,
+//! messages per conversation and per client address, typing signals per conversation, and the
+//! customer's other actions (talk to a person, end the chat, rate it) per conversation.
+//!
+//! Typing and actions are counted per conversation only: every conversation costs a new session,
+//! and new sessions are limited per address, so one address can never drive more than
+//! `sessions_per_ip` conversations' worth of them.
 //!
 //! Counters live in memory, per ingress process (fixed windows). With N ingress replicas behind a
 //! load balancer a client gets up to N times the allowance; that is accepted: these limits stop
@@ -15,12 +20,11 @@
 //!
 //! Settings (environment, read once at start-up): `JOXAI_RATE_LIMIT_WINDOW_SECS` (60),
 //! `JOXAI_RATE_LIMIT_SESSIONS_PER_IP` (20), `JOXAI_RATE_LIMIT_MESSAGES_PER_CONVERSATION` (30),
-//! `JOXAI_RATE_LIMIT_MESSAGES_PER_IP` (120). A limit of 0
+//! `JOXAI_RATE_LIMIT_MESSAGES_PER_IP` (120), `JOXAI_RATE_LIMIT_TYPING_PER_CONVERSATION` (40),
+//! `JOXAI_RATE_LIMIT_ACTIONS_PER_CONVERSATION` (10). A limit of 0
 //! switches that limit off.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::error::ApiError;
 
@@ -30,18 +34,26 @@ pub struct Limits {
     pub sessions_per_ip: u32,
     pub messages_per_conversation: u32,
     pub messages_per_ip: u32,
+    /// Typing signals in one conversation per window.
+    pub typing_per_conversation: u32,
+    /// Escalations, closes and ratings in one conversation per window, together.
+    pub actions_per_conversation: u32,
     pub limit_loopback: bool,
 }
 
 impl Default for Limits {
     /// A person types a few messages a minute: 30 per conversation is far above that, and 20 new
-    /// sessions a minute from one address allows a busy branch office behind one NAT.
+    /// sessions a minute from one address allows a busy branch office behind one NAT. The widget
+    /// sends a typing signal at most every 3 s (20 a minute); 40 leaves room for two open tabs. A
+    /// person presses "talk to a person", "end chat" or a rating star a handful of times at most.
     fn default() -> Self {
         Limits {
             window: Duration::from_secs(60),
             sessions_per_ip: 20,
             messages_per_conversation: 30,
             messages_per_ip: 120,
+            typing_per_conversation: 40,
+            actions_per_conversation: 10,
             limit_loopback: true,
         }
     }
@@ -68,63 +80,42 @@ impl Limits {
             ) as u32,
             messages_per_ip: num("JOXAI_RATE_LIMIT_MESSAGES_PER_IP", d.messages_per_ip.into())
                 as u32,
+            typing_per_conversation: num(
+                "JOXAI_RATE_LIMIT_TYPING_PER_CONVERSATION",
+                d.typing_per_conversation.into(),
+            ) as u32,
+            actions_per_conversation: num(
+                "JOXAI_RATE_LIMIT_ACTIONS_PER_CONVERSATION",
+                d.actions_per_conversation.into(),
+            ) as u32,
             limit_loopback: d.limit_loopback,
         }
     }
 }
 
-/// Keys kept before expired windows are swept; bounds memory under a flood of distinct addresses.
-const SWEEP_ABOVE: usize = 50_000;
-
 pub struct RateLimiter {
     pub limits: Limits,
-    windows: Mutex<HashMap<String, (Instant, u32)>>,
+    windows: joxai_platform::rate_window::Windows,
 }
 
 impl RateLimiter {
     pub fn new(limits: Limits) -> Self {
         RateLimiter {
+            windows: joxai_platform::rate_window::Windows::new(limits.window),
             limits,
-            windows: Mutex::new(HashMap::new()),
         }
     }
 
     /// Whether the limits apply to a caller at `ip` (loopback is exempt unless configured).
     pub fn applies_to(&self, ip: &str) -> bool {
-        self.limits.limit_loopback
-            || !ip
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|a| a.is_loopback())
+        joxai_platform::rate_window::applies_to(ip, !self.limits.limit_loopback)
     }
 
     /// Count one hit on `key`; 429 with `Retry-After` (seconds until the window ends) past `limit`.
     pub fn hit(&self, key: String, limit: u32, what: &str) -> Result<(), ApiError> {
-        if limit == 0 {
-            return Ok(());
-        }
-        let now = Instant::now();
-        let window = self.limits.window;
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if windows.len() > SWEEP_ABOVE {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < window);
-        }
-        let entry = windows.entry(key).or_insert((now, 0));
-        if now.duration_since(entry.0) >= window {
-            *entry = (now, 0);
-        }
-        if entry.1 >= limit {
-            let left = window.saturating_sub(now.duration_since(entry.0));
-            let retry_after = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-            return Err(ApiError::TooManyRequests(
-                format!("too many {what}; try again shortly"),
-                retry_after.max(1),
-            ));
-        }
-        entry.1 += 1;
-        Ok(())
+        self.windows.hit(key, limit).map_err(|retry_after| {
+            ApiError::TooManyRequests(format!("too many {what}; try again shortly"), retry_after)
+        })
     }
 
     /// A new chat session from `ip`.
@@ -155,6 +146,31 @@ impl RateLimiter {
             "messages from your address",
         )
     }
+
+    /// A typing signal in `conversation_id` from `ip`.
+    pub fn typing(&self, ip: &str, conversation_id: uuid::Uuid) -> Result<(), ApiError> {
+        if !self.applies_to(ip) {
+            return Ok(());
+        }
+        self.hit(
+            format!("typing:{conversation_id}"),
+            self.limits.typing_per_conversation,
+            "typing signals in this conversation",
+        )
+    }
+
+    /// An escalation, close or rating in `conversation_id` from `ip`. Checked before anything is
+    /// published, so a refused action changes nothing.
+    pub fn action(&self, ip: &str, conversation_id: uuid::Uuid) -> Result<(), ApiError> {
+        if !self.applies_to(ip) {
+            return Ok(());
+        }
+        self.hit(
+            format!("action:{conversation_id}"),
+            self.limits.actions_per_conversation,
+            "requests in this conversation",
+        )
+    }
 }
 
 #[cfg(test)]
@@ -167,6 +183,8 @@ mod tests {
             sessions_per_ip: limit,
             messages_per_conversation: limit,
             messages_per_ip: 100,
+            typing_per_conversation: limit,
+            actions_per_conversation: limit,
             limit_loopback: false,
         })
     }

@@ -11,8 +11,8 @@ use joxai_schemas::streams::WorkerKind;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// Every role in one process: the REST API, the WebSocket notifier, the three workers, health and
-/// metrics, all on `listener`. Returns once `shutdown` is cancelled and everything has drained.
+/// Every role in one process: the REST API, the WebSocket notifier, the three workers, the frontends
+/// and health, all on `listener` (metrics have their own listener: [`serve_metrics`]). Returns once `shutdown` is cancelled and everything has drained.
 pub async fn run_all(
     platform: Platform,
     listener: TcpListener,
@@ -26,7 +26,10 @@ pub async fn run_all(
     let router = joxai_ingress::api_router(platform.clone())
         .merge(joxai_notifier::router(hub))
         .merge(joxai_platform::http::health_router(platform.clone()))
-        .merge(frontends::router(&platform.config.frontends_dir))
+        .merge(frontends::router(
+            &platform.config.frontends_dir,
+            &platform.config.allowed_origins,
+        ))
         .merge(if platform.config.demo_mode {
             frontends::demo_identity_router(platform.clone())
         } else {
@@ -48,7 +51,7 @@ pub async fn run_all(
     Ok(())
 }
 
-/// The health endpoints alone, for a worker process (probes and metrics scraping).
+/// The health endpoints alone, for a worker process (probes).
 pub async fn run_worker(
     platform: Platform,
     kinds: Vec<WorkerKind>,
@@ -65,4 +68,23 @@ pub async fn run_worker(
     let (served, worked) = tokio::join!(health, workers);
     served?;
     worked
+}
+
+/// Serve `/metrics` on `addr` (`JOXAI_METRICS_ADDR`) until `shutdown`, next to whichever role runs:
+/// never on the customer-facing port.
+pub async fn serve_metrics(
+    addr: std::net::SocketAddr,
+    shutdown: CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    use anyhow::Context as _;
+    let listener = TcpListener::bind(addr).await.with_context(|| {
+        format!("listening for metrics on {addr} (set JOXAI_METRICS_ADDR to change)")
+    })?;
+    let bound = listener.local_addr().unwrap_or(addr);
+    tracing::info!(addr = %bound, "metrics at /metrics on their own listener");
+    Ok(tokio::spawn(async move {
+        if let Err(error) = joxai_platform::http::serve_metrics(listener, shutdown).await {
+            tracing::error!(%error, "the metrics listener stopped");
+        }
+    }))
 }

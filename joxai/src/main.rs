@@ -94,6 +94,16 @@ async fn main() -> anyhow::Result<()> {
                 )
             })
     };
+    // Every serving role exposes its metrics on their own listener, never on the customer-facing port.
+    let serves = matches!(
+        cli.command,
+        Command::All { .. } | Command::Ingress | Command::Notifier | Command::Worker { .. }
+    );
+    let _metrics = if serves {
+        Some(joxai::serve_metrics(config.metrics_addr, shutdown.clone()).await?)
+    } else {
+        None
+    };
     match cli.command {
         Command::All { seed_demo } => {
             platform.db.migrate().await?;

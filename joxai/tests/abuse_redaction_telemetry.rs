@@ -134,6 +134,8 @@ async fn card_data_never_reaches_the_log_output_even_at_debug_level() {
         .arg("all")
         .arg("--seed-demo")
         .env("JOXAI_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        // Tests run in parallel: metrics on any free port, not the default one.
+        .env("JOXAI_METRICS_ADDR", "127.0.0.1:0")
         .env("JOXAI_DATABASE_URL", &database_url)
         .env("JOXAI_NATS_URL", nats_url())
         .envs(support::nats_env())

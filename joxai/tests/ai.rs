@@ -115,7 +115,7 @@ async fn the_metrics_endpoint_exposes_the_pipeline_and_ai_families_after_a_chat_
     bot_reply(&app, &token, conversation, "how do I activate my card?").await;
     let metrics = app
         .http
-        .get(app.url("/metrics"))
+        .get(format!("{}/metrics", app.metrics_base))
         .send()
         .await
         .expect("metrics")

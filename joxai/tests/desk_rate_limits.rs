@@ -24,6 +24,7 @@ async fn limited_api(app: &TestApp) -> (String, CancellationToken) {
         messages_per_conversation: 4,
         messages_per_ip: 6,
         limit_loopback: true,
+        ..Limits::default()
     };
     let router = joxai_ingress::api_router_with_limits(app.platform.clone(), limits);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

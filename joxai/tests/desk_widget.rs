@@ -292,8 +292,10 @@ async fn the_customer_ends_the_chat_then_rates_it() {
     assert_eq!(last["actor"], "customer");
     assert_eq!(last["data"]["via"], "end_chat");
 
+    // Ending the chat revoked its token for a live chat's actions; the rating and the transcript still work.
     let (status, body) = post(&app, &path, &customer, json!({})).await;
-    assert_eq!(status, 409, "already closed: {body}");
+    assert_eq!(status, 401, "already closed: {body}");
+    assert_eq!(body["code"], "chat_ended");
     let (status, _) = post(
         &app,
         &format!("/api/v1/chat/conversations/{conversation}/rating"),

@@ -38,6 +38,8 @@ async fn start(bind: &str, env: &[(&str, &str)]) -> Process {
         .args(["all", "--seed-demo"])
         .env("JOXAI_DEMO_PASSWORD", DEMO_PASSWORD)
         .env("JOXAI_HTTP_ADDR", format!("{bind}:{port}"))
+        // Tests run in parallel: metrics on any free port, not the default one.
+        .env("JOXAI_METRICS_ADDR", "127.0.0.1:0")
         .env("JOXAI_DATABASE_URL", support::fresh_database().await)
         .env("JOXAI_NATS_URL", support::nats_url())
         .envs(support::nats_env())

@@ -59,6 +59,15 @@ struct Cli {
         global = true
     )]
     url: String,
+    /// Where the server serves `/metrics` (its `JOXAI_METRICS_ADDR`): a listener of its own, never
+    /// the public port.
+    #[arg(
+        long,
+        env = "JOXAI_LOADGEN_METRICS_URL",
+        default_value = "http://127.0.0.1:9464",
+        global = true
+    )]
+    metrics_url: String,
     /// Write a JSON summary of the run here.
     #[arg(long, global = true)]
     json: Option<PathBuf>,
@@ -161,6 +170,8 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     require_loopback("--url", &cli.url)?;
     let url = cli.url.trim_end_matches('/').to_owned();
+    require_loopback("--metrics-url", &cli.metrics_url)?;
+    metrics::set_url(cli.metrics_url.trim_end_matches('/'));
     let summary = match cli.mode {
         Mode::Rate(args) => {
             turns::rate(

@@ -58,9 +58,21 @@ async fn activity(http: &reqwest::Client, url: &str) -> anyhow::Result<(f64, f64
     Ok((handled, in_flight))
 }
 
-/// The server's `/metrics` page.
-async fn page(http: &reqwest::Client, url: &str) -> anyhow::Result<String> {
-    http.get(format!("{url}/metrics"))
+/// The server's metrics listener (`--metrics-url`), set once at start-up.
+static METRICS_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+pub fn set_url(url: &str) {
+    let _ = METRICS_URL.set(url.to_owned());
+}
+
+/// The server's `/metrics` page. It is served on the metrics listener, not on `_server` (the public
+/// port, which answers 404 there).
+async fn page(http: &reqwest::Client, _server: &str) -> anyhow::Result<String> {
+    let base = METRICS_URL
+        .get()
+        .map(String::as_str)
+        .unwrap_or("http://127.0.0.1:9464");
+    http.get(format!("{base}/metrics"))
         .send()
         .await?
         .error_for_status()?

@@ -21,10 +21,17 @@ use tokio_util::sync::CancellationToken;
 
 pub use hub::Hub;
 
-/// The WebSocket route, `GET /api/v1/ws`.
+/// The WebSocket route, `GET /api/v1/ws`, with rate limits from the environment ([`socket::WsLimits`]).
 pub fn router(hub: Arc<Hub>) -> Router {
+    let limits = socket::WsLimits::from_env(hub.platform.config.rate_limit_exempt_loopback);
+    router_with_limits(hub, limits)
+}
+
+/// [`router`] with explicit rate limits (tests use small ones).
+pub fn router_with_limits(hub: Arc<Hub>, limits: socket::WsLimits) -> Router {
     Router::new()
         .route("/api/v1/ws", get(socket::upgrade))
+        .layer(axum::Extension(Arc::new(socket::WsLimiter::new(limits))))
         .with_state(hub)
 }
 

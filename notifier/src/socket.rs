@@ -14,6 +14,10 @@
 //!
 //! Frames over 64 KiB close the socket. A client that cannot keep up is told to resync; one whose
 //! socket stops draining is dropped, so a slow reader never grows the server's memory.
+//!
+//! Rate limits ([`WsLimits`]): new sockets per client address (429 with `Retry-After` before the
+//! upgrade), and frames per socket (over the limit the server sends
+//! `{"type":"error","code":"rate_limited"}` and closes with code 4429).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,13 +72,114 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     origin_host == host || allowed.iter().any(|a| a == origin)
 }
 
+/// Close code for a socket that sent more frames than [`WsLimits::frames_per_socket`] in a window
+/// (the 4000s are for applications; 4429 echoes HTTP's 429).
+pub const CLOSE_TOO_MANY_FRAMES: u16 = 4429;
+
+/// WebSocket rate limits. Settings (environment, read once at start-up):
+/// `JOXAI_RATE_LIMIT_WINDOW_SECS` (60), `JOXAI_RATE_LIMIT_WS_CONNECTS_PER_IP` (60),
+/// `JOXAI_RATE_LIMIT_WS_FRAMES_PER_SOCKET` (120); 0 switches one off.
+#[derive(Debug, Clone)]
+pub struct WsLimits {
+    pub window: Duration,
+    /// New sockets from one client address per window. The widget and the panel reconnect with
+    /// backoff after a drop, and a branch office behind one NAT has many people: 60 a minute is far
+    /// above that and far below a flood.
+    pub connects_per_ip: u32,
+    /// Frames a client sends on one socket per window. Clients send an auth frame, a ping every 25 s
+    /// and a resume after a gap: a handful a minute.
+    pub frames_per_socket: u32,
+    pub limit_loopback: bool,
+}
+
+impl Default for WsLimits {
+    fn default() -> Self {
+        WsLimits {
+            window: Duration::from_secs(60),
+            connects_per_ip: 60,
+            frames_per_socket: 120,
+            limit_loopback: true,
+        }
+    }
+}
+
+impl WsLimits {
+    /// From the environment; loopback callers are exempt only when `exempt_loopback`
+    /// (`JOXAI_RATE_LIMIT_EXEMPT_LOOPBACK`, for load tests).
+    pub fn from_env(exempt_loopback: bool) -> WsLimits {
+        let d = WsLimits::default();
+        let num = |name: &str, default: u64| -> u64 {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(default)
+        };
+        WsLimits {
+            window: Duration::from_secs(
+                num("JOXAI_RATE_LIMIT_WINDOW_SECS", d.window.as_secs()).max(1),
+            ),
+            connects_per_ip: num(
+                "JOXAI_RATE_LIMIT_WS_CONNECTS_PER_IP",
+                d.connects_per_ip.into(),
+            ) as u32,
+            frames_per_socket: num(
+                "JOXAI_RATE_LIMIT_WS_FRAMES_PER_SOCKET",
+                d.frames_per_socket.into(),
+            ) as u32,
+            limit_loopback: !exempt_loopback,
+        }
+    }
+}
+
+/// The connect counters of one notifier process, with its limits.
+pub struct WsLimiter {
+    pub limits: WsLimits,
+    connects: joxai_platform::rate_window::Windows,
+}
+
+impl WsLimiter {
+    pub fn new(limits: WsLimits) -> Self {
+        WsLimiter {
+            connects: joxai_platform::rate_window::Windows::new(limits.window),
+            limits,
+        }
+    }
+}
+
+/// Frames counted on one socket, in fixed windows.
+struct FrameBudget {
+    limit: u32,
+    window: Duration,
+    started: tokio::time::Instant,
+    used: u32,
+}
+
+impl FrameBudget {
+    /// Count one frame; false once the socket is over its limit for this window.
+    fn take(&mut self) -> bool {
+        if self.limit == 0 {
+            return true;
+        }
+        let now = tokio::time::Instant::now();
+        if now.duration_since(self.started) >= self.window {
+            self.started = now;
+            self.used = 0;
+        }
+        self.used += 1;
+        self.used <= self.limit
+    }
+}
+
 /// `GET /api/v1/ws` — anyone may connect; the first frame must authenticate as a customer or staff.
+/// New sockets are limited per client address (429 with `Retry-After`), before any work is done.
 pub async fn upgrade(
     State(hub): State<Arc<Hub>>,
-    headers: HeaderMap,
+    axum::Extension(limiter): axum::Extension<Arc<WsLimiter>>,
+    parts: axum::http::request::Parts,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !origin_allowed(&headers, &hub.platform.config.allowed_origins) {
+    let headers: &HeaderMap = &parts.headers;
+    if !origin_allowed(headers, &hub.platform.config.allowed_origins) {
         return (
             StatusCode::FORBIDDEN,
             axum::Json(serde_json::json!({
@@ -83,13 +188,39 @@ pub async fn upgrade(
         )
             .into_response();
     }
+    let addr = joxai_platform::client_addr::client_addr(&parts);
+    let limited = joxai_platform::rate_window::applies_to(&addr, !limiter.limits.limit_loopback);
+    if limited
+        && let Err(retry_after) = limiter
+            .connects
+            .hit(format!("ws:{addr}"), limiter.limits.connects_per_ip)
+    {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, retry_after.to_string())],
+            axum::Json(serde_json::json!({
+                "code": "rate_limited", "message": "too many new connections from your address; try again shortly"
+            })),
+        )
+            .into_response();
+    }
+    let budget = FrameBudget {
+        limit: if limited {
+            limiter.limits.frames_per_socket
+        } else {
+            0
+        },
+        window: limiter.limits.window,
+        started: tokio::time::Instant::now(),
+        used: 0,
+    };
     // A small read buffer: clients send few, small frames, and the library's 128 KiB default,
     // zero-filled on every read, dominated the notifier's memory and CPU with thousands of sockets.
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .read_buffer_size(4 * 1024)
         .write_buffer_size(8 * 1024)
-        .on_upgrade(move |socket| session(socket, hub))
+        .on_upgrade(move |socket| session(socket, hub, budget))
 }
 
 fn kind_label(principal: &Principal) -> &'static str {
@@ -285,7 +416,9 @@ impl Sent {
     }
 }
 
-async fn session(mut socket: WebSocket, hub: Arc<Hub>) {
+async fn session(mut socket: WebSocket, hub: Arc<Hub>, mut budget: FrameBudget) {
+    // The auth frame counts too.
+    budget.take();
     let Some((principal, resume_at_once)) = authenticate(&mut socket, &hub).await else {
         let _ = socket
             .send(Message::Text(
@@ -374,6 +507,13 @@ async fn session(mut socket: WebSocket, hub: Arc<Hub>) {
                     Err(RecvError::Closed) => return Ok(()),
                 },
                 frame = stream.next() => match frame {
+                    // Every frame the client sends counts (pongs and binary ones too): a flood is
+                    // told why and closed, and nothing it sent past the limit is acted on.
+                    Some(Ok(Message::Text(_) | Message::Binary(_) | Message::Ping(_) | Message::Pong(_))) if !budget.take() => {
+                        let _ = send(&mut sink, r#"{"type":"error","code":"rate_limited"}"#.to_owned()).await;
+                        let _ = sink.send(Message::Close(Some(CloseFrame { code: CLOSE_TOO_MANY_FRAMES, reason: "too many frames".into() }))).await;
+                        return Ok(());
+                    }
                     Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientFrame>(&text) {
                         Ok(ClientFrame::Resume { after }) => {
                             resume(&hub, &principal, &mut audience, &mut sink, &mut sent, after, kind).await?;

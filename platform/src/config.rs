@@ -17,8 +17,11 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
-    /// Where the HTTP server listens (REST, WebSocket, health, metrics).
+    /// Where the HTTP server listens (REST, WebSocket, health).
     pub http_addr: SocketAddr,
+    /// Where `/metrics` is served, apart from the customer-facing port so the internet never sees
+    /// it. Loopback by default; containers set `0.0.0.0:9464` so Prometheus reaches the pod.
+    pub metrics_addr: SocketAddr,
     pub database_url: SecretString,
     /// Connections in the Postgres pool of this process.
     pub db_pool_size: usize,
@@ -67,8 +70,9 @@ pub struct Config {
     pub widget_secret: SecretString,
     /// How long in-flight work may take to finish after SIGTERM.
     pub drain_seconds: u64,
-    /// Browser origins allowed to open WebSockets and call the API from another site.
-    /// Empty means same-origin only.
+    /// Browser origins allowed to open WebSockets and call the API from another site, and to embed
+    /// the widget's frame (its `frame-ancestors`): the bank's own sites, such as
+    /// `https://www.bank.example`. Empty means same-origin only.
     pub allowed_origins: Vec<String>,
     /// Exempt loopback callers (127.0.0.1, ::1) from the public rate limits. Off: a reverse proxy on
     /// the same host would otherwise make every customer exempt. Only the load generator and the test
@@ -179,6 +183,7 @@ impl WorkerConfig {
 #[derive(Serialize)]
 struct Defaults {
     http_addr: String,
+    metrics_addr: String,
     database_url: String,
     db_pool_size: usize,
     nats_url: String,
@@ -216,6 +221,8 @@ impl Default for Defaults {
     fn default() -> Self {
         Self {
             http_addr: "127.0.0.1:5000".into(),
+            // 9464: the port OpenTelemetry's Prometheus exporter uses, free on most machines.
+            metrics_addr: "127.0.0.1:9464".into(),
             database_url: "postgres://postgres@127.0.0.1:5432/joxai".into(),
             // The three workers run up to 160 handlers at once in the all-in-one process; too few
             // connections made them queue for the pool under load (measured with the load generator).
@@ -337,6 +344,27 @@ impl Config {
             );
         }
         self.validate_llm().map_err(ConfigError::Invalid)?;
+        for origin in &self.allowed_origins {
+            if !is_origin(origin) {
+                return invalid(format!(
+                    "JOXAI_ALLOWED_ORIGINS: {origin:?} is not an origin; write scheme, host and optional port only, \
+                     such as https://www.bank.example"
+                ));
+            }
+        }
+        // The same port on the same address, or on any address when either listens on all of them.
+        let overlapping = self.metrics_addr.ip() == self.http_addr.ip()
+            || self.metrics_addr.ip().is_unspecified()
+            || self.http_addr.ip().is_unspecified();
+        if overlapping
+            && self.metrics_addr.port() == self.http_addr.port()
+            && self.http_addr.port() != 0
+        {
+            return invalid(format!(
+                "JOXAI_METRICS_ADDR ({}) must differ from JOXAI_HTTP_ADDR: metrics are never served on the public port",
+                self.metrics_addr
+            ));
+        }
         if !matches!(self.smtp.tls.as_str(), "tls" | "starttls" | "none") {
             return invalid(format!(
                 "JOXAI_SMTP__TLS must be tls, starttls or none, not {:?}",
@@ -448,8 +476,60 @@ impl Config {
     }
 }
 
+/// Whether `value` is a browser origin (`https://host` or `http://host:port`), nothing more: it goes
+/// into the widget frame's Content-Security-Policy, where a space, `;` or `,` would add directives.
+pub fn is_origin(value: &str) -> bool {
+    let Some((scheme, authority)) = value.split_once("://") else {
+        return false;
+    };
+    let host = match authority.rsplit_once(':') {
+        Some((host, port))
+            if !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            host
+        }
+        _ => authority,
+    };
+    matches!(scheme, "http" | "https")
+        && !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+}
+
 fn random_secret() -> String {
     use rand::Rng as _;
     let bytes: [u8; 32] = rand::thread_rng().r#gen();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_origin;
+
+    #[test]
+    fn an_origin_is_a_scheme_a_host_and_maybe_a_port_and_nothing_that_could_extend_a_policy() {
+        for good in [
+            "https://www.bank.example",
+            "http://localhost:5000",
+            "https://bank-1.example:8443",
+        ] {
+            assert!(is_origin(good), "{good}");
+        }
+        for bad in [
+            "www.bank.example",
+            "https://bank.example/",
+            "https://bank.example/path",
+            "https://bank.example; script-src *",
+            "https://a.example https://b.example",
+            "https://bank.example,https://evil.example",
+            "ftp://bank.example",
+            "https://",
+            "https://bank.example:",
+            "*",
+            "'none'",
+        ] {
+            assert!(!is_origin(bad), "{bad}");
+        }
+    }
 }

@@ -1,5 +1,9 @@
-//! HTTP plumbing every service shares: `/healthz`, `/readyz`, `/metrics`, request metrics, and
-//! serving with graceful shutdown.
+//! HTTP plumbing every service shares: `/healthz`, `/readyz`, request metrics, serving with
+//! graceful shutdown, and `/metrics` on its own listener.
+//!
+//! `/metrics` is never on the customer-facing port: it names routes, volumes and error rates that
+//! help an attacker time an attack, so it has its own listener (`JOXAI_METRICS_ADDR`, loopback by
+//! default) that only Prometheus reaches.
 
 use std::time::Instant;
 
@@ -16,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::Platform;
 use crate::metrics::metrics;
 
-/// `/healthz` (the process is alive), `/readyz` (Postgres and NATS answer) and `/metrics`.
+/// `/healthz` (the process is alive) and `/readyz` (Postgres and NATS answer).
 pub fn health_router(platform: Platform) -> Router {
     Router::new()
         .route(
@@ -24,8 +28,20 @@ pub fn health_router(platform: Platform) -> Router {
             get(|| async { Json(json!({ "status": "ok" })) }),
         )
         .route("/readyz", get(readyz))
-        .route("/metrics", get(|| async { metrics().render() }))
         .with_state(platform)
+}
+
+/// `/metrics` alone (Prometheus text format), for the metrics listener.
+pub fn metrics_router() -> Router {
+    Router::new().route("/metrics", get(|| async { metrics().render() }))
+}
+
+/// Serve [`metrics_router`] on `listener` until `shutdown` is cancelled.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    serve(listener, metrics_router(), shutdown).await
 }
 
 async fn readyz(State(platform): State<Platform>) -> Response {

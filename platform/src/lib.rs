@@ -10,11 +10,13 @@
 //! It owns no business rules: those live in `joxai-ingress`, `joxai-workers` and `joxai-notifier`.
 
 pub mod bus;
+pub mod client_addr;
 pub mod config;
 pub mod db;
 pub mod db_tls;
 pub mod http;
 pub mod metrics;
+pub mod rate_window;
 pub mod rows;
 pub mod settings;
 pub mod shutdown;

@@ -73,16 +73,66 @@ const SLOW_DOWN: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
-pub fn password_errors(field: &str, password: &str) -> Vec<FieldError> {
+/// The lowest zxcvbn score a staff password may have: 3 means "safely unguessable" for an online
+/// attack and a slow hash (about 10^10 guesses). A long password can still be weak (`passwordpassword`,
+/// the bank's name and the year), which a length rule alone lets through.
+pub const MIN_PASSWORD_SCORE: u8 = 3;
+
+/// Why `password` may not be a staff password, in plain words, or nothing when it may. `about_the_user`
+/// holds what an attacker would try first (the email, the name): a password built from them counts
+/// as weak.
+pub fn password_errors(field: &str, password: &str, about_the_user: &[&str]) -> Vec<FieldError> {
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS || password.len() > 1024 {
-        vec![FieldError {
+        return vec![FieldError {
             field: field.into(),
-            message: format!("{MIN_PASSWORD_CHARS} to 1024 characters"),
-        }]
-    } else {
-        vec![]
+            message: format!("the password must be {MIN_PASSWORD_CHARS} to 1024 characters long"),
+        }];
     }
+    // zxcvbn matches a user input only as a whole word, so each input goes in whole and in its parts
+    // (`robin.hood@bank.example` → `robin`, `hood`, `robin.hood`, `bank`, ...).
+    let mut guessable: Vec<&str> = Vec::new();
+    for input in about_the_user {
+        guessable.push(input);
+        guessable.extend(input.split('@'));
+        guessable.extend(
+            input
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|part| part.len() >= 3),
+        );
+    }
+    // zxcvbn looks at the first 100 characters only, so this stays fast whatever is sent.
+    let strength = zxcvbn::zxcvbn(password, &guessable);
+    if u8::from(strength.score()) >= MIN_PASSWORD_SCORE {
+        return vec![];
+    }
+    let mut message = String::from("the password is too easy to guess");
+    if let Some(feedback) = strength.feedback() {
+        if let Some(warning) = feedback.warning() {
+            message.push_str(&format!(
+                ": {}",
+                warning.to_string().trim_end_matches('.').to_lowercase()
+            ));
+        }
+        let advice: Vec<String> = feedback
+            .suggestions()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if !advice.is_empty() {
+            message.push_str(&format!(". {}", advice.join(" ")));
+        }
+    }
+    if !message.ends_with('.') {
+        message.push('.');
+    }
+    message.push_str(
+        " A few unrelated words together make a strong password that is easy to remember.",
+    );
+    vec![FieldError {
+        field: field.into(),
+        message,
+    }]
 }
 
 /// The refresh token is 256 random bits, so SHA-256 is enough to store it: nothing to brute-force.
@@ -359,7 +409,7 @@ impl Validate for ChangePasswordRequest {
     fn mask_card_data(&mut self) {}
 
     fn validate(&self) -> Vec<FieldError> {
-        let mut errors = password_errors("new_password", &self.new_password);
+        let mut errors = password_errors("new_password", &self.new_password, &[]);
         if self.current_password.is_empty() || self.current_password.len() > 1024 {
             errors.push(FieldError {
                 field: "current_password".into(),
@@ -395,6 +445,15 @@ pub async fn change_password(
             "current_password",
             "the current password is wrong",
         ));
+    }
+    // Judged again knowing who is asking: a password made of one's own email or name is weak.
+    let weak = password_errors(
+        "new_password",
+        &req.new_password,
+        &[&account, &staff.display_name],
+    );
+    if !weak.is_empty() {
+        return Err(ApiError::Validation(weak));
     }
     let hash = passwords::hash_async(req.new_password)
         .await

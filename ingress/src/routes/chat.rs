@@ -28,7 +28,10 @@ use crate::extract::{ClientIp, Customer, ValidJson, Validate, mask_optional, mas
 pub const MAX_MESSAGE_CHARS: usize = 4000;
 
 /// A verified identity signed by the bank's page: `signature` is the hex HMAC-SHA256, keyed with the
-/// widget secret, of `"{customer_ref}|{display_name}|{issued_at}"`.
+/// widget secret, of [`identity_signing_input`]: each field as its length in bytes, a colon and the
+/// field itself (`7:CUST-42` `10:John Smith` `10:1764806400`, concatenated). Because every field says
+/// how long it is, no character inside a field (a `|`, a digit, a colon) can move text from one field
+/// into another, so one signature can never be read as a different identity.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignedIdentity {
@@ -41,6 +44,10 @@ pub struct SignedIdentity {
 
 /// How long a signed identity may be used after it was signed.
 const IDENTITY_MAX_AGE_SECS: i64 = 600;
+
+/// How far in the future a signature's `issued_at` may be: the bank's clock and ours may differ a
+/// little. More than that is refused, since a future timestamp would stretch the identity's life.
+const IDENTITY_CLOCK_SKEW_SECS: i64 = 60;
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -129,16 +136,43 @@ pub struct StartSessionResponse {
     pub verified: bool,
 }
 
-/// Check a signed identity; `None` when the signature is wrong or too old.
+/// The exact bytes the bank signs: customer reference, display name (empty when none) and
+/// `issued_at` in decimal, each written as `<length in bytes>:<field>`.
+pub fn identity_signing_input(
+    customer_ref: &str,
+    display_name: Option<&str>,
+    issued_at: i64,
+) -> String {
+    let mut out = String::new();
+    for field in [
+        customer_ref,
+        display_name.unwrap_or(""),
+        &issued_at.to_string(),
+    ] {
+        out.push_str(&format!("{}:{field}", field.len()));
+    }
+    out
+}
+
+/// Whether an identity signed at `issued_at` may still be used at `now`: not older than
+/// [`IDENTITY_MAX_AGE_SECS`], not further ahead than [`IDENTITY_CLOCK_SKEW_SECS`]. The subtraction
+/// is checked, so an absurd `issued_at` (near `i64::MIN` or `i64::MAX`) is refused, never wrapped.
+pub fn identity_fresh(issued_at: i64, now: i64) -> bool {
+    match now.checked_sub(issued_at) {
+        Some(age) => (-IDENTITY_CLOCK_SKEW_SECS..=IDENTITY_MAX_AGE_SECS).contains(&age),
+        None => false,
+    }
+}
+
+/// Check a signed identity; `None` when the signature is wrong, too old or from the future.
 pub fn verify_identity(secret: &[u8], identity: &SignedIdentity, now: i64) -> Option<CustomerRef> {
-    if (now - identity.issued_at).abs() > IDENTITY_MAX_AGE_SECS {
+    if !identity_fresh(identity.issued_at, now) {
         return None;
     }
-    let signed = format!(
-        "{}|{}|{}",
-        identity.customer_ref,
-        identity.display_name.as_deref().unwrap_or(""),
-        identity.issued_at
+    let signed = identity_signing_input(
+        &identity.customer_ref,
+        identity.display_name.as_deref(),
+        identity.issued_at,
     );
     let signature = hex::decode(&identity.signature).ok()?;
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).ok()?;
@@ -163,7 +197,7 @@ pub fn sign_identity(
     display_name: Option<&str>,
     issued_at: i64,
 ) -> String {
-    let signed = format!("{customer_ref}|{}|{issued_at}", display_name.unwrap_or(""));
+    let signed = identity_signing_input(customer_ref, display_name, issued_at);
     let mut mac = Hmac::<Sha256>::new_from_slice(secret)
         .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     mac.update(signed.as_bytes());
@@ -341,6 +375,30 @@ async fn has_ended(state: &AppState, conversation_id: Uuid) -> Option<bool> {
 
 /// How long [`has_ended`] may wait for Postgres before letting the message through.
 const ENDED_CHECK_DEADLINE: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Refuse a customer token whose chat has ended ([`ApiError::ChatEnded`], 401) for what only a live
+/// chat may do: typing, asking for a person, ending it again. Closing a chat (by the customer, by
+/// staff, or when its ticket is resolved) thus revokes its token for everything but what the widget
+/// still needs afterwards: reading the transcript, the rating and the follow-up (and the WebSocket,
+/// which only listens, and which the widget reconnects to show the ended chat after a reload).
+///
+/// A customer message is checked by [`has_ended`] instead: 409, so the widget carries it into a
+/// follow-up conversation, and never a refusal while Postgres cannot answer.
+pub async fn refuse_if_ended(state: &AppState, conversation_id: Uuid) -> ApiResult<()> {
+    let client = state.platform.db.client().await?;
+    let ended = client
+        .query_opt(
+            "SELECT 1 FROM conversations WHERE id = $1 AND status = 'closed'",
+            &[&conversation_id],
+        )
+        .await?
+        .is_some();
+    if ended {
+        Err(ApiError::ChatEnded)
+    } else {
+        Ok(())
+    }
+}
 
 /// 409 when the conversation has ended: a message there would reach nobody (see the conversation
 /// lifecycle in the ticket worker). A conversation not stored yet is open.
@@ -566,14 +624,18 @@ pub async fn get_messages(
 
 /// `POST /api/v1/chat/conversations/{id}/close` — the customer of that conversation: "end chat".
 /// The conversation closes (and its active ticket), `conversation.closed` is pushed, and the widget
-/// asks for the rating. 409 when it is already closed.
+/// asks for the rating. Once closed, the token may no longer close it (401 `chat_ended`, see
+/// [`refuse_if_ended`]). Rate limited per conversation.
 pub async fn close(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     customer: Customer,
     Path(conversation_id): Path<Uuid>,
 ) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse as _;
     customer.owns(conversation_id)?;
+    state.limiter.action(&ip, conversation_id)?;
+    refuse_if_ended(&state, conversation_id).await?;
     let command = EndChat { conversation_id };
     crate::dispatch::dispatch(&state, Envelope::new(command), "conversation")
         .await?
@@ -594,13 +656,17 @@ pub struct ClosedResponse {
 }
 
 /// `POST /api/v1/chat/conversations/{id}/escalate` — the customer of that conversation only:
-/// "talk to a person". Opens at most one ticket however often it is pressed.
+/// "talk to a person". Opens at most one ticket however often it is pressed. Rate limited per
+/// conversation; refused once the chat has ended ([`refuse_if_ended`]).
 pub async fn escalate(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     customer: Customer,
     Path(conversation_id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
     customer.owns(conversation_id)?;
+    state.limiter.action(&ip, conversation_id)?;
+    refuse_if_ended(&state, conversation_id).await?;
     let command = EscalateConversation {
         conversation_id,
         reason: EscalationReason::CustomerAsked,
@@ -668,15 +734,18 @@ pub struct RatingResponse {
 }
 
 /// `POST /api/v1/chat/conversations/{id}/rating` — the customer of that conversation: CSAT 1–5 with
-/// an optional comment, once (409 after that).
+/// an optional comment, once (409 after that). Allowed after the chat has ended (that is when the
+/// widget asks for it). Rate limited per conversation.
 pub async fn rate(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     customer: Customer,
     Path(conversation_id): Path<Uuid>,
     ValidJson(req): ValidJson<RatingRequest>,
 ) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse as _;
     customer.owns(conversation_id)?;
+    state.limiter.action(&ip, conversation_id)?;
     let comment = req
         .comment
         .map(|c| c.trim().to_owned())
@@ -700,13 +769,17 @@ pub async fn rate(
 }
 
 /// `POST /api/v1/chat/conversations/{id}/typing` — the customer of that conversation: an ephemeral
-/// `typing` event for staff. Not stored anywhere but the event stream.
+/// `typing` event for staff. Not stored anywhere but the event stream. Rate limited per
+/// conversation; refused once the chat has ended ([`refuse_if_ended`]).
 pub async fn typing(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     customer: Customer,
     Path(conversation_id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
     customer.owns(conversation_id)?;
+    state.limiter.typing(&ip, conversation_id)?;
+    refuse_if_ended(&state, conversation_id).await?;
     let event = Typing {
         conversation_id,
         sender: joxai_schemas::types::Sender::Customer,
@@ -719,4 +792,77 @@ pub async fn typing(
     )
     .await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use super::{identity_fresh, identity_signing_input};
+
+    #[test]
+    fn freshness_never_overflows_and_allows_ten_minutes_back_and_one_minute_ahead() {
+        let edges = [
+            i64::MIN,
+            i64::MIN + 1,
+            -601,
+            -600,
+            -61,
+            -60,
+            -1,
+            0,
+            1,
+            60,
+            61,
+            600,
+            601,
+            i64::MAX - 1,
+            i64::MAX,
+        ];
+        for &now in &edges {
+            for &issued_at in &edges {
+                // Exact arithmetic in i128, which cannot overflow here, is the reference.
+                let age = i128::from(now) - i128::from(issued_at);
+                assert_eq!(
+                    identity_fresh(issued_at, now),
+                    (-60..=600).contains(&age),
+                    "now {now}, issued_at {issued_at}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn moving_a_separator_between_fields_always_changes_what_is_signed() {
+        let fields = [
+            "",
+            "a",
+            "a|b",
+            "|",
+            "1:a",
+            "3:abc",
+            "ñ",
+            "10:",
+            "a|1700000000",
+        ];
+        let mut seen = std::collections::HashMap::new();
+        for customer_ref in fields {
+            for name in fields {
+                for issued_at in [0, 1, 1_700_000_000, -5] {
+                    let signed = identity_signing_input(customer_ref, Some(name), issued_at);
+                    if let Some(other) =
+                        seen.insert(signed.clone(), (customer_ref, name, issued_at))
+                    {
+                        panic!(
+                            "{other:?} and {:?} sign the same bytes {signed:?}",
+                            (customer_ref, name, issued_at)
+                        );
+                    }
+                }
+            }
+        }
+        // No name signs exactly like an empty one: the widget may send either.
+        assert_eq!(
+            identity_signing_input("c", None, 1),
+            identity_signing_input("c", Some(""), 1)
+        );
+    }
 }

@@ -171,7 +171,11 @@ impl Validate for CreateUserRequest {
     }
 
     fn validate(&self) -> Vec<FieldError> {
-        let mut errors = password_errors("password", &self.password);
+        let mut errors = password_errors(
+            "password",
+            &self.password,
+            &[self.email.trim(), self.display_name.trim()],
+        );
         let email = self.email.trim();
         if email.len() > 254
             || !email.contains('@')
@@ -311,7 +315,7 @@ impl Validate for ResetPasswordRequest {
     fn mask_card_data(&mut self) {}
 
     fn validate(&self) -> Vec<FieldError> {
-        password_errors("password", &self.password)
+        password_errors("password", &self.password, &[])
     }
 }
 

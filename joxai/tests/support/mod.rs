@@ -108,6 +108,8 @@ pub async fn test_config(tweak: impl FnOnce(figment::Figment) -> figment::Figmen
 pub struct TestApp {
     pub addr: SocketAddr,
     pub base: String,
+    /// The metrics listener (`/metrics`), apart from the public port as in production.
+    pub metrics_base: String,
     pub platform: Platform,
     pub http: reqwest::Client,
     pub shutdown: CancellationToken,
@@ -131,9 +133,21 @@ pub async fn spawn_app_with(tweak: impl FnOnce(figment::Figment) -> figment::Fig
     let addr = listener.local_addr().expect("addr");
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(joxai::run_all(platform.clone(), listener, shutdown.clone()));
+    let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind metrics");
+    let metrics_base = format!(
+        "http://{}",
+        metrics_listener.local_addr().expect("metrics addr")
+    );
+    tokio::spawn(joxai_platform::http::serve_metrics(
+        metrics_listener,
+        shutdown.clone(),
+    ));
     let app = TestApp {
         addr,
         base: format!("http://{addr}"),
+        metrics_base,
         platform,
         http: reqwest::Client::new(),
         shutdown,
