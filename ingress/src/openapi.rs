@@ -176,9 +176,9 @@ fn schemas() -> Value {
     let conversation = object(&["id", "customer_id", "status", "owner", "created_at"], conversation_props.clone());
     conversation_props["messages"] = json!({ "type": "array", "items": s("Message") });
     let user = object(
-        &["id", "email", "display_name", "role", "active", "availability", "capacity", "open_tickets", "created_at"],
+        &["id", "email", "display_name", "role", "active", "availability", "capacity", "effective_capacity", "open_tickets", "created_at"],
         json!({ "id": uuid(), "email": string(), "display_name": string(), "role": role, "active": { "type": "boolean" },
-                "availability": availability, "capacity": { "type": "integer" }, "open_tickets": { "type": "integer" }, "created_at": time() }),
+                "availability": availability, "capacity": nullable(json!({ "type": "integer" })), "effective_capacity": { "type": "integer" }, "open_tickets": { "type": "integer" }, "created_at": time() }),
     );
     let customer_fields = json!({ "id": uuid(), "external_ref": nullable(string()), "display_name": nullable(string()),
         "verified": { "type": "boolean" }, "created_at": time(), "conversation_count": { "type": "integer" },
@@ -190,15 +190,18 @@ fn schemas() -> Value {
     let counts = json!({ "type": "object", "additionalProperties": { "type": "integer" } });
     let number = json!({ "type": "number" });
     let durations = object(&["median", "p90", "count"], json!({ "median": nullable(number.clone()), "p90": nullable(number.clone()), "count": { "type": "integer" } }));
+    let target_met = object(&["met", "counted", "rate"], json!({ "met": { "type": "integer" }, "counted": { "type": "integer" }, "rate": nullable(number.clone()) }));
     let volume = |key: &str, format: Value| {
         json!({ "type": "array", "items": object(&[key, "conversations", "messages"], json!({ key: format,
             "conversations": { "type": "integer" }, "messages": { "type": "integer" } })) })
     };
     let analytics = object(
-        &["from", "to", "tickets", "tickets_by_status", "tickets_by_priority", "first_response_seconds", "resolution_seconds", "conversations",
+        &["from", "to", "tickets", "tickets_by_status", "tickets_by_priority", "first_response_seconds", "resolution_seconds", "sla", "conversations",
           "escalated_conversations", "escalation_rate", "escalation_reasons", "top_intents", "csat", "volume_per_hour", "volume_per_day"],
         json!({ "from": time(), "to": time(), "tickets": { "type": "integer" }, "tickets_by_status": counts, "tickets_by_priority": counts,
-            "first_response_seconds": durations, "resolution_seconds": durations, "conversations": { "type": "integer" },
+            "first_response_seconds": durations, "resolution_seconds": durations,
+            "sla": object(&["first_response", "resolution"], json!({ "first_response": target_met.clone(), "resolution": target_met })),
+            "conversations": { "type": "integer" },
             "escalated_conversations": { "type": "integer" }, "escalation_rate": number, "escalation_reasons": counts,
             "top_intents": { "type": "array", "items": object(&["intent", "count"], json!({ "intent": string(), "count": { "type": "integer" } })) },
             "csat": object(&["average", "count", "distribution"], json!({ "average": nullable(number.clone()), "count": { "type": "integer" }, "distribution": counts })),
@@ -289,7 +292,7 @@ fn schemas() -> Value {
         "Settings": object(&["profile", "hours", "sla", "assignment", "escalation"], json!({
             "profile": object(&["name", "primary_colour", "accent_colour", "texts"], json!({ "name": string(), "primary_colour": string(),
                 "accent_colour": string(), "logo_url": nullable(string()), "texts": { "type": "object", "additionalProperties": s("LocalTexts") } })),
-            "hours": object(&["utc_offset", "weekly", "holidays"], json!({ "utc_offset": string(),
+            "hours": object(&["utc_offset", "weekly", "holidays"], json!({ "utc_offset": string(), "time_zone": string(),
                 "weekly": { "type": "object", "additionalProperties": object(&["opens", "closes"], json!({ "opens": string(), "closes": string() })) },
                 "holidays": { "type": "array", "items": { "type": "string", "format": "date" } } })),
             "sla": { "type": "object", "additionalProperties": object(&["first_response_minutes", "resolution_minutes"],

@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (5, "hot_path_indexes", include_str!("../../infra/migrations/0005_hot_path_indexes.sql")),
     (6, "desk_follow_up", include_str!("../../infra/migrations/0006_desk_follow_up.sql")),
     (7, "settings", include_str!("../../infra/migrations/0007_settings.sql")),
+    (8, "desk_follows_settings", include_str!("../../infra/migrations/0008_desk_follows_settings.sql")),
 ];
 
 /// Arbitrary but fixed: every `joxai migrate` takes this lock, so replicas starting at once migrate

@@ -25,8 +25,8 @@ pub const LOCALES: [&str; 2] = ["en", "es"];
 
 /// Intents where money or a card may be at risk right now. Whatever a bank sets, these always reach a
 /// person, at high priority or above: the bot must never be left alone with a stolen card. The
-/// escalation policy table (`joxai-workers`) has a test that this list matches its urgent intents.
-pub const PROTECTED_INTENTS: [&str; 7] = [
+/// escalation policy table (`joxai-workers`) has a test that this list is exactly its urgent intents.
+pub const PROTECTED_INTENTS: [&str; 9] = [
     "lost_or_stolen_card",
     "lost_or_stolen_phone",
     "compromised_card",
@@ -34,6 +34,8 @@ pub const PROTECTED_INTENTS: [&str; 7] = [
     "cash_withdrawal_not_recognised",
     "direct_debit_payment_not_recognised",
     "card_swallowed",
+    "freeze_card",
+    "freeze_account",
 ];
 
 /// Bounds of the low-confidence threshold: below 0.2 the bot would answer questions it plainly did not
@@ -480,7 +482,7 @@ const MONTH_NAMES: [(&str, &str); 12] = [
 ];
 
 impl Opening {
-    /// "Monday 09:00 (Europe/Madrid)" in `locale` (`en`, `es`); the date is added when the opening is a
+    /// "Monday 09:00 (Europe/Madrid)" / "lunes a las 09:00 (Europe/Madrid)" in `locale` (`en`, `es`); the date is added when the opening is a
     /// week or more away (after a long holiday), where the weekday alone would be ambiguous.
     pub fn describe(&self, locale: &str) -> String {
         let (en_day, es_day) = WEEKDAY_NAMES[self.date.weekday().number_days_from_monday() as usize];
@@ -489,7 +491,7 @@ impl Opening {
         let far = self.in_days >= 7;
         if locale.starts_with("es") {
             let date = if far { format!(" {} de {es_month}", self.date.day()) } else { String::new() };
-            format!("el {es_day}{date} a las {clock} ({})", self.zone)
+            format!("{es_day}{date} a las {clock} ({})", self.zone)
         } else {
             let date = if far { format!(" {} {en_month}", self.date.day()) } else { String::new() };
             format!("{en_day}{date} {clock} ({})", self.zone)
@@ -830,7 +832,7 @@ mod tests {
         let next = s.next_opening(friday_evening).expect("opens");
         assert_eq!(next.at, time::macros::datetime!(2026-12-07 08:00 UTC));
         assert_eq!(next.describe("en"), "Monday 09:00 (Europe/Madrid)");
-        assert_eq!(next.describe("es"), "el lunes a las 09:00 (Europe/Madrid)");
+        assert_eq!(next.describe("es"), "lunes a las 09:00 (Europe/Madrid)");
         // Open now: the opening is now.
         let open = time::macros::datetime!(2026-12-04 10:00 UTC);
         assert_eq!(s.next_opening(open).map(|o| o.at), Some(open));
@@ -841,7 +843,7 @@ mod tests {
         s.hours.holidays = (7..=11).map(|d| format!("2026-12-{d:02}")).collect();
         let after = s.next_opening(friday_evening).expect("opens");
         assert_eq!(after.describe("en"), "Monday 14 December 09:00 (Europe/Madrid)");
-        assert_eq!(after.describe("es"), "el lunes 14 de diciembre a las 09:00 (Europe/Madrid)");
+        assert_eq!(after.describe("es"), "lunes 14 de diciembre a las 09:00 (Europe/Madrid)");
         // A fixed offset is shown as one.
         let mut fixed = SystemSettings::default();
         fixed.hours.utc_offset = "-05:00".into();

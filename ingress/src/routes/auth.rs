@@ -170,7 +170,7 @@ pub async fn login(
         return Err(ApiError::Unauthorized);
     }
     let row = row.ok_or(ApiError::Unauthorized)?;
-    let user = user_view(&row)?;
+    let user = user_view(&row, state.default_capacity())?;
     // Only this address's failures are forgiven: the real user signing in must not reset the count of
     // an attacker guessing from elsewhere.
     client.execute("DELETE FROM login_failures WHERE account = $1 AND client_ip = $2", &[&account, &ip]).await?;
@@ -236,7 +236,7 @@ pub async fn refresh(State(state): State<AppState>, ValidJson(req): ValidJson<Re
         .await?
         .get(0);
     tx.commit().await?;
-    let user = user_view(&user_row)?;
+    let user = user_view(&user_row, state.default_capacity())?;
     let (access_token, expires_in) = state.platform.tokens.issue_staff(user.id, user.role, session_id);
     Ok(Json(LoginResponse {
         access_token,
@@ -330,5 +330,5 @@ pub async fn me(State(state): State<AppState>, staff: Staff) -> ApiResult<Json<U
         .query_opt(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"), &[&staff.user_id])
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    Ok(Json(user_view(&row)?))
+    Ok(Json(user_view(&row, state.default_capacity())?))
 }

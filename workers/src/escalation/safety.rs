@@ -195,7 +195,7 @@ pub fn tally(model: &IntentModel, rows: &[Example]) -> (Tally, std::time::Durati
 fn tally_with(rows: &[Example], predictions: &[Prediction], thresholds: &policy::Thresholds) -> Tally {
     let mut tally = Tally::default();
     for (row, prediction) in rows.iter().zip(predictions) {
-        tally.add(row, &decide(prediction, &row.text, &History::default(), thresholds));
+        tally.add(row, &decide(prediction, &row.text, &History::default(), thresholds, &Default::default()));
     }
     tally
 }

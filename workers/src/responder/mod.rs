@@ -81,7 +81,12 @@ impl<B: CoreBanking> AiResponder<B> {
         if let Some(llm) = &llm {
             tracing::info!(provider = llm.provider().label(), "AI responder uses an LLM, with offline fallback");
         }
-        let offline = OfflineResponder { bank, db: platform.db.clone(), articles: Default::default() };
+        let offline = OfflineResponder {
+            bank,
+            db: platform.db.clone(),
+            articles: Default::default(),
+            settings: platform.settings.clone(),
+        };
         Self { platform, offline, llm }
     }
 

@@ -25,6 +25,8 @@ use joxai_schemas::{Envelope, Message, derive_id};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use deadpool_postgres::Transaction;
+use joxai_platform::settings::SystemSettings;
+use std::sync::Arc;
 use uuid::Uuid;
 
 use super::lifecycle::{
@@ -63,6 +65,9 @@ pub struct Ctx {
     pub correlation_id: Uuid,
     pub subjects: Subjects,
     pub events: Vec<Pending>,
+    /// The bank's settings as this process had them when the command arrived (auto-assignment,
+    /// capacity, SLA targets): a change saved in the panel applies from the next command on.
+    pub settings: Arc<SystemSettings>,
 }
 
 impl Ctx {
@@ -268,13 +273,30 @@ pub(crate) async fn set_assignee(
     Ok(())
 }
 
+/// Set the ticket's SLA due times from the bank's targets for its current priority, counted from
+/// its creation. Called when a ticket is opened and when its priority changes; a later change of the
+/// targets leaves the due times of existing tickets as they were promised.
+pub(crate) async fn set_sla_due(tx: &Transaction<'_>, settings: &SystemSettings, ticket_id: Uuid) -> Result<(), DbError> {
+    let targets = serde_json::to_value(&settings.sla).unwrap_or_default();
+    tx.execute(
+        "UPDATE tickets SET
+                first_response_due_at = created_at + make_interval(mins => ($2::jsonb -> priority ->> 'first_response_minutes')::int),
+                resolution_due_at = created_at + make_interval(mins => ($2::jsonb -> priority ->> 'resolution_minutes')::int)
+          WHERE id = $1",
+        &[&ticket_id, &targets],
+    )
+    .await?;
+    Ok(())
+}
+
 /// The online, active agent with spare capacity and the fewest active tickets; ties go to the one
-/// assigned least recently (round-robin). The caller holds the assignment lock.
-async fn pick_agent(tx: &Transaction<'_>) -> Result<Option<Uuid>, DbError> {
+/// assigned least recently (round-robin). An agent's capacity is their own when set, else the bank's
+/// default. The caller holds the assignment lock.
+async fn pick_agent(tx: &Transaction<'_>, default_capacity: i32) -> Result<Option<Uuid>, DbError> {
     let row = tx
         .query_opt(
             "WITH load AS (
-                SELECT u.id, u.capacity, u.last_assigned_at,
+                SELECT u.id, coalesce(u.capacity, $1) AS capacity, u.last_assigned_at,
                        (SELECT count(*) FROM tickets t
                          WHERE t.assignee_id = u.id AND t.status IN ('open', 'in_progress')) AS active
                   FROM users u
@@ -282,30 +304,38 @@ async fn pick_agent(tx: &Transaction<'_>) -> Result<Option<Uuid>, DbError> {
              SELECT id FROM load WHERE active < capacity
              ORDER BY active, last_assigned_at NULLS FIRST, id
              LIMIT 1",
-            &[],
+            &[&default_capacity],
         )
         .await?;
     Ok(row.map(|r| r.get(0)))
 }
 
-/// Assign one new ticket automatically if an agent is free; otherwise it waits in the queue.
+/// Assign one new ticket automatically if an agent is free; otherwise it waits in the queue. With
+/// automatic assignment off in the settings every ticket waits for an agent to take it.
 pub async fn auto_assign(tx: &Transaction<'_>, ctx: &mut Ctx, ticket_id: Uuid) -> Result<Option<Uuid>, DbError> {
+    if !ctx.settings.assignment.auto_assign {
+        return Ok(None);
+    }
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ASSIGNMENT_LOCK_KEY]).await?;
     let ticket = read_ticket(tx, ticket_id).await?;
     if ticket.assignee_id.is_some() || ticket.status != TicketStatus::Open {
         return Ok(ticket.assignee_id);
     }
-    let Some(agent) = pick_agent(tx).await? else { return Ok(None) };
+    let Some(agent) = pick_agent(tx, ctx.settings.assignment.default_capacity).await? else { return Ok(None) };
     set_assignee(tx, ctx, &ticket, Some(agent), "auto").await?;
     Ok(Some(agent))
 }
 
-/// Hand waiting tickets (most urgent, then oldest first) to free agents until either runs out.
+/// Hand waiting tickets (most urgent, then oldest first) to free agents until either runs out;
+/// nothing when automatic assignment is off in the settings.
 pub async fn assign_waiting(tx: &Transaction<'_>, ctx: &mut Ctx) -> Result<(), DbError> {
+    if !ctx.settings.assignment.auto_assign {
+        return Ok(());
+    }
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ASSIGNMENT_LOCK_KEY]).await?;
     let mut skipped: Vec<Uuid> = vec![];
     for _ in 0..MAX_ASSIGNMENTS_PER_COMMAND {
-        let Some(agent) = pick_agent(tx).await? else { return Ok(()) };
+        let Some(agent) = pick_agent(tx, ctx.settings.assignment.default_capacity).await? else { return Ok(()) };
         // SKIP LOCKED: a ticket another transaction is working on right now is left for later
         // rather than waited for (waiting while holding the assignment lock could deadlock).
         let row = tx
@@ -439,6 +469,9 @@ pub async fn update(tx: &Transaction<'_>, ctx: &mut Ctx, p: &UpdateTicket) -> Re
         &[&ticket.id, &p.subject, &category, &p.tags, &p.priority.map(|x| x.as_str())],
     )
     .await?;
+    if p.priority.is_some_and(|priority| priority != ticket.priority) {
+        set_sla_due(tx, &ctx.settings, ticket.id).await?;
+    }
     audit(
         tx,
         ctx,
@@ -521,6 +554,7 @@ pub async fn create_ticket(tx: &Transaction<'_>, ctx: &mut Ctx, p: &CreateTicket
         ],
     )
     .await?;
+    set_sla_due(tx, &ctx.settings, p.ticket_id).await?;
     if let Some(conversation_id) = p.conversation_id {
         // A person handles the conversation from now on: the bot stops answering.
         tx.execute("UPDATE conversations SET owner = 'agent', updated_at = now() WHERE id = $1", &[&conversation_id])
@@ -689,6 +723,7 @@ pub async fn take_over(tx: &Transaction<'_>, ctx: &mut Ctx, p: &TakeOverConversa
                 &[&ticket_id, &p.conversation_id, &ctx.cmd_id],
             )
             .await?;
+            set_sla_due(tx, &ctx.settings, ticket_id).await?;
             audit(tx, ctx, ticket_id, "created", &actor.to_string(), serde_json::json!({ "reason": "take_over" })).await?;
             let ticket = read_ticket(tx, ticket_id).await?;
             ctx.emit(Some(p.conversation_id), "created", TicketCreated { ticket: ticket.clone() });
@@ -809,7 +844,10 @@ pub async fn set_availability(tx: &Transaction<'_>, ctx: &mut Ctx, p: &SetAvaila
         return reject("not_found", "user not found");
     }
     let row = tx
-        .query_one("SELECT display_name, role, availability, capacity FROM users WHERE id = $1", &[&p.user_id])
+        .query_one(
+            "SELECT display_name, role, availability, coalesce(capacity, $2) FROM users WHERE id = $1",
+            &[&p.user_id, &ctx.settings.assignment.default_capacity],
+        )
         .await?;
     // Presence travels under the nil conversation id: supervisors see it, agents' sockets do not.
     ctx.emit(

@@ -62,6 +62,11 @@ impl TicketWorker {
         Self { platform, reply_stored: tokio::sync::Notify::new(), batcher }
     }
 
+    /// The bank's settings as last loaded (they follow every change saved in the panel).
+    fn settings(&self) -> std::sync::Arc<joxai_platform::settings::SystemSettings> {
+        std::sync::Arc::new(self.platform.settings.current().settings.clone())
+    }
+
     async fn publish<T: Message>(&self, conversation_id: Uuid, envelope: Envelope<T>) -> Result<(), Failure> {
         let subject = self.platform.bus.subjects().event::<T>(conversation_id);
         self.platform.bus.publish(subject, &envelope).await?;
@@ -292,7 +297,8 @@ impl TicketWorker {
             tracing::info!(conversation_id = %p.conversation_id, ?refusal, "escalation of a closed conversation dropped");
             return Ok(());
         }
-        let outcome = store::open_ticket(&tx, cmd.id, p, &conversation.locale).await?;
+        let settings = self.settings();
+        let outcome = store::open_ticket(&tx, cmd.id, p, &conversation.locale, &settings).await?;
         if outcome.created {
             // Give the new ticket to a free agent now, in the same transaction; its events are
             // recorded under the opening command and published after the ticket's own.
@@ -301,6 +307,7 @@ impl TicketWorker {
                 correlation_id: cmd.correlation_id,
                 subjects: self.platform.bus.subjects().clone(),
                 events: vec![],
+                settings,
             };
             desk::auto_assign(&tx, &mut ctx, outcome.ticket.id).await?;
             let events = serde_json::to_value(&ctx.events).unwrap_or_default();
@@ -433,6 +440,7 @@ impl TicketWorker {
             correlation_id,
             subjects: self.platform.bus.subjects().clone(),
             events: vec![],
+            settings: self.settings(),
         };
         let verdict = match command {
             Command::AssignTicket(c) => desk::assign(&tx, &mut ctx, &c.payload).await?,
@@ -530,6 +538,7 @@ impl TicketWorker {
                 correlation_id: cmd.correlation_id,
                 subjects: self.platform.bus.subjects().clone(),
                 events: vec![],
+                settings: self.settings(),
             };
             let before = desk::read_ticket(&tx, p.ticket_id).await?;
             if before.assignee_id.is_none() {
