@@ -55,6 +55,8 @@ pub async fn seed_demo(platform: &Platform, password: &str) -> anyhow::Result<()
     Ok(())
 }
 
+// The seed tables read best as rows of literal tuples, one per line, like the SQL they fill.
+#[allow(clippy::type_complexity)]
 async fn seed_bank(tx: &tokio_postgres::Transaction<'_>) -> anyhow::Result<()> {
     // (customer, key, kind, name, last4, balance, available) — amounts in cents.
     let accounts: &[(&str, &str, &str, &str, &str, i64, i64)] = &[
