@@ -29,7 +29,7 @@ async fn a_fresh_demo_has_weeks_of_history_for_the_charts_and_seeding_it_again_c
     joxai::seed::seed_demo_activity(&app.platform).await.expect("seed again");
     assert!(again.elapsed() < Duration::from_millis(500), "a restart pays one query, not a reseed: {:?}", again.elapsed());
     assert_eq!(counts().await, first, "idempotent");
-    assert!(first.0 >= 40 && first.1 >= 20 && first.3 >= 6, "{first:?}");
+    assert!(first.0 >= 40 && first.1 >= 15 && first.3 >= 6, "{first:?}");
 
     // Canned responses in both languages, with placeholders the panel fills in.
     let canned = app.query("SELECT body FROM canned_responses", &[]).await;
@@ -44,10 +44,12 @@ async fn a_fresh_demo_has_weeks_of_history_for_the_charts_and_seeding_it_again_c
     assert_eq!(status, 200, "{summary}");
     assert!(summary["conversations"].as_i64() >= Some(40), "{summary}");
     assert!(summary["csat"]["count"].as_i64() >= Some(10), "{summary}");
+    let rate = summary["escalation_rate"].as_f64().expect("rate");
+    assert!((0.25..0.55).contains(&rate), "a plausible share reaches a person: {rate}");
     assert!(summary["first_response_seconds"]["median"].as_f64().is_some(), "{summary}");
     assert!(summary["resolution_seconds"]["median"].as_f64().is_some(), "{summary}");
     let sla = &summary["sla"]["first_response"];
-    assert!(sla["counted"].as_i64() >= Some(20) && sla["met"].as_i64() > Some(0), "{summary}");
+    assert!(sla["counted"].as_i64() >= Some(15) && sla["met"].as_i64() > Some(0), "{summary}");
     assert!(sla["met"].as_i64() < sla["counted"].as_i64(), "some past their SLA, as a real desk: {summary}");
     assert!(summary["escalation_reasons"].as_object().is_some_and(|r| r.len() >= 4), "{summary}");
     let busy_days = summary["volume_per_day"].as_array().expect("days").iter().filter(|d| d["conversations"].as_i64() > Some(0)).count();
