@@ -120,6 +120,14 @@ async fn auto_assignment_sla_targets_and_capacity_follow_the_settings_from_the_n
     let (_, users) = get(&app, "/api/v1/users?role=agent", &supervisor).await;
     let row = users["items"].as_array().expect("items").iter().find(|u| u["email"] == AGENT).cloned().expect("Alex");
     assert_eq!((row["open_tickets"].as_i64(), row["effective_capacity"].as_i64()), (Some(2), Some(2)));
+
+    // A new priority brings the targets of that priority (the default urgent ones: 5 minutes, 4 hours).
+    let third_ticket: Uuid = app.query("SELECT id FROM tickets WHERE conversation_id = $1", &[&third]).await[0].get(0);
+    let (status, body) =
+        call(&app, "PATCH", &format!("/api/v1/tickets/{third_ticket}"), Some(&supervisor), Some(json!({ "priority": "urgent" }))).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, priority, first_due, resolution_due) = ticket_row(&app, third).await;
+    assert_eq!((priority.as_str(), first_due, resolution_due), ("urgent", 5 * 60, 4 * 3600));
     app.stop().await;
 }
 
