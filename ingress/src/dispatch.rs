@@ -40,7 +40,10 @@ impl Dispatched {
 
     /// The HTTP answer to a dispatched command: `applied` builds it once the worker has applied the
     /// command; one still in flight is a 202 with its id.
-    pub async fn respond<F: Future<Output = ApiResult<Response>>>(self, applied: impl FnOnce() -> F) -> ApiResult<Response> {
+    pub async fn respond<F: Future<Output = ApiResult<Response>>>(
+        self,
+        applied: impl FnOnce() -> F,
+    ) -> ApiResult<Response> {
         match self {
             Dispatched::Applied => applied().await,
             Dispatched::Pending(id) => Ok(Self::pending_response(id)),
@@ -49,14 +52,22 @@ impl Dispatched {
 }
 
 /// Publish `envelope` and wait for the worker's verdict. `what` names the object for a 404.
-pub async fn dispatch<T: Message>(state: &AppState, envelope: Envelope<T>, what: &'static str) -> ApiResult<Dispatched> {
+pub async fn dispatch<T: Message>(
+    state: &AppState,
+    envelope: Envelope<T>,
+    what: &'static str,
+) -> ApiResult<Dispatched> {
     let bus = &state.platform.bus;
-    bus.publish(bus.subjects().command::<T>(), &envelope).await?;
+    bus.publish(bus.subjects().command::<T>(), &envelope)
+        .await?;
     let deadline = tokio::time::Instant::now() + WAIT_FOR_OUTCOME;
     let client = state.platform.db.client().await?;
     loop {
         let row = client
-            .query_opt("SELECT ok, error_code, error_message FROM command_results WHERE id = $1", &[&envelope.id])
+            .query_opt(
+                "SELECT ok, error_code, error_message FROM command_results WHERE id = $1",
+                &[&envelope.id],
+            )
             .await?;
         if let Some(row) = row {
             if row.get::<_, bool>(0) {
@@ -69,7 +80,10 @@ pub async fn dispatch<T: Message>(state: &AppState, envelope: Envelope<T>, what:
                 Some("forbidden") => ApiError::Forbidden,
                 Some("validation") => {
                     let (field, message) = message.split_once(": ").unwrap_or(("body", &message));
-                    ApiError::Validation(vec![FieldError { field: field.into(), message: message.into() }])
+                    ApiError::Validation(vec![FieldError {
+                        field: field.into(),
+                        message: message.into(),
+                    }])
                 }
                 _ => ApiError::Conflict(message),
             });

@@ -62,14 +62,19 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::TooManyRequests(..) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 
     pub fn field(field: &str, message: &str) -> Self {
-        ApiError::Validation(vec![FieldError { field: field.into(), message: message.into() }])
+        ApiError::Validation(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
     }
 }
 
@@ -85,14 +90,24 @@ impl IntoResponse for ApiError {
             ApiError::Validation(f) => Some(f.as_slice()),
             _ => None,
         };
-        let mut response = (status, Json(Body { code, message: self.to_string(), fields })).into_response();
+        let mut response = (
+            status,
+            Json(Body {
+                code,
+                message: self.to_string(),
+                fields,
+            }),
+        )
+            .into_response();
         let retry_after = match &self {
             ApiError::Unavailable(_) => Some(5),
             ApiError::TooManyRequests(_, secs) => Some(*secs),
             _ => None,
         };
         if let Some(secs) = retry_after {
-            response.headers_mut().insert("retry-after", HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from(secs));
         }
         response
     }

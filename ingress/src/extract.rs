@@ -34,7 +34,12 @@ pub fn mask_optional(text: &mut Option<String>) -> bool {
 
 pub fn mask_all(texts: &mut [String]) -> bool {
     // Every text is masked: no short-circuit after the first one that changed.
-    texts.iter_mut().map(mask_text).filter(|&masked| masked).count() > 0
+    texts
+        .iter_mut()
+        .map(mask_text)
+        .filter(|&masked| masked)
+        .count()
+        > 0
 }
 
 /// Whether a JSON text contains the escape `\u0000` (a NUL character once decoded). A backslash
@@ -67,9 +72,15 @@ impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequest<S> for ValidJso
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
         if !json_type {
-            return Err(ApiError::UnsupportedMediaType("send the body as JSON with Content-Type: application/json".into()));
+            return Err(ApiError::UnsupportedMediaType(
+                "send the body as JSON with Content-Type: application/json".into(),
+            ));
         }
         let bytes = bytes::Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
@@ -81,26 +92,41 @@ impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequest<S> for ValidJso
         if has_escaped_nul(&bytes) {
             // Postgres text cannot hold a NUL character: refuse it here, where the sender can be
             // told, rather than accept a message that could never be stored.
-            return Err(ApiError::field("body", "text must not contain the NUL character (\\u0000)"));
+            return Err(ApiError::field(
+                "body",
+                "text must not contain the NUL character (\\u0000)",
+            ));
         }
-        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes).map_err(|rejection| match rejection {
-            JsonRejection::JsonDataError(e) => ApiError::Validation(vec![FieldError {
-                field: "body".into(),
-                message: e.body_text().replace("Failed to deserialize the JSON body into the target type: ", ""),
-            }]),
-            JsonRejection::JsonSyntaxError(_) => ApiError::BadRequest("the body is not valid JSON".into()),
-            JsonRejection::MissingJsonContentType(_) => {
-                ApiError::UnsupportedMediaType("send the body as JSON with Content-Type: application/json".into())
-            }
-            JsonRejection::BytesRejection(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                ApiError::PayloadTooLarge("the body is too large".into())
-            }
-            other => ApiError::BadRequest(other.body_text()),
-        })?;
+        let axum::Json(value) =
+            axum::Json::<T>::from_bytes(&bytes).map_err(|rejection| match rejection {
+                JsonRejection::JsonDataError(e) => ApiError::Validation(vec![FieldError {
+                    field: "body".into(),
+                    message: e.body_text().replace(
+                        "Failed to deserialize the JSON body into the target type: ",
+                        "",
+                    ),
+                }]),
+                JsonRejection::JsonSyntaxError(_) => {
+                    ApiError::BadRequest("the body is not valid JSON".into())
+                }
+                JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
+                    "send the body as JSON with Content-Type: application/json".into(),
+                ),
+                JsonRejection::BytesRejection(e)
+                    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+                {
+                    ApiError::PayloadTooLarge("the body is too large".into())
+                }
+                other => ApiError::BadRequest(other.body_text()),
+            })?;
         let mut value = value;
         value.mask_card_data();
         let errors = value.validate();
-        if errors.is_empty() { Ok(ValidJson(value)) } else { Err(ApiError::Validation(errors)) }
+        if errors.is_empty() {
+            Ok(ValidJson(value))
+        } else {
+            Err(ApiError::Validation(errors))
+        }
     }
 }
 
@@ -135,7 +161,10 @@ impl Staff {
     }
 
     pub fn actor(&self) -> Actor {
-        Actor { user_id: self.user_id, role: self.role }
+        Actor {
+            user_id: self.user_id,
+            role: self.role,
+        }
     }
 }
 
@@ -147,8 +176,15 @@ impl FromRequestParts<AppState> for Staff {
             return Ok(staff.clone());
         }
         let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
-        let Principal::Staff { user_id, session_id: Some(session_id), .. } =
-            state.platform.tokens.verify(token).map_err(|_| ApiError::Unauthorized)?
+        let Principal::Staff {
+            user_id,
+            session_id: Some(session_id),
+            ..
+        } = state
+            .platform
+            .tokens
+            .verify(token)
+            .map_err(|_| ApiError::Unauthorized)?
         else {
             return Err(ApiError::Unauthorized);
         };
@@ -161,8 +197,16 @@ impl FromRequestParts<AppState> for Staff {
             )
             .await?
             .ok_or(ApiError::Unauthorized)?;
-        let role = row.get::<_, &str>(0).parse().map_err(|_| ApiError::Internal("unknown role".into()))?;
-        let staff = Staff { user_id, role, session_id, display_name: row.get(1) };
+        let role = row
+            .get::<_, &str>(0)
+            .parse()
+            .map_err(|_| ApiError::Internal("unknown role".into()))?;
+        let staff = Staff {
+            user_id,
+            role,
+            session_id,
+            display_name: row.get(1),
+        };
         parts.extensions.insert(staff.clone());
         Ok(staff)
     }
@@ -177,7 +221,11 @@ impl FromRequestParts<AppState> for Supervisor {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let staff = Staff::from_request_parts(parts, state).await?;
-        if staff.sees_everything() { Ok(Supervisor(staff)) } else { Err(ApiError::Forbidden) }
+        if staff.sees_everything() {
+            Ok(Supervisor(staff))
+        } else {
+            Err(ApiError::Forbidden)
+        }
     }
 }
 
@@ -190,7 +238,11 @@ impl FromRequestParts<AppState> for Admin {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let staff = Staff::from_request_parts(parts, state).await?;
-        if staff.role == StaffRole::Admin { Ok(Admin(staff)) } else { Err(ApiError::Forbidden) }
+        if staff.role == StaffRole::Admin {
+            Ok(Admin(staff))
+        } else {
+            Err(ApiError::Forbidden)
+        }
     }
 }
 
@@ -219,8 +271,9 @@ pub fn parse_trusted_proxies(value: &str) -> (Vec<ipnet::IpNet>, Vec<String>) {
 }
 
 fn trusted_proxies() -> &'static [ipnet::IpNet] {
-    static PROXIES: std::sync::LazyLock<Vec<ipnet::IpNet>> =
-        std::sync::LazyLock::new(|| parse_trusted_proxies(&std::env::var("JOXAI_TRUSTED_PROXIES").unwrap_or_default()).0);
+    static PROXIES: std::sync::LazyLock<Vec<ipnet::IpNet>> = std::sync::LazyLock::new(|| {
+        parse_trusted_proxies(&std::env::var("JOXAI_TRUSTED_PROXIES").unwrap_or_default()).0
+    });
     &PROXIES
 }
 
@@ -238,7 +291,8 @@ fn is_trusted_proxy(ip: &std::net::IpAddr) -> bool {
 /// warning, because behind a load balancer every customer would then share the proxy's address
 /// (and its allowance: a handful of new chats a minute for the whole bank).
 pub fn check_proxy_settings(listening_on: std::net::SocketAddr) {
-    let (ranges, invalid) = parse_trusted_proxies(&std::env::var("JOXAI_TRUSTED_PROXIES").unwrap_or_default());
+    let (ranges, invalid) =
+        parse_trusted_proxies(&std::env::var("JOXAI_TRUSTED_PROXIES").unwrap_or_default());
     for entry in &invalid {
         tracing::error!(entry = %entry, "JOXAI_TRUSTED_PROXIES: not an address or CIDR range; ignored");
     }
@@ -264,9 +318,14 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0.ip());
-        let Some(peer) = peer else { return Ok(ClientIp("unknown".into())) };
+        let Some(peer) = peer else {
+            return Ok(ClientIp("unknown".into()));
+        };
         if is_trusted_proxy(&peer)
-            && let Some(forwarded) = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
+            && let Some(forwarded) = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
         {
             // The right-most address not added by one of our proxies is the real client.
             let client = forwarded
@@ -292,7 +351,11 @@ pub struct Customer {
 impl Customer {
     /// The conversation in the path must be the token's own; anything else looks like it does not exist.
     pub fn owns(&self, conversation_id: Uuid) -> Result<(), ApiError> {
-        if self.conversation_id == conversation_id { Ok(()) } else { Err(ApiError::NotFound("conversation")) }
+        if self.conversation_id == conversation_id {
+            Ok(())
+        } else {
+            Err(ApiError::NotFound("conversation"))
+        }
     }
 }
 
@@ -301,8 +364,19 @@ impl FromRequestParts<AppState> for Customer {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
-        match state.platform.tokens.verify(token).map_err(|_| ApiError::Unauthorized)? {
-            Principal::Customer { conversation_id, customer } => Ok(Customer { conversation_id, customer }),
+        match state
+            .platform
+            .tokens
+            .verify(token)
+            .map_err(|_| ApiError::Unauthorized)?
+        {
+            Principal::Customer {
+                conversation_id,
+                customer,
+            } => Ok(Customer {
+                conversation_id,
+                customer,
+            }),
             Principal::Staff { .. } => Err(ApiError::Unauthorized),
         }
     }
@@ -336,7 +410,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
             .map_err(|rejection| {
                 ApiError::Validation(vec![FieldError {
                     field: "query".into(),
-                    message: rejection.body_text().replace("Failed to deserialize query string: ", ""),
+                    message: rejection
+                        .body_text()
+                        .replace("Failed to deserialize query string: ", ""),
                 }])
             })
     }
@@ -348,13 +424,22 @@ mod proxy_tests {
 
     #[test]
     fn trusted_proxies_are_cidr_ranges_or_single_addresses_and_nonsense_is_reported() {
-        let (ranges, invalid) = parse_trusted_proxies(" 10.0.0.0/8, 192.168.1.7 ,fd00::/8, 10.1.2.3/40, proxy.example ");
-        let contains = |ip: &str| ranges.iter().any(|n| n.contains(&ip.parse::<std::net::IpAddr>().expect("ip")));
+        let (ranges, invalid) = parse_trusted_proxies(
+            " 10.0.0.0/8, 192.168.1.7 ,fd00::/8, 10.1.2.3/40, proxy.example ",
+        );
+        let contains = |ip: &str| {
+            ranges
+                .iter()
+                .any(|n| n.contains(&ip.parse::<std::net::IpAddr>().expect("ip")))
+        };
         assert!(contains("10.244.3.9"));
         assert!(contains("192.168.1.7"));
         assert!(!contains("192.168.1.8"));
         assert!(contains("fd12::1"));
         assert!(!contains("11.0.0.1"));
-        assert_eq!(invalid, vec!["10.1.2.3/40".to_owned(), "proxy.example".to_owned()]);
+        assert_eq!(
+            invalid,
+            vec!["10.1.2.3/40".to_owned(), "proxy.example".to_owned()]
+        );
     }
 }

@@ -17,17 +17,76 @@ pub const ADMIN: &[&str] = &["admin"];
 
 /// The query parameters of list routes: (path, [(name, schema type)]).
 const QUERIES: &[(&str, &[(&str, &str)])] = &[
-    ("/api/v1/tickets", &[("status", "string"), ("priority", "string"), ("assignee_id", "uuid"), ("unassigned", "boolean"),
-        ("q", "string"), ("sort", "string"), ("cursor", "string"), ("limit", "integer")]),
-    ("/api/v1/conversations", &[("status", "string"), ("owner", "string"), ("customer_id", "uuid"), ("from", "date-time"),
-        ("to", "date-time"), ("cursor", "string"), ("limit", "integer")]),
-    ("/api/v1/users", &[("role", "string"), ("active", "boolean"), ("cursor", "string"), ("limit", "integer")]),
-    ("/api/v1/customers", &[("q", "string"), ("verified", "boolean"), ("cursor", "string"), ("limit", "integer")]),
-    ("/api/v1/canned-responses", &[("q", "string"), ("cursor", "string"), ("limit", "integer")]),
-    ("/api/v1/knowledge/articles", &[("locale", "string"), ("q", "string"), ("intent", "string"), ("active", "boolean"),
-        ("cursor", "string"), ("limit", "integer")]),
-    ("/api/v1/analytics/summary", &[("from", "date-time"), ("to", "date-time")]),
-    ("/api/v1/dead-letters", &[("status", "string"), ("cursor", "string"), ("limit", "integer")]),
+    (
+        "/api/v1/tickets",
+        &[
+            ("status", "string"),
+            ("priority", "string"),
+            ("assignee_id", "uuid"),
+            ("unassigned", "boolean"),
+            ("q", "string"),
+            ("sort", "string"),
+            ("cursor", "string"),
+            ("limit", "integer"),
+        ],
+    ),
+    (
+        "/api/v1/conversations",
+        &[
+            ("status", "string"),
+            ("owner", "string"),
+            ("customer_id", "uuid"),
+            ("from", "date-time"),
+            ("to", "date-time"),
+            ("cursor", "string"),
+            ("limit", "integer"),
+        ],
+    ),
+    (
+        "/api/v1/users",
+        &[
+            ("role", "string"),
+            ("active", "boolean"),
+            ("cursor", "string"),
+            ("limit", "integer"),
+        ],
+    ),
+    (
+        "/api/v1/customers",
+        &[
+            ("q", "string"),
+            ("verified", "boolean"),
+            ("cursor", "string"),
+            ("limit", "integer"),
+        ],
+    ),
+    (
+        "/api/v1/canned-responses",
+        &[("q", "string"), ("cursor", "string"), ("limit", "integer")],
+    ),
+    (
+        "/api/v1/knowledge/articles",
+        &[
+            ("locale", "string"),
+            ("q", "string"),
+            ("intent", "string"),
+            ("active", "boolean"),
+            ("cursor", "string"),
+            ("limit", "integer"),
+        ],
+    ),
+    (
+        "/api/v1/analytics/summary",
+        &[("from", "date-time"), ("to", "date-time")],
+    ),
+    (
+        "/api/v1/dead-letters",
+        &[
+            ("status", "string"),
+            ("cursor", "string"),
+            ("limit", "integer"),
+        ],
+    ),
 ];
 
 fn query_parameter(name: &str, kind: &str) -> Value {
@@ -61,71 +120,567 @@ const fn r(
     status: u16,
     response: Option<&'static str>,
 ) -> RouteDoc {
-    RouteDoc { method, path, roles, summary, request, status, response }
+    RouteDoc {
+        method,
+        path,
+        roles,
+        summary,
+        request,
+        status,
+        response,
+    }
 }
 
 pub const ROUTES: &[RouteDoc] = &[
-    r("POST", "/api/v1/auth/login", ANYONE, "Sign in (throttled per account and address)", Some("LoginRequest"), 200, Some("LoginResponse")),
-    r("POST", "/api/v1/auth/refresh", ANYONE, "Rotate the refresh token", Some("RefreshRequest"), 200, Some("LoginResponse")),
-    r("POST", "/api/v1/auth/logout", STAFF, "End the session (access token stops working at once)", None, 204, None),
-    r("POST", "/api/v1/auth/password", STAFF, "Change one's password; other sessions end", Some("ChangePasswordRequest"), 204, None),
-    r("GET", "/api/v1/auth/me", STAFF, "Who am I", None, 200, Some("User")),
-    r("PUT", "/api/v1/me/availability", STAFF, "Set one's availability", Some("AvailabilityRequest"), 200, Some("User")),
-    r("POST", "/api/v1/chat/sessions", ANYONE, "Open a chat session", Some("StartSessionRequest"), 201, Some("StartSessionResponse")),
-    r("POST", "/api/v1/chat/conversations/{id}/messages", CUSTOMER, "Send a message", Some("PostMessageRequest"), 202, Some("Accepted")),
-    r("GET", "/api/v1/chat/conversations/{id}/messages", CUSTOMER, "The transcript (no internal notes)", None, 200, Some("Transcript")),
-    r("POST", "/api/v1/chat/conversations/{id}/escalate", CUSTOMER, "Ask for a person", None, 202, None),
-    r("POST", "/api/v1/chat/conversations/{id}/rating", CUSTOMER, "Rate the conversation (CSAT, once)", Some("RatingRequest"), 200, Some("RatingResponse")),
-    r("POST", "/api/v1/chat/conversations/{id}/typing", CUSTOMER, "The customer is typing (ephemeral)", None, 202, None),
-    r("POST", "/api/v1/chat/conversations/{id}/close", CUSTOMER, "End the chat (then ask for the rating)", None, 200, Some("ChatClosed")),
-    r("POST", "/api/v1/chat/conversations/{id}/follow-up", CUSTOMER, "Write again after the conversation ended: a new conversation linked to it", None, 201, Some("StartSessionResponse")),
-    r("GET", "/api/v1/tickets", STAFF, "List tickets (agents: queue and own)", None, 200, Some("TicketPage")),
-    r("POST", "/api/v1/tickets", STAFF, "Open a ticket manually", Some("CreateTicketRequest"), 201, Some("Ticket")),
-    r("GET", "/api/v1/tickets/{id}", STAFF, "A ticket with its transcript", None, 200, Some("TicketDetail")),
-    r("PATCH", "/api/v1/tickets/{id}", STAFF, "Update subject, category, tags, priority (agents: own)", Some("UpdateTicketRequest"), 200, Some("Ticket")),
-    r("POST", "/api/v1/tickets/{id}/assign", STAFF, "Assign or unassign (agents: take from queue or release own)", Some("AssignRequest"), 200, Some("Ticket")),
-    r("POST", "/api/v1/tickets/{id}/status", STAFF, "Change status (state machine)", Some("StatusRequest"), 200, Some("Ticket")),
-    r("POST", "/api/v1/tickets/{id}/messages", STAFF, "Reply to the customer", Some("ReplyRequest"), 202, Some("Accepted")),
-    r("GET", "/api/v1/tickets/{id}/notes", STAFF, "Internal notes", None, 200, Some("NotePage")),
-    r("POST", "/api/v1/tickets/{id}/notes", STAFF, "Add an internal note (agents: own)", Some("NoteRequest"), 201, Some("Note")),
-    r("GET", "/api/v1/tickets/{id}/history", STAFF, "The ticket's audit history", None, 200, Some("TicketEventPage")),
-    r("POST", "/api/v1/tickets/{id}/typing", STAFF, "The agent is typing (ephemeral)", None, 202, None),
-    r("GET", "/api/v1/conversations", SUPERVISOR, "List conversations", None, 200, Some("ConversationPage")),
-    r("GET", "/api/v1/conversations/{id}", STAFF, "A conversation with its transcript (agents: queue and own)", None, 200, Some("ConversationDetail")),
-    r("POST", "/api/v1/conversations/{id}/take-over", SUPERVISOR, "Take the conversation from the bot", None, 200, Some("Conversation")),
-    r("POST", "/api/v1/conversations/{id}/hand-back", STAFF, "Hand the conversation back to the bot (agents: own)", None, 200, Some("Conversation")),
-    r("POST", "/api/v1/conversations/{id}/close", STAFF, "Close the conversation (agents: own)", None, 200, Some("Conversation")),
-    r("GET", "/api/v1/users", SUPERVISOR, "List staff", None, 200, Some("UserPage")),
-    r("POST", "/api/v1/users", ADMIN, "Create a staff account", Some("CreateUserRequest"), 201, Some("User")),
-    r("GET", "/api/v1/users/{id}", SUPERVISOR, "A staff account", None, 200, Some("User")),
-    r("PATCH", "/api/v1/users/{id}", ADMIN, "Update role, name, active, capacity", Some("UpdateUserRequest"), 200, Some("User")),
-    r("POST", "/api/v1/users/{id}/password", ADMIN, "Reset a password; the user's sessions end", Some("ResetPasswordRequest"), 204, None),
-    r("GET", "/api/v1/customers", SUPERVISOR, "Search customers by name or reference", None, 200, Some("CustomerPage")),
-    r("GET", "/api/v1/customers/{id}", SUPERVISOR, "A customer with their conversations and tickets", None, 200, Some("CustomerProfile")),
-    r("GET", "/api/v1/canned-responses", STAFF, "List canned responses", None, 200, Some("CannedResponsePage")),
-    r("POST", "/api/v1/canned-responses", SUPERVISOR, "Create a canned response", Some("CannedResponseRequest"), 201, Some("CannedResponse")),
-    r("GET", "/api/v1/canned-responses/{id}", STAFF, "A canned response", None, 200, Some("CannedResponse")),
-    r("PUT", "/api/v1/canned-responses/{id}", SUPERVISOR, "Replace a canned response", Some("CannedResponseRequest"), 200, Some("CannedResponse")),
-    r("DELETE", "/api/v1/canned-responses/{id}", SUPERVISOR, "Delete a canned response", None, 204, None),
-    r("POST", "/api/v1/canned-responses/{id}/render", STAFF, "Fill a canned response's placeholders for a ticket (agents: queue and own)", Some("RenderRequest"), 200, Some("RenderedResponse")),
-    r("GET", "/api/v1/knowledge/articles", STAFF, "List knowledge-base articles", None, 200, Some("ArticlePage")),
-    r("POST", "/api/v1/knowledge/articles", SUPERVISOR, "Create an article (plain text)", Some("ArticleRequest"), 201, Some("Article")),
-    r("GET", "/api/v1/knowledge/articles/{id}", STAFF, "An article", None, 200, Some("Article")),
-    r("PUT", "/api/v1/knowledge/articles/{id}", SUPERVISOR, "Replace an article", Some("ArticleRequest"), 200, Some("Article")),
-    r("DELETE", "/api/v1/knowledge/articles/{id}", SUPERVISOR, "Delete an article", None, 204, None),
-    r("GET", "/api/v1/analytics/summary", SUPERVISOR, "Dashboard figures over a time range", None, 200, Some("AnalyticsSummary")),
-    r("GET", "/api/v1/me/preferences", STAFF, "My own preferences", None, 200, Some("Preferences")),
-    r("PUT", "/api/v1/me/preferences", STAFF, "Save my own preferences", Some("Preferences"), 200, Some("Preferences")),
-    r("GET", "/api/v1/settings", ADMIN, "The bank's settings with their version", None, 200, Some("StoredSettings")),
-    r("PUT", "/api/v1/settings", ADMIN, "Replace the bank's settings (validated, audited, applied live)", Some("PutSettings"), 200, Some("StoredSettings")),
-    r("GET", "/api/v1/settings/audit", ADMIN, "The last 100 settings changes", None, 200, Some("SettingsAudit")),
-    r("GET", "/api/v1/settings/public", ANYONE, "The public part the widget themes itself with", None, 200, Some("PublicSettings")),
-    r("GET", "/api/v1/dead-letters", ADMIN, "List dead letters", None, 200, Some("DeadLetterPage")),
-    r("GET", "/api/v1/dead-letters/{id}", ADMIN, "A dead letter with its payload", None, 200, Some("DeadLetter")),
-    r("POST", "/api/v1/dead-letters/{id}/replay", ADMIN, "Republish to the original subject", None, 200, Some("DeadLetter")),
-    r("POST", "/api/v1/dead-letters/{id}/discard", ADMIN, "Discard", None, 200, Some("DeadLetter")),
-    r("GET", "/api/v1/openapi.json", ANYONE, "This document", None, 200, None),
-    r("GET", "/api/v1/docs", ANYONE, "Interactive API documentation", None, 200, None),
+    r(
+        "POST",
+        "/api/v1/auth/login",
+        ANYONE,
+        "Sign in (throttled per account and address)",
+        Some("LoginRequest"),
+        200,
+        Some("LoginResponse"),
+    ),
+    r(
+        "POST",
+        "/api/v1/auth/refresh",
+        ANYONE,
+        "Rotate the refresh token",
+        Some("RefreshRequest"),
+        200,
+        Some("LoginResponse"),
+    ),
+    r(
+        "POST",
+        "/api/v1/auth/logout",
+        STAFF,
+        "End the session (access token stops working at once)",
+        None,
+        204,
+        None,
+    ),
+    r(
+        "POST",
+        "/api/v1/auth/password",
+        STAFF,
+        "Change one's password; other sessions end",
+        Some("ChangePasswordRequest"),
+        204,
+        None,
+    ),
+    r(
+        "GET",
+        "/api/v1/auth/me",
+        STAFF,
+        "Who am I",
+        None,
+        200,
+        Some("User"),
+    ),
+    r(
+        "PUT",
+        "/api/v1/me/availability",
+        STAFF,
+        "Set one's availability",
+        Some("AvailabilityRequest"),
+        200,
+        Some("User"),
+    ),
+    r(
+        "POST",
+        "/api/v1/chat/sessions",
+        ANYONE,
+        "Open a chat session",
+        Some("StartSessionRequest"),
+        201,
+        Some("StartSessionResponse"),
+    ),
+    r(
+        "POST",
+        "/api/v1/chat/conversations/{id}/messages",
+        CUSTOMER,
+        "Send a message",
+        Some("PostMessageRequest"),
+        202,
+        Some("Accepted"),
+    ),
+    r(
+        "GET",
+        "/api/v1/chat/conversations/{id}/messages",
+        CUSTOMER,
+        "The transcript (no internal notes)",
+        None,
+        200,
+        Some("Transcript"),
+    ),
+    r(
+        "POST",
+        "/api/v1/chat/conversations/{id}/escalate",
+        CUSTOMER,
+        "Ask for a person",
+        None,
+        202,
+        None,
+    ),
+    r(
+        "POST",
+        "/api/v1/chat/conversations/{id}/rating",
+        CUSTOMER,
+        "Rate the conversation (CSAT, once)",
+        Some("RatingRequest"),
+        200,
+        Some("RatingResponse"),
+    ),
+    r(
+        "POST",
+        "/api/v1/chat/conversations/{id}/typing",
+        CUSTOMER,
+        "The customer is typing (ephemeral)",
+        None,
+        202,
+        None,
+    ),
+    r(
+        "POST",
+        "/api/v1/chat/conversations/{id}/close",
+        CUSTOMER,
+        "End the chat (then ask for the rating)",
+        None,
+        200,
+        Some("ChatClosed"),
+    ),
+    r(
+        "POST",
+        "/api/v1/chat/conversations/{id}/follow-up",
+        CUSTOMER,
+        "Write again after the conversation ended: a new conversation linked to it",
+        None,
+        201,
+        Some("StartSessionResponse"),
+    ),
+    r(
+        "GET",
+        "/api/v1/tickets",
+        STAFF,
+        "List tickets (agents: queue and own)",
+        None,
+        200,
+        Some("TicketPage"),
+    ),
+    r(
+        "POST",
+        "/api/v1/tickets",
+        STAFF,
+        "Open a ticket manually",
+        Some("CreateTicketRequest"),
+        201,
+        Some("Ticket"),
+    ),
+    r(
+        "GET",
+        "/api/v1/tickets/{id}",
+        STAFF,
+        "A ticket with its transcript",
+        None,
+        200,
+        Some("TicketDetail"),
+    ),
+    r(
+        "PATCH",
+        "/api/v1/tickets/{id}",
+        STAFF,
+        "Update subject, category, tags, priority (agents: own)",
+        Some("UpdateTicketRequest"),
+        200,
+        Some("Ticket"),
+    ),
+    r(
+        "POST",
+        "/api/v1/tickets/{id}/assign",
+        STAFF,
+        "Assign or unassign (agents: take from queue or release own)",
+        Some("AssignRequest"),
+        200,
+        Some("Ticket"),
+    ),
+    r(
+        "POST",
+        "/api/v1/tickets/{id}/status",
+        STAFF,
+        "Change status (state machine)",
+        Some("StatusRequest"),
+        200,
+        Some("Ticket"),
+    ),
+    r(
+        "POST",
+        "/api/v1/tickets/{id}/messages",
+        STAFF,
+        "Reply to the customer",
+        Some("ReplyRequest"),
+        202,
+        Some("Accepted"),
+    ),
+    r(
+        "GET",
+        "/api/v1/tickets/{id}/notes",
+        STAFF,
+        "Internal notes",
+        None,
+        200,
+        Some("NotePage"),
+    ),
+    r(
+        "POST",
+        "/api/v1/tickets/{id}/notes",
+        STAFF,
+        "Add an internal note (agents: own)",
+        Some("NoteRequest"),
+        201,
+        Some("Note"),
+    ),
+    r(
+        "GET",
+        "/api/v1/tickets/{id}/history",
+        STAFF,
+        "The ticket's audit history",
+        None,
+        200,
+        Some("TicketEventPage"),
+    ),
+    r(
+        "POST",
+        "/api/v1/tickets/{id}/typing",
+        STAFF,
+        "The agent is typing (ephemeral)",
+        None,
+        202,
+        None,
+    ),
+    r(
+        "GET",
+        "/api/v1/conversations",
+        SUPERVISOR,
+        "List conversations",
+        None,
+        200,
+        Some("ConversationPage"),
+    ),
+    r(
+        "GET",
+        "/api/v1/conversations/{id}",
+        STAFF,
+        "A conversation with its transcript (agents: queue and own)",
+        None,
+        200,
+        Some("ConversationDetail"),
+    ),
+    r(
+        "POST",
+        "/api/v1/conversations/{id}/take-over",
+        SUPERVISOR,
+        "Take the conversation from the bot",
+        None,
+        200,
+        Some("Conversation"),
+    ),
+    r(
+        "POST",
+        "/api/v1/conversations/{id}/hand-back",
+        STAFF,
+        "Hand the conversation back to the bot (agents: own)",
+        None,
+        200,
+        Some("Conversation"),
+    ),
+    r(
+        "POST",
+        "/api/v1/conversations/{id}/close",
+        STAFF,
+        "Close the conversation (agents: own)",
+        None,
+        200,
+        Some("Conversation"),
+    ),
+    r(
+        "GET",
+        "/api/v1/users",
+        SUPERVISOR,
+        "List staff",
+        None,
+        200,
+        Some("UserPage"),
+    ),
+    r(
+        "POST",
+        "/api/v1/users",
+        ADMIN,
+        "Create a staff account",
+        Some("CreateUserRequest"),
+        201,
+        Some("User"),
+    ),
+    r(
+        "GET",
+        "/api/v1/users/{id}",
+        SUPERVISOR,
+        "A staff account",
+        None,
+        200,
+        Some("User"),
+    ),
+    r(
+        "PATCH",
+        "/api/v1/users/{id}",
+        ADMIN,
+        "Update role, name, active, capacity",
+        Some("UpdateUserRequest"),
+        200,
+        Some("User"),
+    ),
+    r(
+        "POST",
+        "/api/v1/users/{id}/password",
+        ADMIN,
+        "Reset a password; the user's sessions end",
+        Some("ResetPasswordRequest"),
+        204,
+        None,
+    ),
+    r(
+        "GET",
+        "/api/v1/customers",
+        SUPERVISOR,
+        "Search customers by name or reference",
+        None,
+        200,
+        Some("CustomerPage"),
+    ),
+    r(
+        "GET",
+        "/api/v1/customers/{id}",
+        SUPERVISOR,
+        "A customer with their conversations and tickets",
+        None,
+        200,
+        Some("CustomerProfile"),
+    ),
+    r(
+        "GET",
+        "/api/v1/canned-responses",
+        STAFF,
+        "List canned responses",
+        None,
+        200,
+        Some("CannedResponsePage"),
+    ),
+    r(
+        "POST",
+        "/api/v1/canned-responses",
+        SUPERVISOR,
+        "Create a canned response",
+        Some("CannedResponseRequest"),
+        201,
+        Some("CannedResponse"),
+    ),
+    r(
+        "GET",
+        "/api/v1/canned-responses/{id}",
+        STAFF,
+        "A canned response",
+        None,
+        200,
+        Some("CannedResponse"),
+    ),
+    r(
+        "PUT",
+        "/api/v1/canned-responses/{id}",
+        SUPERVISOR,
+        "Replace a canned response",
+        Some("CannedResponseRequest"),
+        200,
+        Some("CannedResponse"),
+    ),
+    r(
+        "DELETE",
+        "/api/v1/canned-responses/{id}",
+        SUPERVISOR,
+        "Delete a canned response",
+        None,
+        204,
+        None,
+    ),
+    r(
+        "POST",
+        "/api/v1/canned-responses/{id}/render",
+        STAFF,
+        "Fill a canned response's placeholders for a ticket (agents: queue and own)",
+        Some("RenderRequest"),
+        200,
+        Some("RenderedResponse"),
+    ),
+    r(
+        "GET",
+        "/api/v1/knowledge/articles",
+        STAFF,
+        "List knowledge-base articles",
+        None,
+        200,
+        Some("ArticlePage"),
+    ),
+    r(
+        "POST",
+        "/api/v1/knowledge/articles",
+        SUPERVISOR,
+        "Create an article (plain text)",
+        Some("ArticleRequest"),
+        201,
+        Some("Article"),
+    ),
+    r(
+        "GET",
+        "/api/v1/knowledge/articles/{id}",
+        STAFF,
+        "An article",
+        None,
+        200,
+        Some("Article"),
+    ),
+    r(
+        "PUT",
+        "/api/v1/knowledge/articles/{id}",
+        SUPERVISOR,
+        "Replace an article",
+        Some("ArticleRequest"),
+        200,
+        Some("Article"),
+    ),
+    r(
+        "DELETE",
+        "/api/v1/knowledge/articles/{id}",
+        SUPERVISOR,
+        "Delete an article",
+        None,
+        204,
+        None,
+    ),
+    r(
+        "GET",
+        "/api/v1/analytics/summary",
+        SUPERVISOR,
+        "Dashboard figures over a time range",
+        None,
+        200,
+        Some("AnalyticsSummary"),
+    ),
+    r(
+        "GET",
+        "/api/v1/me/preferences",
+        STAFF,
+        "My own preferences",
+        None,
+        200,
+        Some("Preferences"),
+    ),
+    r(
+        "PUT",
+        "/api/v1/me/preferences",
+        STAFF,
+        "Save my own preferences",
+        Some("Preferences"),
+        200,
+        Some("Preferences"),
+    ),
+    r(
+        "GET",
+        "/api/v1/settings",
+        ADMIN,
+        "The bank's settings with their version",
+        None,
+        200,
+        Some("StoredSettings"),
+    ),
+    r(
+        "PUT",
+        "/api/v1/settings",
+        ADMIN,
+        "Replace the bank's settings (validated, audited, applied live)",
+        Some("PutSettings"),
+        200,
+        Some("StoredSettings"),
+    ),
+    r(
+        "GET",
+        "/api/v1/settings/audit",
+        ADMIN,
+        "The last 100 settings changes",
+        None,
+        200,
+        Some("SettingsAudit"),
+    ),
+    r(
+        "GET",
+        "/api/v1/settings/public",
+        ANYONE,
+        "The public part the widget themes itself with",
+        None,
+        200,
+        Some("PublicSettings"),
+    ),
+    r(
+        "GET",
+        "/api/v1/dead-letters",
+        ADMIN,
+        "List dead letters",
+        None,
+        200,
+        Some("DeadLetterPage"),
+    ),
+    r(
+        "GET",
+        "/api/v1/dead-letters/{id}",
+        ADMIN,
+        "A dead letter with its payload",
+        None,
+        200,
+        Some("DeadLetter"),
+    ),
+    r(
+        "POST",
+        "/api/v1/dead-letters/{id}/replay",
+        ADMIN,
+        "Republish to the original subject",
+        None,
+        200,
+        Some("DeadLetter"),
+    ),
+    r(
+        "POST",
+        "/api/v1/dead-letters/{id}/discard",
+        ADMIN,
+        "Discard",
+        None,
+        200,
+        Some("DeadLetter"),
+    ),
+    r(
+        "GET",
+        "/api/v1/openapi.json",
+        ANYONE,
+        "This document",
+        None,
+        200,
+        None,
+    ),
+    r(
+        "GET",
+        "/api/v1/docs",
+        ANYONE,
+        "Interactive API documentation",
+        None,
+        200,
+        None,
+    ),
 ];
 
 fn s(name: &str) -> Value {
@@ -150,7 +705,10 @@ fn object(required: &[&str], properties: Value) -> Value {
     json!({ "type": "object", "required": required, "properties": properties })
 }
 fn page_of(item: &str) -> Value {
-    object(&["items", "next_cursor"], json!({ "items": { "type": "array", "items": s(item) }, "next_cursor": nullable(string()) }))
+    object(
+        &["items", "next_cursor"],
+        json!({ "items": { "type": "array", "items": s(item) }, "next_cursor": nullable(string()) }),
+    )
 }
 
 fn schemas() -> Value {
@@ -165,7 +723,21 @@ fn schemas() -> Value {
         "created_at": time(), "updated_at": time(), "first_response_at": nullable(time()), "resolved_at": nullable(time()),
         "closed_at": nullable(time()), "sla": s("Sla"),
     });
-    let ticket = object(&["id", "number", "subject", "status", "priority", "reason", "tags", "created_at", "updated_at", "sla"], ticket_props.clone());
+    let ticket = object(
+        &[
+            "id",
+            "number",
+            "subject",
+            "status",
+            "priority",
+            "reason",
+            "tags",
+            "created_at",
+            "updated_at",
+            "sla",
+        ],
+        ticket_props.clone(),
+    );
     ticket_props["messages"] = json!({ "type": "array", "items": s("Message") });
     let mut conversation_props = json!({
         "id": uuid(), "customer_id": uuid(), "customer_name": nullable(string()), "verified": { "type": "boolean" },
@@ -173,31 +745,70 @@ fn schemas() -> Value {
         "locale": string(), "channel": string(), "rating": nullable(json!({ "type": "integer" })), "rating_comment": nullable(string()),
         "ticket_id": nullable(uuid()), "created_at": time(), "updated_at": time(), "last_message_at": nullable(time()),
     });
-    let conversation = object(&["id", "customer_id", "status", "owner", "created_at"], conversation_props.clone());
+    let conversation = object(
+        &["id", "customer_id", "status", "owner", "created_at"],
+        conversation_props.clone(),
+    );
     conversation_props["messages"] = json!({ "type": "array", "items": s("Message") });
     let user = object(
-        &["id", "email", "display_name", "role", "active", "availability", "capacity", "effective_capacity", "open_tickets", "created_at"],
+        &[
+            "id",
+            "email",
+            "display_name",
+            "role",
+            "active",
+            "availability",
+            "capacity",
+            "effective_capacity",
+            "open_tickets",
+            "created_at",
+        ],
         json!({ "id": uuid(), "email": string(), "display_name": string(), "role": role, "active": { "type": "boolean" },
                 "availability": availability, "capacity": nullable(json!({ "type": "integer" })), "effective_capacity": { "type": "integer" }, "open_tickets": { "type": "integer" }, "created_at": time() }),
     );
     let customer_fields = json!({ "id": uuid(), "external_ref": nullable(string()), "display_name": nullable(string()),
         "verified": { "type": "boolean" }, "created_at": time(), "conversation_count": { "type": "integer" },
         "last_conversation_at": nullable(time()) });
-    let customer = object(&["id", "verified", "created_at", "conversation_count"], customer_fields.clone());
+    let customer = object(
+        &["id", "verified", "created_at", "conversation_count"],
+        customer_fields.clone(),
+    );
     let mut customer_props = customer_fields;
     customer_props["conversations"] = json!({ "type": "array", "items": s("Conversation") });
     customer_props["tickets"] = json!({ "type": "array", "items": s("Ticket") });
     let counts = json!({ "type": "object", "additionalProperties": { "type": "integer" } });
     let number = json!({ "type": "number" });
-    let durations = object(&["median", "p90", "count"], json!({ "median": nullable(number.clone()), "p90": nullable(number.clone()), "count": { "type": "integer" } }));
-    let target_met = object(&["met", "counted", "rate"], json!({ "met": { "type": "integer" }, "counted": { "type": "integer" }, "rate": nullable(number.clone()) }));
+    let durations = object(
+        &["median", "p90", "count"],
+        json!({ "median": nullable(number.clone()), "p90": nullable(number.clone()), "count": { "type": "integer" } }),
+    );
+    let target_met = object(
+        &["met", "counted", "rate"],
+        json!({ "met": { "type": "integer" }, "counted": { "type": "integer" }, "rate": nullable(number.clone()) }),
+    );
     let volume = |key: &str, format: Value| {
         json!({ "type": "array", "items": object(&[key, "conversations", "messages"], json!({ key: format,
             "conversations": { "type": "integer" }, "messages": { "type": "integer" } })) })
     };
     let analytics = object(
-        &["from", "to", "tickets", "tickets_by_status", "tickets_by_priority", "first_response_seconds", "resolution_seconds", "sla", "conversations",
-          "escalated_conversations", "escalation_rate", "escalation_reasons", "top_intents", "csat", "volume_per_hour", "volume_per_day"],
+        &[
+            "from",
+            "to",
+            "tickets",
+            "tickets_by_status",
+            "tickets_by_priority",
+            "first_response_seconds",
+            "resolution_seconds",
+            "sla",
+            "conversations",
+            "escalated_conversations",
+            "escalation_rate",
+            "escalation_reasons",
+            "top_intents",
+            "csat",
+            "volume_per_hour",
+            "volume_per_day",
+        ],
         json!({ "from": time(), "to": time(), "tickets": { "type": "integer" }, "tickets_by_status": counts, "tickets_by_priority": counts,
             "first_response_seconds": durations, "resolution_seconds": durations,
             "sla": object(&["first_response", "resolution"], json!({ "first_response": target_met.clone(), "resolution": target_met })),
@@ -332,36 +943,61 @@ pub fn document() -> Value {
             op["security"] = json!([{ "bearer": [] }]);
         }
         if route.path.contains("{id}") {
-            op["parameters"] = json!([{ "name": "id", "in": "path", "required": true, "schema": uuid() }]);
+            op["parameters"] =
+                json!([{ "name": "id", "in": "path", "required": true, "schema": uuid() }]);
         }
         if route.method == "GET"
             && let Some((_, params)) = QUERIES.iter().find(|(path, _)| *path == route.path)
         {
-            op["parameters"] = params.iter().map(|(name, kind)| query_parameter(name, kind)).collect();
+            op["parameters"] = params
+                .iter()
+                .map(|(name, kind)| query_parameter(name, kind))
+                .collect();
         }
         if let Some(request) = route.request {
             op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": s(request) } } });
         }
         let ok = match route.response {
-            Some(schema) => json!({ "description": "success", "content": { "application/json": { "schema": s(schema) } } }),
+            Some(schema) => {
+                json!({ "description": "success", "content": { "application/json": { "schema": s(schema) } } })
+            }
             None => json!({ "description": "success" }),
         };
-        let responses = op["responses"].as_object_mut().expect("responses is an object");
+        let responses = op["responses"]
+            .as_object_mut()
+            .expect("responses is an object");
         responses.insert(route.status.to_string(), ok);
         if route.request.is_some() || route.path.contains("{id}") {
             responses.insert("202".into(), json!({ "description": "accepted: the change is applied shortly and pushed over the WebSocket" }));
         }
         responses.insert("400".into(), error_response("malformed request"));
         if !anonymous {
-            responses.insert("401".into(), error_response("missing, invalid, expired or revoked token"));
-            responses.insert("403".into(), error_response("the caller's role may not do this"));
+            responses.insert(
+                "401".into(),
+                error_response("missing, invalid, expired or revoked token"),
+            );
+            responses.insert(
+                "403".into(),
+                error_response("the caller's role may not do this"),
+            );
         }
-        responses.insert("404".into(), error_response("not found, or outside the caller's scope"));
-        responses.insert("409".into(), error_response("conflict: stale update, invalid transition, duplicate"));
+        responses.insert(
+            "404".into(),
+            error_response("not found, or outside the caller's scope"),
+        );
+        responses.insert(
+            "409".into(),
+            error_response("conflict: stale update, invalid transition, duplicate"),
+        );
         responses.insert("422".into(), error_response("invalid fields"));
         responses.insert("429".into(), error_response("too many requests"));
-        responses.insert("503".into(), error_response("a dependency is unavailable; retry"));
-        let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
+        responses.insert(
+            "503".into(),
+            error_response("a dependency is unavailable; retry"),
+        );
+        let entry = paths
+            .entry(route.path.to_owned())
+            .or_insert_with(|| json!({}));
         entry[route.method.to_lowercase()] = op;
     }
     json!({

@@ -51,14 +51,23 @@ impl Limits {
     pub fn from_env() -> Limits {
         let d = Limits::default();
         let num = |name: &str, default: u64| -> u64 {
-            std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default)
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(default)
         };
         Limits {
-            window: Duration::from_secs(num("JOXAI_RATE_LIMIT_WINDOW_SECS", d.window.as_secs()).max(1)),
-            sessions_per_ip: num("JOXAI_RATE_LIMIT_SESSIONS_PER_IP", d.sessions_per_ip.into()) as u32,
-            messages_per_conversation: num("JOXAI_RATE_LIMIT_MESSAGES_PER_CONVERSATION", d.messages_per_conversation.into())
+            window: Duration::from_secs(
+                num("JOXAI_RATE_LIMIT_WINDOW_SECS", d.window.as_secs()).max(1),
+            ),
+            sessions_per_ip: num("JOXAI_RATE_LIMIT_SESSIONS_PER_IP", d.sessions_per_ip.into())
                 as u32,
-            messages_per_ip: num("JOXAI_RATE_LIMIT_MESSAGES_PER_IP", d.messages_per_ip.into()) as u32,
+            messages_per_conversation: num(
+                "JOXAI_RATE_LIMIT_MESSAGES_PER_CONVERSATION",
+                d.messages_per_conversation.into(),
+            ) as u32,
+            messages_per_ip: num("JOXAI_RATE_LIMIT_MESSAGES_PER_IP", d.messages_per_ip.into())
+                as u32,
             limit_loopback: d.limit_loopback,
         }
     }
@@ -74,12 +83,18 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(limits: Limits) -> Self {
-        RateLimiter { limits, windows: Mutex::new(HashMap::new()) }
+        RateLimiter {
+            limits,
+            windows: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Whether the limits apply to a caller at `ip` (loopback is exempt unless configured).
     pub fn applies_to(&self, ip: &str) -> bool {
-        self.limits.limit_loopback || !ip.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback())
+        self.limits.limit_loopback
+            || !ip
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|a| a.is_loopback())
     }
 
     /// Count one hit on `key`; 429 with `Retry-After` (seconds until the window ends) past `limit`.
@@ -89,7 +104,10 @@ impl RateLimiter {
         }
         let now = Instant::now();
         let window = self.limits.window;
-        let mut windows = self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if windows.len() > SWEEP_ABOVE {
             windows.retain(|_, (start, _)| now.duration_since(*start) < window);
         }
@@ -100,7 +118,10 @@ impl RateLimiter {
         if entry.1 >= limit {
             let left = window.saturating_sub(now.duration_since(entry.0));
             let retry_after = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-            return Err(ApiError::TooManyRequests(format!("too many {what}; try again shortly"), retry_after.max(1)));
+            return Err(ApiError::TooManyRequests(
+                format!("too many {what}; try again shortly"),
+                retry_after.max(1),
+            ));
         }
         entry.1 += 1;
         Ok(())
@@ -111,7 +132,11 @@ impl RateLimiter {
         if !self.applies_to(ip) {
             return Ok(());
         }
-        self.hit(format!("session:{ip}"), self.limits.sessions_per_ip, "new chat sessions from your address")
+        self.hit(
+            format!("session:{ip}"),
+            self.limits.sessions_per_ip,
+            "new chat sessions from your address",
+        )
     }
 
     /// A customer message in `conversation_id` from `ip`.
@@ -119,8 +144,16 @@ impl RateLimiter {
         if !self.applies_to(ip) {
             return Ok(());
         }
-        self.hit(format!("conv:{conversation_id}"), self.limits.messages_per_conversation, "messages in this conversation")?;
-        self.hit(format!("ip:{ip}"), self.limits.messages_per_ip, "messages from your address")
+        self.hit(
+            format!("conv:{conversation_id}"),
+            self.limits.messages_per_conversation,
+            "messages in this conversation",
+        )?;
+        self.hit(
+            format!("ip:{ip}"),
+            self.limits.messages_per_ip,
+            "messages from your address",
+        )
     }
 }
 
@@ -143,9 +176,14 @@ mod tests {
         let l = limiter(2, 50);
         assert!(l.session("10.0.0.1").is_ok());
         assert!(l.session("10.0.0.1").is_ok());
-        let Err(ApiError::TooManyRequests(_, retry)) = l.session("10.0.0.1") else { panic!("third is refused") };
+        let Err(ApiError::TooManyRequests(_, retry)) = l.session("10.0.0.1") else {
+            panic!("third is refused")
+        };
         assert_eq!(retry, 1);
-        assert!(l.session("10.0.0.2").is_ok(), "other addresses are not affected");
+        assert!(
+            l.session("10.0.0.2").is_ok(),
+            "other addresses are not affected"
+        );
         std::thread::sleep(Duration::from_millis(60));
         assert!(l.session("10.0.0.1").is_ok(), "a new window");
     }

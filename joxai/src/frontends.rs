@@ -44,7 +44,10 @@ pub fn router(dir: &Path) -> Router {
     let panel = dir.join("panel/dist");
     Router::new()
         .nest_service("/widget", ServeDir::new(dir.join("widget/dist")))
-        .nest_service("/panel", ServeDir::new(&panel).fallback(ServeFile::new(panel.join("index.html"))))
+        .nest_service(
+            "/panel",
+            ServeDir::new(&panel).fallback(ServeFile::new(panel.join("index.html"))),
+        )
         .route_service("/", ServeFile::new(dir.join("demo/index.html")))
         .nest_service("/demo", ServeDir::new(dir.join("demo")))
         // Pages may not be framed by other sites (clickjacking); the widget frame sets its own policy.

@@ -8,7 +8,11 @@ use joxai_schemas::streams::WorkerKind;
 use secrecy::ExposeSecret as _;
 
 #[derive(Parser)]
-#[command(name = "joxai", version, about = "JoxAI: AI customer service for banks")]
+#[command(
+    name = "joxai",
+    version,
+    about = "JoxAI: AI customer service for banks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,7 +52,11 @@ fn demo_password(config: &Config) -> String {
         Some(p) => p.expose_secret().to_owned(),
         None => {
             use rand::Rng as _;
-            let p: String = rand::thread_rng().sample_iter(rand::distributions::Alphanumeric).take(16).map(char::from).collect();
+            let p: String = rand::thread_rng()
+                .sample_iter(rand::distributions::Alphanumeric)
+                .take(16)
+                .map(char::from)
+                .collect();
             p
         }
     }
@@ -59,9 +67,15 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Command::Nlu { args } = &cli.command {
         // `nlu safety` measures the escalation classifier's decisions, which live in the workers, not in the NLU crate.
-        let words: Vec<&str> = args.iter().map(String::as_str).skip_while(|a| *a == "nlu").collect();
+        let words: Vec<&str> = args
+            .iter()
+            .map(String::as_str)
+            .skip_while(|a| *a == "nlu")
+            .collect();
         if words.first() == Some(&"safety") {
-            return joxai_workers::escalation::safety::run_cli(&args[args.len() - words.len() + 1..]);
+            return joxai_workers::escalation::safety::run_cli(
+                &args[args.len() - words.len() + 1..],
+            );
         }
         return joxai_nlu::run_cli(args);
     }
@@ -73,7 +87,12 @@ async fn main() -> anyhow::Result<()> {
     let listen = || async {
         tokio::net::TcpListener::bind(config.http_addr)
             .await
-            .with_context(|| format!("listening on {} (set JOXAI_HTTP_ADDR to change)", config.http_addr))
+            .with_context(|| {
+                format!(
+                    "listening on {} (set JOXAI_HTTP_ADDR to change)",
+                    config.http_addr
+                )
+            })
     };
     match cli.command {
         Command::All { seed_demo } => {
@@ -83,7 +102,9 @@ async fn main() -> anyhow::Result<()> {
                 joxai::seed::seed_demo(&platform, &password).await?;
                 joxai::seed::seed_demo_activity(&platform).await?;
                 if config.demo_password.is_none() {
-                    println!("Demo staff password (admin@, supervisor@, agent@joxai.local): {password}");
+                    println!(
+                        "Demo staff password (admin@, supervisor@, agent@joxai.local): {password}"
+                    );
                 }
             }
             // Train the intent model before accepting traffic, so the first message is not slow.
@@ -107,7 +128,9 @@ async fn main() -> anyhow::Result<()> {
             let password = demo_password(&config);
             joxai::seed::seed_demo(&platform, &password).await?;
             joxai::seed::seed_demo_activity(&platform).await?;
-            println!("Demo staff ready: admin@joxai.local, supervisor@joxai.local, agent@joxai.local");
+            println!(
+                "Demo staff ready: admin@joxai.local, supervisor@joxai.local, agent@joxai.local"
+            );
             if config.demo_password.is_none() {
                 println!("Password: {password}");
             }

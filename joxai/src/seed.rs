@@ -14,7 +14,8 @@ pub const DEMO_STAFF: &[(&str, &str, &str)] = &[
 ];
 
 /// The demo bank customers a signed identity can name (see `/demo/identity` in demo mode).
-pub const DEMO_CUSTOMERS: &[(&str, &str)] = &[("CUST-1001", "Ana García"), ("CUST-1002", "John Smith")];
+pub const DEMO_CUSTOMERS: &[(&str, &str)] =
+    &[("CUST-1001", "Ana García"), ("CUST-1002", "John Smith")];
 
 /// The knowledge base the product ships with (bank FAQ, English and Spanish).
 const KNOWLEDGE_BASE: &str = include_str!("../../nlu/data/knowledge_base.json");
@@ -31,7 +32,10 @@ struct SeedArticle {
 
 /// A stable id for a seeded row, so seeding twice finds the same rows.
 fn seed_id(name: &str) -> Uuid {
-    Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("joxai-demo:{name}").as_bytes())
+    Uuid::new_v5(
+        &Uuid::NAMESPACE_URL,
+        format!("joxai-demo:{name}").as_bytes(),
+    )
 }
 
 /// Create (or reset the password of) the demo staff, and seed the demo bank and knowledge base.
@@ -60,11 +64,51 @@ pub async fn seed_demo(platform: &Platform, password: &str) -> anyhow::Result<()
 async fn seed_bank(tx: &tokio_postgres::Transaction<'_>) -> anyhow::Result<()> {
     // (customer, key, kind, name, last4, balance, available) — amounts in cents.
     let accounts: &[(&str, &str, &str, &str, &str, i64, i64)] = &[
-        ("CUST-1001", "ana-checking", "checking", "Cuenta corriente", "4821", 245_075, 230_075),
-        ("CUST-1001", "ana-savings", "savings", "Cuenta de ahorro", "9930", 1_200_000, 1_200_000),
-        ("CUST-1001", "ana-credit", "credit_card", "Tarjeta de crédito", "7710", -84_520, 215_480),
-        ("CUST-1002", "john-checking", "checking", "Current account", "1122", 83_010, 83_010),
-        ("CUST-1002", "john-savings", "savings", "Easy saver", "5567", 310_000, 310_000),
+        (
+            "CUST-1001",
+            "ana-checking",
+            "checking",
+            "Cuenta corriente",
+            "4821",
+            245_075,
+            230_075,
+        ),
+        (
+            "CUST-1001",
+            "ana-savings",
+            "savings",
+            "Cuenta de ahorro",
+            "9930",
+            1_200_000,
+            1_200_000,
+        ),
+        (
+            "CUST-1001",
+            "ana-credit",
+            "credit_card",
+            "Tarjeta de crédito",
+            "7710",
+            -84_520,
+            215_480,
+        ),
+        (
+            "CUST-1002",
+            "john-checking",
+            "checking",
+            "Current account",
+            "1122",
+            83_010,
+            83_010,
+        ),
+        (
+            "CUST-1002",
+            "john-savings",
+            "savings",
+            "Easy saver",
+            "5567",
+            310_000,
+            310_000,
+        ),
     ];
     for (customer, key, kind, name, last4, balance, available) in accounts {
         tx.execute(
@@ -76,10 +120,46 @@ async fn seed_bank(tx: &tokio_postgres::Transaction<'_>) -> anyhow::Result<()> {
     }
     let due = time::OffsetDateTime::now_utc().date() + time::Duration::days(12);
     // (customer, key, account, kind, last4, limit, statement, due)
-    let cards: &[(&str, &str, &str, &str, &str, Option<i64>, Option<i64>, Option<time::Date>)] = &[
-        ("CUST-1001", "ana-debit", "ana-checking", "debit", "4921", None, None, None),
-        ("CUST-1001", "ana-visa", "ana-credit", "credit", "7710", Some(300_000), Some(84_520), Some(due)),
-        ("CUST-1002", "john-debit", "john-checking", "debit", "5512", None, None, None),
+    let cards: &[(
+        &str,
+        &str,
+        &str,
+        &str,
+        &str,
+        Option<i64>,
+        Option<i64>,
+        Option<time::Date>,
+    )] = &[
+        (
+            "CUST-1001",
+            "ana-debit",
+            "ana-checking",
+            "debit",
+            "4921",
+            None,
+            None,
+            None,
+        ),
+        (
+            "CUST-1001",
+            "ana-visa",
+            "ana-credit",
+            "credit",
+            "7710",
+            Some(300_000),
+            Some(84_520),
+            Some(due),
+        ),
+        (
+            "CUST-1002",
+            "john-debit",
+            "john-checking",
+            "debit",
+            "5512",
+            None,
+            None,
+            None,
+        ),
     ];
     for (customer, key, account, kind, last4, limit, statement, due) in cards {
         tx.execute(
@@ -111,12 +191,60 @@ async fn seed_bank(tx: &tokio_postgres::Transaction<'_>) -> anyhow::Result<()> {
         .await?;
     }
     let products: &[(&str, &str, &str, &str, i32, Option<i32>, i64)] = &[
-        ("savings-instant", "savings", "Instant-access savings", "Ahorro con acceso inmediato", 150, None, 0),
-        ("savings-6m", "savings", "6-month fixed deposit", "Depósito a plazo fijo 6 meses", 225, Some(6), 100_000),
-        ("savings-12m", "savings", "12-month fixed deposit", "Depósito a plazo fijo 12 meses", 275, Some(12), 100_000),
-        ("savings-24m", "savings", "24-month fixed deposit", "Depósito a plazo fijo 24 meses", 310, Some(24), 100_000),
-        ("loan-personal", "loan", "Personal loan", "Préstamo personal", 690, Some(84), 300_000),
-        ("loan-mortgage", "loan", "Mortgage", "Hipoteca", 345, Some(360), 5_000_000),
+        (
+            "savings-instant",
+            "savings",
+            "Instant-access savings",
+            "Ahorro con acceso inmediato",
+            150,
+            None,
+            0,
+        ),
+        (
+            "savings-6m",
+            "savings",
+            "6-month fixed deposit",
+            "Depósito a plazo fijo 6 meses",
+            225,
+            Some(6),
+            100_000,
+        ),
+        (
+            "savings-12m",
+            "savings",
+            "12-month fixed deposit",
+            "Depósito a plazo fijo 12 meses",
+            275,
+            Some(12),
+            100_000,
+        ),
+        (
+            "savings-24m",
+            "savings",
+            "24-month fixed deposit",
+            "Depósito a plazo fijo 24 meses",
+            310,
+            Some(24),
+            100_000,
+        ),
+        (
+            "loan-personal",
+            "loan",
+            "Personal loan",
+            "Préstamo personal",
+            690,
+            Some(84),
+            300_000,
+        ),
+        (
+            "loan-mortgage",
+            "loan",
+            "Mortgage",
+            "Hipoteca",
+            345,
+            Some(360),
+            5_000_000,
+        ),
     ];
     for (id, kind, en, es, rate, term, min) in products {
         tx.execute(
@@ -135,7 +263,15 @@ async fn seed_knowledge_base(tx: &tokio_postgres::Transaction<'_>) -> anyhow::Re
         tx.execute(
             "INSERT INTO kb_articles (id, slug, locale, title, body, intents, tags)
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (slug, locale) DO NOTHING",
-            &[&seed_id(&format!("kb-{}-{}", a.slug, a.locale)), &a.slug, &a.locale, &a.title, &a.body, &a.intents, &a.tags],
+            &[
+                &seed_id(&format!("kb-{}-{}", a.slug, a.locale)),
+                &a.slug,
+                &a.locale,
+                &a.title,
+                &a.body,
+                &a.intents,
+                &a.tags,
+            ],
         )
         .await?;
     }
@@ -145,8 +281,16 @@ async fn seed_knowledge_base(tx: &tokio_postgres::Transaction<'_>) -> anyhow::Re
 /// Canned responses the demo starts with, English and Spanish, with the placeholders the panel fills
 /// in (`{{customer_name}}`, `{{ticket_number}}`, `{{agent_name}}`; see `ingress/src/routes/canned.rs`).
 const DEMO_CANNED: &[(&str, &str, &str)] = &[
-    ("greeting-en", "Greeting (EN)", "Hello {{customer_name}}, this is {{agent_name}}. I'm looking at your case {{ticket_number}} now."),
-    ("greeting-es", "Saludo (ES)", "Hola {{customer_name}}, soy {{agent_name}}. Ya estoy revisando su caso {{ticket_number}}."),
+    (
+        "greeting-en",
+        "Greeting (EN)",
+        "Hello {{customer_name}}, this is {{agent_name}}. I'm looking at your case {{ticket_number}} now.",
+    ),
+    (
+        "greeting-es",
+        "Saludo (ES)",
+        "Hola {{customer_name}}, soy {{agent_name}}. Ya estoy revisando su caso {{ticket_number}}.",
+    ),
     (
         "card-blocked-en",
         "Card blocked (EN)",
@@ -167,8 +311,16 @@ const DEMO_CANNED: &[(&str, &str, &str)] = &[
         "Reembolso en revisión (ES)",
         "Gracias, {{customer_name}}. Hemos abierto una revisión de este pago con el caso {{ticket_number}}; le escribiremos en 2 días hábiles.",
     ),
-    ("closing-en", "Closing (EN)", "Is there anything else I can help you with today, {{customer_name}}?"),
-    ("closing-es", "Despedida (ES)", "¿Puedo ayudarle en algo más hoy, {{customer_name}}?"),
+    (
+        "closing-en",
+        "Closing (EN)",
+        "Is there anything else I can help you with today, {{customer_name}}?",
+    ),
+    (
+        "closing-es",
+        "Despedida (ES)",
+        "¿Puedo ayudarle en algo más hoy, {{customer_name}}?",
+    ),
 ];
 
 /// One past conversation's topic: what the customer wrote (English, Spanish), the intent, and — when
@@ -181,41 +333,86 @@ struct Topic {
 }
 
 const TOPICS: &[Topic] = &[
-    Topic { intent: "card_arrival", en: "When will my new card arrive?", es: "¿Cuándo llegará mi nueva tarjeta?", ticket: None },
+    Topic {
+        intent: "card_arrival",
+        en: "When will my new card arrive?",
+        es: "¿Cuándo llegará mi nueva tarjeta?",
+        ticket: None,
+    },
     Topic {
         intent: "lost_or_stolen_card",
         en: "I lost my card yesterday",
         es: "Perdí mi tarjeta ayer",
-        ticket: Some(("urgent", "urgent_intent", "Your card is blocked; a new one is on its way.")),
+        ticket: Some((
+            "urgent",
+            "urgent_intent",
+            "Your card is blocked; a new one is on its way.",
+        )),
     },
-    Topic { intent: "balance", en: "What is my balance?", es: "¿Cuál es mi saldo?", ticket: None },
+    Topic {
+        intent: "balance",
+        en: "What is my balance?",
+        es: "¿Cuál es mi saldo?",
+        ticket: None,
+    },
     Topic {
         intent: "request_refund",
         en: "I want a refund for a purchase",
         es: "Quiero un reembolso de una compra",
-        ticket: Some(("normal", "needs_human_action", "We have opened a review of this payment.")),
+        ticket: Some((
+            "normal",
+            "needs_human_action",
+            "We have opened a review of this payment.",
+        )),
     },
-    Topic { intent: "transfer_timing", en: "How long does a transfer take?", es: "¿Cuánto tarda una transferencia?", ticket: None },
+    Topic {
+        intent: "transfer_timing",
+        en: "How long does a transfer take?",
+        es: "¿Cuánto tarda una transferencia?",
+        ticket: None,
+    },
     Topic {
         intent: "human_agent",
         en: "Can I talk to a person?",
         es: "¿Puedo hablar con una persona?",
-        ticket: Some(("normal", "customer_asked", "Hello, I'm here to help. What can I do for you?")),
+        ticket: Some((
+            "normal",
+            "customer_asked",
+            "Hello, I'm here to help. What can I do for you?",
+        )),
     },
     Topic {
         intent: "transaction_charged_twice",
         en: "I was charged twice for the same thing",
         es: "Me han cobrado dos veces lo mismo",
-        ticket: Some(("high", "needs_human_action", "I can see the double charge; the second one will be returned.")),
+        ticket: Some((
+            "high",
+            "needs_human_action",
+            "I can see the double charge; the second one will be returned.",
+        )),
     },
-    Topic { intent: "exchange_rate", en: "What exchange rate do you use?", es: "¿Qué tipo de cambio usan?", ticket: None },
+    Topic {
+        intent: "exchange_rate",
+        en: "What exchange rate do you use?",
+        es: "¿Qué tipo de cambio usan?",
+        ticket: None,
+    },
     Topic {
         intent: "card_payment_not_recognised",
         en: "There is a payment I don't recognise",
         es: "Hay un pago que no reconozco",
-        ticket: Some(("urgent", "urgent_intent", "I have blocked the card and opened a dispute for this payment.")),
+        ticket: Some((
+            "urgent",
+            "urgent_intent",
+            "I have blocked the card and opened a dispute for this payment.",
+        )),
     },
-    Topic { intent: "top_up_limits", en: "What are the top-up limits?", es: "¿Cuáles son los límites de recarga?", ticket: None },
+    Topic {
+        intent: "top_up_limits",
+        en: "What are the top-up limits?",
+        es: "¿Cuáles son los límites de recarga?",
+        ticket: None,
+    },
     Topic {
         intent: "edit_personal_details",
         en: "I need to change my address",
@@ -226,7 +423,11 @@ const TOPICS: &[Topic] = &[
         intent: "card_arrival",
         en: "My card still hasn't arrived, this is useless",
         es: "Mi tarjeta sigue sin llegar, esto no sirve",
-        ticket: Some(("high", "frustration", "I'm sorry for the wait; I have sent a new card by express post.")),
+        ticket: Some((
+            "high",
+            "frustration",
+            "I'm sorry for the wait; I have sent a new card by express post.",
+        )),
     },
 ];
 
@@ -244,14 +445,23 @@ const HISTORY_DAYS: i64 = 28;
 pub async fn seed_demo_activity(platform: &Platform) -> anyhow::Result<()> {
     let mut client = platform.db.client().await?;
     let marker = seed_id("history-0");
-    if client.query_opt("SELECT 1 FROM conversations WHERE id = $1", &[&marker]).await?.is_some() {
+    if client
+        .query_opt("SELECT 1 FROM conversations WHERE id = $1", &[&marker])
+        .await?
+        .is_some()
+    {
         return Ok(());
     }
     let settings = joxai_platform::settings::load(&platform.db).await?.settings;
     let targets = serde_json::to_value(&settings.sla)?;
     let tx = client.transaction().await?;
-    let agent: Option<Uuid> =
-        tx.query_opt("SELECT id FROM users WHERE lower(email) = 'agent@joxai.local'", &[]).await?.map(|r| r.get(0));
+    let agent: Option<Uuid> = tx
+        .query_opt(
+            "SELECT id FROM users WHERE lower(email) = 'agent@joxai.local'",
+            &[],
+        )
+        .await?
+        .map(|r| r.get(0));
     let Some(agent) = agent else {
         anyhow::bail!("seed the demo staff first");
     };
@@ -263,15 +473,22 @@ pub async fn seed_demo_activity(platform: &Platform) -> anyhow::Result<()> {
         .await?;
     }
     // Customers who chatted without signing in (the demo bank customers are seeded above).
-    let customers: Vec<Uuid> = (0..6).map(|i| seed_id(&format!("history-customer-{i}"))).collect();
+    let customers: Vec<Uuid> = (0..6)
+        .map(|i| seed_id(&format!("history-customer-{i}")))
+        .collect();
     for id in &customers {
-        tx.execute("INSERT INTO customers (id) VALUES ($1) ON CONFLICT (id) DO NOTHING", &[id]).await?;
+        tx.execute(
+            "INSERT INTO customers (id) VALUES ($1) ON CONFLICT (id) DO NOTHING",
+            &[id],
+        )
+        .await?;
     }
     let now = time::OffsetDateTime::now_utc();
     let minutes = |n: i64| time::Duration::minutes(n);
     let ratings = [5i16, 4, 5, 3, 5, 4, 2, 5, 4, 5];
     // Two in five reach a person, about a bank's usual share once a bot answers the everyday questions.
-    let (escalated, answered): (Vec<&Topic>, Vec<&Topic>) = TOPICS.iter().partition(|t| t.ticket.is_some());
+    let (escalated, answered): (Vec<&Topic>, Vec<&Topic>) =
+        TOPICS.iter().partition(|t| t.ticket.is_some());
     for i in 0..HISTORY_CONVERSATIONS {
         // Spread over the last four weeks, during the day, a little irregular (no two alike).
         let days_ago = 1 + i * (HISTORY_DAYS - 1) / HISTORY_CONVERSATIONS;
@@ -279,7 +496,11 @@ pub async fn seed_demo_activity(platform: &Platform) -> anyhow::Result<()> {
             + time::Duration::hours(8 + (i * 7) % 11)
             + minutes((i * 13) % 60);
         let n = i as usize;
-        let topic = if n % 5 < 2 { escalated[(n / 5 * 2 + n % 5) % escalated.len()] } else { answered[(n / 5 * 3 + n % 5) % answered.len()] };
+        let topic = if n % 5 < 2 {
+            escalated[(n / 5 * 2 + n % 5) % escalated.len()]
+        } else {
+            answered[(n / 5 * 3 + n % 5) % answered.len()]
+        };
         let spanish = i % 3 == 0;
         let locale = if spanish { "es" } else { "en" };
         let conversation = seed_id(&format!("history-{i}"));
@@ -295,14 +516,41 @@ pub async fn seed_demo_activity(platform: &Platform) -> anyhow::Result<()> {
         let question = seed_id(&format!("history-{i}-q"));
         let message = "INSERT INTO messages (id, conversation_id, sender, author_id, text, in_reply_to, intent, confidence, created_at)
                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-        tx.execute(message, &[&question, &conversation, &"customer", &None::<Uuid>, &text, &None::<Uuid>, &None::<String>, &None::<f32>, &started])
-            .await?;
+        tx.execute(
+            message,
+            &[
+                &question,
+                &conversation,
+                &"customer",
+                &None::<Uuid>,
+                &text,
+                &None::<Uuid>,
+                &None::<String>,
+                &None::<f32>,
+                &started,
+            ],
+        )
+        .await?;
         let confidence = 0.55 + ((i * 37) % 45) as f32 / 100.0;
-        let answer = if spanish { "Le ayudo con eso." } else { "Let me help you with that." };
+        let answer = if spanish {
+            "Le ayudo con eso."
+        } else {
+            "Let me help you with that."
+        };
         last += time::Duration::seconds(2);
         tx.execute(
             message,
-            &[&seed_id(&format!("history-{i}-a")), &conversation, &"bot", &None::<Uuid>, &answer, &Some(question), &Some(topic.intent), &Some(confidence), &last],
+            &[
+                &seed_id(&format!("history-{i}-a")),
+                &conversation,
+                &"bot",
+                &None::<Uuid>,
+                &answer,
+                &Some(question),
+                &Some(topic.intent),
+                &Some(confidence),
+                &last,
+            ],
         )
         .await?;
         let mut resolved = None;
@@ -312,15 +560,39 @@ pub async fn seed_demo_activity(platform: &Platform) -> anyhow::Result<()> {
             let first = last + minutes(2 + (i * 11) % 49);
             let done = first + time::Duration::hours(1 + (i * 7) % 30);
             let ticket = seed_id(&format!("history-{i}-ticket"));
-            let system = if spanish { "Le hemos pasado con nuestro equipo." } else { "We've passed you to our team." };
+            let system = if spanish {
+                "Le hemos pasado con nuestro equipo."
+            } else {
+                "We've passed you to our team."
+            };
             tx.execute(
                 message,
-                &[&seed_id(&format!("history-{i}-s")), &conversation, &"system", &None::<Uuid>, &system, &None::<Uuid>, &None::<String>, &None::<f32>, &(last + time::Duration::seconds(1))],
+                &[
+                    &seed_id(&format!("history-{i}-s")),
+                    &conversation,
+                    &"system",
+                    &None::<Uuid>,
+                    &system,
+                    &None::<Uuid>,
+                    &None::<String>,
+                    &None::<f32>,
+                    &(last + time::Duration::seconds(1)),
+                ],
             )
             .await?;
             tx.execute(
                 message,
-                &[&seed_id(&format!("history-{i}-r")), &conversation, &"agent", &Some(agent), &reply, &None::<Uuid>, &None::<String>, &None::<f32>, &first],
+                &[
+                    &seed_id(&format!("history-{i}-r")),
+                    &conversation,
+                    &"agent",
+                    &Some(agent),
+                    &reply,
+                    &None::<Uuid>,
+                    &None::<String>,
+                    &None::<f32>,
+                    &first,
+                ],
             )
             .await?;
             tx.execute(
@@ -334,14 +606,25 @@ pub async fn seed_demo_activity(platform: &Platform) -> anyhow::Result<()> {
                 &[&ticket, &conversation, &customer, &text, &priority, &reason, &agent, &last, &first, &done, &targets],
             )
             .await?;
-            for (kind, at) in [("created", last), ("assigned", last), ("agent_replied", first), ("status_changed", done)] {
+            for (kind, at) in [
+                ("created", last),
+                ("assigned", last),
+                ("agent_replied", first),
+                ("status_changed", done),
+            ] {
                 let data = match kind {
                     "created" => serde_json::json!({ "reason": reason, "priority": priority }),
                     "assigned" => serde_json::json!({ "assignee_id": agent }),
-                    "status_changed" => serde_json::json!({ "from": "in_progress", "to": "resolved" }),
+                    "status_changed" => {
+                        serde_json::json!({ "from": "in_progress", "to": "resolved" })
+                    }
                     _ => serde_json::json!({}),
                 };
-                let actor = if kind == "created" { "classifier".to_owned() } else { agent.to_string() };
+                let actor = if kind == "created" {
+                    "classifier".to_owned()
+                } else {
+                    agent.to_string()
+                };
                 tx.execute(
                     "INSERT INTO ticket_events (ticket_id, command_id, kind, actor, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
                     &[&ticket, &seed_id(&format!("history-{i}-{kind}")), &kind, &actor, &data, &at],

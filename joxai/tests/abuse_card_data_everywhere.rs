@@ -16,7 +16,9 @@ mod support;
 
 use std::time::Duration;
 
-use card_data_support::{ARABIC_INDIC, DEVANAGARI, FULLWIDTH, Secrets, grouped, iban, in_script, strings};
+use card_data_support::{
+    ARABIC_INDIC, DEVANAGARI, FULLWIDTH, Secrets, grouped, iban, in_script, strings,
+};
 use desk_helpers::{ADMIN, SUPERVISOR, call, get, post};
 use fault_support::{FakeLlm, random_pan, raw_stream, wait_long};
 use serde_json::{Value, json};
@@ -25,9 +27,16 @@ use uuid::Uuid;
 
 #[tokio::test]
 async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
-    let (llm_url, fake) = FakeLlm { reply: "Happy to help with that.".into(), ..Default::default() }.serve().await;
+    let (llm_url, fake) = FakeLlm {
+        reply: "Happy to help with that.".into(),
+        ..Default::default()
+    }
+    .serve()
+    .await;
     let app = spawn_app_with(move |f| {
-        f.merge(("llm.provider", "openai")).merge(("llm.base_url", llm_url)).merge(("llm.openai_api_key", "k"))
+        f.merge(("llm.provider", "openai"))
+            .merge(("llm.base_url", llm_url))
+            .merge(("llm.openai_api_key", "k"))
     })
     .await;
     let supervisor = app.login(SUPERVISOR).await;
@@ -48,11 +57,35 @@ async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
         (pan(19), Box::new(|p| grouped(p, "\u{2009}"))),
         (pan(16), Box::new(|p| grouped(p, "\t"))),
         (pan(16), Box::new(|p| grouped(p, "\n"))),
-        (pan(16), Box::new(|p| p.chars().map(String::from).collect::<Vec<_>>().join("\u{200B}"))),
-        (pan(16), Box::new(|p| grouped(&in_script(p, FULLWIDTH), " "))),
-        (pan(16), Box::new(|p| grouped(&in_script(p, ARABIC_INDIC), " "))),
+        (
+            pan(16),
+            Box::new(|p| {
+                p.chars()
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+                    .join("\u{200B}")
+            }),
+        ),
+        (
+            pan(16),
+            Box::new(|p| grouped(&in_script(p, FULLWIDTH), " ")),
+        ),
+        (
+            pan(16),
+            Box::new(|p| grouped(&in_script(p, ARABIC_INDIC), " ")),
+        ),
         (pan(16), Box::new(|p| in_script(p, DEVANAGARI))),
-        (pan(15), Box::new(|p| format!("{}\u{AD}{}\u{FEFF}{}", &p[..4], &p[4..10], in_script(&p[10..], FULLWIDTH)))),
+        (
+            pan(15),
+            Box::new(|p| {
+                format!(
+                    "{}\u{AD}{}\u{FEFF}{}",
+                    &p[..4],
+                    &p[4..10],
+                    in_script(&p[10..], FULLWIDTH)
+                )
+            }),
+        ),
     ];
     let split = pan(16);
     let split_alone = pan(16);
@@ -62,11 +95,21 @@ async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
         .iter()
         .enumerate()
         .map(|(i, (digits, typed))| {
-            if i % 2 == 0 { format!("my card {} was charged twice", typed(digits)) } else { format!("mi tarjeta {} no funciona", typed(digits)) }
+            if i % 2 == 0 {
+                format!("my card {} was charged twice", typed(digits))
+            } else {
+                format!("mi tarjeta {} no funciona", typed(digits))
+            }
         })
         .collect();
     // A plain savings question, so the bot answers through the (fake) LLM whatever the others lead to.
-    customer_texts.insert(0, format!("what savings plans do you offer? my card is {}", grouped(&split_alone, "\u{2007}")));
+    customer_texts.insert(
+        0,
+        format!(
+            "what savings plans do you offer? my card is {}",
+            grouped(&split_alone, "\u{2007}")
+        ),
+    );
     customer_texts.push(format!("send the refund to {}", grouped(&iban, " ")));
     customer_texts.push(format!("the cvv is {code}"));
     customer_texts.push(format!("the 3 digits on the back are {code}"));
@@ -74,7 +117,10 @@ async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
     customer_texts.push(format!("my new card is {} {}", &split[..4], &split[4..8]));
     customer_texts.push(format!("{} {} is it blocked?", &split[8..12], &split[12..]));
 
-    let mut secrets = Secrets { digits: vec![], phrases: vec![] };
+    let mut secrets = Secrets {
+        digits: vec![],
+        phrases: vec![],
+    };
     for (digits, _) in &formats {
         secrets.forbid_pan(digits);
     }
@@ -86,20 +132,31 @@ async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
     }
 
     for (i, text) in customer_texts.iter().enumerate() {
-        let response = app.post_message(conversation, &token, &format!("c-{i}"), text).await;
+        let response = app
+            .post_message(conversation, &token, &format!("c-{i}"), text)
+            .await;
         assert_eq!(response.status(), 202, "{text:?} accepted");
         if i == 0 {
             // Answered by the bot (through the LLM) before anything the classifier may hand to a person.
             ws.wait_event("a bot answer", |f| {
-                is_message_from(f, "bot") && f["event"]["payload"]["message"]["in_reply_to"].is_string()
+                is_message_from(f, "bot")
+                    && f["event"]["payload"]["message"]["in_reply_to"].is_string()
             })
             .await;
         }
     }
-    wait_long("every customer message is stored", Duration::from_secs(30), || async {
-        app.count("SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender = 'customer'", &[&conversation]).await
-            == customer_texts.len() as i64
-    })
+    wait_long(
+        "every customer message is stored",
+        Duration::from_secs(30),
+        || async {
+            app.count(
+                "SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender = 'customer'",
+                &[&conversation],
+            )
+            .await
+                == customer_texts.len() as i64
+        },
+    )
     .await;
 
     // The split number is masked in both parts, and the earlier part is re-rendered live.
@@ -110,8 +167,14 @@ async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
         )
         .await;
     let (later, earlier): (String, String) = (last_two[0].get(0), last_two[1].get(0));
-    assert!(earlier.contains('*') && later.contains('*'), "both parts masked: {earlier:?} / {later:?}");
-    ws.wait_event("the earlier part re-rendered", |f| support::event_type(f) == "message.redacted").await;
+    assert!(
+        earlier.contains('*') && later.contains('*'),
+        "both parts masked: {earlier:?} / {later:?}"
+    );
+    ws.wait_event("the earlier part re-rendered", |f| {
+        support::event_type(f) == "message.redacted"
+    })
+    .await;
     // The customer is told why, once.
     let notices = app
         .count("SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender = 'bot' AND text LIKE 'For your safety%'", &[&conversation])
@@ -128,9 +191,18 @@ async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
     };
     let dotted: fn(&str) -> String = |p| grouped(p, ".");
     let wide: fn(&str) -> String = |p| grouped(&in_script(p, FULLWIDTH), "\u{A0}");
-    let hidden: fn(&str) -> String = |p| p.chars().map(String::from).collect::<Vec<_>>().join("\u{200D}");
+    let hidden: fn(&str) -> String = |p| {
+        p.chars()
+            .map(String::from)
+            .collect::<Vec<_>>()
+            .join("\u{200D}")
+    };
 
-    let (subject, category, tag) = (staff_pan(&mut secrets, dotted), staff_pan(&mut secrets, wide), staff_pan(&mut secrets, hidden));
+    let (subject, category, tag) = (
+        staff_pan(&mut secrets, dotted),
+        staff_pan(&mut secrets, wide),
+        staff_pan(&mut secrets, hidden),
+    );
     let (status, body) = call(
         &app,
         "PATCH",
@@ -141,12 +213,27 @@ async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
     .await;
     assert_eq!(status, 200, "ticket edited: {body}");
     let reply = staff_pan(&mut secrets, dotted);
-    let (status, body) = post(&app, &format!("/api/v1/tickets/{ticket}/messages"), &supervisor, json!({ "text": format!("is it {reply}?") })).await;
+    let (status, body) = post(
+        &app,
+        &format!("/api/v1/tickets/{ticket}/messages"),
+        &supervisor,
+        json!({ "text": format!("is it {reply}?") }),
+    )
+    .await;
     assert_eq!(status, 202, "reply: {body}");
     let note = staff_pan(&mut secrets, wide);
-    let (status, body) = post(&app, &format!("/api/v1/tickets/{ticket}/notes"), &supervisor, json!({ "text": format!("customer card {note}") })).await;
+    let (status, body) = post(
+        &app,
+        &format!("/api/v1/tickets/{ticket}/notes"),
+        &supervisor,
+        json!({ "text": format!("customer card {note}") }),
+    )
+    .await;
     assert!(status == 201 || status == 202, "note: {status} {body}");
-    let (created_subject, created_tag) = (staff_pan(&mut secrets, hidden), staff_pan(&mut secrets, dotted));
+    let (created_subject, created_tag) = (
+        staff_pan(&mut secrets, hidden),
+        staff_pan(&mut secrets, dotted),
+    );
     let (status, body) = post(
         &app,
         "/api/v1/tickets",
@@ -154,8 +241,14 @@ async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
         json!({ "subject": format!("call back {created_subject}"), "tags": [created_tag], "priority": "normal" }),
     )
     .await;
-    assert!(status == 201 || status == 202, "ticket created: {status} {body}");
-    let (canned_title, canned_body) = (staff_pan(&mut secrets, wide), staff_pan(&mut secrets, dotted));
+    assert!(
+        status == 201 || status == 202,
+        "ticket created: {status} {body}"
+    );
+    let (canned_title, canned_body) = (
+        staff_pan(&mut secrets, wide),
+        staff_pan(&mut secrets, dotted),
+    );
     let (status, body) = post(
         &app,
         "/api/v1/canned-responses",
@@ -164,7 +257,11 @@ async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
     )
     .await;
     assert_eq!(status, 201, "canned response: {body}");
-    let (kb_title, kb_body, kb_tag) = (staff_pan(&mut secrets, dotted), staff_pan(&mut secrets, hidden), staff_pan(&mut secrets, wide));
+    let (kb_title, kb_body, kb_tag) = (
+        staff_pan(&mut secrets, dotted),
+        staff_pan(&mut secrets, hidden),
+        staff_pan(&mut secrets, wide),
+    );
     let (status, body) = post(
         &app,
         "/api/v1/knowledge/articles",
@@ -207,34 +304,70 @@ async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
         .send()
         .await
         .expect("rating");
-    assert!(rated.status().is_success(), "rating accepted: {}", rated.status());
+    assert!(
+        rated.status().is_success(),
+        "rating accepted: {}",
+        rated.status()
+    );
 
-    ws.wait_event("the agent's reply", |f| is_message_from(f, "agent")).await;
-    wait_long("the note and edits are stored", Duration::from_secs(20), || async {
-        app.count("SELECT count(*) FROM ticket_notes WHERE ticket_id = $1", &[&ticket]).await == 1
-    })
+    ws.wait_event("the agent's reply", |f| is_message_from(f, "agent"))
+        .await;
+    wait_long(
+        "the note and edits are stored",
+        Duration::from_secs(20),
+        || async {
+            app.count(
+                "SELECT count(*) FROM ticket_notes WHERE ticket_id = $1",
+                &[&ticket],
+            )
+            .await
+                == 1
+        },
+    )
     .await;
     ws.drain_for(Duration::from_secs(1)).await;
     staff_ws.drain_for(Duration::from_secs(1)).await;
 
     // ---- Postgres: every row of every table ----
-    let tables = app.query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'", &[]).await;
+    let tables = app
+        .query(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+            &[],
+        )
+        .await;
     assert!(tables.len() > 5, "the schema has its tables");
     for table in tables {
         let table: String = table.get(0);
-        let dump = app.query(&format!("SELECT coalesce(string_agg(t::text, '|'), '') FROM \"{table}\" t"), &[]).await;
+        let dump = app
+            .query(
+                &format!("SELECT coalesce(string_agg(t::text, '|'), '') FROM \"{table}\" t"),
+                &[],
+            )
+            .await;
         secrets.assert_absent(&format!("table {table}"), dump[0].get::<_, &str>(0));
     }
     // The masked forms are what was stored, and every staff field holds its mask.
-    let ticket_row = app.query("SELECT subject, category, tags::text FROM tickets WHERE id = $1", &[&ticket]).await;
+    let ticket_row = app
+        .query(
+            "SELECT subject, category, tags::text FROM tickets WHERE id = $1",
+            &[&ticket],
+        )
+        .await;
     for i in 0..3 {
         let field: String = ticket_row[0].get(i);
-        assert!(field.contains("******"), "ticket field {i} stored masked: {field}");
+        assert!(
+            field.contains("******"),
+            "ticket field {i} stored masked: {field}"
+        );
     }
 
     // ---- the bus, read back, and the JetStream store files on disk ----
     let topology = app.platform.bus.topology().clone();
-    let streams = [topology.commands_stream(), topology.events_stream(), topology.dead_letter_stream()];
+    let streams = [
+        topology.commands_stream(),
+        topology.events_stream(),
+        topology.dead_letter_stream(),
+    ];
     for stream in &streams {
         for (subject, message) in raw_stream(&app.platform, stream).await {
             secrets.assert_absent(&format!("{stream} message on {subject}"), &message);
@@ -244,7 +377,8 @@ async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
         Ok(store) => {
             // A word only this test typed proves the scan reads the records (the store is not compressed).
             let marker = format!("marker{}", Uuid::new_v4().simple());
-            app.post_message(conversation, &token, "marker", &format!("just a {marker}")).await;
+            app.post_message(conversation, &token, "marker", &format!("just a {marker}"))
+                .await;
             let files = || {
                 let mut found = vec![];
                 let mut dirs = vec![std::path::PathBuf::from(&store)];
@@ -253,16 +387,26 @@ async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
                         let path = entry.path();
                         if path.is_dir() {
                             dirs.push(path);
-                        } else if streams.iter().any(|s| path.to_string_lossy().contains(s.as_str())) {
+                        } else if streams
+                            .iter()
+                            .any(|s| path.to_string_lossy().contains(s.as_str()))
+                        {
                             found.push(path);
                         }
                     }
                 }
                 found
             };
-            wait_long("the store files hold the latest record", Duration::from_secs(20), || async {
-                files().iter().any(|f| std::fs::read(f).is_ok_and(|b| String::from_utf8_lossy(&b).contains(&marker)))
-            })
+            wait_long(
+                "the store files hold the latest record",
+                Duration::from_secs(20),
+                || async {
+                    files().iter().any(|f| {
+                        std::fs::read(f)
+                            .is_ok_and(|b| String::from_utf8_lossy(&b).contains(&marker))
+                    })
+                },
+            )
             .await;
             for file in files() {
                 // The server rewrites and removes its own files (index, compacted blocks) while we scan; a file
@@ -272,15 +416,23 @@ async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                     Err(e) => panic!("read store file {}: {e}", file.display()),
                 };
-                secrets.assert_absent(&format!("store file {}", file.display()), &String::from_utf8_lossy(&bytes));
+                secrets.assert_absent(
+                    &format!("store file {}", file.display()),
+                    &String::from_utf8_lossy(&bytes),
+                );
             }
         }
-        Err(_) => eprintln!("JOXAI_TEST_NATS_STORE is not set (make test sets it): the store files were not scanned"),
+        Err(_) => eprintln!(
+            "JOXAI_TEST_NATS_STORE is not set (make test sets it): the store files were not scanned"
+        ),
     }
 
     // ---- the API, as the customer and as staff ----
     let transcript = app.transcript(conversation, &token).await;
-    secrets.assert_absent("the customer's transcript", &strings(&Value::Array(transcript)));
+    secrets.assert_absent(
+        "the customer's transcript",
+        &strings(&Value::Array(transcript)),
+    );
     for path in [
         format!("/api/v1/tickets/{ticket}"),
         "/api/v1/tickets".to_owned(),
@@ -299,11 +451,19 @@ async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
     }
 
     // ---- every WebSocket frame, and every LLM request ----
-    assert!(ws.seen.len() > 10, "the customer received the conversation ({} frames)", ws.seen.len());
+    assert!(
+        ws.seen.len() > 10,
+        "the customer received the conversation ({} frames)",
+        ws.seen.len()
+    );
     for frame in &ws.seen {
         secrets.assert_absent("a frame the customer received", &strings(frame));
     }
-    assert!(staff_ws.seen.len() > 10, "the supervisor received the desk's events ({} frames)", staff_ws.seen.len());
+    assert!(
+        staff_ws.seen.len() > 10,
+        "the supervisor received the desk's events ({} frames)",
+        staff_ws.seen.len()
+    );
     for frame in &staff_ws.seen {
         secrets.assert_absent("a frame the supervisor received", &strings(frame));
     }
@@ -319,20 +479,62 @@ async fn a_ticket_opened_on_the_first_part_of_a_split_card_number_never_holds_it
     let app = support::spawn_app().await;
     let (conversation, token) = app.start_session().await;
     let pan = random_pan(16);
-    let first = format!("I want to talk to a human, my card is {} {} {}", &pan[..4], &pan[4..8], &pan[8..12]);
-    assert_eq!(app.post_message(conversation, &token, "first", &first).await.status(), 202);
-    wait_long("the ticket is opened on the first part", Duration::from_secs(20), || async {
-        app.count("SELECT count(*) FROM tickets WHERE conversation_id = $1", &[&conversation]).await == 1
-    })
+    let first = format!(
+        "I want to talk to a human, my card is {} {} {}",
+        &pan[..4],
+        &pan[4..8],
+        &pan[8..12]
+    );
+    assert_eq!(
+        app.post_message(conversation, &token, "first", &first)
+            .await
+            .status(),
+        202
+    );
+    wait_long(
+        "the ticket is opened on the first part",
+        Duration::from_secs(20),
+        || async {
+            app.count(
+                "SELECT count(*) FROM tickets WHERE conversation_id = $1",
+                &[&conversation],
+            )
+            .await
+                == 1
+        },
+    )
     .await;
-    assert_eq!(app.post_message(conversation, &token, "second", &pan[12..]).await.status(), 202);
-    wait_long("the second part is stored", Duration::from_secs(20), || async {
-        app.count("SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender = 'customer'", &[&conversation]).await == 2
-    })
+    assert_eq!(
+        app.post_message(conversation, &token, "second", &pan[12..])
+            .await
+            .status(),
+        202
+    );
+    wait_long(
+        "the second part is stored",
+        Duration::from_secs(20),
+        || async {
+            app.count(
+                "SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender = 'customer'",
+                &[&conversation],
+            )
+            .await
+                == 2
+        },
+    )
     .await;
-    let mut secrets = Secrets { digits: vec![], phrases: vec![] };
+    let mut secrets = Secrets {
+        digits: vec![],
+        phrases: vec![],
+    };
     secrets.forbid_pan(&pan);
-    let subject: String = app.query("SELECT subject FROM tickets WHERE conversation_id = $1", &[&conversation]).await[0].get(0);
+    let subject: String = app
+        .query(
+            "SELECT subject FROM tickets WHERE conversation_id = $1",
+            &[&conversation],
+        )
+        .await[0]
+        .get(0);
     let texts: Vec<String> = app
         .query("SELECT text FROM messages WHERE conversation_id = $1 AND sender = 'customer' ORDER BY created_at", &[&conversation])
         .await
@@ -340,7 +542,10 @@ async fn a_ticket_opened_on_the_first_part_of_a_split_card_number_never_holds_it
         .map(|row| row.get(0))
         .collect();
     // Read together, as someone with the database would: the subject, then the later part.
-    secrets.assert_absent("the ticket subject read with the later part", &format!("{subject}\n{}", texts[1]));
+    secrets.assert_absent(
+        "the ticket subject read with the later part",
+        &format!("{subject}\n{}", texts[1]),
+    );
     secrets.assert_absent("the messages read together", &texts.join("\n"));
     app.stop().await;
 }

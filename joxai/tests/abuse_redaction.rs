@@ -91,7 +91,8 @@ async fn a_card_number_or_cvv_typed_in_chat_never_reaches_postgres_the_bus_or_th
             // The savings question is answered by the bot (through the fake LLM) before anything the
             // classifier may hand to a person: once a person has the conversation the bot stays quiet.
             ws.wait_event("the bot's answer", |f| {
-                is_message_from(f, "bot") && f["event"]["payload"]["message"]["in_reply_to"].is_string()
+                is_message_from(f, "bot")
+                    && f["event"]["payload"]["message"]["in_reply_to"].is_string()
             })
             .await;
         }

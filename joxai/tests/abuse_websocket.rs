@@ -18,10 +18,14 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn raw_socket(app: &TestApp) -> Socket {
-    tokio_tungstenite::connect_async(format!("ws://{}/api/v1/ws", app.addr)).await.expect("connect").0
+    tokio_tungstenite::connect_async(format!("ws://{}/api/v1/ws", app.addr))
+        .await
+        .expect("connect")
+        .0
 }
 
 /// Read until the server closes; the close code, or `None` if the connection just ended.
@@ -40,16 +44,30 @@ async fn close_code(socket: &mut Socket, within: Duration) -> Option<u16> {
 #[tokio::test]
 async fn a_page_from_a_disallowed_origin_cannot_open_a_socket() {
     let app = spawn_app().await;
-    let mut request = format!("ws://{}/api/v1/ws", app.addr).into_client_request().expect("request");
-    request.headers_mut().insert("origin", "https://evil.example".parse().expect("header"));
+    let mut request = format!("ws://{}/api/v1/ws", app.addr)
+        .into_client_request()
+        .expect("request");
+    request
+        .headers_mut()
+        .insert("origin", "https://evil.example".parse().expect("header"));
     match tokio_tungstenite::connect_async(request).await {
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403)
+        }
         other => panic!("expected 403, got {:?}", other.map(|(_, r)| r.status())),
     }
     // The same page on the app's own origin may.
-    let mut request = format!("ws://{}/api/v1/ws", app.addr).into_client_request().expect("request");
-    request.headers_mut().insert("origin", format!("http://{}", app.addr).parse().expect("header"));
-    assert!(tokio_tungstenite::connect_async(request).await.is_ok(), "same origin is allowed");
+    let mut request = format!("ws://{}/api/v1/ws", app.addr)
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "origin",
+        format!("http://{}", app.addr).parse().expect("header"),
+    );
+    assert!(
+        tokio_tungstenite::connect_async(request).await.is_ok(),
+        "same origin is allowed"
+    );
     app.stop().await;
 }
 
@@ -70,10 +88,16 @@ async fn a_socket_with_a_bad_or_missing_token_gets_nothing_and_is_closed_with_44
         "{".to_owned(),
     ] {
         let mut socket = raw_socket(&app).await;
-        socket.send(Message::Text(first_frame.clone().into())).await.expect("send");
+        socket
+            .send(Message::Text(first_frame.clone().into()))
+            .await
+            .expect("send");
         let mut frames = vec![];
         let code = loop {
-            match tokio::time::timeout(Duration::from_secs(5), socket.next()).await.expect("answer in time") {
+            match tokio::time::timeout(Duration::from_secs(5), socket.next())
+                .await
+                .expect("answer in time")
+            {
                 Some(Ok(Message::Text(t))) => frames.push(t.to_string()),
                 Some(Ok(Message::Close(f))) => break f.map(|f| u16::from(f.code)),
                 Some(Ok(_)) => continue,
@@ -81,7 +105,12 @@ async fn a_socket_with_a_bad_or_missing_token_gets_nothing_and_is_closed_with_44
             }
         };
         assert_eq!(code, Some(4401), "closed with 4401 after {first_frame}");
-        assert!(frames.iter().all(|f| !f.contains("\"ready\"") && !f.contains("\"event\"")), "nothing pushed: {frames:?}");
+        assert!(
+            frames
+                .iter()
+                .all(|f| !f.contains("\"ready\"") && !f.contains("\"event\"")),
+            "nothing pushed: {frames:?}"
+        );
     }
     app.stop().await;
 }
@@ -95,7 +124,10 @@ async fn a_frame_over_64_kib_closes_the_socket() {
     // The server may close while we are still writing: a send error is fine too.
     let _ = ws.socket.send(Message::Text(huge.into())).await;
     let code = close_code(&mut ws.socket, Duration::from_secs(5)).await;
-    assert!(code.is_none_or(|c| c == u16::from(CloseCode::Size) || c == u16::from(CloseCode::Protocol)), "closed, code {code:?}");
+    assert!(
+        code.is_none_or(|c| c == u16::from(CloseCode::Size) || c == u16::from(CloseCode::Protocol)),
+        "closed, code {code:?}"
+    );
     // A frame just under the limit is fine (answered as a ping).
     let mut ws = app.ws(&token).await;
     let ok = json!({ "type": "ping" }).to_string() + &" ".repeat(60 * 1024);
@@ -110,7 +142,14 @@ async fn a_revoked_staff_sessions_socket_is_closed_within_seconds() {
     let app = spawn_app().await;
     let token = app.login("agent@joxai.local").await;
     let mut ws = app.ws(&token).await;
-    let out = app.http.post(app.url("/api/v1/auth/logout")).bearer_auth(&token).json(&json!({})).send().await.expect("logout");
+    let out = app
+        .http
+        .post(app.url("/api/v1/auth/logout"))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("logout");
     assert_eq!(out.status(), 204);
     let code = close_code(&mut ws.socket, Duration::from_secs(6)).await;
     assert_eq!(code, Some(4401), "closed as unauthorized");
@@ -125,14 +164,19 @@ async fn a_reader_that_never_reads_is_dropped_instead_of_growing_server_memory()
     // Room for the ~36 MB below: a full events stream refuses new events rather than evicting old ones.
     let app = spawn_app_with(|f| f.merge(("nats_stream_max_bytes", 64 << 20))).await;
     let admin = app.login("admin@joxai.local").await;
-    let drops_before = metrics().ws_slow_client_drops.with_label_values(&["staff"]).get();
+    let drops_before = metrics()
+        .ws_slow_client_drops
+        .with_label_values(&["staff"])
+        .get();
     let stalled = app.ws(&admin).await; // never read again
     let mut reader = app.ws(&admin).await;
 
     // ~36 MB of events: far more than the loopback socket buffers on both ends can hold.
     let bus = &app.platform.bus;
     let conversation = uuid::Uuid::now_v7();
-    let subject = bus.subjects().event::<joxai_schemas::events::Typing>(conversation);
+    let subject = bus
+        .subjects()
+        .event::<joxai_schemas::events::Typing>(conversation);
     let padding = "p".repeat(180 * 1024);
     let publish_all = async {
         for i in 0..200 {
@@ -141,17 +185,26 @@ async fn a_reader_that_never_reads_is_dropped_instead_of_growing_server_memory()
                 "id": id, "type": "typing", "version": 1, "occurred_at": "2026-01-01T00:00:00Z",
                 "correlation_id": id, "payload": { "conversation_id": conversation, "sender": "customer", "name": null, "padding": padding, "n": i }
             });
-            bus.publish_raw(subject.clone(), &id.to_string(), async_nats::HeaderMap::new(), Bytes::from(event.to_string()))
-                .await
-                .expect("publish");
+            bus.publish_raw(
+                subject.clone(),
+                &id.to_string(),
+                async_nats::HeaderMap::new(),
+                Bytes::from(event.to_string()),
+            )
+            .await
+            .expect("publish");
         }
     };
     // Keep the reading socket drained meanwhile.
     let read_all = async {
         let mut last = 0;
-        while let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_secs(3), reader.socket.next()).await {
+        while let Ok(Some(Ok(message))) =
+            tokio::time::timeout(Duration::from_secs(3), reader.socket.next()).await
+        {
             if let Message::Text(t) = message
-                && let Some(n) = serde_json::from_str::<serde_json::Value>(&t).ok().and_then(|v| v["event"]["payload"]["n"].as_u64())
+                && let Some(n) = serde_json::from_str::<serde_json::Value>(&t)
+                    .ok()
+                    .and_then(|v| v["event"]["payload"]["n"].as_u64())
             {
                 last = n;
             }
@@ -162,8 +215,16 @@ async fn a_reader_that_never_reads_is_dropped_instead_of_growing_server_memory()
     assert_eq!(last_read, 199, "a reading socket gets every event");
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while metrics().ws_slow_client_drops.with_label_values(&["staff"]).get() <= drops_before {
-        assert!(tokio::time::Instant::now() < deadline, "the stalled socket was never dropped");
+    while metrics()
+        .ws_slow_client_drops
+        .with_label_values(&["staff"])
+        .get()
+        <= drops_before
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stalled socket was never dropped"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     drop(stalled);

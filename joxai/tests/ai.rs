@@ -10,7 +10,13 @@ use support::{TestApp, is_message_from, spawn_app};
 
 async fn verified_session(app: &TestApp, customer_ref: &str, name: &str) -> (uuid::Uuid, String) {
     let issued_at = time::OffsetDateTime::now_utc().unix_timestamp();
-    let secret = app.platform.config.widget_secret.expose_secret().as_bytes().to_vec();
+    let secret = app
+        .platform
+        .config
+        .widget_secret
+        .expose_secret()
+        .as_bytes()
+        .to_vec();
     let signature = sign_identity(&secret, customer_ref, Some(name), issued_at);
     app.start_session_with(json!({
         "locale": "en",
@@ -21,9 +27,19 @@ async fn verified_session(app: &TestApp, customer_ref: &str, name: &str) -> (uui
 
 async fn bot_reply(app: &TestApp, token: &str, conversation: uuid::Uuid, text: &str) -> String {
     let mut ws = app.ws(token).await;
-    assert_eq!(app.post_message(conversation, token, "q1", text).await.status(), 202);
-    let reply = ws.wait_event("the bot's reply", |f| is_message_from(f, "bot")).await;
-    reply["event"]["payload"]["message"]["text"].as_str().unwrap_or_default().to_owned()
+    assert_eq!(
+        app.post_message(conversation, token, "q1", text)
+            .await
+            .status(),
+        202
+    );
+    let reply = ws
+        .wait_event("the bot's reply", |f| is_message_from(f, "bot"))
+        .await;
+    reply["event"]["payload"]["message"]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -31,9 +47,15 @@ async fn a_verified_customer_asking_for_the_balance_gets_their_real_demo_balance
     let app = spawn_app().await;
     let (conversation, token) = verified_session(&app, "CUST-1002", "John Smith").await;
     let text = bot_reply(&app, &token, conversation, "what's my balance?").await;
-    assert!(text.contains("€830.10"), "John's current account balance, got {text:?}");
+    assert!(
+        text.contains("€830.10"),
+        "John's current account balance, got {text:?}"
+    );
     assert!(text.contains("€3,100.00"), "and his savings, got {text:?}");
-    assert!(!text.contains("2,300.75"), "never another customer's data: {text:?}");
+    assert!(
+        !text.contains("2,300.75"),
+        "never another customer's data: {text:?}"
+    );
     app.stop().await;
 }
 
@@ -42,8 +64,14 @@ async fn an_unverified_visitor_asking_for_the_balance_is_asked_to_sign_in() {
     let app = spawn_app().await;
     let (conversation, token) = app.start_session().await;
     let text = bot_reply(&app, &token, conversation, "what's my balance?").await;
-    assert!(text.to_lowercase().contains("sign in"), "asked to sign in, got {text:?}");
-    assert!(!text.contains('€'), "no amounts for an unverified visitor: {text:?}");
+    assert!(
+        text.to_lowercase().contains("sign in"),
+        "asked to sign in, got {text:?}"
+    );
+    assert!(
+        !text.contains('€'),
+        "no amounts for an unverified visitor: {text:?}"
+    );
     app.stop().await;
 }
 
@@ -65,9 +93,18 @@ async fn a_forged_identity_signature_is_refused() {
 async fn a_spanish_question_is_answered_in_spanish_from_the_knowledge_base() {
     let app = spawn_app().await;
     let (conversation, token) = app.start_session().await;
-    let text = bot_reply(&app, &token, conversation, "¿Cuándo llegará mi tarjeta nueva?").await;
+    let text = bot_reply(
+        &app,
+        &token,
+        conversation,
+        "¿Cuándo llegará mi tarjeta nueva?",
+    )
+    .await;
     let lower = text.to_lowercase();
-    assert!(lower.contains("tarjeta") && (lower.contains("días") || lower.contains("dias")), "a Spanish answer about card delivery, got {text:?}");
+    assert!(
+        lower.contains("tarjeta") && (lower.contains("días") || lower.contains("dias")),
+        "a Spanish answer about card delivery, got {text:?}"
+    );
     app.stop().await;
 }
 
@@ -76,7 +113,15 @@ async fn the_metrics_endpoint_exposes_the_pipeline_and_ai_families_after_a_chat_
     let app = spawn_app().await;
     let (conversation, token) = app.start_session().await;
     bot_reply(&app, &token, conversation, "how do I activate my card?").await;
-    let metrics = app.http.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
     for family in [
         "joxai_http_requests_total",
         "joxai_http_request_duration_seconds",
@@ -93,9 +138,15 @@ async fn the_metrics_endpoint_exposes_the_pipeline_and_ai_families_after_a_chat_
         "joxai_db_query_duration_seconds",
         "process_resident_memory_bytes",
     ] {
-        assert!(metrics.contains(&format!("\n{family}")) || metrics.starts_with(family), "missing {family}");
+        assert!(
+            metrics.contains(&format!("\n{family}")) || metrics.starts_with(family),
+            "missing {family}"
+        );
     }
-    assert!(!metrics.contains(&conversation.to_string()), "no ids in labels");
+    assert!(
+        !metrics.contains(&conversation.to_string()),
+        "no ids in labels"
+    );
     let _: Option<Value> = None;
     app.stop().await;
 }

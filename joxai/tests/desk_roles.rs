@@ -31,12 +31,24 @@ async fn every_role_reaches_exactly_the_routes_the_document_grants_it() {
             if path == "/api/v1/auth/logout" {
                 continue; // checked below: it would end the sessions the matrix still needs
             }
-            let roles: Vec<&str> = op["x-roles"].as_array().expect("x-roles").iter().filter_map(Value::as_str).collect();
+            let roles: Vec<&str> = op["x-roles"]
+                .as_array()
+                .expect("x-roles")
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
             // An id nobody owns: allowed callers get 404 (or 422 for an empty body), never 401/403.
             let concrete = path.replace("{id}", &Uuid::now_v7().to_string());
             for (principal, token) in PRINCIPALS.iter().zip(&tokens) {
                 let body = (method != "get").then(|| json!({}));
-                let (status, answer) = call(&app, &method.to_uppercase(), &concrete, token.as_deref(), body).await;
+                let (status, answer) = call(
+                    &app,
+                    &method.to_uppercase(),
+                    &concrete,
+                    token.as_deref(),
+                    body,
+                )
+                .await;
                 let allowed = roles.contains(principal) || roles.contains(&"anonymous");
                 if allowed {
                     assert!(
@@ -47,8 +59,14 @@ async fn every_role_reaches_exactly_the_routes_the_document_grants_it() {
                     let staff = matches!(*principal, "agent" | "supervisor" | "admin");
                     let customer_route = roles == ["customer"];
                     let expected = if staff && !customer_route { 403 } else { 401 };
-                    assert_eq!(status, expected, "{principal} must not call {method} {path}: {answer}");
-                    assert!(answer["code"].is_string() && answer["message"].is_string(), "one error body: {answer}");
+                    assert_eq!(
+                        status, expected,
+                        "{principal} must not call {method} {path}: {answer}"
+                    );
+                    assert!(
+                        answer["code"].is_string() && answer["message"].is_string(),
+                        "one error body: {answer}"
+                    );
                 }
                 checked += 1;
             }
@@ -56,8 +74,19 @@ async fn every_role_reaches_exactly_the_routes_the_document_grants_it() {
     }
     assert!(checked >= 5 * 35, "the matrix covered {checked} cases");
     for (principal, token) in PRINCIPALS.iter().zip(&tokens) {
-        let (status, _) = call(&app, "POST", "/api/v1/auth/logout", token.as_deref(), Some(json!({}))).await;
-        let expected = if matches!(*principal, "anonymous" | "customer") { 401 } else { 204 };
+        let (status, _) = call(
+            &app,
+            "POST",
+            "/api/v1/auth/logout",
+            token.as_deref(),
+            Some(json!({})),
+        )
+        .await;
+        let expected = if matches!(*principal, "anonymous" | "customer") {
+            401
+        } else {
+            204
+        };
         assert_eq!(status, expected, "{principal} logout");
     }
     app.stop().await;
@@ -73,29 +102,54 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
         .as_object()
         .expect("paths")
         .iter()
-        .flat_map(|(path, methods)| methods.as_object().expect("methods").keys().map(move |m| (m.to_uppercase(), path.clone())))
+        .flat_map(|(path, methods)| {
+            methods
+                .as_object()
+                .expect("methods")
+                .keys()
+                .map(move |m| (m.to_uppercase(), path.clone()))
+        })
         .collect();
-    let served: BTreeSet<(String, String)> =
-        joxai_ingress::served_routes().into_iter().map(|(m, p)| (m.to_owned(), p.to_owned())).collect();
+    let served: BTreeSet<(String, String)> = joxai_ingress::served_routes()
+        .into_iter()
+        .map(|(m, p)| (m.to_owned(), p.to_owned()))
+        .collect();
     assert_eq!(documented, served, "the document and the router agree");
 
     // Every reference resolves and every operation names its roles and a success response.
     let text = doc.to_string();
     for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
         let name = reference.split('"').next().expect("name");
-        assert!(doc["components"]["schemas"][name].is_object(), "schema {name} is defined");
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "schema {name} is defined"
+        );
     }
     for methods in doc["paths"].as_object().expect("paths").values() {
         for op in methods.as_object().expect("ops").values() {
             assert!(op["x-roles"].as_array().is_some_and(|r| !r.is_empty()));
-            assert!(op["responses"].as_object().is_some_and(|r| r.keys().any(|k| k.starts_with('2'))));
+            assert!(
+                op["responses"]
+                    .as_object()
+                    .is_some_and(|r| r.keys().any(|k| k.starts_with('2')))
+            );
         }
     }
     // Every documented route answers something other than "no such route".
     for (method, path) in &documented {
         let concrete = path.replace("{id}", &Uuid::now_v7().to_string());
-        let (_, body) = call(&app, method, &concrete, None, (method != "GET").then(|| json!({}))).await;
-        assert_ne!(body["message"], "route not found", "{method} {path} is routed");
+        let (_, body) = call(
+            &app,
+            method,
+            &concrete,
+            None,
+            (method != "GET").then(|| json!({})),
+        )
+        .await;
+        assert_ne!(
+            body["message"], "route not found",
+            "{method} {path} is routed"
+        );
     }
     app.stop().await;
 }
@@ -103,11 +157,19 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
 #[tokio::test]
 async fn the_docs_page_is_served_locally_without_any_external_asset() {
     let app = spawn_app().await;
-    let response = app.http.get(app.url("/api/v1/docs")).send().await.expect("docs");
+    let response = app
+        .http
+        .get(app.url("/api/v1/docs"))
+        .send()
+        .await
+        .expect("docs");
     assert_eq!(response.status(), 200);
     let html = response.text().await.expect("html");
     assert!(html.contains("/api/v1/openapi.json"));
-    assert!(!html.contains("https://") && !html.contains("http://"), "no CDN or other site");
+    assert!(
+        !html.contains("https://") && !html.contains("http://"),
+        "no CDN or other site"
+    );
     app.stop().await;
 }
 
@@ -120,8 +182,17 @@ async fn fields_in_a_request_body_never_grant_anything() {
     let (_, _, ticket) = escalated_ticket(&app).await;
 
     // An agent cannot hand a ticket to someone else, nor become an admin, nor author as another user.
-    let (status, _) = post(&app, &format!("/api/v1/tickets/{ticket}/assign"), &agent, json!({ "assignee_id": admin_id })).await;
-    assert!(status == 403 || status == 404, "agent assigning to another: {status}");
+    let (status, _) = post(
+        &app,
+        &format!("/api/v1/tickets/{ticket}/assign"),
+        &agent,
+        json!({ "assignee_id": admin_id }),
+    )
+    .await;
+    assert!(
+        status == 403 || status == 404,
+        "agent assigning to another: {status}"
+    );
     let (status, _) = call(
         &app,
         "PATCH",
@@ -131,12 +202,39 @@ async fn fields_in_a_request_body_never_grant_anything() {
     )
     .await;
     assert_eq!(status, 403);
-    let (status, _) = call(&app, "PATCH", &format!("/api/v1/users/{admin_id}"), Some(&supervisor), Some(json!({ "active": false }))).await;
+    let (status, _) = call(
+        &app,
+        "PATCH",
+        &format!("/api/v1/users/{admin_id}"),
+        Some(&supervisor),
+        Some(json!({ "active": false })),
+    )
+    .await;
     assert_eq!(status, 403);
-    let (status, body) = post(&app, "/api/v1/tickets", &agent, json!({ "subject": "x", "assignee_id": admin_id })).await;
-    assert_eq!(status, 422, "unknown fields such as assignee_id are refused: {body}");
-    let (status, body) = post(&app, &format!("/api/v1/tickets/{ticket}/notes"), &supervisor, json!({ "text": "hi", "author_id": admin_id })).await;
+    let (status, body) = post(
+        &app,
+        "/api/v1/tickets",
+        &agent,
+        json!({ "subject": "x", "assignee_id": admin_id }),
+    )
+    .await;
+    assert_eq!(
+        status, 422,
+        "unknown fields such as assignee_id are refused: {body}"
+    );
+    let (status, body) = post(
+        &app,
+        &format!("/api/v1/tickets/{ticket}/notes"),
+        &supervisor,
+        json!({ "text": "hi", "author_id": admin_id }),
+    )
+    .await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(app.query("SELECT role FROM users WHERE email = $1", &[&AGENT]).await[0].get::<_, String>(0), "agent");
+    assert_eq!(
+        app.query("SELECT role FROM users WHERE email = $1", &[&AGENT])
+            .await[0]
+            .get::<_, String>(0),
+        "agent"
+    );
     app.stop().await;
 }

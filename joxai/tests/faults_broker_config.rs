@@ -26,21 +26,60 @@ async fn every_stream_is_file_backed_bounded_and_deduplicating_on_the_live_broke
     for (name, min_age) in [
         (topology.commands_stream(), Duration::from_secs(24 * 3600)),
         (topology.events_stream(), Duration::from_secs(24 * 3600)),
-        (topology.dead_letter_stream(), Duration::from_secs(7 * 24 * 3600)),
+        (
+            topology.dead_letter_stream(),
+            Duration::from_secs(7 * 24 * 3600),
+        ),
     ] {
-        let mut s = app.platform.bus.jetstream().get_stream(&name).await.expect("stream exists");
+        let mut s = app
+            .platform
+            .bus
+            .jetstream()
+            .get_stream(&name)
+            .await
+            .expect("stream exists");
         let config = s.info().await.expect("stream info").config.clone();
-        assert_eq!(config.storage, stream::StorageType::File, "{name}: file storage");
-        assert_eq!(config.retention, stream::RetentionPolicy::Limits, "{name}: limits retention");
+        assert_eq!(
+            config.storage,
+            stream::StorageType::File,
+            "{name}: file storage"
+        );
+        assert_eq!(
+            config.retention,
+            stream::RetentionPolicy::Limits,
+            "{name}: limits retention"
+        );
         // Commands and events hold work not done yet: a full stream refuses, it never evicts.
-        let discard = if name == topology.dead_letter_stream() { stream::DiscardPolicy::Old } else { stream::DiscardPolicy::New };
+        let discard = if name == topology.dead_letter_stream() {
+            stream::DiscardPolicy::Old
+        } else {
+            stream::DiscardPolicy::New
+        };
         assert_eq!(config.discard, discard, "{name}: what a full stream does");
-        assert_eq!(config.max_bytes, 16 << 20, "{name}: max_bytes from configuration");
+        assert_eq!(
+            config.max_bytes,
+            16 << 20,
+            "{name}: max_bytes from configuration"
+        );
         assert!(config.max_messages > 0, "{name}: a message count limit");
-        assert!(config.max_age >= min_age, "{name}: kept at least {min_age:?}, is {:?}", config.max_age);
-        assert!(config.max_message_size > 0 && config.max_message_size <= 1 << 20, "{name}: message size capped");
-        assert_eq!(config.duplicate_window, Duration::from_secs(120), "{name}: two-minute duplicate window");
-        assert_eq!(config.num_replicas, 1, "{name}: replicas from configuration");
+        assert!(
+            config.max_age >= min_age,
+            "{name}: kept at least {min_age:?}, is {:?}",
+            config.max_age
+        );
+        assert!(
+            config.max_message_size > 0 && config.max_message_size <= 1 << 20,
+            "{name}: message size capped"
+        );
+        assert_eq!(
+            config.duplicate_window,
+            Duration::from_secs(120),
+            "{name}: two-minute duplicate window"
+        );
+        assert_eq!(
+            config.num_replicas, 1,
+            "{name}: replicas from configuration"
+        );
     }
     app.stop().await;
 }
@@ -49,7 +88,8 @@ async fn every_stream_is_file_backed_bounded_and_deduplicating_on_the_live_broke
 /// `max_deliver`, and its `ack_wait` exceeds the worker's handler timeout (for the AI responder, the
 /// LLM deadline too): the broker never redelivers work still in progress.
 #[tokio::test]
-async fn every_worker_consumer_acks_explicitly_and_waits_longer_than_its_handler_on_the_live_broker() {
+async fn every_worker_consumer_acks_explicitly_and_waits_longer_than_its_handler_on_the_live_broker()
+ {
     let app = spawn_app_with(|f| {
         f.merge(("workers.ticket.ack_wait_ms", 7_000))
             .merge(("workers.ticket.handler_timeout_ms", 5_000))
@@ -60,24 +100,55 @@ async fn every_worker_consumer_acks_explicitly_and_waits_longer_than_its_handler
     for kind in WorkerKind::ALL {
         let worker = platform.config.worker(kind).clone();
         let spec = platform.bus.topology().consumer(kind, worker.timing());
-        let stream = platform.bus.jetstream().get_stream_no_info(&spec.stream).await.expect("stream");
+        let stream = platform
+            .bus
+            .jetstream()
+            .get_stream_no_info(&spec.stream)
+            .await
+            .expect("stream");
         // Workers create their consumer when they start; wait for it rather than race it.
-        wait_until(&format!("consumer {} exists", spec.durable_name), || async {
-            stream.consumer_info(&spec.durable_name).await.is_ok()
-        })
+        wait_until(
+            &format!("consumer {} exists", spec.durable_name),
+            || async { stream.consumer_info(&spec.durable_name).await.is_ok() },
+        )
         .await;
-        let info = stream.consumer_info(&spec.durable_name).await.expect("consumer info");
+        let info = stream
+            .consumer_info(&spec.durable_name)
+            .await
+            .expect("consumer info");
         let c = &info.config;
         let name = kind.as_str();
-        assert_eq!(c.durable_name.as_deref(), Some(spec.durable_name.as_str()), "{name}: durable");
-        assert_eq!(c.ack_policy, consumer::AckPolicy::Explicit, "{name}: explicit acks");
-        assert_eq!(c.ack_wait, Duration::from_millis(worker.ack_wait_ms), "{name}: ack_wait from configuration");
-        assert_eq!(c.max_deliver, worker.max_deliver, "{name}: max_deliver from configuration");
+        assert_eq!(
+            c.durable_name.as_deref(),
+            Some(spec.durable_name.as_str()),
+            "{name}: durable"
+        );
+        assert_eq!(
+            c.ack_policy,
+            consumer::AckPolicy::Explicit,
+            "{name}: explicit acks"
+        );
+        assert_eq!(
+            c.ack_wait,
+            Duration::from_millis(worker.ack_wait_ms),
+            "{name}: ack_wait from configuration"
+        );
+        assert_eq!(
+            c.max_deliver, worker.max_deliver,
+            "{name}: max_deliver from configuration"
+        );
         assert!(c.max_deliver >= 2, "{name}: at least one retry");
-        assert!(c.max_ack_pending > 0, "{name}: bounded ack-pending (back-pressure)");
+        assert!(
+            c.max_ack_pending > 0,
+            "{name}: bounded ack-pending (back-pressure)"
+        );
         // Retries are scheduled by NAK delays from the runtime (`retry_min_ms`..`retry_max_ms`); a
         // broker BackOff would override both ack_wait and those delays, so there must be none.
-        assert!(c.backoff.is_empty(), "{name}: no broker BackOff overriding ack_wait, got {:?}", c.backoff);
+        assert!(
+            c.backoff.is_empty(),
+            "{name}: no broker BackOff overriding ack_wait, got {:?}",
+            c.backoff
+        );
         assert!(
             c.ack_wait > worker.handler_timeout(),
             "{name}: ack_wait {:?} must exceed the handler timeout {:?}",
@@ -91,7 +162,10 @@ async fn every_worker_consumer_acks_explicitly_and_waits_longer_than_its_handler
             );
         }
     }
-    assert_eq!(platform.config.workers.ticket.max_deliver, 4, "the test's override reached the broker");
+    assert_eq!(
+        platform.config.workers.ticket.max_deliver, 4,
+        "the test's override reached the broker"
+    );
     app.stop().await;
 }
 
@@ -105,7 +179,10 @@ fn a_configuration_whose_ack_wait_does_not_outlast_the_handler_is_refused() {
                 .merge(("workers.ticket.ack_wait_ms", ack_wait))
                 .merge(("workers.ticket.handler_timeout_ms", handler)),
         );
-        assert!(result.is_err(), "ack_wait {ack_wait} ms with a {handler} ms handler must be refused");
+        assert!(
+            result.is_err(),
+            "ack_wait {ack_wait} ms with a {handler} ms handler must be refused"
+        );
     }
 }
 
@@ -118,33 +195,61 @@ async fn the_same_command_published_twice_is_stored_once_inside_and_after_the_de
     let (conversation, _token) = app.start_session().await;
     let bus = &app.platform.bus;
     let message_id = uuid::Uuid::new_v5(&conversation, b"dup-1");
-    let command = Envelope::with_id(message_id, message_id, None, PostCustomerMessage {
-        conversation_id: conversation,
+    let command = Envelope::with_id(
         message_id,
-        client_message_id: "dup-1".into(),
-        text: "hello twice".into(),
-        customer: Default::default(),
-        card_data_masked: false,
-    });
+        message_id,
+        None,
+        PostCustomerMessage {
+            conversation_id: conversation,
+            message_id,
+            client_message_id: "dup-1".into(),
+            text: "hello twice".into(),
+            customer: Default::default(),
+            card_data_masked: false,
+        },
+    );
     let subject = bus.subjects().command::<PostCustomerMessage>();
-    let first = bus.publish(subject.clone(), &command).await.expect("publish");
-    let second = bus.publish(subject.clone(), &command).await.expect("publish again");
-    assert!(!first.duplicate && second.duplicate, "the broker drops the copy inside the window");
+    let first = bus
+        .publish(subject.clone(), &command)
+        .await
+        .expect("publish");
+    let second = bus
+        .publish(subject.clone(), &command)
+        .await
+        .expect("publish again");
+    assert!(
+        !first.duplicate && second.duplicate,
+        "the broker drops the copy inside the window"
+    );
     assert_eq!(first.sequence, second.sequence);
     // A copy the broker cannot recognise (the window has passed, or a replay): another Nats-Msg-Id.
     let late = bus
-        .publish_raw(subject, &format!("{message_id}-after-window"), async_nats::HeaderMap::new(), Bytes::from(command.to_json()))
+        .publish_raw(
+            subject,
+            &format!("{message_id}-after-window"),
+            async_nats::HeaderMap::new(),
+            Bytes::from(command.to_json()),
+        )
         .await
         .expect("publish late copy");
     assert!(!late.duplicate, "the broker stores the late copy");
 
     wait_until("the message is stored", || async {
-        app.count("SELECT count(*) FROM messages WHERE id = $1", &[&message_id]).await == 1
+        app.count(
+            "SELECT count(*) FROM messages WHERE id = $1",
+            &[&message_id],
+        )
+        .await
+            == 1
     })
     .await;
     // Let the ticket worker take the late copy too before counting.
     let commands = bus.topology().commands_stream();
-    let stream = bus.jetstream().get_stream_no_info(&commands).await.expect("stream");
+    let stream = bus
+        .jetstream()
+        .get_stream_no_info(&commands)
+        .await
+        .expect("stream");
     wait_until("the ticket worker has acked both copies", || async {
         stream
             .consumer_info(WorkerKind::Ticket.durable_name())
@@ -152,7 +257,14 @@ async fn the_same_command_published_twice_is_stored_once_inside_and_after_the_de
             .is_ok_and(|i| i.ack_floor.stream_sequence >= late.sequence && i.num_ack_pending == 0)
     })
     .await;
-    assert_eq!(app.count("SELECT count(*) FROM messages WHERE id = $1", &[&message_id]).await, 1);
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM messages WHERE id = $1",
+            &[&message_id]
+        )
+        .await,
+        1
+    );
     let created = fault_events(&app, "message.created", message_id).await;
     assert_eq!(created, 1, "one message.created event for the message");
     app.stop().await;
@@ -161,12 +273,19 @@ async fn the_same_command_published_twice_is_stored_once_inside_and_after_the_de
 /// How many events of `kind` on the events stream carry the message `id`.
 async fn fault_events(app: &support::TestApp, kind: &str, id: uuid::Uuid) -> usize {
     let platform = &app.platform;
-    let mut stream = platform.bus.jetstream().get_stream(platform.bus.topology().events_stream()).await.expect("stream");
+    let mut stream = platform
+        .bus
+        .jetstream()
+        .get_stream(platform.bus.topology().events_stream())
+        .await
+        .expect("stream");
     let state = stream.info().await.expect("info").state.clone();
     let mut n = 0;
     for seq in state.first_sequence..=state.last_sequence {
         if let Ok(m) = stream.get_raw_message(seq).await {
-            let Ok(event) = serde_json::from_slice::<serde_json::Value>(&m.payload) else { continue };
+            let Ok(event) = serde_json::from_slice::<serde_json::Value>(&m.payload) else {
+                continue;
+            };
             if event["type"] == kind && event["payload"]["message"]["id"] == id.to_string() {
                 n += 1;
             }
@@ -192,8 +311,20 @@ fn a_jwt_secret_from_the_environment_or_file_is_the_one_every_process_uses() {
         .expect("config")
     };
     let (ingress, notifier) = (process(), process());
-    assert_eq!(ingress.jwt_secret.expose_secret(), shared, "the configured secret is used");
-    assert_eq!(ingress.widget_secret.expose_secret(), shared, "the configured widget secret is used");
-    let (token, _) = TokenKeys::new(&ingress).issue_customer(uuid::Uuid::now_v7(), Default::default());
-    assert!(TokenKeys::new(&notifier).verify(&token).is_ok(), "the notifier accepts the ingress's customer token");
+    assert_eq!(
+        ingress.jwt_secret.expose_secret(),
+        shared,
+        "the configured secret is used"
+    );
+    assert_eq!(
+        ingress.widget_secret.expose_secret(),
+        shared,
+        "the configured widget secret is used"
+    );
+    let (token, _) =
+        TokenKeys::new(&ingress).issue_customer(uuid::Uuid::now_v7(), Default::default());
+    assert!(
+        TokenKeys::new(&notifier).verify(&token).is_ok(),
+        "the notifier accepts the ingress's customer token"
+    );
 }

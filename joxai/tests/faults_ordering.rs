@@ -23,7 +23,13 @@ use uuid::Uuid;
 /// An app whose AI responder asks a fake model that answers after the given delays (call n waits
 /// `delays[n % len]`), so answers to questions asked in one order finish in another.
 async fn app_with_model(delays: Vec<Duration>) -> TestApp {
-    let (url, _fake) = FakeLlm { delays, reply: "Here is your answer.".into(), ..Default::default() }.serve().await;
+    let (url, _fake) = FakeLlm {
+        delays,
+        reply: "Here is your answer.".into(),
+        ..Default::default()
+    }
+    .serve()
+    .await;
     spawn_app_with(move |f| {
         f.merge(("llm.provider", "openai"))
             .merge(("llm.base_url", url))
@@ -35,19 +41,28 @@ async fn app_with_model(delays: Vec<Duration>) -> TestApp {
 
 /// Two more processes' worth of every worker kind, on their own connections, sharing the app's
 /// database and subjects: the broker spreads each consumer's messages over all three.
-async fn extra_workers(app: &TestApp, shutdown: &CancellationToken) -> Vec<tokio::task::JoinHandle<anyhow::Result<()>>> {
+async fn extra_workers(
+    app: &TestApp,
+    shutdown: &CancellationToken,
+) -> Vec<tokio::task::JoinHandle<anyhow::Result<()>>> {
     let mut tasks = vec![];
     for _ in 0..2 {
-        let platform = Platform::connect((*app.platform.config).clone()).await.expect("connect extra worker");
+        let platform = Platform::connect((*app.platform.config).clone())
+            .await
+            .expect("connect extra worker");
         let kinds = [WorkerKind::Ticket, WorkerKind::Escalation, WorkerKind::Ai];
         let shutdown = shutdown.clone();
-        tasks.push(tokio::spawn(async move { joxai_workers::run(platform, &kinds, shutdown).await }));
+        tasks.push(tokio::spawn(async move {
+            joxai_workers::run(platform, &kinds, shutdown).await
+        }));
     }
     tasks
 }
 
 fn in_reply_to(frame: &Value) -> Option<Uuid> {
-    frame["event"]["payload"]["message"]["in_reply_to"].as_str().and_then(|s| s.parse().ok())
+    frame["event"]["payload"]["message"]["in_reply_to"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
 }
 
 /// The ids of the conversation's customer messages in the order they were stored.
@@ -66,7 +81,9 @@ async fn questions_in_order(db: &tokio_postgres::Client, conversation: Uuid) -> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn answers_are_pushed_in_the_order_of_their_questions_with_several_workers_of_each_kind() {
     // Early questions are answered slowest: without ordering, later answers would overtake them.
-    let delays = [400, 30, 250, 5, 120, 60, 300, 10].map(Duration::from_millis).to_vec();
+    let delays = [400, 30, 250, 5, 120, 60, 300, 10]
+        .map(Duration::from_millis)
+        .to_vec();
     let app = app_with_model(delays).await;
     let shutdown = CancellationToken::new();
     let workers = extra_workers(&app, &shutdown).await;
@@ -78,8 +95,14 @@ async fn answers_are_pushed_in_the_order_of_their_questions_with_several_workers
         let ws = app.ws(&token).await;
         // Asked back to back, as a customer typing fast would.
         for q in 0..QUESTIONS {
-            let text = format!("can you tell me something nice about saving money, part {q} of chat {c}");
-            assert_eq!(app.post_message(conversation, &token, &format!("order-{c}-{q}"), &text).await.status(), 202);
+            let text =
+                format!("can you tell me something nice about saving money, part {q} of chat {c}");
+            assert_eq!(
+                app.post_message(conversation, &token, &format!("order-{c}-{q}"), &text)
+                    .await
+                    .status(),
+                202
+            );
         }
         chats.push((conversation, ws));
     }
@@ -87,16 +110,32 @@ async fn answers_are_pushed_in_the_order_of_their_questions_with_several_workers
     for (conversation, ws) in &mut chats {
         while ws.count(|f| is_message_from(f, "bot")) < QUESTIONS {
             let frame = ws.next_frame().await;
-            assert!(frame.is_some(), "socket closed or silent before every answer came; seen: {:#?}", ws.seen);
+            assert!(
+                frame.is_some(),
+                "socket closed or silent before every answer came; seen: {:#?}",
+                ws.seen
+            );
         }
         // Anything doubled would arrive within a moment.
         ws.drain_for(Duration::from_millis(500)).await;
-        let answered: Vec<Uuid> = ws.seen.iter().filter(|f| is_message_from(f, "bot")).filter_map(in_reply_to).collect();
+        let answered: Vec<Uuid> = ws
+            .seen
+            .iter()
+            .filter(|f| is_message_from(f, "bot"))
+            .filter_map(in_reply_to)
+            .collect();
         let asked = questions_in_order(&db, *conversation).await;
-        assert_eq!(answered, asked, "answers pushed in the order of their questions, once each ({conversation})");
+        assert_eq!(
+            answered, asked,
+            "answers pushed in the order of their questions, once each ({conversation})"
+        );
     }
     let l = ledger(&db).await;
-    assert_eq!((l.customer_messages, l.unanswered, l.doubled), ((CONVERSATIONS * QUESTIONS) as i64, 0, 0), "{l:?}");
+    assert_eq!(
+        (l.customer_messages, l.unanswered, l.doubled),
+        ((CONVERSATIONS * QUESTIONS) as i64, 0, 0),
+        "{l:?}"
+    );
     shutdown.cancel();
     for task in workers {
         let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
@@ -113,8 +152,20 @@ async fn a_bot_reply_racing_a_take_over_is_never_pushed_or_stored_after_it() {
     // One full turn first, so the intent model is loaded and the races time the pipeline only.
     let (warm, warm_token) = app.start_session().await;
     let mut warm_ws = app.ws(&warm_token).await;
-    assert_eq!(app.post_message(warm, &warm_token, "warm", "can you tell me something nice about saving money").await.status(), 202);
-    warm_ws.wait_event("the warm-up answer", |f| is_message_from(f, "bot")).await;
+    assert_eq!(
+        app.post_message(
+            warm,
+            &warm_token,
+            "warm",
+            "can you tell me something nice about saving money"
+        )
+        .await
+        .status(),
+        202
+    );
+    warm_ws
+        .wait_event("the warm-up answer", |f| is_message_from(f, "bot"))
+        .await;
     const ROUNDS: u64 = 12;
     let mut chats = vec![];
     for round in 0..ROUNDS {
@@ -126,7 +177,9 @@ async fn a_bot_reply_racing_a_take_over_is_never_pushed_or_stored_after_it() {
     for (conversation, token, _, round) in &chats {
         let (conversation, token, supervisor) = (*conversation, token.clone(), supervisor.clone());
         let http = app.http.clone();
-        let post = app.url(&format!("/api/v1/chat/conversations/{conversation}/messages"));
+        let post = app.url(&format!(
+            "/api/v1/chat/conversations/{conversation}/messages"
+        ));
         let take = app.url(&format!("/api/v1/conversations/{conversation}/take-over"));
         let wait = Duration::from_millis(round * 40);
         races.spawn(async move {
@@ -144,23 +197,42 @@ async fn a_bot_reply_racing_a_take_over_is_never_pushed_or_stored_after_it() {
     }
     let db = connect(app.platform.config.database_url.expose_secret()).await;
     // Every question is settled: answered, or its answer dropped because a person owns the chat.
-    wait_long("every take-over is stored", Duration::from_secs(20), || async {
-        let owned: i64 = db
-            .query_one("SELECT count(*) FROM conversations WHERE owner = 'agent'", &[])
-            .await
-            .expect("count")
-            .get(0);
-        owned == ROUNDS as i64
-    })
+    wait_long(
+        "every take-over is stored",
+        Duration::from_secs(20),
+        || async {
+            let owned: i64 = db
+                .query_one(
+                    "SELECT count(*) FROM conversations WHERE owner = 'agent'",
+                    &[],
+                )
+                .await
+                .expect("count")
+                .get(0);
+            owned == ROUNDS as i64
+        },
+    )
     .await;
     let mut answered_before = 0;
     for (conversation, _, ws, _) in &mut chats {
-        ws.wait_event("the take-over notice", |f| event_type(f) == "conversation.assigned").await;
+        ws.wait_event("the take-over notice", |f| {
+            event_type(f) == "conversation.assigned"
+        })
+        .await;
         // The slowest possible answer is long done by now.
         ws.drain_for(Duration::from_millis(300)).await;
-        let taken_at = ws.seen.iter().position(|f| event_type(f) == "conversation.assigned").expect("assigned pushed");
-        let bot_pushes: Vec<usize> =
-            ws.seen.iter().enumerate().filter(|(_, f)| is_message_from(f, "bot")).map(|(i, _)| i).collect();
+        let taken_at = ws
+            .seen
+            .iter()
+            .position(|f| event_type(f) == "conversation.assigned")
+            .expect("assigned pushed");
+        let bot_pushes: Vec<usize> = ws
+            .seen
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| is_message_from(f, "bot"))
+            .map(|(i, _)| i)
+            .collect();
         assert!(bot_pushes.len() <= 1, "one answer at most: {:#?}", ws.seen);
         assert!(
             bot_pushes.iter().all(|&i| i < taken_at),
@@ -169,11 +241,18 @@ async fn a_bot_reply_racing_a_take_over_is_never_pushed_or_stored_after_it() {
         );
         // And in the record: exactly the answer that was pushed, if any (none stored unseen).
         let stored: i64 = db
-            .query_one("SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender = 'bot'", &[conversation])
+            .query_one(
+                "SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender = 'bot'",
+                &[conversation],
+            )
             .await
             .expect("bot messages")
             .get(0);
-        assert_eq!(stored as usize, bot_pushes.len(), "stored bot answers = pushed ones ({conversation})");
+        assert_eq!(
+            stored as usize,
+            bot_pushes.len(),
+            "stored bot answers = pushed ones ({conversation})"
+        );
         answered_before += bot_pushes.len();
     }
     // On an idle machine both outcomes happen (about a third answered first); a loaded one shifts

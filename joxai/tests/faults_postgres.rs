@@ -31,31 +31,83 @@ async fn with_postgres_down_the_api_answers_503_not_500_and_recovers_by_itself()
     pg.stop();
 
     let checks: Vec<(&str, reqwest::RequestBuilder)> = vec![
-        ("transcript", app.http.get(app.url(&format!("/api/v1/chat/conversations/{conversation}/messages"))).bearer_auth(&token)),
-        ("login", app.http.post(app.url("/api/v1/auth/login")).json(&json!({ "email": "admin@joxai.local", "password": PASSWORD }))),
-        ("tickets", app.http.get(app.url("/api/v1/tickets")).bearer_auth(&admin)),
-        ("conversations", app.http.get(app.url("/api/v1/conversations")).bearer_auth(&admin)),
-        ("dead letters", app.http.get(app.url("/api/v1/dead-letters")).bearer_auth(&admin)),
+        (
+            "transcript",
+            app.http
+                .get(app.url(&format!(
+                    "/api/v1/chat/conversations/{conversation}/messages"
+                )))
+                .bearer_auth(&token),
+        ),
+        (
+            "login",
+            app.http
+                .post(app.url("/api/v1/auth/login"))
+                .json(&json!({ "email": "admin@joxai.local", "password": PASSWORD })),
+        ),
+        (
+            "tickets",
+            app.http.get(app.url("/api/v1/tickets")).bearer_auth(&admin),
+        ),
+        (
+            "conversations",
+            app.http
+                .get(app.url("/api/v1/conversations"))
+                .bearer_auth(&admin),
+        ),
+        (
+            "dead letters",
+            app.http
+                .get(app.url("/api/v1/dead-letters"))
+                .bearer_auth(&admin),
+        ),
         ("readyz", app.http.get(app.url("/readyz"))),
     ];
     for (what, request) in checks {
-        let response = request.timeout(Duration::from_secs(15)).send().await.expect(what);
+        let response = request
+            .timeout(Duration::from_secs(15))
+            .send()
+            .await
+            .expect(what);
         assert_eq!(response.status(), 503, "{what} with Postgres down");
         if what != "readyz" {
-            assert!(response.headers().contains_key("retry-after"), "{what}: Retry-After");
+            assert!(
+                response.headers().contains_key("retry-after"),
+                "{what}: Retry-After"
+            );
             let body: serde_json::Value = response.json().await.expect("body");
-            assert_eq!(body["code"], "unavailable", "{what}: stable error body, no internals");
+            assert_eq!(
+                body["code"], "unavailable",
+                "{what}: stable error body, no internals"
+            );
         }
     }
     // The bus, not the database, takes chat messages: still accepted.
-    assert_eq!(app.post_message(conversation, &token, "during", "what is my balance?").await.status(), 202);
+    assert_eq!(
+        app.post_message(conversation, &token, "during", "what is my balance?")
+            .await
+            .status(),
+        202
+    );
 
     pg.resume();
     wait_long("the API recovers", Duration::from_secs(20), || async {
-        app.http.get(app.url("/readyz")).send().await.is_ok_and(|r| r.status() == 200)
+        app.http
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
     })
     .await;
-    let response = app.http.get(app.url(&format!("/api/v1/chat/conversations/{conversation}/messages"))).bearer_auth(&token).send().await.expect("transcript");
+    let response = app
+        .http
+        .get(app.url(&format!(
+            "/api/v1/chat/conversations/{conversation}/messages"
+        )))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("transcript");
     assert_eq!(response.status(), 200);
     app.stop().await;
 }
@@ -65,7 +117,8 @@ async fn with_postgres_down_the_api_answers_503_not_500_and_recovers_by_itself()
 /// not a reason to give up on a message (and giving up needs the database anyway).
 #[tokio::test]
 
-async fn messages_accepted_while_postgres_is_down_are_all_stored_and_answered_once_after_it_returns() {
+async fn messages_accepted_while_postgres_is_down_are_all_stored_and_answered_once_after_it_returns()
+ {
     let pg = PrivatePostgres::start();
     let app = app_on(&pg).await;
     let mut sessions = vec![];
@@ -77,7 +130,11 @@ async fn messages_accepted_while_postgres_is_down_are_all_stored_and_answered_on
     {
         let db = connect(&db_url).await;
         wait_long("conversations stored", Duration::from_secs(15), || async {
-            db.query_one("SELECT count(*) FROM conversations", &[]).await.expect("count").get::<_, i64>(0) == 3
+            db.query_one("SELECT count(*) FROM conversations", &[])
+                .await
+                .expect("count")
+                .get::<_, i64>(0)
+                == 3
         })
         .await;
     }
@@ -89,8 +146,19 @@ async fn messages_accepted_while_postgres_is_down_are_all_stored_and_answered_on
     // as a 30 s outage is longer than the production one (6 deliveries, 0.5–30 s).
     while outage.elapsed() < Duration::from_secs(8) {
         for (conversation, token) in &sessions {
-            let status = app.post_message(*conversation, token, &format!("m{n}"), "what is my balance?").await.status();
-            assert!(status == 202 || status == 503, "accepted or 503, got {status}");
+            let status = app
+                .post_message(
+                    *conversation,
+                    token,
+                    &format!("m{n}"),
+                    "what is my balance?",
+                )
+                .await
+                .status();
+            assert!(
+                status == 202 || status == 503,
+                "accepted or 503, got {status}"
+            );
             if status == 202 {
                 accepted += 1;
             }
@@ -113,10 +181,21 @@ async fn messages_accepted_while_postgres_is_down_are_all_stored_and_answered_on
     let l = match result {
         Ok(l) => l,
         Err(_) => {
-            let dead: i64 = db.query_one("SELECT count(*) FROM dead_letters", &[]).await.expect("dead").get(0);
-            panic!("backlog did not drain: {accepted} accepted, now {:?}, {dead} dead letters", ledger(&db).await);
+            let dead: i64 = db
+                .query_one("SELECT count(*) FROM dead_letters", &[])
+                .await
+                .expect("dead")
+                .get(0);
+            panic!(
+                "backlog did not drain: {accepted} accepted, now {:?}, {dead} dead letters",
+                ledger(&db).await
+            );
         }
     };
-    assert_eq!((l.doubled, l.duplicate_customer_messages), (0, 0), "no duplicates: {l:?}");
+    assert_eq!(
+        (l.doubled, l.duplicate_customer_messages),
+        (0, 0),
+        "no duplicates: {l:?}"
+    );
     app.stop().await;
 }

@@ -30,7 +30,12 @@ impl Handler for SlowHandler {
     async fn handle(&self, delivery: &Delivery) -> Result<(), Failure> {
         let start = Instant::now();
         tokio::time::sleep(self.work).await;
-        self.runs.lock().expect("lock").push((delivery.stream_sequence, delivery.attempt, start, Instant::now()));
+        self.runs.lock().expect("lock").push((
+            delivery.stream_sequence,
+            delivery.attempt,
+            start,
+            Instant::now(),
+        ));
         Ok(())
     }
 }
@@ -47,12 +52,22 @@ async fn messages_queued_behind_a_slow_handler_are_not_redelivered_while_they_wa
             .merge(("workers.ticket.max_deliver", 5))
     })
     .await;
-    let platform = joxai_platform::Platform::connect(config).await.expect("platform");
+    let platform = joxai_platform::Platform::connect(config)
+        .await
+        .expect("platform");
     platform.db.migrate().await.expect("migrate");
     let runs = Arc::new(Mutex::new(vec![]));
     let shutdown = CancellationToken::new();
-    let handler = Arc::new(SlowHandler { work: Duration::from_millis(700), runs: runs.clone() });
-    let worker = tokio::spawn(runtime::run(platform.clone(), WorkerKind::Ticket, handler, shutdown.clone()));
+    let handler = Arc::new(SlowHandler {
+        work: Duration::from_millis(700),
+        runs: runs.clone(),
+    });
+    let worker = tokio::spawn(runtime::run(
+        platform.clone(),
+        WorkerKind::Ticket,
+        handler,
+        shutdown.clone(),
+    ));
     const MESSAGES: usize = 4;
     for _ in 0..MESSAGES {
         let command = Envelope::new(StartConversation {
@@ -62,11 +77,22 @@ async fn messages_queued_behind_a_slow_handler_are_not_redelivered_while_they_wa
             channel: "widget".into(),
             follows_conversation_id: None,
         });
-        platform.bus.publish(platform.bus.subjects().command::<StartConversation>(), &command).await.expect("publish");
+        platform
+            .bus
+            .publish(
+                platform.bus.subjects().command::<StartConversation>(),
+                &command,
+            )
+            .await
+            .expect("publish");
     }
     wait_until("every message was handled", || async {
         let runs = runs.lock().expect("lock");
-        runs.iter().map(|r| r.0).collect::<std::collections::HashSet<_>>().len() == MESSAGES
+        runs.iter()
+            .map(|r| r.0)
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+            == MESSAGES
     })
     .await;
     // Leave time for any redelivery the broker would make.
@@ -89,9 +115,14 @@ async fn messages_queued_behind_a_slow_handler_are_not_redelivered_while_they_wa
 /// answered offline, and the customer gets exactly one reply, pushed once.
 #[tokio::test]
 async fn an_llm_slower_than_ack_wait_never_produces_a_second_reply() {
-    let (url, fake) = FakeLlm { delay: Duration::from_secs(4), slow_calls: 1, reply: "Here is your answer.".into(), ..Default::default() }
-        .serve()
-        .await;
+    let (url, fake) = FakeLlm {
+        delay: Duration::from_secs(4),
+        slow_calls: 1,
+        reply: "Here is your answer.".into(),
+        ..Default::default()
+    }
+    .serve()
+    .await;
     let app = spawn_app_with(move |f| {
         f.merge(("llm.provider", "openai"))
             .merge(("llm.base_url", url))
@@ -105,14 +136,33 @@ async fn an_llm_slower_than_ack_wait_never_produces_a_second_reply() {
     let (conversation, token) = app.start_session().await;
     let mut ws = app.ws(&token).await;
     // A general question the offline rules would not settle without the model.
-    assert_eq!(app.post_message(conversation, &token, "slow-1", "can you tell me something nice about saving money").await.status(), 202);
-    ws.wait_event("a bot reply", |f| is_message_from(f, "bot")).await;
+    assert_eq!(
+        app.post_message(
+            conversation,
+            &token,
+            "slow-1",
+            "can you tell me something nice about saving money"
+        )
+        .await
+        .status(),
+        202
+    );
+    ws.wait_event("a bot reply", |f| is_message_from(f, "bot"))
+        .await;
     // Past the slow call's end and another ack_wait: any second reply would have come by now.
     ws.drain_for(Duration::from_secs(5)).await;
     let db = connect(app.platform.config.database_url.expose_secret()).await;
     let l = ledger(&db).await;
-    assert_eq!((l.customer_messages, l.unanswered, l.doubled), (1, 0, 0), "{l:?}");
-    assert_eq!(ws.count(|f| is_message_from(f, "bot")), 1, "the reply is pushed once");
+    assert_eq!(
+        (l.customer_messages, l.unanswered, l.doubled),
+        (1, 0, 0),
+        "{l:?}"
+    );
+    assert_eq!(
+        ws.count(|f| is_message_from(f, "bot")),
+        1,
+        "the reply is pushed once"
+    );
     assert!(fake.calls() >= 1, "the model was asked");
     app.stop().await;
 }

@@ -9,21 +9,36 @@ use support::{spawn_app, wait_until};
 use tokio_util::sync::CancellationToken;
 
 async fn get_settings(app: &support::TestApp, token: &str) -> Value {
-    let response = app.http.get(app.url("/api/v1/settings")).bearer_auth(token).send().await.expect("get settings");
+    let response = app
+        .http
+        .get(app.url("/api/v1/settings"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("get settings");
     assert_eq!(response.status(), 200);
     response.json().await.expect("settings body")
 }
 
 async fn put_settings(app: &support::TestApp, token: &str, body: &Value) -> reqwest::Response {
-    app.http.put(app.url("/api/v1/settings")).bearer_auth(token).json(body).send().await.expect("put settings")
+    app.http
+        .put(app.url("/api/v1/settings"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .expect("put settings")
 }
 
 #[tokio::test]
-async fn an_admin_changes_the_colours_and_greeting_and_every_process_applies_them_without_a_restart() {
+async fn an_admin_changes_the_colours_and_greeting_and_every_process_applies_them_without_a_restart()
+ {
     let app = spawn_app().await;
     // A second process of the same deployment (same database and subjects), as a separate worker
     // replica would be: it must pick the change up from the event, not from a restart.
-    let other = Platform::connect((*app.platform.config).clone()).await.expect("second process");
+    let other = Platform::connect((*app.platform.config).clone())
+        .await
+        .expect("second process");
     let stop_other = CancellationToken::new();
     other.follow_settings(stop_other.clone());
 
@@ -38,16 +53,48 @@ async fn an_admin_changes_the_colours_and_greeting_and_every_process_applies_the
     let saved: Value = response.json().await.expect("saved");
     assert_eq!(saved["version"], 1);
 
-    let public: Value = app.http.get(app.url("/api/v1/settings/public")).send().await.expect("public").json().await.expect("json");
+    let public: Value = app
+        .http
+        .get(app.url("/api/v1/settings/public"))
+        .send()
+        .await
+        .expect("public")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(public["primary_colour"], "#aa0033");
-    assert_eq!(public["texts"]["es"]["greeting"], "Bienvenido a Banco Ejemplo");
-    assert!(public.get("sla").is_none() && public.get("escalation").is_none(), "only the public part: {public}");
+    assert_eq!(
+        public["texts"]["es"]["greeting"],
+        "Bienvenido a Banco Ejemplo"
+    );
+    assert!(
+        public.get("sla").is_none() && public.get("escalation").is_none(),
+        "only the public part: {public}"
+    );
 
-    wait_until("the other process applies version 1", || async { other.settings.current().version == 1 }).await;
-    assert_eq!(other.settings.current().settings.profile.primary_colour, "#aa0033");
-    wait_until("the serving process applies version 1", || async { app.platform.settings.current().version == 1 }).await;
+    wait_until("the other process applies version 1", || async {
+        other.settings.current().version == 1
+    })
+    .await;
+    assert_eq!(
+        other.settings.current().settings.profile.primary_colour,
+        "#aa0033"
+    );
+    wait_until("the serving process applies version 1", || async {
+        app.platform.settings.current().version == 1
+    })
+    .await;
 
-    let audit: Vec<Value> = app.http.get(app.url("/api/v1/settings/audit")).bearer_auth(&admin).send().await.expect("audit").json().await.expect("json");
+    let audit: Vec<Value> = app
+        .http
+        .get(app.url("/api/v1/settings/audit"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("audit")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0]["actor_name"], "Ada Admin");
     assert_eq!(audit[0]["before"], Value::Null);
@@ -69,7 +116,12 @@ async fn invalid_settings_are_refused_with_every_field_named_and_nothing_changes
     let response = put_settings(&app, &admin, &json!({ "settings": settings })).await;
     assert_eq!(response.status(), 422);
     let body: Value = response.json().await.expect("error body");
-    let fields: Vec<&str> = body["fields"].as_array().expect("fields").iter().map(|f| f["field"].as_str().expect("field")).collect();
+    let fields: Vec<&str> = body["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .map(|f| f["field"].as_str().expect("field"))
+        .collect();
     assert_eq!(
         fields,
         [
@@ -80,7 +132,10 @@ async fn invalid_settings_are_refused_with_every_field_named_and_nothing_changes
         ]
     );
     assert_eq!(get_settings(&app, &admin).await["version"], 0);
-    assert_eq!(app.count("SELECT count(*) FROM settings_audit", &[]).await, 0);
+    assert_eq!(
+        app.count("SELECT count(*) FROM settings_audit", &[]).await,
+        0
+    );
     app.stop().await;
 }
 
@@ -90,10 +145,25 @@ async fn only_admins_change_settings_and_a_save_over_a_newer_version_is_refused(
     let admin = app.login("admin@joxai.local").await;
     let supervisor = app.login("supervisor@joxai.local").await;
     let settings = get_settings(&app, &admin).await["settings"].clone();
-    assert_eq!(put_settings(&app, &supervisor, &json!({ "settings": settings })).await.status(), 403);
-    assert_eq!(put_settings(&app, &admin, &json!({ "version": 0, "settings": settings })).await.status(), 200);
+    assert_eq!(
+        put_settings(&app, &supervisor, &json!({ "settings": settings }))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        put_settings(&app, &admin, &json!({ "version": 0, "settings": settings }))
+            .await
+            .status(),
+        200
+    );
     // A second admin still holding version 0.
-    assert_eq!(put_settings(&app, &admin, &json!({ "version": 0, "settings": settings })).await.status(), 409);
+    assert_eq!(
+        put_settings(&app, &admin, &json!({ "version": 0, "settings": settings }))
+            .await
+            .status(),
+        409
+    );
     assert_eq!(get_settings(&app, &admin).await["version"], 1);
     app.stop().await;
 }
@@ -106,17 +176,38 @@ async fn each_staff_member_keeps_their_own_preferences() {
     let get = |token: String| {
         let app = &app;
         async move {
-            let r = app.http.get(app.url("/api/v1/me/preferences")).bearer_auth(token).send().await.expect("get");
+            let r = app
+                .http
+                .get(app.url("/api/v1/me/preferences"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("get");
             assert_eq!(r.status(), 200);
             r.json::<Value>().await.expect("json")
         }
     };
-    assert_eq!(get(agent.clone()).await["email"]["ticket_assigned"], true, "emails on by default");
+    assert_eq!(
+        get(agent.clone()).await["email"]["ticket_assigned"],
+        true,
+        "emails on by default"
+    );
     let mine = json!({ "language": "es", "desktop_notifications": false, "email": { "ticket_assigned": false, "urgent_in_queue": true } });
-    let response = app.http.put(app.url("/api/v1/me/preferences")).bearer_auth(&agent).json(&mine).send().await.expect("put");
+    let response = app
+        .http
+        .put(app.url("/api/v1/me/preferences"))
+        .bearer_auth(&agent)
+        .json(&mine)
+        .send()
+        .await
+        .expect("put");
     assert_eq!(response.status(), 200);
     assert_eq!(get(agent.clone()).await, mine);
-    assert_eq!(get(admin).await["language"], "en", "another person's preferences are untouched");
+    assert_eq!(
+        get(admin).await["language"],
+        "en",
+        "another person's preferences are untouched"
+    );
     let response = app
         .http
         .put(app.url("/api/v1/me/preferences"))
@@ -132,12 +223,25 @@ async fn each_staff_member_keeps_their_own_preferences() {
 #[tokio::test]
 async fn the_widget_may_leave_an_email_address_which_is_validated_and_kept_for_its_conversation() {
     let app = spawn_app().await;
-    let response = app.http.post(app.url("/api/v1/chat/sessions")).json(&json!({ "email": "not an address" })).send().await.expect("session");
+    let response = app
+        .http
+        .post(app.url("/api/v1/chat/sessions"))
+        .json(&json!({ "email": "not an address" }))
+        .send()
+        .await
+        .expect("session");
     assert_eq!(response.status(), 422);
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["fields"][0]["field"], "email");
-    let (conversation, _) = app.start_session_with(json!({ "email": "ana@example.com", "locale": "es" })).await;
-    let rows = app.query("SELECT email FROM conversation_contacts WHERE conversation_id = $1", &[&conversation]).await;
+    let (conversation, _) = app
+        .start_session_with(json!({ "email": "ana@example.com", "locale": "es" }))
+        .await;
+    let rows = app
+        .query(
+            "SELECT email FROM conversation_contacts WHERE conversation_id = $1",
+            &[&conversation],
+        )
+        .await;
     assert_eq!(rows[0].get::<_, String>(0), "ana@example.com");
     app.stop().await;
 }

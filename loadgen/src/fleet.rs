@@ -138,7 +138,12 @@ pub async fn open_many(
     let gate = Arc::new(Semaphore::new(SETUP_CONCURRENCY));
     let mut tasks = JoinSet::new();
     for i in 0..n {
-        let (gate, http, url, ws_url) = (gate.clone(), http.clone(), url.to_owned(), ws_url.to_owned());
+        let (gate, http, url, ws_url) = (
+            gate.clone(),
+            http.clone(),
+            url.to_owned(),
+            ws_url.to_owned(),
+        );
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await.context("setup gate closed")?;
             let session = open_session(&http, &url).await?;

@@ -29,8 +29,13 @@ pub(crate) fn nats_options(name: &str) -> async_nats::ConnectOptions {
     if let Ok(ca) = std::env::var("JOXAI_NATS_TLS_CA") {
         options = options.require_tls(true).add_root_certificates(ca.into());
     }
-    if let (Ok(user), Ok(password)) = (std::env::var("JOXAI_NATS_USER"), std::env::var("JOXAI_NATS_PASSWORD")) {
-        options = options.custom_inbox_prefix(format!("_INBOX_{user}")).user_and_password(user, password);
+    if let (Ok(user), Ok(password)) = (
+        std::env::var("JOXAI_NATS_USER"),
+        std::env::var("JOXAI_NATS_PASSWORD"),
+    ) {
+        options = options
+            .custom_inbox_prefix(format!("_INBOX_{user}"))
+            .user_and_password(user, password);
     }
     options
 }

@@ -34,7 +34,10 @@ pub async fn wait_quiet(http: &reqwest::Client, url: &str, limit: std::time::Dur
             return;
         }
         if tokio::time::Instant::now() >= deadline {
-            println!("  (server still busy after {:.0} s: {in_flight} messages in flight; going on)", limit.as_secs_f64());
+            println!(
+                "  (server still busy after {:.0} s: {in_flight} messages in flight; going on)",
+                limit.as_secs_f64()
+            );
             return;
         }
         last = Some(handled);
@@ -68,10 +71,16 @@ async fn page(http: &reqwest::Client, url: &str) -> anyhow::Result<String> {
 
 /// Every sample of a Prometheus text page: (`name{labels}`, `name`, value).
 fn samples(text: &str) -> impl Iterator<Item = (&str, &str, f64)> {
-    text.lines().filter(|l| !l.starts_with('#')).filter_map(|line| {
-        let (key, value) = line.rsplit_once(' ')?;
-        Some((key, key.split('{').next().unwrap_or(key), value.parse().ok()?))
-    })
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|line| {
+            let (key, value) = line.rsplit_once(' ')?;
+            Some((
+                key,
+                key.split('{').next().unwrap_or(key),
+                value.parse().ok()?,
+            ))
+        })
 }
 
 impl Scrape {
@@ -79,7 +88,8 @@ impl Scrape {
         let text = page(http, url).await?;
         let values = samples(&text)
             .filter(|(_, name, _)| {
-                (name.ends_with("_sum") || name.ends_with("_count")) && name.contains("duration_seconds")
+                (name.ends_with("_sum") || name.ends_with("_count"))
+                    && name.contains("duration_seconds")
             })
             .map(|(key, _, value)| (key.to_owned(), value))
             .collect();

@@ -447,7 +447,8 @@ pub async fn ramp(
         // and the knee (sustained and p99 within the target). The ramp goes on past the knee while
         // the server keeps up, so the highest sustained rate (the figure compared with the
         // ceiling) is measured too.
-        let keeps_up = result.achieved_per_s >= 0.9 * result.offered_per_s && (errors as f64) <= 0.001 * result.sent as f64;
+        let keeps_up = result.achieved_per_s >= 0.9 * result.offered_per_s
+            && (errors as f64) <= 0.001 * result.sent as f64;
         let healthy = keeps_up && result.latency.p99_ms <= p99_target_ms;
         steps.push(result);
         profiles.push(prof);

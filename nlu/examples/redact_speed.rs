@@ -33,14 +33,24 @@ fn main() {
     ];
     for text in typical {
         let seconds = best_of(2000, || redact(text));
-        println!("typical ({:>3} bytes) {:>8.2} µs  {text:?}", text.len(), seconds * 1e6);
+        println!(
+            "typical ({:>3} bytes) {:>8.2} µs  {text:?}",
+            text.len(),
+            seconds * 1e6
+        );
     }
     let hostile = [
         ("digits only", one_megabyte("4")),
         ("single digits and spaces", one_megabyte("4 ")),
         ("card-like groups", one_megabyte("4111 1111 1111 1111 ")),
-        ("groups and separator runs", one_megabyte("41.\u{A0}1_\u{2009}1,")),
-        ("zero-width inside digits", one_megabyte("4\u{200B}1\u{200D}")),
+        (
+            "groups and separator runs",
+            one_megabyte("41.\u{A0}1_\u{2009}1,"),
+        ),
+        (
+            "zero-width inside digits",
+            one_megabyte("4\u{200B}1\u{200D}"),
+        ),
         ("Arabic-Indic digits", one_megabyte("٤١١١ ")),
         ("IBAN-like prefixes", one_megabyte("ES91 ")),
         ("security-code cues", one_megabyte("cvv cvv 12 ")),
@@ -52,9 +62,17 @@ fn main() {
         println!("1 MB {name:<28} {:>8.1} ms", seconds * 1e3);
     }
     let half = hostile[2].1.len() / 2;
-    let cut = (half..).find(|&i| hostile[2].1.is_char_boundary(i)).unwrap_or(half);
+    let cut = (half..)
+        .find(|&i| hostile[2].1.is_char_boundary(i))
+        .unwrap_or(half);
     let (first, second) = hostile[2].1.split_at(cut);
     let seconds = best_of(3, || mask_split_number(&[first], second));
-    println!("1 MB split over two messages       {:>8.1} ms", seconds * 1e3);
-    println!("worst 1 MB: {:.1} ms (target < 200 ms)", worst.max(seconds) * 1e3);
+    println!(
+        "1 MB split over two messages       {:>8.1} ms",
+        seconds * 1e3
+    );
+    println!(
+        "worst 1 MB: {:.1} ms (target < 200 ms)",
+        worst.max(seconds) * 1e3
+    );
 }

@@ -435,7 +435,10 @@ impl Encoder {
     /// order and the same for any thread count (the batches are cut before they are shared out).
     pub fn head_features_all(&self, texts: &[&str], threads: usize) -> Vec<Vec<f32>> {
         let batches: Vec<&[&str]> = texts.chunks(16).collect();
-        parallel_map(&batches, threads, |batch| self.head_features_batch(batch)).into_iter().flatten().collect()
+        parallel_map(&batches, threads, |batch| self.head_features_batch(batch))
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
     fn embed_ids(&self, ids: &[u32]) -> Vec<f32> {
@@ -493,7 +496,12 @@ impl Encoder {
         }
         layer_norm(x, &self.embedding_norm);
         observe(0, x);
-        dispatch(Layers { layers: &self.layers, x, lengths: &lengths, observe });
+        dispatch(Layers {
+            layers: &self.layers,
+            x,
+            lengths: &lengths,
+            observe,
+        });
     }
 
     /// `head_features` of several texts in one forward pass (see `forward_many`); the same values as one by one,
@@ -526,7 +534,11 @@ impl Encoder {
 }
 
 /// `f` of every item, on up to `threads` threads (each takes one contiguous share), in input order.
-fn parallel_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
     let threads = threads.clamp(1, items.len().max(1));
     let share = items.len().div_ceil(threads).max(1);
     let f = &f;
@@ -697,7 +709,15 @@ pub(crate) fn mean_pool_normalised(x: &[f32]) -> Vec<f32> {
 /// every call: `perf` at 300 turns/s put 15 % of all the box's CPU in `pack_avx2` against 13 % in its kernel.
 /// The weights are arranged once, at load ([`Panels`]), and read straight from there.
 #[inline(always)]
-fn linear(lanes: impl Lanes, x: &[f32], rows: usize, inputs: usize, w: &Panels, bias: &[f32], out: &mut [f32]) {
+fn linear(
+    lanes: impl Lanes,
+    x: &[f32],
+    rows: usize,
+    inputs: usize,
+    w: &Panels,
+    bias: &[f32],
+    out: &mut [f32],
+) {
     let outputs = bias.len();
     debug_assert_eq!((w.inputs, w.outputs), (inputs, outputs));
     for row in out.chunks_exact_mut(outputs) {
@@ -712,8 +732,18 @@ fn linear(lanes: impl Lanes, x: &[f32], rows: usize, inputs: usize, w: &Panels, 
 fn dispatch<P: Pass>(pass: P) -> P::Output {
     #[cfg(target_arch = "x86_64")]
     match *SIMD {
-        Some(Simd::Vnni(simd)) => return simd.vectorize(WithLanes { pass, lanes: (simd.avx, simd.avx2) }),
-        Some(Simd::Avx2(simd)) => return simd.vectorize(WithLanes { pass, lanes: (simd.avx, simd.avx2) }),
+        Some(Simd::Vnni(simd)) => {
+            return simd.vectorize(WithLanes {
+                pass,
+                lanes: (simd.avx, simd.avx2),
+            });
+        }
+        Some(Simd::Avx2(simd)) => {
+            return simd.vectorize(WithLanes {
+                pass,
+                lanes: (simd.avx, simd.avx2),
+            });
+        }
         None => {}
     }
     pass.run(Scalar)
@@ -771,7 +801,11 @@ impl QuantisedRows {
         let mut scales = Vec::with_capacity(rows);
         for row in x.chunks_exact(inputs) {
             let largest = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-            let (scale, inverse) = if largest > 0.0 { (largest / ACTIVATION_MAX, ACTIVATION_MAX / largest) } else { (0.0, 0.0) };
+            let (scale, inverse) = if largest > 0.0 {
+                (largest / ACTIVATION_MAX, ACTIVATION_MAX / largest)
+            } else {
+                (0.0, 0.0)
+            };
             scales.push(scale);
             pairs.extend(row.chunks_exact(2).map(|pair| {
                 let low = ((pair[0] * inverse + ROUNDING) - ROUNDING) as i16 as u16 as u32;
@@ -807,7 +841,9 @@ impl Panels {
     /// From `w`, `inputs × outputs` row-major (`inputs` even, `outputs` a multiple of [`PANEL`]).
     fn new(w: &[f32], inputs: usize, outputs: usize) -> Panels {
         assert!(
-            inputs.is_multiple_of(2) && outputs.is_multiple_of(PANEL) && w.len() == inputs * outputs,
+            inputs.is_multiple_of(2)
+                && outputs.is_multiple_of(PANEL)
+                && w.len() == inputs * outputs,
             "weights must be (an even number) × (a multiple of {PANEL})"
         );
         // Row by row (the matrix's memory order), keeping each column's largest magnitude.
@@ -821,7 +857,13 @@ impl Panels {
             *scale /= WEIGHT_MAX;
         }
         let quantised = |k: usize, o: usize| -> i8 {
-            if scales[o] == 0.0 { 0 } else { (w[k * outputs + o] / scales[o]).round().clamp(-WEIGHT_MAX, WEIGHT_MAX) as i8 }
+            if scales[o] == 0.0 {
+                0
+            } else {
+                (w[k * outputs + o] / scales[o])
+                    .round()
+                    .clamp(-WEIGHT_MAX, WEIGHT_MAX) as i8
+            }
         };
         let mut values = Vec::with_capacity(inputs * outputs / (2 * PANEL));
         for first_column in (0..outputs).step_by(PANEL) {
@@ -834,7 +876,12 @@ impl Panels {
                 values.push(step);
             }
         }
-        Panels { inputs, outputs, values, scales }
+        Panels {
+            inputs,
+            outputs,
+            values,
+            scales,
+        }
     }
 }
 
@@ -884,14 +931,20 @@ static SIMD: std::sync::LazyLock<Option<Simd>> = std::sync::LazyLock::new(|| {
     if std::env::var("JOXAI_ENCODER_SIMD").as_deref() == Ok("scalar") {
         return None;
     }
-    Vnni::try_new().map(Simd::Vnni).or_else(|| pulp::x86::V3::try_new().map(Simd::Avx2))
+    Vnni::try_new()
+        .map(Simd::Vnni)
+        .or_else(|| pulp::x86::V3::try_new().map(Simd::Avx2))
 });
 
 /// What [`add_product`] runs on: AVX2's integer instructions, or plain Rust (a CPU without AVX2, and the
 /// reference the tests compare with). Both give exactly the same integers.
 trait Lanes: Copy {
     /// For each of `R` rows and each of the panel's 16 columns, `Σ over the panel's steps (x pair · w pair)`.
-    fn tile<const R: usize>(self, rows: [&[i32]; R], panel: &[[i8; 2 * PANEL]]) -> [[i32; PANEL]; R];
+    fn tile<const R: usize>(
+        self,
+        rows: [&[i32]; R],
+        panel: &[[i8; 2 * PANEL]],
+    ) -> [[i32; PANEL]; R];
 }
 
 #[derive(Clone, Copy)]
@@ -899,7 +952,11 @@ struct Scalar;
 
 impl Lanes for Scalar {
     #[inline(always)]
-    fn tile<const R: usize>(self, rows: [&[i32]; R], panel: &[[i8; 2 * PANEL]]) -> [[i32; PANEL]; R] {
+    fn tile<const R: usize>(
+        self,
+        rows: [&[i32]; R],
+        panel: &[[i8; 2 * PANEL]],
+    ) -> [[i32; PANEL]; R] {
         let mut sums = [[0i32; PANEL]; R];
         for (k, step) in panel.iter().enumerate() {
             for r in 0..R {
@@ -917,14 +974,21 @@ impl Lanes for Scalar {
 #[cfg(target_arch = "x86_64")]
 impl Lanes for (pulp::core_arch::x86::Avx, pulp::core_arch::x86::Avx2) {
     #[inline(always)]
-    fn tile<const R: usize>(self, rows: [&[i32]; R], panel: &[[i8; 2 * PANEL]]) -> [[i32; PANEL]; R] {
+    fn tile<const R: usize>(
+        self,
+        rows: [&[i32]; R],
+        panel: &[[i8; 2 * PANEL]],
+    ) -> [[i32; PANEL]; R] {
         use pulp::bytemuck::cast;
         use std::arch::x86_64::{__m128i, __m256i};
         let (avx, avx2) = self;
         let mut sums = [[avx._mm256_setzero_si256(); 2]; R];
         for (k, step) in panel.iter().enumerate() {
             let [left, right]: [__m128i; 2] = cast(*step);
-            let (left, right) = (avx2._mm256_cvtepi8_epi16(left), avx2._mm256_cvtepi8_epi16(right));
+            let (left, right) = (
+                avx2._mm256_cvtepi8_epi16(left),
+                avx2._mm256_cvtepi8_epi16(right),
+            );
             for r in 0..R {
                 let pair = avx._mm256_set1_epi32(rows[r][k]);
                 sums[r][0] = avx2._mm256_add_epi32(sums[r][0], avx2._mm256_madd_epi16(pair, left));
@@ -949,7 +1013,10 @@ fn add_product(lanes: impl Lanes, x: &QuantisedRows, w: &Panels, out: &mut [f32]
             while first_row < block_end {
                 let first_column = panel * PANEL;
                 if first_row + TILE_ROWS <= block_end {
-                    let tile = lanes.tile::<TILE_ROWS>(std::array::from_fn(|r| &x.pairs[(first_row + r) * pairs..][..pairs]), steps);
+                    let tile = lanes.tile::<TILE_ROWS>(
+                        std::array::from_fn(|r| &x.pairs[(first_row + r) * pairs..][..pairs]),
+                        steps,
+                    );
                     add_scaled(&tile, x, first_row, w, first_column, out);
                     first_row += TILE_ROWS;
                 } else {
@@ -964,7 +1031,14 @@ fn add_product(lanes: impl Lanes, x: &QuantisedRows, w: &Panels, out: &mut [f32]
 
 /// `out[row][column] += sum × row scale × column scale` for one tile's integer sums.
 #[inline(always)]
-fn add_scaled<const R: usize>(sums: &[[i32; PANEL]; R], x: &QuantisedRows, first_row: usize, w: &Panels, first_column: usize, out: &mut [f32]) {
+fn add_scaled<const R: usize>(
+    sums: &[[i32; PANEL]; R],
+    x: &QuantisedRows,
+    first_row: usize,
+    w: &Panels,
+    first_column: usize,
+    out: &mut [f32],
+) {
     let columns = &w.scales[first_column..][..PANEL];
     for (r, sum) in sums.iter().enumerate() {
         let row_scale = x.scales[first_row + r];
@@ -1022,7 +1096,9 @@ fn gelu(x: f32) -> f32 {
 fn erf(x: f32) -> f32 {
     let a = x.abs();
     let t = 1.0 / (1.0 + 0.327_591_1 * a);
-    let poly = t * (0.254_829_6 + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
+    let poly = t
+        * (0.254_829_6
+            + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
     (1.0 - poly * exp(-a * a)).copysign(x)
 }
 
@@ -1034,7 +1110,10 @@ fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.3, 88.3);
     let n = (x * std::f32::consts::LOG2_E + ROUNDING) - ROUNDING;
     let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
-    let p = ((((1.987_569_1e-4 * r + 1.398_2e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 0.166_666_65) * r + 0.5;
+    let p = ((((1.987_569_1e-4 * r + 1.398_2e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+        + 0.166_666_65)
+        * r
+        + 0.5;
     let e = p * r * r + r + 1.0;
     e * f32::from_bits(((n as i32 + 127) << 23) as u32)
 }
@@ -1069,7 +1148,9 @@ mod tests {
         let mut out = vec![0.0f32; rows * outputs];
         for r in 0..rows {
             for o in 0..outputs {
-                let sum: f64 = (0..inputs).map(|k| x[r * inputs + k] as f64 * w[k * outputs + o] as f64).sum();
+                let sum: f64 = (0..inputs)
+                    .map(|k| x[r * inputs + k] as f64 * w[k * outputs + o] as f64)
+                    .sum();
                 out[r * outputs + o] = (sum + bias[o] as f64) as f32;
             }
         }
@@ -1091,7 +1172,15 @@ mod tests {
 
         #[inline(always)]
         fn run(self, lanes: impl Lanes) {
-            linear(lanes, self.x, self.rows, self.inputs, self.w, self.bias, self.out);
+            linear(
+                lanes,
+                self.x,
+                self.rows,
+                self.inputs,
+                self.w,
+                self.bias,
+                self.out,
+            );
         }
     }
 
@@ -1101,7 +1190,10 @@ mod tests {
         while x < 89.0 {
             let (ours, library) = (exp(x), x.exp());
             if x > -87.3 && x < 88.3 {
-                assert!((ours - library).abs() <= 4.0 * f32::EPSILON * library, "exp({x}) = {ours}, library {library}");
+                assert!(
+                    (ours - library).abs() <= 4.0 * f32::EPSILON * library,
+                    "exp({x}) = {ours}, library {library}"
+                );
             } else {
                 assert!(ours.is_finite() && ours >= 0.0, "exp({x}) = {ours}");
             }
@@ -1129,23 +1221,50 @@ mod tests {
             let x: Vec<f32> = (0..rows * inputs).map(|_| next()).collect();
             let expected = naive(&x, rows, inputs, &w, &bias);
             let mut fast = vec![0.0f32; rows * outputs];
-            dispatch(Linear { x: &x, rows, inputs, w: &panels, bias: &bias, out: &mut fast });
+            dispatch(Linear {
+                x: &x,
+                rows,
+                inputs,
+                w: &panels,
+                bias: &bias,
+                out: &mut fast,
+            });
             // The loop a CPU without AVX2 runs, whatever this one has: the same integers, so the same floats.
             let mut baseline = vec![0.0f32; rows * outputs];
             linear(Scalar, &x, rows, inputs, &panels, &bias, &mut baseline);
-            assert_eq!(fast, baseline, "rows {rows}: this CPU's loop and the plain loop differ");
+            assert_eq!(
+                fast, baseline,
+                "rows {rows}: this CPU's loop and the plain loop differ"
+            );
             // AVX2 without VNNI (on a CPU with VNNI, `dispatch` above ran the VNNI build).
             #[cfg(target_arch = "x86_64")]
             if let Some(simd) = pulp::x86::V3::try_new() {
                 let mut avx2 = vec![0.0f32; rows * outputs];
-                let pass = Linear { x: &x, rows, inputs, w: &panels, bias: &bias, out: &mut avx2 };
-                simd.vectorize(WithLanes { pass, lanes: (simd.avx, simd.avx2) });
-                assert_eq!(avx2, baseline, "rows {rows}: the AVX2 loop and the plain loop differ");
+                let pass = Linear {
+                    x: &x,
+                    rows,
+                    inputs,
+                    w: &panels,
+                    bias: &bias,
+                    out: &mut avx2,
+                };
+                simd.vectorize(WithLanes {
+                    pass,
+                    lanes: (simd.avx, simd.avx2),
+                });
+                assert_eq!(
+                    avx2, baseline,
+                    "rows {rows}: the AVX2 loop and the plain loop differ"
+                );
             }
             // Rounding each weight to 1/127 of its column's largest (and each activation to 1/8191 of its row's)
             // moves a sum of 48 products of values in [-1, 1) by well under 0.05; a wrong index moves it by ~1.
             for (i, e) in expected.iter().enumerate() {
-                assert!((fast[i] - e).abs() < 0.05, "rows {rows}, element {i}: {} vs {e}", fast[i]);
+                assert!(
+                    (fast[i] - e).abs() < 0.05,
+                    "rows {rows}, element {i}: {} vs {e}",
+                    fast[i]
+                );
             }
         }
     }
@@ -1156,10 +1275,24 @@ mod tests {
         let bias: Vec<f32> = (0..outputs).map(|o| o as f32).collect();
         let panels = Panels::new(&vec![0.0; inputs * outputs], inputs, outputs);
         let mut out = vec![0.0f32; 2 * outputs];
-        dispatch(Linear { x: &[1.0, -2.0, 3.0, 4.0, 0.0, 0.0, 0.0, 0.0], rows: 2, inputs, w: &panels, bias: &bias, out: &mut out });
+        dispatch(Linear {
+            x: &[1.0, -2.0, 3.0, 4.0, 0.0, 0.0, 0.0, 0.0],
+            rows: 2,
+            inputs,
+            w: &panels,
+            bias: &bias,
+            out: &mut out,
+        });
         assert_eq!(out, [bias.clone(), bias.clone()].concat());
         let panels = Panels::new(&vec![0.5; inputs * outputs], inputs, outputs);
-        dispatch(Linear { x: &[0.0; 8], rows: 2, inputs, w: &panels, bias: &bias, out: &mut out });
+        dispatch(Linear {
+            x: &[0.0; 8],
+            rows: 2,
+            inputs,
+            w: &panels,
+            bias: &bias,
+            out: &mut out,
+        });
         assert_eq!(out, [bias.clone(), bias].concat());
     }
 

@@ -293,7 +293,8 @@ impl IntentModel {
         let (intents, labels) = number_intents(&examples);
         let settings = BlendSettings::default();
         let (embeddings, _) = cached_embeddings(encoder, &texts);
-        let (weights, bias) = crate::blend::train_head(&embeddings, &labels, intents.len(), &settings);
+        let (weights, bias) =
+            crate::blend::train_head(&embeddings, &labels, intents.len(), &settings);
         let key = crate::blend::head_key(encoder, &texts, &labels, &intents, &settings);
         crate::blend::shipped_head_bytes(key, &weights, &bias)
     }
@@ -304,7 +305,13 @@ impl IntentModel {
         let examples = crate::default_examples();
         let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
         let (intents, labels) = number_intents(&examples);
-        let key = crate::blend::head_key(encoder, &texts, &labels, &intents, &BlendSettings::default());
+        let key = crate::blend::head_key(
+            encoder,
+            &texts,
+            &labels,
+            &intents,
+            &BlendSettings::default(),
+        );
         crate::blend::shipped_head(intents.len()).is_some_and(|(shipped, _)| shipped == key)
     }
 

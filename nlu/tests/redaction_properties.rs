@@ -24,7 +24,10 @@ fn luhn_complete(body: &[u8]) -> String {
         sum += d;
     }
     let check = (10 - sum % 10) % 10;
-    body.iter().map(|d| char::from(b'0' + d)).chain(std::iter::once(char::from_digit(check, 10).expect("digit"))).collect()
+    body.iter()
+        .map(|d| char::from(b'0' + d))
+        .chain(std::iter::once(char::from_digit(check, 10).expect("digit")))
+        .collect()
 }
 
 fn pan() -> impl Strategy<Value = String> {
@@ -40,7 +43,10 @@ fn pan() -> impl Strategy<Value = String> {
 /// The digits split into groups (1–8 digits) joined by single spaces or dashes, or written together.
 fn formatted(pan: String) -> impl Strategy<Value = (String, String)> {
     let len = pan.len();
-    (proptest::collection::vec(1usize..=8, 1..=19), proptest::collection::vec(prop_oneof![Just(""), Just(" "), Just("-")], 19))
+    (
+        proptest::collection::vec(1usize..=8, 1..=19),
+        proptest::collection::vec(prop_oneof![Just(""), Just(" "), Just("-")], 19),
+    )
         .prop_map(move |(sizes, separators)| {
             let mut out = String::new();
             let mut at = 0;
@@ -63,7 +69,10 @@ fn formatted(pan: String) -> impl Strategy<Value = (String, String)> {
 
 /// Text without digits around the card number: letters (Latin, Spanish, RTL, emoji), punctuation.
 fn words() -> impl Strategy<Value = String> {
-    proptest::string::string_regex("[a-zA-ZñÑéáü¿?¡!.,:;()\\[\\]/ \u{05d0}-\u{05ea}\u{0627}-\u{064a}🙂💳]{0,40}").expect("regex")
+    proptest::string::string_regex(
+        "[a-zA-ZñÑéáü¿?¡!.,:;()\\[\\]/ \u{05d0}-\u{05ea}\u{0627}-\u{064a}🙂💳]{0,40}",
+    )
+    .expect("regex")
 }
 
 /// A separator between text and a number that cannot join the number's groups.
@@ -213,13 +222,18 @@ const BRANDS: &[(&str, &[usize])] = &[
 ];
 
 fn branded_pan() -> impl Strategy<Value = String> {
-    (0..BRANDS.len(), 0usize..4, proptest::collection::vec(0u8..=9, 19)).prop_map(|(brand, length, random)| {
-        let (prefix, lengths) = BRANDS[brand];
-        let len = lengths[length % lengths.len()];
-        let mut body: Vec<u8> = prefix.bytes().map(|b| b - b'0').collect();
-        body.extend(&random[..len - 1 - prefix.len()]);
-        luhn_complete(&body)
-    })
+    (
+        0..BRANDS.len(),
+        0usize..4,
+        proptest::collection::vec(0u8..=9, 19),
+    )
+        .prop_map(|(brand, length, random)| {
+            let (prefix, lengths) = BRANDS[brand];
+            let len = lengths[length % lengths.len()];
+            let mut body: Vec<u8> = prefix.bytes().map(|b| b - b'0').collect();
+            body.extend(&random[..len - 1 - prefix.len()]);
+            luhn_complete(&body)
+        })
 }
 
 /// The `0` of some scripts people type digits in: ASCII, fullwidth, Arabic-Indic, Extended Arabic-Indic,
@@ -228,12 +242,36 @@ const ZEROS: &[char] = &['0', '０', '٠', '۰', '०', '০', '๐', '𝟎'];
 
 /// Runs of what people put between groups.
 const SEPARATORS: &[&str] = &[
-    " ", "  ", "-", " - ", ".", ". ", "/", "_", ",", ", ", "\t", "\n", "\r\n", "\u{A0}", "\u{2009}", "\u{202F}",
-    "\u{2007}", "\u{3000}", "–", "—", "．", "\u{2002}", " / ", "\u{A0}\u{A0}",
+    " ",
+    "  ",
+    "-",
+    " - ",
+    ".",
+    ". ",
+    "/",
+    "_",
+    ",",
+    ", ",
+    "\t",
+    "\n",
+    "\r\n",
+    "\u{A0}",
+    "\u{2009}",
+    "\u{202F}",
+    "\u{2007}",
+    "\u{3000}",
+    "–",
+    "—",
+    "．",
+    "\u{2002}",
+    " / ",
+    "\u{A0}\u{A0}",
 ];
 
 /// What can hide inside a number without showing.
-const INVISIBLES: &[&str] = &["\u{200B}", "\u{200C}", "\u{200D}", "\u{AD}", "\u{FEFF}", "\u{2060}", "\u{200E}"];
+const INVISIBLES: &[&str] = &[
+    "\u{200B}", "\u{200C}", "\u{200D}", "\u{AD}", "\u{FEFF}", "\u{2060}", "\u{200E}",
+];
 
 /// A card number typed in any of the families: digits of one script or mixed, groups of 1–8 joined by any
 /// separator run (or none), invisible characters sprinkled anywhere inside.
@@ -241,10 +279,16 @@ fn typed_any_way(pan: String) -> impl Strategy<Value = (String, String)> {
     let len = pan.len();
     (
         proptest::collection::vec(1usize..=8, 19),
-        proptest::collection::vec(prop_oneof![3 => Just(None), 7 => (0..SEPARATORS.len()).prop_map(Some)], 19),
+        proptest::collection::vec(
+            prop_oneof![3 => Just(None), 7 => (0..SEPARATORS.len()).prop_map(Some)],
+            19,
+        ),
         prop_oneof![Just(None), (0..ZEROS.len()).prop_map(Some)],
         proptest::collection::vec(0..ZEROS.len(), 19),
-        proptest::collection::vec(prop_oneof![9 => Just(None), 1 => (0..INVISIBLES.len()).prop_map(Some)], 19),
+        proptest::collection::vec(
+            prop_oneof![9 => Just(None), 1 => (0..INVISIBLES.len()).prop_map(Some)],
+            19,
+        ),
     )
         .prop_map(move |(sizes, separators, script, mixed, invisibles)| {
             let mut out = String::new();
@@ -259,8 +303,12 @@ fn typed_any_way(pan: String) -> impl Strategy<Value = (String, String)> {
                 let end = (at + size).min(len);
                 for (i, digit) in pan[at..end].bytes().enumerate() {
                     let zero = ZEROS[script.unwrap_or(mixed[(at + i) % mixed.len()])];
-                    out.push(char::from_u32(u32::from(zero) + u32::from(digit - b'0')).expect("a digit"));
-                    if let (Some(invisible), true) = (invisibles[(at + i) % invisibles.len()], at + i + 1 < len) {
+                    out.push(
+                        char::from_u32(u32::from(zero) + u32::from(digit - b'0')).expect("a digit"),
+                    );
+                    if let (Some(invisible), true) =
+                        (invisibles[(at + i) % invisibles.len()], at + i + 1 < len)
+                    {
                         out.push_str(INVISIBLES[invisible]);
                     }
                 }
@@ -274,9 +322,25 @@ fn typed_any_way(pan: String) -> impl Strategy<Value = (String, String)> {
 fn sentence() -> impl Strategy<Value = String> {
     proptest::collection::vec(
         prop_oneof![
-            Just("my"), Just("card"), Just("number"), Just("is"), Just("please"), Just("block"), Just("it"),
-            Just("mi"), Just("tarjeta"), Just("es"), Just("por"), Just("favor"), Just("número"), Just("¿qué"),
-            Just("pasó?"), Just("thanks!"), Just("hola,"), Just("the"), Just("bank")
+            Just("my"),
+            Just("card"),
+            Just("number"),
+            Just("is"),
+            Just("please"),
+            Just("block"),
+            Just("it"),
+            Just("mi"),
+            Just("tarjeta"),
+            Just("es"),
+            Just("por"),
+            Just("favor"),
+            Just("número"),
+            Just("¿qué"),
+            Just("pasó?"),
+            Just("thanks!"),
+            Just("hola,"),
+            Just("the"),
+            Just("bank")
         ],
         1..6,
     )
@@ -288,10 +352,16 @@ fn sentence() -> impl Strategy<Value = String> {
 fn digit_runs(text: &str) -> Vec<String> {
     let mut runs = vec![String::new()];
     for c in text.chars() {
-        let zero = ZEROS.iter().find(|&&zero| (u32::from(zero)..u32::from(zero) + 10).contains(&u32::from(c)));
+        let zero = ZEROS
+            .iter()
+            .find(|&&zero| (u32::from(zero)..u32::from(zero) + 10).contains(&u32::from(c)));
         if let Some(&zero) = zero {
-            runs.last_mut().expect("a run").push(char::from(b'0' + (u32::from(c) - u32::from(zero)) as u8));
-        } else if INVISIBLES.contains(&c.to_string().as_str()) || SEPARATORS.iter().any(|s| s.contains(c)) {
+            runs.last_mut()
+                .expect("a run")
+                .push(char::from(b'0' + (u32::from(c) - u32::from(zero)) as u8));
+        } else if INVISIBLES.contains(&c.to_string().as_str())
+            || SEPARATORS.iter().any(|s| s.contains(c))
+        {
             continue;
         } else if !runs.last().expect("a run").is_empty() {
             runs.push(String::new());
@@ -308,7 +378,11 @@ fn luhn_valid(digits: &str) -> bool {
         .enumerate()
         .map(|(i, b)| {
             let d = u32::from(b - b'0');
-            if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
+            if i % 2 == 1 {
+                if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+            } else {
+                d
+            }
         })
         .sum();
     sum.is_multiple_of(10)
@@ -317,7 +391,9 @@ fn luhn_valid(digits: &str) -> bool {
 /// Whether any 13–19-digit window of any run is Luhn-valid.
 fn has_luhn_window(text: &str) -> bool {
     digit_runs(text).iter().any(|run| {
-        (13..=19).any(|len| run.len() >= len && (0..=run.len() - len).any(|at| luhn_valid(&run[at..at + len])))
+        (13..=19).any(|len| {
+            run.len() >= len && (0..=run.len() - len).any(|at| luhn_valid(&run[at..at + len]))
+        })
     })
 }
 

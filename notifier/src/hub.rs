@@ -1,8 +1,8 @@
 //! The fan-out: one ordered consumer on the events stream per process, broadcast to every socket.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
@@ -39,7 +39,12 @@ impl Push {
         let conversation_id = subject.split('.').nth(3).and_then(|id| id.parse().ok());
         let event = std::str::from_utf8(payload).ok()?;
         let frame = format!(r#"{{"type":"event","seq":{seq},"event":{event}}}"#);
-        Some(Push { seq, conversation_id, kind: envelope.kind, frame })
+        Some(Push {
+            seq,
+            conversation_id,
+            kind: envelope.kind,
+            frame,
+        })
     }
 }
 
@@ -81,13 +86,19 @@ impl Hub {
     /// The customer-visible events of one conversation.
     pub fn subscribe_conversation(&self, conversation_id: Uuid) -> broadcast::Receiver<Arc<Push>> {
         let mut conversations = self.conversations.lock().unwrap_or_else(|p| p.into_inner());
-        conversations.entry(conversation_id).or_insert_with(|| broadcast::channel(CONVERSATION_BUFFER).0).subscribe()
+        conversations
+            .entry(conversation_id)
+            .or_insert_with(|| broadcast::channel(CONVERSATION_BUFFER).0)
+            .subscribe()
     }
 
     /// A customer socket closed: forget the conversation's channel once nobody listens to it.
     pub fn release_conversation(&self, conversation_id: Uuid) {
         let mut conversations = self.conversations.lock().unwrap_or_else(|p| p.into_inner());
-        if conversations.get(&conversation_id).is_some_and(|s| s.receiver_count() == 0) {
+        if conversations
+            .get(&conversation_id)
+            .is_some_and(|s| s.receiver_count() == 0)
+        {
             conversations.remove(&conversation_id);
         }
     }
@@ -126,7 +137,13 @@ impl Hub {
                 // after a broker outage it goes on from the last event it saw (from the start of the
                 // stream if it saw none), so the events published during the outage are all pushed.
                 if !started {
-                    let mut stream = self.platform.bus.jetstream().get_stream(&stream_name).await.ok()?;
+                    let mut stream = self
+                        .platform
+                        .bus
+                        .jetstream()
+                        .get_stream(&stream_name)
+                        .await
+                        .ok()?;
                     let last = stream.info().await.ok()?.state.last_sequence;
                     self.last_seq.fetch_max(last, Ordering::AcqRel);
                     started = true;
@@ -134,11 +151,23 @@ impl Hub {
                 // Start after the last event seen, also after a broker restart, so no event is skipped.
                 let deliver_policy = match self.last_seq() {
                     0 => DeliverPolicy::All,
-                    seq => DeliverPolicy::ByStartSequence { start_sequence: seq + 1 },
+                    seq => DeliverPolicy::ByStartSequence {
+                        start_sequence: seq + 1,
+                    },
                 };
-                let stream = self.platform.bus.jetstream().get_stream_no_info(&stream_name).await.ok()?;
+                let stream = self
+                    .platform
+                    .bus
+                    .jetstream()
+                    .get_stream_no_info(&stream_name)
+                    .await
+                    .ok()?;
                 let consumer = stream
-                    .create_consumer(OrderedConfig { filter_subject: filter.clone(), deliver_policy, ..Default::default() })
+                    .create_consumer(OrderedConfig {
+                        filter_subject: filter.clone(),
+                        deliver_policy,
+                        ..Default::default()
+                    })
                     .await
                     .ok()?;
                 consumer.messages().await.ok()
@@ -169,7 +198,9 @@ impl Hub {
                         let span = tracing::info_span!("push event", seq);
                         joxai_platform::telemetry::continue_trace(&span, message.headers.as_ref());
                         let _entered = span.enter();
-                        if let Some(push) = Push::from_message(message.subject.as_str(), seq, &message.payload) {
+                        if let Some(push) =
+                            Push::from_message(message.subject.as_str(), seq, &message.payload)
+                        {
                             self.last_seq.fetch_max(seq, Ordering::AcqRel);
                             self.route(push);
                         }
@@ -190,17 +221,37 @@ impl Hub {
         let stream_name = self.platform.bus.topology().events_stream();
         let until = match self.last_seq() {
             // Just started and not reading yet: the stream itself says how far there is to read.
-            0 => self.platform.bus.jetstream().get_stream(&stream_name).await.ok()?.info().await.ok()?.state.last_sequence,
+            0 => {
+                self.platform
+                    .bus
+                    .jetstream()
+                    .get_stream(&stream_name)
+                    .await
+                    .ok()?
+                    .info()
+                    .await
+                    .ok()?
+                    .state
+                    .last_sequence
+            }
             seq => seq,
         };
         if after >= until {
             return Some(vec![]);
         }
-        let stream = self.platform.bus.jetstream().get_stream_no_info(&stream_name).await.ok()?;
+        let stream = self
+            .platform
+            .bus
+            .jetstream()
+            .get_stream_no_info(&stream_name)
+            .await
+            .ok()?;
         let consumer = stream
             .create_consumer(OrderedConfig {
                 filter_subject,
-                deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: after + 1 },
+                deliver_policy: DeliverPolicy::ByStartSequence {
+                    start_sequence: after + 1,
+                },
                 ..Default::default()
             })
             .await
@@ -209,10 +260,13 @@ impl Hub {
         let mut out = Vec::new();
         // Read until we reach the newest event this hub has pushed; a short quiet period means
         // there is nothing more on this subject.
-        while let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_millis(300), messages.next()).await {
+        while let Ok(Some(Ok(message))) =
+            tokio::time::timeout(Duration::from_millis(300), messages.next()).await
+        {
             let Ok(info) = message.info() else { break };
             let seq = info.stream_sequence;
-            if let Some(push) = Push::from_message(message.subject.as_str(), seq, &message.payload) {
+            if let Some(push) = Push::from_message(message.subject.as_str(), seq, &message.payload)
+            {
                 out.push(push);
             }
             if out.len() > MAX_REPLAY {

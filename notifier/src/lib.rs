@@ -23,15 +23,23 @@ pub use hub::Hub;
 
 /// The WebSocket route, `GET /api/v1/ws`.
 pub fn router(hub: Arc<Hub>) -> Router {
-    Router::new().route("/api/v1/ws", get(socket::upgrade)).with_state(hub)
+    Router::new()
+        .route("/api/v1/ws", get(socket::upgrade))
+        .with_state(hub)
 }
 
 /// Run the notifier alone on `listener` until `shutdown`.
-pub async fn run(platform: Platform, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    platform: Platform,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let hub = Hub::start(platform.clone(), shutdown.clone());
     let router = router(hub)
         .merge(joxai_platform::http::health_router(platform))
-        .layer(axum::middleware::from_fn(|req, next| joxai_platform::http::track_metrics("notifier", req, next)));
+        .layer(axum::middleware::from_fn(|req, next| {
+            joxai_platform::http::track_metrics("notifier", req, next)
+        }));
     joxai_platform::http::serve(listener, router, shutdown).await?;
     Ok(())
 }

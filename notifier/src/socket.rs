@@ -18,8 +18,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt as _, StreamExt as _};
@@ -29,8 +29,8 @@ use joxai_schemas::Event;
 use joxai_schemas::types::StaffRole;
 use serde::Deserialize;
 use std::collections::HashSet;
-use uuid::Uuid;
 use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
 
 use crate::hub::{Hub, Push};
 
@@ -48,7 +48,9 @@ enum ClientFrame {
         #[serde(default)]
         after: Option<u64>,
     },
-    Resume { after: u64 },
+    Resume {
+        after: u64,
+    },
     Ping,
 }
 
@@ -58,17 +60,27 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
         // Not a browser (no Origin header): tokens still protect everything.
         return true;
     };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
     let origin_host = origin.split("://").nth(1).unwrap_or("");
     origin_host == host || allowed.iter().any(|a| a == origin)
 }
 
 /// `GET /api/v1/ws` — anyone may connect; the first frame must authenticate as a customer or staff.
-pub async fn upgrade(State(hub): State<Arc<Hub>>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    State(hub): State<Arc<Hub>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
     if !origin_allowed(&headers, &hub.platform.config.allowed_origins) {
-        return (StatusCode::FORBIDDEN, axum::Json(serde_json::json!({
-            "code": "forbidden", "message": "this origin may not open a WebSocket"
-        })))
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(serde_json::json!({
+                "code": "forbidden", "message": "this origin may not open a WebSocket"
+            })),
+        )
             .into_response();
     }
     // A small read buffer: clients send few, small frames, and the library's 128 KiB default,
@@ -125,7 +137,11 @@ impl StaffScope {
                 .ok()?;
             conversations.extend(rows.iter().map(|r| r.get::<_, Uuid>(0)));
         }
-        Some(StaffScope { user_id, role, conversations })
+        Some(StaffScope {
+            user_id,
+            role,
+            conversations,
+        })
     }
 
     /// Whether this staff member may see `push`; also follows assignments as they happen, so an
@@ -135,13 +151,17 @@ impl StaffScope {
             return true;
         }
         if Event::is_ticket_event(&push.kind) {
-            let Ok(frame) = serde_json::from_str::<serde_json::Value>(&push.frame) else { return false };
+            let Ok(frame) = serde_json::from_str::<serde_json::Value>(&push.frame) else {
+                return false;
+            };
             let payload = &frame["event"]["payload"];
             let assignee = payload["ticket"]["assignee_id"]
                 .as_str()
                 .or_else(|| payload["assignee_id"].as_str())
                 .and_then(|a| a.parse::<Uuid>().ok());
-            let previous = payload["previous_assignee_id"].as_str().and_then(|a| a.parse::<Uuid>().ok());
+            let previous = payload["previous_assignee_id"]
+                .as_str()
+                .and_then(|a| a.parse::<Uuid>().ok());
             let mine_or_queue = assignee.is_none_or(|a| a == self.user_id);
             if let Some(conversation_id) = push.conversation_id.filter(|c| !c.is_nil()) {
                 if mine_or_queue {
@@ -160,11 +180,14 @@ impl StaffScope {
         {
             use joxai_schemas::Message as _;
             use joxai_schemas::events::{CannedResponseChanged, KnowledgeArticleChanged};
-            if push.kind == CannedResponseChanged::TYPE || push.kind == KnowledgeArticleChanged::TYPE {
+            if push.kind == CannedResponseChanged::TYPE
+                || push.kind == KnowledgeArticleChanged::TYPE
+            {
                 return true;
             }
         }
-        push.conversation_id.is_some_and(|c| self.conversations.contains(&c))
+        push.conversation_id
+            .is_some_and(|c| self.conversations.contains(&c))
     }
 }
 
@@ -189,15 +212,27 @@ impl Audience {
 }
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
-    let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))).await;
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        })))
+        .await;
 }
 
 /// The principal, and the `after` of an auth frame that also asks to resume.
 async fn authenticate(socket: &mut WebSocket, hub: &Hub) -> Option<(Principal, Option<u64>)> {
-    let frame = tokio::time::timeout(AUTH_TIMEOUT, socket.recv()).await.ok()??.ok()?;
-    let Message::Text(text) = frame else { return None };
+    let frame = tokio::time::timeout(AUTH_TIMEOUT, socket.recv())
+        .await
+        .ok()??
+        .ok()?;
+    let Message::Text(text) = frame else {
+        return None;
+    };
     match serde_json::from_str::<ClientFrame>(&text) {
-        Ok(ClientFrame::Auth { token, after }) => hub.platform.tokens.verify(&token).ok().map(|p| (p, after)),
+        Ok(ClientFrame::Auth { token, after }) => {
+            hub.platform.tokens.verify(&token).ok().map(|p| (p, after))
+        }
         _ => None,
     }
 }
@@ -252,22 +287,39 @@ impl Sent {
 
 async fn session(mut socket: WebSocket, hub: Arc<Hub>) {
     let Some((principal, resume_at_once)) = authenticate(&mut socket, &hub).await else {
-        let _ = socket.send(Message::Text(r#"{"type":"error","code":"unauthorized"}"#.into())).await;
+        let _ = socket
+            .send(Message::Text(
+                r#"{"type":"error","code":"unauthorized"}"#.into(),
+            ))
+            .await;
         close(&mut socket, 4401, "unauthorized").await;
         return;
     };
     let mut audience = match &principal {
-        Principal::Customer { conversation_id, .. } => Audience::Customer(*conversation_id),
-        Principal::Staff { user_id, session_id, .. } => {
+        Principal::Customer {
+            conversation_id, ..
+        } => Audience::Customer(*conversation_id),
+        Principal::Staff {
+            user_id,
+            session_id,
+            ..
+        } => {
             // An access token without a session, or of a revoked session, opens nothing.
             let scope = match session_id {
                 Some(sid) => StaffScope::load(&hub, *user_id, *sid).await,
                 None => None,
             };
             match (scope, session_id) {
-                (Some(scope), Some(sid)) => Audience::Staff { scope, session_id: *sid },
+                (Some(scope), Some(sid)) => Audience::Staff {
+                    scope,
+                    session_id: *sid,
+                },
                 _ => {
-                    let _ = socket.send(Message::Text(r#"{"type":"error","code":"unauthorized"}"#.into())).await;
+                    let _ = socket
+                        .send(Message::Text(
+                            r#"{"type":"error","code":"unauthorized"}"#.into(),
+                        ))
+                        .await;
                     close(&mut socket, 4401, "unauthorized").await;
                     return;
                 }
@@ -379,7 +431,13 @@ async fn resume(
     let m = metrics();
     m.ws_resumes.with_label_values(&[kind]).inc();
     let filter = match principal {
-        Principal::Customer { conversation_id, .. } => hub.platform.bus.subjects().conversation_events(*conversation_id),
+        Principal::Customer {
+            conversation_id, ..
+        } => hub
+            .platform
+            .bus
+            .subjects()
+            .conversation_events(*conversation_id),
         Principal::Staff { .. } => hub.platform.bus.subjects().all_events(),
     };
     // Read before replaying: the replay covers at least up to here.
@@ -423,9 +481,16 @@ mod tests {
         sent.sent_live(10);
         sent.sent_live(11);
         let replayed: Vec<u64> = (6..=12).filter(|&seq| sent.replay_wanted(seq)).collect();
-        assert_eq!(replayed, [6, 7, 8, 9, 12], "the gap and the newer event, not 10 and 11 again");
+        assert_eq!(
+            replayed,
+            [6, 7, 8, 9, 12],
+            "the gap and the newer event, not 10 and 11 again"
+        );
         sent.replayed(5, 12);
-        assert!(!sent.live_wanted(12), "12 came with the replay; its live copy is dropped");
+        assert!(
+            !sent.live_wanted(12),
+            "12 came with the replay; its live copy is dropped"
+        );
         assert!(sent.live_wanted(13));
         // A second resume from the same point sends nothing twice.
         assert!((6..=12).all(|seq| !sent.replay_wanted(seq)));

@@ -89,14 +89,21 @@ impl Bus {
             })
             .connect(config.nats_url.as_str())
             .await
-            .map_err(|e| BusError::Unavailable(format!("connecting to {}: {e}", config.nats_url)))?;
+            .map_err(|e| {
+                BusError::Unavailable(format!("connecting to {}: {e}", config.nats_url))
+            })?;
         let js = jetstream::new(client.clone());
         let topology = Topology {
             subjects: config.subjects(),
             replicas: config.nats_replicas,
             max_bytes: config.nats_stream_max_bytes,
         };
-        Ok(Self { client, js, topology, connections })
+        Ok(Self {
+            client,
+            js,
+            topology,
+            connections,
+        })
     }
 
     /// Changes each time the connection to the broker is (re)established. Consumers whose
@@ -141,7 +148,11 @@ impl Bus {
                 num_replicas: spec.replicas,
                 storage: stream::StorageType::File,
                 retention: stream::RetentionPolicy::Limits,
-                discard: if spec.discard_new { stream::DiscardPolicy::New } else { stream::DiscardPolicy::Old },
+                discard: if spec.discard_new {
+                    stream::DiscardPolicy::New
+                } else {
+                    stream::DiscardPolicy::Old
+                },
                 // Lets the notifier read single events by sequence cheaply.
                 allow_direct: true,
                 ..Default::default()
@@ -184,9 +195,18 @@ impl Bus {
     }
 
     /// Publish one envelope on `subject`, de-duplicated by its id.
-    pub async fn publish<T: Message>(&self, subject: String, envelope: &Envelope<T>) -> Result<Published, BusError> {
-        self.publish_raw(subject, &envelope.id.to_string(), HeaderMap::new(), Bytes::from(envelope.to_json()))
-            .await
+    pub async fn publish<T: Message>(
+        &self,
+        subject: String,
+        envelope: &Envelope<T>,
+    ) -> Result<Published, BusError> {
+        self.publish_raw(
+            subject,
+            &envelope.id.to_string(),
+            HeaderMap::new(),
+            Bytes::from(envelope.to_json()),
+        )
+        .await
     }
 
     /// Publish bytes with an explicit `Nats-Msg-Id` (used for replaying dead letters as they were).
@@ -209,7 +229,9 @@ impl Bus {
                 use async_nats::jetstream::context::PublishErrorKind as K;
                 match e.kind() {
                     K::StreamNotFound => BusError::Rejected(format!("no stream takes {subject}")),
-                    K::MaxPayloadExceeded => BusError::Rejected(format!("message too large for {subject}")),
+                    K::MaxPayloadExceeded => {
+                        BusError::Rejected(format!("message too large for {subject}"))
+                    }
                     // A full stream with `discard: new` refuses the message: nothing already
                     // accepted is evicted, and the caller is told to come back later.
                     _ if e.to_string().contains("maximum") => {
@@ -220,9 +242,14 @@ impl Bus {
             })
         };
         match tokio::time::timeout(PUBLISH_TIMEOUT, publish).await {
-            Ok(Ok(ack)) => Ok(Published { sequence: ack.sequence, duplicate: ack.duplicate }),
+            Ok(Ok(ack)) => Ok(Published {
+                sequence: ack.sequence,
+                duplicate: ack.duplicate,
+            }),
             Ok(Err(e)) => Err(e),
-            Err(_) => Err(BusError::Unavailable(format!("no acknowledgement within {PUBLISH_TIMEOUT:?}"))),
+            Err(_) => Err(BusError::Unavailable(format!(
+                "no acknowledgement within {PUBLISH_TIMEOUT:?}"
+            ))),
         }
     }
 

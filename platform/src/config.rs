@@ -151,7 +151,14 @@ pub struct WorkerConfig {
 
 impl WorkerConfig {
     fn defaults(concurrency: usize, ack_wait_ms: u64, handler_timeout_ms: u64) -> Self {
-        Self { concurrency, ack_wait_ms, max_deliver: 6, retry_min_ms: 500, retry_max_ms: 30_000, handler_timeout_ms }
+        Self {
+            concurrency,
+            ack_wait_ms,
+            max_deliver: 6,
+            retry_min_ms: 500,
+            retry_max_ms: 30_000,
+            handler_timeout_ms,
+        }
     }
 
     pub fn timing(&self) -> ConsumerTiming {
@@ -229,13 +236,21 @@ impl Default for Defaults {
                 escalation: WorkerConfig::defaults(32, 30_000, 10_000),
                 ai: WorkerConfig::defaults(64, 60_000, 40_000),
                 // Few at once: a mail server throttles a sender that opens many sessions.
-                email: WorkerConfig { max_deliver: 10, ..WorkerConfig::defaults(8, 60_000, 40_000) },
+                email: WorkerConfig {
+                    max_deliver: 10,
+                    ..WorkerConfig::defaults(8, 60_000, 40_000)
+                },
             },
             ai_timeout_ms: 20_000,
             frontends_dir: "frontends".into(),
             demo_mode: false,
             llm: LlmDefaults { max_attempts: 3 },
-            smtp: SmtpDefaults { port: 587, tls: "starttls".into(), from: "JoxAI <noreply@joxai.local>".into(), timeout_ms: 20_000 },
+            smtp: SmtpDefaults {
+                port: 587,
+                tls: "starttls".into(),
+                from: "JoxAI <noreply@joxai.local>".into(),
+                timeout_ms: 20_000,
+            },
         }
     }
 }
@@ -261,7 +276,11 @@ impl Config {
         }
         figment
             .merge(Env::raw().only(&["DATABASE_URL", "NATS_URL"]))
-            .merge(Env::raw().only(&["ANTHROPIC_API_KEY", "OPENAI_API_KEY"]).map(|k| format!("llm.{}", k.as_str().to_ascii_lowercase()).into()))
+            .merge(
+                Env::raw()
+                    .only(&["ANTHROPIC_API_KEY", "OPENAI_API_KEY"])
+                    .map(|k| format!("llm.{}", k.as_str().to_ascii_lowercase()).into()),
+            )
             .merge(Env::prefixed("JOXAI_").ignore(&["CONFIG"]).split("__"))
     }
 
@@ -273,7 +292,9 @@ impl Config {
         let figment = figment
             .join(Serialized::default("jwt_secret", random_secret()))
             .join(Serialized::default("widget_secret", random_secret()));
-        let config: Config = figment.extract().map_err(|e| ConfigError::Read(Box::new(e)))?;
+        let config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError::Read(Box::new(e)))?;
         config.validate()?;
         Ok(config)
     }
@@ -309,7 +330,10 @@ impl Config {
             }
         }
         if !matches!(self.smtp.tls.as_str(), "tls" | "starttls" | "none") {
-            return invalid(format!("JOXAI_SMTP__TLS must be tls, starttls or none, not {:?}", self.smtp.tls));
+            return invalid(format!(
+                "JOXAI_SMTP__TLS must be tls, starttls or none, not {:?}",
+                self.smtp.tls
+            ));
         }
         if self.smtp.timeout_ms >= self.workers.email.handler_timeout_ms {
             return invalid(format!(
@@ -331,15 +355,23 @@ impl Config {
             return Err("JOXAI_NATS_USER and JOXAI_NATS_PASSWORD must be set together".into());
         }
         if self.nats_user.is_some() && self.nats_creds_file.is_some() {
-            return Err("set either JOXAI_NATS_USER/JOXAI_NATS_PASSWORD or JOXAI_NATS_CREDS_FILE, not both".into());
+            return Err(
+                "set either JOXAI_NATS_USER/JOXAI_NATS_PASSWORD or JOXAI_NATS_CREDS_FILE, not both"
+                    .into(),
+            );
         }
         if self.nats_tls_cert.is_some() != self.nats_tls_key.is_some() {
             return Err("JOXAI_NATS_TLS_CERT and JOXAI_NATS_TLS_KEY must be set together".into());
         }
         if let Some(user) = &self.nats_user
-            && (user.is_empty() || !user.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            && (user.is_empty()
+                || !user
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
         {
-            return Err(format!("JOXAI_NATS_USER {user:?} must be letters, digits, '-' or '_' (it names the inbox)"));
+            return Err(format!(
+                "JOXAI_NATS_USER {user:?} must be letters, digits, '-' or '_' (it names the inbox)"
+            ));
         }
         for (name, path) in [
             ("JOXAI_NATS_CREDS_FILE", &self.nats_creds_file),
@@ -358,7 +390,10 @@ impl Config {
 
     /// Whether the connection is encrypted: a CA, a client certificate, the flag or a `tls://` URL.
     pub fn nats_tls(&self) -> bool {
-        self.nats_tls_required || self.nats_tls_ca.is_some() || self.nats_tls_cert.is_some() || self.nats_url.starts_with("tls://")
+        self.nats_tls_required
+            || self.nats_tls_ca.is_some()
+            || self.nats_tls_cert.is_some()
+            || self.nats_url.starts_with("tls://")
     }
 
     /// How this process authenticates, for the start-up log (never the secret itself).

@@ -12,14 +12,46 @@ use crate::metrics::metrics;
 /// The migrations in `infra/migrations`, embedded so the binary can migrate any database on its own.
 /// Append only: an applied migration is never edited, a change is a new file.
 pub const MIGRATIONS: &[(i32, &str, &str)] = &[
-    (1, "init", include_str!("../../infra/migrations/0001_init.sql")),
-    (2, "desk", include_str!("../../infra/migrations/0002_desk.sql")),
-    (3, "bank", include_str!("../../infra/migrations/0003_bank.sql")),
-    (4, "desk_reads", include_str!("../../infra/migrations/0004_desk_reads.sql")),
-    (5, "hot_path_indexes", include_str!("../../infra/migrations/0005_hot_path_indexes.sql")),
-    (6, "desk_follow_up", include_str!("../../infra/migrations/0006_desk_follow_up.sql")),
-    (7, "settings", include_str!("../../infra/migrations/0007_settings.sql")),
-    (8, "desk_follows_settings", include_str!("../../infra/migrations/0008_desk_follows_settings.sql")),
+    (
+        1,
+        "init",
+        include_str!("../../infra/migrations/0001_init.sql"),
+    ),
+    (
+        2,
+        "desk",
+        include_str!("../../infra/migrations/0002_desk.sql"),
+    ),
+    (
+        3,
+        "bank",
+        include_str!("../../infra/migrations/0003_bank.sql"),
+    ),
+    (
+        4,
+        "desk_reads",
+        include_str!("../../infra/migrations/0004_desk_reads.sql"),
+    ),
+    (
+        5,
+        "hot_path_indexes",
+        include_str!("../../infra/migrations/0005_hot_path_indexes.sql"),
+    ),
+    (
+        6,
+        "desk_follow_up",
+        include_str!("../../infra/migrations/0006_desk_follow_up.sql"),
+    ),
+    (
+        7,
+        "settings",
+        include_str!("../../infra/migrations/0007_settings.sql"),
+    ),
+    (
+        8,
+        "desk_follows_settings",
+        include_str!("../../infra/migrations/0008_desk_follows_settings.sql"),
+    ),
 ];
 
 /// Arbitrary but fixed: every `joxai migrate` takes this lock, so replicas starting at once migrate
@@ -84,11 +116,21 @@ impl Db {
         pg.ssl_mode(match tls.mode {
             SslMode::Disable => tokio_postgres::config::SslMode::Disable,
             SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
-            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => tokio_postgres::config::SslMode::Require,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+                tokio_postgres::config::SslMode::Require
+            }
         });
-        let connector = tokio_postgres_rustls::MakeRustlsConnect::new(db_tls::client_config(tls.mode, tls.root_cert.as_deref())?);
-        let manager =
-            Manager::from_config(pg, connector, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let connector = tokio_postgres_rustls::MakeRustlsConnect::new(db_tls::client_config(
+            tls.mode,
+            tls.root_cert.as_deref(),
+        )?);
+        let manager = Manager::from_config(
+            pg,
+            connector,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
         let pool = Pool::builder(manager)
             .max_size(config.db_pool_size)
             .runtime(Runtime::Tokio1)
@@ -96,7 +138,10 @@ impl Db {
             .wait_timeout(Some(std::time::Duration::from_secs(5)))
             .create_timeout(Some(std::time::Duration::from_secs(5)))
             .build()?;
-        Ok(Self { pool, ssl_mode: tls.mode })
+        Ok(Self {
+            pool,
+            ssl_mode: tls.mode,
+        })
     }
 
     /// Whether this process's connections are encrypted, as Postgres itself reports it.
@@ -119,24 +164,36 @@ impl Db {
                 tls_version = version.as_deref().unwrap_or("none"),
                 "postgres connection"
             ),
-            Err(e) => tracing::warn!(sslmode = self.ssl_mode.as_str(), error = %e, "postgres not reachable at start-up"),
+            Err(e) => {
+                tracing::warn!(sslmode = self.ssl_mode.as_str(), error = %e, "postgres not reachable at start-up")
+            }
         }
     }
 
     pub async fn client(&self) -> Result<deadpool_postgres::Client, DbError> {
         let status = self.pool.status();
         let m = metrics();
-        m.db_pool_connections.with_label_values(&["size"]).set(status.size as i64);
-        m.db_pool_connections.with_label_values(&["available"]).set(status.available as i64);
+        m.db_pool_connections
+            .with_label_values(&["size"])
+            .set(status.size as i64);
+        m.db_pool_connections
+            .with_label_values(&["available"])
+            .set(status.available as i64);
         m.db_pool_waiting.set(status.waiting as i64);
         Ok(self.pool.get().await?)
     }
 
     /// Time a database operation into `joxai_db_query_duration_seconds{operation}`.
-    pub async fn timed<T, F: Future<Output = Result<T, DbError>>>(operation: &'static str, f: F) -> Result<T, DbError> {
+    pub async fn timed<T, F: Future<Output = Result<T, DbError>>>(
+        operation: &'static str,
+        f: F,
+    ) -> Result<T, DbError> {
         let started = Instant::now();
         let out = f.await;
-        metrics().db_query_duration.with_label_values(&[operation]).observe(started.elapsed().as_secs_f64());
+        metrics()
+            .db_query_duration
+            .with_label_values(&[operation])
+            .observe(started.elapsed().as_secs_f64());
         out
     }
 
@@ -149,9 +206,13 @@ impl Db {
     /// Apply pending migrations under an advisory lock. Safe to run from many processes at once.
     pub async fn migrate(&self) -> anyhow::Result<Vec<i32>> {
         let mut client = self.client().await?;
-        client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY]).await?;
+        client
+            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])
+            .await?;
         let result = apply_migrations(&mut client).await;
-        client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY]).await?;
+        client
+            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY])
+            .await?;
         result
     }
 }
@@ -167,13 +228,24 @@ async fn apply_migrations(client: &mut deadpool_postgres::Client) -> anyhow::Res
         .await?;
     let mut applied = Vec::new();
     for (version, name, sql) in MIGRATIONS {
-        let done = client.query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[version]).await?;
+        let done = client
+            .query_opt(
+                "SELECT 1 FROM schema_migrations WHERE version = $1",
+                &[version],
+            )
+            .await?;
         if done.is_some() {
             continue;
         }
         let tx = client.transaction().await?;
-        tx.batch_execute(sql).await.map_err(|e| anyhow::anyhow!("migration {version} ({name}) failed: {e}"))?;
-        tx.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[version, name]).await?;
+        tx.batch_execute(sql)
+            .await
+            .map_err(|e| anyhow::anyhow!("migration {version} ({name}) failed: {e}"))?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+            &[version, name],
+        )
+        .await?;
         tx.commit().await?;
         tracing::info!(version, name, "applied migration");
         applied.push(*version);

@@ -17,7 +17,9 @@ use std::sync::Arc;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, DigitallySignedStruct, Error as TlsError, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, DigitallySignedStruct, Error as TlsError, RootCertStore, SignatureScheme,
+};
 
 /// libpq's `sslmode`, all five meanings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +50,9 @@ impl SslMode {
             "require" => SslMode::Require,
             "verify-ca" => SslMode::VerifyCa,
             "verify-full" => SslMode::VerifyFull,
-            other => anyhow::bail!("sslmode={other} is not one of disable, prefer, require, verify-ca, verify-full"),
+            other => anyhow::bail!(
+                "sslmode={other} is not one of disable, prefer, require, verify-ca, verify-full"
+            ),
         })
     }
 }
@@ -79,8 +83,16 @@ pub fn split_url(url: &str) -> anyhow::Result<TlsSettings> {
             _ => kept.push(pair),
         }
     }
-    let url = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
-    Ok(TlsSettings { url, mode, root_cert })
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok(TlsSettings {
+        url,
+        mode,
+        root_cert,
+    })
 }
 
 fn percent_decode(value: &str) -> String {
@@ -90,7 +102,9 @@ fn percent_decode(value: &str) -> String {
     while i < bytes.len() {
         if bytes[i] == b'%'
             && i + 2 < bytes.len()
-            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok())
+            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
         {
             out.push(b);
             i += 3;
@@ -103,7 +117,10 @@ fn percent_decode(value: &str) -> String {
 }
 
 /// The rustls configuration for `mode`.
-pub fn client_config(mode: SslMode, root_cert: Option<&str>) -> anyhow::Result<rustls::ClientConfig> {
+pub fn client_config(
+    mode: SslMode,
+    root_cert: Option<&str>,
+) -> anyhow::Result<rustls::ClientConfig> {
     use anyhow::Context as _;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
@@ -112,8 +129,12 @@ pub fn client_config(mode: SslMode, root_cert: Option<&str>) -> anyhow::Result<r
     let mut roots = RootCertStore::empty();
     match root_cert {
         Some(path) if path != "system" => {
-            for cert in CertificateDer::pem_file_iter(path).with_context(|| format!("reading sslrootcert {path}"))? {
-                roots.add(cert.with_context(|| format!("a certificate in {path}"))?).context("adding a root certificate")?;
+            for cert in CertificateDer::pem_file_iter(path)
+                .with_context(|| format!("reading sslrootcert {path}"))?
+            {
+                roots
+                    .add(cert.with_context(|| format!("a certificate in {path}"))?)
+                    .context("adding a root certificate")?;
             }
         }
         _ if matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull) => {
@@ -131,13 +152,26 @@ pub fn client_config(mode: SslMode, root_cert: Option<&str>) -> anyhow::Result<r
         SslMode::VerifyFull => Verify::ChainAndName,
     };
     if verify != Verify::Nothing && roots.is_empty() {
-        anyhow::bail!("sslmode={} needs a root certificate (sslrootcert=PATH) and none was found", mode.as_str());
+        anyhow::bail!(
+            "sslmode={} needs a root certificate (sslrootcert=PATH) and none was found",
+            mode.as_str()
+        );
     }
-    let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .ok();
-    let verifier = Arc::new(Verifier { verify, webpki, provider });
-    Ok(builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth())
+    let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .ok();
+    let verifier = Arc::new(Verifier {
+        verify,
+        webpki,
+        provider,
+    });
+    Ok(builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,14 +200,14 @@ impl ServerCertVerifier for Verifier {
         if self.verify == Verify::Nothing {
             return Ok(ServerCertVerified::assertion());
         }
-        let webpki = self.webpki.as_ref().ok_or(TlsError::InvalidCertificate(CertificateError::UnknownIssuer))?;
+        let webpki = self.webpki.as_ref().ok_or(TlsError::InvalidCertificate(
+            CertificateError::UnknownIssuer,
+        ))?;
         match webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             // verify-ca: the chain is what counts, not the name it was issued for.
-            Err(TlsError::InvalidCertificate(CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }))
-                if self.verify == Verify::Chain =>
-            {
-                Ok(ServerCertVerified::assertion())
-            }
+            Err(TlsError::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) if self.verify == Verify::Chain => Ok(ServerCertVerified::assertion()),
             other => other,
         }
     }
@@ -184,7 +218,12 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, TlsError> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -193,11 +232,18 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, TlsError> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -218,9 +264,17 @@ mod tests {
             ("verify-ca", SslMode::VerifyCa),
             ("verify-full", SslMode::VerifyFull),
         ] {
-            assert_eq!(split_url(&format!("postgres://h/db?sslmode={value}")).expect("valid mode").mode, mode);
+            assert_eq!(
+                split_url(&format!("postgres://h/db?sslmode={value}"))
+                    .expect("valid mode")
+                    .mode,
+                mode
+            );
         }
-        assert_eq!(split_url("postgres://h/db").expect("no query").mode, SslMode::Prefer);
+        assert_eq!(
+            split_url("postgres://h/db").expect("no query").mode,
+            SslMode::Prefer
+        );
         assert!(split_url("postgres://h/db?sslmode=sometimes").is_err());
     }
 

@@ -19,7 +19,10 @@ use crate::metrics::metrics;
 /// `/healthz` (the process is alive), `/readyz` (Postgres and NATS answer) and `/metrics`.
 pub fn health_router(platform: Platform) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
+        .route(
+            "/healthz",
+            get(|| async { Json(json!({ "status": "ok" })) }),
+        )
         .route("/readyz", get(readyz))
         .route("/metrics", get(|| async { metrics().render() }))
         .with_state(platform)
@@ -35,7 +38,12 @@ async fn readyz(State(platform): State<Platform>) -> Response {
         (StatusCode::OK, Json(body)).into_response()
     } else {
         tracing::warn!(postgres = ?db.err(), nats = ?bus.err(), "not ready");
-        (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "5")], Json(body)).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("retry-after", "5")],
+            Json(body),
+        )
+            .into_response()
     }
 }
 
@@ -50,19 +58,29 @@ pub async fn track_metrics(service: &'static str, request: Request, next: Next) 
         .unwrap_or_else(|| "unmatched".to_owned());
     let method = request.method().as_str().to_owned();
     // The request's span: commands published while handling it carry its trace context.
-    let span = tracing::info_span!("http request", service, http.method = %method, http.route = %route);
+    let span =
+        tracing::info_span!("http request", service, http.method = %method, http.route = %route);
     let response = tracing::Instrument::instrument(next.run(request), span).await;
     let m = metrics();
     m.http_requests
         .with_label_values(&[service, &route, &method, response.status().as_str()])
         .inc();
-    m.http_duration.with_label_values(&[service, &route, &method]).observe(started.elapsed().as_secs_f64());
+    m.http_duration
+        .with_label_values(&[service, &route, &method])
+        .observe(started.elapsed().as_secs_f64());
     response
 }
 
 /// Serve `router` until `shutdown` is cancelled, then finish in-flight requests.
-pub async fn serve(listener: TcpListener, router: Router, shutdown: CancellationToken) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
 }

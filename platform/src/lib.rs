@@ -38,15 +38,26 @@ impl Platform {
         use anyhow::Context as _;
         let db = db::Db::connect(&config).context("creating the Postgres pool")?;
         db.log_tls().await;
-        let bus = bus::Bus::connect(&config).await.context("connecting to NATS")?;
-        bus.ensure_streams().await.context("creating the JetStream streams")?;
+        let bus = bus::Bus::connect(&config)
+            .await
+            .context("connecting to NATS")?;
+        bus.ensure_streams()
+            .await
+            .context("creating the JetStream streams")?;
         let tokens = tokens::TokenKeys::new(&config);
-        Ok(Self { config: std::sync::Arc::new(config), db, bus, tokens, settings: settings::Live::default() })
+        Ok(Self {
+            config: std::sync::Arc::new(config),
+            db,
+            bus,
+            tokens,
+            settings: settings::Live::default(),
+        })
     }
 
     /// Load the settings and reload them on every change until `shutdown` (each serving process
     /// calls it once at start).
     pub fn follow_settings(&self, shutdown: tokio_util::sync::CancellationToken) {
-        self.settings.follow(self.db.clone(), self.bus.clone(), shutdown);
+        self.settings
+            .follow(self.db.clone(), self.bus.clone(), shutdown);
     }
 }

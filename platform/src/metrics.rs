@@ -7,8 +7,8 @@
 use std::sync::LazyLock;
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder, exponential_buckets,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder, exponential_buckets,
 };
 
 pub struct Metrics {
@@ -52,15 +52,19 @@ fn latency_buckets() -> Vec<f64> {
 }
 
 fn histogram(name: &str, help: &str, labels: &[&str]) -> HistogramVec {
-    HistogramVec::new(HistogramOpts::new(name, help).buckets(latency_buckets()), labels)
-        .unwrap_or_else(|e| panic!("metric {name}: {e}"))
+    HistogramVec::new(
+        HistogramOpts::new(name, help).buckets(latency_buckets()),
+        labels,
+    )
+    .unwrap_or_else(|e| panic!("metric {name}: {e}"))
 }
 fn plain_histogram(name: &str, help: &str) -> Histogram {
     Histogram::with_opts(HistogramOpts::new(name, help).buckets(latency_buckets()))
         .unwrap_or_else(|e| panic!("metric {name}: {e}"))
 }
 fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-    IntCounterVec::new(Opts::new(name, help), labels).unwrap_or_else(|e| panic!("metric {name}: {e}"))
+    IntCounterVec::new(Opts::new(name, help), labels)
+        .unwrap_or_else(|e| panic!("metric {name}: {e}"))
 }
 fn gauge(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
     IntGaugeVec::new(Opts::new(name, help), labels).unwrap_or_else(|e| panic!("metric {name}: {e}"))
@@ -209,15 +213,22 @@ impl Metrics {
             Box::new(prometheus::process_collector::ProcessCollector::for_self()),
         ];
         for c in collectors {
-            m.families.extend(c.desc().iter().map(|d| d.fq_name.clone()));
-            m.registry.register(c).unwrap_or_else(|e| panic!("registering a metric: {e}"));
+            m.families
+                .extend(c.desc().iter().map(|d| d.fq_name.clone()));
+            m.registry
+                .register(c)
+                .unwrap_or_else(|e| panic!("registering a metric: {e}"));
         }
         m
     }
 
     /// The names of the JoxAI metric families (the `joxai_` ones; process metrics aside).
     pub fn family_names(&self) -> Vec<&str> {
-        self.families.iter().map(String::as_str).filter(|n| n.starts_with("joxai_")).collect()
+        self.families
+            .iter()
+            .map(String::as_str)
+            .filter(|n| n.starts_with("joxai_"))
+            .collect()
     }
 
     /// The text exposition format served at `/metrics`.
@@ -234,12 +245,17 @@ mod tests {
     /// (`infra/scripts/check_dashboards.py`); this keeps that list equal to what the code exports.
     #[test]
     fn the_exported_metrics_list_matches_the_families_the_services_register() {
-        let listed: std::collections::BTreeSet<&str> = include_str!("../../infra/prometheus/exported-metrics.txt")
-            .lines()
-            .map(str::trim)
-            .filter(|l| l.starts_with("joxai_"))
-            .collect();
-        let registered: std::collections::BTreeSet<&str> = super::metrics().family_names().into_iter().collect();
-        assert_eq!(listed, registered, "update infra/prometheus/exported-metrics.txt or the metrics");
+        let listed: std::collections::BTreeSet<&str> =
+            include_str!("../../infra/prometheus/exported-metrics.txt")
+                .lines()
+                .map(str::trim)
+                .filter(|l| l.starts_with("joxai_"))
+                .collect();
+        let registered: std::collections::BTreeSet<&str> =
+            super::metrics().family_names().into_iter().collect();
+        assert_eq!(
+            listed, registered,
+            "update infra/prometheus/exported-metrics.txt or the metrics"
+        );
     }
 }

@@ -8,11 +8,12 @@ use crate::db::DbError;
 
 /// Parse a text column holding one of our enum names.
 pub fn parse<T: std::str::FromStr>(value: &str) -> Result<T, DbError> {
-    value.parse().map_err(|_| DbError::Conflict(format!("unexpected value {value:?} in the database")))
+    value
+        .parse()
+        .map_err(|_| DbError::Conflict(format!("unexpected value {value:?} in the database")))
 }
 
-pub const MESSAGE_COLUMNS: &str =
-    "id, conversation_id, sender, text, client_message_id, in_reply_to, intent, confidence, author_id, created_at";
+pub const MESSAGE_COLUMNS: &str = "id, conversation_id, sender, text, client_message_id, in_reply_to, intent, confidence, author_id, created_at";
 
 pub fn message_view(row: &Row) -> Result<MessageView, DbError> {
     Ok(MessageView {
@@ -29,8 +30,7 @@ pub fn message_view(row: &Row) -> Result<MessageView, DbError> {
     })
 }
 
-pub const TICKET_COLUMNS: &str =
-    "id, number, conversation_id, subject, status, priority, reason, assignee_id, created_at, updated_at, source_command_id";
+pub const TICKET_COLUMNS: &str = "id, number, conversation_id, subject, status, priority, reason, assignee_id, created_at, updated_at, source_command_id";
 
 pub fn ticket_view(row: &Row) -> Result<TicketView, DbError> {
     Ok(TicketView {
@@ -46,4 +46,3 @@ pub fn ticket_view(row: &Row) -> Result<TicketView, DbError> {
         updated_at: row.get(9),
     })
 }
-

@@ -135,7 +135,15 @@ pub enum IntentRoute {
 }
 
 pub const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
-pub const WEEKDAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+pub const WEEKDAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
 
 /// One invalid field: `field` is a dotted path into the document (`profile.primary_colour`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -164,8 +172,14 @@ impl Default for SystemSettings {
                 },
             ),
         ]);
-        let weekday = || OpeningHours { opens: "09:00".into(), closes: "18:00".into() };
-        let sla = |first, resolution| SlaTarget { first_response_minutes: first, resolution_minutes: resolution };
+        let weekday = || OpeningHours {
+            opens: "09:00".into(),
+            closes: "18:00".into(),
+        };
+        let sla = |first, resolution| SlaTarget {
+            first_response_minutes: first,
+            resolution_minutes: resolution,
+        };
         Self {
             profile: BankProfile {
                 name: "JoxAI Bank".into(),
@@ -177,7 +191,10 @@ impl Default for SystemSettings {
             hours: BusinessHours {
                 utc_offset: "+00:00".into(),
                 time_zone: None,
-                weekly: WEEKDAYS[..5].iter().map(|d| ((*d).to_owned(), weekday())).collect(),
+                weekly: WEEKDAYS[..5]
+                    .iter()
+                    .map(|d| ((*d).to_owned(), weekday()))
+                    .collect(),
                 holidays: vec![],
             },
             sla: BTreeMap::from([
@@ -186,8 +203,14 @@ impl Default for SystemSettings {
                 ("high".to_owned(), sla(60, 24 * 60)),
                 ("urgent".to_owned(), sla(5, 4 * 60)),
             ]),
-            assignment: Assignment { auto_assign: true, default_capacity: 5 },
-            escalation: EscalationSettings { low_confidence_threshold: 0.35, intent_routes: BTreeMap::new() },
+            assignment: Assignment {
+                auto_assign: true,
+                default_capacity: 5,
+            },
+            escalation: EscalationSettings {
+                low_confidence_threshold: 0.35,
+                intent_routes: BTreeMap::new(),
+            },
         }
     }
 }
@@ -222,31 +245,52 @@ impl SystemSettings {
     /// Every problem at once, so the panel can show them all next to their fields.
     pub fn validate(&self) -> Vec<Invalid> {
         let mut errors = vec![];
-        let mut bad = |field: String, message: &str| errors.push(Invalid { field, message: message.to_owned() });
+        let mut bad = |field: String, message: &str| {
+            errors.push(Invalid {
+                field,
+                message: message.to_owned(),
+            })
+        };
         let p = &self.profile;
         if p.name.trim().is_empty() || p.name.chars().count() > 80 {
             bad("profile.name".into(), "1 to 80 characters");
         }
-        for (field, value) in [("primary_colour", &p.primary_colour), ("accent_colour", &p.accent_colour)] {
+        for (field, value) in [
+            ("primary_colour", &p.primary_colour),
+            ("accent_colour", &p.accent_colour),
+        ] {
             if !is_colour(value) {
                 bad(format!("profile.{field}"), "a colour like #1f4e79");
             }
         }
         if let Some(url) = &p.logo_url {
-            let ok = (url.starts_with("https://") || (url.starts_with('/') && !url.starts_with("//")))
+            let ok = (url.starts_with("https://")
+                || (url.starts_with('/') && !url.starts_with("//")))
                 && url.len() <= 500
-                && !url.chars().any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>');
+                && !url
+                    .chars()
+                    .any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>');
             if !ok {
-                bad("profile.logo_url".into(), "an https:// address or a path starting with /");
+                bad(
+                    "profile.logo_url".into(),
+                    "an https:// address or a path starting with /",
+                );
             }
         }
         for locale in LOCALES {
             match p.texts.get(locale) {
                 None => bad(format!("profile.texts.{locale}"), "required"),
                 Some(t) => {
-                    for (field, value) in [("greeting", &t.greeting), ("out_of_scope", &t.out_of_scope), ("after_hours", &t.after_hours)] {
+                    for (field, value) in [
+                        ("greeting", &t.greeting),
+                        ("out_of_scope", &t.out_of_scope),
+                        ("after_hours", &t.after_hours),
+                    ] {
                         if value.trim().is_empty() || value.chars().count() > 500 {
-                            bad(format!("profile.texts.{locale}.{field}"), "1 to 500 characters");
+                            bad(
+                                format!("profile.texts.{locale}.{field}"),
+                                "1 to 500 characters",
+                            );
                         }
                     }
                 }
@@ -268,14 +312,20 @@ impl SystemSettings {
             }
             match (parse_hhmm(&hours.opens), parse_hhmm(&hours.closes)) {
                 (Some(opens), Some(closes)) if opens < closes => {}
-                (Some(_), Some(_)) => bad(format!("hours.weekly.{day}.closes"), "after the opening time"),
+                (Some(_), Some(_)) => bad(
+                    format!("hours.weekly.{day}.closes"),
+                    "after the opening time",
+                ),
                 _ => bad(format!("hours.weekly.{day}"), "times like 09:00"),
             }
         }
         if let Some(zone) = &h.time_zone
             && (zone.len() > 64 || jiff::tz::TimeZone::get(zone).is_err())
         {
-            bad("hours.time_zone".into(), "a time-zone name like Europe/Madrid");
+            bad(
+                "hours.time_zone".into(),
+                "a time-zone name like Europe/Madrid",
+            );
         }
         if h.holidays.len() > 366 {
             bad("hours.holidays".into(), "at most 366 days");
@@ -291,17 +341,28 @@ impl SystemSettings {
                 Some(t) => {
                     // A year at most: longer is a typo, and zero would breach at once.
                     if !(1..=525_600).contains(&t.first_response_minutes) {
-                        bad(format!("sla.{priority}.first_response_minutes"), "1 to 525600 minutes");
+                        bad(
+                            format!("sla.{priority}.first_response_minutes"),
+                            "1 to 525600 minutes",
+                        );
                     }
-                    if t.resolution_minutes < t.first_response_minutes || t.resolution_minutes > 525_600 {
-                        bad(format!("sla.{priority}.resolution_minutes"), "at least the first response target, at most 525600");
+                    if t.resolution_minutes < t.first_response_minutes
+                        || t.resolution_minutes > 525_600
+                    {
+                        bad(
+                            format!("sla.{priority}.resolution_minutes"),
+                            "at least the first response target, at most 525600",
+                        );
                     }
                 }
             }
         }
         for priority in self.sla.keys() {
             if !PRIORITIES.contains(&priority.as_str()) {
-                bad(format!("sla.{priority}"), "priorities are low, normal, high and urgent");
+                bad(
+                    format!("sla.{priority}"),
+                    "priorities are low, normal, high and urgent",
+                );
             }
         }
         if !(1..=50).contains(&self.assignment.default_capacity) {
@@ -310,14 +371,28 @@ impl SystemSettings {
         let e = &self.escalation;
         let (low, high) = CONFIDENCE_BOUNDS;
         if !(low..=high).contains(&e.low_confidence_threshold) {
-            bad("escalation.low_confidence_threshold".into(), "between 0.2 and 0.8");
+            bad(
+                "escalation.low_confidence_threshold".into(),
+                "between 0.2 and 0.8",
+            );
         }
         for (intent, route) in &e.intent_routes {
             let field = format!("escalation.intent_routes.{intent}");
-            if intent.is_empty() || intent.len() > 64 || !intent.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+            if intent.is_empty()
+                || intent.len() > 64
+                || !intent.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            {
                 bad(field, "an intent name");
-            } else if PROTECTED_INTENTS.contains(&intent.as_str()) && matches!(route, IntentRoute::Bot | IntentRoute::Low | IntentRoute::Normal) {
-                bad(field, "money or a card may be at risk: this intent always goes to a person at high or urgent priority");
+            } else if PROTECTED_INTENTS.contains(&intent.as_str())
+                && matches!(
+                    route,
+                    IntentRoute::Bot | IntentRoute::Low | IntentRoute::Normal
+                )
+            {
+                bad(
+                    field,
+                    "money or a card may be at risk: this intent always goes to a person at high or urgent priority",
+                );
             }
         }
         errors
@@ -326,14 +401,22 @@ impl SystemSettings {
     /// The bank's clock: its time zone when it names one, else its fixed offset.
     fn zone(&self) -> Option<Zone> {
         match &self.hours.time_zone {
-            Some(name) => jiff::tz::TimeZone::get(name).ok().map(|tz| Zone::Named(name.clone(), tz)),
+            Some(name) => jiff::tz::TimeZone::get(name)
+                .ok()
+                .map(|tz| Zone::Named(name.clone(), tz)),
             None => parse_offset(&self.hours.utc_offset).map(Zone::Fixed),
         }
     }
 
     /// Opening and closing times on `date` (local), or `None` when closed all day.
     fn hours_on(&self, date: Date) -> Option<(Time, Time)> {
-        if self.hours.holidays.iter().filter_map(|d| parse_date(d)).any(|d| d == date) {
+        if self
+            .hours
+            .holidays
+            .iter()
+            .filter_map(|d| parse_date(d))
+            .any(|d| d == date)
+        {
             return None;
         }
         let day = WEEKDAYS[date.weekday().number_days_from_monday() as usize];
@@ -345,7 +428,8 @@ impl SystemSettings {
     pub fn is_open_at(&self, at: OffsetDateTime) -> bool {
         let Some(zone) = self.zone() else { return true };
         let local = zone.local(at);
-        self.hours_on(local.date()).is_some_and(|(opens, closes)| (opens..closes).contains(&local.time()))
+        self.hours_on(local.date())
+            .is_some_and(|(opens, closes)| (opens..closes).contains(&local.time()))
     }
 
     /// When the bank next opens after `at` (`at` itself when it is open then); `None` when it has no
@@ -356,14 +440,25 @@ impl SystemSettings {
         // A year and a week: every weekday comes round, whatever the holidays.
         for days in 0..=372 {
             let date = local.date() + time::Duration::days(days);
-            let Some((opens, closes)) = self.hours_on(date) else { continue };
+            let Some((opens, closes)) = self.hours_on(date) else {
+                continue;
+            };
             if days == 0 && local.time() >= closes {
                 continue;
             }
-            let (time, at) =
-                if days == 0 && local.time() >= opens { (local.time(), at) } else { (opens, zone.instant(date, opens)) };
+            let (time, at) = if days == 0 && local.time() >= opens {
+                (local.time(), at)
+            } else {
+                (opens, zone.instant(date, opens))
+            };
             let in_days = days;
-            return Some(Opening { at, date, time, in_days, zone: zone.label() });
+            return Some(Opening {
+                at,
+                date,
+                time,
+                in_days,
+                zone: zone.label(),
+            });
         }
         None
     }
@@ -425,7 +520,9 @@ impl Zone {
                 civil
                     .ok()
                     .and_then(|c| c.to_zoned(tz.clone()).ok())
-                    .and_then(|z| OffsetDateTime::from_unix_timestamp(z.timestamp().as_second()).ok())
+                    .and_then(|z| {
+                        OffsetDateTime::from_unix_timestamp(z.timestamp().as_second()).ok()
+                    })
                     .unwrap_or_else(|| date.with_time(time).assume_utc())
             }
         }
@@ -438,7 +535,11 @@ impl Zone {
             Zone::Fixed(offset) if offset.is_utc() => "UTC".into(),
             Zone::Fixed(offset) => {
                 let sign = if offset.is_negative() { '-' } else { '+' };
-                format!("UTC{sign}{:02}:{:02}", offset.whole_hours().abs(), offset.minutes_past_hour().abs())
+                format!(
+                    "UTC{sign}{:02}:{:02}",
+                    offset.whole_hours().abs(),
+                    offset.minutes_past_hour().abs()
+                )
             }
         }
     }
@@ -485,15 +586,24 @@ impl Opening {
     /// "Monday 09:00 (Europe/Madrid)" / "lunes a las 09:00 (Europe/Madrid)" in `locale` (`en`, `es`); the date is added when the opening is a
     /// week or more away (after a long holiday), where the weekday alone would be ambiguous.
     pub fn describe(&self, locale: &str) -> String {
-        let (en_day, es_day) = WEEKDAY_NAMES[self.date.weekday().number_days_from_monday() as usize];
+        let (en_day, es_day) =
+            WEEKDAY_NAMES[self.date.weekday().number_days_from_monday() as usize];
         let (en_month, es_month) = MONTH_NAMES[u8::from(self.date.month()) as usize - 1];
         let clock = format!("{:02}:{:02}", self.time.hour(), self.time.minute());
         let far = self.in_days >= 7;
         if locale.starts_with("es") {
-            let date = if far { format!(" {} de {es_month}", self.date.day()) } else { String::new() };
+            let date = if far {
+                format!(" {} de {es_month}", self.date.day())
+            } else {
+                String::new()
+            };
             format!("{es_day}{date} a las {clock} ({})", self.zone)
         } else {
-            let date = if far { format!(" {} {en_month}", self.date.day()) } else { String::new() };
+            let date = if far {
+                format!(" {} {en_month}", self.date.day())
+            } else {
+                String::new()
+            };
             format!("{en_day}{date} {clock} ({})", self.zone)
         }
     }
@@ -521,9 +631,18 @@ pub struct Stored {
 /// Read the settings; the defaults (version 0) until an administrator saves them once.
 pub async fn load(db: &Db) -> Result<Stored, DbError> {
     let client = db.client().await?;
-    let row = client.query_opt("SELECT value, version, updated_at FROM system_settings", &[]).await?;
+    let row = client
+        .query_opt(
+            "SELECT value, version, updated_at FROM system_settings",
+            &[],
+        )
+        .await?;
     Ok(match row {
-        None => Stored { version: 0, updated_at: None, settings: SystemSettings::default() },
+        None => Stored {
+            version: 0,
+            updated_at: None,
+            settings: SystemSettings::default(),
+        },
         Some(row) => {
             let value: serde_json::Value = row.get(0);
             // A row written by a newer build with fields this one does not know: keep the defaults
@@ -532,7 +651,11 @@ pub async fn load(db: &Db) -> Result<Stored, DbError> {
                 tracing::error!(error = %e, "stored settings do not decode; using the defaults");
                 SystemSettings::default()
             });
-            Stored { version: row.get(1), updated_at: Some(row.get(2)), settings }
+            Stored {
+                version: row.get(1),
+                updated_at: Some(row.get(2)),
+                settings,
+            }
         }
     })
 }
@@ -591,7 +714,11 @@ pub async fn save(
     .map_err(DbError::from)?;
     tx.commit().await.map_err(DbError::from)?;
     announce(bus, version).await;
-    Ok(Stored { version, updated_at: Some(row.get(1)), settings: settings.clone() })
+    Ok(Stored {
+        version,
+        updated_at: Some(row.get(1)),
+        settings: settings.clone(),
+    })
 }
 
 /// Publish [`SettingsChanged`]. The save is committed already: if the broker is down, processes
@@ -599,7 +726,10 @@ pub async fn save(
 /// is logged rather than undoing the save.
 async fn announce(bus: &Bus, version: i64) {
     let envelope = joxai_schemas::Envelope::new(SettingsChanged { version });
-    if let Err(e) = bus.publish(bus.subjects().settings_changed(), &envelope).await {
+    if let Err(e) = bus
+        .publish(bus.subjects().settings_changed(), &envelope)
+        .await
+    {
         tracing::warn!(error = %e, version, "settings saved but the change could not be announced");
     }
 }
@@ -616,15 +746,22 @@ pub struct Live {
 
 impl std::fmt::Debug for Live {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Live").field("version", &self.current.borrow().version).finish()
+        f.debug_struct("Live")
+            .field("version", &self.current.borrow().version)
+            .finish()
     }
 }
 
 impl Default for Live {
     fn default() -> Self {
-        let (current, _) =
-            watch::channel(Arc::new(Stored { version: 0, updated_at: None, settings: SystemSettings::default() }));
-        Self { current: Arc::new(current) }
+        let (current, _) = watch::channel(Arc::new(Stored {
+            version: 0,
+            updated_at: None,
+            settings: SystemSettings::default(),
+        }));
+        Self {
+            current: Arc::new(current),
+        }
     }
 }
 
@@ -705,13 +842,20 @@ pub struct EmailPreferences {
 
 impl Default for StaffPreferences {
     fn default() -> Self {
-        Self { language: "en".into(), desktop_notifications: true, email: EmailPreferences::default() }
+        Self {
+            language: "en".into(),
+            desktop_notifications: true,
+            email: EmailPreferences::default(),
+        }
     }
 }
 
 impl Default for EmailPreferences {
     fn default() -> Self {
-        Self { ticket_assigned: true, urgent_in_queue: true }
+        Self {
+            ticket_assigned: true,
+            urgent_in_queue: true,
+        }
     }
 }
 
@@ -720,7 +864,10 @@ impl StaffPreferences {
         if LOCALES.contains(&self.language.as_str()) {
             vec![]
         } else {
-            vec![Invalid { field: "language".into(), message: "en or es".into() }]
+            vec![Invalid {
+                field: "language".into(),
+                message: "en or es".into(),
+            }]
         }
     }
 }
@@ -728,11 +875,22 @@ impl StaffPreferences {
 /// A staff member's preferences; the defaults until they save their own.
 pub async fn load_preferences(db: &Db, user_id: Uuid) -> Result<StaffPreferences, DbError> {
     let client = db.client().await?;
-    let row = client.query_opt("SELECT value FROM staff_preferences WHERE user_id = $1", &[&user_id]).await?;
-    Ok(row.and_then(|r| serde_json::from_value(r.get(0)).ok()).unwrap_or_default())
+    let row = client
+        .query_opt(
+            "SELECT value FROM staff_preferences WHERE user_id = $1",
+            &[&user_id],
+        )
+        .await?;
+    Ok(row
+        .and_then(|r| serde_json::from_value(r.get(0)).ok())
+        .unwrap_or_default())
 }
 
-pub async fn save_preferences(db: &Db, user_id: Uuid, preferences: &StaffPreferences) -> Result<(), DbError> {
+pub async fn save_preferences(
+    db: &Db,
+    user_id: Uuid,
+    preferences: &StaffPreferences,
+) -> Result<(), DbError> {
     let value = serde_json::to_value(preferences).map_err(|e| DbError::Conflict(e.to_string()))?;
     let client = db.client().await?;
     client
@@ -762,10 +920,15 @@ mod tests {
                 s.escalation.intent_routes.insert(intent.into(), route);
                 let errors = s.validate();
                 assert_eq!(errors.len(), 1, "{intent} -> {route:?}");
-                assert_eq!(errors[0].field, format!("escalation.intent_routes.{intent}"));
+                assert_eq!(
+                    errors[0].field,
+                    format!("escalation.intent_routes.{intent}")
+                );
             }
             let mut s = SystemSettings::default();
-            s.escalation.intent_routes.insert(intent.into(), IntentRoute::Urgent);
+            s.escalation
+                .intent_routes
+                .insert(intent.into(), IntentRoute::Urgent);
             assert_eq!(s.validate(), vec![]);
         }
     }
@@ -777,7 +940,13 @@ mod tests {
         s.profile.logo_url = Some("javascript:alert(1)".into());
         s.profile.texts.remove("es");
         s.hours.utc_offset = "CET".into();
-        s.hours.weekly.insert("monday".into(), OpeningHours { opens: "18:00".into(), closes: "09:00".into() });
+        s.hours.weekly.insert(
+            "monday".into(),
+            OpeningHours {
+                opens: "18:00".into(),
+                closes: "09:00".into(),
+            },
+        );
         s.assignment.default_capacity = 0;
         s.escalation.low_confidence_threshold = 0.05;
         let fields: Vec<String> = s.validate().into_iter().map(|e| e.field).collect();
@@ -837,17 +1006,34 @@ mod tests {
         let open = time::macros::datetime!(2026-12-04 10:00 UTC);
         assert_eq!(s.next_opening(open).map(|o| o.at), Some(open));
         // Early on a weekday: today at opening time.
-        let early = s.next_opening(time::macros::datetime!(2026-12-07 05:00 UTC)).expect("opens");
-        assert_eq!((early.at, early.in_days), (time::macros::datetime!(2026-12-07 08:00 UTC), 0));
+        let early = s
+            .next_opening(time::macros::datetime!(2026-12-07 05:00 UTC))
+            .expect("opens");
+        assert_eq!(
+            (early.at, early.in_days),
+            (time::macros::datetime!(2026-12-07 08:00 UTC), 0)
+        );
         // A holiday week: the date is named.
         s.hours.holidays = (7..=11).map(|d| format!("2026-12-{d:02}")).collect();
         let after = s.next_opening(friday_evening).expect("opens");
-        assert_eq!(after.describe("en"), "Monday 14 December 09:00 (Europe/Madrid)");
-        assert_eq!(after.describe("es"), "lunes 14 de diciembre a las 09:00 (Europe/Madrid)");
+        assert_eq!(
+            after.describe("en"),
+            "Monday 14 December 09:00 (Europe/Madrid)"
+        );
+        assert_eq!(
+            after.describe("es"),
+            "lunes 14 de diciembre a las 09:00 (Europe/Madrid)"
+        );
         // A fixed offset is shown as one.
         let mut fixed = SystemSettings::default();
         fixed.hours.utc_offset = "-05:00".into();
-        assert!(fixed.next_opening(friday_evening).expect("opens").describe("en").ends_with("(UTC-05:00)"));
+        assert!(
+            fixed
+                .next_opening(friday_evening)
+                .expect("opens")
+                .describe("en")
+                .ends_with("(UTC-05:00)")
+        );
         fixed.hours.weekly.clear();
         assert_eq!(fixed.next_opening(friday_evening), None);
     }

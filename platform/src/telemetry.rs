@@ -19,16 +19,23 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 fn filter() -> EnvFilter {
-    EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tokio_postgres=warn,async_nats=warn,hyper=warn,opentelemetry=warn"))
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,tokio_postgres=warn,async_nats=warn,hyper=warn,opentelemetry=warn")
+    })
 }
 
 /// Install the global logger and tracer. Safe to call more than once (tests): later calls do nothing.
 pub fn init() {
-    let builder = SdkTracerProvider::builder()
-        .with_resource(opentelemetry_sdk::Resource::builder().with_service_name("joxai").build());
+    let builder = SdkTracerProvider::builder().with_resource(
+        opentelemetry_sdk::Resource::builder()
+            .with_service_name("joxai")
+            .build(),
+    );
     let builder = if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
-        match opentelemetry_otlp::SpanExporter::builder().with_http().build() {
+        match opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .build()
+        {
             Ok(exporter) => builder.with_batch_exporter(exporter),
             Err(e) => {
                 eprintln!("OpenTelemetry export disabled: {e}");
@@ -43,7 +50,11 @@ pub fn init() {
 
 /// Install the global logger with spans going to `exporter` (tests use an in-memory exporter).
 pub fn init_with_exporter<E: SpanExporter + 'static>(exporter: E) {
-    install(SdkTracerProvider::builder().with_simple_exporter(exporter).build());
+    install(
+        SdkTracerProvider::builder()
+            .with_simple_exporter(exporter)
+            .build(),
+    );
 }
 
 fn install(provider: SdkTracerProvider) {
@@ -52,8 +63,18 @@ fn install(provider: SdkTracerProvider) {
     // Each layer has its own filter: `RUST_LOG=warn` quiets the logs but must not switch traces off.
     let traces = tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO);
     let installed = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(tracer).with_filter(traces))
-        .with(tracing_subscriber::fmt::layer().json().with_current_span(true).with_span_list(false).with_filter(filter()))
+        .with(
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_filter(traces),
+        )
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(true)
+                .with_span_list(false)
+                .with_filter(filter()),
+        )
         .try_init()
         .is_ok();
     if installed {
@@ -90,7 +111,8 @@ pub fn inject_trace_context(headers: &mut HeaderMap) {
 /// the trace id for log lines.
 pub fn continue_trace(span: &tracing::Span, headers: Option<&HeaderMap>) -> String {
     if let Some(headers) = headers {
-        let parent: Context = global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
+        let parent: Context =
+            global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
         if parent.span().span_context().is_valid() {
             let _ = span.set_parent(parent);
         }

@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use joxai_schemas::types::{CustomerRef, StaffRole};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -46,8 +46,15 @@ pub struct Claims {
 /// Who is calling, once the token checked out.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Principal {
-    Staff { user_id: Uuid, role: StaffRole, session_id: Option<Uuid> },
-    Customer { conversation_id: Uuid, customer: CustomerRef },
+    Staff {
+        user_id: Uuid,
+        role: StaffRole,
+        session_id: Option<Uuid>,
+    },
+    Customer {
+        conversation_id: Uuid,
+        customer: CustomerRef,
+    },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -95,7 +102,13 @@ impl TokenKeys {
         }
     }
 
-    fn issue(&self, sub: String, typ: TokenKind, ttl: i64, fill: impl FnOnce(&mut Claims)) -> String {
+    fn issue(
+        &self,
+        sub: String,
+        typ: TokenKind,
+        ttl: i64,
+        fill: impl FnOnce(&mut Claims),
+    ) -> String {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let mut claims = Claims {
             sub,
@@ -111,21 +124,36 @@ impl TokenKeys {
         };
         fill(&mut claims);
         // HS256 signing of a serialisable struct cannot fail.
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.inner.encoding).unwrap_or_default()
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.inner.encoding,
+        )
+        .unwrap_or_default()
     }
 
     pub fn issue_staff(&self, user_id: Uuid, role: StaffRole, session_id: Uuid) -> (String, i64) {
-        let token = self.issue(user_id.to_string(), TokenKind::Access, self.inner.access_ttl, |c| {
-            c.role = Some(role);
-            c.sid = Some(session_id);
-        });
+        let token = self.issue(
+            user_id.to_string(),
+            TokenKind::Access,
+            self.inner.access_ttl,
+            |c| {
+                c.role = Some(role);
+                c.sid = Some(session_id);
+            },
+        );
         (token, self.inner.access_ttl)
     }
 
     pub fn issue_customer(&self, conversation_id: Uuid, customer: CustomerRef) -> (String, i64) {
-        let token = self.issue(conversation_id.to_string(), TokenKind::Customer, self.inner.customer_ttl, |c| {
-            c.customer = Some(customer);
-        });
+        let token = self.issue(
+            conversation_id.to_string(),
+            TokenKind::Customer,
+            self.inner.customer_ttl,
+            |c| {
+                c.customer = Some(customer);
+            },
+        );
         (token, self.inner.customer_ttl)
     }
 
@@ -145,9 +173,10 @@ impl TokenKeys {
                 role: claims.role.ok_or(TokenError::Invalid)?,
                 session_id: claims.sid,
             }),
-            TokenKind::Customer => {
-                Ok(Principal::Customer { conversation_id: sub, customer: claims.customer.unwrap_or_default() })
-            }
+            TokenKind::Customer => Ok(Principal::Customer {
+                conversation_id: sub,
+                customer: claims.customer.unwrap_or_default(),
+            }),
         }
     }
 }

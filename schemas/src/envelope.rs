@@ -48,7 +48,11 @@ pub enum DecodeError {
     #[error("unknown message type {0:?}")]
     UnknownType(String),
     #[error("message type {kind:?} has version {found}, this build understands {expected}")]
-    Version { kind: String, found: u16, expected: u16 },
+    Version {
+        kind: String,
+        found: u16,
+        expected: u16,
+    },
     #[error("the payload of {kind:?} is invalid: {source}")]
     Payload {
         kind: String,
@@ -66,7 +70,12 @@ impl<T: Message> Envelope<T> {
 
     /// A new message caused by `cause`: it inherits the correlation id.
     pub fn caused_by<C>(cause: &Envelope<C>, payload: T) -> Self {
-        Self::with_id(Uuid::now_v7(), cause.correlation_id, Some(cause.id), payload)
+        Self::with_id(
+            Uuid::now_v7(),
+            cause.correlation_id,
+            Some(cause.id),
+            payload,
+        )
     }
 
     /// A message caused by `cause` whose id is derived from the cause's id and this message's type.
@@ -78,7 +87,12 @@ impl<T: Message> Envelope<T> {
 
     /// As [`Envelope::derived`], from the cause's ids alone.
     pub fn derived_from_id(cause_id: Uuid, correlation_id: Uuid, payload: T) -> Self {
-        Self::with_id(derive_id(cause_id, T::TYPE), correlation_id, Some(cause_id), payload)
+        Self::with_id(
+            derive_id(cause_id, T::TYPE),
+            correlation_id,
+            Some(cause_id),
+            payload,
+        )
     }
 
     /// A message with a caller-chosen id, for idempotent commands whose id is derived from a client key.
@@ -111,10 +125,17 @@ impl RawEnvelope {
             return Err(DecodeError::UnknownType(self.kind.clone()));
         }
         if self.version != T::VERSION {
-            return Err(DecodeError::Version { kind: self.kind.clone(), found: self.version, expected: T::VERSION });
+            return Err(DecodeError::Version {
+                kind: self.kind.clone(),
+                found: self.version,
+                expected: T::VERSION,
+            });
         }
-        let payload = serde_json::from_str(self.payload.get())
-            .map_err(|source| DecodeError::Payload { kind: self.kind.clone(), source })?;
+        let payload =
+            serde_json::from_str(self.payload.get()).map_err(|source| DecodeError::Payload {
+                kind: self.kind.clone(),
+                source,
+            })?;
         Ok(Envelope {
             id: self.id,
             kind: self.kind.clone(),

@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use crate::envelope::{DecodeError, Envelope, RawEnvelope, message};
 use crate::types::{
-    Availability, ConversationOwner, CustomerRef, Decision, EscalationReason, MessageView, NamedMessage, NoteView,
-    Priority, Sender, StaffRole, TicketView,
+    Availability, ConversationOwner, CustomerRef, Decision, EscalationReason, MessageView,
+    NamedMessage, NoteView, Priority, Sender, StaffRole, TicketView,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

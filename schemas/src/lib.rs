@@ -17,5 +17,5 @@ pub mod subjects;
 pub mod types;
 
 pub use commands::Command;
-pub use events::Event;
 pub use envelope::{DecodeError, Envelope, Message, RawEnvelope, derive_id};
+pub use events::Event;

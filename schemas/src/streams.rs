@@ -68,7 +68,12 @@ pub enum WorkerKind {
 }
 
 impl WorkerKind {
-    pub const ALL: [WorkerKind; 4] = [WorkerKind::Ticket, WorkerKind::Escalation, WorkerKind::Ai, WorkerKind::Email];
+    pub const ALL: [WorkerKind; 4] = [
+        WorkerKind::Ticket,
+        WorkerKind::Escalation,
+        WorkerKind::Ai,
+        WorkerKind::Email,
+    ];
 
     /// The short name used in metrics labels, subjects and the CLI.
     pub fn as_str(self) -> &'static str {
@@ -116,33 +121,56 @@ impl Topology {
 
     pub fn streams(&self) -> Vec<StreamSpec> {
         const DAY: Duration = Duration::from_secs(24 * 3600);
-        let spec = |name: String, subjects: Vec<String>, max_age: Duration, discard_new: bool| StreamSpec {
-            name,
-            subjects,
-            max_age,
-            max_bytes: self.max_bytes,
-            max_msgs: 50_000_000,
-            // Chat messages are capped far below this by the API; the cap stops a bug from
-            // publishing huge payloads.
-            max_msg_size: 256 * 1024,
-            duplicate_window: Duration::from_secs(120),
-            replicas: self.replicas,
-            discard_new,
+        let spec = |name: String, subjects: Vec<String>, max_age: Duration, discard_new: bool| {
+            StreamSpec {
+                name,
+                subjects,
+                max_age,
+                max_bytes: self.max_bytes,
+                max_msgs: 50_000_000,
+                // Chat messages are capped far below this by the API; the cap stops a bug from
+                // publishing huge payloads.
+                max_msg_size: 256 * 1024,
+                duplicate_window: Duration::from_secs(120),
+                replicas: self.replicas,
+                discard_new,
+            }
         };
         vec![
-            spec(self.commands_stream(), vec![self.subjects.all_commands()], 7 * DAY, true),
+            spec(
+                self.commands_stream(),
+                vec![self.subjects.all_commands()],
+                7 * DAY,
+                true,
+            ),
             // Events are kept for a week: clients resume from them by sequence after a disconnect.
-            spec(self.events_stream(), vec![self.subjects.all_events()], 7 * DAY, true),
+            spec(
+                self.events_stream(),
+                vec![self.subjects.all_events()],
+                7 * DAY,
+                true,
+            ),
             // Dead letters stay a month; Postgres keeps the inspectable record too.
-            spec(self.dead_letter_stream(), vec![self.subjects.all_dead_letters()], 30 * DAY, false),
+            spec(
+                self.dead_letter_stream(),
+                vec![self.subjects.all_dead_letters()],
+                30 * DAY,
+                false,
+            ),
         ]
     }
 
     pub fn consumer(&self, kind: WorkerKind, timing: ConsumerTiming) -> ConsumerSpec {
         let (stream, filter_subjects) = match kind {
             WorkerKind::Ticket => (self.commands_stream(), vec![self.subjects.all_commands()]),
-            WorkerKind::Escalation => (self.events_stream(), vec![self.subjects.customer_messages_created()]),
-            WorkerKind::Ai => (self.events_stream(), vec![self.subjects.events_of::<MessageClassified>()]),
+            WorkerKind::Escalation => (
+                self.events_stream(),
+                vec![self.subjects.customer_messages_created()],
+            ),
+            WorkerKind::Ai => (
+                self.events_stream(),
+                vec![self.subjects.events_of::<MessageClassified>()],
+            ),
             // Staff and agent messages only (a customer's own carry `.customer` and never match).
             WorkerKind::Email => (
                 self.events_stream(),
@@ -153,6 +181,11 @@ impl Topology {
                 ],
             ),
         };
-        ConsumerSpec { durable_name: kind.durable_name().to_owned(), stream, filter_subjects, timing }
+        ConsumerSpec {
+            durable_name: kind.durable_name().to_owned(),
+            stream,
+            filter_subjects,
+            timing,
+        }
     }
 }

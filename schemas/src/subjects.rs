@@ -26,8 +26,14 @@ impl Subjects {
         let prefix = prefix.into();
         let valid = !prefix.is_empty()
             && prefix.len() <= 32
-            && prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if valid { Ok(Self { prefix }) } else { Err(InvalidPrefix(prefix)) }
+            && prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if valid {
+            Ok(Self { prefix })
+        } else {
+            Err(InvalidPrefix(prefix))
+        }
     }
 
     pub fn prefix(&self) -> &str {
@@ -54,12 +60,18 @@ impl Subjects {
     /// Where a customer's `message.created` goes: the event's subject plus `.customer`. Only these
     /// need a bot-or-human decision; the bot's and agents' messages skip the classifier entirely.
     pub fn customer_message_created(&self, conversation_id: Uuid) -> String {
-        format!("{}.customer", self.event::<crate::events::MessageCreated>(conversation_id))
+        format!(
+            "{}.customer",
+            self.event::<crate::events::MessageCreated>(conversation_id)
+        )
     }
 
     /// Every customer's `message.created`, whatever the conversation (the classifier's filter).
     pub fn customer_messages_created(&self) -> String {
-        format!("{}.customer", self.events_of::<crate::events::MessageCreated>())
+        format!(
+            "{}.customer",
+            self.events_of::<crate::events::MessageCreated>()
+        )
     }
 
     /// Every event of one type, whatever the conversation (a consumer's filter).
@@ -75,7 +87,11 @@ impl Subjects {
     /// Where [`crate::events::SettingsChanged`] goes: in the events stream (`evt.>`), but under no
     /// conversation, so no customer socket ever receives it.
     pub fn settings_changed(&self) -> String {
-        format!("{}.evt.{}", self.prefix, crate::events::SettingsChanged::TYPE)
+        format!(
+            "{}.evt.{}",
+            self.prefix,
+            crate::events::SettingsChanged::TYPE
+        )
     }
 
     pub fn all_events(&self) -> String {

@@ -8,7 +8,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 fn customer() -> CustomerRef {
-    CustomerRef { external_ref: Some("CUST-1".into()), display_name: Some("Ana".into()), verified: true }
+    CustomerRef {
+        external_ref: Some("CUST-1".into()),
+        display_name: Some("Ana".into()),
+        verified: true,
+    }
 }
 
 fn message_view() -> MessageView {
@@ -22,12 +26,16 @@ fn message_view() -> MessageView {
         intent: Some("account_balance".into()),
         confidence: Some(0.93),
         author_id: None,
-        created_at: OffsetDateTime::now_utc().replace_nanosecond(0).expect("valid"),
+        created_at: OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .expect("valid"),
     }
 }
 
 fn ticket_view() -> TicketView {
-    let now = OffsetDateTime::now_utc().replace_nanosecond(0).expect("valid");
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("valid");
     TicketView {
         id: Uuid::now_v7(),
         number: "TKT-000001".into(),
@@ -57,8 +65,17 @@ fn round_trip<T: Message + PartialEq + std::fmt::Debug + Clone>(payload: T) -> R
 #[test]
 fn every_command_round_trips_and_decodes_to_its_variant() {
     let c = Uuid::now_v7();
-    let raw = round_trip(StartConversation { conversation_id: c, customer: customer(), locale: "es".into(), channel: "widget".into(), follows_conversation_id: None });
-    assert!(matches!(Command::decode(&raw), Ok(Command::StartConversation(_))));
+    let raw = round_trip(StartConversation {
+        conversation_id: c,
+        customer: customer(),
+        locale: "es".into(),
+        channel: "widget".into(),
+        follows_conversation_id: None,
+    });
+    assert!(matches!(
+        Command::decode(&raw),
+        Ok(Command::StartConversation(_))
+    ));
     let raw = round_trip(PostCustomerMessage {
         conversation_id: c,
         message_id: Uuid::now_v7(),
@@ -67,7 +84,10 @@ fn every_command_round_trips_and_decodes_to_its_variant() {
         customer: CustomerRef::default(),
         card_data_masked: false,
     });
-    assert!(matches!(Command::decode(&raw), Ok(Command::PostCustomerMessage(_))));
+    assert!(matches!(
+        Command::decode(&raw),
+        Ok(Command::PostCustomerMessage(_))
+    ));
     let raw = round_trip(StoreBotReply {
         conversation_id: c,
         message_id: Uuid::now_v7(),
@@ -75,10 +95,18 @@ fn every_command_round_trips_and_decodes_to_its_variant() {
         text: "Your balance is…".into(),
         intent: Some("account_balance".into()),
         confidence: Some(0.5),
-        question_at: OffsetDateTime::now_utc().replace_nanosecond(0).expect("valid"),
-        handoff: Some(Handoff { reason: EscalationReason::UrgentIntent, priority: Priority::Urgent }),
+        question_at: OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .expect("valid"),
+        handoff: Some(Handoff {
+            reason: EscalationReason::UrgentIntent,
+            priority: Priority::Urgent,
+        }),
     });
-    assert!(matches!(Command::decode(&raw), Ok(Command::StoreBotReply(_))));
+    assert!(matches!(
+        Command::decode(&raw),
+        Ok(Command::StoreBotReply(_))
+    ));
     let raw = round_trip(EscalateConversation {
         conversation_id: c,
         reason: EscalationReason::Frustration,
@@ -87,17 +115,44 @@ fn every_command_round_trips_and_decodes_to_its_variant() {
         trigger_message_id: Some(Uuid::now_v7()),
         summary: None,
     });
-    assert!(matches!(Command::decode(&raw), Ok(Command::EscalateConversation(_))));
-    let raw = round_trip(PostAgentReply { ticket_id: Uuid::now_v7(), message_id: Uuid::now_v7(), agent_id: Uuid::now_v7(), text: "Hi".into() });
-    assert!(matches!(Command::decode(&raw), Ok(Command::PostAgentReply(_))));
+    assert!(matches!(
+        Command::decode(&raw),
+        Ok(Command::EscalateConversation(_))
+    ));
+    let raw = round_trip(PostAgentReply {
+        ticket_id: Uuid::now_v7(),
+        message_id: Uuid::now_v7(),
+        agent_id: Uuid::now_v7(),
+        text: "Hi".into(),
+    });
+    assert!(matches!(
+        Command::decode(&raw),
+        Ok(Command::PostAgentReply(_))
+    ));
 }
 
 #[test]
 fn every_event_round_trips_and_decodes_to_its_variant() {
     let c = Uuid::now_v7();
-    let raw = round_trip(ConversationStarted { conversation_id: c, customer: customer(), locale: "en".into() });
-    assert!(matches!(Event::decode(&raw), Ok(Event::ConversationStarted(_))));
-    let raw = round_trip(MessageCreated { message: message_view(), owner: ConversationOwner::Bot, customer: customer(), locale: "es".into(), history: Some(joxai_schemas::events::ConversationHistory { previous_customer_text: Some("hola".into()), previous_bot_confidence: Some(0.4) }) });
+    let raw = round_trip(ConversationStarted {
+        conversation_id: c,
+        customer: customer(),
+        locale: "en".into(),
+    });
+    assert!(matches!(
+        Event::decode(&raw),
+        Ok(Event::ConversationStarted(_))
+    ));
+    let raw = round_trip(MessageCreated {
+        message: message_view(),
+        owner: ConversationOwner::Bot,
+        customer: customer(),
+        locale: "es".into(),
+        history: Some(joxai_schemas::events::ConversationHistory {
+            previous_customer_text: Some("hola".into()),
+            previous_bot_confidence: Some(0.4),
+        }),
+    });
     assert!(matches!(Event::decode(&raw), Ok(Event::MessageCreated(_))));
     let raw = round_trip(MessageClassified {
         conversation_id: c,
@@ -110,9 +165,14 @@ fn every_event_round_trips_and_decodes_to_its_variant() {
         priority: Some(Priority::Urgent),
         reason: Some(EscalationReason::UrgentIntent),
         customer: customer(),
-        question_at: OffsetDateTime::now_utc().replace_nanosecond(0).expect("valid"),
+        question_at: OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .expect("valid"),
     });
-    assert!(matches!(Event::decode(&raw), Ok(Event::MessageClassified(_))));
+    assert!(matches!(
+        Event::decode(&raw),
+        Ok(Event::MessageClassified(_))
+    ));
     let raw = round_trip(ConversationEscalated {
         conversation_id: c,
         ticket_id: Uuid::now_v7(),
@@ -120,21 +180,37 @@ fn every_event_round_trips_and_decodes_to_its_variant() {
         priority: Priority::Normal,
         reason: EscalationReason::CustomerAsked,
     });
-    assert!(matches!(Event::decode(&raw), Ok(Event::ConversationEscalated(_))));
-    let raw = round_trip(TicketCreated { ticket: ticket_view() });
+    assert!(matches!(
+        Event::decode(&raw),
+        Ok(Event::ConversationEscalated(_))
+    ));
+    let raw = round_trip(TicketCreated {
+        ticket: ticket_view(),
+    });
     assert!(matches!(Event::decode(&raw), Ok(Event::TicketCreated(_))));
 }
 
 #[test]
 fn an_unknown_type_or_version_is_refused_not_guessed() {
-    let mut envelope = Envelope::new(TicketCreated { ticket: ticket_view() });
+    let mut envelope = Envelope::new(TicketCreated {
+        ticket: ticket_view(),
+    });
     envelope.version = 99;
     let raw = RawEnvelope::parse(&envelope.to_json()).expect("parses");
-    assert!(matches!(Event::decode(&raw), Err(DecodeError::Version { found: 99, .. })));
+    assert!(matches!(
+        Event::decode(&raw),
+        Err(DecodeError::Version { found: 99, .. })
+    ));
     envelope.kind = "ticket.exploded".into();
     let raw = RawEnvelope::parse(&envelope.to_json()).expect("parses");
-    assert!(matches!(Event::decode(&raw), Err(DecodeError::UnknownType(_))));
-    assert!(matches!(RawEnvelope::parse(b"[1,2,3]"), Err(DecodeError::Envelope(_))));
+    assert!(matches!(
+        Event::decode(&raw),
+        Err(DecodeError::UnknownType(_))
+    ));
+    assert!(matches!(
+        RawEnvelope::parse(b"[1,2,3]"),
+        Err(DecodeError::Envelope(_))
+    ));
 }
 
 #[test]
@@ -146,7 +222,11 @@ fn a_derived_message_id_is_stable_so_redeliveries_deduplicate() {
         channel: "widget".into(),
         follows_conversation_id: None,
     });
-    let payload = ConversationStarted { conversation_id: cause.payload.conversation_id, customer: CustomerRef::default(), locale: "en".into() };
+    let payload = ConversationStarted {
+        conversation_id: cause.payload.conversation_id,
+        customer: CustomerRef::default(),
+        locale: "en".into(),
+    };
     let a = Envelope::derived(&cause, payload.clone());
     let b = Envelope::derived(&cause, payload);
     assert_eq!(a.id, b.id);

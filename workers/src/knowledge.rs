@@ -31,7 +31,13 @@ pub fn or_query(question: &str) -> String {
 }
 
 /// The best articles for a question: those answering `intent` first, then by text relevance.
-pub async fn search(db: &Db, intent: Option<&str>, question: &str, locale: &str, limit: i64) -> Result<Vec<Article>, DbError> {
+pub async fn search(
+    db: &Db,
+    intent: Option<&str>,
+    question: &str,
+    locale: &str,
+    limit: i64,
+) -> Result<Vec<Article>, DbError> {
     let query = or_query(question);
     let client = db.client().await?;
     let rows = Db::timed("kb_search", async {
@@ -50,7 +56,14 @@ pub async fn search(db: &Db, intent: Option<&str>, question: &str, locale: &str,
         Ok(client.query(&search, &[&intent, &query, &locale, &limit]).await?)
     })
     .await?;
-    Ok(rows.iter().map(|r| Article { slug: r.get(0), title: r.get(1), body: r.get(2) }).collect())
+    Ok(rows
+        .iter()
+        .map(|r| Article {
+            slug: r.get(0),
+            title: r.get(1),
+            body: r.get(2),
+        })
+        .collect())
 }
 
 /// How long the responder trusts what it read about an intent's articles. An article a supervisor
@@ -75,11 +88,20 @@ pub struct IntentArticles {
 impl IntentArticles {
     /// The best article for a question with this intent: from the cache when one article lists the
     /// intent, else by [`search`].
-    pub async fn best(&self, db: &Db, intent: &str, question: &str, locale: &str) -> Result<Option<Article>, DbError> {
+    pub async fn best(
+        &self,
+        db: &Db,
+        intent: &str,
+        question: &str,
+        locale: &str,
+    ) -> Result<Option<Article>, DbError> {
         let key = (intent.to_owned(), locale.to_owned());
         let cached = {
             let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            entries.get(&key).filter(|(at, _)| at.elapsed() < CACHE_TTL).map(|(_, articles)| articles.clone())
+            entries
+                .get(&key)
+                .filter(|(at, _)| at.elapsed() < CACHE_TTL)
+                .map(|(_, articles)| articles.clone())
         };
         let articles = match cached {
             Some(articles) => articles,
@@ -93,7 +115,10 @@ impl IntentArticles {
         if let [only] = articles.as_slice() {
             return Ok(Some(only.clone()));
         }
-        Ok(search(db, Some(intent), question, locale, 1).await?.into_iter().next())
+        Ok(search(db, Some(intent), question, locale, 1)
+            .await?
+            .into_iter()
+            .next())
     }
 }
 
@@ -107,7 +132,14 @@ async fn listing(db: &Db, intent: &str, locale: &str) -> Result<Vec<Article>, Db
         Ok(client.query(&listing, &[&intent, &locale]).await?)
     })
     .await?;
-    Ok(rows.iter().map(|r| Article { slug: r.get(0), title: r.get(1), body: r.get(2) }).collect())
+    Ok(rows
+        .iter()
+        .map(|r| Article {
+            slug: r.get(0),
+            title: r.get(1),
+            body: r.get(2),
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -118,7 +150,10 @@ mod tests {
     fn the_search_query_keeps_only_words_so_it_cannot_be_malformed() {
         assert_eq!(or_query("I lost my card!"), "'lost' | 'card'");
         assert_eq!(or_query("'); DROP TABLE x; --"), "'drop' | 'table'");
-        assert_eq!(or_query("¿Cuándo llega mi tarjeta?"), "'cuándo' | 'llega' | 'tarjeta'");
+        assert_eq!(
+            or_query("¿Cuándo llega mi tarjeta?"),
+            "'cuándo' | 'llega' | 'tarjeta'"
+        );
         assert_eq!(or_query("a b"), "");
     }
 }

@@ -24,7 +24,11 @@ use joxai_schemas::streams::WorkerKind;
 use tokio_util::sync::CancellationToken;
 
 /// Run the given worker kinds until `shutdown` is cancelled and their in-flight work has drained.
-pub async fn run(platform: Platform, kinds: &[WorkerKind], shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    platform: Platform,
+    kinds: &[WorkerKind],
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     for &kind in kinds {
         let (platform, shutdown) = (platform.clone(), shutdown.clone());
@@ -35,7 +39,10 @@ pub async fn run(platform: Platform, kinds: &[WorkerKind], shutdown: Cancellatio
             }
             WorkerKind::Escalation => {
                 let model = intent_model().await?;
-                let handler = Arc::new(escalation::EscalationClassifier::new(platform.clone(), model));
+                let handler = Arc::new(escalation::EscalationClassifier::new(
+                    platform.clone(),
+                    model,
+                ));
                 tasks.spawn(runtime::run(platform, kind, handler, shutdown));
             }
             WorkerKind::Ai => {
@@ -58,11 +65,13 @@ pub async fn run(platform: Platform, kinds: &[WorkerKind], shutdown: Cancellatio
 /// with the sentence encoder's head when the encoder is installed (`infra/scripts/fetch-encoder.sh`; a few more
 /// seconds with its embedding cache warm). Logs once whether the encoder is on.
 pub async fn intent_model() -> anyhow::Result<Arc<joxai_nlu::IntentModel>> {
-    static MODEL: tokio::sync::OnceCell<Arc<joxai_nlu::IntentModel>> = tokio::sync::OnceCell::const_new();
+    static MODEL: tokio::sync::OnceCell<Arc<joxai_nlu::IntentModel>> =
+        tokio::sync::OnceCell::const_new();
     let model = MODEL
         .get_or_try_init(|| async {
             let started = std::time::Instant::now();
-            let model = tokio::task::spawn_blocking(joxai_nlu::IntentModel::train_default_blended).await?;
+            let model =
+                tokio::task::spawn_blocking(joxai_nlu::IntentModel::train_default_blended).await?;
             tracing::info!(
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 encoder = model.encoder_enabled(),

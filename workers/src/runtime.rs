@@ -44,7 +44,11 @@ pub enum Failure {
 
 impl From<DbError> for Failure {
     fn from(e: DbError) -> Self {
-        if e.is_transient() { Failure::Transient(e.into()) } else { Failure::Permanent(e.into()) }
+        if e.is_transient() {
+            Failure::Transient(e.into())
+        } else {
+            Failure::Permanent(e.into())
+        }
     }
 }
 
@@ -79,7 +83,12 @@ pub trait Handler: Send + Sync + 'static {
 }
 
 /// Run the consumer loop of `kind` with `handler` until `shutdown` is cancelled.
-pub async fn run<H: Handler>(platform: Platform, kind: WorkerKind, handler: Arc<H>, shutdown: CancellationToken) {
+pub async fn run<H: Handler>(
+    platform: Platform,
+    kind: WorkerKind,
+    handler: Arc<H>,
+    shutdown: CancellationToken,
+) {
     let config = platform.config.worker(kind).clone();
     let spec = platform.bus.topology().consumer(kind, config.timing());
     let semaphore = Arc::new(Semaphore::new(config.concurrency));
@@ -87,7 +96,11 @@ pub async fn run<H: Handler>(platform: Platform, kind: WorkerKind, handler: Arc<
     let worker = kind.as_str();
     tracing::info!(worker, consumer = %spec.durable_name, concurrency = config.concurrency, "worker starting");
 
-    let stats = tokio::spawn(scrape_consumer_info(platform.clone(), kind, shutdown.clone()));
+    let stats = tokio::spawn(scrape_consumer_info(
+        platform.clone(),
+        kind,
+        shutdown.clone(),
+    ));
 
     'connect: while !shutdown.is_cancelled() {
         // (Re)create the consumer: after a broker restart it may be gone or the connection new.
@@ -134,10 +147,12 @@ pub async fn run<H: Handler>(platform: Platform, kind: WorkerKind, handler: Arc<
             };
             match next {
                 Some(Ok(message)) => {
-                    let (platform, handler, config) = (platform.clone(), handler.clone(), config.clone());
+                    let (platform, handler, config) =
+                        (platform.clone(), handler.clone(), config.clone());
                     // Continue the publisher's trace: one trace per customer message, across workers.
                     let span = tracing::info_span!("handle message", worker, subject = %message.subject, trace_id = tracing::field::Empty);
-                    let trace_id = joxai_platform::telemetry::continue_trace(&span, message.headers.as_ref());
+                    let trace_id =
+                        joxai_platform::telemetry::continue_trace(&span, message.headers.as_ref());
                     span.record("trace_id", trace_id.as_str());
                     tracker.spawn(tracing::Instrument::instrument(
                         async move {
@@ -164,7 +179,10 @@ pub async fn run<H: Handler>(platform: Platform, kind: WorkerKind, handler: Arc<
     tracker.close();
     let drain = Duration::from_secs(platform.config.drain_seconds);
     if tokio::time::timeout(drain, tracker.wait()).await.is_err() {
-        tracing::warn!(worker, "drain time over: unfinished messages will be redelivered");
+        tracing::warn!(
+            worker,
+            "drain time over: unfinished messages will be redelivered"
+        );
     }
     stats.abort();
     tracing::info!(worker, "worker stopped");
@@ -218,11 +236,17 @@ async fn process<H: Handler>(
     let in_flight = m.worker_in_flight.with_label_values(&[worker]);
     in_flight.inc();
     let started = Instant::now();
-    let outcome = match tokio::time::timeout(config.handler_timeout(), handler.handle(&delivery)).await {
-        Ok(result) => result,
-        Err(_) => Err(Failure::Transient(anyhow::anyhow!("handler took longer than {:?}", config.handler_timeout()))),
-    };
-    m.worker_duration.with_label_values(&[worker]).observe(started.elapsed().as_secs_f64());
+    let outcome =
+        match tokio::time::timeout(config.handler_timeout(), handler.handle(&delivery)).await {
+            Ok(result) => result,
+            Err(_) => Err(Failure::Transient(anyhow::anyhow!(
+                "handler took longer than {:?}",
+                config.handler_timeout()
+            ))),
+        };
+    m.worker_duration
+        .with_label_values(&[worker])
+        .observe(started.elapsed().as_secs_f64());
     in_flight.dec();
 
     let ack = match outcome {
@@ -233,17 +257,23 @@ async fn process<H: Handler>(
         Err(Failure::Transient(error)) if attempt < config.max_deliver => {
             let delay = retry_delay(config, attempt);
             tracing::warn!(worker, subject = %delivery.subject, attempt, ?delay, error = %format!("{error:#}"), "transient failure, will retry");
-            m.worker_messages.with_label_values(&[worker, "retry"]).inc();
+            m.worker_messages
+                .with_label_values(&[worker, "retry"])
+                .inc();
             AckKind::Nak(Some(delay))
         }
-        Err(Failure::Transient(error)) if infrastructure(&error) || platform.db.ping().await.is_err() => {
+        Err(Failure::Transient(error))
+            if infrastructure(&error) || platform.db.ping().await.is_err() =>
+        {
             // The database or the broker is down or saturated (no free connection while a backlog
             // drains): the message is not at fault, and a dead letter could not even be recorded.
             // JetStream will not deliver it again past max_deliver, so put it back at the end of the
             // stream as a new message (same envelope id, so handling stays idempotent) and keep
             // retrying until the infrastructure has recovered.
             tracing::warn!(worker, subject = %delivery.subject, attempt, error = %format!("{error:#}"), "database unavailable: requeueing");
-            m.worker_messages.with_label_values(&[worker, "retry"]).inc();
+            m.worker_messages
+                .with_label_values(&[worker, "retry"])
+                .inc();
             match requeue(platform, &delivery, message.headers.as_ref()).await {
                 Ok(()) => AckKind::Ack,
                 Err(e) => {
@@ -255,9 +285,19 @@ async fn process<H: Handler>(
         Err(failure) => {
             tracing::error!(worker, subject = %delivery.subject, attempt, error = %failure, "giving up: dead letter");
             let headers = message.headers.clone();
-            match record_dead_letter(platform, kind, &delivery, headers.as_ref(), &failure.to_string()).await {
+            match record_dead_letter(
+                platform,
+                kind,
+                &delivery,
+                headers.as_ref(),
+                &failure.to_string(),
+            )
+            .await
+            {
                 Ok(()) => {
-                    m.worker_messages.with_label_values(&[worker, "dead_letter"]).inc();
+                    m.worker_messages
+                        .with_label_values(&[worker, "dead_letter"])
+                        .inc();
                     m.dead_letters.with_label_values(&[worker]).inc();
                     AckKind::Term
                 }
@@ -266,7 +306,9 @@ async fn process<H: Handler>(
                     // deliver it again, so put it back on the stream to be tried (and, if it still
                     // fails, recorded) later.
                     tracing::error!(worker, error = %e, "could not record the dead letter, requeueing");
-                    m.worker_messages.with_label_values(&[worker, "retry"]).inc();
+                    m.worker_messages
+                        .with_label_values(&[worker, "retry"])
+                        .inc();
                     match requeue(platform, &delivery, message.headers.as_ref()).await {
                         Ok(()) => AckKind::Ack,
                         Err(_) => AckKind::Nak(Some(retry_delay(config, attempt))),
@@ -292,17 +334,30 @@ fn infrastructure(error: &anyhow::Error) -> bool {
                 _ => false,
             };
         }
-        matches!(cause.downcast_ref::<joxai_platform::bus::BusError>(), Some(joxai_platform::bus::BusError::Unavailable(_)))
+        matches!(
+            cause.downcast_ref::<joxai_platform::bus::BusError>(),
+            Some(joxai_platform::bus::BusError::Unavailable(_))
+        )
     })
 }
 
 /// Publish a message again on its own subject, under a new `Nats-Msg-Id` derived from its stream
 /// sequence (so the broker does not drop it as a duplicate, and a repeated requeue of the same
 /// delivery is dropped).
-async fn requeue(platform: &Platform, delivery: &Delivery, headers: Option<&async_nats::HeaderMap>) -> anyhow::Result<()> {
-    let original = headers.and_then(|h| h.get("Nats-Msg-Id")).map(|v| v.as_str().to_owned()).unwrap_or_default();
+async fn requeue(
+    platform: &Platform,
+    delivery: &Delivery,
+    headers: Option<&async_nats::HeaderMap>,
+) -> anyhow::Result<()> {
+    let original = headers
+        .and_then(|h| h.get("Nats-Msg-Id"))
+        .map(|v| v.as_str().to_owned())
+        .unwrap_or_default();
     let mut copy = async_nats::HeaderMap::new();
-    copy.insert("Joxai-Requeued-From", delivery.stream_sequence.to_string().as_str());
+    copy.insert(
+        "Joxai-Requeued-From",
+        delivery.stream_sequence.to_string().as_str(),
+    );
     platform
         .bus
         .publish_raw(
@@ -323,11 +378,18 @@ async fn record_dead_letter(
     headers: Option<&async_nats::HeaderMap>,
     error: &str,
 ) -> anyhow::Result<()> {
-    let message_id = headers.and_then(|h| h.get("Nats-Msg-Id")).map(|v| v.as_str().to_owned());
+    let message_id = headers
+        .and_then(|h| h.get("Nats-Msg-Id"))
+        .map(|v| v.as_str().to_owned());
     let headers_json: serde_json::Value = headers
         .map(|h| {
             h.iter()
-                .map(|(k, v)| (k.to_string(), serde_json::json!(v.iter().map(|x| x.as_str()).collect::<Vec<_>>())))
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        serde_json::json!(v.iter().map(|x| x.as_str()).collect::<Vec<_>>()),
+                    )
+                })
                 .collect::<serde_json::Map<_, _>>()
                 .into()
         })
@@ -374,21 +436,36 @@ async fn record_dead_letter(
 async fn scrape_consumer_info(platform: Platform, kind: WorkerKind, shutdown: CancellationToken) {
     let m = metrics();
     let topology = platform.bus.topology().clone();
-    let stream_name = topology.consumer(kind, platform.config.worker(kind).timing()).stream;
+    let stream_name = topology
+        .consumer(kind, platform.config.worker(kind).timing())
+        .stream;
     loop {
         if sleep_or_cancel(Duration::from_secs(5), &shutdown).await {
             return;
         }
         let info = async {
-            let stream = platform.bus.jetstream().get_stream_no_info(&stream_name).await.ok()?;
+            let stream = platform
+                .bus
+                .jetstream()
+                .get_stream_no_info(&stream_name)
+                .await
+                .ok()?;
             let mut consumer: async_nats::jetstream::consumer::PullConsumer =
                 stream.get_consumer(kind.durable_name()).await.ok()?;
-            consumer.info().await.ok().map(|i| (i.num_pending, i.num_ack_pending))
+            consumer
+                .info()
+                .await
+                .ok()
+                .map(|i| (i.num_pending, i.num_ack_pending))
         }
         .await;
         if let Some((pending, ack_pending)) = info {
-            m.consumer_pending.with_label_values(&[kind.as_str()]).set(pending as i64);
-            m.consumer_ack_pending.with_label_values(&[kind.as_str()]).set(ack_pending as i64);
+            m.consumer_pending
+                .with_label_values(&[kind.as_str()])
+                .set(pending as i64);
+            m.consumer_ack_pending
+                .with_label_values(&[kind.as_str()])
+                .set(ack_pending as i64);
         }
     }
 }

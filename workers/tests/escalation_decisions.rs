@@ -33,7 +33,11 @@ fn asking_for_a_person_escalates_with_reason_customer_asked_in_english_and_spani
 
 #[test]
 fn a_stolen_card_reaches_a_person_as_urgent_and_the_bot_acts_first_only_when_certain() {
-    let verdict = classify(model(), "someone stole my card yesterday", &History::default());
+    let verdict = classify(
+        model(),
+        "someone stole my card yesterday",
+        &History::default(),
+    );
     assert_eq!(
         (verdict.priority, verdict.reason),
         (Some(Priority::Urgent), Some(EscalationReason::UrgentIntent))
@@ -41,7 +45,11 @@ fn a_stolen_card_reaches_a_person_as_urgent_and_the_bot_acts_first_only_when_cer
     // The bot may offer to block the card (and ask the customer to confirm) only when it is certain;
     // otherwise a person takes it straight away.
     let certain = verdict.confidence >= joxai_workers::escalation::policy::ACT_ON_CARD;
-    let expected = if certain { Decision::Bot } else { Decision::Escalate };
+    let expected = if certain {
+        Decision::Bot
+    } else {
+        Decision::Escalate
+    };
     assert_eq!(verdict.decision, expected, "{verdict:?}");
 }
 
@@ -85,9 +93,16 @@ fn gibberish_never_gets_a_banking_answer_and_a_second_unsure_message_escalates()
     // Gibberish is either read as out of scope (the polite "I only help with banking" answer) or as an unsure
     // guess; an unsure guess after another unsure answer goes to a person.
     if verdict.intent == joxai_workers::escalation::OUT_OF_SCOPE {
-        assert_eq!((verdict.decision, verdict.reason), (Decision::Bot, None), "{verdict:?}");
+        assert_eq!(
+            (verdict.decision, verdict.reason),
+            (Decision::Bot, None),
+            "{verdict:?}"
+        );
     } else {
-        assert!(verdict.confidence < joxai_workers::escalation::policy::LOW_CONFIDENCE, "{verdict:?}");
+        assert!(
+            verdict.confidence < joxai_workers::escalation::policy::LOW_CONFIDENCE,
+            "{verdict:?}"
+        );
         assert_eq!(verdict.reason, Some(EscalationReason::LowConfidence));
     }
     let first = classify(model(), "qwerty zxcv plok", &History::default());

@@ -6,9 +6,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::extract::Query;
 use axum::Json;
 use axum::extract::State;
-use crate::extract::{Query};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
@@ -118,14 +118,21 @@ fn counts(rows: &[tokio_postgres::Row], all: &[&str]) -> BTreeMap<String, i64> {
 }
 
 /// `GET /api/v1/analytics/summary?from=&to=` — supervisors and admins. Defaults to the last 7 days.
-pub async fn summary(State(state): State<AppState>, _: Supervisor, Query(q): Query<RangeQuery>) -> ApiResult<Json<Summary>> {
+pub async fn summary(
+    State(state): State<AppState>,
+    _: Supervisor,
+    Query(q): Query<RangeQuery>,
+) -> ApiResult<Json<Summary>> {
     let to = q.to.unwrap_or_else(OffsetDateTime::now_utc);
     let from = q.from.unwrap_or(to - Duration::days(DEFAULT_RANGE_DAYS));
     if from >= to {
         return Err(ApiError::field("from", "must be before to"));
     }
     if to - from > Duration::days(MAX_RANGE_DAYS) {
-        return Err(ApiError::field("from", &format!("the range is at most {MAX_RANGE_DAYS} days")));
+        return Err(ApiError::field(
+            "from",
+            &format!("the range is at most {MAX_RANGE_DAYS} days"),
+        ));
     }
     let client = state.platform.db.client().await?;
     let range: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&from, &to];
@@ -149,9 +156,18 @@ pub async fn summary(State(state): State<AppState>, _: Supervisor, Query(q): Que
                       WHERE created_at >= $1 AND created_at < $2 AND {column} IS NOT NULL) d"
         )
     };
-    let to_durations = |row: tokio_postgres::Row| Durations { median: row.get(0), p90: row.get(1), count: row.get(2) };
-    let first_response_seconds = to_durations(client.query_one(&durations("first_response_at"), &range).await?);
-    let resolution_seconds = to_durations(client.query_one(&durations("resolved_at"), &range).await?);
+    let to_durations = |row: tokio_postgres::Row| Durations {
+        median: row.get(0),
+        p90: row.get(1),
+        count: row.get(2),
+    };
+    let first_response_seconds = to_durations(
+        client
+            .query_one(&durations("first_response_at"), &range)
+            .await?,
+    );
+    let resolution_seconds =
+        to_durations(client.query_one(&durations("resolved_at"), &range).await?);
 
     let row = client
         .query_one(
@@ -163,8 +179,15 @@ pub async fn summary(State(state): State<AppState>, _: Supervisor, Query(q): Que
             &range,
         )
         .await?;
-    let met = |met: i64, counted: i64| TargetMet { met, counted, rate: (counted > 0).then(|| met as f64 / counted as f64) };
-    let sla = SlaMet { first_response: met(row.get(0), row.get(1)), resolution: met(row.get(2), row.get(3)) };
+    let met = |met: i64, counted: i64| TargetMet {
+        met,
+        counted,
+        rate: (counted > 0).then(|| met as f64 / counted as f64),
+    };
+    let sla = SlaMet {
+        first_response: met(row.get(0), row.get(1)),
+        resolution: met(row.get(2), row.get(3)),
+    };
 
     let row = client
         .query_one(
@@ -174,7 +197,11 @@ pub async fn summary(State(state): State<AppState>, _: Supervisor, Query(q): Que
         )
         .await?;
     let (conversations, escalated_conversations): (i64, i64) = (row.get(0), row.get(1));
-    let escalation_rate = if conversations == 0 { 0.0 } else { escalated_conversations as f64 / conversations as f64 };
+    let escalation_rate = if conversations == 0 {
+        0.0
+    } else {
+        escalated_conversations as f64 / conversations as f64
+    };
 
     // The classifier labels customer messages; bot replies carry the intent they answered.
     let top_intents = client
@@ -200,8 +227,15 @@ pub async fn summary(State(state): State<AppState>, _: Supervisor, Query(q): Que
         .await?;
     let distribution = counts(&ratings, &["1", "2", "3", "4", "5"]);
     let rated: i64 = distribution.values().sum();
-    let total: i64 = distribution.iter().map(|(k, n)| k.parse::<i64>().unwrap_or(0) * n).sum();
-    let csat = Csat { average: (rated > 0).then(|| total as f64 / rated as f64), count: rated, distribution };
+    let total: i64 = distribution
+        .iter()
+        .map(|(k, n)| k.parse::<i64>().unwrap_or(0) * n)
+        .sum();
+    let csat = Csat {
+        average: (rated > 0).then(|| total as f64 / rated as f64),
+        count: rated,
+        distribution,
+    };
 
     let volume = |unit: &str| {
         format!(
@@ -222,7 +256,11 @@ pub async fn summary(State(state): State<AppState>, _: Supervisor, Query(q): Que
         .query(&volume("hour"), &range)
         .await?
         .iter()
-        .map(|r| HourVolume { hour: r.get(0), conversations: r.get(1), messages: r.get(2) })
+        .map(|r| HourVolume {
+            hour: r.get(0),
+            conversations: r.get(1),
+            messages: r.get(2),
+        })
         .collect();
     let volume_per_day = client
         .query(&volume("day"), &range)
@@ -230,7 +268,11 @@ pub async fn summary(State(state): State<AppState>, _: Supervisor, Query(q): Que
         .iter()
         .map(|r| {
             let day: OffsetDateTime = r.get(0);
-            DayVolume { day: day.date().to_string(), conversations: r.get(1), messages: r.get(2) }
+            DayVolume {
+                day: day.date().to_string(),
+                conversations: r.get(1),
+                messages: r.get(2),
+            }
         })
         .collect();
 

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{ClientIp, Staff, Validate, ValidJson};
+use crate::extract::{ClientIp, Staff, ValidJson, Validate};
 use crate::passwords;
 use crate::routes::users::{USER_COLUMN_COUNT, USER_COLUMNS, UserView, user_view};
 
@@ -26,10 +26,16 @@ impl Validate for LoginRequest {
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = vec![];
         if self.email.trim().is_empty() || self.email.len() > 254 {
-            errors.push(FieldError { field: "email".into(), message: "enter your email address".into() });
+            errors.push(FieldError {
+                field: "email".into(),
+                message: "enter your email address".into(),
+            });
         }
         if self.password.is_empty() || self.password.len() > 1024 {
-            errors.push(FieldError { field: "password".into(), message: "enter your password".into() });
+            errors.push(FieldError {
+                field: "password".into(),
+                message: "enter your password".into(),
+            });
         }
         errors
     }
@@ -70,7 +76,10 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 pub fn password_errors(field: &str, password: &str) -> Vec<FieldError> {
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS || password.len() > 1024 {
-        vec![FieldError { field: field.into(), message: format!("{MIN_PASSWORD_CHARS} to 1024 characters") }]
+        vec![FieldError {
+            field: field.into(),
+            message: format!("{MIN_PASSWORD_CHARS} to 1024 characters"),
+        }]
     } else {
         vec![]
     }
@@ -117,17 +126,33 @@ async fn throttled(state: &AppState, account: &str, ip: &str) -> ApiResult<bool>
     Ok(false)
 }
 
-async fn record_failure(client: &deadpool_postgres::Client, account: &str, ip: &str) -> ApiResult<()> {
-    client.execute("INSERT INTO login_failures (account, client_ip) VALUES ($1, $2)", &[&account, &ip]).await?;
+async fn record_failure(
+    client: &deadpool_postgres::Client,
+    account: &str,
+    ip: &str,
+) -> ApiResult<()> {
+    client
+        .execute(
+            "INSERT INTO login_failures (account, client_ip) VALUES ($1, $2)",
+            &[&account, &ip],
+        )
+        .await?;
     Ok(())
 }
 
 fn too_many() -> ApiError {
-    ApiError::TooManyRequests("too many failed sign-ins; try again later".into(), THROTTLE_WINDOW_SECS as u64)
+    ApiError::TooManyRequests(
+        "too many failed sign-ins; try again later".into(),
+        THROTTLE_WINDOW_SECS as u64,
+    )
 }
 
 /// Open a session for `user_id`: its row, its first refresh token and an access token.
-async fn open_session(state: &AppState, client: &deadpool_postgres::Client, user: UserView) -> ApiResult<LoginResponse> {
+async fn open_session(
+    state: &AppState,
+    client: &deadpool_postgres::Client,
+    user: UserView,
+) -> ApiResult<LoginResponse> {
     let session_id = Uuid::now_v7();
     let refresh_token = new_refresh_token();
     client
@@ -137,10 +162,23 @@ async fn open_session(state: &AppState, client: &deadpool_postgres::Client, user
         )
         .await?;
     client
-        .execute("INSERT INTO refresh_tokens (token_hash, session_id) VALUES ($1, $2)", &[&refresh_hash(&refresh_token), &session_id])
+        .execute(
+            "INSERT INTO refresh_tokens (token_hash, session_id) VALUES ($1, $2)",
+            &[&refresh_hash(&refresh_token), &session_id],
+        )
         .await?;
-    let (access_token, expires_in) = state.platform.tokens.issue_staff(user.id, user.role, session_id);
-    Ok(LoginResponse { access_token, token_type: "Bearer", expires_in, refresh_token, refresh_expires_in: SESSION_TTL_SECS, user })
+    let (access_token, expires_in) = state
+        .platform
+        .tokens
+        .issue_staff(user.id, user.role, session_id);
+    Ok(LoginResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in,
+        refresh_token,
+        refresh_expires_in: SESSION_TTL_SECS,
+        user,
+    })
 }
 
 /// `POST /api/v1/auth/login` — anyone. An unknown email and a wrong password get the same answer
@@ -160,7 +198,9 @@ pub async fn login(
     let client = state.platform.db.client().await?;
     let row = client
         .query_opt(
-            &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE lower(email) = $1 AND active"),
+            &format!(
+                "SELECT {USER_COLUMNS}, password_hash FROM users WHERE lower(email) = $1 AND active"
+            ),
             &[&account],
         )
         .await?;
@@ -173,7 +213,12 @@ pub async fn login(
     let user = user_view(&row, state.default_capacity())?;
     // Only this address's failures are forgiven: the real user signing in must not reset the count of
     // an attacker guessing from elsewhere.
-    client.execute("DELETE FROM login_failures WHERE account = $1 AND client_ip = $2", &[&account, &ip]).await?;
+    client
+        .execute(
+            "DELETE FROM login_failures WHERE account = $1 AND client_ip = $2",
+            &[&account, &ip],
+        )
+        .await?;
     tracing::info!(user_id = %user.id, "staff signed in");
     Ok(Json(open_session(&state, &client, user).await?))
 }
@@ -190,7 +235,10 @@ impl Validate for RefreshRequest {
 
     fn validate(&self) -> Vec<FieldError> {
         if self.refresh_token.is_empty() || self.refresh_token.len() > 256 {
-            vec![FieldError { field: "refresh_token".into(), message: "required".into() }]
+            vec![FieldError {
+                field: "refresh_token".into(),
+                message: "required".into(),
+            }]
         } else {
             vec![]
         }
@@ -200,7 +248,10 @@ impl Validate for RefreshRequest {
 /// `POST /api/v1/auth/refresh` — anyone holding a refresh token. Rotates it: the presented token is
 /// spent and a new one returned. A spent token presented again means it was copied: the whole
 /// session (every token of the family, and its access tokens) is revoked.
-pub async fn refresh(State(state): State<AppState>, ValidJson(req): ValidJson<RefreshRequest>) -> ApiResult<Json<LoginResponse>> {
+pub async fn refresh(
+    State(state): State<AppState>,
+    ValidJson(req): ValidJson<RefreshRequest>,
+) -> ApiResult<Json<LoginResponse>> {
     let mut client = state.platform.db.client().await?;
     let tx = client.transaction().await?;
     let row = tx
@@ -212,7 +263,8 @@ pub async fn refresh(State(state): State<AppState>, ValidJson(req): ValidJson<Re
         )
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    let (session_id, spent, live, user_id): (Uuid, bool, bool, Uuid) = (row.get(0), row.get(1), row.get(2), row.get(3));
+    let (session_id, spent, live, user_id): (Uuid, bool, bool, Uuid) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
     if spent {
         tx.execute(
             "UPDATE staff_sessions SET revoked_at = coalesce(revoked_at, now()), revoked_reason = coalesce(revoked_reason, 'refresh_token_reuse') WHERE id = $1",
@@ -227,17 +279,32 @@ pub async fn refresh(State(state): State<AppState>, ValidJson(req): ValidJson<Re
         return Err(ApiError::Unauthorized);
     }
     let refresh_token = new_refresh_token();
-    tx.execute("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1", &[&refresh_hash(&req.refresh_token)]).await?;
-    tx.execute("INSERT INTO refresh_tokens (token_hash, session_id) VALUES ($1, $2)", &[&refresh_hash(&refresh_token), &session_id])
+    tx.execute(
+        "UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1",
+        &[&refresh_hash(&req.refresh_token)],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO refresh_tokens (token_hash, session_id) VALUES ($1, $2)",
+        &[&refresh_hash(&refresh_token), &session_id],
+    )
+    .await?;
+    let user_row = tx
+        .query_one(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"),
+            &[&user_id],
+        )
         .await?;
-    let user_row = tx.query_one(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"), &[&user_id]).await?;
     let remaining: f64 = tx
         .query_one("SELECT extract(epoch FROM expires_at - now())::float8 FROM staff_sessions WHERE id = $1", &[&session_id])
         .await?
         .get(0);
     tx.commit().await?;
     let user = user_view(&user_row, state.default_capacity())?;
-    let (access_token, expires_in) = state.platform.tokens.issue_staff(user.id, user.role, session_id);
+    let (access_token, expires_in) = state
+        .platform
+        .tokens
+        .issue_staff(user.id, user.role, session_id);
     Ok(Json(LoginResponse {
         access_token,
         token_type: "Bearer",
@@ -249,7 +316,12 @@ pub async fn refresh(State(state): State<AppState>, ValidJson(req): ValidJson<Re
 }
 
 /// Revoke sessions of `user_id` (all, or all but `keep`). Their access tokens stop working at once.
-pub async fn revoke_sessions(state: &AppState, user_id: Uuid, keep: Option<Uuid>, reason: &str) -> ApiResult<()> {
+pub async fn revoke_sessions(
+    state: &AppState,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+    reason: &str,
+) -> ApiResult<()> {
     let client = state.platform.db.client().await?;
     client
         .execute(
@@ -289,7 +361,10 @@ impl Validate for ChangePasswordRequest {
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = password_errors("new_password", &self.new_password);
         if self.current_password.is_empty() || self.current_password.len() > 1024 {
-            errors.push(FieldError { field: "current_password".into(), message: "enter your current password".into() });
+            errors.push(FieldError {
+                field: "current_password".into(),
+                message: "enter your current password".into(),
+            });
         }
         errors
     }
@@ -305,7 +380,10 @@ pub async fn change_password(
 ) -> ApiResult<StatusCode> {
     let client = state.platform.db.client().await?;
     let row = client
-        .query_one("SELECT lower(email), password_hash FROM users WHERE id = $1", &[&staff.user_id])
+        .query_one(
+            "SELECT lower(email), password_hash FROM users WHERE id = $1",
+            &[&staff.user_id],
+        )
         .await?;
     let account: String = row.get(0);
     if throttled(&state, &account, &ip).await? {
@@ -313,13 +391,27 @@ pub async fn change_password(
     }
     if !passwords::verify(req.current_password, Some(row.get(1))).await {
         record_failure(&client, &account, &ip).await?;
-        return Err(ApiError::field("current_password", "the current password is wrong"));
+        return Err(ApiError::field(
+            "current_password",
+            "the current password is wrong",
+        ));
     }
-    let hash = passwords::hash_async(req.new_password).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let hash = passwords::hash_async(req.new_password)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     client
-        .execute("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1", &[&staff.user_id, &hash])
+        .execute(
+            "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1",
+            &[&staff.user_id, &hash],
+        )
         .await?;
-    revoke_sessions(&state, staff.user_id, Some(staff.session_id), "password_changed").await?;
+    revoke_sessions(
+        &state,
+        staff.user_id,
+        Some(staff.session_id),
+        "password_changed",
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -327,7 +419,10 @@ pub async fn change_password(
 pub async fn me(State(state): State<AppState>, staff: Staff) -> ApiResult<Json<UserView>> {
     let client = state.platform.db.client().await?;
     let row = client
-        .query_opt(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"), &[&staff.user_id])
+        .query_opt(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"),
+            &[&staff.user_id],
+        )
         .await?
         .ok_or(ApiError::Unauthorized)?;
     Ok(Json(user_view(&row, state.default_capacity())?))

@@ -4,9 +4,9 @@
 //! staff member reads them. Placeholders: `{{customer_name}}` (falls back to "there"),
 //! `{{ticket_number}}`, `{{agent_name}}` (the caller).
 
+use crate::extract::{Path, Query};
 use axum::Json;
 use axum::extract::State;
-use crate::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use joxai_schemas::Envelope;
@@ -18,12 +18,13 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::dispatch::dispatch;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{Staff, Supervisor, Validate, ValidJson, mask_text};
+use crate::extract::{Staff, Supervisor, ValidJson, Validate, mask_text};
 use crate::routes::chat::MAX_MESSAGE_CHARS;
 use crate::routes::page::{Page, decode_cursor, like_pattern, limit, micros, page};
 use crate::routes::tickets::visible_ticket;
 
-const CANNED: &str = "SELECT id, title, body, created_by, created_at, updated_at FROM canned_responses";
+const CANNED: &str =
+    "SELECT id, title, body, created_by, created_at, updated_at FROM canned_responses";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CannedResponse {
@@ -70,7 +71,11 @@ pub struct CannedFilter {
 }
 
 /// `GET /api/v1/canned-responses` — staff. Most recently changed first.
-pub async fn list(State(state): State<AppState>, _: Staff, Query(f): Query<CannedFilter>) -> ApiResult<Json<Page<CannedResponse>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    _: Staff,
+    Query(f): Query<CannedFilter>,
+) -> ApiResult<Json<Page<CannedResponse>>> {
     let limit = limit(f.limit)?;
     let q = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     if q.is_some_and(|q| q.chars().count() > 200) {
@@ -101,7 +106,11 @@ pub async fn list(State(state): State<AppState>, _: Staff, Query(f): Query<Canne
 }
 
 /// `GET /api/v1/canned-responses/{id}` — staff.
-pub async fn get(State(state): State<AppState>, _: Staff, Path(id): Path<Uuid>) -> ApiResult<Json<CannedResponse>> {
+pub async fn get(
+    State(state): State<AppState>,
+    _: Staff,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<CannedResponse>> {
     Ok(Json(load(&state, id).await?))
 }
 
@@ -124,17 +133,29 @@ impl Validate for CannedRequest {
         let mut errors = vec![];
         let n = self.title.trim().chars().count();
         if n == 0 || n > MAX_TITLE_CHARS {
-            errors.push(FieldError { field: "title".into(), message: format!("1 to {MAX_TITLE_CHARS} characters") });
+            errors.push(FieldError {
+                field: "title".into(),
+                message: format!("1 to {MAX_TITLE_CHARS} characters"),
+            });
         }
         let n = self.body.trim().chars().count();
         if n == 0 || n > MAX_MESSAGE_CHARS {
-            errors.push(FieldError { field: "body".into(), message: format!("1 to {MAX_MESSAGE_CHARS} characters") });
+            errors.push(FieldError {
+                field: "body".into(),
+                message: format!("1 to {MAX_MESSAGE_CHARS} characters"),
+            });
         }
         errors
     }
 }
 
-async fn save(state: &AppState, staff: &Staff, id: Uuid, create: bool, req: CannedRequest) -> ApiResult<Response> {
+async fn save(
+    state: &AppState,
+    staff: &Staff,
+    id: Uuid,
+    create: bool,
+    req: CannedRequest,
+) -> ApiResult<Response> {
     let command = SaveCannedResponse {
         id,
         create,
@@ -143,7 +164,11 @@ async fn save(state: &AppState, staff: &Staff, id: Uuid, create: bool, req: Cann
         body: req.body.trim().to_owned(),
         actor: staff.actor(),
     };
-    let status = if create { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if create {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     dispatch(state, Envelope::new(command), "canned response")
         .await?
         .respond(|| async move { Ok((status, Json(load(state, id).await?)).into_response()) })
@@ -151,7 +176,11 @@ async fn save(state: &AppState, staff: &Staff, id: Uuid, create: bool, req: Cann
 }
 
 /// `POST /api/v1/canned-responses` — supervisors and admins.
-pub async fn create(State(state): State<AppState>, Supervisor(staff): Supervisor, ValidJson(req): ValidJson<CannedRequest>) -> ApiResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    Supervisor(staff): Supervisor,
+    ValidJson(req): ValidJson<CannedRequest>,
+) -> ApiResult<Response> {
     save(&state, &staff, Uuid::now_v7(), true, req).await
 }
 
@@ -166,11 +195,22 @@ pub async fn update(
 }
 
 /// `DELETE /api/v1/canned-responses/{id}` — supervisors and admins.
-pub async fn delete(State(state): State<AppState>, Supervisor(staff): Supervisor, Path(id): Path<Uuid>) -> ApiResult<Response> {
-    dispatch(&state, Envelope::new(DeleteCannedResponse { id, actor: staff.actor() }), "canned response")
-        .await?
-        .respond(|| async { Ok(StatusCode::NO_CONTENT.into_response()) })
-        .await
+pub async fn delete(
+    State(state): State<AppState>,
+    Supervisor(staff): Supervisor,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Response> {
+    dispatch(
+        &state,
+        Envelope::new(DeleteCannedResponse {
+            id,
+            actor: staff.actor(),
+        }),
+        "canned response",
+    )
+    .await?
+    .respond(|| async { Ok(StatusCode::NO_CONTENT.into_response()) })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -197,8 +237,16 @@ pub struct Rendered {
 
 /// Fill the placeholders of `body`. Values are inserted once, left to right, so a customer name that
 /// itself looks like `{{agent_name}}` is not expanded again.
-pub fn render(body: &str, customer_name: Option<&str>, ticket_number: &str, agent_name: &str) -> String {
-    let customer_name = customer_name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or("there");
+pub fn render(
+    body: &str,
+    customer_name: Option<&str>,
+    ticket_number: &str,
+    agent_name: &str,
+) -> String {
+    let customer_name = customer_name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("there");
     let mut out = String::with_capacity(body.len() + 32);
     let mut rest = body;
     while let Some(start) = rest.find("{{") {
@@ -234,13 +282,25 @@ pub async fn render_for_ticket(
     let client = state.platform.db.client().await?;
     let customer_name: Option<String> = match ticket.customer_id {
         Some(customer_id) => client
-            .query_opt("SELECT display_name FROM customers WHERE id = $1", &[&customer_id])
+            .query_opt(
+                "SELECT display_name FROM customers WHERE id = $1",
+                &[&customer_id],
+            )
             .await?
             .and_then(|r| r.get(0)),
         None => None,
     };
-    let text = render(&template.body, customer_name.as_deref(), &ticket.number, &staff.display_name);
-    Ok(Json(Rendered { canned_response_id: id, ticket_id: ticket.id, text }))
+    let text = render(
+        &template.body,
+        customer_name.as_deref(),
+        &ticket.number,
+        &staff.display_name,
+    );
+    Ok(Json(Rendered {
+        canned_response_id: id,
+        ticket_id: ticket.id,
+        text,
+    }))
 }
 
 #[cfg(test)]
@@ -250,9 +310,17 @@ mod tests {
     #[test]
     fn placeholders_are_filled_once_and_unknown_ones_are_kept() {
         assert_eq!(
-            render("Hi {{customer_name}}, {{ agent_name }} here about {{ticket_number}}. {{oops}} {{", Some("{{agent_name}}"), "TKT-000007", "Alex"),
+            render(
+                "Hi {{customer_name}}, {{ agent_name }} here about {{ticket_number}}. {{oops}} {{",
+                Some("{{agent_name}}"),
+                "TKT-000007",
+                "Alex"
+            ),
             "Hi {{agent_name}}, Alex here about TKT-000007. {{oops}} {{"
         );
-        assert_eq!(render("Hello {{customer_name}}!", None, "T", "A"), "Hello there!");
+        assert_eq!(
+            render("Hello {{customer_name}}!", None, "T", "A"),
+            "Hello there!"
+        );
     }
 }

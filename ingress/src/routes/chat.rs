@@ -1,15 +1,19 @@
 //! The customer chat API used by the widget.
 
+use crate::extract::Path;
 use axum::Json;
 use axum::extract::State;
-use crate::extract::{Path};
 use axum::http::StatusCode;
 use hmac::{Hmac, Mac};
 use joxai_platform::rows::{MESSAGE_COLUMNS, message_view};
 use joxai_schemas::Envelope;
-use joxai_schemas::commands::{EndChat, EscalateConversation, PostCustomerMessage, RateConversation, StartConversation};
+use joxai_schemas::commands::{
+    EndChat, EscalateConversation, PostCustomerMessage, RateConversation, StartConversation,
+};
 use joxai_schemas::events::Typing;
-use joxai_schemas::types::{ConversationOwner, CustomerRef, EscalationReason, NamedMessage, Priority};
+use joxai_schemas::types::{
+    ConversationOwner, CustomerRef, EscalationReason, NamedMessage, Priority,
+};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -17,7 +21,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{ClientIp, Customer, Validate, ValidJson, mask_optional, mask_text};
+use crate::extract::{ClientIp, Customer, ValidJson, Validate, mask_optional, mask_text};
 
 /// Longest customer message, in characters. Long enough for any real question; short enough that
 /// nobody pastes a document into the bank's chat.
@@ -55,7 +59,9 @@ pub struct StartSessionRequest {
 /// brackets (it goes into a mail header), at most 254 characters (RFC 5321). Whether it exists is for
 /// the mail server to say.
 pub fn valid_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else { return false };
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
     email.len() <= 254
         && !local.is_empty()
         && local.len() <= 64
@@ -63,7 +69,13 @@ pub fn valid_email(email: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains('@')
-        && email.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | '(' | ')' | ',' | ';' | ':' | '"' | '[' | ']' | '\\'))
+        && email.chars().all(|c| {
+            c.is_ascii_graphic()
+                && !matches!(
+                    c,
+                    '<' | '>' | '(' | ')' | ',' | ';' | ':' | '"' | '[' | ']' | '\\'
+                )
+        })
 }
 
 impl Validate for StartSessionRequest {
@@ -76,17 +88,33 @@ impl Validate for StartSessionRequest {
         if let Some(locale) = &self.locale
             && !matches!(locale.as_str(), "en" | "es")
         {
-            errors.push(FieldError { field: "locale".into(), message: "must be \"en\" or \"es\"".into() });
+            errors.push(FieldError {
+                field: "locale".into(),
+                message: "must be \"en\" or \"es\"".into(),
+            });
         }
         if self.email.as_deref().is_some_and(|e| !valid_email(e)) {
-            errors.push(FieldError { field: "email".into(), message: "an email address like name@example.com".into() });
+            errors.push(FieldError {
+                field: "email".into(),
+                message: "an email address like name@example.com".into(),
+            });
         }
         if let Some(identity) = &self.identity {
             if identity.customer_ref.is_empty() || identity.customer_ref.len() > 128 {
-                errors.push(FieldError { field: "identity.customer_ref".into(), message: "1 to 128 characters".into() });
+                errors.push(FieldError {
+                    field: "identity.customer_ref".into(),
+                    message: "1 to 128 characters".into(),
+                });
             }
-            if identity.display_name.as_ref().is_some_and(|n| n.chars().count() > 100) {
-                errors.push(FieldError { field: "identity.display_name".into(), message: "at most 100 characters".into() });
+            if identity
+                .display_name
+                .as_ref()
+                .is_some_and(|n| n.chars().count() > 100)
+            {
+                errors.push(FieldError {
+                    field: "identity.display_name".into(),
+                    message: "at most 100 characters".into(),
+                });
             }
         }
         errors
@@ -120,15 +148,24 @@ pub fn verify_identity(secret: &[u8], identity: &SignedIdentity, now: i64) -> Op
     Some(CustomerRef {
         external_ref: Some(identity.customer_ref.clone()),
         // Signed by the bank, yet typed by a person at some point: masked like any name staff type.
-        display_name: identity.display_name.as_deref().map(|name| joxai_nlu::redact::redact(name).into_owned()),
+        display_name: identity
+            .display_name
+            .as_deref()
+            .map(|name| joxai_nlu::redact::redact(name).into_owned()),
         verified: true,
     })
 }
 
 /// Sign an identity the way the bank's page does (used by the demo page and tests).
-pub fn sign_identity(secret: &[u8], customer_ref: &str, display_name: Option<&str>, issued_at: i64) -> String {
+pub fn sign_identity(
+    secret: &[u8],
+    customer_ref: &str,
+    display_name: Option<&str>,
+    issued_at: i64,
+) -> String {
     let signed = format!("{customer_ref}|{}|{issued_at}", display_name.unwrap_or(""));
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     mac.update(signed.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
@@ -144,8 +181,13 @@ pub async fn start_session(
 ) -> ApiResult<(StatusCode, Json<StartSessionResponse>)> {
     state.limiter.session(&ip)?;
     // The body is optional: an anonymous visitor may send nothing at all.
-    let empty = request.headers().get(axum::http::header::CONTENT_LENGTH).is_some_and(|v| v == "0")
-        || !request.headers().contains_key(axum::http::header::CONTENT_TYPE);
+    let empty = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .is_some_and(|v| v == "0")
+        || !request
+            .headers()
+            .contains_key(axum::http::header::CONTENT_TYPE);
     let req = if empty {
         StartSessionRequest::default()
     } else {
@@ -157,11 +199,32 @@ pub async fn start_session(
         None => CustomerRef::default(),
         Some(identity) => {
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            verify_identity(state.platform.config.widget_secret.expose_secret().as_bytes(), identity, now)
-                .ok_or_else(|| ApiError::field("identity.signature", "the identity signature is invalid or expired"))?
+            verify_identity(
+                state
+                    .platform
+                    .config
+                    .widget_secret
+                    .expose_secret()
+                    .as_bytes(),
+                identity,
+                now,
+            )
+            .ok_or_else(|| {
+                ApiError::field(
+                    "identity.signature",
+                    "the identity signature is invalid or expired",
+                )
+            })?
         }
     };
-    open_conversation(&state, customer, req.locale.unwrap_or_else(|| "en".into()), None, req.email.as_deref()).await
+    open_conversation(
+        &state,
+        customer,
+        req.locale.unwrap_or_else(|| "en".into()),
+        None,
+        req.email.as_deref(),
+    )
+    .await
 }
 
 /// Start a conversation for `customer` and issue its token.
@@ -184,14 +247,35 @@ async fn open_conversation(
         // Stored before the conversation starts, so the email worker finds it for the first reply.
         let client = state.platform.db.client().await?;
         client
-            .execute("INSERT INTO conversation_contacts (conversation_id, email) VALUES ($1, $2)", &[&conversation_id, &email])
+            .execute(
+                "INSERT INTO conversation_contacts (conversation_id, email) VALUES ($1, $2)",
+                &[&conversation_id, &email],
+            )
             .await?;
     }
     let envelope = Envelope::with_id(conversation_id, conversation_id, None, command);
-    state.platform.bus.publish(state.platform.bus.subjects().command::<StartConversation>(), &envelope).await?;
+    state
+        .platform
+        .bus
+        .publish(
+            state.platform.bus.subjects().command::<StartConversation>(),
+            &envelope,
+        )
+        .await?;
     let verified = customer.verified;
-    let (token, expires_in) = state.platform.tokens.issue_customer(conversation_id, customer);
-    Ok((StatusCode::CREATED, Json(StartSessionResponse { conversation_id, token, expires_in, verified })))
+    let (token, expires_in) = state
+        .platform
+        .tokens
+        .issue_customer(conversation_id, customer);
+    Ok((
+        StatusCode::CREATED,
+        Json(StartSessionResponse {
+            conversation_id,
+            token,
+            expires_in,
+            verified,
+        }),
+    ))
 }
 
 /// `POST /api/v1/chat/conversations/{id}/follow-up` — the customer of an ended conversation writes
@@ -217,11 +301,20 @@ pub async fn follow_up(
         .ok_or(ApiError::NotFound("conversation"))?;
     drop(client);
     if row.get::<_, String>(0) != "closed" {
-        return Err(ApiError::Conflict("this conversation is still open: write in it".into()));
+        return Err(ApiError::Conflict(
+            "this conversation is still open: write in it".into(),
+        ));
     }
     // The follow-up keeps the address the customer left, so the agent's answer still reaches them by email.
     let email: Option<String> = row.get(2);
-    open_conversation(&state, customer.customer, row.get(1), Some(conversation_id), email.as_deref()).await
+    open_conversation(
+        &state,
+        customer.customer,
+        row.get(1),
+        Some(conversation_id),
+        email.as_deref(),
+    )
+    .await
 }
 
 /// 409 when the conversation has ended: a message there would reach nobody (see the conversation
@@ -229,10 +322,17 @@ pub async fn follow_up(
 pub async fn refuse_if_closed(state: &AppState, conversation_id: Uuid, why: &str) -> ApiResult<()> {
     let client = state.platform.db.client().await?;
     let closed = client
-        .query_opt("SELECT 1 FROM conversations WHERE id = $1 AND status = 'closed'", &[&conversation_id])
+        .query_opt(
+            "SELECT 1 FROM conversations WHERE id = $1 AND status = 'closed'",
+            &[&conversation_id],
+        )
         .await?
         .is_some();
-    if closed { Err(ApiError::Conflict(why.to_owned())) } else { Ok(()) }
+    if closed {
+        Err(ApiError::Conflict(why.to_owned()))
+    } else {
+        Ok(())
+    }
 }
 
 #[derive(Deserialize)]
@@ -257,7 +357,10 @@ impl Validate for PostMessageRequest {
         let mut errors = vec![];
         let id_ok = !self.client_message_id.is_empty()
             && self.client_message_id.len() <= 64
-            && self.client_message_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && self
+                .client_message_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !id_ok {
             errors.push(FieldError {
                 field: "client_message_id".into(),
@@ -266,7 +369,10 @@ impl Validate for PostMessageRequest {
         }
         let chars = self.text.trim().chars().count();
         if chars == 0 {
-            errors.push(FieldError { field: "text".into(), message: "the message is empty".into() });
+            errors.push(FieldError {
+                field: "text".into(),
+                message: "the message is empty".into(),
+            });
         } else if self.text.chars().count() > MAX_MESSAGE_CHARS {
             errors.push(FieldError {
                 field: "text".into(),
@@ -321,7 +427,18 @@ pub async fn post_message(
         card_data_masked: req.card_data_masked,
     };
     let envelope = Envelope::with_id(message_id, message_id, None, command);
-    state.platform.bus.publish(state.platform.bus.subjects().command::<PostCustomerMessage>(), &envelope).await?;
+    state
+        .platform
+        .bus
+        .publish(
+            state
+                .platform
+                .bus
+                .subjects()
+                .command::<PostCustomerMessage>(),
+            &envelope,
+        )
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(Accepted { message_id })))
 }
 
@@ -362,7 +479,12 @@ pub async fn transcript(state: &AppState, conversation_id: Uuid) -> ApiResult<Ve
         .await?;
     let author_column = MESSAGE_COLUMNS.split(',').count();
     rows.iter()
-        .map(|r| Ok(NamedMessage { message: message_view(r)?, author_name: r.get(author_column) }))
+        .map(|r| {
+            Ok(NamedMessage {
+                message: message_view(r)?,
+                author_name: r.get(author_column),
+            })
+        })
         .collect()
 }
 
@@ -385,25 +507,52 @@ pub async fn get_messages(
     // The row appears when the worker stores the start command, a few ms after the session opens.
     let (status, owner, rating, agent, ticket_number) = match &row {
         Some(r) => {
-            let agent = r.get::<_, Option<Uuid>>(3).map(|id| AgentRef { id, name: r.get::<_, Option<String>>(4).unwrap_or_default() });
-            (r.get::<_, String>(0), joxai_platform::rows::parse(r.get(1))?, r.get(2), agent, r.get(5))
+            let agent = r.get::<_, Option<Uuid>>(3).map(|id| AgentRef {
+                id,
+                name: r.get::<_, Option<String>>(4).unwrap_or_default(),
+            });
+            (
+                r.get::<_, String>(0),
+                joxai_platform::rows::parse(r.get(1))?,
+                r.get(2),
+                agent,
+                r.get(5),
+            )
         }
         None => ("open".to_owned(), ConversationOwner::Bot, None, None, None),
     };
     let messages = transcript(&state, conversation_id).await?;
-    Ok(Json(Transcript { conversation_id, status, owner, agent, rating, ticket_number, messages }))
+    Ok(Json(Transcript {
+        conversation_id,
+        status,
+        owner,
+        agent,
+        rating,
+        ticket_number,
+        messages,
+    }))
 }
 
 /// `POST /api/v1/chat/conversations/{id}/close` — the customer of that conversation: "end chat".
 /// The conversation closes (and its active ticket), `conversation.closed` is pushed, and the widget
 /// asks for the rating. 409 when it is already closed.
-pub async fn close(State(state): State<AppState>, customer: Customer, Path(conversation_id): Path<Uuid>) -> ApiResult<axum::response::Response> {
+pub async fn close(
+    State(state): State<AppState>,
+    customer: Customer,
+    Path(conversation_id): Path<Uuid>,
+) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse as _;
     customer.owns(conversation_id)?;
     let command = EndChat { conversation_id };
     crate::dispatch::dispatch(&state, Envelope::new(command), "conversation")
         .await?
-        .respond(|| async move { Ok(Json(ClosedResponse { conversation_id, status: "closed" }).into_response()) })
+        .respond(|| async move {
+            Ok(Json(ClosedResponse {
+                conversation_id,
+                status: "closed",
+            })
+            .into_response())
+        })
         .await
 }
 
@@ -430,7 +579,18 @@ pub async fn escalate(
         summary: None,
     };
     let envelope = Envelope::new(command);
-    state.platform.bus.publish(state.platform.bus.subjects().command::<EscalateConversation>(), &envelope).await?;
+    state
+        .platform
+        .bus
+        .publish(
+            state
+                .platform
+                .bus
+                .subjects()
+                .command::<EscalateConversation>(),
+            &envelope,
+        )
+        .await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -450,10 +610,20 @@ impl Validate for RatingRequest {
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = vec![];
         if !(1..=5).contains(&self.rating) {
-            errors.push(FieldError { field: "rating".into(), message: "1 to 5".into() });
+            errors.push(FieldError {
+                field: "rating".into(),
+                message: "1 to 5".into(),
+            });
         }
-        if self.comment.as_ref().is_some_and(|c| c.chars().count() > 1000) {
-            errors.push(FieldError { field: "comment".into(), message: "at most 1000 characters".into() });
+        if self
+            .comment
+            .as_ref()
+            .is_some_and(|c| c.chars().count() > 1000)
+        {
+            errors.push(FieldError {
+                field: "comment".into(),
+                message: "at most 1000 characters".into(),
+            });
         }
         errors
     }
@@ -480,19 +650,42 @@ pub async fn rate(
         .comment
         .map(|c| c.trim().to_owned())
         .filter(|c| !c.is_empty());
-    let command = RateConversation { conversation_id, rating: req.rating, comment: comment.clone() };
+    let command = RateConversation {
+        conversation_id,
+        rating: req.rating,
+        comment: comment.clone(),
+    };
     crate::dispatch::dispatch(&state, Envelope::new(command), "conversation")
         .await?
-        .respond(|| async move { Ok(Json(RatingResponse { conversation_id, rating: req.rating, comment }).into_response()) })
+        .respond(|| async move {
+            Ok(Json(RatingResponse {
+                conversation_id,
+                rating: req.rating,
+                comment,
+            })
+            .into_response())
+        })
         .await
 }
 
 /// `POST /api/v1/chat/conversations/{id}/typing` — the customer of that conversation: an ephemeral
 /// `typing` event for staff. Not stored anywhere but the event stream.
-pub async fn typing(State(state): State<AppState>, customer: Customer, Path(conversation_id): Path<Uuid>) -> ApiResult<StatusCode> {
+pub async fn typing(
+    State(state): State<AppState>,
+    customer: Customer,
+    Path(conversation_id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
     customer.owns(conversation_id)?;
-    let event = Typing { conversation_id, sender: joxai_schemas::types::Sender::Customer, name: customer.customer.display_name };
+    let event = Typing {
+        conversation_id,
+        sender: joxai_schemas::types::Sender::Customer,
+        name: customer.customer.display_name,
+    };
     let bus = &state.platform.bus;
-    bus.publish(bus.subjects().event::<Typing>(conversation_id), &Envelope::new(event)).await?;
+    bus.publish(
+        bus.subjects().event::<Typing>(conversation_id),
+        &Envelope::new(event),
+    )
+    .await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -1,8 +1,8 @@
 //! Conversations for the desk: list, transcript, take over from the bot, hand back, close.
 
+use crate::extract::{Path, Query};
 use axum::Json;
 use axum::extract::State;
-use crate::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use joxai_platform::rows::parse;
 use joxai_schemas::Envelope;
@@ -88,9 +88,16 @@ pub struct ConversationFilter {
 }
 
 /// `GET /api/v1/conversations` — supervisors and admins. Newest first.
-pub async fn list(State(state): State<AppState>, _: Supervisor, Query(f): Query<ConversationFilter>) -> ApiResult<Json<Page<Conversation>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    _: Supervisor,
+    Query(f): Query<ConversationFilter>,
+) -> ApiResult<Json<Page<Conversation>>> {
     let limit = limit(f.limit)?;
-    if f.status.as_deref().is_some_and(|s| s != "open" && s != "closed") {
+    if f.status
+        .as_deref()
+        .is_some_and(|s| s != "open" && s != "closed")
+    {
         return Err(ApiError::field("status", "open or closed"));
     }
     let (after_key, after_id) = match &f.cursor {
@@ -115,12 +122,19 @@ pub async fn list(State(state): State<AppState>, _: Supervisor, Query(f): Query<
             &[&f.status, &f.owner.map(|o| o.as_str()), &f.customer_id, &f.from, &f.to, &after_key, &after_id],
         )
         .await?;
-    let items = rows.iter().map(conversation).collect::<ApiResult<Vec<_>>>()?;
+    let items = rows
+        .iter()
+        .map(conversation)
+        .collect::<ApiResult<Vec<_>>>()?;
     Ok(Json(page(items, limit, |c| (micros(c.created_at), c.id))))
 }
 
 /// Whether an agent may see a conversation: it has an active ticket in the queue or assigned to them.
-async fn visible_conversation(state: &AppState, staff: &Staff, id: Uuid) -> ApiResult<Conversation> {
+async fn visible_conversation(
+    state: &AppState,
+    staff: &Staff,
+    id: Uuid,
+) -> ApiResult<Conversation> {
     let client = state.platform.db.client().await?;
     let row = client
         .query_opt(&format!("{CONVERSATION} WHERE c.id = $1"), &[&id])
@@ -149,17 +163,26 @@ pub struct ConversationDetail {
 }
 
 /// `GET /api/v1/conversations/{id}` — supervisors; agents for conversations of queue or own tickets.
-pub async fn get(State(state): State<AppState>, staff: Staff, Path(id): Path<Uuid>) -> ApiResult<Json<ConversationDetail>> {
+pub async fn get(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<ConversationDetail>> {
     let conversation = visible_conversation(&state, &staff, id).await?;
     let messages = transcript(&state, id).await?;
-    Ok(Json(ConversationDetail { conversation, messages }))
+    Ok(Json(ConversationDetail {
+        conversation,
+        messages,
+    }))
 }
 
 async fn answer(state: &AppState, id: Uuid, outcome: Dispatched) -> ApiResult<Response> {
     outcome
         .respond(|| async move {
             let client = state.platform.db.client().await?;
-            let row = client.query_one(&format!("{CONVERSATION} WHERE c.id = $1"), &[&id]).await?;
+            let row = client
+                .query_one(&format!("{CONVERSATION} WHERE c.id = $1"), &[&id])
+                .await?;
             Ok(Json(conversation(&row)?).into_response())
         })
         .await
@@ -167,22 +190,43 @@ async fn answer(state: &AppState, id: Uuid, outcome: Dispatched) -> ApiResult<Re
 
 /// `POST /api/v1/conversations/{id}/take-over` — supervisors and admins: take a conversation from
 /// the bot (or from another agent); its ticket is assigned to the caller.
-pub async fn take_over(State(state): State<AppState>, Supervisor(staff): Supervisor, Path(id): Path<Uuid>) -> ApiResult<Response> {
-    let command = TakeOverConversation { conversation_id: id, actor: staff.actor() };
+pub async fn take_over(
+    State(state): State<AppState>,
+    Supervisor(staff): Supervisor,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Response> {
+    let command = TakeOverConversation {
+        conversation_id: id,
+        actor: staff.actor(),
+    };
     let outcome = dispatch(&state, Envelope::new(command), "conversation").await?;
     answer(&state, id, outcome).await
 }
 
 /// `POST /api/v1/conversations/{id}/hand-back` — supervisors, or the agent who owns its ticket.
-pub async fn hand_back(State(state): State<AppState>, staff: Staff, Path(id): Path<Uuid>) -> ApiResult<Response> {
-    let command = HandBackConversation { conversation_id: id, actor: staff.actor() };
+pub async fn hand_back(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Response> {
+    let command = HandBackConversation {
+        conversation_id: id,
+        actor: staff.actor(),
+    };
     let outcome = dispatch(&state, Envelope::new(command), "conversation").await?;
     answer(&state, id, outcome).await
 }
 
 /// `POST /api/v1/conversations/{id}/close` — supervisors, or the agent who owns its ticket.
-pub async fn close(State(state): State<AppState>, staff: Staff, Path(id): Path<Uuid>) -> ApiResult<Response> {
-    let command = CloseConversation { conversation_id: id, actor: staff.actor() };
+pub async fn close(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Response> {
+    let command = CloseConversation {
+        conversation_id: id,
+        actor: staff.actor(),
+    };
     let outcome = dispatch(&state, Envelope::new(command), "conversation").await?;
     answer(&state, id, outcome).await
 }

@@ -3,9 +3,9 @@
 //! A verified customer is one the bank's page vouched for (a signed `external_ref`) and is one row
 //! across all their chats; an anonymous visitor is one customer per conversation.
 
+use crate::extract::{Path, Query};
 use axum::Json;
 use axum::extract::State;
-use crate::extract::{Path, Query};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -63,7 +63,11 @@ pub struct CustomerFilter {
 }
 
 /// `GET /api/v1/customers` — supervisors and admins. Newest first.
-pub async fn list(State(state): State<AppState>, _: Supervisor, Query(f): Query<CustomerFilter>) -> ApiResult<Json<Page<Customer>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    _: Supervisor,
+    Query(f): Query<CustomerFilter>,
+) -> ApiResult<Json<Page<Customer>>> {
     let limit = limit(f.limit)?;
     let q = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     if q.is_some_and(|q| q.chars().count() > 200) {
@@ -110,7 +114,11 @@ pub struct CustomerProfile {
 pub const PROFILE_ITEMS: i64 = 100;
 
 /// `GET /api/v1/customers/{id}` — supervisors and admins.
-pub async fn get(State(state): State<AppState>, _: Supervisor, Path(id): Path<Uuid>) -> ApiResult<Json<CustomerProfile>> {
+pub async fn get(
+    State(state): State<AppState>,
+    _: Supervisor,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<CustomerProfile>> {
     let client = state.platform.db.client().await?;
     let row = client
         .query_opt(&format!("{CUSTOMER} WHERE cu.id = $1"), &[&id])
@@ -131,5 +139,9 @@ pub async fn get(State(state): State<AppState>, _: Supervisor, Path(id): Path<Uu
         .iter()
         .map(ticket)
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(Json(CustomerProfile { customer: customer(&row), conversations, tickets }))
+    Ok(Json(CustomerProfile {
+        customer: customer(&row),
+        conversations,
+        tickets,
+    }))
 }

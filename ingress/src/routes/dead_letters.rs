@@ -6,9 +6,9 @@
 //! consumer is idempotent by the envelope id inside, so a replay of something already applied
 //! changes nothing.
 
+use crate::extract::{Path, Query};
 use axum::Json;
 use axum::extract::State;
-use crate::extract::{Path, Query};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -71,9 +71,16 @@ pub struct DeadLetterFilter {
 }
 
 /// `GET /api/v1/dead-letters` — admins. Newest first; payloads only in the detail.
-pub async fn list(State(state): State<AppState>, _: Admin, Query(f): Query<DeadLetterFilter>) -> ApiResult<Json<Page<DeadLetter>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    _: Admin,
+    Query(f): Query<DeadLetterFilter>,
+) -> ApiResult<Json<Page<DeadLetter>>> {
     let limit = limit(f.limit)?;
-    if f.status.as_deref().is_some_and(|s| !matches!(s, "pending" | "replayed" | "discarded")) {
+    if f.status
+        .as_deref()
+        .is_some_and(|s| !matches!(s, "pending" | "replayed" | "discarded"))
+    {
         return Err(ApiError::field("status", "pending, replayed or discarded"));
     }
     let (k, id) = match &f.cursor {
@@ -94,25 +101,38 @@ pub async fn list(State(state): State<AppState>, _: Admin, Query(f): Query<DeadL
         )
         .await?;
     let items = rows.iter().map(|r| dead_letter(r, false)).collect();
-    Ok(Json(page(items, limit, |d: &DeadLetter| (micros(d.created_at), d.id))))
+    Ok(Json(page(items, limit, |d: &DeadLetter| {
+        (micros(d.created_at), d.id)
+    })))
 }
 
 async fn load(state: &AppState, id: Uuid) -> ApiResult<DeadLetter> {
     let client = state.platform.db.client().await?;
     let row = client
-        .query_opt(&format!("SELECT {COLUMNS} FROM dead_letters WHERE id = $1"), &[&id])
+        .query_opt(
+            &format!("SELECT {COLUMNS} FROM dead_letters WHERE id = $1"),
+            &[&id],
+        )
         .await?
         .ok_or(ApiError::NotFound("dead letter"))?;
     Ok(dead_letter(&row, true))
 }
 
 /// `GET /api/v1/dead-letters/{id}` — admins: with the payload and headers.
-pub async fn get(State(state): State<AppState>, _: Admin, Path(id): Path<Uuid>) -> ApiResult<Json<DeadLetter>> {
+pub async fn get(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<DeadLetter>> {
     Ok(Json(load(&state, id).await?))
 }
 
 /// `POST /api/v1/dead-letters/{id}/replay` — admins. A discarded letter cannot be replayed (409).
-pub async fn replay(State(state): State<AppState>, Admin(admin): Admin, Path(id): Path<Uuid>) -> ApiResult<Json<DeadLetter>> {
+pub async fn replay(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<DeadLetter>> {
     let client = state.platform.db.client().await?;
     // Count the replay first, so two admins pressing at once publish two distinct ids, not one lost.
     let row = client
@@ -131,17 +151,29 @@ pub async fn replay(State(state): State<AppState>, Admin(admin): Admin, Path(id)
     state
         .platform
         .bus
-        .publish_raw(subject, &message_id, async_nats::HeaderMap::new(), payload.into_bytes().into())
+        .publish_raw(
+            subject,
+            &message_id,
+            async_nats::HeaderMap::new(),
+            payload.into_bytes().into(),
+        )
         .await?;
     client
-        .execute("UPDATE dead_letters SET status = 'replayed', resolved_at = now() WHERE id = $1", &[&id])
+        .execute(
+            "UPDATE dead_letters SET status = 'replayed', resolved_at = now() WHERE id = $1",
+            &[&id],
+        )
         .await?;
     tracing::info!(dead_letter_id = %id, admin_id = %admin.user_id, %message_id, "dead letter replayed");
     Ok(Json(load(&state, id).await?))
 }
 
 /// `POST /api/v1/dead-letters/{id}/discard` — admins. A replayed letter cannot be discarded (409).
-pub async fn discard(State(state): State<AppState>, Admin(admin): Admin, Path(id): Path<Uuid>) -> ApiResult<Json<DeadLetter>> {
+pub async fn discard(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<DeadLetter>> {
     let client = state.platform.db.client().await?;
     let updated = client
         .execute(
@@ -151,7 +183,10 @@ pub async fn discard(State(state): State<AppState>, Admin(admin): Admin, Path(id
         .await?;
     let letter = load(&state, id).await?;
     if updated == 0 && letter.status != "discarded" {
-        return Err(ApiError::Conflict(format!("this dead letter is already {}", letter.status)));
+        return Err(ApiError::Conflict(format!(
+            "this dead letter is already {}",
+            letter.status
+        )));
     }
     tracing::info!(dead_letter_id = %id, admin_id = %admin.user_id, "dead letter discarded");
     Ok(Json(letter))

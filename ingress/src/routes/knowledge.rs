@@ -4,9 +4,9 @@
 //! Bodies are plain text: the responder quotes them to customers and the widget renders text, so
 //! markup is refused outright (`<`) rather than sanitised.
 
+use crate::extract::{Path, Query};
 use axum::Json;
 use axum::extract::State;
-use crate::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use joxai_schemas::Envelope;
@@ -18,10 +18,11 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::dispatch::dispatch;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{Staff, Supervisor, Validate, ValidJson, mask_all, mask_optional, mask_text};
+use crate::extract::{Staff, Supervisor, ValidJson, Validate, mask_all, mask_optional, mask_text};
 use crate::routes::page::{Page, decode_cursor, like_pattern, limit, micros, page};
 
-const ARTICLE: &str = "SELECT id, slug, locale, title, body, intents, tags, active, updated_at FROM kb_articles";
+const ARTICLE: &str =
+    "SELECT id, slug, locale, title, body, intents, tags, active, updated_at FROM kb_articles";
 
 pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_BODY_CHARS: usize = 4000;
@@ -56,7 +57,10 @@ fn article(row: &tokio_postgres::Row) -> Article {
 
 async fn load(state: &AppState, id: Uuid) -> ApiResult<Article> {
     let client = state.platform.db.client().await?;
-    let row = client.query_opt(&format!("{ARTICLE} WHERE id = $1"), &[&id]).await?.ok_or(ApiError::NotFound("article"))?;
+    let row = client
+        .query_opt(&format!("{ARTICLE} WHERE id = $1"), &[&id])
+        .await?
+        .ok_or(ApiError::NotFound("article"))?;
     Ok(article(&row))
 }
 
@@ -80,7 +84,11 @@ pub struct ArticleFilter {
 }
 
 /// `GET /api/v1/knowledge/articles` — staff. Most recently changed first.
-pub async fn list(State(state): State<AppState>, _: Staff, Query(f): Query<ArticleFilter>) -> ApiResult<Json<Page<Article>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    _: Staff,
+    Query(f): Query<ArticleFilter>,
+) -> ApiResult<Json<Page<Article>>> {
     let limit = limit(f.limit)?;
     if f.locale.as_deref().is_some_and(|l| l != "en" && l != "es") {
         return Err(ApiError::field("locale", "en or es"));
@@ -117,7 +125,11 @@ pub async fn list(State(state): State<AppState>, _: Staff, Query(f): Query<Artic
 }
 
 /// `GET /api/v1/knowledge/articles/{id}` — staff.
-pub async fn get(State(state): State<AppState>, _: Staff, Path(id): Path<Uuid>) -> ApiResult<Json<Article>> {
+pub async fn get(
+    State(state): State<AppState>,
+    _: Staff,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Article>> {
     Ok(Json(load(&state, id).await?))
 }
 
@@ -140,7 +152,9 @@ pub struct ArticleRequest {
 
 fn slug_ok(slug: &str) -> bool {
     (1..=80).contains(&slug.len())
-        && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !slug.starts_with('-')
         && !slug.ends_with('-')
 }
@@ -159,7 +173,11 @@ pub fn slugify(title: &str) -> String {
         }
     }
     let slug = slug.trim_end_matches('-').to_owned();
-    if slug.is_empty() { format!("article-{}", &Uuid::now_v7().simple().to_string()[..8]) } else { slug }
+    if slug.is_empty() {
+        format!("article-{}", &Uuid::now_v7().simple().to_string()[..8])
+    } else {
+        slug
+    }
 }
 
 fn word_list_errors(field: &str, words: &[String]) -> Vec<FieldError> {
@@ -168,7 +186,14 @@ fn word_list_errors(field: &str, words: &[String]) -> Vec<FieldError> {
             let w = w.trim();
             w.is_empty() || w.chars().count() > 60 || w.contains('<')
         });
-    if bad { vec![FieldError { field: field.into(), message: "at most 20 entries of 1 to 60 characters".into() }] } else { vec![] }
+    if bad {
+        vec![FieldError {
+            field: field.into(),
+            message: "at most 20 entries of 1 to 60 characters".into(),
+        }]
+    } else {
+        vec![]
+    }
 }
 
 impl Validate for ArticleRequest {
@@ -190,23 +215,40 @@ impl Validate for ArticleRequest {
         {
             errors.push(FieldError {
                 field: "slug".into(),
-                message: "1 to 80 lowercase letters, digits and '-', not starting or ending with '-'".into(),
+                message:
+                    "1 to 80 lowercase letters, digits and '-', not starting or ending with '-'"
+                        .into(),
             });
         }
         if self.locale != "en" && self.locale != "es" {
-            errors.push(FieldError { field: "locale".into(), message: "en or es".into() });
+            errors.push(FieldError {
+                field: "locale".into(),
+                message: "en or es".into(),
+            });
         }
         let n = self.title.trim().chars().count();
         if n == 0 || n > MAX_TITLE_CHARS {
-            errors.push(FieldError { field: "title".into(), message: format!("1 to {MAX_TITLE_CHARS} characters") });
+            errors.push(FieldError {
+                field: "title".into(),
+                message: format!("1 to {MAX_TITLE_CHARS} characters"),
+            });
         } else if self.title.contains('<') {
-            errors.push(FieldError { field: "title".into(), message: "plain text only: '<' is not allowed".into() });
+            errors.push(FieldError {
+                field: "title".into(),
+                message: "plain text only: '<' is not allowed".into(),
+            });
         }
         let n = self.body.trim().chars().count();
         if n == 0 || n > MAX_BODY_CHARS {
-            errors.push(FieldError { field: "body".into(), message: format!("1 to {MAX_BODY_CHARS} characters") });
+            errors.push(FieldError {
+                field: "body".into(),
+                message: format!("1 to {MAX_BODY_CHARS} characters"),
+            });
         } else if self.body.contains('<') {
-            errors.push(FieldError { field: "body".into(), message: "plain text only: '<' is not allowed".into() });
+            errors.push(FieldError {
+                field: "body".into(),
+                message: "plain text only: '<' is not allowed".into(),
+            });
         }
         errors.extend(word_list_errors("intents", &self.intents));
         errors.extend(word_list_errors("tags", &self.tags));
@@ -214,7 +256,13 @@ impl Validate for ArticleRequest {
     }
 }
 
-async fn save(state: &AppState, staff: &Staff, id: Uuid, create: bool, req: ArticleRequest) -> ApiResult<Response> {
+async fn save(
+    state: &AppState,
+    staff: &Staff,
+    id: Uuid,
+    create: bool,
+    req: ArticleRequest,
+) -> ApiResult<Response> {
     let command = SaveKnowledgeArticle {
         id,
         create,
@@ -227,7 +275,11 @@ async fn save(state: &AppState, staff: &Staff, id: Uuid, create: bool, req: Arti
         active: req.active.unwrap_or(true),
         actor: staff.actor(),
     };
-    let status = if create { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if create {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     dispatch(state, Envelope::new(command), "article")
         .await?
         .respond(|| async move { Ok((status, Json(load(state, id).await?)).into_response()) })
@@ -235,7 +287,11 @@ async fn save(state: &AppState, staff: &Staff, id: Uuid, create: bool, req: Arti
 }
 
 /// `POST /api/v1/knowledge/articles` — supervisors and admins. 409 when the slug is taken in that locale.
-pub async fn create(State(state): State<AppState>, Supervisor(staff): Supervisor, ValidJson(req): ValidJson<ArticleRequest>) -> ApiResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    Supervisor(staff): Supervisor,
+    ValidJson(req): ValidJson<ArticleRequest>,
+) -> ApiResult<Response> {
     save(&state, &staff, Uuid::now_v7(), true, req).await
 }
 
@@ -251,11 +307,22 @@ pub async fn update(
 
 /// `DELETE /api/v1/knowledge/articles/{id}` — supervisors and admins. To keep an article but stop
 /// the assistant using it, `PUT` it with `active: false` instead.
-pub async fn delete(State(state): State<AppState>, Supervisor(staff): Supervisor, Path(id): Path<Uuid>) -> ApiResult<Response> {
-    dispatch(&state, Envelope::new(DeleteKnowledgeArticle { id, actor: staff.actor() }), "article")
-        .await?
-        .respond(|| async { Ok(StatusCode::NO_CONTENT.into_response()) })
-        .await
+pub async fn delete(
+    State(state): State<AppState>,
+    Supervisor(staff): Supervisor,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Response> {
+    dispatch(
+        &state,
+        Envelope::new(DeleteKnowledgeArticle {
+            id,
+            actor: staff.actor(),
+        }),
+        "article",
+    )
+    .await?
+    .respond(|| async { Ok(StatusCode::NO_CONTENT.into_response()) })
+    .await
 }
 
 #[cfg(test)]

@@ -32,14 +32,24 @@ pub fn encode_cursor(key: i64, id: Uuid) -> String {
 pub fn decode_cursor(cursor: &str) -> ApiResult<(i64, Uuid)> {
     let bad = || ApiError::field("cursor", "not a cursor returned by this API");
     let (key, id) = cursor.split_once('_').ok_or_else(bad)?;
-    Ok((key.parse().map_err(|_| bad())?, id.parse().map_err(|_| bad())?))
+    Ok((
+        key.parse().map_err(|_| bad())?,
+        id.parse().map_err(|_| bad())?,
+    ))
 }
 
 /// Build a page from `limit + 1` fetched rows: the extra row only says that there is more.
 pub fn page<T>(mut items: Vec<T>, limit: i64, key: impl Fn(&T) -> (i64, Uuid)) -> Page<T> {
     let more = items.len() as i64 > limit;
     items.truncate(limit as usize);
-    let next_cursor = if more { items.last().map(|last| { let (k, id) = key(last); encode_cursor(k, id) }) } else { None };
+    let next_cursor = if more {
+        items.last().map(|last| {
+            let (k, id) = key(last);
+            encode_cursor(k, id)
+        })
+    } else {
+        None
+    };
     Page { items, next_cursor }
 }
 
@@ -50,6 +60,9 @@ pub fn micros(t: time::OffsetDateTime) -> i64 {
 
 /// Escape `%`, `_` and `\` for a LIKE pattern, and wrap in `%…%`.
 pub fn like_pattern(q: &str) -> String {
-    let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = q
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }

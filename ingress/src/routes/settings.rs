@@ -5,17 +5,25 @@
 
 use axum::Json;
 use axum::extract::State;
-use joxai_platform::settings::{self, Invalid, PublicSettings, SaveError, StaffPreferences, Stored, SystemSettings};
+use joxai_platform::settings::{
+    self, Invalid, PublicSettings, SaveError, StaffPreferences, Stored, SystemSettings,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{Admin, Staff, Validate, ValidJson, mask_text};
+use crate::extract::{Admin, Staff, ValidJson, Validate, mask_text};
 
 fn field_errors(errors: Vec<Invalid>) -> Vec<FieldError> {
-    errors.into_iter().map(|e| FieldError { field: e.field, message: e.message }).collect()
+    errors
+        .into_iter()
+        .map(|e| FieldError {
+            field: e.field,
+            message: e.message,
+        })
+        .collect()
 }
 
 /// `GET /api/v1/settings` — admins. The whole document with its version.
@@ -50,9 +58,21 @@ impl Validate for PutSettingsRequest {
 
 /// `PUT /api/v1/settings` — admins. Validated (422 names every invalid field), stored, audited and
 /// applied live by every process.
-pub async fn put(State(state): State<AppState>, Admin(admin): Admin, ValidJson(req): ValidJson<PutSettingsRequest>) -> ApiResult<Json<Stored>> {
+pub async fn put(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    ValidJson(req): ValidJson<PutSettingsRequest>,
+) -> ApiResult<Json<Stored>> {
     let platform = &state.platform;
-    match settings::save(&platform.db, &platform.bus, admin.user_id, &req.settings, req.version).await {
+    match settings::save(
+        &platform.db,
+        &platform.bus,
+        admin.user_id,
+        &req.settings,
+        req.version,
+    )
+    .await
+    {
         Ok(stored) => {
             tracing::info!(user_id = %admin.user_id, version = stored.version, "settings changed");
             Ok(Json(stored))
@@ -88,7 +108,14 @@ pub async fn audit(State(state): State<AppState>, _: Admin) -> ApiResult<Json<Ve
         .await?;
     Ok(Json(
         rows.iter()
-            .map(|r| AuditEntry { version: r.get(0), actor_id: r.get(1), actor_name: r.get(2), at: r.get(3), before: r.get(4), after: r.get(5) })
+            .map(|r| AuditEntry {
+                version: r.get(0),
+                actor_id: r.get(1),
+                actor_name: r.get(2),
+                at: r.get(3),
+                before: r.get(4),
+                after: r.get(5),
+            })
             .collect(),
     ))
 }
@@ -102,8 +129,13 @@ pub async fn public(State(state): State<AppState>) -> ApiResult<Json<PublicSetti
 }
 
 /// `GET /api/v1/me/preferences` — staff. Their own preferences (the defaults until they save).
-pub async fn my_preferences(State(state): State<AppState>, staff: Staff) -> ApiResult<Json<StaffPreferences>> {
-    Ok(Json(settings::load_preferences(&state.platform.db, staff.user_id).await?))
+pub async fn my_preferences(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> ApiResult<Json<StaffPreferences>> {
+    Ok(Json(
+        settings::load_preferences(&state.platform.db, staff.user_id).await?,
+    ))
 }
 
 #[derive(Deserialize)]

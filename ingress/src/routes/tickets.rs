@@ -4,16 +4,20 @@
 //! Scope: supervisors and admins see every ticket; an agent sees the unassigned queue and their own
 //! tickets, and another agent's ticket answers 404 exactly like a missing one.
 
+use crate::extract::{Path, Query};
 use axum::Json;
 use axum::extract::State;
-use crate::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use joxai_platform::rows::parse;
 use joxai_schemas::Envelope;
-use joxai_schemas::commands::{AddInternalNote, AssignTicket, ChangeTicketStatus, CreateTicket, PostAgentReply, UpdateTicket};
+use joxai_schemas::commands::{
+    AddInternalNote, AssignTicket, ChangeTicketStatus, CreateTicket, PostAgentReply, UpdateTicket,
+};
 use joxai_schemas::events::Typing;
-use joxai_schemas::types::{EscalationReason, NamedMessage, NoteView, Priority, Sender, TicketStatus};
+use joxai_schemas::types::{
+    EscalationReason, NamedMessage, NoteView, Priority, Sender, TicketStatus,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
@@ -22,7 +26,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::dispatch::{Dispatched, dispatch};
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{Staff, Validate, ValidJson, mask_all, mask_optional, mask_text};
+use crate::extract::{Staff, ValidJson, Validate, mask_all, mask_optional, mask_text};
 use crate::routes::chat::{Accepted, MAX_MESSAGE_CHARS, transcript};
 use crate::routes::page::{Page, decode_cursor, like_pattern, limit, page};
 
@@ -82,8 +86,12 @@ fn sla(
     due: (Option<OffsetDateTime>, Option<OffsetDateTime>),
 ) -> Sla {
     let (first_secs, resolution_secs) = priority.sla_seconds();
-    let first_due = due.0.unwrap_or(created_at + time::Duration::seconds(first_secs));
-    let resolution_due = due.1.unwrap_or(created_at + time::Duration::seconds(resolution_secs));
+    let first_due = due
+        .0
+        .unwrap_or(created_at + time::Duration::seconds(first_secs));
+    let resolution_due = due
+        .1
+        .unwrap_or(created_at + time::Duration::seconds(resolution_secs));
     let now = OffsetDateTime::now_utc();
     let first_response_breached = first.unwrap_or(now) > first_due;
     let resolution_breached = resolved.unwrap_or(now) > resolution_due;
@@ -119,7 +127,13 @@ pub fn ticket(row: &tokio_postgres::Row) -> ApiResult<Ticket> {
         first_response_at,
         resolved_at,
         closed_at: row.get(16),
-        sla: sla(priority, created_at, first_response_at, resolved_at, (row.get(17), row.get(18))),
+        sla: sla(
+            priority,
+            created_at,
+            first_response_at,
+            resolved_at,
+            (row.get(17), row.get(18)),
+        ),
     })
 }
 
@@ -146,11 +160,15 @@ pub struct TicketFilter {
     pub limit: Option<i64>,
 }
 
-fn names<T: std::str::FromStr>(field: &str, list: &Option<String>) -> ApiResult<Option<Vec<String>>> {
+fn names<T: std::str::FromStr>(
+    field: &str,
+    list: &Option<String>,
+) -> ApiResult<Option<Vec<String>>> {
     let Some(list) = list else { return Ok(None) };
     let mut out = vec![];
     for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        name.parse::<T>().map_err(|_| ApiError::field(field, &format!("unknown value {name:?}")))?;
+        name.parse::<T>()
+            .map_err(|_| ApiError::field(field, &format!("unknown value {name:?}")))?;
         out.push(name.to_owned());
     }
     Ok(Some(out))
@@ -167,20 +185,42 @@ pub struct TicketList {
 
 /// `GET /api/v1/tickets` — staff. Filters, sorting and keyset pagination; an agent's list is limited
 /// to the queue and their own tickets whatever the filters say.
-pub async fn list(State(state): State<AppState>, staff: Staff, Query(f): Query<TicketFilter>) -> ApiResult<Json<TicketList>> {
+pub async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(f): Query<TicketFilter>,
+) -> ApiResult<Json<TicketList>> {
     let limit = limit(f.limit)?;
     let (key, descending) = match f.sort.as_deref().unwrap_or("-created_at") {
-        "created_at" => ("(extract(epoch FROM t.created_at) * 1000000)::bigint", false),
+        "created_at" => (
+            "(extract(epoch FROM t.created_at) * 1000000)::bigint",
+            false,
+        ),
         "-created_at" => ("(extract(epoch FROM t.created_at) * 1000000)::bigint", true),
-        "updated_at" => ("(extract(epoch FROM t.updated_at) * 1000000)::bigint", false),
+        "updated_at" => (
+            "(extract(epoch FROM t.updated_at) * 1000000)::bigint",
+            false,
+        ),
         "-updated_at" => ("(extract(epoch FROM t.updated_at) * 1000000)::bigint", true),
-        "priority" => ("array_position(ARRAY['low', 'normal', 'high', 'urgent'], t.priority)::bigint", false),
-        "-priority" => ("array_position(ARRAY['low', 'normal', 'high', 'urgent'], t.priority)::bigint", true),
-        _ => return Err(ApiError::field("sort", "created_at, updated_at or priority, optionally prefixed with '-'")),
+        "priority" => (
+            "array_position(ARRAY['low', 'normal', 'high', 'urgent'], t.priority)::bigint",
+            false,
+        ),
+        "-priority" => (
+            "array_position(ARRAY['low', 'normal', 'high', 'urgent'], t.priority)::bigint",
+            true,
+        ),
+        _ => {
+            return Err(ApiError::field(
+                "sort",
+                "created_at, updated_at or priority, optionally prefixed with '-'",
+            ));
+        }
     };
     let mut params: Vec<Box<dyn ToSql + Sync + Send>> = vec![];
     let mut wheres: Vec<String> = vec![];
-    let add = |params: &mut Vec<Box<dyn ToSql + Sync + Send>>, value: Box<dyn ToSql + Sync + Send>| {
+    let add = |params: &mut Vec<Box<dyn ToSql + Sync + Send>>,
+               value: Box<dyn ToSql + Sync + Send>| {
         params.push(value);
         format!("${}", params.len())
     };
@@ -220,11 +260,25 @@ pub async fn list(State(state): State<AppState>, staff: Staff, Query(f): Query<T
         wheres.push(format!("({key}, t.id) {op} ({pk}, {pid})"));
     }
     let dir = if descending { "DESC" } else { "ASC" };
-    let where_sql = if wheres.is_empty() { String::new() } else { format!("WHERE {}", wheres.join(" AND ")) };
-    let sql = format!("{DESK_TICKET} {where_sql} ORDER BY {key} {dir}, t.id {dir} LIMIT {}", limit + 1);
-    let sql = sql.replacen("SELECT t.id,", &format!("SELECT {key} AS sort_key, t.id,"), 1);
+    let where_sql = if wheres.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", wheres.join(" AND "))
+    };
+    let sql = format!(
+        "{DESK_TICKET} {where_sql} ORDER BY {key} {dir}, t.id {dir} LIMIT {}",
+        limit + 1
+    );
+    let sql = sql.replacen(
+        "SELECT t.id,",
+        &format!("SELECT {key} AS sort_key, t.id,"),
+        1,
+    );
     let client = state.platform.db.client().await?;
-    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
+    let refs: Vec<&(dyn ToSql + Sync)> = params
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect();
     let rows = client.query(&sql, &refs).await?;
     // Column 0 is the sort key; the ticket columns follow.
     let items: Vec<(i64, Ticket)> = rows
@@ -233,7 +287,13 @@ pub async fn list(State(state): State<AppState>, staff: Staff, Query(f): Query<T
         .collect::<ApiResult<_>>()?;
     let page = page(items, limit, |(k, t)| (*k, t.id));
     let items: Vec<Ticket> = page.items.into_iter().map(|(_, t)| t).collect();
-    Ok(Json(TicketList { tickets: items.clone(), page: Page { items, next_cursor: page.next_cursor } }))
+    Ok(Json(TicketList {
+        tickets: items.clone(),
+        page: Page {
+            items,
+            next_cursor: page.next_cursor,
+        },
+    }))
 }
 
 /// [`ticket`] for a row whose first column is a sort key.
@@ -261,7 +321,13 @@ fn ticket_shifted(row: &tokio_postgres::Row) -> ApiResult<Ticket> {
         first_response_at,
         resolved_at,
         closed_at: row.get(g(16)),
-        sla: sla(priority, created_at, first_response_at, resolved_at, (row.get(g(17)), row.get(g(18)))),
+        sla: sla(
+            priority,
+            created_at,
+            first_response_at,
+            resolved_at,
+            (row.get(g(17)), row.get(g(18))),
+        ),
     })
 }
 
@@ -274,7 +340,11 @@ pub async fn visible_ticket(state: &AppState, staff: &Staff, id: Uuid) -> ApiRes
         .ok_or(ApiError::NotFound("ticket"))?;
     let ticket = ticket(&row)?;
     let visible = staff.sees_everything() || ticket.assignee_id.is_none_or(|a| a == staff.user_id);
-    if visible { Ok(ticket) } else { Err(ApiError::NotFound("ticket")) }
+    if visible {
+        Ok(ticket)
+    } else {
+        Err(ApiError::NotFound("ticket"))
+    }
 }
 
 /// A ticket the caller may change: supervisors any, agents their own. A queue ticket must be taken
@@ -296,7 +366,11 @@ pub struct TicketDetail {
 }
 
 /// `GET /api/v1/tickets/{id}` — staff who may see the ticket: the ticket and its conversation's transcript.
-pub async fn get(State(state): State<AppState>, staff: Staff, Path(id): Path<Uuid>) -> ApiResult<Json<TicketDetail>> {
+pub async fn get(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<TicketDetail>> {
     let ticket = visible_ticket(&state, &staff, id).await?;
     let messages = match ticket.conversation_id {
         Some(conversation_id) => transcript(&state, conversation_id).await?,
@@ -306,20 +380,35 @@ pub async fn get(State(state): State<AppState>, staff: Staff, Path(id): Path<Uui
 }
 
 /// Answer a ticket write: the ticket as it is now, or 202 if the worker has not applied it yet.
-async fn answer(state: &AppState, id: Uuid, outcome: Dispatched, status: StatusCode) -> ApiResult<Response> {
+async fn answer(
+    state: &AppState,
+    id: Uuid,
+    outcome: Dispatched,
+    status: StatusCode,
+) -> ApiResult<Response> {
     outcome
         .respond(|| async move {
             // Read with supervisor eyes: an agent who just released a ticket may still see the result.
             let client = state.platform.db.client().await?;
-            let row = client.query_opt(&format!("{DESK_TICKET} WHERE t.id = $1"), &[&id]).await?.ok_or(ApiError::NotFound("ticket"))?;
+            let row = client
+                .query_opt(&format!("{DESK_TICKET} WHERE t.id = $1"), &[&id])
+                .await?
+                .ok_or(ApiError::NotFound("ticket"))?;
             Ok((status, Json(ticket(&row)?)).into_response())
         })
         .await
 }
 
 pub fn tags_errors(tags: &[String]) -> Vec<FieldError> {
-    if tags.len() > 20 || tags.iter().any(|t| t.trim().is_empty() || t.chars().count() > 40) {
-        vec![FieldError { field: "tags".into(), message: "at most 20 tags of 1 to 40 characters".into() }]
+    if tags.len() > 20
+        || tags
+            .iter()
+            .any(|t| t.trim().is_empty() || t.chars().count() > 40)
+    {
+        vec![FieldError {
+            field: "tags".into(),
+            message: "at most 20 tags of 1 to 40 characters".into(),
+        }]
     } else {
         vec![]
     }
@@ -327,12 +416,22 @@ pub fn tags_errors(tags: &[String]) -> Vec<FieldError> {
 
 fn subject_errors(subject: &str) -> Vec<FieldError> {
     let n = subject.trim().chars().count();
-    if n == 0 || n > 200 { vec![FieldError { field: "subject".into(), message: "1 to 200 characters".into() }] } else { vec![] }
+    if n == 0 || n > 200 {
+        vec![FieldError {
+            field: "subject".into(),
+            message: "1 to 200 characters".into(),
+        }]
+    } else {
+        vec![]
+    }
 }
 
 fn category_errors(category: &Option<String>) -> Vec<FieldError> {
     if category.as_ref().is_some_and(|c| c.chars().count() > 60) {
-        vec![FieldError { field: "category".into(), message: "at most 60 characters".into() }]
+        vec![FieldError {
+            field: "category".into(),
+            message: "at most 60 characters".into(),
+        }]
     } else {
         vec![]
     }
@@ -366,7 +465,10 @@ impl Validate for CreateTicketRequest {
         errors.extend(tags_errors(&self.tags));
         errors.extend(category_errors(&self.category));
         if self.conversation_id.is_some() && self.customer_id.is_some() {
-            errors.push(FieldError { field: "customer_id".into(), message: "give a conversation or a customer, not both".into() });
+            errors.push(FieldError {
+                field: "customer_id".into(),
+                message: "give a conversation or a customer, not both".into(),
+            });
         }
         errors
     }
@@ -374,7 +476,11 @@ impl Validate for CreateTicketRequest {
 
 /// `POST /api/v1/tickets` — staff. A ticket opened by an agent is assigned to that agent; others go
 /// through automatic assignment.
-pub async fn create(State(state): State<AppState>, staff: Staff, ValidJson(req): ValidJson<CreateTicketRequest>) -> ApiResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    staff: Staff,
+    ValidJson(req): ValidJson<CreateTicketRequest>,
+) -> ApiResult<Response> {
     if let Some(conversation_id) = req.conversation_id
         && !staff.sees_everything()
     {
@@ -397,7 +503,10 @@ pub async fn create(State(state): State<AppState>, staff: Staff, ValidJson(req):
         customer_id: req.customer_id,
         subject: req.subject.trim().to_owned(),
         priority: req.priority.unwrap_or(Priority::Normal),
-        category: req.category.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()),
+        category: req
+            .category
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty()),
         tags: req.tags.iter().map(|t| t.trim().to_owned()).collect(),
         assign_to: (!staff.sees_everything()).then_some(staff.user_id),
         actor: staff.actor(),
@@ -431,7 +540,11 @@ impl Validate for UpdateTicketRequest {
     }
 
     fn validate(&self) -> Vec<FieldError> {
-        let mut errors = self.subject.as_deref().map(subject_errors).unwrap_or_default();
+        let mut errors = self
+            .subject
+            .as_deref()
+            .map(subject_errors)
+            .unwrap_or_default();
         errors.extend(self.tags.as_deref().map(tags_errors).unwrap_or_default());
         errors.extend(category_errors(&self.category));
         errors
@@ -450,7 +563,9 @@ pub async fn update(
         ticket_id: id,
         subject: req.subject.map(|s| s.trim().to_owned()),
         category: req.category,
-        tags: req.tags.map(|t| t.iter().map(|t| t.trim().to_owned()).collect()),
+        tags: req
+            .tags
+            .map(|t| t.iter().map(|t| t.trim().to_owned()).collect()),
         priority: req.priority,
         expected_updated_at: req.expected_updated_at,
         actor: staff.actor(),
@@ -486,7 +601,11 @@ pub async fn assign(
     if !staff.sees_everything() && req.assignee_id.is_some_and(|a| a != staff.user_id) {
         return Err(ApiError::Forbidden);
     }
-    let command = AssignTicket { ticket_id: id, assignee_id: req.assignee_id, actor: staff.actor() };
+    let command = AssignTicket {
+        ticket_id: id,
+        assignee_id: req.assignee_id,
+        actor: staff.actor(),
+    };
     let outcome = dispatch(&state, Envelope::new(command), "ticket").await?;
     answer(&state, id, outcome, StatusCode::OK).await
 }
@@ -517,8 +636,12 @@ pub async fn set_status(
     ValidJson(req): ValidJson<StatusRequest>,
 ) -> ApiResult<Response> {
     owned_ticket(&state, &staff, id).await?;
-    let command =
-        ChangeTicketStatus { ticket_id: id, status: req.status, expected_updated_at: req.expected_updated_at, actor: staff.actor() };
+    let command = ChangeTicketStatus {
+        ticket_id: id,
+        status: req.status,
+        expected_updated_at: req.expected_updated_at,
+        actor: staff.actor(),
+    };
     let outcome = dispatch(&state, Envelope::new(command), "ticket").await?;
     answer(&state, id, outcome, StatusCode::OK).await
 }
@@ -541,12 +664,18 @@ impl Validate for ReplyRequest {
         let mut errors = vec![];
         let chars = self.text.trim().chars().count();
         if chars == 0 || self.text.chars().count() > MAX_MESSAGE_CHARS {
-            errors.push(FieldError { field: "text".into(), message: format!("1 to {MAX_MESSAGE_CHARS} characters") });
+            errors.push(FieldError {
+                field: "text".into(),
+                message: format!("1 to {MAX_MESSAGE_CHARS} characters"),
+            });
         }
         if let Some(id) = &self.client_message_id
             && (id.is_empty() || id.len() > 64)
         {
-            errors.push(FieldError { field: "client_message_id".into(), message: "1 to 64 characters".into() });
+            errors.push(FieldError {
+                field: "client_message_id".into(),
+                message: "1 to 64 characters".into(),
+            });
         }
         errors
     }
@@ -562,7 +691,9 @@ pub async fn reply(
 ) -> ApiResult<(StatusCode, Json<Accepted>)> {
     let ticket = visible_ticket(&state, &staff, id).await?;
     let Some(conversation_id) = ticket.conversation_id else {
-        return Err(ApiError::Conflict("this ticket has no customer conversation to reply to".into()));
+        return Err(ApiError::Conflict(
+            "this ticket has no customer conversation to reply to".into(),
+        ));
     };
     crate::routes::chat::refuse_if_closed(
         &state,
@@ -582,7 +713,14 @@ pub async fn reply(
         text: req.text.trim().to_owned(),
     };
     let envelope = Envelope::with_id(message_id, message_id, None, command);
-    state.platform.bus.publish(state.platform.bus.subjects().command::<PostAgentReply>(), &envelope).await?;
+    state
+        .platform
+        .bus
+        .publish(
+            state.platform.bus.subjects().command::<PostAgentReply>(),
+            &envelope,
+        )
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(Accepted { message_id })))
 }
 
@@ -600,7 +738,11 @@ fn note_view(row: &tokio_postgres::Row) -> NoteView {
 }
 
 /// `GET /api/v1/tickets/{id}/notes` — staff who may see the ticket.
-pub async fn notes(State(state): State<AppState>, staff: Staff, Path(id): Path<Uuid>) -> ApiResult<Json<Page<NoteView>>> {
+pub async fn notes(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Page<NoteView>>> {
     visible_ticket(&state, &staff, id).await?;
     let client = state.platform.db.client().await?;
     let rows = client
@@ -609,7 +751,10 @@ pub async fn notes(State(state): State<AppState>, staff: Staff, Path(id): Path<U
             &[&id],
         )
         .await?;
-    Ok(Json(Page { items: rows.iter().map(note_view).collect(), next_cursor: None }))
+    Ok(Json(Page {
+        items: rows.iter().map(note_view).collect(),
+        next_cursor: None,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -626,7 +771,10 @@ impl Validate for NoteRequest {
     fn validate(&self) -> Vec<FieldError> {
         let n = self.text.trim().chars().count();
         if n == 0 || self.text.chars().count() > MAX_MESSAGE_CHARS {
-            vec![FieldError { field: "text".into(), message: format!("1 to {MAX_MESSAGE_CHARS} characters") }]
+            vec![FieldError {
+                field: "text".into(),
+                message: format!("1 to {MAX_MESSAGE_CHARS} characters"),
+            }]
         } else {
             vec![]
         }
@@ -673,7 +821,11 @@ pub struct TicketEvent {
 }
 
 /// `GET /api/v1/tickets/{id}/history` — staff who may see the ticket: the append-only audit.
-pub async fn history(State(state): State<AppState>, staff: Staff, Path(id): Path<Uuid>) -> ApiResult<Json<Page<TicketEvent>>> {
+pub async fn history(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Page<TicketEvent>>> {
     visible_ticket(&state, &staff, id).await?;
     let client = state.platform.db.client().await?;
     let rows = client
@@ -681,20 +833,43 @@ pub async fn history(State(state): State<AppState>, staff: Staff, Path(id): Path
         .await?;
     let items = rows
         .iter()
-        .map(|r| TicketEvent { id: r.get(0), kind: r.get(1), actor: r.get(2), data: r.get(3), created_at: r.get(4) })
+        .map(|r| TicketEvent {
+            id: r.get(0),
+            kind: r.get(1),
+            actor: r.get(2),
+            data: r.get(3),
+            created_at: r.get(4),
+        })
         .collect();
-    Ok(Json(Page { items, next_cursor: None }))
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
 }
 
 /// `POST /api/v1/tickets/{id}/typing` — supervisors, or the agent who owns the ticket: an ephemeral
 /// `typing` event for the customer. Not stored anywhere but the event stream.
-pub async fn typing(State(state): State<AppState>, staff: Staff, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+pub async fn typing(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
     let ticket = owned_ticket(&state, &staff, id).await?;
     let Some(conversation_id) = ticket.conversation_id else {
-        return Err(ApiError::Conflict("this ticket has no customer conversation".into()));
+        return Err(ApiError::Conflict(
+            "this ticket has no customer conversation".into(),
+        ));
     };
-    let event = Typing { conversation_id, sender: Sender::Agent, name: Some(staff.display_name.clone()) };
+    let event = Typing {
+        conversation_id,
+        sender: Sender::Agent,
+        name: Some(staff.display_name.clone()),
+    };
     let bus = &state.platform.bus;
-    bus.publish(bus.subjects().event::<Typing>(conversation_id), &Envelope::new(event)).await?;
+    bus.publish(
+        bus.subjects().event::<Typing>(conversation_id),
+        &Envelope::new(event),
+    )
+    .await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -5,9 +5,9 @@
 //! sitting in the command stream for a week. Availability and capacity decide automatic assignment,
 //! so they go to the ticket worker as a command, which then hands out waiting tickets.
 
+use crate::extract::{Path, Query};
 use axum::Json;
 use axum::extract::State;
-use crate::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use joxai_platform::rows::parse;
@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::dispatch::{Dispatched, dispatch};
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{Admin, Staff, Supervisor, Validate, ValidJson, mask_optional, mask_text};
+use crate::extract::{Admin, Staff, Supervisor, ValidJson, Validate, mask_optional, mask_text};
 use crate::passwords;
 use crate::routes::auth::{password_errors, revoke_sessions};
 use crate::routes::page::Page;
@@ -68,7 +68,10 @@ pub fn user_view(row: &tokio_postgres::Row, default_capacity: i32) -> ApiResult<
 async fn load(state: &AppState, id: Uuid) -> ApiResult<UserView> {
     let client = state.platform.db.client().await?;
     let row = client
-        .query_opt(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"), &[&id])
+        .query_opt(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"),
+            &[&id],
+        )
         .await?
         .ok_or(ApiError::NotFound("user"))?;
     user_view(&row, state.default_capacity())
@@ -89,10 +92,17 @@ pub struct UserFilter {
 
 /// `GET /api/v1/users` — supervisors and admins (assignment needs the list). Sorted by name; the
 /// cursor is the id of the last user of the page (names are not unique, so the key is (name, id)).
-pub async fn list(State(state): State<AppState>, _: Supervisor, Query(f): Query<UserFilter>) -> ApiResult<Json<Page<UserView>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    _: Supervisor,
+    Query(f): Query<UserFilter>,
+) -> ApiResult<Json<Page<UserView>>> {
     let limit = crate::routes::page::limit(f.limit)?;
     let after: Option<Uuid> = match &f.cursor {
-        Some(c) => Some(c.parse().map_err(|_| ApiError::field("cursor", "not a cursor returned by this API"))?),
+        Some(c) => Some(
+            c.parse()
+                .map_err(|_| ApiError::field("cursor", "not a cursor returned by this API"))?,
+        ),
         None => None,
     };
     let client = state.platform.db.client().await?;
@@ -107,15 +117,26 @@ pub async fn list(State(state): State<AppState>, _: Supervisor, Query(f): Query<
             &[&f.role.map(|r| r.as_str()), &f.active, &after],
         )
         .await?;
-    let mut items: Vec<UserView> = rows.iter().map(|r| user_view(r, state.default_capacity())).collect::<ApiResult<_>>()?;
+    let mut items: Vec<UserView> = rows
+        .iter()
+        .map(|r| user_view(r, state.default_capacity()))
+        .collect::<ApiResult<_>>()?;
     let more = items.len() as i64 > limit;
     items.truncate(limit as usize);
-    let next_cursor = if more { items.last().map(|u| u.id.simple().to_string()) } else { None };
+    let next_cursor = if more {
+        items.last().map(|u| u.id.simple().to_string())
+    } else {
+        None
+    };
     Ok(Json(Page { items, next_cursor }))
 }
 
 /// `GET /api/v1/users/{id}` — supervisors and admins.
-pub async fn get(State(state): State<AppState>, _: Supervisor, Path(id): Path<Uuid>) -> ApiResult<Json<UserView>> {
+pub async fn get(
+    State(state): State<AppState>,
+    _: Supervisor,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<UserView>> {
     Ok(Json(load(&state, id).await?))
 }
 
@@ -132,12 +153,22 @@ pub struct CreateUserRequest {
 
 fn name_errors(name: &str) -> Vec<FieldError> {
     let n = name.trim().chars().count();
-    if n == 0 || n > 100 { vec![FieldError { field: "display_name".into(), message: "1 to 100 characters".into() }] } else { vec![] }
+    if n == 0 || n > 100 {
+        vec![FieldError {
+            field: "display_name".into(),
+            message: "1 to 100 characters".into(),
+        }]
+    } else {
+        vec![]
+    }
 }
 
 fn capacity_errors(capacity: Option<i32>) -> Vec<FieldError> {
     match capacity {
-        Some(c) if !(0..=100).contains(&c) => vec![FieldError { field: "capacity".into(), message: "0 to 100".into() }],
+        Some(c) if !(0..=100).contains(&c) => vec![FieldError {
+            field: "capacity".into(),
+            message: "0 to 100".into(),
+        }],
         _ => vec![],
     }
 }
@@ -151,8 +182,15 @@ impl Validate for CreateUserRequest {
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = password_errors("password", &self.password);
         let email = self.email.trim();
-        if email.len() > 254 || !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
-            errors.push(FieldError { field: "email".into(), message: "a valid email address".into() });
+        if email.len() > 254
+            || !email.contains('@')
+            || email.starts_with('@')
+            || email.ends_with('@')
+        {
+            errors.push(FieldError {
+                field: "email".into(),
+                message: "a valid email address".into(),
+            });
         }
         errors.extend(name_errors(&self.display_name));
         errors.extend(capacity_errors(self.capacity));
@@ -161,8 +199,14 @@ impl Validate for CreateUserRequest {
 }
 
 /// `POST /api/v1/users` — admins.
-pub async fn create(State(state): State<AppState>, _: Admin, ValidJson(req): ValidJson<CreateUserRequest>) -> ApiResult<(StatusCode, Json<UserView>)> {
-    let hash = passwords::hash_async(req.password).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+pub async fn create(
+    State(state): State<AppState>,
+    _: Admin,
+    ValidJson(req): ValidJson<CreateUserRequest>,
+) -> ApiResult<(StatusCode, Json<UserView>)> {
+    let hash = passwords::hash_async(req.password)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let id = Uuid::now_v7();
     let client = state.platform.db.client().await?;
     client
@@ -197,7 +241,11 @@ impl Validate for UpdateUserRequest {
     }
 
     fn validate(&self) -> Vec<FieldError> {
-        let mut errors = self.display_name.as_deref().map(name_errors).unwrap_or_default();
+        let mut errors = self
+            .display_name
+            .as_deref()
+            .map(name_errors)
+            .unwrap_or_default();
         errors.extend(capacity_errors(self.capacity));
         errors
     }
@@ -211,15 +259,24 @@ pub async fn update(
     Path(id): Path<Uuid>,
     ValidJson(req): ValidJson<UpdateUserRequest>,
 ) -> ApiResult<Response> {
-    if id == admin.user_id && (req.active == Some(false) || req.role.is_some_and(|r| r != StaffRole::Admin)) {
-        return Err(ApiError::Conflict("you cannot demote or deactivate yourself".into()));
+    if id == admin.user_id
+        && (req.active == Some(false) || req.role.is_some_and(|r| r != StaffRole::Admin))
+    {
+        return Err(ApiError::Conflict(
+            "you cannot demote or deactivate yourself".into(),
+        ));
     }
     let client = state.platform.db.client().await?;
     let updated = client
         .execute(
             "UPDATE users SET display_name = coalesce($2, display_name), role = coalesce($3, role),
                     active = coalesce($4, active), updated_at = now() WHERE id = $1",
-            &[&id, &req.display_name.as_deref().map(str::trim), &req.role.map(|r| r.as_str()), &req.active],
+            &[
+                &id,
+                &req.display_name.as_deref().map(str::trim),
+                &req.role.map(|r| r.as_str()),
+                &req.active,
+            ],
         )
         .await?;
     if updated == 0 {
@@ -229,13 +286,25 @@ pub async fn update(
         revoke_sessions(&state, id, None, "deactivated").await?;
     }
     if let Some(capacity) = req.capacity {
-        let command = SetAvailability { user_id: id, availability: None, capacity: Some(capacity), actor: admin.actor() };
+        let command = SetAvailability {
+            user_id: id,
+            availability: None,
+            capacity: Some(capacity),
+            actor: admin.actor(),
+        };
         if let Dispatched::Pending(c) = dispatch(&state, Envelope::new(command), "user").await? {
             return Ok(Dispatched::pending_response(c));
         }
     } else if req.active.is_some() || req.role.is_some() {
         // Who may take tickets changed: hand out waiting ones.
-        dispatch(&state, Envelope::new(AssignWaitingTickets { actor: admin.actor() }), "user").await?;
+        dispatch(
+            &state,
+            Envelope::new(AssignWaitingTickets {
+                actor: admin.actor(),
+            }),
+            "user",
+        )
+        .await?;
     }
     Ok(Json(load(&state, id).await?).into_response())
 }
@@ -262,10 +331,15 @@ pub async fn reset_password(
     Path(id): Path<Uuid>,
     ValidJson(req): ValidJson<ResetPasswordRequest>,
 ) -> ApiResult<StatusCode> {
-    let hash = passwords::hash_async(req.password).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let hash = passwords::hash_async(req.password)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let client = state.platform.db.client().await?;
     let updated = client
-        .execute("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1", &[&id, &hash])
+        .execute(
+            "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1",
+            &[&id, &hash],
+        )
         .await?;
     if updated == 0 {
         return Err(ApiError::NotFound("user"));

@@ -11,13 +11,20 @@ pub const ARABIC_INDIC: char = '٠';
 pub const DEVANAGARI: char = '०';
 
 pub fn in_script(digits: &str, zero: char) -> String {
-    digits.chars().map(|d| char::from_u32(u32::from(zero) + d.to_digit(10).expect("digit")).expect("char")).collect()
+    digits
+        .chars()
+        .map(|d| char::from_u32(u32::from(zero) + d.to_digit(10).expect("digit")).expect("char"))
+        .collect()
 }
 
 /// The digits in groups of four joined by `separator`.
 pub fn grouped(digits: &str, separator: &str) -> String {
     let chars: Vec<char> = digits.chars().collect();
-    chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join(separator)
+    chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join(separator)
 }
 
 /// A valid IBAN of `country` whose account part is `account` digits (ISO 13616 check digits).
@@ -39,11 +46,27 @@ pub fn normalised(text: &str) -> String {
     for c in unescaped.chars() {
         let digit = [ASCII, FULLWIDTH, ARABIC_INDIC, DEVANAGARI]
             .iter()
-            .find_map(|&zero| (u32::from(c)).checked_sub(u32::from(zero)).filter(|&d| d < 10));
+            .find_map(|&zero| {
+                (u32::from(c))
+                    .checked_sub(u32::from(zero))
+                    .filter(|&d| d < 10)
+            });
         if let Some(d) = digit {
             out.push(char::from_digit(d, 10).expect("digit"));
         } else if c.is_whitespace()
-            || matches!(c, '.' | '/' | '_' | ',' | '-' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{AD}' | '\u{FEFF}' | '\u{2060}')
+            || matches!(
+                c,
+                '.' | '/'
+                    | '_'
+                    | ','
+                    | '-'
+                    | '\u{200B}'
+                    | '\u{200C}'
+                    | '\u{200D}'
+                    | '\u{AD}'
+                    | '\u{FEFF}'
+                    | '\u{2060}'
+            )
         {
             continue;
         } else {
@@ -107,7 +130,11 @@ impl Secrets {
     pub fn assert_absent(&self, place: &str, text: &str) {
         let seen = normalised(text);
         for secret in &self.digits {
-            assert!(!seen.contains(secret.as_str()), "{place} holds {secret}:\n{}", &text[..text.len().min(3000)]);
+            assert!(
+                !seen.contains(secret.as_str()),
+                "{place} holds {secret}:\n{}",
+                &text[..text.len().min(3000)]
+            );
         }
         let lower = unescape(text).to_lowercase();
         for phrase in &self.phrases {
@@ -133,4 +160,3 @@ pub fn strings(value: &Value) -> String {
     walk(value, &mut out);
     out.join("|")
 }
-

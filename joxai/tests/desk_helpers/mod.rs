@@ -11,7 +11,13 @@ pub const SUPERVISOR: &str = "supervisor@joxai.local";
 pub const AGENT: &str = "agent@joxai.local";
 
 /// Call the API: (status, JSON body or null).
-pub async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+pub async fn call(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
     let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
     let mut request = app.http.request(method, app.url(path));
     if let Some(token) = token {
@@ -36,15 +42,30 @@ pub async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, 
 
 /// The whole sign-in answer (access and refresh tokens, user).
 pub async fn sign_in(app: &TestApp, email: &str, password: &str) -> (u16, Value) {
-    call(app, "POST", "/api/v1/auth/login", None, Some(json!({ "email": email, "password": password }))).await
+    call(
+        app,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({ "email": email, "password": password })),
+    )
+    .await
 }
 
 pub async fn user_id(app: &TestApp, email: &str) -> Uuid {
-    app.query("SELECT id FROM users WHERE email = $1", &[&email]).await[0].get(0)
+    app.query("SELECT id FROM users WHERE email = $1", &[&email])
+        .await[0]
+        .get(0)
 }
 
 /// Create a staff account as the admin and return (id, access token).
-pub async fn create_staff(app: &TestApp, admin: &str, email: &str, name: &str, role: &str) -> (Uuid, String) {
+pub async fn create_staff(
+    app: &TestApp,
+    admin: &str,
+    email: &str,
+    name: &str,
+    role: &str,
+) -> (Uuid, String) {
     let (status, user) = post(
         app,
         "/api/v1/users",
@@ -58,8 +79,14 @@ pub async fn create_staff(app: &TestApp, admin: &str, email: &str, name: &str, r
 }
 
 pub async fn set_availability(app: &TestApp, token: &str, availability: &str) {
-    let (status, body) =
-        call(app, "PUT", "/api/v1/me/availability", Some(token), Some(json!({ "availability": availability }))).await;
+    let (status, body) = call(
+        app,
+        "PUT",
+        "/api/v1/me/availability",
+        Some(token),
+        Some(json!({ "availability": availability })),
+    )
+    .await;
     assert_eq!(status, 200, "availability: {body}");
 }
 
@@ -74,17 +101,29 @@ pub async fn escalated_ticket(app: &TestApp) -> (Uuid, String, Uuid) {
 pub async fn escalate(app: &TestApp, conversation: Uuid, token: &str) -> Uuid {
     let response = app
         .http
-        .post(app.url(&format!("/api/v1/chat/conversations/{conversation}/escalate")))
+        .post(app.url(&format!(
+            "/api/v1/chat/conversations/{conversation}/escalate"
+        )))
         .bearer_auth(token)
         .send()
         .await
         .expect("escalate");
     assert_eq!(response.status(), 202);
     wait_until("the ticket is opened", || async {
-        app.count("SELECT count(*) FROM tickets WHERE conversation_id = $1", &[&conversation]).await == 1
+        app.count(
+            "SELECT count(*) FROM tickets WHERE conversation_id = $1",
+            &[&conversation],
+        )
+        .await
+            == 1
     })
     .await;
-    app.query("SELECT id FROM tickets WHERE conversation_id = $1", &[&conversation]).await[0].get(0)
+    app.query(
+        "SELECT id FROM tickets WHERE conversation_id = $1",
+        &[&conversation],
+    )
+    .await[0]
+        .get(0)
 }
 
 /// Decode a JWT's claims without checking it (to read `sid`, `exp`).

@@ -16,11 +16,16 @@ use uuid::Uuid;
 /// A port nothing listens on right now (the OS picks it; a tiny race with other processes is
 /// acceptable in tests).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind port 0").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind port 0")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 fn port_open(port: u16) -> bool {
-    std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()
+    std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200))
+        .is_ok()
 }
 
 fn wait_port(port: u16, open: bool, within: Duration) {
@@ -31,11 +36,17 @@ fn wait_port(port: u16, open: bool, within: Duration) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("port {port} did not become {} within {within:?}", if open { "open" } else { "closed" });
+    panic!(
+        "port {port} did not become {} within {within:?}",
+        if open { "open" } else { "closed" }
+    );
 }
 
 fn signal(pid: u32, sig: &str) {
-    let _ = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status();
 }
 
 /// Our nats-server ≥ 2.10 (see `infra/scripts/lib.sh::nats_server_bin`).
@@ -45,7 +56,11 @@ pub fn nats_server_bin() -> PathBuf {
     }
     let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
     let cached = Path::new(&home).join(".cache/joxai/venv/bin/nats-server");
-    if cached.exists() { cached } else { "nats-server".into() }
+    if cached.exists() {
+        cached
+    } else {
+        "nats-server".into()
+    }
 }
 
 /// A nats-server with JetStream that belongs to one test: its own port and store, so the test can
@@ -65,17 +80,32 @@ pub struct PrivateNats {
 /// Write (or refresh) a server's TLS material, role passwords and `nats.conf` into `dir`.
 pub fn nats_security(dir: &Path) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/scripts/nats-security.sh");
-    let out = Command::new("bash").arg(script).arg(dir).output().expect("run nats-security.sh");
-    assert!(out.status.success(), "nats-security.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("bash")
+        .arg(script)
+        .arg(dir)
+        .output()
+        .expect("run nats-security.sh");
+    assert!(
+        out.status.success(),
+        "nats-security.sh failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 impl PrivateNats {
     pub fn start() -> PrivateNats {
-        let store = std::env::temp_dir().join(format!("joxai-faults-nats-{}", Uuid::new_v4().simple()));
+        let store =
+            std::env::temp_dir().join(format!("joxai-faults-nats-{}", Uuid::new_v4().simple()));
         std::fs::create_dir_all(&store).expect("nats store dir");
         let security = store.join("security");
         nats_security(&security);
-        let mut nats = PrivateNats { port: free_port(), monitor_port: free_port(), store, security, child: None };
+        let mut nats = PrivateNats {
+            port: free_port(),
+            monitor_port: free_port(),
+            store,
+            security,
+            child: None,
+        };
         nats.restart();
         nats
     }
@@ -86,10 +116,14 @@ impl PrivateNats {
 
     /// The settings that connect to this server as `role` (its URL, CA, user and password).
     pub fn identity(&self, role: &str) -> Vec<(&'static str, String)> {
-        let password = std::fs::read_to_string(self.security.join("credentials").join(role)).expect("role password file");
+        let password = std::fs::read_to_string(self.security.join("credentials").join(role))
+            .expect("role password file");
         vec![
             ("nats_url", self.url()),
-            ("nats_tls_ca", self.security.join("ca.pem").to_string_lossy().into_owned()),
+            (
+                "nats_tls_ca",
+                self.security.join("ca.pem").to_string_lossy().into_owned(),
+            ),
             ("nats_user", role.to_owned()),
             ("nats_password", password.trim().to_owned()),
         ]
@@ -113,7 +147,16 @@ impl PrivateNats {
         let child = Command::new(nats_server_bin())
             .arg("-c")
             .arg(self.security.join("nats.conf"))
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-m", &self.monitor_port.to_string(), "-js", "-sd"])
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-m",
+                &self.monitor_port.to_string(),
+                "-js",
+                "-sd",
+            ])
             .arg(&self.store)
             .arg("-l")
             .arg(self.store.join("nats.log"))
@@ -155,7 +198,11 @@ impl Drop for PrivateNats {
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
 fn running_as_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
 }
 
 /// Run a Postgres tool, as the `postgres` user when we are root (Postgres refuses to run as root).
@@ -168,7 +215,11 @@ fn pg_tool(tool: &str, args: &[&str]) -> std::process::Output {
     } else {
         Command::new(&path)
     };
-    command.args(args).stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("run {tool}: {e}"))
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {tool}: {e}"))
 }
 
 /// A Postgres 15 cluster that belongs to one test (initdb on a free port, trust auth, fsync off),
@@ -183,14 +234,74 @@ pub struct PrivatePostgres {
 pub fn make_certificates(dir: &Path, san: &str) {
     std::fs::create_dir_all(dir).expect("certificate dir");
     let run = |args: &[&str]| {
-        let out = Command::new("openssl").args(args).current_dir(dir).output().expect("run openssl");
-        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("run openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    run(&[&["req", "-x509"][..], &ec, &["-days", "2", "-subj", "/CN=JoxAI test CA", "-keyout", "ca.key", "-out", "ca.pem"]].concat());
-    run(&[&["req"][..], &ec, &["-subj", "/CN=joxai-test-server", "-keyout", "server.key", "-out", "server.csr"]].concat());
-    std::fs::write(dir.join("server.ext"), format!("subjectAltName={san}\nbasicConstraints=CA:FALSE\n")).expect("ext");
-    run(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "server.ext", "-out", "server.pem"]);
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-days",
+            "2",
+            "-subj",
+            "/CN=JoxAI test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ],
+    ]
+    .concat());
+    run(&[
+        &["req"][..],
+        &ec,
+        &[
+            "-subj",
+            "/CN=joxai-test-server",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ],
+    ]
+    .concat());
+    std::fs::write(
+        dir.join("server.ext"),
+        format!("subjectAltName={san}\nbasicConstraints=CA:FALSE\n"),
+    )
+    .expect("ext");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.pem",
+    ]);
 }
 
 impl PrivatePostgres {
@@ -207,13 +318,23 @@ impl PrivatePostgres {
             "ssl = on\nssl_cert_file = '{0}/server.pem'\nssl_key_file = '{0}/server.key'\n",
             tls.display()
         );
-        let mut auto = std::fs::OpenOptions::new().append(true).open(pg.dir.join("data/postgresql.auto.conf")).expect("auto.conf");
+        let mut auto = std::fs::OpenOptions::new()
+            .append(true)
+            .open(pg.dir.join("data/postgresql.auto.conf"))
+            .expect("auto.conf");
         std::io::Write::write_all(&mut auto, conf.as_bytes()).expect("write auto.conf");
         if running_as_root() {
-            let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&pg.dir).status().expect("chown");
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&pg.dir)
+                .status()
+                .expect("chown");
             assert!(status.success(), "chown the cluster directory to postgres");
         }
-        let _ = Command::new("chmod").arg("600").arg(tls.join("server.key")).status();
+        let _ = Command::new("chmod")
+            .arg("600")
+            .arg(tls.join("server.key"))
+            .status();
         pg.resume();
         pg
     }
@@ -227,13 +348,37 @@ impl PrivatePostgres {
         let dir = std::env::temp_dir().join(format!("joxai-faults-pg-{}", Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("pg dir");
         if running_as_root() {
-            let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status().expect("chown");
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .expect("chown");
             assert!(status.success(), "chown the cluster directory to postgres");
         }
         let data = dir.join("data");
-        let out = pg_tool("initdb", &["-D", data.to_str().expect("utf-8 path"), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
-        assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
-        let pg = PrivatePostgres { port: free_port(), dir };
+        let out = pg_tool(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().expect("utf-8 path"),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pg = PrivatePostgres {
+            port: free_port(),
+            dir,
+        };
         pg.resume();
         pg
     }
@@ -254,35 +399,71 @@ impl PrivatePostgres {
             self.dir.to_string_lossy()
         );
         let log = self.dir.join("pg.log").to_string_lossy().into_owned();
-        let out = pg_tool("pg_ctl", &["-D", &self.data(), "-o", &options, "-l", &log, "-w", "-t", "30", "start"]);
-        assert!(out.status.success(), "pg_ctl start failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = pg_tool(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data(),
+                "-o",
+                &options,
+                "-l",
+                &log,
+                "-w",
+                "-t",
+                "30",
+                "start",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "pg_ctl start failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         wait_port(self.port, true, Duration::from_secs(10));
     }
 
     /// Stop at once, as a crash or an operator would: `immediate` aborts every connection.
     pub fn stop(&self) {
-        let out = pg_tool("pg_ctl", &["-D", &self.data(), "-m", "immediate", "-w", "stop"]);
-        assert!(out.status.success(), "pg_ctl stop failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = pg_tool(
+            "pg_ctl",
+            &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
+        );
+        assert!(
+            out.status.success(),
+            "pg_ctl stop failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         wait_port(self.port, false, Duration::from_secs(10));
     }
 }
 
 impl Drop for PrivatePostgres {
     fn drop(&mut self) {
-        let _ = pg_tool("pg_ctl", &["-D", &self.data(), "-m", "immediate", "-w", "stop"]);
+        let _ = pg_tool(
+            "pg_ctl",
+            &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
+        );
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
 /// Every message currently in `stream`, raw (subject, payload as text), read by sequence.
 pub async fn raw_stream(platform: &Platform, stream: &str) -> Vec<(String, String)> {
-    let mut stream = platform.bus.jetstream().get_stream(stream).await.expect("stream");
+    let mut stream = platform
+        .bus
+        .jetstream()
+        .get_stream(stream)
+        .await
+        .expect("stream");
     let info = stream.info().await.expect("stream info").clone();
     let mut out = Vec::new();
     for seq in info.state.first_sequence..=info.state.last_sequence {
         if let Ok(message) = stream.get_raw_message(seq).await {
             let headers = format!("{:?}", message.headers);
-            out.push((message.subject.to_string(), format!("{headers} {}", String::from_utf8_lossy(&message.payload))));
+            out.push((
+                message.subject.to_string(),
+                format!("{headers} {}", String::from_utf8_lossy(&message.payload)),
+            ));
         }
     }
     out
@@ -303,7 +484,10 @@ pub struct FakeLlm {
 impl FakeLlm {
     pub async fn serve(self) -> (String, FakeLlm) {
         use axum::routing::post;
-        async fn respond(axum::extract::State(fake): axum::extract::State<FakeLlm>, axum::Json(body): axum::Json<Value>) -> axum::Json<Value> {
+        async fn respond(
+            axum::extract::State(fake): axum::extract::State<FakeLlm>,
+            axum::Json(body): axum::Json<Value>,
+        ) -> axum::Json<Value> {
             let call = {
                 let mut requests = fake.requests.lock().expect("lock");
                 requests.push(body);
@@ -321,8 +505,12 @@ impl FakeLlm {
                 "usage": { "prompt_tokens": 12, "completion_tokens": 7 }
             }))
         }
-        let router = axum::Router::new().route("/v1/chat/completions", post(respond)).with_state(self.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake llm");
+        let router = axum::Router::new()
+            .route("/v1/chat/completions", post(respond))
+            .with_state(self.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake llm");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move { axum::serve(listener, router).await });
         (format!("http://{addr}"), self)
@@ -392,7 +580,9 @@ pub async fn ledger(client: &tokio_postgres::Client) -> Ledger {
 
 /// A direct connection to `url` (not the app's pool, which may be mid-reconnect).
 pub async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect to Postgres");
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to Postgres");
     tokio::spawn(connection);
     client
 }
@@ -401,13 +591,29 @@ pub async fn connect(url: &str) -> tokio_postgres::Client {
 pub fn random_pan(len: usize) -> String {
     use rand::Rng as _;
     let mut rng = rand::thread_rng();
-    let mut body: Vec<u32> = (0..len - 1).map(|i| if i == 0 { rng.gen_range(3..=6) } else { rng.gen_range(0..=9) }).collect();
+    let mut body: Vec<u32> = (0..len - 1)
+        .map(|i| {
+            if i == 0 {
+                rng.gen_range(3..=6)
+            } else {
+                rng.gen_range(0..=9)
+            }
+        })
+        .collect();
     let sum: u32 = body
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, &d)| if i % 2 == 0 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d })
+        .map(|(i, &d)| {
+            if i % 2 == 0 {
+                if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+            } else {
+                d
+            }
+        })
         .sum();
     body.push((10 - sum % 10) % 10);
-    body.iter().map(|d| char::from_digit(*d, 10).expect("digit")).collect()
+    body.iter()
+        .map(|d| char::from_digit(*d, 10).expect("digit"))
+        .collect()
 }

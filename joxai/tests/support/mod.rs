@@ -29,9 +29,13 @@ pub fn nats_security() -> Option<PathBuf> {
 /// The settings that connect as `role` (ingress, ticket, escalation, ai, notifier, operator) to a
 /// server secured by the files in `dir`.
 pub fn nats_identity(dir: &Path, role: &str) -> Vec<(&'static str, String)> {
-    let password = std::fs::read_to_string(dir.join("credentials").join(role)).expect("role password file");
+    let password =
+        std::fs::read_to_string(dir.join("credentials").join(role)).expect("role password file");
     vec![
-        ("nats_tls_ca", dir.join("ca.pem").to_string_lossy().into_owned()),
+        (
+            "nats_tls_ca",
+            dir.join("ca.pem").to_string_lossy().into_owned(),
+        ),
         ("nats_user", role.to_owned()),
         ("nats_password", password.trim().to_owned()),
     ]
@@ -39,20 +43,31 @@ pub fn nats_identity(dir: &Path, role: &str) -> Vec<(&'static str, String)> {
 
 /// The environment of a `joxai` child process that reaches the test server as the operator.
 pub fn nats_env() -> Vec<(String, String)> {
-    let Some(dir) = nats_security() else { return vec![] };
-    nats_identity(&dir, "operator").into_iter().map(|(k, v)| (format!("JOXAI_{}", k.to_ascii_uppercase()), v)).collect()
+    let Some(dir) = nats_security() else {
+        return vec![];
+    };
+    nats_identity(&dir, "operator")
+        .into_iter()
+        .map(|(k, v)| (format!("JOXAI_{}", k.to_ascii_uppercase()), v))
+        .collect()
 }
 
 fn admin_url() -> String {
-    std::env::var("JOXAI_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("JOXAI_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// Create an empty database for one test and return its URL.
 pub async fn fresh_database() -> String {
     let name = format!("joxai_t_{}", Uuid::new_v4().simple());
-    let (client, connection) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls).await.expect("connect to Postgres");
+    let (client, connection) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls)
+        .await
+        .expect("connect to Postgres");
     tokio::spawn(connection);
-    client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
     let base = admin_url();
     let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
     format!("{prefix}/{name}")
@@ -107,8 +122,12 @@ pub async fn spawn_app_with(tweak: impl FnOnce(figment::Figment) -> figment::Fig
     let config = test_config(tweak).await;
     let platform = Platform::connect(config).await.expect("connect platform");
     platform.db.migrate().await.expect("migrate");
-    joxai::seed::seed_demo(&platform, PASSWORD).await.expect("seed");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    joxai::seed::seed_demo(&platform, PASSWORD)
+        .await
+        .expect("seed");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(joxai::run_all(platform.clone(), listener, shutdown.clone()));
@@ -121,7 +140,11 @@ pub async fn spawn_app_with(tweak: impl FnOnce(figment::Figment) -> figment::Fig
         task,
     };
     wait_until("the app answers /healthz", || async {
-        app.http.get(app.url("/healthz")).send().await.is_ok_and(|r| r.status().is_success())
+        app.http
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
     })
     .await;
     app
@@ -162,7 +185,10 @@ impl TestApp {
             .await
             .expect("login request");
         assert_eq!(response.status(), 200, "login as {email}");
-        response.json::<Value>().await.expect("login body")["access_token"].as_str().expect("token").to_owned()
+        response.json::<Value>().await.expect("login body")["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
     }
 
     /// Start an anonymous chat session: (conversation id, customer token).
@@ -171,15 +197,36 @@ impl TestApp {
     }
 
     pub async fn start_session_with(&self, body: Value) -> (Uuid, String) {
-        let response = self.http.post(self.url("/api/v1/chat/sessions")).json(&body).send().await.expect("session");
+        let response = self
+            .http
+            .post(self.url("/api/v1/chat/sessions"))
+            .json(&body)
+            .send()
+            .await
+            .expect("session");
         assert_eq!(response.status(), 201);
         let body: Value = response.json().await.expect("session body");
-        (body["conversation_id"].as_str().expect("id").parse().expect("uuid"), body["token"].as_str().expect("token").to_owned())
+        (
+            body["conversation_id"]
+                .as_str()
+                .expect("id")
+                .parse()
+                .expect("uuid"),
+            body["token"].as_str().expect("token").to_owned(),
+        )
     }
 
-    pub async fn post_message(&self, conversation: Uuid, token: &str, client_id: &str, text: &str) -> reqwest::Response {
+    pub async fn post_message(
+        &self,
+        conversation: Uuid,
+        token: &str,
+        client_id: &str,
+        text: &str,
+    ) -> reqwest::Response {
         self.http
-            .post(self.url(&format!("/api/v1/chat/conversations/{conversation}/messages")))
+            .post(self.url(&format!(
+                "/api/v1/chat/conversations/{conversation}/messages"
+            )))
             .bearer_auth(token)
             .json(&json!({ "client_message_id": client_id, "text": text }))
             .send()
@@ -190,29 +237,53 @@ impl TestApp {
     pub async fn transcript(&self, conversation: Uuid, token: &str) -> Vec<Value> {
         let response = self
             .http
-            .get(self.url(&format!("/api/v1/chat/conversations/{conversation}/messages")))
+            .get(self.url(&format!(
+                "/api/v1/chat/conversations/{conversation}/messages"
+            )))
             .bearer_auth(token)
             .send()
             .await
             .expect("transcript");
         assert_eq!(response.status(), 200);
-        response.json::<Value>().await.expect("body")["messages"].as_array().cloned().unwrap_or_default()
+        response.json::<Value>().await.expect("body")["messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Run a query against the test's own database.
-    pub async fn query(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> Vec<tokio_postgres::Row> {
+    pub async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Vec<tokio_postgres::Row> {
         let client = self.platform.db.client().await.expect("db client");
         client.query(sql, params).await.expect("query")
     }
 
-    pub async fn count(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> i64 {
+    pub async fn count(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> i64 {
         self.query(sql, params).await[0].get::<_, i64>(0)
     }
 
     pub async fn ws(&self, token: &str) -> Ws {
-        let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/v1/ws", self.addr)).await.expect("ws connect");
-        socket.send(Message::Text(json!({ "type": "auth", "token": token }).to_string().into())).await.expect("auth");
-        let mut ws = Ws { socket, seen: vec![] };
+        let (mut socket, _) =
+            tokio_tungstenite::connect_async(format!("ws://{}/api/v1/ws", self.addr))
+                .await
+                .expect("ws connect");
+        socket
+            .send(Message::Text(
+                json!({ "type": "auth", "token": token }).to_string().into(),
+            ))
+            .await
+            .expect("auth");
+        let mut ws = Ws {
+            socket,
+            seen: vec![],
+        };
         let ready = ws.next_frame().await.expect("ready frame");
         assert_eq!(ready["type"], "ready", "first frame is ready: {ready}");
         ws
@@ -220,20 +291,28 @@ impl TestApp {
 }
 
 pub struct Ws {
-    pub socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    pub socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
     /// Every event frame received so far.
     pub seen: Vec<Value>,
 }
 
 impl Ws {
     pub async fn send(&mut self, frame: Value) {
-        self.socket.send(Message::Text(frame.to_string().into())).await.expect("send frame");
+        self.socket
+            .send(Message::Text(frame.to_string().into()))
+            .await
+            .expect("send frame");
     }
 
     /// The next JSON frame, or `None` after 15 s or when the socket closes.
     pub async fn next_frame(&mut self) -> Option<Value> {
         loop {
-            let message = tokio::time::timeout(Duration::from_secs(15), self.socket.next()).await.ok()??.ok()?;
+            let message = tokio::time::timeout(Duration::from_secs(15), self.socket.next())
+                .await
+                .ok()??
+                .ok()?;
             match message {
                 Message::Text(text) => {
                     let value: Value = serde_json::from_str(&text).expect("frame is JSON");
@@ -257,7 +336,10 @@ impl Ws {
             match self.next_frame().await {
                 Some(frame) if frame["type"] == "event" && pred(&frame) => return frame,
                 Some(_) => continue,
-                None => panic!("socket closed or timed out waiting for {what}; seen: {:#?}", self.seen),
+                None => panic!(
+                    "socket closed or timed out waiting for {what}; seen: {:#?}",
+                    self.seen
+                ),
             }
         }
     }
@@ -265,7 +347,9 @@ impl Ws {
     /// Collect event frames for `window`.
     pub async fn drain_for(&mut self, window: Duration) {
         let deadline = tokio::time::Instant::now() + window;
-        while let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline, self.socket.next()).await {
+        while let Ok(Some(Ok(message))) =
+            tokio::time::timeout_at(deadline, self.socket.next()).await
+        {
             if let Message::Text(text) = message {
                 let value: Value = serde_json::from_str(&text).expect("frame is JSON");
                 if value["type"] == "event" {
@@ -285,5 +369,6 @@ pub fn event_type(frame: &Value) -> &str {
 }
 
 pub fn is_message_from(frame: &Value, sender: &str) -> bool {
-    event_type(frame) == "message.created" && frame["event"]["payload"]["message"]["sender"] == sender
+    event_type(frame) == "message.created"
+        && frame["event"]["payload"]["message"]["sender"] == sender
 }

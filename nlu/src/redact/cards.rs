@@ -88,7 +88,9 @@ fn mask(text: &str, cards: &[CardNumber], keep_ends: bool) -> String {
             while next_hidden < hidden.len() && hidden[next_hidden].end <= at {
                 next_hidden += 1;
             }
-            let is_hidden = hidden.get(next_hidden).is_some_and(|range| range.start <= at);
+            let is_hidden = hidden
+                .get(next_hidden)
+                .is_some_and(|range| range.start <= at);
             if !is_hidden {
                 out.push(char::from(b'0' + value));
                 in_mask = false;
@@ -149,7 +151,11 @@ pub(super) fn find_card_numbers(text: &str) -> Vec<CardNumber> {
                 if groups.is_empty() || separated {
                     groups.push(digits.len()..digits.len());
                 }
-                digits.push(Digit { at, end: at + c.len_utf8(), value });
+                digits.push(Digit {
+                    at,
+                    end: at + c.len_utf8(),
+                    value,
+                });
                 if let Some(group) = groups.last_mut() {
                     group.end = digits.len();
                 }
@@ -210,7 +216,11 @@ pub(super) struct LuhnSums {
 impl LuhnSums {
     pub fn push(&mut self, digit: u8) {
         let digit = u32::from(digit);
-        let doubled = if digit * 2 > 9 { digit * 2 - 9 } else { digit * 2 };
+        let doubled = if digit * 2 > 9 {
+            digit * 2 - 9
+        } else {
+            digit * 2
+        };
         if self.digits.is_multiple_of(2) {
             self.doubling_even_positions += doubled;
             self.doubling_odd_positions += digit;
@@ -224,7 +234,11 @@ impl LuhnSums {
     pub fn is_valid(&self) -> bool {
         // The last digit (the check digit) is never doubled: with an even count it sits at an odd position, so the
         // doubled digits are at the even positions.
-        let sum = if self.digits.is_multiple_of(2) { self.doubling_even_positions } else { self.doubling_odd_positions };
+        let sum = if self.digits.is_multiple_of(2) {
+            self.doubling_even_positions
+        } else {
+            self.doubling_odd_positions
+        };
         sum.is_multiple_of(10)
     }
 }
@@ -256,7 +270,13 @@ pub(super) fn mask_across(parts: &[&str]) -> Option<Vec<Option<String>>> {
     if !changed.contains(&true) {
         return None;
     }
-    Some(current.into_iter().zip(changed).map(|(text, changed)| changed.then_some(text)).collect())
+    Some(
+        current
+            .into_iter()
+            .zip(changed)
+            .map(|(text, changed)| changed.then_some(text))
+            .collect(),
+    )
 }
 
 /// One pass of [`mask_across`]: with `keep_ends`, each card number of the joined text keeps its first six and
@@ -269,17 +289,24 @@ fn mask_across_once(parts: &[&str], keep_ends: bool) -> Option<Vec<Option<String
     // last digit of an earlier one ("4111 1111 and") are left out, so the digits on either side of a boundary
     // meet. A part without digits is read whole and keeps the parts around it apart.
     fn digit_at(part: &str) -> impl Iterator<Item = (usize, char)> + '_ {
-        part.char_indices().filter(|(_, c)| matches!(classify(*c), Class::Digit(_)))
+        part.char_indices()
+            .filter(|(_, c)| matches!(classify(*c), Class::Digit(_)))
     }
     let views: Vec<Range<usize>> = parts
         .iter()
         .enumerate()
         .map(|(i, part)| {
-            let (Some((first, _)), Some((last, c))) = (digit_at(part).next(), digit_at(part).last()) else {
+            let (Some((first, _)), Some((last, c))) =
+                (digit_at(part).next(), digit_at(part).last())
+            else {
                 return 0..part.len();
             };
             let start = if i > 0 { first } else { 0 };
-            let end = if i + 1 < parts.len() { last + c.len_utf8() } else { part.len() };
+            let end = if i + 1 < parts.len() {
+                last + c.len_utf8()
+            } else {
+                part.len()
+            };
             start..end
         })
         .collect();
@@ -298,9 +325,13 @@ fn mask_across_once(parts: &[&str], keep_ends: bool) -> Option<Vec<Option<String
     if crossing.is_empty() {
         return None;
     }
-    let hidden = merge_overlapping(
-        crossing.iter().map(|card| if keep_ends { card.hidden.clone() } else { card.span.clone() }),
-    );
+    let hidden = merge_overlapping(crossing.iter().map(|card| {
+        if keep_ends {
+            card.hidden.clone()
+        } else {
+            card.span.clone()
+        }
+    }));
     let mut out: Vec<Option<String>> = vec![None; parts.len()];
     for (i, part) in parts.iter().enumerate() {
         let (start, view) = (starts[i], &views[i]);
@@ -309,7 +340,9 @@ fn mask_across_once(parts: &[&str], keep_ends: bool) -> Option<Vec<Option<String
         for (offset, c) in part.char_indices() {
             let is_hidden = view.contains(&offset)
                 && matches!(classify(c), Class::Digit(_))
-                && hidden.iter().any(|range| range.contains(&(start + offset - view.start)));
+                && hidden
+                    .iter()
+                    .any(|range| range.contains(&(start + offset - view.start)));
             if is_hidden {
                 changed.push('*');
                 any = true;

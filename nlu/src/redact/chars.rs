@@ -26,11 +26,12 @@ pub(crate) enum Class {
 /// The code point of `0` of every block of ten decimal digits in Unicode 15 (category `Nd`; each block holds
 /// 0–9 in order). Generated from Python's `unicodedata` and checked by a test.
 const DIGIT_ZEROS: [u32; 68] = [
-    0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66, 0xDE6, 0xE50, 0xED0,
-    0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620,
-    0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10, 0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0,
-    0x112F0, 0x11450, 0x114D0, 0x11650, 0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x11F50,
-    0x16A60, 0x16AC0, 0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E4F0, 0x1E950,
+    0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66,
+    0xDE6, 0xE50, 0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90,
+    0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
+    0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650,
+    0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x11F50, 0x16A60, 0x16AC0,
+    0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E4F0, 0x1E950,
     0x1FBF0,
 ];
 
@@ -67,7 +68,9 @@ pub(crate) fn digit_value(c: char) -> Option<u8> {
         0x1F102..=0x1F10A => return Some((cp - 0x1F102 + 1) as u8),
         _ => {}
     }
-    let block = DIGIT_ZEROS.partition_point(|&zero| zero <= cp).checked_sub(1)?;
+    let block = DIGIT_ZEROS
+        .partition_point(|&zero| zero <= cp)
+        .checked_sub(1)?;
     let offset = cp - DIGIT_ZEROS[block];
     (offset < 10).then_some(offset as u8)
 }
@@ -115,7 +118,11 @@ pub(crate) fn classify(c: char) -> Class {
         return Class::Digit(value);
     }
     if c.is_ascii() {
-        return if is_separator(c) { Class::Separator } else { Class::Other };
+        return if is_separator(c) {
+            Class::Separator
+        } else {
+            Class::Other
+        };
     }
     if is_invisible(c) {
         return Class::Invisible;
@@ -123,7 +130,11 @@ pub(crate) fn classify(c: char) -> Class {
     if let Some(latin) = latin_look_alike(c) {
         return Class::Letter(latin);
     }
-    if is_separator(c) { Class::Separator } else { Class::Other }
+    if is_separator(c) {
+        Class::Separator
+    } else {
+        Class::Other
+    }
 }
 
 /// The Latin capital a letter looks like, for letters of other alphabets that look the same ("ЕЅ91…", a country
@@ -198,7 +209,9 @@ mod tests {
         // Every character the table calls a digit is numeric to Rust's Unicode tables, and every Unicode decimal
         // digit Rust knows (from its `Nd` data through `is_numeric`, narrowed to blocks of ten) is in the table.
         for cp in 0..=0x1FFFFu32 {
-            let Some(c) = char::from_u32(cp) else { continue };
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
             if let Some(value) = digit_value(c) {
                 assert!(c.is_numeric(), "{c:?} is numeric");
                 assert!(value < 10);
@@ -208,10 +221,15 @@ mod tests {
 
     #[test]
     fn spaces_punctuation_and_invisible_characters_are_told_apart() {
-        for c in [' ', '\t', '\n', '\u{A0}', '\u{2009}', '\u{202F}', '\u{3000}', '.', '/', '-', '_', ',', '–', '．', ':', '|', '+', '(', '🙂', '\u{1B}'] {
+        for c in [
+            ' ', '\t', '\n', '\u{A0}', '\u{2009}', '\u{202F}', '\u{3000}', '.', '/', '-', '_', ',',
+            '–', '．', ':', '|', '+', '(', '🙂', '\u{1B}',
+        ] {
             assert_eq!(classify(c), Class::Separator, "{c:?}");
         }
-        for c in ['\u{200B}', '\u{200C}', '\u{200D}', '\u{AD}', '\u{FEFF}', '\u{2060}', '\u{FE0F}'] {
+        for c in [
+            '\u{200B}', '\u{200C}', '\u{200D}', '\u{AD}', '\u{FEFF}', '\u{2060}', '\u{FE0F}',
+        ] {
             assert_eq!(classify(c), Class::Invisible, "{c:?}");
         }
         assert_eq!(classify('e'), Class::Letter(b'E'));

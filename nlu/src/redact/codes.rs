@@ -56,7 +56,12 @@ fn security_code_patterns() -> &'static [Regex; 4] {
 pub(super) fn mask_security_codes(text: &str) -> Option<String> {
     let mut codes: Vec<std::ops::Range<usize>> = security_code_patterns()
         .iter()
-        .flat_map(|pattern| pattern.captures_iter(text).filter_map(|c| c.get(1)).map(|code| code.range()))
+        .flat_map(|pattern| {
+            pattern
+                .captures_iter(text)
+                .filter_map(|c| c.get(1))
+                .map(|code| code.range())
+        })
         .collect();
     if codes.is_empty() {
         return None;

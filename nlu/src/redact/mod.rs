@@ -78,15 +78,22 @@ pub struct SplitNumber {
 /// so that the transcript as shown holds no card number either. A security code sent alone after its cue or
 /// after the card ("my cvv is", then "165") is masked too.
 pub fn mask_split_number(earlier: &[&str], latest: &str) -> Option<SplitNumber> {
-    let original: Vec<&str> = earlier.iter().copied().chain(std::iter::once(latest)).collect();
+    let original: Vec<&str> = earlier
+        .iter()
+        .copied()
+        .chain(std::iter::once(latest))
+        .collect();
     let last = earlier.len();
     // Per part, the characters (by index) that some reading turns into `*`.
-    let mut hidden: Vec<std::collections::BTreeSet<usize>> = vec![Default::default(); original.len()];
+    let mut hidden: Vec<std::collections::BTreeSet<usize>> =
+        vec![Default::default(); original.len()];
     for position in (0..=last).rev() {
         let mut order: Vec<usize> = (0..last).collect();
         order.insert(position, last);
         let parts: Vec<&str> = order.iter().map(|&i| original[i]).collect();
-        let Some(changes) = cards::mask_across(&parts) else { continue };
+        let Some(changes) = cards::mask_across(&parts) else {
+            continue;
+        };
         for (&i, change) in order.iter().zip(changes) {
             let Some(text) = change else { continue };
             // Masking replaces digits by `*` one for one, so characters line up.
@@ -100,7 +107,12 @@ pub fn mask_split_number(earlier: &[&str], latest: &str) -> Option<SplitNumber> 
     let mut texts: Vec<String> = original
         .iter()
         .zip(&hidden)
-        .map(|(text, hidden)| text.chars().enumerate().map(|(at, c)| if hidden.contains(&at) { '*' } else { c }).collect())
+        .map(|(text, hidden)| {
+            text.chars()
+                .enumerate()
+                .map(|(at, c)| if hidden.contains(&at) { '*' } else { c })
+                .collect()
+        })
         .collect();
     let mut changed: Vec<bool> = hidden.iter().map(|h| !h.is_empty()).collect();
     let stored: Vec<&str> = texts.iter().map(String::as_str).collect();
@@ -122,9 +134,16 @@ pub fn mask_split_number(earlier: &[&str], latest: &str) -> Option<SplitNumber> 
     if !changed.contains(&true) {
         return None;
     }
-    let mut results: Vec<Option<String>> = texts.into_iter().zip(changed).map(|(text, changed)| changed.then_some(text)).collect();
+    let mut results: Vec<Option<String>> = texts
+        .into_iter()
+        .zip(changed)
+        .map(|(text, changed)| changed.then_some(text))
+        .collect();
     let latest = results.pop().flatten();
-    Some(SplitNumber { earlier: results, latest })
+    Some(SplitNumber {
+        earlier: results,
+        latest,
+    })
 }
 
 /// Whether a message could be part of a card number split over messages: it has a run of at least four digits

@@ -4,11 +4,17 @@ use super::*;
 
 #[test]
 fn a_card_number_keeps_only_its_first_six_and_last_four_digits() {
-    assert_eq!(redact("my card is 4111 1111 1111 1111 thanks"), "my card is 411111******1111 thanks");
+    assert_eq!(
+        redact("my card is 4111 1111 1111 1111 thanks"),
+        "my card is 411111******1111 thanks"
+    );
     assert_eq!(redact("4111-1111-1111-1111"), "411111******1111");
     assert_eq!(redact("4111111111111111"), "411111******1111");
     assert_eq!(redact("amex 3782 822463 10005."), "amex 378282******0005.");
-    assert_eq!(redact("mi tarjeta es 5555555555554444, ¿qué pasó?"), "mi tarjeta es 555555******4444, ¿qué pasó?");
+    assert_eq!(
+        redact("mi tarjeta es 5555555555554444, ¿qué pasó?"),
+        "mi tarjeta es 555555******4444, ¿qué pasó?"
+    );
 }
 
 #[test]
@@ -28,7 +34,11 @@ fn a_card_number_is_found_whatever_separates_its_groups() {
         "4111. 1111. 1111. 1111",
         "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1",
     ] {
-        assert_eq!(redact(&format!("card: {typed} ok")), "card: 411111******1111 ok", "{typed:?}");
+        assert_eq!(
+            redact(&format!("card: {typed} ok")),
+            "card: 411111******1111 ok",
+            "{typed:?}"
+        );
     }
 }
 
@@ -43,7 +53,10 @@ fn invisible_characters_inside_a_card_number_do_not_hide_it() {
         "4\u{FE0F}\u{20E3}111111111111111",
     ] {
         let masked = redact(typed);
-        assert!(masked.contains("411111******1111"), "{typed:?} → {masked:?}");
+        assert!(
+            masked.contains("411111******1111"),
+            "{typed:?} → {masked:?}"
+        );
         assert!(!contains_pan(&masked), "{typed:?} → {masked:?}");
     }
 }
@@ -51,23 +64,33 @@ fn invisible_characters_inside_a_card_number_do_not_hide_it() {
 #[test]
 fn digits_of_other_scripts_are_read_as_digits() {
     for typed in [
-        "４１１１ １１１１ １１１１ １１１１",                // fullwidth
-        "٤١١١ ١١١١ ١١١١ ١١١١",                               // Arabic-Indic
-        "۴۱۱۱۱۱۱۱۱۱۱۱۱۱۱۱",                                   // Extended Arabic-Indic (Persian)
-        "४१११ ११११ ११११ ११११",                                // Devanagari
-        "৪১১১-১১১১-১১১১-১১১১",                                // Bengali
-        "๔๑๑๑ ๑๑๑๑ ๑๑๑๑ ๑๑๑๑",                                // Thai
-        "4111 １１１１ ١١١١ 1111",                              // mixed
-        "𝟒𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏",                                // mathematical bold
+        "４１１１ １１１１ １１１１ １１１１", // fullwidth
+        "٤١١١ ١١١١ ١١١١ ١١١١",                 // Arabic-Indic
+        "۴۱۱۱۱۱۱۱۱۱۱۱۱۱۱۱",                    // Extended Arabic-Indic (Persian)
+        "४१११ ११११ ११११ ११११",                 // Devanagari
+        "৪১১১-১১১১-১১১১-১১১১",                 // Bengali
+        "๔๑๑๑ ๑๑๑๑ ๑๑๑๑ ๑๑๑๑",                 // Thai
+        "4111 １１１１ ١١١١ 1111",             // mixed
+        "𝟒𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏",                    // mathematical bold
     ] {
-        assert_eq!(redact(&format!("tarjeta {typed}")), "tarjeta 411111******1111", "{typed:?}");
+        assert_eq!(
+            redact(&format!("tarjeta {typed}")),
+            "tarjeta 411111******1111",
+            "{typed:?}"
+        );
     }
 }
 
 #[test]
 fn a_card_number_next_to_other_digits_is_still_found() {
-    assert_eq!(redact("call 555 4111 1111 1111 1111"), "call 555 411111******1111");
-    assert_eq!(redact("two: 4111111111111111 and 5555555555554444"), "two: 411111******1111 and 555555******4444");
+    assert_eq!(
+        redact("call 555 4111 1111 1111 1111"),
+        "call 555 411111******1111"
+    );
+    assert_eq!(
+        redact("two: 4111111111111111 and 5555555555554444"),
+        "two: 411111******1111 and 555555******4444"
+    );
 }
 
 #[test]
@@ -101,16 +124,31 @@ fn security_codes_become_stars() {
         ("CVC: 4567", "CVC: ***"),
         ("cvv2 321 and that's it", "cvv2 *** and that's it"),
         ("the security code is 999", "the security code is ***"),
-        ("the 3 digits on the back are 246", "the 3 digits on the back are ***"),
-        ("numbers on the back of my card: 135", "numbers on the back of my card: ***"),
-        ("mi código de seguridad es 123", "mi código de seguridad es ***"),
-        ("los 3 dígitos de atrás son 852", "los 3 dígitos de atrás son ***"),
+        (
+            "the 3 digits on the back are 246",
+            "the 3 digits on the back are ***",
+        ),
+        (
+            "numbers on the back of my card: 135",
+            "numbers on the back of my card: ***",
+        ),
+        (
+            "mi código de seguridad es 123",
+            "mi código de seguridad es ***",
+        ),
+        (
+            "los 3 dígitos de atrás son 852",
+            "los 3 dígitos de atrás son ***",
+        ),
         ("el codigo del reverso: 741", "el codigo del reverso: ***"),
         ("my pin is 4821", "my pin is ***"),
         ("cvv 1 2 3 thanks", "cvv *** thanks"),
         ("cvv ١٢٣", "cvv ***"),
         ("cvv １２３", "cvv ***"),
-        ("card 4111 1111 1111 1111 cvv 123", "card 411111******1111 cvv ***"),
+        (
+            "card 4111 1111 1111 1111 cvv 123",
+            "card 411111******1111 cvv ***",
+        ),
     ] {
         assert_eq!(redact(typed), masked, "{typed:?}");
     }
@@ -120,15 +158,27 @@ fn security_codes_become_stars() {
 fn a_security_code_word_without_a_short_code_changes_nothing() {
     assert_eq!(redact("what is a cvv?"), "what is a cvv?");
     assert_eq!(redact("cvv 12345"), "cvv 12345");
-    assert_eq!(redact("I need 3 digits on the back? no idea"), "I need 3 digits on the back? no idea");
+    assert_eq!(
+        redact("I need 3 digits on the back? no idea"),
+        "I need 3 digits on the back? no idea"
+    );
 }
 
 #[test]
 fn ibans_keep_country_check_digits_and_last_four() {
-    assert_eq!(redact("send it to ES91 2100 0418 4502 0005 1332 please"), "send it to ES91******1332 please");
-    assert_eq!(redact("IBAN: GB82WEST12345698765432"), "IBAN: GB82******5432");
+    assert_eq!(
+        redact("send it to ES91 2100 0418 4502 0005 1332 please"),
+        "send it to ES91******1332 please"
+    );
+    assert_eq!(
+        redact("IBAN: GB82WEST12345698765432"),
+        "IBAN: GB82******5432"
+    );
     // Fails mod-97: left alone.
-    assert_eq!(redact("ES91 2100 0418 4502 0005 1333"), "ES91 2100 0418 4502 0005 1333");
+    assert_eq!(
+        redact("ES91 2100 0418 4502 0005 1333"),
+        "ES91 2100 0418 4502 0005 1333"
+    );
 }
 
 #[test]
@@ -147,8 +197,11 @@ fn a_card_number_split_over_messages_is_masked_in_every_part() {
     assert_eq!(masked[1].as_deref(), Some("**** 1111 is it blocked?"));
     let three = ["4111", "1111.1111", "1111"];
     let masked = mask_across_messages(&three).expect("three parts");
-    let joined: Vec<String> =
-        masked.iter().zip(three).map(|(m, p)| m.clone().unwrap_or_else(|| p.to_owned())).collect();
+    let joined: Vec<String> = masked
+        .iter()
+        .zip(three)
+        .map(|(m, p)| m.clone().unwrap_or_else(|| p.to_owned()))
+        .collect();
     assert!(!contains_pan(&joined.join("\n")), "{joined:?}");
     assert!(mask_across_messages(&["hello", "4111 1111"]).is_none());
     assert!(mask_across_messages(&["4111 1111 1111 1111"]).is_none());
@@ -158,7 +211,10 @@ fn a_card_number_split_over_messages_is_masked_in_every_part() {
 
 /// The digits of `parts` read in `order`, joined: what someone reading the transcript that way sees.
 fn digits_in(parts: &[String], order: &[usize]) -> String {
-    order.iter().flat_map(|&i| parts[i].chars().filter(char::is_ascii_digit)).collect()
+    order
+        .iter()
+        .flat_map(|&i| parts[i].chars().filter(char::is_ascii_digit))
+        .collect()
 }
 
 #[test]
@@ -167,18 +223,31 @@ fn a_split_number_is_found_whichever_part_was_stored_first() {
     // Two halves of equal length pass Luhn in either order, so both readings are masked: more is hidden than
     // first six + last four, never less.
     let found = mask_split_number(&["my card is 4539 1488"], "0343 6467").expect("in order");
-    let parts = vec![found.earlier[0].clone().expect("first part masked"), found.latest.clone().expect("second part masked")];
+    let parts = vec![
+        found.earlier[0].clone().expect("first part masked"),
+        found.latest.clone().expect("second part masked"),
+    ];
     for order in [[0, 1], [1, 0]] {
         let seen = digits_in(&parts, &order);
         assert!(!contains_pan(&seen) && seen.len() <= 10, "{parts:?}");
     }
     // The second part was stored first; the first part arrives last.
-    let found = mask_split_number(&["hello", "0343 6467 ok"], "my card is 4539 1488").expect("out of order");
-    let parts = vec![found.earlier[1].clone().expect("stored part masked"), found.latest.clone().expect("latest masked")];
+    let found = mask_split_number(&["hello", "0343 6467 ok"], "my card is 4539 1488")
+        .expect("out of order");
+    let parts = vec![
+        found.earlier[1].clone().expect("stored part masked"),
+        found.latest.clone().expect("latest masked"),
+    ];
     for order in [[0, 1], [1, 0]] {
         let seen = digits_in(&parts, &order);
-        assert!(!contains_pan(&seen) && !seen.contains(&pan[6..12]), "{parts:?}");
-        assert!(seen.len() <= 10, "at most six + four digits stay: {parts:?}");
+        assert!(
+            !contains_pan(&seen) && !seen.contains(&pan[6..12]),
+            "{parts:?}"
+        );
+        assert!(
+            seen.len() <= 10,
+            "at most six + four digits stay: {parts:?}"
+        );
     }
     assert!(mask_split_number(&["hello"], "1111 1111").is_none());
 }
@@ -235,8 +304,14 @@ fn redacting_twice_changes_nothing_more() {
 
 #[test]
 fn the_intent_model_reads_a_redacted_message_without_its_masks() {
-    assert_eq!(without_masks("my card is 407907******3978, cvv ***!"), "my card is  , cvv  !");
-    assert_eq!(without_masks(&redact("card 4111 1111 1111 1111 please")), "card   please");
+    assert_eq!(
+        without_masks("my card is 407907******3978, cvv ***!"),
+        "my card is  , cvv  !"
+    );
+    assert_eq!(
+        without_masks(&redact("card 4111 1111 1111 1111 please")),
+        "card   please"
+    );
     assert_eq!(without_masks("5 * 3 ** 2 = 30"), "5 * 3 ** 2 = 30");
     assert_eq!(without_masks("ñ***é"), "ñ é");
     assert!(matches!(without_masks("no masks here"), Cow::Borrowed(_)));
@@ -247,12 +322,22 @@ fn masking_a_split_number_leaves_no_number_formed_by_its_own_stars() {
     // Found by the fuzzer: hiding "82-82" in the first part left the group "8", and "4111 1131 11112 8" (14
     // digits) passed Luhn on its own.
     let text = "my card 4111 1131 11112-82-822463 amex 3782-82-822463-1\u{0}005";
-    let middle = text.char_indices().map(|(i, _)| i).nth(text.chars().count() / 2).unwrap_or(0);
-    let (first, second) = (redact(&text[..middle]).into_owned(), redact(&text[middle..]).into_owned());
+    let middle = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .nth(text.chars().count() / 2)
+        .unwrap_or(0);
+    let (first, second) = (
+        redact(&text[..middle]).into_owned(),
+        redact(&text[middle..]).into_owned(),
+    );
     let split = mask_split_number(&[&first], &second).expect("a number crosses the halves");
     let first = split.earlier[0].clone().unwrap_or(first);
     let second = split.latest.unwrap_or(second);
-    assert!(!contains_pan(&format!("{first}\n{second}")), "{first:?} / {second:?}");
+    assert!(
+        !contains_pan(&format!("{first}\n{second}")),
+        "{first:?} / {second:?}"
+    );
 }
 
 #[test]
@@ -263,14 +348,24 @@ fn reading_messages_in_another_order_never_leaves_a_number_in_the_stored_order()
     let split = mask_split_number(&[first], second).expect("some reading holds a number");
     let first = split.earlier[0].clone().unwrap_or_else(|| first.to_owned());
     let second = split.latest.unwrap_or_else(|| second.to_owned());
-    assert!(!contains_pan(&format!("{first}\n{second}")), "{first:?} / {second:?}");
+    assert!(
+        !contains_pan(&format!("{first}\n{second}")),
+        "{first:?} / {second:?}"
+    );
 }
 
 #[test]
 fn a_card_number_is_found_whatever_punctuation_or_symbol_separates_its_groups() {
-    for separator in [":", ";", "|", "+", "~", "#", "=", "\"", ")(", "][", "\u{FF1A}", "\u{2043}", "\u{301C}", "…", "💳", "\u{2800}", "\u{1B}"] {
+    for separator in [
+        ":", ";", "|", "+", "~", "#", "=", "\"", ")(", "][", "\u{FF1A}", "\u{2043}", "\u{301C}",
+        "…", "💳", "\u{2800}", "\u{1B}",
+    ] {
         let typed = ["4111", "1111", "1111", "1111"].join(separator);
-        assert_eq!(redact(&format!("card {typed} thanks")), "card 411111******1111 thanks", "{separator:?}");
+        assert_eq!(
+            redact(&format!("card {typed} thanks")),
+            "card 411111******1111 thanks",
+            "{separator:?}"
+        );
     }
     assert_eq!(redact("card ④①①①①①①①①①①①①①①①"), "card 411111******1111");
 }
@@ -281,7 +376,10 @@ fn security_codes_in_more_wordings_become_stars() {
         ("verification value: 703", "verification value: ***"),
         ("257 is my cvv", "*** is my cvv"),
         ("143 es mi cvv", "*** es mi cvv"),
-        ("291 es el código de seguridad", "*** es el código de seguridad"),
+        (
+            "291 es el código de seguridad",
+            "*** es el código de seguridad",
+        ),
         ("c.v.v. 185", "c.v.v. ***"),
         ("C V V 802", "C V V ***"),
         ("sec code 791", "sec code ***"),
@@ -295,12 +393,18 @@ fn security_codes_in_more_wordings_become_stars() {
         ("código de 3 dígitos 924", "código de 3 dígitos ***"),
         ("número de verificación 395", "número de verificación ***"),
         ("4861962582439502 12/27 026", "486196******9502 12/27 ***"),
-        ("4861962582439502, exp 12/27, 218", "486196******9502, exp 12/27, ***"),
+        (
+            "4861962582439502, exp 12/27, 218",
+            "486196******9502, exp 12/27, ***",
+        ),
         ("4861962582439502 1227 625", "486196******9502 1227 ***"),
     ] {
         assert_eq!(redact(typed), masked, "{typed:?}");
     }
-    assert_eq!(redact("call me at 12:30 about 3 cards"), "call me at 12:30 about 3 cards");
+    assert_eq!(
+        redact("call me at 12:30 about 3 cards"),
+        "call me at 12:30 about 3 cards"
+    );
 }
 
 #[test]
@@ -309,7 +413,8 @@ fn a_security_code_sent_after_its_cue_or_its_card_is_masked() {
     assert_eq!(found.latest.as_deref(), Some("***"));
     let found = mask_split_number(&["mi código de seguridad es"], "420 gracias").expect("Spanish");
     assert_eq!(found.latest.as_deref(), Some("*** gracias"));
-    let found = mask_split_number(&["card 486196******9502"], "540").expect("a code after the card");
+    let found =
+        mask_split_number(&["card 486196******9502"], "540").expect("a code after the card");
     assert_eq!(found.latest.as_deref(), Some("***"));
     assert!(mask_split_number(&["how are you"], "165").is_none());
 }
@@ -321,7 +426,10 @@ fn look_alike_letters_and_spaced_ibans_are_still_ibans() {
 
 #[test]
 fn words_around_the_parts_of_a_split_number_do_not_hide_it() {
-    for (first, second) in [("my card is 4539 1488 and", "then 0343 6467 ok"), ("first part: 453914880343", "last four: 6467")] {
+    for (first, second) in [
+        ("my card is 4539 1488 and", "then 0343 6467 ok"),
+        ("first part: 453914880343", "last four: 6467"),
+    ] {
         let found = mask_split_number(&[first], second).expect("words around the parts");
         let parts = vec![
             found.earlier[0].clone().unwrap_or_else(|| first.to_owned()),

@@ -70,7 +70,11 @@ impl CoreBanking for DemoBank {
         Ok(rows.iter().map(card).collect())
     }
 
-    async fn recent_transactions(&self, customer_ref: &str, limit: i64) -> Result<Vec<Transaction>, BankingError> {
+    async fn recent_transactions(
+        &self,
+        customer_ref: &str,
+        limit: i64,
+    ) -> Result<Vec<Transaction>, BankingError> {
         let client = self.db.client().await?;
         let rows = client
             .query(
@@ -92,7 +96,12 @@ impl CoreBanking for DemoBank {
             .collect())
     }
 
-    async fn block_card(&self, customer_ref: &str, card_id: Uuid, reason: &str) -> Result<Card, BankingError> {
+    async fn block_card(
+        &self,
+        customer_ref: &str,
+        card_id: Uuid,
+        reason: &str,
+    ) -> Result<Card, BankingError> {
         let client = self.db.client().await?;
         // The customer_ref condition makes it impossible to block another customer's card.
         client

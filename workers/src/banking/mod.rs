@@ -81,8 +81,14 @@ impl From<tokio_postgres::Error> for BankingError {
 /// What JoxAI needs from a bank's core systems. `customer_ref` is the bank's own reference of a
 /// verified customer; implementations must only ever return that customer's data.
 pub trait CoreBanking: Send + Sync + 'static {
-    fn accounts(&self, customer_ref: &str) -> impl Future<Output = Result<Vec<Account>, BankingError>> + Send;
-    fn cards(&self, customer_ref: &str) -> impl Future<Output = Result<Vec<Card>, BankingError>> + Send;
+    fn accounts(
+        &self,
+        customer_ref: &str,
+    ) -> impl Future<Output = Result<Vec<Account>, BankingError>> + Send;
+    fn cards(
+        &self,
+        customer_ref: &str,
+    ) -> impl Future<Output = Result<Vec<Card>, BankingError>> + Send;
     fn recent_transactions(
         &self,
         customer_ref: &str,
@@ -95,7 +101,10 @@ pub trait CoreBanking: Send + Sync + 'static {
         card_id: Uuid,
         reason: &str,
     ) -> impl Future<Output = Result<Card, BankingError>> + Send;
-    fn products(&self, kind: &str) -> impl Future<Output = Result<Vec<Product>, BankingError>> + Send;
+    fn products(
+        &self,
+        kind: &str,
+    ) -> impl Future<Output = Result<Vec<Product>, BankingError>> + Send;
 }
 
 /// `123456` minor units of EUR → `€1,234.56` (English) or `1.234,56 €` (Spanish).

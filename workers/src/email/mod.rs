@@ -58,9 +58,16 @@ impl EmailWorker {
                 tracing::info!("no SMTP host configured (JOXAI_SMTP__HOST): emails are not sent");
                 (None, None)
             }
-            Some(host) => (Some(transport(host, smtp)?), Some(smtp.from.parse::<Mailbox>()?)),
+            Some(host) => (
+                Some(transport(host, smtp)?),
+                Some(smtp.from.parse::<Mailbox>()?),
+            ),
         };
-        Ok(Self { platform, transport, from })
+        Ok(Self {
+            platform,
+            transport,
+            from,
+        })
     }
 
     /// The emails an event calls for (reads preferences and contacts; sends nothing).
@@ -71,8 +78,20 @@ impl EmailWorker {
         match raw.kind.as_str() {
             TicketUpdated::TYPE => {
                 let event = raw.decode::<TicketUpdated>()?.payload;
-                let Some(assignee) = event.ticket.assignee_id.filter(|_| event.change == "assigned") else { return Ok(out) };
-                let row = client.query_opt("SELECT email FROM users WHERE id = $1 AND active", &[&assignee]).await.map_err(db)?;
+                let Some(assignee) = event
+                    .ticket
+                    .assignee_id
+                    .filter(|_| event.change == "assigned")
+                else {
+                    return Ok(out);
+                };
+                let row = client
+                    .query_opt(
+                        "SELECT email FROM users WHERE id = $1 AND active",
+                        &[&assignee],
+                    )
+                    .await
+                    .map_err(db)?;
                 let Some(row) = row else { return Ok(out) };
                 let preferences = settings::load_preferences(&self.platform.db, assignee).await?;
                 if preferences.email.ticket_assigned {
@@ -90,7 +109,10 @@ impl EmailWorker {
                     return Ok(out);
                 }
                 let online: i64 = client
-                    .query_one("SELECT count(*) FROM users WHERE active AND availability = 'online'", &[])
+                    .query_one(
+                        "SELECT count(*) FROM users WHERE active AND availability = 'online'",
+                        &[],
+                    )
                     .await
                     .map_err(db)?
                     .get(0);
@@ -105,7 +127,8 @@ impl EmailWorker {
                     .await
                     .map_err(db)?;
                 for row in rows {
-                    let preferences = settings::load_preferences(&self.platform.db, row.get(0)).await?;
+                    let preferences =
+                        settings::load_preferences(&self.platform.db, row.get(0)).await?;
                     if preferences.email.urgent_in_queue {
                         out.push(Outgoing {
                             kind: EmailKind::UrgentInQueue,
@@ -124,7 +147,10 @@ impl EmailWorker {
                 }
                 let conversation_id = event.message.message.conversation_id;
                 let row = client
-                    .query_opt("SELECT email FROM conversation_contacts WHERE conversation_id = $1", &[&conversation_id])
+                    .query_opt(
+                        "SELECT email FROM conversation_contacts WHERE conversation_id = $1",
+                        &[&conversation_id],
+                    )
                     .await
                     .map_err(db)?;
                 if let Some(row) = row {
@@ -146,11 +172,22 @@ impl EmailWorker {
     }
 
     /// Send one email unless its row says it was sent already; record the outcome.
-    async fn send_once(&self, event_id: Uuid, email: &Outgoing, delivery: &Delivery) -> Result<(), Failure> {
-        let (Some(transport), Some(from)) = (&self.transport, &self.from) else { return Ok(()) };
+    async fn send_once(
+        &self,
+        event_id: Uuid,
+        email: &Outgoing,
+        delivery: &Delivery,
+    ) -> Result<(), Failure> {
+        let (Some(transport), Some(from)) = (&self.transport, &self.from) else {
+            return Ok(());
+        };
         let profile = self.platform.settings.current().settings.profile.clone();
         let rendered = render(email.kind, &email.locale, &profile, &email.fields);
-        let dedup_key = format!("{event_id}:{}:{}", email.kind.as_str(), email.recipient.to_lowercase());
+        let dedup_key = format!(
+            "{event_id}:{}:{}",
+            email.kind.as_str(),
+            email.recipient.to_lowercase()
+        );
         let client = self.platform.db.client().await?;
         // The id is derived from the key, so a redelivery computes the same id and `Message-ID`.
         let id = Uuid::new_v5(&Uuid::NAMESPACE_OID, dedup_key.as_bytes());
@@ -160,7 +197,15 @@ impl EmailWorker {
                  VALUES ($1, $2, $3, $4, $5, $6, $7)
                  ON CONFLICT (dedup_key) DO UPDATE SET dedup_key = EXCLUDED.dedup_key
                  RETURNING status",
-                &[&id, &dedup_key, &event_id, &email.kind.as_str(), &email.recipient, &email.locale, &rendered.subject],
+                &[
+                    &id,
+                    &dedup_key,
+                    &event_id,
+                    &email.kind.as_str(),
+                    &email.recipient,
+                    &email.locale,
+                    &rendered.subject,
+                ],
             )
             .await
             .map_err(db)?;
@@ -184,7 +229,10 @@ impl EmailWorker {
             .to(to)
             .subject(rendered.subject.clone())
             .message_id(Some(format!("<{id}@joxai>")))
-            .multipart(MultiPart::alternative_plain_html(rendered.text.clone(), rendered.html.clone()))
+            .multipart(MultiPart::alternative_plain_html(
+                rendered.text.clone(),
+                rendered.html.clone(),
+            ))
             .map_err(|e| Failure::Permanent(e.into()))?;
         match transport.send(mail).await {
             Ok(_) => {
@@ -236,7 +284,10 @@ fn transport(host: &str, smtp: &SmtpConfig) -> anyhow::Result<AsyncSmtpTransport
         .tls(tls)
         .timeout(Some(std::time::Duration::from_millis(smtp.timeout_ms)));
     if let (Some(user), Some(password)) = (&smtp.username, &smtp.password) {
-        builder = builder.credentials(Credentials::new(user.clone(), password.expose_secret().to_owned()));
+        builder = builder.credentials(Credentials::new(
+            user.clone(),
+            password.expose_secret().to_owned(),
+        ));
     }
     Ok(builder.build())
 }

@@ -74,33 +74,64 @@ pub fn render(kind: EmailKind, locale: &str, profile: &BankProfile, f: &Fields) 
     let (subject, lines): (String, Vec<String>) = match (kind, es) {
         (EmailKind::TicketAssigned, false) => (
             format!("Ticket {number} was assigned to you"),
-            vec![format!("Ticket {number} ({}) is now yours:", f.priority), subject_line.clone(), "Open the panel to answer the customer.".into()],
+            vec![
+                format!("Ticket {number} ({}) is now yours:", f.priority),
+                subject_line.clone(),
+                "Open the panel to answer the customer.".into(),
+            ],
         ),
         (EmailKind::TicketAssigned, true) => (
             format!("Se le ha asignado el ticket {number}"),
-            vec![format!("El ticket {number} ({}) es ahora suyo:", priority_es(&f.priority)), subject_line.clone(), "Abra el panel para responder al cliente.".into()],
+            vec![
+                format!(
+                    "El ticket {number} ({}) es ahora suyo:",
+                    priority_es(&f.priority)
+                ),
+                subject_line.clone(),
+                "Abra el panel para responder al cliente.".into(),
+            ],
         ),
         (EmailKind::UrgentInQueue, false) => (
             format!("Urgent ticket {number} is waiting and nobody is online"),
-            vec![format!("Urgent ticket {number} is in the queue:"), subject_line.clone(), "Nobody is online to take it. Please sign in to the panel.".into()],
+            vec![
+                format!("Urgent ticket {number} is in the queue:"),
+                subject_line.clone(),
+                "Nobody is online to take it. Please sign in to the panel.".into(),
+            ],
         ),
         (EmailKind::UrgentInQueue, true) => (
             format!("El ticket urgente {number} espera y no hay nadie conectado"),
-            vec![format!("El ticket urgente {number} está en la cola:"), subject_line.clone(), "No hay nadie conectado para atenderlo. Entre en el panel, por favor.".into()],
+            vec![
+                format!("El ticket urgente {number} está en la cola:"),
+                subject_line.clone(),
+                "No hay nadie conectado para atenderlo. Entre en el panel, por favor.".into(),
+            ],
         ),
         (EmailKind::AgentReply, false) => (
             format!("{bank}: {agent} answered your message"),
-            vec![format!("{agent} from {bank} wrote:"), text.clone(), "Reply in the chat on our website to continue the conversation.".into()],
+            vec![
+                format!("{agent} from {bank} wrote:"),
+                text.clone(),
+                "Reply in the chat on our website to continue the conversation.".into(),
+            ],
         ),
         (EmailKind::AgentReply, true) => (
             format!("{bank}: {agent} ha respondido a su mensaje"),
-            vec![format!("{agent}, de {bank}, escribió:"), text.clone(), "Responda en el chat de nuestra web para continuar la conversación.".into()],
+            vec![
+                format!("{agent}, de {bank}, escribió:"),
+                text.clone(),
+                "Responda en el chat de nuestra web para continuar la conversación.".into(),
+            ],
         ),
     };
     let footer = if es {
-        format!("Este correo lo envía {bank} a través de JoxAI. Nunca le pediremos el número de su tarjeta ni sus contraseñas.")
+        format!(
+            "Este correo lo envía {bank} a través de JoxAI. Nunca le pediremos el número de su tarjeta ni sus contraseñas."
+        )
     } else {
-        format!("This email is sent by {bank} through JoxAI. We will never ask for your card number or passwords.")
+        format!(
+            "This email is sent by {bank} through JoxAI. We will never ask for your card number or passwords."
+        )
     };
     let subject = subject.replace(['\r', '\n'], " ");
     let text_body = format!("{}\n\n--\n{footer}\n", lines.join("\n\n"));
@@ -115,7 +146,11 @@ pub fn render(kind: EmailKind, locale: &str, profile: &BankProfile, f: &Fields) 
         name = escape_html(&bank),
         footer = escape_html(&footer),
     );
-    Rendered { subject, text: text_body, html }
+    Rendered {
+        subject,
+        text: text_body,
+        html,
+    }
 }
 
 fn priority_es(priority: &str) -> &str {
@@ -136,10 +171,21 @@ mod tests {
     #[test]
     fn markup_in_any_field_is_escaped_in_the_html_part() {
         let profile = SystemSettings::default().profile;
-        let f = Fields { text: "<script>alert('x')</script> & more".into(), agent_name: "<b>Eve</b>".into(), ..Fields::default() };
+        let f = Fields {
+            text: "<script>alert('x')</script> & more".into(),
+            agent_name: "<b>Eve</b>".into(),
+            ..Fields::default()
+        };
         let r = render(EmailKind::AgentReply, "en", &profile, &f);
-        assert!(!r.html.contains("<script>") && !r.html.contains("<b>Eve"), "{}", r.html);
-        assert!(r.html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more"));
+        assert!(
+            !r.html.contains("<script>") && !r.html.contains("<b>Eve"),
+            "{}",
+            r.html
+        );
+        assert!(
+            r.html
+                .contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more")
+        );
         assert!(r.text.contains("<script>"), "plain text stays as written");
     }
 
@@ -151,12 +197,19 @@ mod tests {
             ticket_subject: "card 4111111111111111".into(),
             ..Fields::default()
         };
-        for kind in [EmailKind::AgentReply, EmailKind::TicketAssigned, EmailKind::UrgentInQueue] {
+        for kind in [
+            EmailKind::AgentReply,
+            EmailKind::TicketAssigned,
+            EmailKind::UrgentInQueue,
+        ] {
             for locale in ["en", "es"] {
                 let r = render(kind, locale, &profile, &f);
                 for part in [&r.subject, &r.text, &r.html] {
                     let digits: String = part.chars().filter(char::is_ascii_digit).collect();
-                    assert!(!digits.contains("4111111111111111"), "{kind:?}/{locale}: {part}");
+                    assert!(
+                        !digits.contains("4111111111111111"),
+                        "{kind:?}/{locale}: {part}"
+                    );
                 }
             }
         }
@@ -165,8 +218,20 @@ mod tests {
     #[test]
     fn spanish_emails_are_in_spanish() {
         let profile = SystemSettings::default().profile;
-        let f = Fields { ticket_number: "T-1".into(), priority: "high".into(), ..Fields::default() };
-        assert!(render(EmailKind::TicketAssigned, "es", &profile, &f).subject.starts_with("Se le ha asignado"));
-        assert!(render(EmailKind::TicketAssigned, "en", &profile, &f).subject.starts_with("Ticket T-1"));
+        let f = Fields {
+            ticket_number: "T-1".into(),
+            priority: "high".into(),
+            ..Fields::default()
+        };
+        assert!(
+            render(EmailKind::TicketAssigned, "es", &profile, &f)
+                .subject
+                .starts_with("Se le ha asignado")
+        );
+        assert!(
+            render(EmailKind::TicketAssigned, "en", &profile, &f)
+                .subject
+                .starts_with("Ticket T-1")
+        );
     }
 }

@@ -16,11 +16,11 @@ use std::time::Instant;
 use joxai_nlu::{IntentModel, Prediction};
 use joxai_platform::Platform;
 use joxai_platform::metrics::metrics;
+use joxai_platform::settings::{EscalationSettings, IntentRoute};
 use joxai_schemas::commands::EscalateConversation;
 use joxai_schemas::events::{MessageClassified, MessageCreated};
 use joxai_schemas::types::{ConversationOwner, Decision, EscalationReason, Priority, Sender};
 use joxai_schemas::{Envelope, Event, RawEnvelope};
-use joxai_platform::settings::{EscalationSettings, IntentRoute};
 use policy::{IntentPolicy, LOW_CONFIDENCE};
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -48,7 +48,10 @@ impl Verdict {
 
     /// Whether the bot answers with a banking answer: not escalated, not out of scope, not a guess.
     pub fn answers_as_banking(&self) -> bool {
-        self.decision == Decision::Bot && self.reason.is_none() && self.intent != OUT_OF_SCOPE && self.confidence >= LOW_CONFIDENCE
+        self.decision == Decision::Bot
+            && self.reason.is_none()
+            && self.intent != OUT_OF_SCOPE
+            && self.confidence >= LOW_CONFIDENCE
     }
 }
 
@@ -62,7 +65,11 @@ pub use joxai_schemas::events::ConversationHistory as History;
 /// visible, so no `before` is needed) and by the classifier's own read when an event lacks them.
 pub(crate) fn history_columns(conversation: &str, before: Option<&str>) -> String {
     let before = before
-        .map(|m| format!("AND id <> {m} AND created_at <= (SELECT created_at FROM messages WHERE id = {m})"))
+        .map(|m| {
+            format!(
+                "AND id <> {m} AND created_at <= (SELECT created_at FROM messages WHERE id = {m})"
+            )
+        })
         .unwrap_or_default();
     format!(
         "(SELECT text FROM messages WHERE conversation_id = {conversation} AND sender = 'customer' {before}
@@ -76,16 +83,58 @@ pub(crate) fn history_columns(conversation: &str, before: Option<&str>) -> Strin
 /// a customer who asks for a person gets one, whatever the model thinks.
 const ASK_FOR_HUMAN: &[&str] = &[
     // Not "human" alone: "how many bones are in the human body" is not a request for a person.
-    "a human", "to human", "human agent", "human please", "human being", "real human", "real person", "a person", "an agent", "live agent", "speak to someone", "talk to someone",
-    "representative", "operator", "customer service agent", "speak with someone", "call me",
-    "persona", "un humano", "con humano", "persona real", "agente", "asesor", "operador", "hablar con alguien", "representante",
+    "a human",
+    "to human",
+    "human agent",
+    "human please",
+    "human being",
+    "real human",
+    "real person",
+    "a person",
+    "an agent",
+    "live agent",
+    "speak to someone",
+    "talk to someone",
+    "representative",
+    "operator",
+    "customer service agent",
+    "speak with someone",
+    "call me",
+    "persona",
+    "un humano",
+    "con humano",
+    "persona real",
+    "agente",
+    "asesor",
+    "operador",
+    "hablar con alguien",
+    "representante",
 ];
 
 /// Negative wording that signals a frustrated customer.
 const FRUSTRATION: &[&str] = &[
-    "useless", "ridiculous", "terrible", "awful", "not helpful", "doesn't help", "does not help", "stupid",
-    "angry", "furious", "worst", "complaint", "fed up", "unacceptable", "inútil", "no sirve", "harto",
-    "harta", "queja", "vergüenza", "pésimo", "fatal",
+    "useless",
+    "ridiculous",
+    "terrible",
+    "awful",
+    "not helpful",
+    "doesn't help",
+    "does not help",
+    "stupid",
+    "angry",
+    "furious",
+    "worst",
+    "complaint",
+    "fed up",
+    "unacceptable",
+    "inútil",
+    "no sirve",
+    "harto",
+    "harta",
+    "queja",
+    "vergüenza",
+    "pésimo",
+    "fatal",
 ];
 
 fn contains_phrase(text: &str, phrases: &[&str]) -> bool {
@@ -100,7 +149,10 @@ fn contains_phrase(text: &str, phrases: &[&str]) -> bool {
 }
 
 fn normalise(text: &str) -> String {
-    text.to_lowercase().split_whitespace().collect::<Vec<_>>().join(" ")
+    text.to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Decide bot or human for `text`. Pure: the same inputs always give the same verdict.
@@ -122,21 +174,39 @@ fn normalise(text: &str) -> String {
 /// 6. The intent's policy when the model is confident; frustration or the same message again; a second guess in a
 ///    row; otherwise the bot answers (below [`policy::LOW_CONFIDENCE`] it says it is not sure).
 pub fn classify(model: &IntentModel, text: &str, history: &History) -> Verdict {
-    classify_tuned(model, text, history, &EscalationSettings {
-        low_confidence_threshold: LOW_CONFIDENCE,
-        intent_routes: BTreeMap::new(),
-    })
+    classify_tuned(
+        model,
+        text,
+        history,
+        &EscalationSettings {
+            low_confidence_threshold: LOW_CONFIDENCE,
+            intent_routes: BTreeMap::new(),
+        },
+    )
 }
 
 /// [`classify`] with the bank's tuning (the settings' low-confidence threshold and routes per intent),
 /// applied within the bounds [`policy::tuned`] and [`policy::routed`] enforce.
-pub fn classify_tuned(model: &IntentModel, text: &str, history: &History, tuning: &EscalationSettings) -> Verdict {
+pub fn classify_tuned(
+    model: &IntentModel,
+    text: &str,
+    history: &History,
+    tuning: &EscalationSettings,
+) -> Verdict {
     let started = Instant::now();
     let prediction = model.classify(text);
     let m = metrics();
     m.nlu_duration.observe(started.elapsed().as_secs_f64());
-    m.nlu_intents.with_label_values(&[prediction.intent.as_str()]).inc();
-    decide(&prediction, text, history, &policy::tuned(tuning), &tuning.intent_routes)
+    m.nlu_intents
+        .with_label_values(&[prediction.intent.as_str()])
+        .inc();
+    decide(
+        &prediction,
+        text,
+        history,
+        &policy::tuned(tuning),
+        &tuning.intent_routes,
+    )
 }
 
 /// The rules of [`classify`] on a prediction already made, with the given thresholds and the bank's routes per
@@ -163,7 +233,9 @@ pub fn decide(
         reason,
         rule: Some(rule),
     };
-    let escalate = |priority, reason, rule: String| verdict(Decision::Escalate, Some(priority), Some(reason), rule);
+    let escalate = |priority, reason, rule: String| {
+        verdict(Decision::Escalate, Some(priority), Some(reason), rule)
+    };
 
     // 1-3: safety first.
     let wording = urgent_words::wording(text);
@@ -172,10 +244,17 @@ pub fn decide(
         .iter()
         .filter(|_| !policy::ALL_CLEAR_INTENTS.contains(&prediction.intent.as_str()))
         .find(|(intent, p)| *p >= thresholds.urgent_alternative && policy::is_urgent(intent));
-    if !matches!(wording, urgent_words::Wording::Urgent(_)) && crate::responder::confirmation::is_bare_answer(text) {
+    if !matches!(wording, urgent_words::Wording::Urgent(_))
+        && crate::responder::confirmation::is_bare_answer(text)
+    {
         // "Yes", "No", "4242": an answer to the bot's question about blocking a card (the responder reads it against
         // that question); the model's guess at such a word means nothing.
-        return verdict(Decision::Bot, None, None, "an answer to the bot's question".into());
+        return verdict(
+            Decision::Bot,
+            None,
+            None,
+            "an answer to the bot's question".into(),
+        );
     }
     let urgent = match wording {
         urgent_words::Wording::Urgent(cue) => Some(format!("urgent wording \"{cue}\"")),
@@ -184,23 +263,35 @@ pub fn decide(
             "urgent intent {} (confidence {:.2})",
             prediction.intent, prediction.confidence
         )),
-        urgent_words::Wording::Neutral => {
-            urgent_alternative.map(|(intent, p)| format!("urgent intent {intent} among the alternatives ({p:.2})"))
-        }
+        urgent_words::Wording::Neutral => urgent_alternative
+            .map(|(intent, p)| format!("urgent intent {intent} among the alternatives ({p:.2})")),
     };
     if let Some(rule) = urgent {
-        let priority =
-            if policy::is_urgent(&prediction.intent) { policy::urgent_priority_routed(&prediction.intent, routes) } else { Priority::Urgent };
-        let acts_on_card = crate::responder::offline::BLOCK_CARD.contains(&prediction.intent.as_str());
+        let priority = if policy::is_urgent(&prediction.intent) {
+            policy::urgent_priority_routed(&prediction.intent, routes)
+        } else {
+            Priority::Urgent
+        };
+        let acts_on_card =
+            crate::responder::offline::BLOCK_CARD.contains(&prediction.intent.as_str());
         if acts_on_card && prediction.confidence >= thresholds.act_on_card {
             // The responder offers to block the card, asks which one, then hands over (see `responder::offline`).
-            return verdict(Decision::Bot, Some(priority), Some(EscalationReason::UrgentIntent), rule);
+            return verdict(
+                Decision::Bot,
+                Some(priority),
+                Some(EscalationReason::UrgentIntent),
+                rule,
+            );
         }
         return escalate(priority, EscalationReason::UrgentIntent, rule);
     }
 
     if contains_phrase(&lower, ASK_FOR_HUMAN) {
-        return escalate(Priority::Normal, EscalationReason::CustomerAsked, "the customer asked for a person".into());
+        return escalate(
+            Priority::Normal,
+            EscalationReason::CustomerAsked,
+            "the customer asked for a person".into(),
+        );
     }
     if policy::is_urgent(&prediction.intent) {
         // Only reached when the wording negates the emergency ("my card is not lost, when does it expire?"): the
@@ -211,38 +302,69 @@ pub fn decide(
             .find(|(intent, _)| !policy::is_urgent(intent))
             .cloned()
             .unwrap_or_else(|| (OUT_OF_SCOPE.to_owned(), 0.0));
-        return Verdict { intent, confidence, ..verdict(Decision::Bot, None, None, "urgent wording negated".into()) };
+        return Verdict {
+            intent,
+            confidence,
+            ..verdict(Decision::Bot, None, None, "urgent wording negated".into())
+        };
     }
 
-    let repeated = history.previous_customer_text.as_deref().map(normalise).is_some_and(|prev| prev == lower && lower.len() > 3);
+    let repeated = history
+        .previous_customer_text
+        .as_deref()
+        .map(normalise)
+        .is_some_and(|prev| prev == lower && lower.len() > 3);
     let frustrated = contains_phrase(&lower, FRUSTRATION) || repeated;
     // "This bot is useless" reads as off-topic to the model, but a frustrated customer gets a person.
-    let out_of_scope = !frustrated
-        && prediction.intent == OUT_OF_SCOPE
+    let out_of_scope = !frustrated && prediction.intent == OUT_OF_SCOPE
         || (prediction.confidence < thresholds.out_of_scope_top_below
-            && prediction.alternatives.iter().any(|(i, p)| i == OUT_OF_SCOPE && *p >= thresholds.out_of_scope_alternative));
+            && prediction
+                .alternatives
+                .iter()
+                .any(|(i, p)| i == OUT_OF_SCOPE && *p >= thresholds.out_of_scope_alternative));
     if out_of_scope {
-        return Verdict { intent: OUT_OF_SCOPE.into(), ..verdict(Decision::Bot, None, None, "out of scope".into()) };
+        return Verdict {
+            intent: OUT_OF_SCOPE.into(),
+            ..verdict(Decision::Bot, None, None, "out of scope".into())
+        };
     }
 
     let confident = prediction.confidence >= thresholds.low_confidence;
     match policy::routed(&prediction.intent, routes) {
         // Urgent intents were handled above; negated ones ("my card is not lost") are answered, not escalated.
-        IntentPolicy::Escalate(_, EscalationReason::UrgentIntent) | IntentPolicy::AnswerThenEscalate(_, EscalationReason::UrgentIntent) => {}
+        IntentPolicy::Escalate(_, EscalationReason::UrgentIntent)
+        | IntentPolicy::AnswerThenEscalate(_, EscalationReason::UrgentIntent) => {}
         IntentPolicy::Escalate(priority, reason) if confident => {
             return escalate(priority, reason, format!("policy of {}", prediction.intent));
         }
         IntentPolicy::AnswerThenEscalate(priority, reason) if confident => {
             // The responder acts and answers first; the reason and priority tell it to hand over after.
-            return verdict(Decision::Bot, Some(priority), Some(reason), format!("policy of {}", prediction.intent));
+            return verdict(
+                Decision::Bot,
+                Some(priority),
+                Some(reason),
+                format!("policy of {}", prediction.intent),
+            );
         }
         _ => {}
     }
     if frustrated {
-        return escalate(Priority::High, EscalationReason::Frustration, "frustration".into());
+        return escalate(
+            Priority::High,
+            EscalationReason::Frustration,
+            "frustration".into(),
+        );
     }
-    if !confident && history.previous_bot_confidence.is_some_and(|c| c < thresholds.low_confidence) {
-        return escalate(Priority::Normal, EscalationReason::LowConfidence, "unsure twice in a row".into());
+    if !confident
+        && history
+            .previous_bot_confidence
+            .is_some_and(|c| c < thresholds.low_confidence)
+    {
+        return escalate(
+            Priority::Normal,
+            EscalationReason::LowConfidence,
+            "unsure twice in a row".into(),
+        );
     }
     Verdict {
         intent: prediction.intent.clone(),
@@ -279,7 +401,10 @@ impl EscalationClassifier {
             .query_one(&history, &[&conversation_id, &message_id])
             .await
             .map_err(joxai_platform::db::DbError::from)?;
-        Ok(History { previous_customer_text: row.get(0), previous_bot_confidence: row.get(1) })
+        Ok(History {
+            previous_customer_text: row.get(0),
+            previous_bot_confidence: row.get(1),
+        })
     }
 
     async fn on_message(&self, event: Envelope<MessageCreated>) -> Result<(), Failure> {
@@ -302,23 +427,40 @@ impl EscalationClassifier {
             let tuning = self.platform.settings.current().settings.escalation.clone();
             tokio::task::spawn_blocking(move || classify_tuned(&model, &text, &history, &tuning))
                 .await
-                .map_err(|e| Failure::Transient(anyhow::anyhow!("the classification task failed: {e}")))?
+                .map_err(|e| {
+                    Failure::Transient(anyhow::anyhow!("the classification task failed: {e}"))
+                })?
         } else {
-            classify_tuned(&self.model, &message.text, &history, &self.platform.settings.current().settings.escalation)
+            classify_tuned(
+                &self.model,
+                &message.text,
+                &history,
+                &self.platform.settings.current().settings.escalation,
+            )
         };
         let subjects = self.platform.bus.subjects();
         if verdict.decision == Decision::Escalate {
-            let (priority, reason) = (verdict.priority.unwrap_or(Priority::Normal), verdict.reason.unwrap_or(EscalationReason::CustomerAsked));
+            let (priority, reason) = (
+                verdict.priority.unwrap_or(Priority::Normal),
+                verdict.reason.unwrap_or(EscalationReason::CustomerAsked),
+            );
             let command = EscalateConversation {
                 conversation_id: message.conversation_id,
                 reason,
                 priority,
                 requested_by: "classifier".into(),
                 trigger_message_id: Some(message.id),
-                summary: Some(summary(&message.text, &verdict.intent, verdict.rule.as_deref())),
+                summary: Some(summary(
+                    &message.text,
+                    &verdict.intent,
+                    verdict.rule.as_deref(),
+                )),
             };
             let envelope = Envelope::derived(&event, command);
-            self.platform.bus.publish(subjects.command::<EscalateConversation>(), &envelope).await?;
+            self.platform
+                .bus
+                .publish(subjects.command::<EscalateConversation>(), &envelope)
+                .await?;
         }
         let classified = MessageClassified {
             conversation_id: message.conversation_id,
@@ -334,7 +476,13 @@ impl EscalationClassifier {
             question_at: message.created_at,
         };
         let envelope = Envelope::derived(&event, classified);
-        self.platform.bus.publish(subjects.event::<MessageClassified>(message.conversation_id), &envelope).await?;
+        self.platform
+            .bus
+            .publish(
+                subjects.event::<MessageClassified>(message.conversation_id),
+                &envelope,
+            )
+            .await?;
         Ok(())
     }
 }
@@ -347,7 +495,9 @@ fn summary(text: &str, intent: &str, rule: Option<&str>) -> String {
     }
     match rule {
         // The agent sees why at a glance: "URGENT: urgent wording "stolen" — lost or stolen card — ...".
-        Some(rule) if rule.starts_with("urgent") => format!("URGENT: {rule} — {} — {short}", intent.replace('_', " ")),
+        Some(rule) if rule.starts_with("urgent") => {
+            format!("URGENT: {rule} — {} — {short}", intent.replace('_', " "))
+        }
         _ => format!("{} — {}", intent.replace('_', " "), short),
     }
 }
@@ -372,28 +522,67 @@ mod tests {
         Prediction {
             intent: intent.into(),
             confidence,
-            alternatives: alternatives.iter().map(|(i, p)| ((*i).to_owned(), *p)).collect(),
+            alternatives: alternatives
+                .iter()
+                .map(|(i, p)| ((*i).to_owned(), *p))
+                .collect(),
         }
     }
 
     fn decide_now(p: &Prediction, text: &str) -> Verdict {
-        decide(p, text, &History::default(), &policy::THRESHOLDS, &BTreeMap::new())
+        decide(
+            p,
+            text,
+            &History::default(),
+            &policy::THRESHOLDS,
+            &BTreeMap::new(),
+        )
     }
 
     #[test]
     fn an_urgent_top_intent_escalates_as_urgent_at_any_confidence() {
-        let v = decide_now(&prediction("card_payment_not_recognised", 0.34, &[("card_payment_fee_charged", 0.30)]), "what is this");
-        assert_eq!((v.decision, v.priority, v.reason), (Decision::Escalate, Some(Priority::Urgent), Some(EscalationReason::UrgentIntent)));
-        assert!(v.rule.as_deref().unwrap_or_default().contains("card_payment_not_recognised"));
+        let v = decide_now(
+            &prediction(
+                "card_payment_not_recognised",
+                0.34,
+                &[("card_payment_fee_charged", 0.30)],
+            ),
+            "what is this",
+        );
+        assert_eq!(
+            (v.decision, v.priority, v.reason),
+            (
+                Decision::Escalate,
+                Some(Priority::Urgent),
+                Some(EscalationReason::UrgentIntent)
+            )
+        );
+        assert!(
+            v.rule
+                .as_deref()
+                .unwrap_or_default()
+                .contains("card_payment_not_recognised")
+        );
         let v = decide_now(&prediction("freeze_account", 0.12, &[]), "hmm");
         assert!(v.is_urgent() && v.decision == Decision::Escalate);
     }
 
     #[test]
     fn an_urgent_alternative_with_meaningful_probability_escalates_and_a_faint_one_does_not() {
-        let strong = prediction("card_arrival", 0.5, &[("lost_or_stolen_card", policy::URGENT_ALTERNATIVE), ("card_linking", 0.1)]);
+        let strong = prediction(
+            "card_arrival",
+            0.5,
+            &[
+                ("lost_or_stolen_card", policy::URGENT_ALTERNATIVE),
+                ("card_linking", 0.1),
+            ],
+        );
         assert!(decide_now(&strong, "where is it").is_urgent());
-        let faint = prediction("card_arrival", 0.8, &[("lost_or_stolen_card", policy::URGENT_ALTERNATIVE - 0.01)]);
+        let faint = prediction(
+            "card_arrival",
+            0.8,
+            &[("lost_or_stolen_card", policy::URGENT_ALTERNATIVE - 0.01)],
+        );
         assert!(!decide_now(&faint, "where is it").is_urgent());
     }
 
@@ -406,16 +595,30 @@ mod tests {
 
     #[test]
     fn urgent_wording_escalates_whatever_the_model_says_in_english_and_spanish() {
-        for text in ["somebody stole my wallet", "this is a scam", "me robaron la cartera", "hay un fraude en mi cuenta"] {
+        for text in [
+            "somebody stole my wallet",
+            "this is a scam",
+            "me robaron la cartera",
+            "hay un fraude en mi cuenta",
+        ] {
             let v = decide_now(&prediction("greeting", 0.9, &[]), text);
             assert!(v.is_urgent() && v.decision == Decision::Escalate, "{text}");
-            assert!(v.rule.as_deref().unwrap_or_default().starts_with("urgent wording"), "{text}");
+            assert!(
+                v.rule
+                    .as_deref()
+                    .unwrap_or_default()
+                    .starts_with("urgent wording"),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn a_negated_emergency_is_answered_as_the_next_intent_and_never_escalated() {
-        for text in ["my card is not lost, when does it expire?", "mi tarjeta no está perdida, ¿cuándo caduca?"] {
+        for text in [
+            "my card is not lost, when does it expire?",
+            "mi tarjeta no está perdida, ¿cuándo caduca?",
+        ] {
             let p = prediction("lost_or_stolen_card", 0.7, &[("card_about_to_expire", 0.2)]);
             let v = decide_now(&p, text);
             assert_eq!((v.decision, v.reason), (Decision::Bot, None), "{text}");
@@ -425,20 +628,49 @@ mod tests {
 
     #[test]
     fn a_sure_card_emergency_lets_the_bot_ask_before_blocking_and_an_unsure_one_goes_to_a_person() {
-        let sure = decide_now(&prediction("lost_or_stolen_card", policy::ACT_ON_CARD, &[]), "I lost my card");
-        assert_eq!((sure.decision, sure.reason), (Decision::Bot, Some(EscalationReason::UrgentIntent)));
-        let unsure = decide_now(&prediction("lost_or_stolen_card", policy::ACT_ON_CARD - 0.01, &[]), "I lost my card");
-        assert_eq!((unsure.decision, unsure.priority), (Decision::Escalate, Some(Priority::Urgent)));
+        let sure = decide_now(
+            &prediction("lost_or_stolen_card", policy::ACT_ON_CARD, &[]),
+            "I lost my card",
+        );
+        assert_eq!(
+            (sure.decision, sure.reason),
+            (Decision::Bot, Some(EscalationReason::UrgentIntent))
+        );
+        let unsure = decide_now(
+            &prediction("lost_or_stolen_card", policy::ACT_ON_CARD - 0.01, &[]),
+            "I lost my card",
+        );
+        assert_eq!(
+            (unsure.decision, unsure.priority),
+            (Decision::Escalate, Some(Priority::Urgent))
+        );
     }
 
     #[test]
     fn out_of_scope_gets_the_polite_answer_not_a_banking_one_nor_an_escalation() {
-        let top = decide_now(&prediction("out_of_scope", 0.5, &[("exchange_rate", 0.3)]), "how is the stock market");
-        assert_eq!((top.intent.as_str(), top.decision, top.reason), (OUT_OF_SCOPE, Decision::Bot, None));
+        let top = decide_now(
+            &prediction("out_of_scope", 0.5, &[("exchange_rate", 0.3)]),
+            "how is the stock market",
+        );
+        assert_eq!(
+            (top.intent.as_str(), top.decision, top.reason),
+            (OUT_OF_SCOPE, Decision::Bot, None)
+        );
         assert!(!top.answers_as_banking());
-        let alternative = prediction("exchange_rate", policy::OUT_OF_SCOPE_TOP_BELOW - 0.1, &[(OUT_OF_SCOPE, policy::OUT_OF_SCOPE_ALTERNATIVE)]);
-        assert_eq!(decide_now(&alternative, "what is the dow jones at").intent, OUT_OF_SCOPE);
-        let banking = prediction("exchange_rate", policy::OUT_OF_SCOPE_TOP_BELOW, &[(OUT_OF_SCOPE, 0.3)]);
+        let alternative = prediction(
+            "exchange_rate",
+            policy::OUT_OF_SCOPE_TOP_BELOW - 0.1,
+            &[(OUT_OF_SCOPE, policy::OUT_OF_SCOPE_ALTERNATIVE)],
+        );
+        assert_eq!(
+            decide_now(&alternative, "what is the dow jones at").intent,
+            OUT_OF_SCOPE
+        );
+        let banking = prediction(
+            "exchange_rate",
+            policy::OUT_OF_SCOPE_TOP_BELOW,
+            &[(OUT_OF_SCOPE, 0.3)],
+        );
         assert!(decide_now(&banking, "what rate do you give for dollars").answers_as_banking());
     }
 
@@ -452,34 +684,88 @@ mod tests {
 
     #[test]
     fn urgency_comes_before_a_request_for_a_person_and_the_agent_sees_why() {
-        let v = decide_now(&prediction("human_agent", 0.9, &[]), "my card was stolen, get me a real person");
+        let v = decide_now(
+            &prediction("human_agent", 0.9, &[]),
+            "my card was stolen, get me a real person",
+        );
         assert_eq!(v.priority, Some(Priority::Urgent));
-        let line = summary("my card was stolen, get me a real person", &v.intent, v.rule.as_deref());
-        assert!(line.starts_with("URGENT: urgent wording \"stolen\""), "{line}");
-        let asked = decide_now(&prediction("human_agent", 0.9, &[]), "can I talk to a real person");
+        let line = summary(
+            "my card was stolen, get me a real person",
+            &v.intent,
+            v.rule.as_deref(),
+        );
+        assert!(
+            line.starts_with("URGENT: urgent wording \"stolen\""),
+            "{line}"
+        );
+        let asked = decide_now(
+            &prediction("human_agent", 0.9, &[]),
+            "can I talk to a real person",
+        );
         assert_eq!(asked.reason, Some(EscalationReason::CustomerAsked));
     }
 
     #[test]
     fn a_frustrated_customer_gets_a_person_even_when_the_model_reads_it_as_off_topic() {
         let v = decide_now(&prediction("out_of_scope", 0.8, &[]), "this is useless");
-        assert_eq!((v.decision, v.reason), (Decision::Escalate, Some(EscalationReason::Frustration)));
-        let history = History { previous_customer_text: Some("what's the weather".into()), previous_bot_confidence: Some(0.9) };
-        let again = decide(&prediction("out_of_scope", 0.8, &[]), "what's the weather", &history, &policy::THRESHOLDS, &BTreeMap::new());
+        assert_eq!(
+            (v.decision, v.reason),
+            (Decision::Escalate, Some(EscalationReason::Frustration))
+        );
+        let history = History {
+            previous_customer_text: Some("what's the weather".into()),
+            previous_bot_confidence: Some(0.9),
+        };
+        let again = decide(
+            &prediction("out_of_scope", 0.8, &[]),
+            "what's the weather",
+            &history,
+            &policy::THRESHOLDS,
+            &BTreeMap::new(),
+        );
         assert_eq!(again.reason, Some(EscalationReason::Frustration));
     }
 
     #[test]
-    fn the_banks_threshold_and_routes_apply_but_never_leave_an_urgent_intent_or_a_request_for_a_person_to_the_bot() {
+    fn the_banks_threshold_and_routes_apply_but_never_leave_an_urgent_intent_or_a_request_for_a_person_to_the_bot()
+     {
         // A stricter threshold: the same guess is now "unsure", twice in a row goes to a person.
-        let tuning = EscalationSettings { low_confidence_threshold: 0.6, intent_routes: BTreeMap::new() };
-        let history = History { previous_customer_text: None, previous_bot_confidence: Some(0.5) };
+        let tuning = EscalationSettings {
+            low_confidence_threshold: 0.6,
+            intent_routes: BTreeMap::new(),
+        };
+        let history = History {
+            previous_customer_text: None,
+            previous_bot_confidence: Some(0.5),
+        };
         let guess = prediction("card_arrival", 0.5, &[]);
-        assert_eq!(decide(&guess, "where is it", &history, &policy::THRESHOLDS, &BTreeMap::new()).decision, Decision::Bot);
-        let strict = decide(&guess, "where is it", &history, &policy::tuned(&tuning), &tuning.intent_routes);
-        assert_eq!((strict.decision, strict.reason), (Decision::Escalate, Some(EscalationReason::LowConfidence)));
+        assert_eq!(
+            decide(
+                &guess,
+                "where is it",
+                &history,
+                &policy::THRESHOLDS,
+                &BTreeMap::new()
+            )
+            .decision,
+            Decision::Bot
+        );
+        let strict = decide(
+            &guess,
+            "where is it",
+            &history,
+            &policy::tuned(&tuning),
+            &tuning.intent_routes,
+        );
+        assert_eq!(
+            (strict.decision, strict.reason),
+            (Decision::Escalate, Some(EscalationReason::LowConfidence))
+        );
         // Out of bounds whatever is stored: held at the bound.
-        let silly = EscalationSettings { low_confidence_threshold: 0.99, intent_routes: BTreeMap::new() };
+        let silly = EscalationSettings {
+            low_confidence_threshold: 0.99,
+            intent_routes: BTreeMap::new(),
+        };
         assert_eq!(policy::tuned(&silly).low_confidence, 0.8);
 
         let routes = BTreeMap::from([
@@ -491,20 +777,55 @@ mod tests {
         ]);
         let t = &policy::THRESHOLDS;
         let d = |p: &Prediction, text: &str| decide(p, text, &History::default(), t, &routes);
-        let v = d(&prediction("card_arrival", 0.9, &[]), "when does my card come");
-        assert_eq!((v.decision, v.priority), (Decision::Escalate, Some(Priority::High)));
-        assert_eq!(d(&prediction("request_refund", 0.9, &[]), "refund please").decision, Decision::Bot);
-        let phone = d(&prediction("lost_or_stolen_phone", 0.9, &[]), "my phone is gone");
-        assert_eq!((phone.decision, phone.priority), (Decision::Escalate, Some(Priority::Urgent)), "never the bot");
-        let payment = d(&prediction("card_payment_not_recognised", 0.9, &[]), "what is this payment");
-        assert_eq!((payment.decision, payment.priority), (Decision::Escalate, Some(Priority::High)));
-        let person = d(&prediction("human_agent", 0.9, &[]), "I need help from your team");
-        assert_eq!(person.decision, Decision::Escalate, "a customer who asks for a person gets one");
+        let v = d(
+            &prediction("card_arrival", 0.9, &[]),
+            "when does my card come",
+        );
+        assert_eq!(
+            (v.decision, v.priority),
+            (Decision::Escalate, Some(Priority::High))
+        );
+        assert_eq!(
+            d(&prediction("request_refund", 0.9, &[]), "refund please").decision,
+            Decision::Bot
+        );
+        let phone = d(
+            &prediction("lost_or_stolen_phone", 0.9, &[]),
+            "my phone is gone",
+        );
+        assert_eq!(
+            (phone.decision, phone.priority),
+            (Decision::Escalate, Some(Priority::Urgent)),
+            "never the bot"
+        );
+        let payment = d(
+            &prediction("card_payment_not_recognised", 0.9, &[]),
+            "what is this payment",
+        );
+        assert_eq!(
+            (payment.decision, payment.priority),
+            (Decision::Escalate, Some(Priority::High))
+        );
+        let person = d(
+            &prediction("human_agent", 0.9, &[]),
+            "I need help from your team",
+        );
+        assert_eq!(
+            person.decision,
+            Decision::Escalate,
+            "a customer who asks for a person gets one"
+        );
     }
 
     #[test]
     fn the_human_body_is_not_a_request_for_a_human() {
-        let v = decide_now(&prediction("out_of_scope", 0.6, &[]), "how many bones are in the human body");
-        assert_eq!((v.decision, v.intent.as_str()), (Decision::Bot, OUT_OF_SCOPE));
+        let v = decide_now(
+            &prediction("out_of_scope", 0.6, &[]),
+            "how many bones are in the human body",
+        );
+        assert_eq!(
+            (v.decision, v.intent.as_str()),
+            (Decision::Bot, OUT_OF_SCOPE)
+        );
     }
 }

@@ -25,23 +25,71 @@ pub enum IntentPolicy {
 /// Intent → policy. Urgent: money or a card may be at risk right now. Needs-human-action: the bot
 /// cannot do it (it never moves money, disputes or changes accounts), a person must.
 pub const POLICY: &[(&str, IntentPolicy)] = &[
-    ("human_agent", IntentPolicy::Escalate(Priority::Normal, EscalationReason::CustomerAsked)),
-    ("lost_or_stolen_card", IntentPolicy::AnswerThenEscalate(Priority::Urgent, EscalationReason::UrgentIntent)),
-    ("lost_or_stolen_phone", IntentPolicy::Escalate(Priority::Urgent, EscalationReason::UrgentIntent)),
-    ("compromised_card", IntentPolicy::AnswerThenEscalate(Priority::Urgent, EscalationReason::UrgentIntent)),
-    ("card_payment_not_recognised", IntentPolicy::Escalate(Priority::Urgent, EscalationReason::UrgentIntent)),
-    ("cash_withdrawal_not_recognised", IntentPolicy::Escalate(Priority::Urgent, EscalationReason::UrgentIntent)),
-    ("direct_debit_payment_not_recognised", IntentPolicy::Escalate(Priority::Urgent, EscalationReason::UrgentIntent)),
-    ("card_swallowed", IntentPolicy::Escalate(Priority::Urgent, EscalationReason::UrgentIntent)),
-    ("request_refund", IntentPolicy::Escalate(Priority::Normal, EscalationReason::NeedsHumanAction)),
-    ("transaction_charged_twice", IntentPolicy::Escalate(Priority::High, EscalationReason::NeedsHumanAction)),
-    ("terminate_account", IntentPolicy::Escalate(Priority::Normal, EscalationReason::NeedsHumanAction)),
-    ("edit_personal_details", IntentPolicy::Escalate(Priority::Low, EscalationReason::NeedsHumanAction)),
-    ("wrong_amount_of_cash_received", IntentPolicy::Escalate(Priority::High, EscalationReason::NeedsHumanAction)),
+    (
+        "human_agent",
+        IntentPolicy::Escalate(Priority::Normal, EscalationReason::CustomerAsked),
+    ),
+    (
+        "lost_or_stolen_card",
+        IntentPolicy::AnswerThenEscalate(Priority::Urgent, EscalationReason::UrgentIntent),
+    ),
+    (
+        "lost_or_stolen_phone",
+        IntentPolicy::Escalate(Priority::Urgent, EscalationReason::UrgentIntent),
+    ),
+    (
+        "compromised_card",
+        IntentPolicy::AnswerThenEscalate(Priority::Urgent, EscalationReason::UrgentIntent),
+    ),
+    (
+        "card_payment_not_recognised",
+        IntentPolicy::Escalate(Priority::Urgent, EscalationReason::UrgentIntent),
+    ),
+    (
+        "cash_withdrawal_not_recognised",
+        IntentPolicy::Escalate(Priority::Urgent, EscalationReason::UrgentIntent),
+    ),
+    (
+        "direct_debit_payment_not_recognised",
+        IntentPolicy::Escalate(Priority::Urgent, EscalationReason::UrgentIntent),
+    ),
+    (
+        "card_swallowed",
+        IntentPolicy::Escalate(Priority::Urgent, EscalationReason::UrgentIntent),
+    ),
+    (
+        "request_refund",
+        IntentPolicy::Escalate(Priority::Normal, EscalationReason::NeedsHumanAction),
+    ),
+    (
+        "transaction_charged_twice",
+        IntentPolicy::Escalate(Priority::High, EscalationReason::NeedsHumanAction),
+    ),
+    (
+        "terminate_account",
+        IntentPolicy::Escalate(Priority::Normal, EscalationReason::NeedsHumanAction),
+    ),
+    (
+        "edit_personal_details",
+        IntentPolicy::Escalate(Priority::Low, EscalationReason::NeedsHumanAction),
+    ),
+    (
+        "wrong_amount_of_cash_received",
+        IntentPolicy::Escalate(Priority::High, EscalationReason::NeedsHumanAction),
+    ),
     ("cash_withdrawal_charge", IntentPolicy::Bot),
-    ("freeze_card", IntentPolicy::AnswerThenEscalate(Priority::Urgent, EscalationReason::UrgentIntent)),
-    ("freeze_account", IntentPolicy::Escalate(Priority::Urgent, EscalationReason::UrgentIntent)),
-    ("dispute_charge", IntentPolicy::AnswerThenEscalate(Priority::Normal, EscalationReason::NeedsHumanAction)),
+    (
+        "freeze_card",
+        IntentPolicy::AnswerThenEscalate(Priority::Urgent, EscalationReason::UrgentIntent),
+    ),
+    (
+        "freeze_account",
+        IntentPolicy::Escalate(Priority::Urgent, EscalationReason::UrgentIntent),
+    ),
+    (
+        "dispute_charge",
+        IntentPolicy::AnswerThenEscalate(Priority::Normal, EscalationReason::NeedsHumanAction),
+    ),
     ("unfreeze_card", IntentPolicy::Bot),
     ("branch_hours", IntentPolicy::Bot),
     ("atm_limits", IntentPolicy::Bot),
@@ -52,20 +100,26 @@ pub const POLICY: &[(&str, IntentPolicy)] = &[
 pub fn is_urgent(intent: &str) -> bool {
     matches!(
         policy_for(intent),
-        IntentPolicy::Escalate(_, EscalationReason::UrgentIntent) | IntentPolicy::AnswerThenEscalate(_, EscalationReason::UrgentIntent)
+        IntentPolicy::Escalate(_, EscalationReason::UrgentIntent)
+            | IntentPolicy::AnswerThenEscalate(_, EscalationReason::UrgentIntent)
     )
 }
 
 /// The priority of an urgent intent's ticket (`Urgent` when the safety rules escalate on wording alone).
 pub fn urgent_priority(intent: &str) -> Priority {
     match policy_for(intent) {
-        IntentPolicy::Escalate(p, EscalationReason::UrgentIntent) | IntentPolicy::AnswerThenEscalate(p, EscalationReason::UrgentIntent) => p,
+        IntentPolicy::Escalate(p, EscalationReason::UrgentIntent)
+        | IntentPolicy::AnswerThenEscalate(p, EscalationReason::UrgentIntent) => p,
         _ => Priority::Urgent,
     }
 }
 
 pub fn policy_for(intent: &str) -> IntentPolicy {
-    POLICY.iter().find(|(name, _)| *name == intent).map(|(_, p)| *p).unwrap_or(IntentPolicy::Bot)
+    POLICY
+        .iter()
+        .find(|(name, _)| *name == intent)
+        .map(|(_, p)| *p)
+        .unwrap_or(IntentPolicy::Bot)
 }
 
 /// The policy of `intent` once the bank's route for it (settings, `escalation.intent_routes`) applies,
@@ -77,7 +131,9 @@ pub fn policy_for(intent: &str) -> IntentPolicy {
 ///   "needs a person's action" for an intent the table left to the bot).
 pub fn routed(intent: &str, routes: &BTreeMap<String, IntentRoute>) -> IntentPolicy {
     let table = policy_for(intent);
-    let Some(route) = routes.get(intent) else { return table };
+    let Some(route) = routes.get(intent) else {
+        return table;
+    };
     if is_urgent(intent) {
         return table;
     }
@@ -92,7 +148,9 @@ pub fn routed(intent: &str, routes: &BTreeMap<String, IntentRoute>) -> IntentPol
     match table {
         IntentPolicy::Bot => IntentPolicy::Escalate(priority, EscalationReason::NeedsHumanAction),
         IntentPolicy::Escalate(_, reason) => IntentPolicy::Escalate(priority, reason),
-        IntentPolicy::AnswerThenEscalate(_, reason) => IntentPolicy::AnswerThenEscalate(priority, reason),
+        IntentPolicy::AnswerThenEscalate(_, reason) => {
+            IntentPolicy::AnswerThenEscalate(priority, reason)
+        }
     }
 }
 
@@ -112,8 +170,15 @@ pub fn urgent_priority_routed(intent: &str, routes: &BTreeMap<String, IntentRout
 pub fn tuned(settings: &EscalationSettings) -> Thresholds {
     let (low, high) = CONFIDENCE_BOUNDS;
     let threshold = settings.low_confidence_threshold;
-    let low_confidence = if threshold.is_finite() { threshold.clamp(low, high) } else { LOW_CONFIDENCE };
-    Thresholds { low_confidence, ..THRESHOLDS }
+    let low_confidence = if threshold.is_finite() {
+        threshold.clamp(low, high)
+    } else {
+        LOW_CONFIDENCE
+    };
+    Thresholds {
+        low_confidence,
+        ..THRESHOLDS
+    }
 }
 
 /// Below this confidence the model's intent is treated as a guess: the bot says it is not sure instead of

@@ -15,7 +15,10 @@
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use joxai_nlu::{Example, IntentModel, Prediction, banking77_examples, default_examples, load_csv, stratified_split};
+use joxai_nlu::{
+    Example, IntentModel, Prediction, banking77_examples, default_examples, load_csv,
+    stratified_split,
+};
 use joxai_schemas::types::Decision;
 
 use super::policy::{self, IntentPolicy};
@@ -67,7 +70,11 @@ pub struct Tally {
 }
 
 fn pct(n: usize, d: usize) -> String {
-    if d == 0 { "—".into() } else { format!("{:.1}% ({n}/{d})", 100.0 * n as f64 / d as f64) }
+    if d == 0 {
+        "—".into()
+    } else {
+        format!("{:.1}% ({n}/{d})", 100.0 * n as f64 / d as f64)
+    }
 }
 
 impl Tally {
@@ -78,7 +85,17 @@ impl Tally {
                 self.card_offers_wrong += 1;
             }
         }
-        let miss = |why: &str| format!("{why}: {:?} [{}] -> {} {:.2} {:?} ({})", row.text, row.intent, verdict.intent, verdict.confidence, verdict.decision, verdict.rule.as_deref().unwrap_or("-"));
+        let miss = |why: &str| {
+            format!(
+                "{why}: {:?} [{}] -> {} {:.2} {:?} ({})",
+                row.text,
+                row.intent,
+                verdict.intent,
+                verdict.confidence,
+                verdict.decision,
+                verdict.rule.as_deref().unwrap_or("-")
+            )
+        };
         match expectation(&row.intent) {
             Expectation::Urgent => {
                 self.urgent += 1;
@@ -132,27 +149,59 @@ impl Tally {
     pub fn print(&self, name: &str) {
         println!("{name}:");
         if self.urgent > 0 {
-            println!("  urgent recall:                 {}", pct(self.urgent_caught, self.urgent));
+            println!(
+                "  urgent recall:                 {}",
+                pct(self.urgent_caught, self.urgent)
+            );
         }
         if self.not_urgent > 0 {
-            println!("  negations escalated as urgent: {}", pct(self.not_urgent_escalated, self.not_urgent));
+            println!(
+                "  negations escalated as urgent: {}",
+                pct(self.not_urgent_escalated, self.not_urgent)
+            );
         }
         if self.everyday > 0 {
-            println!("  false escalations (everyday):  {}", pct(self.everyday_escalated, self.everyday_for_the_bot));
-            println!("  everyday escalated as urgent:  {}", pct(self.everyday_escalated_urgent, self.everyday));
-            println!("  everyday intent accuracy:      {}", pct(self.intent_correct, self.everyday));
+            println!(
+                "  false escalations (everyday):  {}",
+                pct(self.everyday_escalated, self.everyday_for_the_bot)
+            );
+            println!(
+                "  everyday escalated as urgent:  {}",
+                pct(self.everyday_escalated_urgent, self.everyday)
+            );
+            println!(
+                "  everyday intent accuracy:      {}",
+                pct(self.intent_correct, self.everyday)
+            );
         }
         if self.out_of_scope > 0 {
-            let abstained = self.out_of_scope - self.out_of_scope_answered_as_banking - self.out_of_scope_escalated;
-            println!("  out-of-scope abstention:       {}", pct(abstained, self.out_of_scope));
-            println!("  out of scope answered as banking: {}", pct(self.out_of_scope_answered_as_banking, self.out_of_scope));
-            println!("  out of scope escalated:        {}", pct(self.out_of_scope_escalated, self.out_of_scope));
+            let abstained = self.out_of_scope
+                - self.out_of_scope_answered_as_banking
+                - self.out_of_scope_escalated;
+            println!(
+                "  out-of-scope abstention:       {}",
+                pct(abstained, self.out_of_scope)
+            );
+            println!(
+                "  out of scope answered as banking: {}",
+                pct(self.out_of_scope_answered_as_banking, self.out_of_scope)
+            );
+            println!(
+                "  out of scope escalated:        {}",
+                pct(self.out_of_scope_escalated, self.out_of_scope)
+            );
         }
         if self.card_offers > 0 {
-            println!("  offers to block a card:        {} ({} on rows that are not a card emergency)", self.card_offers, self.card_offers_wrong);
+            println!(
+                "  offers to block a card:        {} ({} on rows that are not a card emergency)",
+                self.card_offers, self.card_offers_wrong
+            );
         }
         if self.everyday + self.out_of_scope > 0 {
-            println!("  confident-wrong rate:          {}", pct(self.confident_wrong, self.everyday + self.out_of_scope));
+            println!(
+                "  confident-wrong rate:          {}",
+                pct(self.confident_wrong, self.everyday + self.out_of_scope)
+            );
         }
     }
 
@@ -177,7 +226,10 @@ impl Tally {
 
 /// Scores `rows` through [`classify`] with no conversation history (every row is a first message); returns the
 /// tally, the time spent, and the model's predictions (for `--sweep`).
-pub fn tally(model: &IntentModel, rows: &[Example]) -> (Tally, std::time::Duration, Vec<Prediction>) {
+pub fn tally(
+    model: &IntentModel,
+    rows: &[Example],
+) -> (Tally, std::time::Duration, Vec<Prediction>) {
     let mut tally = Tally::default();
     let mut spent = std::time::Duration::ZERO;
     let mut predictions = Vec::with_capacity(rows.len());
@@ -192,10 +244,23 @@ pub fn tally(model: &IntentModel, rows: &[Example]) -> (Tally, std::time::Durati
 }
 
 /// The same rows decided again with other thresholds, from the predictions already made.
-fn tally_with(rows: &[Example], predictions: &[Prediction], thresholds: &policy::Thresholds) -> Tally {
+fn tally_with(
+    rows: &[Example],
+    predictions: &[Prediction],
+    thresholds: &policy::Thresholds,
+) -> Tally {
     let mut tally = Tally::default();
     for (row, prediction) in rows.iter().zip(predictions) {
-        tally.add(row, &decide(prediction, &row.text, &History::default(), thresholds, &Default::default()));
+        tally.add(
+            row,
+            &decide(
+                prediction,
+                &row.text,
+                &History::default(),
+                thresholds,
+                &Default::default(),
+            ),
+        );
     }
     tally
 }
@@ -203,10 +268,23 @@ fn tally_with(rows: &[Example], predictions: &[Prediction], thresholds: &policy:
 /// Urgent recall, false escalations and out-of-scope banking answers over a grid of thresholds around the product's.
 fn sweep(scored: &[(Example, Prediction)]) {
     let (rows, predictions): (Vec<Example>, Vec<Prediction>) = scored.iter().cloned().unzip();
-    println!("sweep (urgent alternative / out-of-scope alternative / top below): urgent recall, negations escalated, false escalations, everyday escalated as urgent, out of scope answered as banking, out of scope escalated");
+    println!(
+        "sweep (urgent alternative / out-of-scope alternative / top below): urgent recall, negations escalated, false escalations, everyday escalated as urgent, out of scope answered as banking, out of scope escalated"
+    );
     for urgent_alternative in [0.05, 0.08, 0.10, 0.12, 0.15, 0.20, 0.25, 0.30, 1.01] {
-        for (out_of_scope_alternative, out_of_scope_top_below) in [(0.10, 0.5), (0.15, 0.6), (0.20, 0.6), (0.15, 0.8), (1.01, 0.0)] {
-            let t = policy::Thresholds { urgent_alternative, out_of_scope_alternative, out_of_scope_top_below, ..policy::THRESHOLDS };
+        for (out_of_scope_alternative, out_of_scope_top_below) in [
+            (0.10, 0.5),
+            (0.15, 0.6),
+            (0.20, 0.6),
+            (0.15, 0.8),
+            (1.01, 0.0),
+        ] {
+            let t = policy::Thresholds {
+                urgent_alternative,
+                out_of_scope_alternative,
+                out_of_scope_top_below,
+                ..policy::THRESHOLDS
+            };
             let r = tally_with(&rows, &predictions, &t);
             println!(
                 "  {urgent_alternative:.2} / {out_of_scope_alternative:.2} / {out_of_scope_top_below:.1}: {} | {} | {} | {} | {} | {}",
@@ -219,10 +297,24 @@ fn sweep(scored: &[(Example, Prediction)]) {
             );
         }
     }
-    println!("sweep (act on card): offers to block a card, of which not a card emergency, urgent recall");
+    println!(
+        "sweep (act on card): offers to block a card, of which not a card emergency, urgent recall"
+    );
     for act_on_card in [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99] {
-        let r = tally_with(&rows, &predictions, &policy::Thresholds { act_on_card, ..policy::THRESHOLDS });
-        println!("  {act_on_card:.2}: {} | {} | {}", r.card_offers, r.card_offers_wrong, pct(r.urgent_caught, r.urgent));
+        let r = tally_with(
+            &rows,
+            &predictions,
+            &policy::Thresholds {
+                act_on_card,
+                ..policy::THRESHOLDS
+            },
+        );
+        println!(
+            "  {act_on_card:.2}: {} | {} | {}",
+            r.card_offers,
+            r.card_offers_wrong,
+            pct(r.urgent_caught, r.urgent)
+        );
     }
 }
 
@@ -236,7 +328,12 @@ pub fn run_cli(args: &[String]) -> anyhow::Result<()> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--banking77-holdout" => {
-                holdout_seed = Some(args.next().context("--banking77-holdout needs a seed")?.parse().context("the seed is a whole number")?)
+                holdout_seed = Some(
+                    args.next()
+                        .context("--banking77-holdout needs a seed")?
+                        .parse()
+                        .context("the seed is a whole number")?,
+                )
             }
             "--tfidf-only" => tfidf_only = true,
             "--show-misses" => show_misses = true,
@@ -251,21 +348,35 @@ pub fn run_cli(args: &[String]) -> anyhow::Result<()> {
     let mut sets = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?;
-        sets.push((file.clone(), load_csv(&text).with_context(|| format!("parsing {file}"))?));
+        sets.push((
+            file.clone(),
+            load_csv(&text).with_context(|| format!("parsing {file}"))?,
+        ));
     }
     let mut training = default_examples();
     if let Some(seed) = holdout_seed {
         let (_, held_out) = stratified_split(&banking77_examples(), 0.1, seed);
-        let held: std::collections::HashSet<&str> = held_out.iter().map(|e| e.text.as_str()).collect();
+        let held: std::collections::HashSet<&str> =
+            held_out.iter().map(|e| e.text.as_str()).collect();
         training.retain(|e| !held.contains(e.text.as_str()));
-        sets.push((format!("BANKING77 held-out rows (10%, seed {seed})"), held_out));
+        sets.push((
+            format!("BANKING77 held-out rows (10%, seed {seed})"),
+            held_out,
+        ));
     }
     // Our evaluation sets are never trained on: drop any row that is also a training text.
-    let scored: std::collections::HashSet<&str> = sets.iter().flat_map(|(_, rows)| rows.iter().map(|e| e.text.as_str())).collect();
+    let scored: std::collections::HashSet<&str> = sets
+        .iter()
+        .flat_map(|(_, rows)| rows.iter().map(|e| e.text.as_str()))
+        .collect();
     let before = training.len();
     training.retain(|e| !scored.contains(e.text.as_str()));
     let started = Instant::now();
-    let model = if tfidf_only { IntentModel::train(&training) } else { IntentModel::train_blended(&training) };
+    let model = if tfidf_only {
+        IntentModel::train(&training)
+    } else {
+        IntentModel::train_blended(&training)
+    };
     println!(
         "model: {} training rows ({} left out as scored), trained in {:.1} s; {}",
         training.len(),
@@ -292,12 +403,18 @@ pub fn run_cli(args: &[String]) -> anyhow::Result<()> {
     if sets.len() > 1 {
         total.print(&format!("all sets ({count} rows)"));
     }
-    println!("mean decision time per message: {:.0} µs", spent.as_secs_f64() * 1e6 / count.max(1) as f64);
+    println!(
+        "mean decision time per message: {:.0} µs",
+        spent.as_secs_f64() * 1e6 / count.max(1) as f64
+    );
     // What the safety rules add to each message on top of the model (word matching, no model call).
     let (rows, predictions): (Vec<Example>, Vec<Prediction>) = scored.iter().cloned().unzip();
     let started = Instant::now();
     let _ = tally_with(&rows, &predictions, &policy::THRESHOLDS);
-    println!("of which the safety rules: {:.1} µs per message", started.elapsed().as_secs_f64() * 1e6 / rows.len().max(1) as f64);
+    println!(
+        "of which the safety rules: {:.1} µs per message",
+        started.elapsed().as_secs_f64() * 1e6 / rows.len().max(1) as f64
+    );
     if run_sweep {
         sweep(&scored);
     }
@@ -311,7 +428,10 @@ mod tests {
     #[test]
     fn a_row_label_says_what_the_decision_must_be() {
         assert_eq!(expectation("lost_or_stolen_card"), Expectation::Urgent);
-        assert_eq!(expectation("card_payment_not_recognised"), Expectation::Urgent);
+        assert_eq!(
+            expectation("card_payment_not_recognised"),
+            Expectation::Urgent
+        );
         assert_eq!(expectation("freeze_account"), Expectation::Urgent);
         assert_eq!(expectation("not_urgent"), Expectation::NotUrgent);
         assert_eq!(expectation("out_of_scope"), Expectation::OutOfScope);

@@ -21,110 +21,364 @@ pub enum Wording {
 
 /// Single words that are urgent on their own unless negated.
 const URGENT_WORDS: &[&str] = &[
-    "fraud", "fraudulent", "fraudulently", "fraudster", "fraudsters", "scam", "scammed", "scammer", "scammers",
-    "stolen", "stole", "steal", "stealing", "unauthorised", "unauthorized", "hacked", "hacker", "hackers",
-    "phishing", "phished", "compromised", "skimmed", "cloned", "robbed", "mugged", "pickpocketed", "nicked",
+    "fraud",
+    "fraudulent",
+    "fraudulently",
+    "fraudster",
+    "fraudsters",
+    "scam",
+    "scammed",
+    "scammer",
+    "scammers",
+    "stolen",
+    "stole",
+    "steal",
+    "stealing",
+    "unauthorised",
+    "unauthorized",
+    "hacked",
+    "hacker",
+    "hackers",
+    "phishing",
+    "phished",
+    "compromised",
+    "skimmed",
+    "cloned",
+    "robbed",
+    "mugged",
+    "pickpocketed",
+    "nicked",
     // Spanish.
-    "fraude", "fraudulento", "fraudulenta", "estafa", "estafaron", "estafado", "estafada", "estafador",
-    "robado", "robada", "robaron", "robo", "roban", "robando", "hackeado", "hackeada", "hackearon", "suplantacion",
-    "suplantado", "suplantada", "suplantaron",
-    "clonada", "clonado", "clonaron", "timo", "timaron",
+    "fraude",
+    "fraudulento",
+    "fraudulenta",
+    "estafa",
+    "estafaron",
+    "estafado",
+    "estafada",
+    "estafador",
+    "robado",
+    "robada",
+    "robaron",
+    "robo",
+    "roban",
+    "robando",
+    "hackeado",
+    "hackeada",
+    "hackearon",
+    "suplantacion",
+    "suplantado",
+    "suplantada",
+    "suplantaron",
+    "clonada",
+    "clonado",
+    "clonaron",
+    "timo",
+    "timaron",
 ];
 
 /// Verbs that are urgent only about a card or an account ("freeze my card", not "freeze cooked rice").
 const ACTION_WORDS: &[&str] = &[
-    "freeze", "block", "lock", "stop", "suspend", "congelar", "congelen", "congela", "congelad", "bloquear",
-    "bloqueen", "bloquea", "bloqueo", "bloqueame", "bloquead", "suspender", "suspendan", "parar", "paren",
+    "freeze",
+    "block",
+    "lock",
+    "stop",
+    "suspend",
+    "congelar",
+    "congelen",
+    "congela",
+    "congelad",
+    "bloquear",
+    "bloqueen",
+    "bloquea",
+    "bloqueo",
+    "bloqueame",
+    "bloquead",
+    "suspender",
+    "suspendan",
+    "parar",
+    "paren",
 ];
 /// The objects [`ACTION_WORDS`] must be about, within a few words after (or just before) the verb.
 const BANK_OBJECTS: &[&str] = &[
-    "card", "cards", "account", "accounts", "debit", "credit", "visa", "mastercard", "tarjeta", "tarjetas", "cuenta",
+    "card",
+    "cards",
+    "account",
+    "accounts",
+    "debit",
+    "credit",
+    "visa",
+    "mastercard",
+    "tarjeta",
+    "tarjetas",
+    "cuenta",
     "cuentas",
 ];
 
 /// Phrases that are urgent. `true`: the phrase carries its own negation ("didn't make"), so a negator before it
 /// does not cancel it.
 const URGENT_PHRASES: &[(&str, bool)] = &[
-    ("didnt make", true), ("did not make", true), ("never made", true), ("not me", true), ("wasnt me", true),
-    ("was not me", true), ("not mine", true), ("isnt mine", true), ("didnt authorise", true), ("didnt authorize", true),
-    ("did not authorise", true), ("did not authorize", true), ("never authorised", true), ("never authorized", true),
-    ("dont recognise", true), ("dont recognize", true), ("do not recognise", true), ("do not recognize", true),
-    ("didnt buy", true), ("did not buy", true), ("never bought", true), ("never did", true), ("never spent", true), ("no idea about", true), ("never set up", true),
-    ("without my permission", false), ("without my consent", false), ("without my knowledge", false),
-    ("lost my card", false), ("lost my cards", false), ("lost my debit", false), ("lost my credit", false),
-    ("lost my wallet", false), ("lost my purse", false), ("lost my phone", false), ("lost both my cards", false),
-    ("lsot my card", false), ("lost my crad", false), ("card is lost", false), ("card was lost", false),
-    ("card got lost", false), ("card lost", false), ("lost card", false), ("card is missing", false),
-    ("card has disappeared", false), ("card went missing", false), ("card is gone", false), ("card gone", false),
-    ("cards gone", false), ("card s gone", false),
-    ("cant find my card", false), ("cannot find my card", false), ("cant locate my", false),
-    ("cant find my wallet", false), ("where is my card", false), ("no idea where my card", false),
-    ("misplaced my", false), ("someone knows my", false), ("somebody knows my", false), ("stranger knows", false),
-    ("got hold of my", false), ("knows my pin", false), ("knows my card", false), ("didnt change it", true),
-    ("someone paid", false), ("somebody paid", false), ("someone bought", false), ("somebody bought", false),
-    ("someone spent", false), ("someone is shopping", false), ("someone took", false), ("somebody took", false),
-    ("never been there", true), ("never been to", true), ("never visited", true), ("never been in", true),
-    ("want my card blocked", false), ("need my card blocked", false), ("want it blocked", false),
-    ("get my card blocked", false), ("want my card frozen", false), ("need my card frozen", false),
-    ("want my account frozen", false), ("need my account frozen", false), ("want my account blocked", false),
-    ("wallet is gone", false), ("purse is gone", false), ("wallet is missing", false), ("purse is missing", false),
-    ("lost my bag", false), ("never heard of", true), ("company i dont know", true), ("shop i dont know", true),
-    ("merchant i dont know", true), ("i dont know them", true), ("wasnt there", true), ("was not there", true),
-    ("safe account", false), ("pretending to be", false), ("pretended to be", false), ("card unusable", false),
-    ("draining my account", false), ("is draining", false), ("emptying my account", false),
-    ("haciendose pasar", false), ("cuenta segura", false), ("vaciando mi cuenta", false), ("nunca he oido", true), ("took my card", false), ("took my cards", false), ("took my wallet", false),
-    ("took my purse", false), ("someone has my card", false), ("somebody has my card", false), ("someone used my card", false),
-    ("somebody used my card", false), ("someone is using my card", false), ("used my card without", false),
-    ("kept my card", false), ("swallowed my card", false), ("ate my card", false), ("eaten by the atm", false),
-    ("retained my card", false), ("card is stuck", false), ("card got stuck", false), ("give my card back", true),
-    ("give me my card back", true), ("give back my card", true),
-    ("phone was stolen", false), ("left my card", false), ("dropped my card", false), ("card fell", false),
-    ("shared my one time code", false), ("gave my card", false), ("told them my card", false),
-    ("gave them my", false), ("read him the code", false), ("entered my card", false),
+    ("didnt make", true),
+    ("did not make", true),
+    ("never made", true),
+    ("not me", true),
+    ("wasnt me", true),
+    ("was not me", true),
+    ("not mine", true),
+    ("isnt mine", true),
+    ("didnt authorise", true),
+    ("didnt authorize", true),
+    ("did not authorise", true),
+    ("did not authorize", true),
+    ("never authorised", true),
+    ("never authorized", true),
+    ("dont recognise", true),
+    ("dont recognize", true),
+    ("do not recognise", true),
+    ("do not recognize", true),
+    ("didnt buy", true),
+    ("did not buy", true),
+    ("never bought", true),
+    ("never did", true),
+    ("never spent", true),
+    ("no idea about", true),
+    ("never set up", true),
+    ("without my permission", false),
+    ("without my consent", false),
+    ("without my knowledge", false),
+    ("lost my card", false),
+    ("lost my cards", false),
+    ("lost my debit", false),
+    ("lost my credit", false),
+    ("lost my wallet", false),
+    ("lost my purse", false),
+    ("lost my phone", false),
+    ("lost both my cards", false),
+    ("lsot my card", false),
+    ("lost my crad", false),
+    ("card is lost", false),
+    ("card was lost", false),
+    ("card got lost", false),
+    ("card lost", false),
+    ("lost card", false),
+    ("card is missing", false),
+    ("card has disappeared", false),
+    ("card went missing", false),
+    ("card is gone", false),
+    ("card gone", false),
+    ("cards gone", false),
+    ("card s gone", false),
+    ("cant find my card", false),
+    ("cannot find my card", false),
+    ("cant locate my", false),
+    ("cant find my wallet", false),
+    ("where is my card", false),
+    ("no idea where my card", false),
+    ("misplaced my", false),
+    ("someone knows my", false),
+    ("somebody knows my", false),
+    ("stranger knows", false),
+    ("got hold of my", false),
+    ("knows my pin", false),
+    ("knows my card", false),
+    ("didnt change it", true),
+    ("someone paid", false),
+    ("somebody paid", false),
+    ("someone bought", false),
+    ("somebody bought", false),
+    ("someone spent", false),
+    ("someone is shopping", false),
+    ("someone took", false),
+    ("somebody took", false),
+    ("never been there", true),
+    ("never been to", true),
+    ("never visited", true),
+    ("never been in", true),
+    ("want my card blocked", false),
+    ("need my card blocked", false),
+    ("want it blocked", false),
+    ("get my card blocked", false),
+    ("want my card frozen", false),
+    ("need my card frozen", false),
+    ("want my account frozen", false),
+    ("need my account frozen", false),
+    ("want my account blocked", false),
+    ("wallet is gone", false),
+    ("purse is gone", false),
+    ("wallet is missing", false),
+    ("purse is missing", false),
+    ("lost my bag", false),
+    ("never heard of", true),
+    ("company i dont know", true),
+    ("shop i dont know", true),
+    ("merchant i dont know", true),
+    ("i dont know them", true),
+    ("wasnt there", true),
+    ("was not there", true),
+    ("safe account", false),
+    ("pretending to be", false),
+    ("pretended to be", false),
+    ("card unusable", false),
+    ("draining my account", false),
+    ("is draining", false),
+    ("emptying my account", false),
+    ("haciendose pasar", false),
+    ("cuenta segura", false),
+    ("vaciando mi cuenta", false),
+    ("nunca he oido", true),
+    ("took my card", false),
+    ("took my cards", false),
+    ("took my wallet", false),
+    ("took my purse", false),
+    ("someone has my card", false),
+    ("somebody has my card", false),
+    ("someone used my card", false),
+    ("somebody used my card", false),
+    ("someone is using my card", false),
+    ("used my card without", false),
+    ("kept my card", false),
+    ("swallowed my card", false),
+    ("ate my card", false),
+    ("eaten by the atm", false),
+    ("retained my card", false),
+    ("card is stuck", false),
+    ("card got stuck", false),
+    ("give my card back", true),
+    ("give me my card back", true),
+    ("give back my card", true),
+    ("phone was stolen", false),
+    ("left my card", false),
+    ("dropped my card", false),
+    ("card fell", false),
+    ("shared my one time code", false),
+    ("gave my card", false),
+    ("told them my card", false),
+    ("gave them my", false),
+    ("read him the code", false),
+    ("entered my card", false),
     // Spanish.
-    ("no fui yo", true), ("no lo hice", true), ("no la hice", true), ("yo no hice", true), ("que no hice", true),
+    ("no fui yo", true),
+    ("no lo hice", true),
+    ("no la hice", true),
+    ("yo no hice", true),
+    ("que no hice", true),
     ("no he hecho", true),
-    ("no reconozco", true), ("no son mias", true), ("no es mio", true), ("no es mia", true), ("no autorice", true),
-    ("no autorizado", true), ("no autorizada", true), ("no autorizados", true), ("no autorizadas", true),
-    ("nunca he estado", true), ("no estuve", true), ("que no conozco", true),
-    ("sin mi permiso", false), ("sin mi autorizacion", false), ("sin autorizacion", false),
-    ("sin mi consentimiento", false), ("perdi mi tarjeta", false), ("perdi la tarjeta", false),
-    ("perdi mi targeta", false), ("he perdido mi tarjeta", false), ("he perdido la tarjeta", false),
-    ("perdi la cartera", false), ("perdi mi cartera", false), ("perdi el movil", false), ("perdi el telefono", false),
-    ("tarjeta perdida", false), ("no encuentro mi tarjeta", false), ("no encuentro la tarjeta", false),
-    ("se trago", false), ("se quedo con mi tarjeta", false), ("se quedo atascada", false), ("se me cayo la tarjeta", false),
-    ("ha desaparecido", false), ("me quitaron", false), ("sacaron dinero", false), ("me sacaron", false),
-    ("usaron mi tarjeta", false), ("uso mi tarjeta", false), ("han usado mi tarjeta", false),
-    ("alguien ha pagado", false), ("alguien tiene", false), ("alguien entro", false), ("di mi clave", false),
-    ("di los datos", false), ("les di el codigo", false), ("puse mis datos", false), ("me robaron", false),
-    ("me han robado", false), ("no se donde esta mi tarjeta", false),
+    ("no reconozco", true),
+    ("no son mias", true),
+    ("no es mio", true),
+    ("no es mia", true),
+    ("no autorice", true),
+    ("no autorizado", true),
+    ("no autorizada", true),
+    ("no autorizados", true),
+    ("no autorizadas", true),
+    ("nunca he estado", true),
+    ("no estuve", true),
+    ("que no conozco", true),
+    ("sin mi permiso", false),
+    ("sin mi autorizacion", false),
+    ("sin autorizacion", false),
+    ("sin mi consentimiento", false),
+    ("perdi mi tarjeta", false),
+    ("perdi la tarjeta", false),
+    ("perdi mi targeta", false),
+    ("he perdido mi tarjeta", false),
+    ("he perdido la tarjeta", false),
+    ("perdi la cartera", false),
+    ("perdi mi cartera", false),
+    ("perdi el movil", false),
+    ("perdi el telefono", false),
+    ("tarjeta perdida", false),
+    ("no encuentro mi tarjeta", false),
+    ("no encuentro la tarjeta", false),
+    ("se trago", false),
+    ("se quedo con mi tarjeta", false),
+    ("se quedo atascada", false),
+    ("se me cayo la tarjeta", false),
+    ("ha desaparecido", false),
+    ("me quitaron", false),
+    ("sacaron dinero", false),
+    ("me sacaron", false),
+    ("usaron mi tarjeta", false),
+    ("uso mi tarjeta", false),
+    ("han usado mi tarjeta", false),
+    ("alguien ha pagado", false),
+    ("alguien tiene", false),
+    ("alguien entro", false),
+    ("di mi clave", false),
+    ("di los datos", false),
+    ("les di el codigo", false),
+    ("puse mis datos", false),
+    ("me robaron", false),
+    ("me han robado", false),
+    ("no se donde esta mi tarjeta", false),
 ];
 
 /// Words that negate a cue a few words later ("not lost", "haven't lost", "no está perdida").
 const NEGATORS: &[&str] = &[
-    "not", "no", "never", "isnt", "wasnt", "hasnt", "havent", "hadnt", "didnt", "dont", "doesnt", "arent", "werent",
-    "nothing", "nobody", "aint", "nunca", "nada", "ni", "tampoco",
+    "not", "no", "never", "isnt", "wasnt", "hasnt", "havent", "hadnt", "didnt", "dont", "doesnt",
+    "arent", "werent", "nothing", "nobody", "aint", "nunca", "nada", "ni", "tampoco",
 ];
 /// Words between a negator and a cue that keep the cue alive: "I don't know if my card was stolen" is urgent.
 const NEGATION_BREAKERS: &[&str] = &[
-    "know", "sure", "if", "whether", "but", "think", "understand", "why", "who", "how", "se", "si", "pero", "porque",
+    "know",
+    "sure",
+    "if",
+    "whether",
+    "but",
+    "think",
+    "understand",
+    "why",
+    "who",
+    "how",
+    "se",
+    "si",
+    "pero",
+    "porque",
     "que",
 ];
 /// Words before an action word that undo it: "undo the freeze on my card", "quitar el bloqueo".
-const REVERSERS: &[&str] = &["undo", "remove", "lift", "lifted", "removed", "quitar", "quito", "quita", "levantar"];
+const REVERSERS: &[&str] = &[
+    "undo", "remove", "lift", "lifted", "removed", "quitar", "quito", "quita", "levantar",
+];
 /// Words right after a "didn't make" that make it harmless: "I didn't make a mistake".
 const HARMLESS_AFTER_MAKE: &[&str] = &["mistake", "mistakes", "error", "sense", "typo"];
 
 /// Words that are not urgent on their own but whose negation means "nothing is wrong".
 const NEGATABLE: &[&str] = &[
-    "lost", "lose", "losing", "missing", "perdida", "perdido", "perdi", "robada", "robado", "compromised",
+    "lost",
+    "lose",
+    "losing",
+    "missing",
+    "perdida",
+    "perdido",
+    "perdi",
+    "robada",
+    "robado",
+    "compromised",
 ];
 /// Phrases that say the emergency is over or never was.
 const ALL_CLEAR: &[&str] = &[
-    "found my card", "found the card", "found my wallet", "card turned up", "turned up", "false alarm",
-    "never mind", "was mine", "was me", "it was my", "i know that payment", "i recognise all",
-    "i recognize all", "encontre la tarjeta", "encontre mi tarjeta", "ya la encontre", "la hice yo",
-    "lo hice yo", "si la hice", "fui yo",
+    "found my card",
+    "found the card",
+    "found my wallet",
+    "card turned up",
+    "turned up",
+    "false alarm",
+    "never mind",
+    "was mine",
+    "was me",
+    "it was my",
+    "i know that payment",
+    "i recognise all",
+    "i recognize all",
+    "encontre la tarjeta",
+    "encontre mi tarjeta",
+    "ya la encontre",
+    "la hice yo",
+    "lo hice yo",
+    "si la hice",
+    "fui yo",
 ];
 
 /// Lower-case, fold accents, drop apostrophes, and split into words.
@@ -145,7 +399,11 @@ pub fn words(text: &str) -> Vec<String> {
             _ => ' ',
         })
         .collect();
-    folded.replace('|', " | ").split_whitespace().map(str::to_owned).collect()
+    folded
+        .replace('|', " | ")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Whether the word at `at` is negated by one of the four words before it in the same clause, with no breaker in
@@ -196,7 +454,11 @@ fn lexicon() -> &'static Lexicon {
         let mut phrases: HashMap<&'static str, Vec<Phrase>> = HashMap::new();
         for (text, self_negating) in URGENT_PHRASES {
             let words: Vec<&'static str> = text.split(' ').collect();
-            phrases.entry(words[0]).or_default().push(Phrase { text, words, self_negating: *self_negating });
+            phrases.entry(words[0]).or_default().push(Phrase {
+                text,
+                words,
+                self_negating: *self_negating,
+            });
         }
         Lexicon {
             phrases,
@@ -215,11 +477,21 @@ pub fn wording(text: &str) -> Wording {
     for (at, word) in words.iter().enumerate() {
         for phrase in lexicon.phrases.get(word.as_str()).into_iter().flatten() {
             let end = at + phrase.words.len();
-            if end > words.len() || !phrase.words.iter().zip(&words[at..end]).all(|(p, w)| p == w) {
+            if end > words.len()
+                || !phrase
+                    .words
+                    .iter()
+                    .zip(&words[at..end])
+                    .all(|(p, w)| p == w)
+            {
                 continue;
             }
             let next_two = &words[end..(end + 2).min(words.len())];
-            if phrase.text.ends_with(" make") && next_two.iter().any(|w| HARMLESS_AFTER_MAKE.contains(&w.as_str())) {
+            if phrase.text.ends_with(" make")
+                && next_two
+                    .iter()
+                    .any(|w| HARMLESS_AFTER_MAKE.contains(&w.as_str()))
+            {
                 continue;
             }
             if phrase.self_negating || !negated(&words, at) {
@@ -236,7 +508,10 @@ pub fn wording(text: &str) -> Wording {
         if let Some(cue) = lexicon.actions.get(word.as_str()) {
             let after = &words[at + 1..(at + 5).min(words.len())];
             let before = &words[at.saturating_sub(2)..at];
-            let about_the_bank = after.iter().chain(before).any(|w| BANK_OBJECTS.contains(&w.as_str()));
+            let about_the_bank = after
+                .iter()
+                .chain(before)
+                .any(|w| BANK_OBJECTS.contains(&w.as_str()));
             let reversed = before.iter().any(|w| REVERSERS.contains(&w.as_str()));
             if about_the_bank && !reversed {
                 if !negated(&words, at) {
@@ -332,7 +607,11 @@ mod tests {
             "I found my card, it was in my other jacket",
             "false alarm, the payment was mine",
         ] {
-            assert!(matches!(wording(text), Wording::Negated(_)), "{text}: {:?}", wording(text));
+            assert!(
+                matches!(wording(text), Wording::Negated(_)),
+                "{text}: {:?}",
+                wording(text)
+            );
         }
     }
 
@@ -346,7 +625,10 @@ mod tests {
     #[test]
     fn action_words_need_a_card_or_an_account() {
         assert_eq!(wording("can I freeze cooked rice"), Wording::Neutral);
-        assert_eq!(wording("how do I block spam calls on my phone"), Wording::Neutral);
+        assert_eq!(
+            wording("how do I block spam calls on my phone"),
+            Wording::Neutral
+        );
         assert!(urgent("how do I freeze my card now?"));
         assert!(urgent("quiero bloquear mi tarjeta"));
         // "unfreeze" and "desbloquear" are other words: turning a card back on is not urgent.
@@ -363,7 +645,9 @@ mod tests {
 
     #[test]
     fn harmless_readings_of_urgent_phrases_are_not_urgent() {
-        assert!(!urgent("I didn't make a mistake on the transfer, when will it arrive"));
+        assert!(!urgent(
+            "I didn't make a mistake on the transfer, when will it arrive"
+        ));
         assert!(!urgent("how do I undo the freeze on my card"));
         assert!(!urgent("has my card been posted yet"));
         assert!(urgent("I didn't make the payment to this shop"));
@@ -371,7 +655,11 @@ mod tests {
 
     #[test]
     fn everyday_questions_carry_no_cue() {
-        for text in ["what's my balance", "how long does a transfer take", "¿cuánto puedo sacar del cajero?"] {
+        for text in [
+            "what's my balance",
+            "how long does a transfer take",
+            "¿cuánto puedo sacar del cajero?",
+        ] {
             assert_eq!(wording(text), Wording::Neutral, "{text}");
         }
     }

@@ -15,12 +15,46 @@ pub enum YesNo {
 }
 
 const YES: &[&str] = &[
-    "yes", "y", "yes please", "yes block it", "yes do it", "yeah", "yep", "ok", "okay", "sure", "confirm", "please do",
-    "do it", "go ahead", "si", "sí", "si por favor", "sí por favor", "vale", "claro", "adelante", "confirmo", "hazlo",
+    "yes",
+    "y",
+    "yes please",
+    "yes block it",
+    "yes do it",
+    "yeah",
+    "yep",
+    "ok",
+    "okay",
+    "sure",
+    "confirm",
+    "please do",
+    "do it",
+    "go ahead",
+    "si",
+    "sí",
+    "si por favor",
+    "sí por favor",
+    "vale",
+    "claro",
+    "adelante",
+    "confirmo",
+    "hazlo",
 ];
 const NO: &[&str] = &[
-    "no", "n", "no thanks", "no thank you", "nope", "dont", "don't", "do not", "not that one", "wrong card", "cancel",
-    "no gracias", "no es esa", "esa no", "cancela",
+    "no",
+    "n",
+    "no thanks",
+    "no thank you",
+    "nope",
+    "dont",
+    "don't",
+    "do not",
+    "not that one",
+    "wrong card",
+    "cancel",
+    "no gracias",
+    "no es esa",
+    "esa no",
+    "cancela",
 ];
 
 fn normal(text: &str) -> String {
@@ -83,10 +117,18 @@ mod tests {
 
     #[test]
     fn card_endings_are_four_digit_runs_only() {
-        assert_eq!(card_endings("Block the card ending 4242? Yes / No"), vec!["4242"]);
-        assert_eq!(card_endings("…4242 (debit) or …1881 (credit)"), vec!["4242", "1881"]);
+        assert_eq!(
+            card_endings("Block the card ending 4242? Yes / No"),
+            vec!["4242"]
+        );
+        assert_eq!(
+            card_endings("…4242 (debit) or …1881 (credit)"),
+            vec!["4242", "1881"]
+        );
         assert!(card_endings("I paid 12345 or 12 euros").is_empty());
         assert!(is_bare_answer("the one ending 1881"));
-        assert!(!is_bare_answer("my card ending 1881 was stolen on the train last night"));
+        assert!(!is_bare_answer(
+            "my card ending 1881 was stolen on the train last night"
+        ));
     }
 }

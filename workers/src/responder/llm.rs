@@ -108,7 +108,12 @@ impl Llm {
         Some(Llm {
             provider,
             http: reqwest::Client::builder().timeout(deadline).build().ok()?,
-            base_url: llm.base_url.clone().unwrap_or_else(|| base_url.into()).trim_end_matches('/').to_owned(),
+            base_url: llm
+                .base_url
+                .clone()
+                .unwrap_or_else(|| base_url.into())
+                .trim_end_matches('/')
+                .to_owned(),
             api_key,
             model: llm.model.clone().unwrap_or_else(|| model.into()),
             deadline,
@@ -123,13 +128,22 @@ impl Llm {
     /// Ask the model for an answer. Everything sent is redacted; the answer is sanitised.
     pub async fn answer(&self, system: &str, turns: &[Turn]) -> Result<LlmReply, LlmError> {
         let system = joxai_nlu::redact::redact(system).into_owned();
-        let turns: Vec<Turn> =
-            turns.iter().map(|t| Turn { role: t.role, text: joxai_nlu::redact::redact(&t.text).into_owned() }).collect();
+        let turns: Vec<Turn> = turns
+            .iter()
+            .map(|t| Turn {
+                role: t.role,
+                text: joxai_nlu::redact::redact(&t.text).into_owned(),
+            })
+            .collect();
         let label = self.provider.label();
         let started = Instant::now();
-        let result = tokio::time::timeout(self.deadline, self.with_retries(&system, &turns)).await.unwrap_or(Err(LlmError::Timeout));
+        let result = tokio::time::timeout(self.deadline, self.with_retries(&system, &turns))
+            .await
+            .unwrap_or(Err(LlmError::Timeout));
         let m = metrics();
-        m.llm_duration.with_label_values(&[label]).observe(started.elapsed().as_secs_f64());
+        m.llm_duration
+            .with_label_values(&[label])
+            .observe(started.elapsed().as_secs_f64());
         if let Err(e) = &result {
             m.llm_errors.with_label_values(&[label, e.kind()]).inc();
         }
@@ -148,11 +162,18 @@ impl Llm {
             match self.call(system, turns).await {
                 Ok(reply) => return Ok(reply),
                 Err((e, retry_after)) => {
-                    let retryable = matches!(e, LlmError::Status(429) | LlmError::Status(500..=599) | LlmError::Transport(_));
+                    let retryable = matches!(
+                        e,
+                        LlmError::Status(429)
+                            | LlmError::Status(500..=599)
+                            | LlmError::Transport(_)
+                    );
                     if !retryable || attempt >= self.max_attempts {
                         return Err(e);
                     }
-                    let delay = retry_after.or_else(|| delays.next()).unwrap_or(Duration::from_secs(1));
+                    let delay = retry_after
+                        .or_else(|| delays.next())
+                        .unwrap_or(Duration::from_secs(1));
                     tracing::warn!(provider = self.provider.label(), attempt, ?delay, error = %e, "LLM call failed, retrying");
                     tokio::time::sleep(delay).await;
                 }
@@ -161,7 +182,11 @@ impl Llm {
     }
 
     /// One HTTP call. On failure also returns the server's `Retry-After`, if it gave one.
-    async fn call(&self, system: &str, turns: &[Turn]) -> Result<LlmReply, (LlmError, Option<Duration>)> {
+    async fn call(
+        &self,
+        system: &str,
+        turns: &[Turn],
+    ) -> Result<LlmReply, (LlmError, Option<Duration>)> {
         let request = match self.provider {
             Provider::Anthropic => self
                 .http
@@ -176,7 +201,11 @@ impl Llm {
                 .json(&openai_body(&self.model, system, turns)),
         };
         let response = request.send().await.map_err(|e| {
-            if e.is_timeout() { (LlmError::Timeout, None) } else { (LlmError::Transport(e.to_string()), None) }
+            if e.is_timeout() {
+                (LlmError::Timeout, None)
+            } else {
+                (LlmError::Transport(e.to_string()), None)
+            }
         })?;
         let status = response.status();
         if !status.is_success() {
@@ -189,20 +218,32 @@ impl Llm {
                 .map(|secs| Duration::from_secs(secs).min(self.deadline));
             return Err((LlmError::Status(status.as_u16()), retry_after));
         }
-        let body: Value = response.json().await.map_err(|e| (LlmError::Malformed(e.to_string()), None))?;
+        let body: Value = response
+            .json()
+            .await
+            .map_err(|e| (LlmError::Malformed(e.to_string()), None))?;
         let (structured, tokens) = match self.provider {
             Provider::Anthropic => parse_anthropic(&body),
             Provider::OpenAi => parse_openai(&body),
         }
         .map_err(|e| (e, None))?;
         let m = metrics();
-        m.llm_tokens.with_label_values(&[self.provider.label(), "input"]).inc_by(tokens.0);
-        m.llm_tokens.with_label_values(&[self.provider.label(), "output"]).inc_by(tokens.1);
+        m.llm_tokens
+            .with_label_values(&[self.provider.label(), "input"])
+            .inc_by(tokens.0);
+        m.llm_tokens
+            .with_label_values(&[self.provider.label(), "output"])
+            .inc_by(tokens.1);
         to_reply(structured).map_err(|e| (e, None))
     }
 }
 
-const REASONS: [&str; 4] = ["customer_asked", "urgent_intent", "needs_human_action", "frustration"];
+const REASONS: [&str; 4] = [
+    "customer_asked",
+    "urgent_intent",
+    "needs_human_action",
+    "frustration",
+];
 const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
 
 fn reply_schema() -> Value {
@@ -240,7 +281,11 @@ pub fn openai_body(model: &str, system: &str, turns: &[Turn]) -> Value {
         "{system}\n\nAnswer with a JSON object only: {{\"reply\": string, \"handoff\": null or {{\"reason\": one of {REASONS:?}, \"priority\": one of {PRIORITIES:?}}}}}."
     );
     let mut messages = vec![json!({ "role": "system", "content": system })];
-    messages.extend(turns.iter().map(|t| json!({ "role": t.role, "content": t.text })));
+    messages.extend(
+        turns
+            .iter()
+            .map(|t| json!({ "role": t.role, "content": t.text })),
+    );
     json!({ "model": model, "max_tokens": 600, "response_format": { "type": "json_object" }, "messages": messages })
 }
 
@@ -249,10 +294,17 @@ type Parsed = (Value, (u64, u64));
 fn parse_anthropic(body: &Value) -> Result<Parsed, LlmError> {
     let input = body["content"]
         .as_array()
-        .and_then(|blocks| blocks.iter().find(|b| b["type"] == "tool_use" && b["name"] == "respond"))
+        .and_then(|blocks| {
+            blocks
+                .iter()
+                .find(|b| b["type"] == "tool_use" && b["name"] == "respond")
+        })
         .map(|b| b["input"].clone())
         .ok_or_else(|| LlmError::Malformed("no respond tool call".into()))?;
-    let usage = (body["usage"]["input_tokens"].as_u64().unwrap_or(0), body["usage"]["output_tokens"].as_u64().unwrap_or(0));
+    let usage = (
+        body["usage"]["input_tokens"].as_u64().unwrap_or(0),
+        body["usage"]["output_tokens"].as_u64().unwrap_or(0),
+    );
     Ok((input, usage))
 }
 
@@ -260,9 +312,12 @@ fn parse_openai(body: &Value) -> Result<Parsed, LlmError> {
     let content = body["choices"][0]["message"]["content"]
         .as_str()
         .ok_or_else(|| LlmError::Malformed("no message content".into()))?;
-    let value: Value = serde_json::from_str(content).map_err(|e| LlmError::Malformed(format!("content is not JSON: {e}")))?;
-    let usage =
-        (body["usage"]["prompt_tokens"].as_u64().unwrap_or(0), body["usage"]["completion_tokens"].as_u64().unwrap_or(0));
+    let value: Value = serde_json::from_str(content)
+        .map_err(|e| LlmError::Malformed(format!("content is not JSON: {e}")))?;
+    let usage = (
+        body["usage"]["prompt_tokens"].as_u64().unwrap_or(0),
+        body["usage"]["completion_tokens"].as_u64().unwrap_or(0),
+    );
     Ok((value, usage))
 }
 
@@ -280,12 +335,19 @@ struct StructuredHandoff {
 }
 
 fn to_reply(value: Value) -> Result<LlmReply, LlmError> {
-    let structured: Structured = serde_json::from_value(value).map_err(|e| LlmError::Malformed(e.to_string()))?;
+    let structured: Structured =
+        serde_json::from_value(value).map_err(|e| LlmError::Malformed(e.to_string()))?;
     let reply = sanitize(&structured.reply);
     if reply.trim().is_empty() {
         return Err(LlmError::Malformed("empty reply".into()));
     }
-    Ok(LlmReply { reply, handoff: structured.handoff.map(|h| Handoff { reason: h.reason, priority: h.priority }) })
+    Ok(LlmReply {
+        reply,
+        handoff: structured.handoff.map(|h| Handoff {
+            reason: h.reason,
+            priority: h.priority,
+        }),
+    })
 }
 
 /// Make model output safe to show: no HTML tags, no script or data links, bounded length. Clients
@@ -297,7 +359,13 @@ pub fn sanitize(text: &str) -> String {
     while let Some(c) = chars.next() {
         match c {
             // Only `<` that opens a tag (`<b`, `</`, `<!`) starts one: "less than 5 < 7" stays.
-            '<' if !in_tag && chars.peek().is_some_and(|n| n.is_ascii_alphabetic() || *n == '/' || *n == '!') => in_tag = true,
+            '<' if !in_tag
+                && chars
+                    .peek()
+                    .is_some_and(|n| n.is_ascii_alphabetic() || *n == '/' || *n == '!') =>
+            {
+                in_tag = true
+            }
             '>' if in_tag => in_tag = false,
             _ if !in_tag => out.push(c),
             _ => {}
@@ -313,12 +381,19 @@ pub fn sanitize(text: &str) -> String {
             if lower.len() == cleaned.len() {
                 cleaned.replace_range(at..at + scheme.len(), "");
             } else {
-                cleaned = cleaned.replace(scheme, "").replace(&scheme.to_uppercase(), "");
+                cleaned = cleaned
+                    .replace(scheme, "")
+                    .replace(&scheme.to_uppercase(), "");
                 break;
             }
         }
     }
-    cleaned.chars().take(2000).collect::<String>().trim().to_owned()
+    cleaned
+        .chars()
+        .take(2000)
+        .collect::<String>()
+        .trim()
+        .to_owned()
 }
 
 #[cfg(test)]
@@ -327,11 +402,20 @@ mod tests {
 
     #[test]
     fn hostile_model_output_is_stripped_of_html_and_script_links() {
-        assert_eq!(sanitize("Hello <script>alert(1)</script>there"), "Hello alert(1)there");
+        assert_eq!(
+            sanitize("Hello <script>alert(1)</script>there"),
+            "Hello alert(1)there"
+        );
         assert_eq!(sanitize("<img src=x onerror=alert(1)>Hi"), "Hi");
         assert_eq!(sanitize("click JavaScript:alert(1)"), "click alert(1)");
-        assert_eq!(sanitize("see data:text/html;base64,xx"), "see text/html;base64,xx");
-        assert_eq!(sanitize("Your balance is €10 > €5"), "Your balance is €10 > €5");
+        assert_eq!(
+            sanitize("see data:text/html;base64,xx"),
+            "see text/html;base64,xx"
+        );
+        assert_eq!(
+            sanitize("Your balance is €10 > €5"),
+            "Your balance is €10 > €5"
+        );
         assert_eq!(sanitize("a fee < 1% applies"), "a fee < 1% applies");
         assert_eq!(sanitize(&"a".repeat(5000)).len(), 2000);
     }

@@ -39,18 +39,34 @@ pub struct Answer {
 
 impl Answer {
     pub fn reply(text: &str) -> Answer {
-        Answer { reply: Some(text.to_owned()), handoff: None, asks: false }
+        Answer {
+            reply: Some(text.to_owned()),
+            handoff: None,
+            asks: false,
+        }
     }
     pub fn handoff(reason: EscalationReason, priority: Priority) -> Answer {
-        Answer { reply: None, handoff: Some((reason, priority)), asks: false }
+        Answer {
+            reply: None,
+            handoff: Some((reason, priority)),
+            asks: false,
+        }
     }
     /// Say this, then a person takes over as urgent.
     pub fn urgent(text: &str) -> Answer {
-        Answer { reply: Some(text.to_owned()), handoff: Some((EscalationReason::UrgentIntent, Priority::Urgent)), asks: false }
+        Answer {
+            reply: Some(text.to_owned()),
+            handoff: Some((EscalationReason::UrgentIntent, Priority::Urgent)),
+            asks: false,
+        }
     }
     /// Ask the customer to confirm before acting.
     pub fn asking(text: String) -> Answer {
-        Answer { reply: Some(text), handoff: None, asks: true }
+        Answer {
+            reply: Some(text),
+            handoff: None,
+            asks: true,
+        }
     }
 }
 
@@ -79,7 +95,10 @@ impl<B: CoreBanking> AiResponder<B> {
     pub fn with_bank(platform: Platform, bank: B) -> Self {
         let llm = llm::Llm::from_config(&platform.config);
         if let Some(llm) = &llm {
-            tracing::info!(provider = llm.provider().label(), "AI responder uses an LLM, with offline fallback");
+            tracing::info!(
+                provider = llm.provider().label(),
+                "AI responder uses an LLM, with offline fallback"
+            );
         }
         let offline = OfflineResponder {
             bank,
@@ -87,13 +106,19 @@ impl<B: CoreBanking> AiResponder<B> {
             articles: Default::default(),
             settings: platform.settings.clone(),
         };
-        Self { platform, offline, llm }
+        Self {
+            platform,
+            offline,
+            llm,
+        }
     }
 
     async fn bot_owns(&self, conversation_id: Uuid) -> Result<bool, Failure> {
         let client = self.platform.db.client().await?;
         let row = joxai_platform::db::Db::timed("owner_check", async {
-            let owner = client.prepare_cached("SELECT owner FROM conversations WHERE id = $1").await?;
+            let owner = client
+                .prepare_cached("SELECT owner FROM conversations WHERE id = $1")
+                .await?;
             Ok(client.query_opt(&owner, &[&conversation_id]).await?)
         })
         .await?;
@@ -117,26 +142,41 @@ impl<B: CoreBanking> AiResponder<B> {
         Ok(rows
             .iter()
             .map(|r| llm::Turn {
-                role: if r.get::<_, &str>(0) == "customer" { "user" } else { "assistant" },
+                role: if r.get::<_, &str>(0) == "customer" {
+                    "user"
+                } else {
+                    "assistant"
+                },
                 text: r.get(1),
             })
             .collect())
     }
 
     /// Let the LLM rewrite the offline draft, with the facts and articles as context.
-    async fn with_llm(&self, llm: &llm::Llm, q: &MessageClassified, draft: &Answer) -> Result<Answer, Failure> {
+    async fn with_llm(
+        &self,
+        llm: &llm::Llm,
+        q: &MessageClassified,
+        draft: &Answer,
+    ) -> Result<Answer, Failure> {
         let lang = Lang::of(&q.language);
-        let articles = knowledge::search(&self.platform.db, Some(&q.intent), &q.text, lang.code(), 3).await?;
+        let articles =
+            knowledge::search(&self.platform.db, Some(&q.intent), &q.text, lang.code(), 3).await?;
         let mut system = format!("{SYSTEM_PROMPT}\n\nCustomer language: {}.\n", lang.code());
         if let Some(reply) = &draft.reply {
-            system.push_str(&format!("Facts prepared for this question (accurate, use them): {reply}\n"));
+            system.push_str(&format!(
+                "Facts prepared for this question (accurate, use them): {reply}\n"
+            ));
         }
         for a in &articles {
             system.push_str(&format!("\nArticle \"{}\": {}\n", a.title, a.body));
         }
         let mut turns = self.recent_turns(q.conversation_id).await?;
         if turns.last().is_none_or(|t| t.role != "user") {
-            turns.push(llm::Turn { role: "user", text: q.text.clone() });
+            turns.push(llm::Turn {
+                role: "user",
+                text: q.text.clone(),
+            });
         }
         let label = llm.provider().label();
         match llm.answer(&system, &turns).await {
@@ -144,13 +184,23 @@ impl<B: CoreBanking> AiResponder<B> {
                 asks: false,
                 reply: Some(reply.reply),
                 // The offline hand-over (for example after blocking a card) always stands.
-                handoff: draft.handoff.or(reply.handoff.map(|h| (h.reason, h.priority))),
+                handoff: draft
+                    .handoff
+                    .or(reply.handoff.map(|h| (h.reason, h.priority))),
             }),
             Err(llm::LlmError::Malformed(detail)) => {
                 // A model that answers in the wrong shape cannot be trusted with this customer.
-                tracing::warn!(provider = label, detail, "malformed LLM answer: handing over to a person");
+                tracing::warn!(
+                    provider = label,
+                    detail,
+                    "malformed LLM answer: handing over to a person"
+                );
                 metrics().llm_fallbacks.with_label_values(&[label]).inc();
-                Ok(Answer { reply: draft.reply.clone(), handoff: Some((EscalationReason::AiFailure, Priority::Normal)), asks: false })
+                Ok(Answer {
+                    reply: draft.reply.clone(),
+                    handoff: Some((EscalationReason::AiFailure, Priority::Normal)),
+                    asks: false,
+                })
             }
             Err(e) => {
                 tracing::warn!(provider = label, error = %e, "LLM unavailable: answering offline");
@@ -173,7 +223,9 @@ impl<B: CoreBanking> AiResponder<B> {
         }
         let draft = self.offline.answer(q).await?;
         let mut answer = match &self.llm {
-            Some(llm) if draft.reply.is_some() && !draft.asks => self.with_llm(llm, q, &draft).await?,
+            Some(llm) if draft.reply.is_some() && !draft.asks => {
+                self.with_llm(llm, q, &draft).await?
+            }
             _ => draft,
         };
         // The classifier may ask for an answer first and a person after (a lost card); not while the bot waits for
@@ -185,7 +237,9 @@ impl<B: CoreBanking> AiResponder<B> {
             answer.handoff = Some((reason, priority));
         }
         let subjects = self.platform.bus.subjects();
-        let handoff = answer.handoff.map(|(reason, priority)| Handoff { reason, priority });
+        let handoff = answer
+            .handoff
+            .map(|(reason, priority)| Handoff { reason, priority });
         match answer.reply {
             Some(text) => {
                 // The reply's id is the command's id: one answer per question, whatever happens.
@@ -195,13 +249,21 @@ impl<B: CoreBanking> AiResponder<B> {
                     message_id,
                     in_reply_to: q.message_id,
                     text,
-                    intent: Some(if answer.asks { confirmation::CONFIRM_BLOCK_CARD.to_owned() } else { q.intent.clone() }),
+                    intent: Some(if answer.asks {
+                        confirmation::CONFIRM_BLOCK_CARD.to_owned()
+                    } else {
+                        q.intent.clone()
+                    }),
                     confidence: Some(q.confidence),
                     question_at: q.question_at,
                     handoff,
                 };
-                let envelope = Envelope::with_id(message_id, event.correlation_id, Some(event.id), command);
-                self.platform.bus.publish(subjects.command::<StoreBotReply>(), &envelope).await?;
+                let envelope =
+                    Envelope::with_id(message_id, event.correlation_id, Some(event.id), command);
+                self.platform
+                    .bus
+                    .publish(subjects.command::<StoreBotReply>(), &envelope)
+                    .await?;
             }
             None => {
                 if let Some(h) = handoff {
@@ -215,7 +277,10 @@ impl<B: CoreBanking> AiResponder<B> {
                     };
                     self.platform
                         .bus
-                        .publish(subjects.command::<EscalateConversation>(), &Envelope::derived(&event, command))
+                        .publish(
+                            subjects.command::<EscalateConversation>(),
+                            &Envelope::derived(&event, command),
+                        )
                         .await?;
                 }
             }

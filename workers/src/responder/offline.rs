@@ -22,7 +22,11 @@ pub enum Lang {
 
 impl Lang {
     pub fn of(code: &str) -> Lang {
-        if code.starts_with("es") { Lang::Es } else { Lang::En }
+        if code.starts_with("es") {
+            Lang::Es
+        } else {
+            Lang::En
+        }
     }
     pub fn code(self) -> &'static str {
         match self {
@@ -75,7 +79,11 @@ impl<B: CoreBanking> OfflineResponder<B> {
     /// The answer to a classified customer message.
     pub async fn answer(&self, q: &MessageClassified) -> Result<Answer, Failure> {
         let lang = Lang::of(&q.language);
-        let verified_ref = q.customer.external_ref.as_deref().filter(|_| q.customer.verified);
+        let verified_ref = q
+            .customer
+            .external_ref
+            .as_deref()
+            .filter(|_| q.customer.verified);
         let intent = q.intent.as_str();
 
         if let Some(customer_ref) = verified_ref
@@ -110,7 +118,9 @@ impl<B: CoreBanking> OfflineResponder<B> {
             ))),
             _ => {}
         }
-        let low_confidence = crate::escalation::policy::tuned(&self.settings.current().settings.escalation).low_confidence;
+        let low_confidence =
+            crate::escalation::policy::tuned(&self.settings.current().settings.escalation)
+                .low_confidence;
         if q.confidence < low_confidence {
             return Ok(Answer::reply(lang.pick(
                 "I'm not sure I understood. I can help with balances, cards, transfers, and savings or loan plans — could you tell me a bit more? You can also ask to talk to a person at any time.",
@@ -124,15 +134,26 @@ impl<B: CoreBanking> OfflineResponder<B> {
             return Ok(Answer::reply(&text));
         }
         if matches!(intent, "savings_plans" | "loan_plans") {
-            let kind = if intent == "savings_plans" { "savings" } else { "loan" };
+            let kind = if intent == "savings_plans" {
+                "savings"
+            } else {
+                "loan"
+            };
             let products = self.bank.products(kind).await.map_err(banking_failure)?;
             if !products.is_empty() {
                 return Ok(Answer::reply(&products_text(&products, kind, lang)));
             }
         }
-        let Some(article) = self.articles.best(&self.db, intent, &q.text, lang.code()).await? else {
+        let Some(article) = self
+            .articles
+            .best(&self.db, intent, &q.text, lang.code())
+            .await?
+        else {
             // Nothing we can say with confidence: a person answers.
-            return Ok(Answer::handoff(EscalationReason::NeedsHumanAction, Priority::Normal));
+            return Ok(Answer::handoff(
+                EscalationReason::NeedsHumanAction,
+                Priority::Normal,
+            ));
         };
         let mut text = article.body;
         if PERSONAL.contains(&intent) && verified_ref.is_none() {
@@ -141,11 +162,22 @@ impl<B: CoreBanking> OfflineResponder<B> {
         Ok(Answer::reply(&text))
     }
 
-    async fn personal(&self, intent: &str, lang: Lang, customer_ref: &str) -> Result<Option<String>, Failure> {
+    async fn personal(
+        &self,
+        intent: &str,
+        lang: Lang,
+        customer_ref: &str,
+    ) -> Result<Option<String>, Failure> {
         let es = lang == Lang::Es;
         match intent {
-            "account_balance" | "balance_not_updated_after_bank_transfer" | "balance_not_updated_after_cheque_or_cash_deposit" => {
-                let accounts = self.bank.accounts(customer_ref).await.map_err(banking_failure)?;
+            "account_balance"
+            | "balance_not_updated_after_bank_transfer"
+            | "balance_not_updated_after_cheque_or_cash_deposit" => {
+                let accounts = self
+                    .bank
+                    .accounts(customer_ref)
+                    .await
+                    .map_err(banking_failure)?;
                 if accounts.is_empty() {
                     return Ok(None);
                 }
@@ -174,37 +206,78 @@ impl<B: CoreBanking> OfflineResponder<B> {
                 Ok(Some(format!("{intro} {}.{note}", lines.join("; "))))
             }
             "recent_transactions" => {
-                let transactions = self.bank.recent_transactions(customer_ref, 5).await.map_err(banking_failure)?;
+                let transactions = self
+                    .bank
+                    .recent_transactions(customer_ref, 5)
+                    .await
+                    .map_err(banking_failure)?;
                 if transactions.is_empty() {
-                    return Ok(Some(lang.pick("You have no recent transactions.", "No tiene movimientos recientes.").to_owned()));
+                    return Ok(Some(
+                        lang.pick(
+                            "You have no recent transactions.",
+                            "No tiene movimientos recientes.",
+                        )
+                        .to_owned(),
+                    ));
                 }
                 let lines: Vec<String> = transactions
                     .iter()
                     .map(|t| {
                         let date = t.posted_at.date();
-                        let pending = if t.pending { lang.pick(" (pending)", " (pendiente)") } else { "" };
-                        format!("{date}: {} {}{pending}", t.description, format_money(t.amount_minor, &t.currency, es))
+                        let pending = if t.pending {
+                            lang.pick(" (pending)", " (pendiente)")
+                        } else {
+                            ""
+                        };
+                        format!(
+                            "{date}: {} {}{pending}",
+                            t.description,
+                            format_money(t.amount_minor, &t.currency, es)
+                        )
                     })
                     .collect();
-                Ok(Some(format!("{} {}.", lang.pick("Your latest transactions:", "Sus últimos movimientos:"), lines.join("; "))))
+                Ok(Some(format!(
+                    "{} {}.",
+                    lang.pick("Your latest transactions:", "Sus últimos movimientos:"),
+                    lines.join("; ")
+                )))
             }
             "card_credit_limit" | "card_due_date" | "card_statement" => {
-                let cards = self.bank.cards(customer_ref).await.map_err(banking_failure)?;
+                let cards = self
+                    .bank
+                    .cards(customer_ref)
+                    .await
+                    .map_err(banking_failure)?;
                 let Some(card) = cards.iter().find(|c| c.kind == "credit") else {
-                    return Ok(Some(lang.pick("You don't have a credit card with us.", "No tiene una tarjeta de crédito con nosotros.").to_owned()));
+                    return Ok(Some(
+                        lang.pick(
+                            "You don't have a credit card with us.",
+                            "No tiene una tarjeta de crédito con nosotros.",
+                        )
+                        .to_owned(),
+                    ));
                 };
                 let money = |m: Option<i64>| format_money(m.unwrap_or(0), &card.currency, es);
-                let due = card.payment_due_date.map(|d| d.to_string()).unwrap_or_else(|| "—".into());
+                let due = card
+                    .payment_due_date
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "—".into());
                 let text = match intent {
                     "card_credit_limit" => format!(
                         "{} …{}: {}.",
-                        lang.pick("The credit limit of your card", "El límite de crédito de su tarjeta"),
+                        lang.pick(
+                            "The credit limit of your card",
+                            "El límite de crédito de su tarjeta"
+                        ),
                         card.last4,
                         money(card.credit_limit_minor)
                     ),
                     "card_due_date" => format!(
                         "{} …{} {} {due} ({} {}).",
-                        lang.pick("The next payment of your card", "El próximo pago de su tarjeta"),
+                        lang.pick(
+                            "The next payment of your card",
+                            "El próximo pago de su tarjeta"
+                        ),
                         card.last4,
                         lang.pick("is due on", "vence el"),
                         lang.pick("statement balance", "saldo del extracto"),
@@ -212,11 +285,17 @@ impl<B: CoreBanking> OfflineResponder<B> {
                     ),
                     _ => format!(
                         "{} …{}: {} {} {due}. {}",
-                        lang.pick("Your latest statement for the card", "Su último extracto de la tarjeta"),
+                        lang.pick(
+                            "Your latest statement for the card",
+                            "Su último extracto de la tarjeta"
+                        ),
                         card.last4,
                         money(card.statement_balance_minor),
                         lang.pick("to pay by", "a pagar antes del"),
-                        lang.pick("The full statement is in the app under Cards → Statements.", "El extracto completo está en la app, en Tarjetas → Extractos.")
+                        lang.pick(
+                            "The full statement is in the app under Cards → Statements.",
+                            "El extracto completo está en la app, en Tarjetas → Extractos."
+                        )
                     ),
                 };
                 Ok(Some(text))
@@ -228,18 +307,31 @@ impl<B: CoreBanking> OfflineResponder<B> {
     /// Lost, stolen or compromised card, or a card freeze, that the classifier is sure of: ask which card and ask
     /// the customer to confirm before blocking anything. Unverified customers, or a customer without an active card,
     /// go to a person as urgent at once.
-    async fn block_card(&self, q: &MessageClassified, lang: Lang, verified_ref: Option<&str>) -> Result<Answer, Failure> {
+    async fn block_card(
+        &self,
+        q: &MessageClassified,
+        lang: Lang,
+        verified_ref: Option<&str>,
+    ) -> Result<Answer, Failure> {
         let Some(customer_ref) = verified_ref else {
             return Ok(Answer::urgent(lang.pick(
                 "I'm sorry to hear that. I'm passing you to a colleague right now as a priority so they can block your card. To block it yourself immediately, sign in to the app and go to Cards → Freeze or block.",
                 "Lamento lo ocurrido. Le paso ahora mismo con un compañero de forma prioritaria para bloquear su tarjeta. Para bloquearla usted mismo al instante, acceda a la app y vaya a Tarjetas → Congelar o bloquear.",
             )));
         };
-        let cards = self.bank.cards(customer_ref).await.map_err(banking_failure)?;
+        let cards = self
+            .bank
+            .cards(customer_ref)
+            .await
+            .map_err(banking_failure)?;
         let active: Vec<&Card> = cards.iter().filter(|c| c.status == "active").collect();
         let named: Vec<&Card> = {
             let endings = confirmation::card_endings(&q.text);
-            active.iter().filter(|c| endings.contains(&c.last4)).copied().collect()
+            active
+                .iter()
+                .filter(|c| endings.contains(&c.last4))
+                .copied()
+                .collect()
         };
         let candidates = if named.is_empty() { active } else { named };
         Ok(match candidates.as_slice() {
@@ -272,18 +364,37 @@ impl<B: CoreBanking> OfflineResponder<B> {
             Ok(client.query_opt(&last, &[&q.conversation_id]).await?)
         })
         .await?;
-        Ok(row.filter(|r| r.get::<_, Option<&str>>(0) == Some(confirmation::CONFIRM_BLOCK_CARD)).map(|r| r.get(1)))
+        Ok(row
+            .filter(|r| r.get::<_, Option<&str>>(0) == Some(confirmation::CONFIRM_BLOCK_CARD))
+            .map(|r| r.get(1)))
     }
 
     /// The customer's answer to "Block the card ending 4242?" or "Which card should I block?". Only "yes" about
     /// one named card blocks it; anything else hands over as urgent without touching the account.
-    async fn answer_question(&self, q: &MessageClassified, question: &str, lang: Lang, customer_ref: &str) -> Result<Answer, Failure> {
+    async fn answer_question(
+        &self,
+        q: &MessageClassified,
+        question: &str,
+        lang: Lang,
+        customer_ref: &str,
+    ) -> Result<Answer, Failure> {
         let asked = confirmation::card_endings(question);
-        let cards = self.bank.cards(customer_ref).await.map_err(banking_failure)?;
-        let card_of = |last4: &str| cards.iter().find(|c| c.last4 == last4 && c.status == "active");
+        let cards = self
+            .bank
+            .cards(customer_ref)
+            .await
+            .map_err(banking_failure)?;
+        let card_of = |last4: &str| {
+            cards
+                .iter()
+                .find(|c| c.last4 == last4 && c.status == "active")
+        };
         if asked.len() > 1 {
             // "Which card?": the customer names one of the cards offered, then confirms it.
-            let chosen: Vec<String> = confirmation::card_endings(&q.text).into_iter().filter(|e| asked.contains(e)).collect();
+            let chosen: Vec<String> = confirmation::card_endings(&q.text)
+                .into_iter()
+                .filter(|e| asked.contains(e))
+                .collect();
             if let [last4] = chosen.as_slice()
                 && let Some(card) = card_of(last4)
             {
@@ -291,9 +402,16 @@ impl<B: CoreBanking> OfflineResponder<B> {
             }
             return Ok(not_blocked(lang));
         }
-        match (confirmation::yes_or_no(&q.text), asked.first().and_then(|l| card_of(l))) {
+        match (
+            confirmation::yes_or_no(&q.text),
+            asked.first().and_then(|l| card_of(l)),
+        ) {
             (Some(YesNo::Yes), Some(card)) => {
-                let card = self.bank.block_card(customer_ref, card.id, "lost_or_stolen_card").await.map_err(banking_failure)?;
+                let card = self
+                    .bank
+                    .block_card(customer_ref, card.id, "lost_or_stolen_card")
+                    .await
+                    .map_err(banking_failure)?;
                 Ok(Answer::urgent(&format!(
                     "{} …{}. {}",
                     lang.pick("I've blocked your card", "He bloqueado su tarjeta"),
@@ -312,8 +430,16 @@ impl<B: CoreBanking> OfflineResponder<B> {
 /// "Block the card ending 4242? Yes / No" — the widget shows the two buttons for this question.
 fn ask_to_block(card: &Card, lang: Lang) -> Answer {
     Answer::asking(match lang {
-        Lang::En => format!("I'm sorry to hear that. Block the {} card ending {}? Yes / No", card_kind(card, lang), card.last4),
-        Lang::Es => format!("Lamento lo ocurrido. ¿Bloqueo la tarjeta {} acabada en {}? Sí / No", card_kind(card, lang), card.last4),
+        Lang::En => format!(
+            "I'm sorry to hear that. Block the {} card ending {}? Yes / No",
+            card_kind(card, lang),
+            card.last4
+        ),
+        Lang::Es => format!(
+            "Lamento lo ocurrido. ¿Bloqueo la tarjeta {} acabada en {}? Sí / No",
+            card_kind(card, lang),
+            card.last4
+        ),
     })
 }
 
@@ -345,9 +471,17 @@ fn products_text(products: &[crate::banking::Product], kind: &str, lang: Lang) -
                 .term_months
                 .map(|m| format!(", {m} {}", lang.pick("months", "meses")))
                 .unwrap_or_default();
-            let label = if kind == "savings" { lang.pick("interest", "interés") } else { lang.pick("from", "desde") };
+            let label = if kind == "savings" {
+                lang.pick("interest", "interés")
+            } else {
+                lang.pick("from", "desde")
+            };
             let min = if p.min_amount_minor > 0 {
-                format!(", {} {}", lang.pick("minimum", "mínimo"), format_money(p.min_amount_minor, &p.currency, es))
+                format!(
+                    ", {} {}",
+                    lang.pick("minimum", "mínimo"),
+                    format_money(p.min_amount_minor, &p.currency, es)
+                )
             } else {
                 String::new()
             };
@@ -357,7 +491,10 @@ fn products_text(products: &[crate::banking::Product], kind: &str, lang: Lang) -
     let (intro, outro) = if kind == "savings" {
         (
             lang.pick("Our savings plans:", "Nuestros planes de ahorro:"),
-            lang.pick("You can open one in the app under Savings, or ask for an adviser.", "Puede abrirlos en la app, en Ahorro, o pedir un asesor."),
+            lang.pick(
+                "You can open one in the app under Savings, or ask for an adviser.",
+                "Puede abrirlos en la app, en Ahorro, o pedir un asesor.",
+            ),
         )
     } else {
         (

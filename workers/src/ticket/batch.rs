@@ -140,7 +140,10 @@ impl WriteBatcher {
         m: &NewMessage<'_>,
         window: std::time::Duration,
     ) -> Result<(FastBotReply, Vec<MessageView>), DbError> {
-        match self.submit(Op::BotReply(OwnedMessage::of(m), window)).await? {
+        match self
+            .submit(Op::BotReply(OwnedMessage::of(m), window))
+            .await?
+        {
             Done::BotReply(reply, earlier) => Ok((reply, earlier)),
             Done::Customer(..) => unreachable!("a bot reply is answered as one"),
         }
@@ -148,7 +151,8 @@ impl WriteBatcher {
 
     async fn submit(&self, op: Op) -> Result<Done, DbError> {
         let (reply, answer) = oneshot::channel();
-        let lost = || DbError::Lost("the write batcher stopped (the process is shutting down)".into());
+        let lost =
+            || DbError::Lost("the write batcher stopped (the process is shutting down)".into());
         self.queue.send(Job { op, reply }).map_err(|_| lost())?;
         answer.await.map_err(|_| lost())?
     }
@@ -233,7 +237,9 @@ fn connection_failed(e: &DbError) -> bool {
 /// One statement in its own implicit transaction.
 async fn run_alone(client: &deadpool_postgres::Client, op: &Op) -> Result<Done, DbError> {
     match op {
-        Op::Customer(m) => Ok(Done::Customer(store::insert_customer_message_fast(client, &m.borrow()).await?)),
+        Op::Customer(m) => Ok(Done::Customer(
+            store::insert_customer_message_fast(client, &m.borrow()).await?,
+        )),
         Op::BotReply(m, window) => {
             let message = m.borrow();
             let (reply, earlier) = tokio::try_join!(
@@ -247,7 +253,10 @@ async fn run_alone(client: &deadpool_postgres::Client, op: &Op) -> Result<Done, 
 
 /// Every statement of the batch in one transaction, sent as one pipeline: BEGIN, the statements in
 /// order, COMMIT. Any failure means the whole batch was rolled back.
-async fn run_together(client: &deadpool_postgres::Client, batch: &[Job]) -> Result<Vec<Done>, DbError> {
+async fn run_together(
+    client: &deadpool_postgres::Client,
+    batch: &[Job],
+) -> Result<Vec<Done>, DbError> {
     // Prepare (or find in the connection's cache) before sending anything, so that no statement
     // waits for a prepare round trip while the ones after it, and the COMMIT, go ahead of it.
     store::prepare_hot_statements(client).await?;
@@ -257,7 +266,8 @@ async fn run_together(client: &deadpool_postgres::Client, batch: &[Job]) -> Resu
         .map(|job| -> BoxFuture<'_, Result<Done, DbError>> { Box::pin(run_alone(client, &job.op)) })
         .collect();
     let commit = client.batch_execute("COMMIT");
-    let (begun, results, committed) = futures::join!(begin, futures::future::join_all(statements), commit);
+    let (begun, results, committed) =
+        futures::join!(begin, futures::future::join_all(statements), commit);
     begun?;
     let results: Vec<Done> = results.into_iter().collect::<Result<_, _>>()?;
     committed?;

@@ -8,29 +8,34 @@
 //! transition) is *rejected*: that is a normal outcome, recorded for the ingress to answer with
 //! 404/409/422, not a failure to retry.
 
+use deadpool_postgres::Transaction;
 use joxai_platform::db::DbError;
 use joxai_platform::rows::{TICKET_COLUMNS, parse, ticket_view};
+use joxai_platform::settings::SystemSettings;
 use joxai_schemas::commands::{
-    AddInternalNote, AssignTicket, AssignWaitingTickets, ChangeTicketStatus, CloseConversation, CreateTicket,
-    DeleteCannedResponse, DeleteKnowledgeArticle, EndChat, HandBackConversation, RateConversation, SaveCannedResponse,
-    SaveKnowledgeArticle, SetAvailability, TakeOverConversation, UpdateTicket,
+    AddInternalNote, AssignTicket, AssignWaitingTickets, ChangeTicketStatus, CloseConversation,
+    CreateTicket, DeleteCannedResponse, DeleteKnowledgeArticle, EndChat, HandBackConversation,
+    RateConversation, SaveCannedResponse, SaveKnowledgeArticle, SetAvailability,
+    TakeOverConversation, UpdateTicket,
 };
 use joxai_schemas::events::{
-    MessageCreated, CannedResponseChanged, ConversationAssigned, ConversationClosed, ConversationEscalated, ConversationHandedBack,
-    ConversationRated, KnowledgeArticleChanged, StaffAvailabilityChanged, TicketCreated, TicketNoteAdded, TicketUpdated,
+    CannedResponseChanged, ConversationAssigned, ConversationClosed, ConversationEscalated,
+    ConversationHandedBack, ConversationRated, KnowledgeArticleChanged, MessageCreated,
+    StaffAvailabilityChanged, TicketCreated, TicketNoteAdded, TicketUpdated,
 };
 use joxai_schemas::subjects::Subjects;
-use joxai_schemas::types::{Actor, ConversationOwner, EscalationReason, NoteView, TicketStatus, TicketView};
+use joxai_schemas::types::{
+    Actor, ConversationOwner, EscalationReason, NoteView, TicketStatus, TicketView,
+};
 use joxai_schemas::{Envelope, Message, derive_id};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use deadpool_postgres::Transaction;
-use joxai_platform::settings::SystemSettings;
 use std::sync::Arc;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::lifecycle::{
-    ConversationEvent, ConversationState, Effects, Refusal, conversation_transition, notice_text, ticket_transition,
+    ConversationEvent, ConversationState, Effects, Refusal, conversation_transition, notice_text,
+    ticket_transition,
 };
 
 /// Serialises assignment decisions (one transaction at a time picks agents), so two escalations
@@ -78,7 +83,9 @@ impl Ctx {
         let envelope = Envelope::with_id(id, self.correlation_id, Some(self.cmd_id), payload);
         self.events.push(Pending {
             // Tickets without a conversation travel under the nil conversation id.
-            subject: self.subjects.event::<T>(conversation_id.unwrap_or(Uuid::nil())),
+            subject: self
+                .subjects
+                .event::<T>(conversation_id.unwrap_or(Uuid::nil())),
             id: id.to_string(),
             body: String::from_utf8(envelope.to_json()).unwrap_or_default(),
         });
@@ -90,17 +97,31 @@ struct LockedTicket {
 }
 
 async fn lock_ticket(tx: &Transaction<'_>, id: Uuid) -> Result<Option<LockedTicket>, DbError> {
-    let row = tx.query_opt(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1 FOR UPDATE"), &[&id]).await?;
-    row.map(|r| ticket_view(&r).map(|view| LockedTicket { view })).transpose()
+    let row = tx
+        .query_opt(
+            &format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1 FOR UPDATE"),
+            &[&id],
+        )
+        .await?;
+    row.map(|r| ticket_view(&r).map(|view| LockedTicket { view }))
+        .transpose()
 }
 
 pub(crate) async fn read_ticket(tx: &Transaction<'_>, id: Uuid) -> Result<TicketView, DbError> {
-    let row = tx.query_one(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"), &[&id]).await?;
+    let row = tx
+        .query_one(
+            &format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"),
+            &[&id],
+        )
+        .await?;
     ticket_view(&row)
 }
 
 async fn user_name(tx: &Transaction<'_>, id: Uuid) -> Result<Option<String>, DbError> {
-    Ok(tx.query_opt("SELECT display_name FROM users WHERE id = $1", &[&id]).await?.map(|r| r.get(0)))
+    Ok(tx
+        .query_opt("SELECT display_name FROM users WHERE id = $1", &[&id])
+        .await?
+        .map(|r| r.get(0)))
 }
 
 async fn audit(
@@ -168,7 +189,10 @@ async fn lock_owned(
         if !changes.is_empty() {
             return refuse(
                 "conflict",
-                format!("the ticket changed since you loaded it ({}); your change was not saved", changes.join("; ")),
+                format!(
+                    "the ticket changed since you loaded it ({}); your change was not saved",
+                    changes.join("; ")
+                ),
             );
         }
     }
@@ -196,9 +220,16 @@ async fn changes_by_others(
     Ok(rows
         .iter()
         .map(|row| {
-            let (kind, data, who): (String, serde_json::Value, String) = (row.get(0), row.get(1), row.get(2));
+            let (kind, data, who): (String, serde_json::Value, String) =
+                (row.get(0), row.get(1), row.get(2));
             let what = match kind.as_str() {
-                "status_changed" => format!("set the status to {}", data["to"].as_str().unwrap_or("another status").replace('_', " ")),
+                "status_changed" => format!(
+                    "set the status to {}",
+                    data["to"]
+                        .as_str()
+                        .unwrap_or("another status")
+                        .replace('_', " ")
+                ),
                 "assigned" => "assigned it".to_owned(),
                 "unassigned" => "put it back in the queue".to_owned(),
                 "updated" => {
@@ -206,7 +237,11 @@ async fn changes_by_others(
                         .into_iter()
                         .filter(|f| !data[*f].is_null())
                         .collect();
-                    if fields.is_empty() { "edited it".to_owned() } else { format!("changed the {}", fields.join(", ")) }
+                    if fields.is_empty() {
+                        "edited it".to_owned()
+                    } else {
+                        format!("changed the {}", fields.join(", "))
+                    }
                 }
                 "agent_replied" => "replied to the customer".to_owned(),
                 other => other.replace('_', " "),
@@ -232,7 +267,12 @@ pub(crate) async fn ticket_updated(
     ctx.emit(
         conversation_id,
         &format!("{change}:{ticket_id}"),
-        TicketUpdated { ticket: ticket.clone(), change: change.to_owned(), assignee_name, previous_assignee_id },
+        TicketUpdated {
+            ticket: ticket.clone(),
+            change: change.to_owned(),
+            assignee_name,
+            previous_assignee_id,
+        },
     );
     Ok(ticket)
 }
@@ -246,8 +286,11 @@ pub(crate) async fn set_assignee(
     assignee: Option<Uuid>,
     actor: &str,
 ) -> Result<(), DbError> {
-    tx.execute("UPDATE tickets SET assignee_id = $2, updated_at = now() WHERE id = $1", &[&ticket.id, &assignee])
-        .await?;
+    tx.execute(
+        "UPDATE tickets SET assignee_id = $2, updated_at = now() WHERE id = $1",
+        &[&ticket.id, &assignee],
+    )
+    .await?;
     if let Some(conversation_id) = ticket.conversation_id {
         tx.execute(
             "UPDATE conversations SET assigned_agent_id = $2, updated_at = now() WHERE id = $1",
@@ -255,18 +298,38 @@ pub(crate) async fn set_assignee(
         )
         .await?;
     }
-    let kind = if assignee.is_some() { "assigned" } else { "unassigned" };
-    audit(tx, ctx, ticket.id, kind, actor, serde_json::json!({ "assignee_id": assignee, "previous_assignee_id": ticket.assignee_id }))
-        .await?;
+    let kind = if assignee.is_some() {
+        "assigned"
+    } else {
+        "unassigned"
+    };
+    audit(
+        tx,
+        ctx,
+        ticket.id,
+        kind,
+        actor,
+        serde_json::json!({ "assignee_id": assignee, "previous_assignee_id": ticket.assignee_id }),
+    )
+    .await?;
     ticket_updated(tx, ctx, ticket.id, kind, ticket.assignee_id).await?;
     if let Some(agent_id) = assignee {
-        tx.execute("UPDATE users SET last_assigned_at = clock_timestamp() WHERE id = $1", &[&agent_id]).await?;
+        tx.execute(
+            "UPDATE users SET last_assigned_at = clock_timestamp() WHERE id = $1",
+            &[&agent_id],
+        )
+        .await?;
         if let Some(conversation_id) = ticket.conversation_id {
             let agent_name = user_name(tx, agent_id).await?.unwrap_or_default();
             ctx.emit(
                 Some(conversation_id),
                 &format!("{agent_id}:{}", ticket.id),
-                ConversationAssigned { conversation_id, ticket_id: ticket.id, agent_id, agent_name },
+                ConversationAssigned {
+                    conversation_id,
+                    ticket_id: ticket.id,
+                    agent_id,
+                    agent_name,
+                },
             );
         }
     }
@@ -276,7 +339,11 @@ pub(crate) async fn set_assignee(
 /// Set the ticket's SLA due times from the bank's targets for its current priority, counted from
 /// its creation. Called when a ticket is opened and when its priority changes; a later change of the
 /// targets leaves the due times of existing tickets as they were promised.
-pub(crate) async fn set_sla_due(tx: &Transaction<'_>, settings: &SystemSettings, ticket_id: Uuid) -> Result<(), DbError> {
+pub(crate) async fn set_sla_due(
+    tx: &Transaction<'_>,
+    settings: &SystemSettings,
+    ticket_id: Uuid,
+) -> Result<(), DbError> {
     let targets = serde_json::to_value(&settings.sla).unwrap_or_default();
     tx.execute(
         "UPDATE tickets SET
@@ -312,16 +379,23 @@ async fn pick_agent(tx: &Transaction<'_>, default_capacity: i32) -> Result<Optio
 
 /// Assign one new ticket automatically if an agent is free; otherwise it waits in the queue. With
 /// automatic assignment off in the settings every ticket waits for an agent to take it.
-pub async fn auto_assign(tx: &Transaction<'_>, ctx: &mut Ctx, ticket_id: Uuid) -> Result<Option<Uuid>, DbError> {
+pub async fn auto_assign(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx,
+    ticket_id: Uuid,
+) -> Result<Option<Uuid>, DbError> {
     if !ctx.settings.assignment.auto_assign {
         return Ok(None);
     }
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ASSIGNMENT_LOCK_KEY]).await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ASSIGNMENT_LOCK_KEY])
+        .await?;
     let ticket = read_ticket(tx, ticket_id).await?;
     if ticket.assignee_id.is_some() || ticket.status != TicketStatus::Open {
         return Ok(ticket.assignee_id);
     }
-    let Some(agent) = pick_agent(tx, ctx.settings.assignment.default_capacity).await? else { return Ok(None) };
+    let Some(agent) = pick_agent(tx, ctx.settings.assignment.default_capacity).await? else {
+        return Ok(None);
+    };
     set_assignee(tx, ctx, &ticket, Some(agent), "auto").await?;
     Ok(Some(agent))
 }
@@ -332,10 +406,13 @@ pub async fn assign_waiting(tx: &Transaction<'_>, ctx: &mut Ctx) -> Result<(), D
     if !ctx.settings.assignment.auto_assign {
         return Ok(());
     }
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ASSIGNMENT_LOCK_KEY]).await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ASSIGNMENT_LOCK_KEY])
+        .await?;
     let mut skipped: Vec<Uuid> = vec![];
     for _ in 0..MAX_ASSIGNMENTS_PER_COMMAND {
-        let Some(agent) = pick_agent(tx, ctx.settings.assignment.default_capacity).await? else { return Ok(()) };
+        let Some(agent) = pick_agent(tx, ctx.settings.assignment.default_capacity).await? else {
+            return Ok(());
+        };
         // SKIP LOCKED: a ticket another transaction is working on right now is left for later
         // rather than waited for (waiting while holding the assignment lock could deadlock).
         let row = tx
@@ -353,7 +430,10 @@ pub async fn assign_waiting(tx: &Transaction<'_>, ctx: &mut Ctx) -> Result<(), D
         let ticket = ticket_view(&row)?;
         if let Some(conversation_id) = ticket.conversation_id {
             let free = tx
-                .query_opt("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE SKIP LOCKED", &[&conversation_id])
+                .query_opt(
+                    "SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE SKIP LOCKED",
+                    &[&conversation_id],
+                )
                 .await?;
             if free.is_none() {
                 skipped.push(ticket.id);
@@ -365,7 +445,11 @@ pub async fn assign_waiting(tx: &Transaction<'_>, ctx: &mut Ctx) -> Result<(), D
     Ok(())
 }
 
-pub async fn assign(tx: &Transaction<'_>, ctx: &mut Ctx, p: &AssignTicket) -> Result<Verdict, DbError> {
+pub async fn assign(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx,
+    p: &AssignTicket,
+) -> Result<Verdict, DbError> {
     let Some(LockedTicket { view: ticket }) = lock_ticket(tx, p.ticket_id).await? else {
         return reject("not_found", "ticket not found");
     };
@@ -377,18 +461,30 @@ pub async fn assign(tx: &Transaction<'_>, ctx: &mut Ctx, p: &AssignTicket) -> Re
         // An agent may take a queue ticket or give back their own, nothing else.
         let take = p.assignee_id == Some(actor.user_id) && ticket.assignee_id.is_none();
         let release = p.assignee_id.is_none() && ticket.assignee_id == Some(actor.user_id);
-        let keep = p.assignee_id == Some(actor.user_id) && ticket.assignee_id == Some(actor.user_id);
+        let keep =
+            p.assignee_id == Some(actor.user_id) && ticket.assignee_id == Some(actor.user_id);
         if !(take || release || keep) {
-            return reject("forbidden", "agents may only take queue tickets or release their own");
+            return reject(
+                "forbidden",
+                "agents may only take queue tickets or release their own",
+            );
         }
     }
     if !ticket.status.is_active() && p.assignee_id.is_some() {
-        return reject("conflict", format!("the ticket is {}: reopen it first", ticket.status));
+        return reject(
+            "conflict",
+            format!("the ticket is {}: reopen it first", ticket.status),
+        );
     }
     if let Some(assignee) = p.assignee_id {
-        let ok = tx.query_opt("SELECT 1 FROM users WHERE id = $1 AND active", &[&assignee]).await?;
+        let ok = tx
+            .query_opt("SELECT 1 FROM users WHERE id = $1 AND active", &[&assignee])
+            .await?;
         if ok.is_none() {
-            return reject("validation", "assignee_id: no active staff member has this id");
+            return reject(
+                "validation",
+                "assignee_id: no active staff member has this id",
+            );
         }
     }
     if ticket.assignee_id == p.assignee_id {
@@ -398,20 +494,46 @@ pub async fn assign(tx: &Transaction<'_>, ctx: &mut Ctx, p: &AssignTicket) -> Re
     Ok(Verdict::Applied)
 }
 
-pub async fn change_status(tx: &Transaction<'_>, ctx: &mut Ctx, p: &ChangeTicketStatus) -> Result<Verdict, DbError> {
+pub async fn change_status(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx,
+    p: &ChangeTicketStatus,
+) -> Result<Verdict, DbError> {
     // The conversation first, then the ticket: the order every conversation command locks them in.
-    let conversation_id: Option<Uuid> =
-        tx.query_opt("SELECT conversation_id FROM tickets WHERE id = $1", &[&p.ticket_id]).await?.and_then(|r| r.get(0));
+    let conversation_id: Option<Uuid> = tx
+        .query_opt(
+            "SELECT conversation_id FROM tickets WHERE id = $1",
+            &[&p.ticket_id],
+        )
+        .await?
+        .and_then(|r| r.get(0));
     if let Some(id) = conversation_id {
-        tx.execute("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE", &[&id]).await?;
+        tx.execute(
+            "SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE",
+            &[&id],
+        )
+        .await?;
     }
-    let ticket = match lock_owned(tx, p.ticket_id, &p.actor, p.expected_updated_at, "changing its status").await? {
+    let ticket = match lock_owned(
+        tx,
+        p.ticket_id,
+        &p.actor,
+        p.expected_updated_at,
+        "changing its status",
+    )
+    .await?
+    {
         Ok(ticket) => ticket,
         Err(refusal) => return Ok(refusal),
     };
     let conversation_event = match ticket_transition(ticket.status, p.status) {
         Ok(event) => event,
-        Err(_) => return reject("conflict", format!("a ticket cannot go from {} to {}", ticket.status, p.status)),
+        Err(_) => {
+            return reject(
+                "conflict",
+                format!("a ticket cannot go from {} to {}", ticket.status, p.status),
+            );
+        }
     };
     if p.status.is_active()
         && let Some(conversation_id) = ticket.conversation_id
@@ -424,7 +546,10 @@ pub async fn change_status(tx: &Transaction<'_>, ctx: &mut Ctx, p: &ChangeTicket
             .await?;
         if let Some(other) = other {
             let number: String = other.get(0);
-            return reject("conflict", format!("the conversation already has an active ticket, {number}"));
+            return reject(
+                "conflict",
+                format!("the conversation already has an active ticket, {number}"),
+            );
         }
     }
     tx.execute(
@@ -435,15 +560,30 @@ pub async fn change_status(tx: &Transaction<'_>, ctx: &mut Ctx, p: &ChangeTicket
         &[&ticket.id, &p.status.as_str()],
     )
     .await?;
-    audit(tx, ctx, ticket.id, "status_changed", &p.actor.user_id.to_string(), serde_json::json!({ "from": ticket.status, "to": p.status }))
-        .await?;
+    audit(
+        tx,
+        ctx,
+        ticket.id,
+        "status_changed",
+        &p.actor.user_id.to_string(),
+        serde_json::json!({ "from": ticket.status, "to": p.status }),
+    )
+    .await?;
     ticket_updated(tx, ctx, ticket.id, "status_changed", ticket.assignee_id).await?;
     if let (Some(event), Some(conversation_id)) = (conversation_event, ticket.conversation_id)
         && let Some(conversation) = lock_conversation(tx, conversation_id).await?
     {
         let actor = p.actor.user_id.to_string();
-        if let Err(refusal) =
-            apply_conversation_event(tx, ctx, conversation_id, &conversation, event, &actor, Some(&ticket.number)).await?
+        if let Err(refusal) = apply_conversation_event(
+            tx,
+            ctx,
+            conversation_id,
+            &conversation,
+            event,
+            &actor,
+            Some(&ticket.number),
+        )
+        .await?
         {
             return Ok(refusal);
         }
@@ -455,8 +595,20 @@ pub async fn change_status(tx: &Transaction<'_>, ctx: &mut Ctx, p: &ChangeTicket
     Ok(Verdict::Applied)
 }
 
-pub async fn update(tx: &Transaction<'_>, ctx: &mut Ctx, p: &UpdateTicket) -> Result<Verdict, DbError> {
-    let ticket = match lock_owned(tx, p.ticket_id, &p.actor, p.expected_updated_at, "editing it").await? {
+pub async fn update(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx,
+    p: &UpdateTicket,
+) -> Result<Verdict, DbError> {
+    let ticket = match lock_owned(
+        tx,
+        p.ticket_id,
+        &p.actor,
+        p.expected_updated_at,
+        "editing it",
+    )
+    .await?
+    {
         Ok(ticket) => ticket,
         Err(refusal) => return Ok(refusal),
     };
@@ -469,7 +621,9 @@ pub async fn update(tx: &Transaction<'_>, ctx: &mut Ctx, p: &UpdateTicket) -> Re
         &[&ticket.id, &p.subject, &category, &p.tags, &p.priority.map(|x| x.as_str())],
     )
     .await?;
-    if p.priority.is_some_and(|priority| priority != ticket.priority) {
+    if p.priority
+        .is_some_and(|priority| priority != ticket.priority)
+    {
         set_sla_due(tx, &ctx.settings, ticket.id).await?;
     }
     audit(
@@ -485,7 +639,11 @@ pub async fn update(tx: &Transaction<'_>, ctx: &mut Ctx, p: &UpdateTicket) -> Re
     Ok(Verdict::Applied)
 }
 
-pub async fn add_note(tx: &Transaction<'_>, ctx: &mut Ctx, p: &AddInternalNote) -> Result<Verdict, DbError> {
+pub async fn add_note(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx,
+    p: &AddInternalNote,
+) -> Result<Verdict, DbError> {
     let ticket = match lock_owned(tx, p.ticket_id, &p.actor, None, "adding notes").await? {
         Ok(ticket) => ticket,
         Err(refusal) => return Ok(refusal),
@@ -498,7 +656,15 @@ pub async fn add_note(tx: &Transaction<'_>, ctx: &mut Ctx, p: &AddInternalNote) 
             &[&p.note_id, &ticket.id, &p.actor.user_id, &p.text],
         )
         .await?;
-    audit(tx, ctx, ticket.id, "note_added", &p.actor.user_id.to_string(), serde_json::json!({ "note_id": p.note_id })).await?;
+    audit(
+        tx,
+        ctx,
+        ticket.id,
+        "note_added",
+        &p.actor.user_id.to_string(),
+        serde_json::json!({ "note_id": p.note_id }),
+    )
+    .await?;
     let note = NoteView {
         id: p.note_id,
         ticket_id: ticket.id,
@@ -507,18 +673,38 @@ pub async fn add_note(tx: &Transaction<'_>, ctx: &mut Ctx, p: &AddInternalNote) 
         text: p.text.clone(),
         created_at: row.get(0),
     };
-    ctx.emit(ticket.conversation_id, "note", TicketNoteAdded { ticket_id: ticket.id, assignee_id: ticket.assignee_id, note });
+    ctx.emit(
+        ticket.conversation_id,
+        "note",
+        TicketNoteAdded {
+            ticket_id: ticket.id,
+            assignee_id: ticket.assignee_id,
+            note,
+        },
+    );
     Ok(Verdict::Applied)
 }
 
-pub async fn create_ticket(tx: &Transaction<'_>, ctx: &mut Ctx, p: &CreateTicket) -> Result<Verdict, DbError> {
-    if tx.query_opt("SELECT 1 FROM tickets WHERE id = $1", &[&p.ticket_id]).await?.is_some() {
+pub async fn create_ticket(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx,
+    p: &CreateTicket,
+) -> Result<Verdict, DbError> {
+    if tx
+        .query_opt("SELECT 1 FROM tickets WHERE id = $1", &[&p.ticket_id])
+        .await?
+        .is_some()
+    {
         return Ok(Verdict::Applied);
     }
     let mut customer_id = p.customer_id;
     if let Some(conversation_id) = p.conversation_id {
-        let Some(row) =
-            tx.query_opt("SELECT customer_id FROM conversations WHERE id = $1 FOR UPDATE", &[&conversation_id]).await?
+        let Some(row) = tx
+            .query_opt(
+                "SELECT customer_id FROM conversations WHERE id = $1 FOR UPDATE",
+                &[&conversation_id],
+            )
+            .await?
         else {
             return reject("not_found", "conversation not found");
         };
@@ -531,10 +717,16 @@ pub async fn create_ticket(tx: &Transaction<'_>, ctx: &mut Ctx, p: &CreateTicket
             .await?;
         if let Some(active) = active {
             let number: String = active.get(0);
-            return reject("conflict", format!("the conversation already has an active ticket, {number}"));
+            return reject(
+                "conflict",
+                format!("the conversation already has an active ticket, {number}"),
+            );
         }
     } else if let Some(id) = customer_id
-        && tx.query_opt("SELECT 1 FROM customers WHERE id = $1", &[&id]).await?.is_none()
+        && tx
+            .query_opt("SELECT 1 FROM customers WHERE id = $1", &[&id])
+            .await?
+            .is_none()
     {
         return reject("not_found", "customer not found");
     }
@@ -557,8 +749,11 @@ pub async fn create_ticket(tx: &Transaction<'_>, ctx: &mut Ctx, p: &CreateTicket
     set_sla_due(tx, &ctx.settings, p.ticket_id).await?;
     if let Some(conversation_id) = p.conversation_id {
         // A person handles the conversation from now on: the bot stops answering.
-        tx.execute("UPDATE conversations SET owner = 'agent', updated_at = now() WHERE id = $1", &[&conversation_id])
-            .await?;
+        tx.execute(
+            "UPDATE conversations SET owner = 'agent', updated_at = now() WHERE id = $1",
+            &[&conversation_id],
+        )
+        .await?;
     }
     audit(
         tx,
@@ -583,9 +778,17 @@ pub async fn create_ticket(tx: &Transaction<'_>, ctx: &mut Ctx, p: &CreateTicket
             },
         );
     }
-    ctx.emit(p.conversation_id, "created", TicketCreated { ticket: ticket.clone() });
+    ctx.emit(
+        p.conversation_id,
+        "created",
+        TicketCreated {
+            ticket: ticket.clone(),
+        },
+    );
     match p.assign_to {
-        Some(agent) => set_assignee(tx, ctx, &ticket, Some(agent), &p.actor.user_id.to_string()).await?,
+        Some(agent) => {
+            set_assignee(tx, ctx, &ticket, Some(agent), &p.actor.user_id.to_string()).await?
+        }
         None => {
             auto_assign(tx, ctx, ticket.id).await?;
         }
@@ -601,11 +804,17 @@ struct ConversationRow {
     active_ticket: Option<TicketView>,
 }
 
-async fn lock_conversation(tx: &Transaction<'_>, id: Uuid) -> Result<Option<ConversationRow>, DbError> {
+async fn lock_conversation(
+    tx: &Transaction<'_>,
+    id: Uuid,
+) -> Result<Option<ConversationRow>, DbError> {
     let Some(locked) = super::store::lock_conversation(tx, id).await? else {
         return Ok(None);
     };
-    let status: String = tx.query_one("SELECT status FROM conversations WHERE id = $1", &[&id]).await?.get(0);
+    let status: String = tx
+        .query_one("SELECT status FROM conversations WHERE id = $1", &[&id])
+        .await?
+        .get(0);
     let active_ticket = tx
         .query_opt(
             &format!(
@@ -668,19 +877,25 @@ async fn apply_conversation_event(
         end_active_ticket(tx, ctx, ticket, status, actor, via).await?;
     }
     if let Some(notice) = effects.tell_customer {
-        let number = ticket_number.or(conversation.active_ticket.as_ref().map(|t| t.number.as_str()));
+        let number = ticket_number.or(conversation
+            .active_ticket
+            .as_ref()
+            .map(|t| t.number.as_str()));
         let text = notice_text(notice, &conversation.locale, number);
-        let stored = super::store::insert_message(tx, super::store::NewMessage {
-            id: derive_id(ctx.cmd_id, &format!("notice:{}", event.as_str())),
-            conversation_id,
-            sender: joxai_schemas::types::Sender::Bot,
-            author_id: None,
-            text: &text,
-            client_message_id: None,
-            in_reply_to: None,
-            intent: None,
-            confidence: None,
-        })
+        let stored = super::store::insert_message(
+            tx,
+            super::store::NewMessage {
+                id: derive_id(ctx.cmd_id, &format!("notice:{}", event.as_str())),
+                conversation_id,
+                sender: joxai_schemas::types::Sender::Bot,
+                author_id: None,
+                text: &text,
+                client_message_id: None,
+                in_reply_to: None,
+                intent: None,
+                confidence: None,
+            },
+        )
         .await?;
         ctx.emit(
             Some(conversation_id),
@@ -695,19 +910,33 @@ async fn apply_conversation_event(
         );
     }
     if next == ConversationState::Closed && conversation.state != ConversationState::Closed {
-        ctx.emit(Some(conversation_id), "closed", ConversationClosed { conversation_id });
+        ctx.emit(
+            Some(conversation_id),
+            "closed",
+            ConversationClosed { conversation_id },
+        );
     }
     if next == ConversationState::WithBot && conversation.state == ConversationState::WithStaff {
-        ctx.emit(Some(conversation_id), "handed_back", ConversationHandedBack { conversation_id });
+        ctx.emit(
+            Some(conversation_id),
+            "handed_back",
+            ConversationHandedBack { conversation_id },
+        );
     }
     Ok(Ok(effects))
 }
 
-pub async fn take_over(tx: &Transaction<'_>, ctx: &mut Ctx, p: &TakeOverConversation) -> Result<Verdict, DbError> {
+pub async fn take_over(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx,
+    p: &TakeOverConversation,
+) -> Result<Verdict, DbError> {
     let Some(conversation) = lock_conversation(tx, p.conversation_id).await? else {
         return reject("not_found", "conversation not found");
     };
-    if let Err(Refusal(why)) = conversation_transition(conversation.state, ConversationEvent::TakeOver) {
+    if let Err(Refusal(why)) =
+        conversation_transition(conversation.state, ConversationEvent::TakeOver)
+    {
         return reject("conflict", why);
     }
     let actor = p.actor.user_id;
@@ -724,15 +953,32 @@ pub async fn take_over(tx: &Transaction<'_>, ctx: &mut Ctx, p: &TakeOverConversa
             )
             .await?;
             set_sla_due(tx, &ctx.settings, ticket_id).await?;
-            audit(tx, ctx, ticket_id, "created", &actor.to_string(), serde_json::json!({ "reason": "take_over" })).await?;
+            audit(
+                tx,
+                ctx,
+                ticket_id,
+                "created",
+                &actor.to_string(),
+                serde_json::json!({ "reason": "take_over" }),
+            )
+            .await?;
             let ticket = read_ticket(tx, ticket_id).await?;
-            ctx.emit(Some(p.conversation_id), "created", TicketCreated { ticket: ticket.clone() });
+            ctx.emit(
+                Some(p.conversation_id),
+                "created",
+                TicketCreated {
+                    ticket: ticket.clone(),
+                },
+            );
             ticket
         }
     };
     if conversation.owner != ConversationOwner::Agent {
-        tx.execute("UPDATE conversations SET owner = 'agent', updated_at = now() WHERE id = $1", &[&p.conversation_id])
-            .await?;
+        tx.execute(
+            "UPDATE conversations SET owner = 'agent', updated_at = now() WHERE id = $1",
+            &[&p.conversation_id],
+        )
+        .await?;
     }
     if ticket.assignee_id != Some(actor) {
         set_assignee(tx, ctx, &ticket, Some(actor), &actor.to_string()).await?;
@@ -771,10 +1017,17 @@ async fn end_active_ticket(
 
 fn conversation_scope(actor: &Actor, conversation: &ConversationRow) -> bool {
     actor.sees_everything()
-        || conversation.active_ticket.as_ref().is_some_and(|t| t.assignee_id == Some(actor.user_id))
+        || conversation
+            .active_ticket
+            .as_ref()
+            .is_some_and(|t| t.assignee_id == Some(actor.user_id))
 }
 
-pub async fn hand_back(tx: &Transaction<'_>, ctx: &mut Ctx, p: &HandBackConversation) -> Result<Verdict, DbError> {
+pub async fn hand_back(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx,
+    p: &HandBackConversation,
+) -> Result<Verdict, DbError> {
     let Some(conversation) = lock_conversation(tx, p.conversation_id).await? else {
         return reject("not_found", "conversation not found");
     };
@@ -782,7 +1035,17 @@ pub async fn hand_back(tx: &Transaction<'_>, ctx: &mut Ctx, p: &HandBackConversa
         return reject("not_found", "conversation not found");
     }
     let actor = p.actor.user_id.to_string();
-    let effects = match apply_conversation_event(tx, ctx, p.conversation_id, &conversation, ConversationEvent::HandBack, &actor, None).await? {
+    let effects = match apply_conversation_event(
+        tx,
+        ctx,
+        p.conversation_id,
+        &conversation,
+        ConversationEvent::HandBack,
+        &actor,
+        None,
+    )
+    .await?
+    {
         Ok(effects) => effects,
         Err(refusal) => return Ok(refusal),
     };
@@ -792,7 +1055,11 @@ pub async fn hand_back(tx: &Transaction<'_>, ctx: &mut Ctx, p: &HandBackConversa
     Ok(Verdict::Applied)
 }
 
-pub async fn close(tx: &Transaction<'_>, ctx: &mut Ctx, p: &CloseConversation) -> Result<Verdict, DbError> {
+pub async fn close(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx,
+    p: &CloseConversation,
+) -> Result<Verdict, DbError> {
     let Some(conversation) = lock_conversation(tx, p.conversation_id).await? else {
         return reject("not_found", "conversation not found");
     };
@@ -800,7 +1067,17 @@ pub async fn close(tx: &Transaction<'_>, ctx: &mut Ctx, p: &CloseConversation) -
         return reject("not_found", "conversation not found");
     }
     let actor = p.actor.user_id.to_string();
-    let effects = match apply_conversation_event(tx, ctx, p.conversation_id, &conversation, ConversationEvent::StaffClose, &actor, None).await? {
+    let effects = match apply_conversation_event(
+        tx,
+        ctx,
+        p.conversation_id,
+        &conversation,
+        ConversationEvent::StaffClose,
+        &actor,
+        None,
+    )
+    .await?
+    {
         Ok(effects) => effects,
         Err(refusal) => return Ok(refusal),
     };
@@ -810,9 +1087,17 @@ pub async fn close(tx: &Transaction<'_>, ctx: &mut Ctx, p: &CloseConversation) -
     Ok(Verdict::Applied)
 }
 
-pub async fn rate(tx: &Transaction<'_>, ctx: &mut Ctx, p: &RateConversation) -> Result<Verdict, DbError> {
-    let Some(row) =
-        tx.query_opt("SELECT rating FROM conversations WHERE id = $1 FOR UPDATE", &[&p.conversation_id]).await?
+pub async fn rate(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx,
+    p: &RateConversation,
+) -> Result<Verdict, DbError> {
+    let Some(row) = tx
+        .query_opt(
+            "SELECT rating FROM conversations WHERE id = $1 FOR UPDATE",
+            &[&p.conversation_id],
+        )
+        .await?
     else {
         return reject("not_found", "conversation not found");
     };
@@ -827,12 +1112,20 @@ pub async fn rate(tx: &Transaction<'_>, ctx: &mut Ctx, p: &RateConversation) -> 
     ctx.emit(
         Some(p.conversation_id),
         "rated",
-        ConversationRated { conversation_id: p.conversation_id, rating: p.rating, comment: p.comment.clone() },
+        ConversationRated {
+            conversation_id: p.conversation_id,
+            rating: p.rating,
+            comment: p.comment.clone(),
+        },
     );
     Ok(Verdict::Applied)
 }
 
-pub async fn set_availability(tx: &Transaction<'_>, ctx: &mut Ctx, p: &SetAvailability) -> Result<Verdict, DbError> {
+pub async fn set_availability(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx,
+    p: &SetAvailability,
+) -> Result<Verdict, DbError> {
     let updated = tx
         .execute(
             "UPDATE users SET availability = coalesce($2, availability), capacity = coalesce($3, capacity), updated_at = now()
@@ -865,17 +1158,35 @@ pub async fn set_availability(tx: &Transaction<'_>, ctx: &mut Ctx, p: &SetAvaila
     Ok(Verdict::Applied)
 }
 
-pub async fn assign_waiting_command(tx: &Transaction<'_>, ctx: &mut Ctx, _p: &AssignWaitingTickets) -> Result<Verdict, DbError> {
+pub async fn assign_waiting_command(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx,
+    _p: &AssignWaitingTickets,
+) -> Result<Verdict, DbError> {
     assign_waiting(tx, ctx).await?;
     Ok(Verdict::Applied)
 }
 
 /// The customer ended the chat. Same effect as a staff close; the audit names the customer.
-pub async fn end_chat(tx: &Transaction<'_>, ctx: &mut Ctx, p: &EndChat) -> Result<Verdict, DbError> {
+pub async fn end_chat(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx,
+    p: &EndChat,
+) -> Result<Verdict, DbError> {
     let Some(conversation) = lock_conversation(tx, p.conversation_id).await? else {
         return reject("not_found", "conversation not found");
     };
-    let effects = match apply_conversation_event(tx, ctx, p.conversation_id, &conversation, ConversationEvent::CustomerEnds, "customer", None).await? {
+    let effects = match apply_conversation_event(
+        tx,
+        ctx,
+        p.conversation_id,
+        &conversation,
+        ConversationEvent::CustomerEnds,
+        "customer",
+        None,
+    )
+    .await?
+    {
         Ok(effects) => effects,
         Err(refusal) => return Ok(refusal),
     };
@@ -889,7 +1200,11 @@ fn unique_violation(e: &DbError) -> bool {
     e.is_unique_violation()
 }
 
-pub async fn save_canned(tx: &Transaction<'_>, ctx: &mut Ctx, p: &SaveCannedResponse) -> Result<Verdict, DbError> {
+pub async fn save_canned(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx,
+    p: &SaveCannedResponse,
+) -> Result<Verdict, DbError> {
     let written = if p.create {
         tx.execute(
             "INSERT INTO canned_responses (id, title, body, created_by) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
@@ -907,27 +1222,70 @@ pub async fn save_canned(tx: &Transaction<'_>, ctx: &mut Ctx, p: &SaveCannedResp
     if written == 0 {
         return reject("not_found", "canned response not found");
     }
-    ctx.emit(None, &p.id.to_string(), CannedResponseChanged { id: p.id, deleted: false });
+    ctx.emit(
+        None,
+        &p.id.to_string(),
+        CannedResponseChanged {
+            id: p.id,
+            deleted: false,
+        },
+    );
     Ok(Verdict::Applied)
 }
 
-pub async fn delete_canned(tx: &Transaction<'_>, ctx: &mut Ctx, p: &DeleteCannedResponse) -> Result<Verdict, DbError> {
-    if tx.execute("DELETE FROM canned_responses WHERE id = $1", &[&p.id]).await? == 0 {
+pub async fn delete_canned(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx,
+    p: &DeleteCannedResponse,
+) -> Result<Verdict, DbError> {
+    if tx
+        .execute("DELETE FROM canned_responses WHERE id = $1", &[&p.id])
+        .await?
+        == 0
+    {
         return reject("not_found", "canned response not found");
     }
-    ctx.emit(None, &p.id.to_string(), CannedResponseChanged { id: p.id, deleted: true });
+    ctx.emit(
+        None,
+        &p.id.to_string(),
+        CannedResponseChanged {
+            id: p.id,
+            deleted: true,
+        },
+    );
     Ok(Verdict::Applied)
 }
 
-pub async fn save_article(tx: &Transaction<'_>, ctx: &mut Ctx, p: &SaveKnowledgeArticle) -> Result<Verdict, DbError> {
-    if !p.create && tx.query_opt("SELECT 1 FROM kb_articles WHERE id = $1 FOR UPDATE", &[&p.id]).await?.is_none() {
+pub async fn save_article(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx,
+    p: &SaveKnowledgeArticle,
+) -> Result<Verdict, DbError> {
+    if !p.create
+        && tx
+            .query_opt(
+                "SELECT 1 FROM kb_articles WHERE id = $1 FOR UPDATE",
+                &[&p.id],
+            )
+            .await?
+            .is_none()
+    {
         return reject("not_found", "article not found");
     }
     let taken = tx
-        .query_opt("SELECT 1 FROM kb_articles WHERE slug = $1 AND locale = $2 AND id <> $3", &[&p.slug, &p.locale, &p.id])
+        .query_opt(
+            "SELECT 1 FROM kb_articles WHERE slug = $1 AND locale = $2 AND id <> $3",
+            &[&p.slug, &p.locale, &p.id],
+        )
         .await?;
     if taken.is_some() {
-        return reject("conflict", format!("an article with slug {:?} already exists in locale {}", p.slug, p.locale));
+        return reject(
+            "conflict",
+            format!(
+                "an article with slug {:?} already exists in locale {}",
+                p.slug, p.locale
+            ),
+        );
     }
     let written = if p.create {
         tx.execute(
@@ -946,20 +1304,47 @@ pub async fn save_article(tx: &Transaction<'_>, ctx: &mut Ctx, p: &SaveKnowledge
     };
     let written = match written.map_err(DbError::from) {
         // Another command took the slug between the check and the write.
-        Err(e) if unique_violation(&e) => return reject("conflict", "an article with this slug already exists in this locale"),
+        Err(e) if unique_violation(&e) => {
+            return reject(
+                "conflict",
+                "an article with this slug already exists in this locale",
+            );
+        }
         other => other?,
     };
     if written == 0 && !p.create {
         return reject("not_found", "article not found");
     }
-    ctx.emit(None, &p.id.to_string(), KnowledgeArticleChanged { id: p.id, deleted: false });
+    ctx.emit(
+        None,
+        &p.id.to_string(),
+        KnowledgeArticleChanged {
+            id: p.id,
+            deleted: false,
+        },
+    );
     Ok(Verdict::Applied)
 }
 
-pub async fn delete_article(tx: &Transaction<'_>, ctx: &mut Ctx, p: &DeleteKnowledgeArticle) -> Result<Verdict, DbError> {
-    if tx.execute("DELETE FROM kb_articles WHERE id = $1", &[&p.id]).await? == 0 {
+pub async fn delete_article(
+    tx: &Transaction<'_>,
+    ctx: &mut Ctx,
+    p: &DeleteKnowledgeArticle,
+) -> Result<Verdict, DbError> {
+    if tx
+        .execute("DELETE FROM kb_articles WHERE id = $1", &[&p.id])
+        .await?
+        == 0
+    {
         return reject("not_found", "article not found");
     }
-    ctx.emit(None, &p.id.to_string(), KnowledgeArticleChanged { id: p.id, deleted: true });
+    ctx.emit(
+        None,
+        &p.id.to_string(),
+        KnowledgeArticleChanged {
+            id: p.id,
+            deleted: true,
+        },
+    );
     Ok(Verdict::Applied)
 }

@@ -60,8 +60,8 @@
 //!
 //! Ending a conversation also frees the agent's slot, so waiting tickets are handed out again.
 
-use joxai_schemas::types::{ConversationOwner, TicketStatus};
 use joxai_platform::settings::SystemSettings;
+use joxai_schemas::types::{ConversationOwner, TicketStatus};
 use time::OffsetDateTime;
 
 /// Where a conversation is in its life.
@@ -178,22 +178,45 @@ pub fn conversation_transition(
         assign_waiting: true,
     };
     Ok(match (state, event) {
-        (S::WithBot, E::Escalate) => (S::WithStaff, Effects { tell_customer: Some(Notice::Waiting), ..none }),
-        (S::WithBot, E::TakeOver) | (S::WithStaff, E::Escalate | E::TakeOver) => (S::WithStaff, none),
-        (S::WithBot, E::HandBack) => return Err(Refusal("the assistant already answers this conversation")),
+        (S::WithBot, E::Escalate) => (
+            S::WithStaff,
+            Effects {
+                tell_customer: Some(Notice::Waiting),
+                ..none
+            },
+        ),
+        (S::WithBot, E::TakeOver) | (S::WithStaff, E::Escalate | E::TakeOver) => {
+            (S::WithStaff, none)
+        }
+        (S::WithBot, E::HandBack) => {
+            return Err(Refusal("the assistant already answers this conversation"));
+        }
         (S::WithStaff, E::HandBack) => (
             S::WithBot,
-            Effects { end_active_ticket: Some(TicketStatus::Resolved), assign_waiting: true, ..none },
+            Effects {
+                end_active_ticket: Some(TicketStatus::Resolved),
+                assign_waiting: true,
+                ..none
+            },
         ),
-        (S::WithBot | S::WithStaff, E::TicketResolved) => (S::Closed, ended(Some(Notice::Resolved), None)),
-        (S::WithBot | S::WithStaff, E::TicketClosed) => (S::Closed, ended(Some(Notice::Closed), None)),
-        (S::WithBot | S::WithStaff, E::StaffClose) => {
-            (S::Closed, ended(Some(Notice::Closed), Some(TicketStatus::Closed)))
+        (S::WithBot | S::WithStaff, E::TicketResolved) => {
+            (S::Closed, ended(Some(Notice::Resolved), None))
         }
-        (S::WithBot | S::WithStaff, E::CustomerEnds) => (S::Closed, ended(None, Some(TicketStatus::Closed))),
+        (S::WithBot | S::WithStaff, E::TicketClosed) => {
+            (S::Closed, ended(Some(Notice::Closed), None))
+        }
+        (S::WithBot | S::WithStaff, E::StaffClose) => (
+            S::Closed,
+            ended(Some(Notice::Closed), Some(TicketStatus::Closed)),
+        ),
+        (S::WithBot | S::WithStaff, E::CustomerEnds) => {
+            (S::Closed, ended(None, Some(TicketStatus::Closed)))
+        }
         (s @ (S::WithBot | S::WithStaff), E::CustomerMessage | E::StaffReply) => (s, none),
         (S::Closed, E::TicketResolved | E::TicketClosed) => (S::Closed, none),
-        (S::Closed, E::StaffClose | E::CustomerEnds) => return Err(Refusal("the conversation is already closed")),
+        (S::Closed, E::StaffClose | E::CustomerEnds) => {
+            return Err(Refusal("the conversation is already closed"));
+        }
         (S::Closed, E::StaffReply) => {
             return Err(Refusal(
                 "the customer's conversation has ended, so they would not see this reply; \
@@ -201,18 +224,27 @@ pub fn conversation_transition(
             ));
         }
         (S::Closed, E::CustomerMessage) => {
-            return Err(Refusal("this conversation has ended: start a new one to write again"));
+            return Err(Refusal(
+                "this conversation has ended: start a new one to write again",
+            ));
         }
-        (S::Closed, E::Escalate | E::TakeOver | E::HandBack) => return Err(Refusal("the conversation is closed")),
+        (S::Closed, E::Escalate | E::TakeOver | E::HandBack) => {
+            return Err(Refusal("the conversation is closed"));
+        }
     })
 }
 
 /// The one ticket transition function (see the table in the module documentation): whether `from`
 /// may become `to`, and what that means for the ticket's conversation.
-pub fn ticket_transition(from: TicketStatus, to: TicketStatus) -> Result<Option<ConversationEvent>, Refusal> {
+pub fn ticket_transition(
+    from: TicketStatus,
+    to: TicketStatus,
+) -> Result<Option<ConversationEvent>, Refusal> {
     use TicketStatus::*;
     match (from, to) {
-        (Open, InProgress) | (InProgress, Open) | (Resolved, InProgress) | (Closed, InProgress) => Ok(None),
+        (Open, InProgress) | (InProgress, Open) | (Resolved, InProgress) | (Closed, InProgress) => {
+            Ok(None)
+        }
         (Open | InProgress, Resolved) => Ok(Some(ConversationEvent::TicketResolved)),
         (Open | InProgress | Resolved, Closed) => Ok(Some(ConversationEvent::TicketClosed)),
         _ => Err(Refusal("a ticket cannot make this status change")),
@@ -227,19 +259,37 @@ pub fn ticket_transition(from: TicketStatus, to: TicketStatus) -> Result<Option<
 /// - otherwise the usual [`Notice::Waiting`].
 ///
 /// In every case the ticket waits in the queue; an agent online at that moment may still be given it.
-pub fn waiting_text(settings: &SystemSettings, locale: &str, now: OffsetDateTime, anyone_online: bool) -> String {
+pub fn waiting_text(
+    settings: &SystemSettings,
+    locale: &str,
+    now: OffsetDateTime,
+    anyone_online: bool,
+) -> String {
     let spanish = locale.starts_with("es");
     if !settings.is_open_at(now) {
         let language = if spanish { "es" } else { "en" };
-        let away = settings.profile.texts.get(language).map(|t| t.after_hours.trim().to_owned()).unwrap_or_default();
+        let away = settings
+            .profile
+            .texts
+            .get(language)
+            .map(|t| t.after_hours.trim().to_owned())
+            .unwrap_or_default();
         let when = settings.next_opening(now).map(|opening| {
             if spanish {
-                format!("Una persona le responderá a partir del {}.", opening.describe("es"))
+                format!(
+                    "Una persona le responderá a partir del {}.",
+                    opening.describe("es")
+                )
             } else {
                 format!("A person will answer from {}.", opening.describe("en"))
             }
         });
-        return [away, when.unwrap_or_default()].iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join(" ");
+        return [away, when.unwrap_or_default()]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ");
     }
     if !anyone_online {
         return if spanish {
@@ -258,9 +308,12 @@ pub fn waiting_text(settings: &SystemSettings, locale: &str, now: OffsetDateTime
 pub fn notice_text(notice: Notice, locale: &str, ticket_number: Option<&str>) -> String {
     let spanish = locale.starts_with("es");
     match (notice, spanish) {
-        (Notice::Waiting, false) => "We've passed you to our team. A person will join this conversation shortly.".into(),
+        (Notice::Waiting, false) => {
+            "We've passed you to our team. A person will join this conversation shortly.".into()
+        }
         (Notice::Waiting, true) => {
-            "Le hemos pasado con nuestro equipo. Una persona se unirá a la conversación en breve.".into()
+            "Le hemos pasado con nuestro equipo. Una persona se unirá a la conversación en breve."
+                .into()
         }
         (Notice::Resolved, false) => format!(
             "Your case{} has been resolved. How did we do? Please rate this conversation. \
@@ -272,12 +325,16 @@ pub fn notice_text(notice: Notice, locale: &str, ticket_number: Option<&str>) ->
              Si necesita algo más, escríbanos de nuevo.",
             ticket_number.map(|n| format!(" {n}")).unwrap_or_default()
         ),
-        (Notice::Closed, false) => "Our team has closed this conversation. How did we do? Please rate it. \
+        (Notice::Closed, false) => {
+            "Our team has closed this conversation. How did we do? Please rate it. \
              If you need anything else, just write to us again."
-            .into(),
-        (Notice::Closed, true) => "Nuestro equipo ha cerrado esta conversación. ¿Qué tal le hemos atendido? \
+                .into()
+        }
+        (Notice::Closed, true) => {
+            "Nuestro equipo ha cerrado esta conversación. ¿Qué tal le hemos atendido? \
              Valórela, por favor. Si necesita algo más, escríbanos de nuevo."
-            .into(),
+                .into()
+        }
     }
 }
 
@@ -310,32 +367,65 @@ mod tests {
     #[test]
     fn every_conversation_state_and_event_pair_does_what_the_documented_table_says() {
         let rows = documented_rows("state");
-        assert_eq!(rows.len(), ConversationState::ALL.len() * ConversationEvent::ALL.len(), "one row per pair");
+        assert_eq!(
+            rows.len(),
+            ConversationState::ALL.len() * ConversationEvent::ALL.len(),
+            "one row per pair"
+        );
         for state in ConversationState::ALL {
             for event in ConversationEvent::ALL {
                 let row = rows
                     .iter()
                     .find(|r| r[0] == state.as_str() && r[1] == event.as_str())
-                    .unwrap_or_else(|| panic!("no documented row for {} + {}", state.as_str(), event.as_str()));
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "no documented row for {} + {}",
+                            state.as_str(),
+                            event.as_str()
+                        )
+                    });
                 let outcome = conversation_transition(state, event);
                 match (row[2].as_str(), &outcome) {
                     ("—", Err(_)) => {}
                     (next, Ok((actual, effects))) => {
-                        assert_eq!(next, actual.as_str(), "{} + {}", state.as_str(), event.as_str());
+                        assert_eq!(
+                            next,
+                            actual.as_str(),
+                            "{} + {}",
+                            state.as_str(),
+                            event.as_str()
+                        );
                         // The effects column names what the effects do.
                         let said = &row[3];
-                        assert_eq!(effects.ask_rating, said.contains("rating"), "{} + {}: rating", state.as_str(), event.as_str());
+                        assert_eq!(
+                            effects.ask_rating,
+                            said.contains("rating"),
+                            "{} + {}: rating",
+                            state.as_str(),
+                            event.as_str()
+                        );
                         assert_eq!(
                             effects.end_active_ticket.is_some(),
-                            said.contains("ticket") && (said.contains("end") || said.contains("resolve")),
+                            said.contains("ticket")
+                                && (said.contains("end") || said.contains("resolve")),
                             "{} + {}: ticket",
                             state.as_str(),
                             event.as_str()
                         );
-                        assert_eq!(effects.tell_customer.is_some(), said.contains("tell"), "{} + {}: tell", state.as_str(), event.as_str());
+                        assert_eq!(
+                            effects.tell_customer.is_some(),
+                            said.contains("tell"),
+                            "{} + {}: tell",
+                            state.as_str(),
+                            event.as_str()
+                        );
                     }
                     (next, Err(refusal)) => {
-                        panic!("{} + {} refused ({refusal:?}) but documented as {next}", state.as_str(), event.as_str())
+                        panic!(
+                            "{} + {} refused ({refusal:?}) but documented as {next}",
+                            state.as_str(),
+                            event.as_str()
+                        )
                     }
                 }
             }
@@ -349,13 +439,17 @@ mod tests {
         let all = [Open, InProgress, Resolved, Closed];
         for from in all {
             for to in all {
-                let row = rows.iter().find(|r| r[0] == from.as_str() && r[1] == to.as_str());
+                let row = rows
+                    .iter()
+                    .find(|r| r[0] == from.as_str() && r[1] == to.as_str());
                 match (row, ticket_transition(from, to)) {
                     (None, Err(_)) => {}
                     (Some(row), Ok(event)) => {
                         assert_eq!(row[2], event.map_or("—", |e| e.as_str()), "{from} -> {to}");
                     }
-                    (row, outcome) => panic!("{from} -> {to}: documented {row:?}, decided {outcome:?}"),
+                    (row, outcome) => {
+                        panic!("{from} -> {to}: documented {row:?}, decided {outcome:?}")
+                    }
                 }
             }
         }
@@ -365,10 +459,16 @@ mod tests {
     fn a_conversation_that_ends_always_asks_for_a_rating_and_frees_the_agent() {
         for state in ConversationState::ALL {
             for event in ConversationEvent::ALL {
-                if let Ok((ConversationState::Closed, effects)) = conversation_transition(state, event)
+                if let Ok((ConversationState::Closed, effects)) =
+                    conversation_transition(state, event)
                     && state != ConversationState::Closed
                 {
-                    assert!(effects.ask_rating && effects.assign_waiting, "{} + {}", state.as_str(), event.as_str());
+                    assert!(
+                        effects.ask_rating && effects.assign_waiting,
+                        "{} + {}",
+                        state.as_str(),
+                        event.as_str()
+                    );
                 }
             }
         }
@@ -380,7 +480,10 @@ mod tests {
             let en = notice_text(notice, "en", Some("TKT-000001"));
             let es = notice_text(notice, "es", Some("TKT-000001"));
             assert_ne!(en, es);
-            assert!(es.contains("Le ") || es.contains("Su ") || es.contains("Nuestro"), "{es}");
+            assert!(
+                es.contains("Le ") || es.contains("Su ") || es.contains("Nuestro"),
+                "{es}"
+            );
         }
         assert!(notice_text(Notice::Resolved, "es-ES", Some("TKT-000042")).contains("TKT-000042"));
     }
@@ -393,12 +496,26 @@ mod tests {
         let saturday = time::macros::datetime!(2026-12-05 12:00 UTC);
         let en = waiting_text(&settings, "en", saturday, true);
         assert!(en.starts_with("Our team is away right now."), "{en}");
-        assert!(en.ends_with("A person will answer from Monday 09:00 (Europe/Madrid)."), "{en}");
+        assert!(
+            en.ends_with("A person will answer from Monday 09:00 (Europe/Madrid)."),
+            "{en}"
+        );
         let es = waiting_text(&settings, "es-ES", saturday, false);
-        assert!(es.ends_with("Una persona le responderá a partir del lunes a las 09:00 (Europe/Madrid)."), "{es}");
+        assert!(
+            es.ends_with(
+                "Una persona le responderá a partir del lunes a las 09:00 (Europe/Madrid)."
+            ),
+            "{es}"
+        );
         // Open, nobody online; open with someone online.
         let friday = time::macros::datetime!(2026-12-04 10:00 UTC);
-        assert!(waiting_text(&settings, "en", friday, false).starts_with("Nobody from our team is online"));
-        assert_eq!(waiting_text(&settings, "es", friday, true), notice_text(Notice::Waiting, "es", None));
+        assert!(
+            waiting_text(&settings, "en", friday, false)
+                .starts_with("Nobody from our team is online")
+        );
+        assert_eq!(
+            waiting_text(&settings, "es", friday, true),
+            notice_text(Notice::Waiting, "es", None)
+        );
     }
 }

@@ -13,10 +13,12 @@ mod store;
 use joxai_platform::Platform;
 use joxai_platform::metrics::metrics;
 use joxai_schemas::commands::{
-    Command, EscalateConversation, PostAgentReply, PostCustomerMessage, StartConversation, StoreBotReply,
+    Command, EscalateConversation, PostAgentReply, PostCustomerMessage, StartConversation,
+    StoreBotReply,
 };
 use joxai_schemas::events::{
-    ConversationEscalated, ConversationStarted, MessageCreated, MessageRedacted, NamedMessageCreated, TicketCreated,
+    ConversationEscalated, ConversationStarted, MessageCreated, MessageRedacted,
+    NamedMessageCreated, TicketCreated,
 };
 use joxai_schemas::types::{ConversationOwner, NamedMessage, Sender};
 use joxai_schemas::{Envelope, Message, RawEnvelope};
@@ -59,7 +61,11 @@ impl TicketWorker {
             .unwrap_or(WRITE_LANES)
             .min((platform.config.db_pool_size / 4).max(1));
         let batcher = batch::WriteBatcher::start(platform.db.clone(), lanes);
-        Self { platform, reply_stored: tokio::sync::Notify::new(), batcher }
+        Self {
+            platform,
+            reply_stored: tokio::sync::Notify::new(),
+            batcher,
+        }
     }
 
     /// The bank's settings as last loaded (they follow every change saved in the panel).
@@ -67,7 +73,11 @@ impl TicketWorker {
         std::sync::Arc::new(self.platform.settings.current().settings.clone())
     }
 
-    async fn publish<T: Message>(&self, conversation_id: Uuid, envelope: Envelope<T>) -> Result<(), Failure> {
+    async fn publish<T: Message>(
+        &self,
+        conversation_id: Uuid,
+        envelope: Envelope<T>,
+    ) -> Result<(), Failure> {
         let subject = self.platform.bus.subjects().event::<T>(conversation_id);
         self.platform.bus.publish(subject, &envelope).await?;
         Ok(())
@@ -76,22 +86,33 @@ impl TicketWorker {
     async fn start_conversation(&self, cmd: Envelope<StartConversation>) -> Result<(), Failure> {
         let p = &cmd.payload;
         let mut client = self.platform.db.client().await?;
-        let tx = client.transaction().await.map_err(joxai_platform::db::DbError::from)?;
-        store::ensure_conversation(&tx, p.conversation_id, &p.customer, &p.locale, &p.channel).await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(joxai_platform::db::DbError::from)?;
+        store::ensure_conversation(&tx, p.conversation_id, &p.customer, &p.locale, &p.channel)
+            .await?;
         // The customer's first message may have been stored first, creating the conversation with the
         // default language: the start command is the one that knows it.
-        store::set_conversation_start(&tx, p.conversation_id, &p.locale, p.follows_conversation_id).await?;
-        tx.commit().await.map_err(joxai_platform::db::DbError::from)?;
+        store::set_conversation_start(&tx, p.conversation_id, &p.locale, p.follows_conversation_id)
+            .await?;
+        tx.commit()
+            .await
+            .map_err(joxai_platform::db::DbError::from)?;
         drop(client); // before publishing (see `escalate`)
         let event = ConversationStarted {
             conversation_id: p.conversation_id,
             customer: p.customer.clone(),
             locale: p.locale.clone(),
         };
-        self.publish(p.conversation_id, Envelope::derived(&cmd, event)).await
+        self.publish(p.conversation_id, Envelope::derived(&cmd, event))
+            .await
     }
 
-    async fn post_customer_message(&self, cmd: Envelope<PostCustomerMessage>) -> Result<(), Failure> {
+    async fn post_customer_message(
+        &self,
+        cmd: Envelope<PostCustomerMessage>,
+    ) -> Result<(), Failure> {
         let p = &cmd.payload;
         let new = NewMessage {
             id: p.message_id,
@@ -108,7 +129,11 @@ impl TicketWorker {
         // ("4111 1111", then "1111 1111"), take the general path: it reads the earlier messages.
         let may_be_split = joxai_nlu::redact::may_be_part_of_a_number(&p.text);
         let needs_care = p.card_data_masked || may_be_split;
-        let fast = if needs_care { None } else { self.batcher.customer_message(&new).await? };
+        let fast = if needs_care {
+            None
+        } else {
+            self.batcher.customer_message(&new).await?
+        };
         let mut redacted = vec![];
         let mut notice = None;
         let (message, conversation, history) = match fast {
@@ -116,14 +141,20 @@ impl TicketWorker {
             None => {
                 // No conversation yet, a redelivery, or card data: the general path.
                 let mut client = self.platform.db.client().await?;
-                let tx = client.transaction().await.map_err(joxai_platform::db::DbError::from)?;
-                let conversation = store::ensure_conversation(&tx, p.conversation_id, &p.customer, "en", "widget").await?;
+                let tx = client
+                    .transaction()
+                    .await
+                    .map_err(joxai_platform::db::DbError::from)?;
+                let conversation =
+                    store::ensure_conversation(&tx, p.conversation_id, &p.customer, "en", "widget")
+                        .await?;
                 let mut text = std::borrow::Cow::Borrowed(p.text.as_str());
                 if may_be_split {
                     // Locked, so that of two parts of one number stored at once by two workers, the second to
                     // commit sees the first.
                     store::lock_conversation(&tx, p.conversation_id).await?;
-                    let earlier = store::recent_customer_texts(&tx, p.conversation_id, p.message_id).await?;
+                    let earlier =
+                        store::recent_customer_texts(&tx, p.conversation_id, p.message_id).await?;
                     let parts: Vec<&str> = earlier.iter().map(|(_, text)| text.as_str()).collect();
                     if let Some(split) = joxai_nlu::redact::mask_split_number(&parts, &p.text) {
                         for ((id, _), change) in earlier.iter().zip(split.earlier) {
@@ -136,14 +167,22 @@ impl TicketWorker {
                             text = std::borrow::Cow::Owned(masked);
                         }
                         // A ticket opened on an earlier part quotes it in its subject: masked the same way.
-                        store::mask_split_number_in_subjects(&tx, p.conversation_id, &p.text).await?;
+                        store::mask_split_number_in_subjects(&tx, p.conversation_id, &p.text)
+                            .await?;
                     }
                 }
                 let message = store::insert_message(&tx, NewMessage { text: &text, ..new }).await?;
                 if p.card_data_masked || !redacted.is_empty() {
-                    notice = store::insert_card_data_notice(&tx, p.conversation_id, &conversation.locale).await?;
+                    notice = store::insert_card_data_notice(
+                        &tx,
+                        p.conversation_id,
+                        &conversation.locale,
+                    )
+                    .await?;
                 }
-                tx.commit().await.map_err(joxai_platform::db::DbError::from)?;
+                tx.commit()
+                    .await
+                    .map_err(joxai_platform::db::DbError::from)?;
                 drop(client); // before publishing (see `escalate`)
                 // The classifier reads the history itself on this (rare) path.
                 (message, conversation, None)
@@ -159,19 +198,44 @@ impl TicketWorker {
         let owner = event.owner;
         let locale = event.locale.clone();
         // On the customer-message subject: the classifier's filter takes only these.
-        let subject = self.platform.bus.subjects().customer_message_created(p.conversation_id);
-        self.platform.bus.publish(subject, &Envelope::derived(&cmd, event)).await?;
+        let subject = self
+            .platform
+            .bus
+            .subjects()
+            .customer_message_created(p.conversation_id);
+        self.platform
+            .bus
+            .publish(subject, &Envelope::derived(&cmd, event))
+            .await?;
         // Ids derived from the command and the message: a redelivered command republishes the same events,
         // which JetStream's duplicate window drops.
         for (message_id, text) in redacted {
-            let event = MessageRedacted { conversation_id: p.conversation_id, message_id, text };
+            let event = MessageRedacted {
+                conversation_id: p.conversation_id,
+                message_id,
+                text,
+            };
             let id = joxai_schemas::derive_id(cmd.id, &format!("message.redacted.{message_id}"));
-            self.publish(p.conversation_id, Envelope::with_id(id, cmd.correlation_id, Some(cmd.id), event)).await?;
+            self.publish(
+                p.conversation_id,
+                Envelope::with_id(id, cmd.correlation_id, Some(cmd.id), event),
+            )
+            .await?;
         }
         if let Some(note) = notice {
-            let event = MessageCreated { message: note.view, owner, customer: p.customer.clone(), locale, history: None };
+            let event = MessageCreated {
+                message: note.view,
+                owner,
+                customer: p.customer.clone(),
+                locale,
+                history: None,
+            };
             let id = joxai_schemas::derive_id(cmd.id, "message.created.card_data_notice");
-            self.publish(p.conversation_id, Envelope::with_id(id, cmd.correlation_id, Some(cmd.id), event)).await?;
+            self.publish(
+                p.conversation_id,
+                Envelope::with_id(id, cmd.correlation_id, Some(cmd.id), event),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -203,59 +267,80 @@ impl TicketWorker {
                 }
                 store::FastBotReply::Stored(message, conversation) => {
                     self.reply_stored.notify_waiters();
-                    let earlier: Vec<_> = earlier.into_iter().filter(|m| m.id != p.message_id).collect();
+                    let earlier: Vec<_> = earlier
+                        .into_iter()
+                        .filter(|m| m.id != p.message_id)
+                        .collect();
                     Some((message, conversation, earlier))
                 }
                 store::FastBotReply::NotHandled => None,
             }
         };
-        let (message, conversation, earlier) = if let Some(done) = fast { done } else { loop {
-            // Registered before looking, so an answer stored while we look still wakes us.
-            let stored_meanwhile = self.reply_stored.notified();
-            tokio::pin!(stored_meanwhile);
-            stored_meanwhile.as_mut().enable();
-            let mut client = self.platform.db.client().await?;
-            let tx = client.transaction().await.map_err(DbError::from)?;
-            // Three statements in one round trip, run by Postgres in this order: lock the
-            // conversation (so an escalation cannot slip in between the owner check and the
-            // insert), then — each with a fresh snapshot taken once the lock is held, so every
-            // earlier answer is committed and visible — is an earlier question still unanswered
-            // (answers go out in the order of the questions), and which answers came before.
-            let (conversation, waiting, earlier) = tokio::try_join!(
-                store::lock_conversation(&tx, p.conversation_id),
-                store::earlier_question_unanswered(&tx, p.conversation_id, p.in_reply_to, ORDER_WAIT),
-                store::recent_bot_replies(&tx, p.conversation_id, ORDER_WAIT),
-            )?;
-            let Some(conversation) = conversation else {
-                return Err(Failure::Permanent(anyhow::anyhow!("conversation {} does not exist", p.conversation_id)));
-            };
-            if conversation.owner != ConversationOwner::Bot {
-                tracing::info!(conversation_id = %p.conversation_id, "an agent owns the conversation: bot reply dropped");
-                return Ok(());
+        let (message, conversation, earlier) = if let Some(done) = fast {
+            done
+        } else {
+            loop {
+                // Registered before looking, so an answer stored while we look still wakes us.
+                let stored_meanwhile = self.reply_stored.notified();
+                tokio::pin!(stored_meanwhile);
+                stored_meanwhile.as_mut().enable();
+                let mut client = self.platform.db.client().await?;
+                let tx = client.transaction().await.map_err(DbError::from)?;
+                // Three statements in one round trip, run by Postgres in this order: lock the
+                // conversation (so an escalation cannot slip in between the owner check and the
+                // insert), then — each with a fresh snapshot taken once the lock is held, so every
+                // earlier answer is committed and visible — is an earlier question still unanswered
+                // (answers go out in the order of the questions), and which answers came before.
+                let (conversation, waiting, earlier) = tokio::try_join!(
+                    store::lock_conversation(&tx, p.conversation_id),
+                    store::earlier_question_unanswered(
+                        &tx,
+                        p.conversation_id,
+                        p.in_reply_to,
+                        ORDER_WAIT
+                    ),
+                    store::recent_bot_replies(&tx, p.conversation_id, ORDER_WAIT),
+                )?;
+                let Some(conversation) = conversation else {
+                    return Err(Failure::Permanent(anyhow::anyhow!(
+                        "conversation {} does not exist",
+                        p.conversation_id
+                    )));
+                };
+                if conversation.owner != ConversationOwner::Bot {
+                    tracing::info!(conversation_id = %p.conversation_id, "an agent owns the conversation: bot reply dropped");
+                    return Ok(());
+                }
+                if waiting && started.elapsed() < ORDER_WAIT {
+                    drop(tx);
+                    drop(client);
+                    // Polls back off (20 ms doubling to 320 ms): a backlog of waiting answers must not
+                    // take the connections the answers they wait for need. An answer stored by this
+                    // process ends the wait early.
+                    let _ = tokio::time::timeout(poll, stored_meanwhile).await;
+                    poll = (poll * 2).min(ORDER_POLL_MAX);
+                    continue;
+                }
+                let message = store::insert_message(&tx, new.clone()).await?;
+                tx.commit().await.map_err(DbError::from)?;
+                self.reply_stored.notify_waiters();
+                let earlier: Vec<_> = earlier
+                    .into_iter()
+                    .filter(|m| m.id != p.message_id)
+                    .collect();
+                break (message, conversation, earlier);
             }
-            if waiting && started.elapsed() < ORDER_WAIT {
-                drop(tx);
-                drop(client);
-                // Polls back off (20 ms doubling to 320 ms): a backlog of waiting answers must not
-                // take the connections the answers they wait for need. An answer stored by this
-                // process ends the wait early.
-                let _ = tokio::time::timeout(poll, stored_meanwhile).await;
-                poll = (poll * 2).min(ORDER_POLL_MAX);
-                continue;
-            }
-            let message = store::insert_message(&tx, new.clone()).await?;
-            tx.commit().await.map_err(DbError::from)?;
-            self.reply_stored.notify_waiters();
-            let earlier: Vec<_> = earlier.into_iter().filter(|m| m.id != p.message_id).collect();
-            break (message, conversation, earlier);
-        } };
+        };
         // An earlier answer may be stored but not yet published (another worker is between its
         // commit and its publish): publish it first, under its own id, so it cannot arrive second.
-        self.publish_replies(p.conversation_id, earlier, &conversation).await?;
+        self.publish_replies(p.conversation_id, earlier, &conversation)
+            .await?;
         if message.inserted {
             let m = metrics();
             m.chat_turns.inc();
-            let turn = (time::OffsetDateTime::now_utc() - p.question_at).as_seconds_f64().max(0.0);
+            let turn = (time::OffsetDateTime::now_utc() - p.question_at)
+                .as_seconds_f64()
+                .max(0.0);
             m.chat_turn_duration.observe(turn);
         }
         let event = MessageCreated {
@@ -265,7 +350,8 @@ impl TicketWorker {
             locale: conversation.locale,
             history: None,
         };
-        self.publish(p.conversation_id, Envelope::derived(&cmd, event)).await?;
+        self.publish(p.conversation_id, Envelope::derived(&cmd, event))
+            .await?;
         if let Some(handoff) = p.handoff {
             // Published only now, after the reply is stored, so the escalation cannot overtake it.
             let escalate = EscalateConversation {
@@ -276,8 +362,15 @@ impl TicketWorker {
                 trigger_message_id: Some(p.in_reply_to),
                 summary: None,
             };
-            let subject = self.platform.bus.subjects().command::<EscalateConversation>();
-            self.platform.bus.publish(subject, &Envelope::derived(&cmd, escalate)).await?;
+            let subject = self
+                .platform
+                .bus
+                .subjects()
+                .command::<EscalateConversation>();
+            self.platform
+                .bus
+                .publish(subject, &Envelope::derived(&cmd, escalate))
+                .await?;
         }
         Ok(())
     }
@@ -285,15 +378,24 @@ impl TicketWorker {
     async fn escalate(&self, cmd: Envelope<EscalateConversation>) -> Result<(), Failure> {
         let p = &cmd.payload;
         let mut client = self.platform.db.client().await?;
-        let tx = client.transaction().await.map_err(joxai_platform::db::DbError::from)?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(joxai_platform::db::DbError::from)?;
         let Some(conversation) = store::lock_conversation(&tx, p.conversation_id).await? else {
             // The conversation's start command may not be stored yet: try again shortly.
-            return Err(Failure::Transient(anyhow::anyhow!("conversation {} not stored yet", p.conversation_id)));
+            return Err(Failure::Transient(anyhow::anyhow!(
+                "conversation {} not stored yet",
+                p.conversation_id
+            )));
         };
         if conversation.closed {
             // An escalation that arrives after the conversation ended (a late classifier verdict, a click
             // in a stale widget): nobody is there to help; the customer's next message opens a new one.
-            let refusal = lifecycle::conversation_transition(lifecycle::ConversationState::Closed, lifecycle::ConversationEvent::Escalate);
+            let refusal = lifecycle::conversation_transition(
+                lifecycle::ConversationState::Closed,
+                lifecycle::ConversationEvent::Escalate,
+            );
             tracing::info!(conversation_id = %p.conversation_id, ?refusal, "escalation of a closed conversation dropped");
             return Ok(());
         }
@@ -319,17 +421,22 @@ impl TicketWorker {
             .await
             .map_err(joxai_platform::db::DbError::from)?;
         }
-        tx.commit().await.map_err(joxai_platform::db::DbError::from)?;
+        tx.commit()
+            .await
+            .map_err(joxai_platform::db::DbError::from)?;
         // Give the connection back before publishing: what follows may need one of its own, and
         // holding one while waiting for another can starve a small pool (found with a pool of 4).
         drop(client);
         if outcome.created {
             let m = metrics();
             m.escalations.with_label_values(&[p.reason.as_str()]).inc();
-            m.tickets_created.with_label_values(&[outcome.ticket.priority.as_str()]).inc();
+            m.tickets_created
+                .with_label_values(&[outcome.ticket.priority.as_str()])
+                .inc();
         }
         // A bot reply stored before the hand-over must not reach the customer after it.
-        self.publish_bot_replies_first(p.conversation_id, TAKEOVER_REPUBLISH).await?;
+        self.publish_bot_replies_first(p.conversation_id, TAKEOVER_REPUBLISH)
+            .await?;
         // Events derive from the command that opened the ticket, so a second escalation of the same
         // conversation republishes the same ids and nothing is pushed twice.
         let source = outcome.source_command_id;
@@ -341,7 +448,11 @@ impl TicketWorker {
                 locale: conversation.locale.clone(),
                 history: None,
             };
-            self.publish(p.conversation_id, Envelope::derived_from_id(source, cmd.correlation_id, event)).await?;
+            self.publish(
+                p.conversation_id,
+                Envelope::derived_from_id(source, cmd.correlation_id, event),
+            )
+            .await?;
         }
         let escalated = ConversationEscalated {
             conversation_id: p.conversation_id,
@@ -350,9 +461,19 @@ impl TicketWorker {
             priority: outcome.ticket.priority,
             reason: outcome.ticket.reason,
         };
-        self.publish(p.conversation_id, Envelope::derived_from_id(source, cmd.correlation_id, escalated)).await?;
-        let created = TicketCreated { ticket: outcome.ticket };
-        self.publish(p.conversation_id, Envelope::derived_from_id(source, cmd.correlation_id, created)).await?;
+        self.publish(
+            p.conversation_id,
+            Envelope::derived_from_id(source, cmd.correlation_id, escalated),
+        )
+        .await?;
+        let created = TicketCreated {
+            ticket: outcome.ticket,
+        };
+        self.publish(
+            p.conversation_id,
+            Envelope::derived_from_id(source, cmd.correlation_id, created),
+        )
+        .await?;
         // The automatic assignment's events were recorded with the command that opened the ticket,
         // so a redelivery (or a second escalation) republishes the same ids.
         self.republish_recorded(source).await
@@ -366,15 +487,22 @@ impl TicketWorker {
     /// customer would see the bot speak after the person joined. Publishing it first, under the
     /// same `Nats-Msg-Id`, fixes the order; whichever copy comes second is dropped by JetStream's
     /// duplicate window, so nothing is pushed twice.
-    async fn publish_bot_replies_first(&self, conversation_id: Uuid, window: std::time::Duration) -> Result<(), Failure> {
+    async fn publish_bot_replies_first(
+        &self,
+        conversation_id: Uuid,
+        window: std::time::Duration,
+    ) -> Result<(), Failure> {
         let client = self.platform.db.client().await?;
         let replies = store::recent_bot_replies(&client, conversation_id, window).await?;
         if replies.is_empty() {
             return Ok(());
         }
-        let Some(conversation) = store::conversation(&client, conversation_id).await? else { return Ok(()) };
+        let Some(conversation) = store::conversation(&client, conversation_id).await? else {
+            return Ok(());
+        };
         drop(client);
-        self.publish_replies(conversation_id, replies, &conversation).await
+        self.publish_replies(conversation_id, replies, &conversation)
+            .await
     }
 
     /// Publish the `message.created` events of stored bot replies, exactly as `store_bot_reply`
@@ -410,7 +538,8 @@ impl TicketWorker {
             .await
             .map_err(joxai_platform::db::DbError::from)?;
         let Some(row) = row else { return Ok(()) };
-        let events: Vec<desk::Pending> = serde_json::from_value(row.get(0)).map_err(|e| Failure::Permanent(e.into()))?;
+        let events: Vec<desk::Pending> =
+            serde_json::from_value(row.get(0)).map_err(|e| Failure::Permanent(e.into()))?;
         self.publish_pending(events).await
     }
 
@@ -418,18 +547,32 @@ impl TicketWorker {
         for event in events {
             self.platform
                 .bus
-                .publish_raw(event.subject, &event.id, async_nats::HeaderMap::new(), event.body.into_bytes().into())
+                .publish_raw(
+                    event.subject,
+                    &event.id,
+                    async_nats::HeaderMap::new(),
+                    event.body.into_bytes().into(),
+                )
                 .await?;
         }
         Ok(())
     }
 
     /// Run one desk command: apply it and record its outcome in one transaction, then publish.
-    async fn desk(&self, id: Uuid, correlation_id: Uuid, kind: &str, command: &Command) -> Result<(), Failure> {
+    async fn desk(
+        &self,
+        id: Uuid,
+        correlation_id: Uuid,
+        kind: &str,
+        command: &Command,
+    ) -> Result<(), Failure> {
         use joxai_platform::db::DbError;
         let mut client = self.platform.db.client().await?;
         let tx = client.transaction().await.map_err(DbError::from)?;
-        let done = tx.query_opt("SELECT ok FROM command_results WHERE id = $1", &[&id]).await.map_err(DbError::from)?;
+        let done = tx
+            .query_opt("SELECT ok FROM command_results WHERE id = $1", &[&id])
+            .await
+            .map_err(DbError::from)?;
         if done.is_some() {
             drop(tx);
             drop(client);
@@ -444,7 +587,9 @@ impl TicketWorker {
         };
         let verdict = match command {
             Command::AssignTicket(c) => desk::assign(&tx, &mut ctx, &c.payload).await?,
-            Command::ChangeTicketStatus(c) => desk::change_status(&tx, &mut ctx, &c.payload).await?,
+            Command::ChangeTicketStatus(c) => {
+                desk::change_status(&tx, &mut ctx, &c.payload).await?
+            }
             Command::UpdateTicket(c) => desk::update(&tx, &mut ctx, &c.payload).await?,
             Command::AddInternalNote(c) => desk::add_note(&tx, &mut ctx, &c.payload).await?,
             Command::CreateTicket(c) => desk::create_ticket(&tx, &mut ctx, &c.payload).await?,
@@ -452,14 +597,28 @@ impl TicketWorker {
             Command::HandBackConversation(c) => desk::hand_back(&tx, &mut ctx, &c.payload).await?,
             Command::CloseConversation(c) => desk::close(&tx, &mut ctx, &c.payload).await?,
             Command::RateConversation(c) => desk::rate(&tx, &mut ctx, &c.payload).await?,
-            Command::SetAvailability(c) => desk::set_availability(&tx, &mut ctx, &c.payload).await?,
-            Command::AssignWaitingTickets(c) => desk::assign_waiting_command(&tx, &mut ctx, &c.payload).await?,
+            Command::SetAvailability(c) => {
+                desk::set_availability(&tx, &mut ctx, &c.payload).await?
+            }
+            Command::AssignWaitingTickets(c) => {
+                desk::assign_waiting_command(&tx, &mut ctx, &c.payload).await?
+            }
             Command::EndChat(c) => desk::end_chat(&tx, &mut ctx, &c.payload).await?,
             Command::SaveCannedResponse(c) => desk::save_canned(&tx, &mut ctx, &c.payload).await?,
-            Command::DeleteCannedResponse(c) => desk::delete_canned(&tx, &mut ctx, &c.payload).await?,
-            Command::SaveKnowledgeArticle(c) => desk::save_article(&tx, &mut ctx, &c.payload).await?,
-            Command::DeleteKnowledgeArticle(c) => desk::delete_article(&tx, &mut ctx, &c.payload).await?,
-            _ => return Err(Failure::Permanent(anyhow::anyhow!("{kind} is not a desk command"))),
+            Command::DeleteCannedResponse(c) => {
+                desk::delete_canned(&tx, &mut ctx, &c.payload).await?
+            }
+            Command::SaveKnowledgeArticle(c) => {
+                desk::save_article(&tx, &mut ctx, &c.payload).await?
+            }
+            Command::DeleteKnowledgeArticle(c) => {
+                desk::delete_article(&tx, &mut ctx, &c.payload).await?
+            }
+            _ => {
+                return Err(Failure::Permanent(anyhow::anyhow!(
+                    "{kind} is not a desk command"
+                )));
+            }
         };
         match verdict {
             desk::Verdict::Applied => {
@@ -480,7 +639,8 @@ impl TicketWorker {
                     _ => None,
                 };
                 if let Some(conversation_id) = taken {
-                    self.publish_bot_replies_first(conversation_id, TAKEOVER_REPUBLISH).await?;
+                    self.publish_bot_replies_first(conversation_id, TAKEOVER_REPUBLISH)
+                        .await?;
                 }
                 self.publish_pending(ctx.events).await
             }
@@ -510,27 +670,44 @@ impl TicketWorker {
         let p = &cmd.payload;
         let mut client = self.platform.db.client().await?;
         let tx = client.transaction().await.map_err(DbError::from)?;
-        let Some((conversation_id, conversation)) = store::lock_ticket_conversation(&tx, p.ticket_id).await? else {
-            return Err(Failure::Permanent(anyhow::anyhow!("ticket {} has no conversation", p.ticket_id)));
+        let Some((conversation_id, conversation)) =
+            store::lock_ticket_conversation(&tx, p.ticket_id).await?
+        else {
+            return Err(Failure::Permanent(anyhow::anyhow!(
+                "ticket {} has no conversation",
+                p.ticket_id
+            )));
         };
-        let state = lifecycle::ConversationState::from_row(if conversation.closed { "closed" } else { "open" }, conversation.owner);
-        if let Err(lifecycle::Refusal(why)) = lifecycle::conversation_transition(state, lifecycle::ConversationEvent::StaffReply) {
+        let state = lifecycle::ConversationState::from_row(
+            if conversation.closed {
+                "closed"
+            } else {
+                "open"
+            },
+            conversation.owner,
+        );
+        if let Err(lifecycle::Refusal(why)) =
+            lifecycle::conversation_transition(state, lifecycle::ConversationEvent::StaffReply)
+        {
             // The ingress refuses replies to ended conversations with 409; this one raced the close. It is
             // not stored: a message the customer can never see would only mislead the next reader.
             tracing::info!(ticket_id = %p.ticket_id, message_id = %p.message_id, why, "agent reply to an ended conversation dropped");
             return Ok(());
         }
-        let message = store::insert_message(&tx, NewMessage {
-            id: p.message_id,
-            conversation_id,
-            sender: Sender::Agent,
-            author_id: Some(p.agent_id),
-            text: &p.text,
-            client_message_id: None,
-            in_reply_to: None,
-            intent: None,
-            confidence: None,
-        })
+        let message = store::insert_message(
+            &tx,
+            NewMessage {
+                id: p.message_id,
+                conversation_id,
+                sender: Sender::Agent,
+                author_id: Some(p.agent_id),
+                text: &p.text,
+                client_message_id: None,
+                in_reply_to: None,
+                intent: None,
+                confidence: None,
+            },
+        )
         .await?;
         if message.inserted {
             let mut ctx = desk::Ctx {
@@ -542,12 +719,23 @@ impl TicketWorker {
             };
             let before = desk::read_ticket(&tx, p.ticket_id).await?;
             if before.assignee_id.is_none() {
-                desk::set_assignee(&tx, &mut ctx, &before, Some(p.agent_id), &p.agent_id.to_string()).await?;
+                desk::set_assignee(
+                    &tx,
+                    &mut ctx,
+                    &before,
+                    Some(p.agent_id),
+                    &p.agent_id.to_string(),
+                )
+                .await?;
             }
             store::record_agent_reply(&tx, p.ticket_id, p.agent_id, cmd.id).await?;
             // Every reply changes the ticket (first response, status, `updated_at`): the panel learns its
             // latest version from this event, so the agent's next change is not refused as stale.
-            let change = if before.status == joxai_schemas::types::TicketStatus::Open { "status_changed" } else { "replied" };
+            let change = if before.status == joxai_schemas::types::TicketStatus::Open {
+                "status_changed"
+            } else {
+                "replied"
+            };
             desk::ticket_updated(&tx, &mut ctx, p.ticket_id, change, before.assignee_id).await?;
             let events = serde_json::to_value(&ctx.events).unwrap_or_default();
             tx.execute(
@@ -559,7 +747,10 @@ impl TicketWorker {
             .map_err(DbError::from)?;
         }
         let author_name: Option<String> = tx
-            .query_opt("SELECT display_name FROM users WHERE id = $1", &[&p.agent_id])
+            .query_opt(
+                "SELECT display_name FROM users WHERE id = $1",
+                &[&p.agent_id],
+            )
             .await
             .map_err(DbError::from)?
             .map(|r| r.get(0));
@@ -568,12 +759,16 @@ impl TicketWorker {
         // "Alex joined" first, then Alex's message.
         self.republish_recorded(cmd.id).await?;
         let event = NamedMessageCreated {
-            message: NamedMessage { message: message.view, author_name },
+            message: NamedMessage {
+                message: message.view,
+                author_name,
+            },
             owner: conversation.owner,
             customer: conversation.customer,
             locale: conversation.locale,
         };
-        self.publish(conversation_id, Envelope::derived(&cmd, event)).await
+        self.publish(conversation_id, Envelope::derived(&cmd, event))
+            .await
     }
 }
 
@@ -586,8 +781,10 @@ impl Handler for TicketWorker {
             Command::StoreBotReply(c) => self.store_bot_reply(c).await,
             Command::EscalateConversation(c) => self.escalate(c).await,
             Command::PostAgentReply(c) => self.post_agent_reply(c).await,
-            other => self.desk(raw.id, raw.correlation_id, &raw.kind, &other).await,
+            other => {
+                self.desk(raw.id, raw.correlation_id, &raw.kind, &other)
+                    .await
+            }
         }
     }
 }
-

@@ -1,12 +1,14 @@
 //! The ticket worker's SQL. Every statement is keyed so that running it twice changes nothing.
 
+use deadpool_postgres::Transaction;
 use joxai_platform::db::DbError;
+use joxai_platform::rows::{MESSAGE_COLUMNS, TICKET_COLUMNS, message_view, ticket_view};
 use joxai_schemas::commands::EscalateConversation;
 use joxai_schemas::derive_id;
 use joxai_schemas::events::ConversationHistory;
-use joxai_schemas::types::{ConversationOwner, CustomerRef, EscalationReason, MessageView, Sender, TicketView};
-use joxai_platform::rows::{MESSAGE_COLUMNS, TICKET_COLUMNS, message_view, ticket_view};
-use deadpool_postgres::Transaction;
+use joxai_schemas::types::{
+    ConversationOwner, CustomerRef, EscalationReason, MessageView, Sender, TicketView,
+};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -34,7 +36,10 @@ pub struct NewMessage<'a> {
 impl NewMessage<'_> {
     /// The nine insert parameters ($1–$9), in the order every message insert here uses
     /// (`sender` is `self.sender.as_str()`, kept alive by the caller).
-    fn params<'s>(&'s self, sender: &'s &'static str) -> [&'s (dyn tokio_postgres::types::ToSql + Sync); 9] {
+    fn params<'s>(
+        &'s self,
+        sender: &'s &'static str,
+    ) -> [&'s (dyn tokio_postgres::types::ToSql + Sync); 9] {
         [
             &self.id,
             &self.conversation_id,
@@ -75,8 +80,7 @@ const CONVERSATION_STATE_FROM: &str = conversation_state_from!();
 const CONVERSATION_STATE: &str = concat!(conversation_state_from!(), " WHERE c.id = $1");
 
 /// Every message insert here: the columns, filled by `$1`–`$9` in [`NewMessage::params`] order.
-const INSERT_MESSAGE: &str =
-    "INSERT INTO messages (id, conversation_id, sender, author_id, text, client_message_id, in_reply_to, intent, confidence)";
+const INSERT_MESSAGE: &str = "INSERT INTO messages (id, conversation_id, sender, author_id, text, client_message_id, in_reply_to, intent, confidence)";
 
 /// The CTE that follows an `ins` CTE: touch the conversation (`$2`) when a message was inserted.
 const TOUCH_AFTER_INSERT: &str = "touch AS (
@@ -233,7 +237,11 @@ static RECENT_BOT_REPLIES: std::sync::LazyLock<String> = std::sync::LazyLock::ne
 /// Prepare the hot statements on this connection (a no-op once they are in its cache), so a
 /// pipeline of them never waits for a prepare round trip (see `batch::run_together`).
 pub async fn prepare_hot_statements(client: &deadpool_postgres::Client) -> Result<(), DbError> {
-    for sql in [&*CUSTOMER_MESSAGE_FAST, &*BOT_REPLY_FAST, &*RECENT_BOT_REPLIES] {
+    for sql in [
+        &*CUSTOMER_MESSAGE_FAST,
+        &*BOT_REPLY_FAST,
+        &*RECENT_BOT_REPLIES,
+    ] {
         client.prepare_cached(sql).await?;
     }
     Ok(())
@@ -253,17 +261,22 @@ pub async fn insert_customer_message_fast(
 ) -> Result<Option<(StoredMessage, ConversationState, ConversationHistory)>, DbError> {
     let statement = client.prepare_cached(&CUSTOMER_MESSAGE_FAST).await?;
     let sender = m.sender.as_str();
-    let row = client
-        .query_opt(
-            &statement,
-            &m.params(&sender),
-        )
-        .await?;
+    let row = client.query_opt(&statement, &m.params(&sender)).await?;
     let Some(row) = row else { return Ok(None) };
     // The message's ten columns, then the conversation's six, then the history's two.
     let state = conversation_state_at(&row, 10)?;
-    let history = ConversationHistory { previous_customer_text: row.get(16), previous_bot_confidence: row.get(17) };
-    Ok(Some((StoredMessage { view: message_view(&row)?, inserted: true }, state, history)))
+    let history = ConversationHistory {
+        previous_customer_text: row.get(16),
+        previous_bot_confidence: row.get(17),
+    };
+    Ok(Some((
+        StoredMessage {
+            view: message_view(&row)?,
+            inserted: true,
+        },
+        state,
+        history,
+    )))
 }
 
 /// What [`insert_bot_reply_fast`] did. (Returned once per call and matched at once, so the size
@@ -293,12 +306,11 @@ pub async fn insert_bot_reply_fast(
     let statement = client.prepare_cached(&BOT_REPLY_FAST).await?;
     let (sender, window) = (m.sender.as_str(), window.as_secs_f64());
     let row = client
-        .query_opt(
-            &statement,
-            &[&m.params(&sender)[..], &[&window]].concat(),
-        )
+        .query_opt(&statement, &[&m.params(&sender)[..], &[&window]].concat())
         .await?;
-    let Some(row) = row else { return Ok(FastBotReply::NotHandled) };
+    let Some(row) = row else {
+        return Ok(FastBotReply::NotHandled);
+    };
     let state = conversation_state_at(&row, 10)?;
     if state.owner != ConversationOwner::Bot {
         return Ok(FastBotReply::AgentOwns);
@@ -306,19 +318,37 @@ pub async fn insert_bot_reply_fast(
     if row.get::<_, Option<Uuid>>(0).is_none() {
         return Ok(FastBotReply::NotHandled);
     }
-    Ok(FastBotReply::Stored(StoredMessage { view: message_view(&row)?, inserted: true }, state))
+    Ok(FastBotReply::Stored(
+        StoredMessage {
+            view: message_view(&row)?,
+            inserted: true,
+        },
+        state,
+    ))
 }
 
 /// Lock the conversation row for the rest of the transaction and read its state.
-pub async fn lock_conversation(tx: &Transaction<'_>, id: Uuid) -> Result<Option<ConversationState>, DbError> {
+pub async fn lock_conversation(
+    tx: &Transaction<'_>,
+    id: Uuid,
+) -> Result<Option<ConversationState>, DbError> {
     // Lock and read in one statement; only the conversation's row is locked, not its customer's.
-    let lock = tx.prepare_cached(&format!("{CONVERSATION_STATE} FOR UPDATE OF c")).await?;
-    tx.query_opt(&lock, &[&id]).await?.as_ref().map(conversation_state).transpose()
+    let lock = tx
+        .prepare_cached(&format!("{CONVERSATION_STATE} FOR UPDATE OF c"))
+        .await?;
+    tx.query_opt(&lock, &[&id])
+        .await?
+        .as_ref()
+        .map(conversation_state)
+        .transpose()
 }
 
 /// Insert a message unless a message with its id (or, for bot replies, an answer to the same
 /// question) is already stored.
-pub async fn insert_message(tx: &Transaction<'_>, m: NewMessage<'_>) -> Result<StoredMessage, DbError> {
+pub async fn insert_message(
+    tx: &Transaction<'_>,
+    m: NewMessage<'_>,
+) -> Result<StoredMessage, DbError> {
     // The insert and the conversation's touch in one statement: one round trip.
     let insert = tx
         .prepare_cached(&format!(
@@ -331,14 +361,12 @@ pub async fn insert_message(tx: &Transaction<'_>, m: NewMessage<'_>) -> Result<S
         ))
         .await?;
     let sender = m.sender.as_str();
-    let inserted = tx
-        .query_opt(
-            &insert,
-            &m.params(&sender),
-        )
-        .await?;
+    let inserted = tx.query_opt(&insert, &m.params(&sender)).await?;
     if let Some(row) = inserted {
-        return Ok(StoredMessage { view: message_view(&row)?, inserted: true });
+        return Ok(StoredMessage {
+            view: message_view(&row)?,
+            inserted: true,
+        });
     }
     // Already stored: by id, or (a bot reply) another reply to the same question.
     let row = tx
@@ -351,7 +379,10 @@ pub async fn insert_message(tx: &Transaction<'_>, m: NewMessage<'_>) -> Result<S
             &[&m.id, &m.in_reply_to],
         )
         .await?;
-    Ok(StoredMessage { view: message_view(&row)?, inserted: false })
+    Ok(StoredMessage {
+        view: message_view(&row)?,
+        inserted: false,
+    })
 }
 
 /// True when a customer message of this conversation, stored before `question` and less than
@@ -365,8 +396,18 @@ pub async fn earlier_question_unanswered(
     question: Uuid,
     window: std::time::Duration,
 ) -> Result<bool, DbError> {
-    let query = tx.prepare_cached(&format!("SELECT {}", earlier_unanswered_sql("$1", "$2", "$3"))).await?;
-    let row = tx.query_one(&query, &[&conversation_id, &question, &window.as_secs_f64()]).await?;
+    let query = tx
+        .prepare_cached(&format!(
+            "SELECT {}",
+            earlier_unanswered_sql("$1", "$2", "$3")
+        ))
+        .await?;
+    let row = tx
+        .query_one(
+            &query,
+            &[&conversation_id, &question, &window.as_secs_f64()],
+        )
+        .await?;
     Ok(row.get(0))
 }
 
@@ -379,19 +420,32 @@ pub async fn recent_bot_replies(
     window: std::time::Duration,
 ) -> Result<Vec<MessageView>, DbError> {
     let query = client.prepare_cached(&RECENT_BOT_REPLIES).await?;
-    let rows = client.query(&query, &[&conversation_id, &window.as_secs_f64()]).await?;
+    let rows = client
+        .query(&query, &[&conversation_id, &window.as_secs_f64()])
+        .await?;
     rows.iter().map(message_view).collect()
 }
 
 /// The conversation's state without locking it (`None` if there is no such conversation).
-pub async fn conversation(client: &tokio_postgres::Client, id: Uuid) -> Result<Option<ConversationState>, DbError> {
-    client.query_opt(CONVERSATION_STATE, &[&id]).await?.as_ref().map(conversation_state).transpose()
+pub async fn conversation(
+    client: &tokio_postgres::Client,
+    id: Uuid,
+) -> Result<Option<ConversationState>, DbError> {
+    client
+        .query_opt(CONVERSATION_STATE, &[&id])
+        .await?
+        .as_ref()
+        .map(conversation_state)
+        .transpose()
 }
 
 /// A subject that helps triage at a glance: what the conversation is about (the assistant's latest reading
 /// of it, in plain words, or else why it was escalated) and the customer's first words, e.g.
 /// `Lost or stolen card: "I lost my card in Madrid and…"`.
-async fn triage_subject(tx: &Transaction<'_>, cmd: &EscalateConversation) -> Result<String, DbError> {
+async fn triage_subject(
+    tx: &Transaction<'_>,
+    cmd: &EscalateConversation,
+) -> Result<String, DbError> {
     let row = tx
         .query_one(
             "SELECT (SELECT text FROM messages WHERE conversation_id = $1 AND sender = 'customer' ORDER BY created_at, id LIMIT 1),
@@ -413,11 +467,19 @@ async fn triage_subject(tx: &Transaction<'_>, cmd: &EscalateConversation) -> Res
     // An intent the assistant was unsure of is still the best short label there is; "greeting" and the
     // like say nothing about the case, so the reason stands instead.
     let about = intent
-        .filter(|i| !matches!(i.as_str(), "greeting" | "goodbye" | "thanks" | "human_agent" | "out_of_scope"))
+        .filter(|i| {
+            !matches!(
+                i.as_str(),
+                "greeting" | "goodbye" | "thanks" | "human_agent" | "out_of_scope"
+            )
+        })
         .map(|i| {
             let words = i.replace('_', " ");
             let mut chars = words.chars();
-            chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
+            chars
+                .next()
+                .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+                .unwrap_or_default()
         });
     let label = match (cmd.reason, about) {
         (EscalationReason::UrgentIntent, Some(about)) => format!("Urgent: {about}"),
@@ -429,7 +491,11 @@ async fn triage_subject(tx: &Transaction<'_>, cmd: &EscalateConversation) -> Res
             const QUOTE_CHARS: usize = 60;
             let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
             let quote: String = text.chars().take(QUOTE_CHARS).collect();
-            let cut = if text.chars().count() > QUOTE_CHARS { "…" } else { "" };
+            let cut = if text.chars().count() > QUOTE_CHARS {
+                "…"
+            } else {
+                ""
+            };
             format!("{label}: \"{quote}{cut}\"")
         }
         None => label,
@@ -464,7 +530,12 @@ pub async fn open_ticket(
             .await?
             .map(|r| message_view(&r))
             .transpose()?;
-        return Ok(TicketOutcome { ticket: ticket_view(&row)?, created: false, source_command_id: source, system_message });
+        return Ok(TicketOutcome {
+            ticket: ticket_view(&row)?,
+            created: false,
+            source_command_id: source,
+            system_message,
+        });
     }
     let ticket_id = derive_id(command_id, "ticket");
     let subject = match &cmd.summary {
@@ -496,23 +567,31 @@ pub async fn open_ticket(
         .query_opt("SELECT 1 FROM users WHERE active AND role = 'agent' AND availability = 'online' LIMIT 1", &[])
         .await?
         .is_some();
-    let waiting = super::lifecycle::waiting_text(settings, locale, time::OffsetDateTime::now_utc(), anyone_online);
+    let waiting = super::lifecycle::waiting_text(
+        settings,
+        locale,
+        time::OffsetDateTime::now_utc(),
+        anyone_online,
+    );
     tx.execute(
         "UPDATE conversations SET owner = 'agent', updated_at = now() WHERE id = $1",
         &[&cmd.conversation_id],
     )
     .await?;
-    let system = insert_message(tx, NewMessage {
-        id: derive_id(command_id, "system-message"),
-        conversation_id: cmd.conversation_id,
-        sender: Sender::System,
-        author_id: None,
-        text: &waiting,
-        client_message_id: None,
-        in_reply_to: cmd.trigger_message_id,
-        intent: None,
-        confidence: None,
-    })
+    let system = insert_message(
+        tx,
+        NewMessage {
+            id: derive_id(command_id, "system-message"),
+            conversation_id: cmd.conversation_id,
+            sender: Sender::System,
+            author_id: None,
+            text: &waiting,
+            client_message_id: None,
+            in_reply_to: cmd.trigger_message_id,
+            intent: None,
+            confidence: None,
+        },
+    )
     .await?;
     tx.execute(
         "INSERT INTO ticket_events (ticket_id, command_id, kind, actor, data) VALUES ($1, $2, 'created', $3, $4)
@@ -527,7 +606,12 @@ pub async fn open_ticket(
         ],
     )
     .await?;
-    Ok(TicketOutcome { ticket, created: true, source_command_id: command_id, system_message: Some(system.view) })
+    Ok(TicketOutcome {
+        ticket,
+        created: true,
+        source_command_id: command_id,
+        system_message: Some(system.view),
+    })
 }
 
 /// Lock a ticket and its conversation; `None` when the ticket does not exist or has no conversation.
@@ -535,11 +619,18 @@ pub async fn lock_ticket_conversation(
     tx: &Transaction<'_>,
     ticket_id: Uuid,
 ) -> Result<Option<(Uuid, ConversationState)>, DbError> {
-    let row = tx.query_opt("SELECT conversation_id FROM tickets WHERE id = $1 FOR UPDATE", &[&ticket_id]).await?;
+    let row = tx
+        .query_opt(
+            "SELECT conversation_id FROM tickets WHERE id = $1 FOR UPDATE",
+            &[&ticket_id],
+        )
+        .await?;
     let Some(conversation_id) = row.and_then(|r| r.get::<_, Option<Uuid>>(0)) else {
         return Ok(None);
     };
-    Ok(lock_conversation(tx, conversation_id).await?.map(|state| (conversation_id, state)))
+    Ok(lock_conversation(tx, conversation_id)
+        .await?
+        .map(|state| (conversation_id, state)))
 }
 
 /// The agent replied: first response time, status `in_progress`, assignee if none, audit event.
@@ -596,19 +687,39 @@ pub async fn recent_customer_texts(
 }
 
 /// Replace a stored message's text with a more masked one (see [`joxai_nlu::redact::mask_across_messages`]).
-pub async fn replace_message_text(tx: &Transaction<'_>, id: Uuid, text: &str) -> Result<(), DbError> {
-    tx.execute("UPDATE messages SET text = $2 WHERE id = $1", &[&id, &text]).await?;
+pub async fn replace_message_text(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    text: &str,
+) -> Result<(), DbError> {
+    tx.execute("UPDATE messages SET text = $2 WHERE id = $1", &[&id, &text])
+        .await?;
     Ok(())
 }
 
 /// Mask the digits of a card number split between a ticket's subject (which quotes the customer's words when the
 /// ticket was opened) and the customer's latest message.
-pub async fn mask_split_number_in_subjects(tx: &Transaction<'_>, conversation_id: Uuid, latest: &str) -> Result<(), DbError> {
-    let tickets = tx.query("SELECT id, subject FROM tickets WHERE conversation_id = $1", &[&conversation_id]).await?;
+pub async fn mask_split_number_in_subjects(
+    tx: &Transaction<'_>,
+    conversation_id: Uuid,
+    latest: &str,
+) -> Result<(), DbError> {
+    let tickets = tx
+        .query(
+            "SELECT id, subject FROM tickets WHERE conversation_id = $1",
+            &[&conversation_id],
+        )
+        .await?;
     for ticket in tickets {
         let (id, subject): (Uuid, String) = (ticket.get(0), ticket.get(1));
-        if let Some(masked) = joxai_nlu::redact::mask_split_number(&[&subject], latest).and_then(|split| split.earlier[0].clone()) {
-            tx.execute("UPDATE tickets SET subject = $2 WHERE id = $1", &[&id, &masked]).await?;
+        if let Some(masked) = joxai_nlu::redact::mask_split_number(&[&subject], latest)
+            .and_then(|split| split.earlier[0].clone())
+        {
+            tx.execute(
+                "UPDATE tickets SET subject = $2 WHERE id = $1",
+                &[&id, &masked],
+            )
+            .await?;
         }
     }
     Ok(())
