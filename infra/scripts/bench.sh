@@ -10,15 +10,19 @@
 #   4. the ceiling: the same writes and publishes straight to Postgres and NATS;
 #   5. 10,000 idle WebSockets on a notifier process of its own (its memory) and event delivery latency
 #      under 1k/5k/20k pushes/s;
-# and prints a summary with the machine described. Everything talks to 127.0.0.1 only; the
-# database, streams and process are removed at the end, whatever happens.
+# and prints a summary with the machine described. Phases 2–4 run twice, once against the test NATS
+# (every acknowledged publish fsynced: `sync_interval: always`, as the product is deployed) and once
+# against a second nats-server with the same TLS and users but NATS's default lazy fsync, so the cost
+# of durability is always printed beside the durable figures. Everything talks to 127.0.0.1 only; the
+# database, streams and processes are removed at the end, whatever happens.
 #
 # Knobs (environment): BENCH_PORT (5077), BENCH_RAMP ("50,100,200,300,400,500,600,800,1000,1200,1600,2000,2400,3200"),
 # BENCH_SOCKETS (10000), BENCH_OUT (a directory for the JSON summaries; default a temp dir),
 # BENCH_PHASES ("ramp rate ceiling ws": which phases to run), BENCH_RATE (300) and BENCH_RATE_SECS (15)
 # for the fixed-rate phase, BENCH_PERF (1: sample every process's stacks with `perf` during the
 # fixed-rate phase and print where the CPU went, by process and by function), BENCH_WS_PROCESS (notifier:
-# the sockets go to a `joxai notifier` of its own; all: to the all-in-one).
+# the sockets go to a `joxai notifier` of its own; all: to the all-in-one), BENCH_LAZY (1: also measure
+# with lazy fsync; 0: durable only), BENCH_LAZY_NATS_PORT (4225: the lazy-fsync server's port).
 source "$(dirname "$0")/lib.sh"
 cd "$JOXAI_ROOT"
 
@@ -82,24 +86,51 @@ LOG="$OUT/joxai.log"
 PID=""
 
 NOTIFIER_PID=""
+LAZY_NATS_PORT="${BENCH_LAZY_NATS_PORT:-4225}"
+LAZY_STORE="$JOXAI_CACHE/nats-bench-lazy"
+# A second nats-server like the test one (same TLS, users and permissions) but with NATS's default
+# fsync (every 2 minutes): what the figures would be without the durability guarantee.
+start_lazy_nats() {
+  local bin
+  bin="$(nats_server_bin)"
+  stop_lazy_nats
+  rm -rf "$LAZY_STORE" && mkdir -p "$LAZY_STORE"
+  grep -v 'sync_interval' "$NATS_SECURITY/nats.conf" >"$LAZY_STORE/nats.conf"
+  setsid "$bin" -c "$LAZY_STORE/nats.conf" -a 127.0.0.1 -p "$LAZY_NATS_PORT" -js -sd "$LAZY_STORE" \
+    -l "$LAZY_STORE/nats.log" -P "$LAZY_STORE/nats.pid" </dev/null >/dev/null 2>&1 &
+  wait_port 127.0.0.1 "$LAZY_NATS_PORT" 10 || die "the lazy-fsync nats-server did not start; see $LAZY_STORE/nats.log"
+}
+stop_lazy_nats() {
+  local pid
+  pid="$(cat "$LAZY_STORE/nats.pid" 2>/dev/null || true)"
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && { for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done; }
+  rm -f "$LAZY_STORE/nats.pid"
+}
 cleanup() {
   [ -n "$NOTIFIER_PID" ] && kill "$NOTIFIER_PID" 2>/dev/null
+  stop_lazy_nats
   [ -n "$PID" ] && kill "$PID" 2>/dev/null && { for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done; }
   psql_admin -c "DROP DATABASE IF EXISTS $NAME WITH (FORCE)" >/dev/null 2>&1 || true
-  # The product's streams for this prefix (the ceiling removes its own).
+  # The product's streams for this prefix on the durable server (the ceiling removes its own; the
+  # lazy server's store is deleted whole).
   python3 - "$TEST_NATS_PORT" "${JOXAI_NATS_PREFIX^^}" <<'EOF' >/dev/null 2>&1 || true
-import socket, sys, time
+import json, os, socket, ssl, sys, time
 port, prefix = int(sys.argv[1]), sys.argv[2]
 s = socket.create_connection(("127.0.0.1", port), timeout=5)
-s.recv(4096)
+s.recv(4096)  # INFO, in clear; then TLS and the operator's credentials, as every client
+ca = os.environ.get("JOXAI_NATS_TLS_CA")
+if ca:
+    s = ssl.create_default_context(cafile=ca).wrap_socket(s, server_hostname="127.0.0.1")
+connect = {"verbose": False, "user": os.environ.get("JOXAI_NATS_USER"), "pass": os.environ.get("JOXAI_NATS_PASSWORD")}
 # JetStream API requests need a reply subject to be served.
-s.sendall(b'CONNECT {"verbose":false}\r\nSUB _INBOX.bench 1\r\n')
+s.sendall(f"CONNECT {json.dumps(connect)}\r\nSUB _INBOX_operator.bench 1\r\n".encode())
 for kind in ("COMMANDS", "EVENTS", "DLQ"):
-    s.sendall(f"PUB $JS.API.STREAM.DELETE.{prefix}_{kind} _INBOX.bench 0\r\n\r\n".encode())
+    s.sendall(f"PUB $JS.API.STREAM.DELETE.{prefix}_{kind} _INBOX_operator.bench 0\r\n\r\n".encode())
 s.sendall(b"PING\r\n")
 time.sleep(0.5)
 s.close()
 EOF
+  rm -rf "$LAZY_STORE"
 }
 trap cleanup EXIT
 
@@ -149,7 +180,6 @@ run() { # name timeout-seconds args...
     || log "$name did not finish (exit $?); its figures are missing from the summary"
 }
 
-phase ramp && run ramp 120 ramp --rates "$RAMP" --step-secs 4 --warmup 1.5 --customers 1000 --drain-secs 3 --profile
 # CPU time (user + system, in clock ticks) of a set of processes, from /proc/PID/stat.
 cpu_ticks() { # pids...
   local total=0 pid fields
@@ -160,39 +190,53 @@ cpu_ticks() { # pids...
   done
   echo "$total"
 }
-# Where the CPU goes during the fixed-rate phase: per process, per turn (and by function with perf).
-if phase rate; then
-  NATS_PID="$(cat "$JOXAI_CACHE/nats-test/nats.pid" 2>/dev/null || true)"
-  PG_PIDS="$(pgrep -u postgres -d ' ' postgres || true)"
-  CPU_BEFORE="$(cpu_ticks "$PID") $(cpu_ticks ${NATS_PID:-}) $(cpu_ticks $PG_PIDS)"
-  PERF_PID=""
-  if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
-    settle
-    # Skip the warm-up, sample the measured seconds (every CPU, 999 Hz, with call stacks).
-    ( sleep 3; exec perf record -q -e cpu-clock -F 999 -a -g -o "$OUT/perf.data" -- sleep "$RATE_SECS" ) >/dev/null 2>&1 &
-    PERF_PID=$!
+
+# The ramp, the fixed rate (with CPU per turn per process) and the ceiling against the NATS at
+# $NATS_URL, whose pid file is $1; the JSON files are named with suffix $2 ("" durable, "-lazy").
+measure() { # nats-pid-file suffix
+  local nats_pid_file="$1" sfx="$2"
+  if phase ramp; then
+    run "ramp$sfx" 120 ramp --rates "$RAMP" --step-secs 4 --warmup 1.5 --customers 1000 --drain-secs 3 --profile
   fi
-  run rate 60 rate --rate "$RATE" --duration "$RATE_SECS" --warmup 3 --customers 500 --profile
-  PG_PIDS="$(pgrep -u postgres -d ' ' postgres || true)"
-  CPU_AFTER="$(cpu_ticks "$PID") $(cpu_ticks ${NATS_PID:-}) $(cpu_ticks $PG_PIDS)"
-  echo "$CPU_BEFORE $CPU_AFTER $(getconf CLK_TCK) $RATE $RATE_SECS" >"$OUT/cpu.txt"
-  if [ -n "$PERF_PID" ]; then
-    wait "$PERF_PID" || true
-    {
-      # (`|| true`: an empty report must not end the bench.)
-      echo "== CPU by process during $RATE turns/s (perf, every CPU; tokio-rt-worker = joxai and the load generator)"
-      perf report -i "$OUT/perf.data" --sort comm --no-children -g none --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 || true
-      for who in "postgres:--comms postgres" "nats-server:--comms nats-server" "joxai:--pid $PID"; do
-        echo "== ${who%%:*}: hottest functions"
-        # shellcheck disable=SC2086 # the filter is two words on purpose
-        perf report -i "$OUT/perf.data" ${who#*:} --sort dso,sym --no-children -g none --stdio 2>/dev/null \
-          | grep -v '^#' | grep -v '^$' | head -25 || true
-      done
-    } >"$OUT/perf.txt"
-    cat "$OUT/perf.txt"
+  # Where the CPU goes during the fixed-rate phase: per process, per turn (and by function with perf).
+  if phase rate; then
+    local nats_pid pg_pids before after perf_pid=""
+    nats_pid="$(cat "$nats_pid_file" 2>/dev/null || true)"
+    pg_pids="$(pgrep -u postgres -d ' ' postgres || true)"
+    before="$(cpu_ticks "$PID") $(cpu_ticks ${nats_pid:-}) $(cpu_ticks $pg_pids)"
+    if [ "${BENCH_PERF:-0}" = 1 ] && [ -z "$sfx" ] && command -v perf >/dev/null; then
+      settle
+      # Skip the warm-up, sample the measured seconds (every CPU, 999 Hz, with call stacks).
+      ( sleep 3; exec perf record -q -e cpu-clock -F 999 -a -g -o "$OUT/perf.data" -- sleep "$RATE_SECS" ) >/dev/null 2>&1 &
+      perf_pid=$!
+    fi
+    run "rate$sfx" 60 rate --rate "$RATE" --duration "$RATE_SECS" --warmup 3 --customers 500 --profile
+    pg_pids="$(pgrep -u postgres -d ' ' postgres || true)"
+    after="$(cpu_ticks "$PID") $(cpu_ticks ${nats_pid:-}) $(cpu_ticks $pg_pids)"
+    echo "$before $after $(getconf CLK_TCK) $RATE $RATE_SECS" >"$OUT/cpu$sfx.txt"
+    if [ -n "$perf_pid" ]; then
+      wait "$perf_pid" || true
+      {
+        # (`|| true`: an empty report must not end the bench.)
+        echo "== CPU by process during $RATE turns/s (perf, every CPU; tokio-rt-worker = joxai and the load generator)"
+        perf report -i "$OUT/perf.data" --sort comm --no-children -g none --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 || true
+        for who in "postgres:--comms postgres" "nats-server:--comms nats-server" "joxai:--pid $PID"; do
+          echo "== ${who%%:*}: hottest functions"
+          # shellcheck disable=SC2086 # the filter is two words on purpose
+          perf report -i "$OUT/perf.data" ${who#*:} --sort dso,sym --no-children -g none --stdio 2>/dev/null \
+            | grep -v '^#' | grep -v '^$' | head -25 || true
+        done
+      } >"$OUT/perf.txt"
+      cat "$OUT/perf.txt"
+    fi
   fi
-fi
-phase ceiling && run ceiling 60 ceiling --nats-url "$NATS" --concurrency 16,64 --duration 4
+  if phase ceiling; then
+    run "ceiling$sfx" 60 ceiling --nats-url "$NATS_URL" --concurrency 16,64 --duration 4
+  fi
+}
+
+log "durable streams (sync_interval: always, as deployed)"
+measure "$JOXAI_CACHE/nats-test/nats.pid" ""
 # The sockets go to a notifier process of its own (`joxai notifier`, as a bank would deploy it: the
 # issue's "one notifier process"), beside the all-in-one, which still opens the sessions and, like
 # every notifier, also reads the pushed events. BENCH_WS_PROCESS=all measures the all-in-one's sockets.
@@ -214,6 +258,19 @@ if phase ws; then
     --ws-url "$WS_URL" --nats-url "$NATS" --nats-prefix "$JOXAI_NATS_PREFIX"
 fi
 
+# The same phases with NATS's default lazy fsync, for comparison: a fresh all-in-one on a second
+# nats-server (same TLS, users and permissions) and the same database.
+if [ "${BENCH_LAZY:-1}" != 0 ] && { phase ramp || phase rate || phase ceiling; }; then
+  log "lazy fsync (NATS's default: acknowledged before the disk has it), for comparison"
+  if [ -n "$NOTIFIER_PID" ]; then kill "$NOTIFIER_PID" 2>/dev/null || true; NOTIFIER_PID=""; fi
+  kill "$PID" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.05; done
+  start_lazy_nats
+  export NATS_URL="nats://127.0.0.1:$LAZY_NATS_PORT"
+  start_server
+  measure "$LAZY_STORE/nats.pid" "-lazy"
+fi
+
 python3 - "$OUT" "$COLD_FRESH_MS" "$COLD_RESTART_MS" "$BUILD_SECS" "$((SECONDS - BENCH_STARTED))" <<'EOF'
 import json, os, sys
 out, fresh, restart, build, total = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
@@ -222,49 +279,55 @@ def load(name):
         return json.load(open(os.path.join(out, name + ".json")))
     except Exception:
         return {}
-ramp, rate, ceil, ws = load("ramp"), load("rate"), load("ceiling"), load("ws")
-m = ramp.get("machine") or rate.get("machine") or ws.get("machine") or {}
+ws = load("ws")
+m = next((load(n).get("machine") for n in ("ramp", "rate", "ramp-lazy", "ws") if load(n).get("machine")), {})
 print()
 print("=" * 78)
 print(f"JoxAI bench — {m.get('cpus')} CPUs ({m.get('cpu_model')}), {m.get('memory_gib')} GiB RAM, "
       f"load average at start {m.get('load_average')}")
 print("Everything (NATS, Postgres, JoxAI all-in-one, the load generator) shares this machine.")
 print(f"cold start to /readyz: {fresh} ms on a fresh database (migrate + seed), {restart} ms on restart")
-knee = ramp.get("knee")
-if knee:
-    l = knee["latency"]
-    print(f"knee: {knee['offered_per_s']:.0f} turns/s offered, {knee['achieved_per_s']:.0f} achieved, "
-          f"p50 {l['p50_ms']:.1f} / p90 {l['p90_ms']:.1f} / p99 {l['p99_ms']:.1f} / p99.9 {l['p999_ms']:.1f} / max {l['max_ms']:.1f} ms")
-else:
-    print("knee: no ramp step met p99 <= 25 ms")
-r = rate.get("result")
-try:
-    b_j, b_n, b_p, a_j, a_n, a_p, tck, per_s, secs = (int(x) for x in open(os.path.join(out, "cpu.txt")).read().split())
-    turns = per_s * (secs + 3)
-    ms = lambda before, after: (after - before) * 1000 / tck / turns
-    print(f"CPU per turn at {per_s} turns/s (warm-up included, all processes' user + system): joxai {ms(b_j, a_j):.2f} ms, "
-          f"Postgres {ms(b_p, a_p):.2f} ms, nats-server {ms(b_n, a_n):.2f} ms")
-except Exception:
-    pass
-if r:
-    l = r["latency"]
-    print(f"{r.get('offered_per_s', 0):.0f} turns/s for {r.get('measured_secs', 0):.0f} s: achieved {r['achieved_per_s']:.0f}/s, p50 {l['p50_ms']:.1f} / p99 {l['p99_ms']:.1f} / "
-          f"max {l['max_ms']:.1f} ms, errors {sum(r['errors'][k] for k in ('http_errors','http_timeouts','shed_by_generator','missing_replies'))}")
-top = ramp.get("highest_sustained")
-if top:
-    l = top["latency"]
-    print(f"highest sustained (achieved >= 90 % of offered): {top['offered_per_s']:.0f} offered, "
-          f"{top['achieved_per_s']:.0f} achieved, p50 {l['p50_ms']:.1f} / p99 {l['p99_ms']:.1f} / max {l['max_ms']:.1f} ms")
-c = ceil.get("ceiling_turns_per_s")
-if c:
-    print(f"ceiling (Postgres + NATS alone, same writes/publishes): {c:.0f} turns/s")
-    parts = []
+for title, sfx in (("DURABLE streams (sync_interval: always, as deployed)", ""),
+                   ("LAZY fsync (NATS's default), for comparison", "-lazy")):
+    ramp, rate, ceil = load("ramp" + sfx), load("rate" + sfx), load("ceiling" + sfx)
+    if not (ramp or rate or ceil):
+        continue
+    print(f"-- {title}")
+    knee = ramp.get("knee")
     if knee:
-        parts.append(f"{knee['achieved_per_s'] / c:.2f} at the knee")
+        l = knee["latency"]
+        print(f"knee: {knee['offered_per_s']:.0f} turns/s offered, {knee['achieved_per_s']:.0f} achieved, "
+              f"p50 {l['p50_ms']:.1f} / p90 {l['p90_ms']:.1f} / p99 {l['p99_ms']:.1f} / p99.9 {l['p999_ms']:.1f} / max {l['max_ms']:.1f} ms")
+    elif ramp:
+        print("knee: no ramp step met p99 <= 25 ms")
+    try:
+        b_j, b_n, b_p, a_j, a_n, a_p, tck, per_s, secs = (int(x) for x in open(os.path.join(out, f"cpu{sfx}.txt")).read().split())
+        turns = per_s * (secs + 3)
+        ms = lambda before, after: (after - before) * 1000 / tck / turns
+        print(f"CPU per turn at {per_s} turns/s (warm-up included, all processes' user + system): joxai {ms(b_j, a_j):.2f} ms, "
+              f"Postgres {ms(b_p, a_p):.2f} ms, nats-server {ms(b_n, a_n):.2f} ms")
+    except Exception:
+        pass
+    r = rate.get("result")
+    if r:
+        l = r["latency"]
+        print(f"{r.get('offered_per_s', 0):.0f} turns/s for {r.get('measured_secs', 0):.0f} s: achieved {r['achieved_per_s']:.0f}/s, p50 {l['p50_ms']:.1f} / p99 {l['p99_ms']:.1f} / "
+              f"max {l['max_ms']:.1f} ms, errors {sum(r['errors'][k] for k in ('http_errors','http_timeouts','shed_by_generator','missing_replies'))}")
+    top = ramp.get("highest_sustained")
     if top:
-        parts.append(f"{top['achieved_per_s'] / c:.2f} at the highest sustained rate")
-    if parts:
-        print("throughput / ceiling: " + "; ".join(parts))
+        l = top["latency"]
+        print(f"highest sustained (achieved >= 90 % of offered): {top['offered_per_s']:.0f} offered, "
+              f"{top['achieved_per_s']:.0f} achieved, p50 {l['p50_ms']:.1f} / p99 {l['p99_ms']:.1f} / max {l['max_ms']:.1f} ms")
+    c = ceil.get("ceiling_turns_per_s")
+    if c:
+        print(f"ceiling (Postgres + NATS alone, same writes/publishes): {c:.0f} turns/s")
+        parts = []
+        if knee:
+            parts.append(f"{knee['achieved_per_s'] / c:.2f} at the knee")
+        if top:
+            parts.append(f"{top['achieved_per_s'] / c:.2f} at the highest sustained rate")
+        if parts:
+            print("throughput / ceiling: " + "; ".join(parts))
 if ws:
     idle = ws.get("server_rss_kib_idle")
     if idle:

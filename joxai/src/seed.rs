@@ -1,9 +1,11 @@
 //! Demo data for a laptop or a demo: staff accounts, two demo bank customers with accounts, cards and
-//! transactions, the bank's savings and loan products, and the knowledge base. Idempotent: running it
-//! again resets the demo passwords and adds what is missing, and never overwrites edited articles.
+//! transactions, the bank's savings and loan products, the knowledge base, and the demo bank's name and
+//! colour. Idempotent: running it again resets the demo passwords and adds what is missing, and never
+//! overwrites edited articles or settings.
 //! Never run it against a production database.
 
 use joxai_platform::Platform;
+use joxai_platform::settings::SystemSettings;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -55,7 +57,23 @@ pub async fn seed_demo(platform: &Platform, password: &str) -> anyhow::Result<()
     let tx = client.transaction().await?;
     seed_bank(&tx).await?;
     seed_knowledge_base(&tx).await?;
+    seed_bank_profile(&tx).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// The demo pages (`frontends/demo/`) are Northbridge Bank's, and the widget takes the bank's name and
+/// colour from the settings: without this, the chat on Northbridge's page would say "JoxAI Bank", the
+/// product's default. Only while no administrator has saved settings, so a demo's own changes stay.
+async fn seed_bank_profile(tx: &tokio_postgres::Transaction<'_>) -> anyhow::Result<()> {
+    let mut settings = SystemSettings::default();
+    settings.profile.name = "Northbridge Bank".into();
+    settings.profile.primary_colour = "#0b4f8a".into();
+    tx.execute(
+        "INSERT INTO system_settings (value) VALUES ($1) ON CONFLICT (id) DO NOTHING",
+        &[&serde_json::to_value(&settings)?],
+    )
+    .await?;
     Ok(())
 }
 

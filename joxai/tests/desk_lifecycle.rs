@@ -283,6 +283,110 @@ async fn closing_from_the_desk_tells_the_customer_and_ending_from_the_widget_doe
 }
 
 #[tokio::test]
+async fn a_message_to_an_ended_conversation_is_refused_and_one_that_arrived_late_is_answered_not_lost()
+ {
+    let app = spawn_app().await;
+    let supervisor = app.login(SUPERVISOR).await;
+    let (conversation, customer, _ticket) = escalated_ticket(&app).await;
+    let (status, body) = post(
+        &app,
+        &format!("/api/v1/conversations/{conversation}/close"),
+        &supervisor,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let before = app
+        .count(
+            "SELECT count(*) FROM messages WHERE conversation_id = $1",
+            &[&conversation],
+        )
+        .await;
+
+    // Through the API: a clear 409 (the widget then starts a follow-up), and nothing is stored.
+    let response = app
+        .post_message(
+            conversation,
+            &customer,
+            "after-close",
+            "are you still there?",
+        )
+        .await;
+    assert_eq!(response.status(), 409);
+    let body: serde_json::Value = response.json().await.expect("body");
+    assert_eq!(body["code"], "conflict", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("follow-up"),
+        "{body}"
+    );
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM messages WHERE conversation_id = $1",
+            &[&conversation]
+        )
+        .await,
+        before
+    );
+
+    // A message the ingress accepted a moment before the end (or while it could not read Postgres)
+    // reaches the ticket worker afterwards: it is stored, and the assistant takes the conversation
+    // back and answers it.
+    let mut ws = app.ws(&customer).await;
+    let message_id = Uuid::new_v4();
+    let late = joxai_schemas::commands::PostCustomerMessage {
+        conversation_id: conversation,
+        message_id,
+        client_message_id: "late".into(),
+        text: "what is my balance?".into(),
+        customer: joxai_schemas::types::CustomerRef {
+            external_ref: None,
+            display_name: None,
+            verified: false,
+        },
+        card_data_masked: false,
+    };
+    let subject = app
+        .platform
+        .bus
+        .subjects()
+        .command::<joxai_schemas::commands::PostCustomerMessage>();
+    app.platform
+        .bus
+        .publish(
+            subject,
+            &joxai_schemas::Envelope::with_id(message_id, message_id, None, late),
+        )
+        .await
+        .expect("publish");
+    let answer = ws
+        .wait_event("the assistant's answer to the late message", |f| {
+            is_message_from(f, "bot")
+                && f["event"]["payload"]["message"]["in_reply_to"] == message_id.to_string()
+        })
+        .await;
+    assert!(
+        !answer["event"]["payload"]["message"]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty()
+    );
+    let row = &app
+        .query(
+            "SELECT status, owner FROM conversations WHERE id = $1",
+            &[&conversation],
+        )
+        .await[0];
+    assert_eq!(
+        (row.get::<_, String>(0), row.get::<_, String>(1)),
+        ("open".to_owned(), "bot".to_owned())
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_ticket_subject_names_what_the_case_is_about_and_quotes_the_customers_first_words() {
     let app = spawn_app().await;
     let (conversation, customer) = app.start_session().await;

@@ -169,6 +169,29 @@ async fn every_worker_consumer_acks_explicitly_and_waits_longer_than_its_handler
     app.stop().await;
 }
 
+/// Settings that cannot work are refused at start-up with a message that names the setting, instead of
+/// quietly running without the LLM or with a guessable widget secret.
+#[test]
+fn an_unknown_llm_provider_a_provider_without_its_key_and_a_short_widget_secret_are_refused() {
+    use joxai_platform::config::Config;
+    let refused = |figment: figment::Figment| match Config::from_figment(figment) {
+        Ok(_) => panic!("accepted"),
+        Err(e) => e.to_string(),
+    };
+    let message = refused(Config::figment().merge(("llm.provider", "antropic")));
+    assert!(message.contains("JOXAI_LLM__PROVIDER") && message.contains("antropic"), "{message}");
+    let message = refused(Config::figment().merge(("llm.provider", "openai")));
+    assert!(message.contains("OPENAI_API_KEY"), "{message}");
+    let message = refused(Config::figment().merge(("widget_secret", "short")));
+    assert!(message.contains("JOXAI_WIDGET_SECRET"), "{message}");
+    for fine in ["offline", "openai"] {
+        let config = Config::from_figment(
+            Config::figment().merge(("llm.provider", fine)).merge(("llm.openai_api_key", "k")),
+        );
+        assert!(config.is_ok(), "{fine}: {:?}", config.err());
+    }
+}
+
 /// Configurations in which the broker would redeliver work still in progress are refused at start-up.
 #[test]
 fn a_configuration_whose_ack_wait_does_not_outlast_the_handler_is_refused() {

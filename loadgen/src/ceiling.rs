@@ -507,7 +507,7 @@ async fn turn(
     };
     publish(
         js,
-        subjects.event::<MessageCreated>(conversation_id),
+        subjects.bot_message_created(conversation_id),
         &Envelope::derived(&reply, stored),
     )
     .await?;

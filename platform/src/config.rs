@@ -329,6 +329,14 @@ impl Config {
                 ));
             }
         }
+        if self.widget_secret.expose_secret().len() < 32 {
+            return invalid(
+                "JOXAI_WIDGET_SECRET must be at least 32 characters (it signs the bank's customer identities; \
+                 generate one with `openssl rand -hex 32`)"
+                    .into(),
+            );
+        }
+        self.validate_llm().map_err(ConfigError::Invalid)?;
         if !matches!(self.smtp.tls.as_str(), "tls" | "starttls" | "none") {
             return invalid(format!(
                 "JOXAI_SMTP__TLS must be tls, starttls or none, not {:?}",
@@ -348,6 +356,25 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// A misspelt provider must not quietly turn the LLM off, and a chosen provider needs its key.
+    fn validate_llm(&self) -> Result<(), String> {
+        let llm = &self.llm;
+        match llm.provider.as_deref() {
+            None | Some("offline") => Ok(()),
+            Some("anthropic") if llm.anthropic_api_key.is_none() => {
+                Err("JOXAI_LLM__PROVIDER is anthropic but ANTHROPIC_API_KEY is not set".into())
+            }
+            Some("openai") if llm.openai_api_key.is_none() => {
+                Err("JOXAI_LLM__PROVIDER is openai but OPENAI_API_KEY is not set".into())
+            }
+            Some("anthropic" | "openai") => Ok(()),
+            Some(other) => Err(format!(
+                "JOXAI_LLM__PROVIDER must be anthropic, openai or offline, not {other:?} \
+                 (unset, the provider whose API key is set is used, else the offline responder)"
+            )),
+        }
     }
 
     fn validate_nats(&self) -> Result<(), String> {

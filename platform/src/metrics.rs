@@ -27,6 +27,7 @@ pub struct Metrics {
     pub worker_in_flight: IntGaugeVec,
     pub consumer_pending: IntGaugeVec,
     pub consumer_ack_pending: IntGaugeVec,
+    pub stream_used_percent: IntGaugeVec,
     pub dead_letters: IntCounterVec,
     pub chat_turns: IntCounter,
     pub chat_turn_duration: Histogram,
@@ -125,6 +126,12 @@ impl Metrics {
                 "Messages handed to workers and not yet acknowledged.",
                 &["worker"],
             ),
+            stream_used_percent: gauge(
+                "joxai_stream_used_percent",
+                "How full a JetStream stream is, in percent of its byte or message limit (whichever is nearer). \
+                 A full command stream refuses new customer messages (503), so alerts fire well before.",
+                &["stream"],
+            ),
             dead_letters: counter("joxai_dead_letters_total", "Messages given up and recorded as dead letters.", &[
                 "worker",
             ]),
@@ -193,6 +200,7 @@ impl Metrics {
             Box::new(m.worker_in_flight.clone()),
             Box::new(m.consumer_pending.clone()),
             Box::new(m.consumer_ack_pending.clone()),
+            Box::new(m.stream_used_percent.clone()),
             Box::new(m.dead_letters.clone()),
             Box::new(m.chat_turns.clone()),
             Box::new(m.chat_turn_duration.clone()),

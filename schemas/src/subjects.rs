@@ -66,6 +66,16 @@ impl Subjects {
         )
     }
 
+    /// Where the assistant's own `message.created` goes (its answers and notices): the event's subject plus
+    /// `.bot`. Only the sockets want them; the email worker's filter (agents' replies) and the classifier's
+    /// (customers' messages) never see them, which saves a delivery and an acknowledgement per chat turn.
+    pub fn bot_message_created(&self, conversation_id: Uuid) -> String {
+        format!(
+            "{}.bot",
+            self.event::<crate::events::MessageCreated>(conversation_id)
+        )
+    }
+
     /// Every customer's `message.created`, whatever the conversation (the classifier's filter).
     pub fn customer_messages_created(&self) -> String {
         format!(

@@ -431,6 +431,20 @@ async fn record_dead_letter(
     Ok(())
 }
 
+/// How full a stream is, in whole percent of the nearer of its two limits (a limit ≤ 0 is none).
+fn used_percent((bytes, max_bytes): (u64, i64), (messages, max_messages): (u64, i64)) -> i64 {
+    let share = |used: u64, limit: i64| {
+        if limit > 0 {
+            (used as f64 / limit as f64 * 100.0) as i64
+        } else {
+            0
+        }
+    };
+    share(bytes, max_bytes)
+        .max(share(messages, max_messages))
+        .min(100)
+}
+
 /// Publish the consumer's pending and ack-pending counts as gauges every few seconds: the numbers
 /// autoscaling (KEDA) and the backlog alerts read.
 async fn scrape_consumer_info(platform: Platform, kind: WorkerKind, shutdown: CancellationToken) {
@@ -459,6 +473,26 @@ async fn scrape_consumer_info(platform: Platform, kind: WorkerKind, shutdown: Ca
                 .map(|i| (i.num_pending, i.num_ack_pending))
         }
         .await;
+        // How full the stream is: a full command stream refuses customer messages (`discard: new`).
+        let fill = async {
+            let stream = platform
+                .bus
+                .jetstream()
+                .get_stream(&stream_name)
+                .await
+                .ok()?;
+            let info = stream.cached_info();
+            Some(used_percent(
+                (info.state.bytes, info.config.max_bytes),
+                (info.state.messages, info.config.max_messages),
+            ))
+        }
+        .await;
+        if let Some(percent) = fill {
+            m.stream_used_percent
+                .with_label_values(&[stream_name.as_str()])
+                .set(percent);
+        }
         if let Some((pending, ack_pending)) = info {
             m.consumer_pending
                 .with_label_values(&[kind.as_str()])
@@ -467,5 +501,18 @@ async fn scrape_consumer_info(platform: Platform, kind: WorkerKind, shutdown: Ca
                 .with_label_values(&[kind.as_str()])
                 .set(ack_pending as i64);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::used_percent;
+
+    #[test]
+    fn a_streams_fill_is_the_nearer_of_its_two_limits() {
+        assert_eq!(used_percent((50, 100), (1, 1_000)), 50);
+        assert_eq!(used_percent((1, 100), (900, 1_000)), 90);
+        assert_eq!(used_percent((10, -1), (10, -1)), 0, "no limits: never full");
+        assert_eq!(used_percent((200, 100), (0, 0)), 100);
     }
 }

@@ -317,6 +317,31 @@ pub async fn follow_up(
     .await
 }
 
+/// Whether the conversation has ended, or `None` when Postgres cannot tell us quickly. A customer's message
+/// must be accepted while Postgres is down (the bus keeps it until the ticket worker can store it), so
+/// this check never blocks a message: when it cannot answer, the message goes through, and the ticket
+/// worker hands a late message of an ended conversation back to the assistant.
+async fn has_ended(state: &AppState, conversation_id: Uuid) -> Option<bool> {
+    let check = async {
+        let client = state.platform.db.client().await.ok()?;
+        let row = client
+            .query_opt(
+                "SELECT 1 FROM conversations WHERE id = $1 AND status = 'closed'",
+                &[&conversation_id],
+            )
+            .await
+            .ok()?;
+        Some(row.is_some())
+    };
+    tokio::time::timeout(ENDED_CHECK_DEADLINE, check)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// How long [`has_ended`] may wait for Postgres before letting the message through.
+const ENDED_CHECK_DEADLINE: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// 409 when the conversation has ended: a message there would reach nobody (see the conversation
 /// lifecycle in the ticket worker). A conversation not stored yet is open.
 pub async fn refuse_if_closed(state: &AppState, conversation_id: Uuid, why: &str) -> ApiResult<()> {
@@ -405,6 +430,12 @@ pub async fn post_message(
 ) -> ApiResult<(StatusCode, Json<Accepted>)> {
     customer.owns(conversation_id)?;
     state.limiter.message(&ip, conversation_id)?;
+    if has_ended(&state, conversation_id).await == Some(true) {
+        // The widget carries the message into a follow-up conversation on this answer.
+        return Err(ApiError::Conflict(
+            "this conversation has ended: start a follow-up conversation to write again".into(),
+        ));
+    }
     let message_id = customer_message_id(conversation_id, &req.client_message_id);
     // Card numbers, IBANs and security codes were masked by `ValidJson`, before the text reaches the bus,
     // the database, the logs or any model.

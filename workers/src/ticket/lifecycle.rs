@@ -55,10 +55,16 @@
 //! | closed     | ticket_closed    | closed     | —                                                         |
 //! | closed     | staff_close      | —          | refused: already closed                                   |
 //! | closed     | customer_ends    | —          | refused: already closed                                   |
-//! | closed     | customer_message | —          | refused: the widget starts a follow-up conversation       |
+//! | closed     | customer_message | with_bot   | the assistant answers it (see below)                      |
 //! | closed     | staff_reply      | —          | refused: the customer would never see it                  |
 //!
 //! Ending a conversation also frees the agent's slot, so waiting tickets are handed out again.
+//!
+//! A customer who writes to an ended conversation is refused by the ingress with 409, and the widget
+//! carries the message into a follow-up conversation. A message can still reach the ticket worker for a
+//! closed conversation: it was accepted a moment before the conversation ended, or while the ingress
+//! could not read Postgres. It is stored and the conversation goes back to the assistant, which answers
+//! it (and can hand it to a person again): nothing a customer sent is left unanswered.
 
 use joxai_platform::settings::SystemSettings;
 use joxai_schemas::types::{ConversationOwner, TicketStatus};
@@ -223,11 +229,7 @@ pub fn conversation_transition(
                  if they write again, their new conversation reaches the desk",
             ));
         }
-        (S::Closed, E::CustomerMessage) => {
-            return Err(Refusal(
-                "this conversation has ended: start a new one to write again",
-            ));
-        }
+        (S::Closed, E::CustomerMessage) => (S::WithBot, none),
         (S::Closed, E::Escalate | E::TakeOver | E::HandBack) => {
             return Err(Refusal("the conversation is closed"));
         }

@@ -83,6 +83,22 @@ impl TicketWorker {
         Ok(())
     }
 
+    /// Publish one of the assistant's messages (an answer or a notice) on its own subject (see
+    /// [`joxai_schemas::subjects::Subjects::bot_message_created`]).
+    async fn publish_bot_message(
+        &self,
+        conversation_id: Uuid,
+        envelope: Envelope<MessageCreated>,
+    ) -> Result<(), Failure> {
+        let subject = self
+            .platform
+            .bus
+            .subjects()
+            .bot_message_created(conversation_id);
+        self.platform.bus.publish(subject, &envelope).await?;
+        Ok(())
+    }
+
     async fn start_conversation(&self, cmd: Envelope<StartConversation>) -> Result<(), Failure> {
         let p = &cmd.payload;
         let mut client = self.platform.db.client().await?;
@@ -149,11 +165,12 @@ impl TicketWorker {
                     store::ensure_conversation(&tx, p.conversation_id, &p.customer, "en", "widget")
                         .await?;
                 let mut text = std::borrow::Cow::Borrowed(p.text.as_str());
+                let mut earlier = vec![];
                 if may_be_split {
                     // Locked, so that of two parts of one number stored at once by two workers, the second to
                     // commit sees the first.
                     store::lock_conversation(&tx, p.conversation_id).await?;
-                    let earlier =
+                    earlier =
                         store::recent_customer_texts(&tx, p.conversation_id, p.message_id).await?;
                     let parts: Vec<&str> = earlier.iter().map(|(_, text)| text.as_str()).collect();
                     if let Some(split) = joxai_nlu::redact::mask_split_number(&parts, &p.text) {
@@ -172,6 +189,12 @@ impl TicketWorker {
                     }
                 }
                 let message = store::insert_message(&tx, NewMessage { text: &text, ..new }).await?;
+                if !message.inserted && redacted.is_empty() {
+                    // A redelivery. The first attempt may have masked earlier parts of a split number and
+                    // stopped before the clients were told: tell them again (same event ids, so a client
+                    // that already heard it hears nothing new).
+                    redacted.extend(earlier.into_iter().filter(|(_, text)| text.contains('*')));
+                }
                 if p.card_data_masked || !redacted.is_empty() {
                     notice = store::insert_card_data_notice(
                         &tx,
@@ -188,6 +211,25 @@ impl TicketWorker {
                 (message, conversation, None)
             }
         };
+        let mut conversation = conversation;
+        if conversation.closed {
+            let (next, _) = lifecycle::conversation_transition(
+                lifecycle::ConversationState::Closed,
+                lifecycle::ConversationEvent::CustomerMessage,
+            )
+            .map_err(|refusal| {
+                Failure::Permanent(anyhow::anyhow!(
+                    "lifecycle refused a late message: {refusal:?}"
+                ))
+            })?;
+            debug_assert_eq!(next, lifecycle::ConversationState::WithBot);
+            let client = self.platform.db.client().await?;
+            store::reopen_for_assistant(&client, p.conversation_id).await?;
+            drop(client);
+            tracing::info!(conversation_id = %p.conversation_id, "a message reached an ended conversation: the assistant answers it");
+            conversation.owner = ConversationOwner::Bot;
+            conversation.closed = false;
+        }
         let event = MessageCreated {
             message: message.view,
             owner: conversation.owner,
@@ -231,7 +273,7 @@ impl TicketWorker {
                 history: None,
             };
             let id = joxai_schemas::derive_id(cmd.id, "message.created.card_data_notice");
-            self.publish(
+            self.publish_bot_message(
                 p.conversation_id,
                 Envelope::with_id(id, cmd.correlation_id, Some(cmd.id), event),
             )
@@ -350,7 +392,7 @@ impl TicketWorker {
             locale: conversation.locale,
             history: None,
         };
-        self.publish(p.conversation_id, Envelope::derived(&cmd, event))
+        self.publish_bot_message(p.conversation_id, Envelope::derived(&cmd, event))
             .await?;
         if let Some(handoff) = p.handoff {
             // Published only now, after the reply is stored, so the escalation cannot overtake it.
@@ -448,7 +490,7 @@ impl TicketWorker {
                 locale: conversation.locale.clone(),
                 history: None,
             };
-            self.publish(
+            self.publish_bot_message(
                 p.conversation_id,
                 Envelope::derived_from_id(source, cmd.correlation_id, event),
             )
@@ -525,7 +567,7 @@ impl TicketWorker {
             // The reply command's id is the message id (see the AI responder), and the event id is
             // derived from it: the same id as the original publish.
             let envelope = Envelope::derived_from_id(id, id, event);
-            self.publish(conversation_id, envelope).await?;
+            self.publish_bot_message(conversation_id, envelope).await?;
         }
         Ok(())
     }

@@ -343,6 +343,23 @@ pub async fn lock_conversation(
         .transpose()
 }
 
+/// A customer message reached an ended conversation (accepted just before it ended, or while the ingress
+/// could not read Postgres): the conversation goes back to the assistant so the message is answered
+/// (see the conversation lifecycle).
+pub async fn reopen_for_assistant(
+    client: &deadpool_postgres::Object,
+    id: Uuid,
+) -> Result<(), DbError> {
+    client
+        .execute(
+            "UPDATE conversations SET status = 'open', owner = 'bot', assigned_agent_id = NULL, updated_at = now()
+              WHERE id = $1 AND status = 'closed'",
+            &[&id],
+        )
+        .await?;
+    Ok(())
+}
+
 /// Insert a message unless a message with its id (or, for bot replies, an answer to the same
 /// question) is already stored.
 pub async fn insert_message(

@@ -86,6 +86,8 @@ export interface ApiClientOptions {
 }
 
 const SESSION_KEY = 'joxai.panel.session';
+/** At most this many pages of a list are read for one screen (5,000 items). */
+const MAX_PAGES = 50;
 /** Refresh this long before the access token expires, so a request in flight never carries a
  * token that dies on the way. */
 const REFRESH_MARGIN_MS = 60_000;
@@ -270,10 +272,24 @@ export class ApiClient {
     return this.request('PUT', '/api/v1/me/availability', { body: { availability } });
   }
 
+  /** All items of a list, page after page (100 each, the API's largest page) by `next_cursor`.
+   * Bounded, so a server that keeps answering with a cursor cannot keep the panel loading forever. */
+  private async everyPage<T>(path: string, query: Query, legacyKey: string): Promise<T[]> {
+    const items: T[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < MAX_PAGES; pages++) {
+      const page: Page<T> = pageOf<T>(await this.request('GET', path, { query: { ...query, limit: 100, cursor } }), legacyKey);
+      items.push(...page.items);
+      if (!page.next_cursor) break;
+      cursor = page.next_cursor;
+    }
+    return items;
+  }
+
   // ---- canned responses and knowledge ------------------------------------------------------
 
   async listCanned(q = ''): Promise<CannedResponse[]> {
-    return pageOf<CannedResponse>(await this.request('GET', '/api/v1/canned-responses', { query: { q, limit: 100 } }), 'canned_responses').items;
+    return this.everyPage<CannedResponse>('/api/v1/canned-responses', { q }, 'canned_responses');
   }
   saveCanned(item: { id?: Uuid; title: string; body: string }): Promise<CannedResponse> {
     const body = { title: item.title, body: item.body };
@@ -288,8 +304,9 @@ export class ApiClient {
   renderCanned(id: Uuid, ticketId: Uuid): Promise<{ text: string }> {
     return this.request('POST', `/api/v1/canned-responses/${enc(id)}/render`, { body: { ticket_id: ticketId } });
   }
+  /** Every article (the demo bank alone ships more than one page of them). */
   async listArticles(q = ''): Promise<KnowledgeArticle[]> {
-    return pageOf<KnowledgeArticle>(await this.request('GET', KB_PATH, { query: { q, limit: 100 } }), 'articles').items;
+    return this.everyPage<KnowledgeArticle>(KB_PATH, { q }, 'articles');
   }
   /** Create (no id) or replace an article; `locale` is required by the API (`en` or `es`). */
   saveArticle(item: {

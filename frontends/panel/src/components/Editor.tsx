@@ -2,6 +2,7 @@
 // and a body of text, listed, created, edited and deleted the same way.
 
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { humanize } from '../state/tickets';
 import { ErrorNotice, Loading, useAction } from './common';
 
 export interface EditableItem {
@@ -9,14 +10,17 @@ export interface EditableItem {
   title: string;
   body: string;
   locale?: string | null;
+  intents?: string[];
 }
 
-/** What the form edits; `locale` only when the editor asks for the language. */
+/** What the form edits; `locale` only when the editor asks for the language, `intents` only when it
+ * offers topics. */
 export interface EditedItem {
   id?: string;
   title: string;
   body: string;
   locale?: string;
+  intents?: string[];
 }
 
 /** The languages the assistant answers in (the API accepts these and no others). */
@@ -32,6 +36,7 @@ export function TextItemEditor<T extends EditableItem>({
   remove,
   bodyHelp,
   withLanguage = false,
+  topics,
 }: {
   noun: string;
   load: () => Promise<T[]>;
@@ -40,6 +45,9 @@ export function TextItemEditor<T extends EditableItem>({
   bodyHelp?: string;
   /** Each item is in one language, chosen in the form (knowledge articles). */
   withLanguage?: boolean;
+  /** The kinds of question (intents) an item may answer, chosen in the form (knowledge articles: the
+   * assistant answers a question with an article chosen among those listing the question's kind). */
+  topics?: string[];
 }) {
   const [items, setItems] = useState<T[] | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -86,7 +94,7 @@ export function TextItemEditor<T extends EditableItem>({
       <ErrorNotice error={action.error} />
       {!editing && (
         <p>
-          <button type="button" onClick={() => setEditing(withLanguage ? { title: '', body: '', locale: 'en' } : { title: '', body: '' })}>
+          <button type="button" onClick={() => setEditing({ title: '', body: '', ...(withLanguage ? { locale: 'en' } : {}), ...(topics ? { intents: [] } : {}) })}>
             New {noun}
           </button>
         </p>
@@ -114,6 +122,30 @@ export function TextItemEditor<T extends EditableItem>({
               </select>
             </label>
           )}
+          {topics && (
+            <>
+              <label>
+                Questions it answers
+                <select
+                  multiple
+                  size={8}
+                  value={editing.intents ?? []}
+                  aria-describedby="topics-help"
+                  onChange={(e) => setEditing({ ...editing, intents: [...e.target.selectedOptions].map((o) => o.value) })}
+                >
+                  {[...new Set([...topics, ...(editing.intents ?? [])])].sort().map((topic) => (
+                    <option key={topic} value={topic}>
+                      {humanize(topic)}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <p id="topics-help" className="muted small">
+                The assistant answers a question with an article chosen for that kind of question: the one whose words match the
+                question best. Hold Ctrl (⌘ on a Mac) to choose more than one. With none chosen, the assistant does not use the article.
+              </p>
+            </>
+          )}
           <div className="form-actions">
             <button type="submit" className="button-primary" disabled={action.busy}>
               Save
@@ -134,9 +166,20 @@ export function TextItemEditor<T extends EditableItem>({
               {withLanguage && item.locale ? <span className="badge">{item.locale === 'es' ? 'Español' : 'English'}</span> : null}
             </h2>
             <p className="item-body">{item.body}</p>
+            {topics && (
+              <p className="muted small" data-testid="topics">
+                {item.intents?.length ? `Answers: ${item.intents.map(humanize).join(', ')}` : 'Not used by the assistant: no questions chosen'}
+              </p>
+            )}
             <div className="form-actions">
               <button type="button" className="button-small" onClick={() =>
-                  setEditing(withLanguage ? { id: item.id, title: item.title, body: item.body, locale: item.locale ?? 'en' } : { id: item.id, title: item.title, body: item.body })
+                  setEditing({
+                    id: item.id,
+                    title: item.title,
+                    body: item.body,
+                    ...(withLanguage ? { locale: item.locale ?? 'en' } : {}),
+                    ...(topics ? { intents: item.intents ?? [] } : {}),
+                  })
                 }
               >
                 Edit

@@ -557,7 +557,7 @@ function History({ entries, error, onRetry, names }: { entries: TicketEvent[] | 
       <ol className="timeline">
         {entries?.map((entry) => (
           <li key={entry.id}>
-            <span className="timeline-what">{describeHistory(entry)}</span>
+            <span className="timeline-what">{describeHistory(entry, names)}</span>
             <span className="timeline-when">
               {actorName(entry.actor, names)} · {formatTime(entry.created_at)}
             </span>
@@ -582,15 +582,16 @@ function actorName(actor: unknown, names: Record<string, string>): string {
 }
 
 /** One line of history in words. Unknown kinds are shown by name, so a newer server's events still
- * appear rather than vanish. */
-export function describeHistory(entry: TicketEvent): string {
+ * appear rather than vanish. The server records who was assigned by id; `names` (the staff we know)
+ * turns that into a name. */
+export function describeHistory(entry: TicketEvent, names: Record<string, string> = {}): string {
   const d = (entry.data ?? {}) as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === 'string' ? humanize(v) : v == null ? '—' : String(v));
   switch (entry.kind) {
     case 'created':
       return `Ticket opened${d.reason ? ` (${str(d.reason)})` : ''}`;
     case 'assigned':
-      return `Assigned to ${d.assignee_name ?? d.agent_name ?? 'an agent'}`;
+      return `Assigned to ${d.assignee_name ?? d.agent_name ?? (typeof d.assignee_id === 'string' ? names[d.assignee_id] : undefined) ?? 'an agent'}`;
     case 'unassigned':
       return 'Put back in the queue';
     case 'status_changed':

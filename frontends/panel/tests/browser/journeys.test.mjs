@@ -1,161 +1,44 @@
 // The desk's everyday journeys with the people side by side: a customer in the widget on the demo bank
 // page (signed in as the demo customer) and staff in the panel, each in a browser context of their
 // own, open at the same time, against the real all-in-one JoxAI. Each test asserts what each person
-// sees and saves a screenshot of its end state to test-results/journey-*.png.
+// sees and saves a screenshot of its end state to test-results/journey-*.png. More journeys (closing,
+// take-over, notes, canned responses, knowledge, users, sign-in, Spanish) are in journeys-desk.test.mjs.
 //
 //   npm test                       (builds first; starts and stops its own backend)
 //   JOXAI_TEST_URL=http://127.0.0.1:5000 node --test tests/browser/journeys.test.mjs
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  apiToken,
+  baseUrl,
+  botSays,
+  chat,
+  conversationOf,
+  customerOnDemoPage,
+  eventually,
+  http,
+  lines,
+  say,
+  shot as saveShot,
+  signIn,
+  SLOW,
+  useBackend,
+} from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const panelDir = join(here, '..', '..');
-const repoRoot = join(panelDir, '..', '..');
-const shots = join(panelDir, 'test-results');
-mkdirSync(shots, { recursive: true });
+useBackend('JOXAI_JOURNEYS_TEST_PORT', 5073);
 
-const PORT = Number(process.env.JOXAI_JOURNEYS_TEST_PORT || 5073);
-const PASSWORD = process.env.JOXAI_DEMO_PASSWORD || 'e2e-password-123';
-/** Generous: the debug build's first answer and a cold Postgres can take a few seconds. */
-const SLOW = 30_000;
-const DESKTOP = { width: 1280, height: 860 };
-const PHONE_ISH = { width: 900, height: 900 };
-
-let serverPid = null;
-let base = process.env.JOXAI_TEST_URL || null;
-let browser;
 /** Shared by the escalation journey and the refused reply that follows it. */
 let agentPage;
 let customerPage;
 let ticketId;
 
-// ---- helpers ----
-
-function startServer() {
-  const script = process.env.JOXAI_SERVE_FOR_TESTS || join(repoRoot, 'infra/scripts/serve-for-tests.sh');
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [script, String(PORT)], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const [pid, url] = (out.trim().split('\n').pop() ?? '').split(/\s+/);
-      if (code === 0 && pid && url) resolve({ pid: Number(pid), url });
-      else reject(new Error(`serve-for-tests.sh exited with ${code}: ${out}`));
-    });
-  });
-}
-
-async function http(method, path, { token, body } = {}) {
-  const headers = { Accept: 'application/json' };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const response = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : null };
-}
-
-async function eventually(check, { timeout = SLOW, every = 200, what = 'condition' } = {}) {
-  const deadline = Date.now() + timeout;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value) return value;
-    await new Promise((r) => setTimeout(r, every));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-async function apiToken(email) {
-  const { status, json } = await http('POST', '/api/v1/auth/login', { body: { email, password: PASSWORD } });
-  assert.equal(status, 200, `login ${email}: ${JSON.stringify(json)}`);
-  return json.access_token;
-}
-
-const shot = (page, name) => page.screenshot({ path: join(shots, `journey-${name}.png`), fullPage: true });
-
-/** Staff in a context of their own, signed in through the form. */
-async function staffPage(email) {
-  const context = await browser.newContext({ viewport: DESKTOP });
-  const page = await context.newPage();
-  await page.goto(`${base}/panel/`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: /sign in/i }).click();
-  await page.locator('.connection[data-state="live"]').waitFor({ timeout: SLOW });
-  return page;
-}
-
-/** A customer on the demo bank page (signed in as the demo customer), chat open. */
-async function customerOnDemoPage(path = '/') {
-  const context = await browser.newContext({ viewport: PHONE_ISH });
-  const page = await context.newPage();
-  await page.goto(base + path);
-  await page.locator('joxai-widget button.launcher').click();
-  await chat(page).locator('#joxai-input').waitFor({ timeout: SLOW });
-  return page;
-}
-
-const chat = (page) => page.frameLocator('joxai-widget iframe');
-const lines = (page, sender) => chat(page).locator(`.line[data-sender="${sender}"] .bubble`);
-
-async function say(page, text) {
-  const input = chat(page).locator('#joxai-input');
-  await input.fill(text);
-  await input.press('Enter');
-}
-
-/** Wait for a bot line matching `pattern` (the widget's own greeting is a bot line too, and may render
- * at any moment, so counting lines alone cannot tell an answer from it). */
-async function botSays(page, pattern) {
-  return eventually(async () => (await lines(page, 'bot').allInnerTexts()).find((t) => pattern.test(t)), {
-    what: `a bot line matching ${pattern}`,
-  });
-}
-
-async function conversationOf(page) {
-  const frame = await eventually(() => page.frames().find((f) => f.url().includes('/widget/frame.html')), { what: 'the chat frame' });
-  const session = await eventually(() => frame.evaluate(() => JSON.parse(localStorage.getItem('joxai.session.v1') || 'null')), {
-    what: 'a stored chat session',
-  });
-  return session.conversationId;
-}
-
-// ---- set-up ----
-
-before(async () => {
-  if (!base) {
-    const server = await startServer();
-    serverPid = server.pid;
-    base = server.url;
-  }
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-  if (serverPid) {
-    try {
-      process.kill(serverPid);
-    } catch {
-      // Already gone.
-    }
-  }
-});
+const shot = (page, name) => saveShot(page, `journey-${name}`);
 
 // ---- journeys ----
 
 test("the demo customer asks a question and then their balance, and the bot answers both from the bank's data", async () => {
-  const supervisor = await staffPage('supervisor@joxai.local');
+  const supervisor = await signIn('supervisor@joxai.local');
   const customer = await customerOnDemoPage();
   // An everyday question ("block my card" would rightly go straight to a person as urgent).
   await say(customer, 'How do I get a virtual card?');
@@ -178,7 +61,7 @@ test('escalate, take, two replies, resolve: the customer is told, rates, and the
   // Nobody online, so the ticket waits in the queue for the agent to take it.
   const alex = await apiToken('agent@joxai.local');
   assert.equal((await http('PUT', '/api/v1/me/availability', { token: alex, body: { availability: 'away' } })).status, 200);
-  agentPage = await staffPage('agent@joxai.local');
+  agentPage = await signIn('agent@joxai.local');
   customerPage = await customerOnDemoPage();
   await say(customerPage, 'Hello, I need help with a transfer');
   await eventually(async () => (await lines(customerPage, 'bot').count()) >= 2, { what: "the bot's answer" });
@@ -194,7 +77,7 @@ test('escalate, take, two replies, resolve: the customer is told, rates, and the
   );
 
   // The agent takes it from the ticket page, then answers twice.
-  await agentPage.goto(`${base}/panel/tickets/${ticketId}`);
+  await agentPage.goto(`${baseUrl()}/panel/tickets/${ticketId}`);
   await agentPage.getByRole('button', { name: 'Take this ticket' }).click();
   await agentPage.getByTestId('assignee').getByText('(you)').waitFor({ timeout: SLOW });
   for (const text of ['Hi, I am looking at your transfer now.', 'It has gone through: it will arrive today.']) {
@@ -242,45 +125,4 @@ test('a reply to the ended conversation is refused, and the panel says why', asy
   await shot(agentPage, 'reply-to-closed-refused');
   await customerPage.context().close();
   await agentPage.context().close();
-});
-
-test('a supervisor creates a knowledge article and edits it from the panel', async () => {
-  const page = await staffPage('supervisor@joxai.local');
-  await page.goto(`${base}/panel/admin/knowledge`);
-  await page.getByRole('button', { name: 'New article' }).click();
-  const form = page.getByRole('form', { name: 'New article' });
-  await form.getByLabel('Title').fill('Lost card abroad');
-  await form.getByLabel('Text').fill('Call us at any hour: we block the card and send a new one.');
-  await form.getByLabel('Language').selectOption('en');
-  await form.getByRole('button', { name: 'Save' }).click();
-  const item = page.locator('.item-list li', { hasText: 'Lost card abroad' });
-  await item.waitFor({ timeout: SLOW });
-  await item.getByRole('button', { name: 'Edit' }).click();
-  const edit = page.getByRole('form', { name: 'Edit article' });
-  await edit.getByLabel('Text').fill('Call us at any hour: we block the card and courier a new one within two days.');
-  await edit.getByRole('button', { name: 'Save' }).click();
-  await page.locator('.item-list li', { hasText: 'courier a new one within two days' }).waitFor({ timeout: SLOW });
-  assert.equal(await page.getByRole('alert').count(), 0, await page.locator('body').innerText());
-  const token = await apiToken('supervisor@joxai.local');
-  const { json } = await http('GET', '/api/v1/knowledge/articles?q=Lost%20card%20abroad', { token });
-  const stored = (json.items ?? json.articles ?? []).find((a) => a.title === 'Lost card abroad');
-  assert.ok(stored?.body.includes('courier'), JSON.stringify(json));
-  await shot(page, 'knowledge-created-and-edited');
-  await page.context().close();
-});
-
-test('a wrong password is answered in words a person understands', async () => {
-  const context = await browser.newContext({ viewport: DESKTOP });
-  const page = await context.newPage();
-  await page.goto(`${base}/panel/`);
-  await page.getByLabel('Email').fill('agent@joxai.local');
-  await page.getByLabel('Password').fill('not-the-password');
-  await page.getByRole('button', { name: /sign in/i }).click();
-  const alert = page.getByRole('alert');
-  await alert.waitFor({ timeout: SLOW });
-  const words = await alert.innerText();
-  assert.match(words, /email or password is not right/i);
-  assert.doesNotMatch(words, /bearer|token/i);
-  await shot(page, 'wrong-password');
-  await context.close();
 });

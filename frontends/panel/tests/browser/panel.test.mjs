@@ -8,33 +8,27 @@
 //
 // Screenshots go to test-results/ at 1280 px and at a tablet width (820 px).
 
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import WebSocket from 'ws';
+import {
+  apiLogin,
+  baseUrl,
+  DESKTOP,
+  eventually,
+  goInPanel,
+  http,
+  PASSWORD,
+  shot,
+  signIn as signInAs,
+  SLOW,
+  TABLET,
+  theBrowser,
+  useBackend,
+} from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const panelDir = join(here, '..', '..');
-const repoRoot = join(panelDir, '..', '..');
-const shots = join(panelDir, 'test-results');
-mkdirSync(shots, { recursive: true });
+useBackend('JOXAI_PANEL_TEST_PORT', 5071);
 
-// Not 5061: it is on the browsers' and fetch's list of blocked ports (SIP over TLS), so both Chromium
-// and Node's fetch refuse it. The widget's tests use 5062.
-const PORT = Number(process.env.JOXAI_PANEL_TEST_PORT || 5071);
-const PASSWORD = process.env.JOXAI_DEMO_PASSWORD || 'e2e-password-123';
-/** Generous: the debug build's first classification and a cold Postgres can take a few seconds. */
-const SLOW = 30_000;
-const DESKTOP = { width: 1280, height: 860 };
-const TABLET = { width: 820, height: 1180 };
-
-let serverPid = null;
-let base = process.env.JOXAI_TEST_URL || null;
-let browser;
 /** The first agent's page, kept open across tests (so "no reload" is checkable). */
 let agentPage;
 let customer;
@@ -43,77 +37,8 @@ let ticketNumber;
 
 // ---- helpers ----
 
-/** Start our own backend (infra/scripts/serve-for-tests.sh prints "PID URL" on its last line). */
-function startServer() {
-  const script = process.env.JOXAI_SERVE_FOR_TESTS || join(repoRoot, 'infra/scripts/serve-for-tests.sh');
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [script, String(PORT)], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const [pid, url] = (out.trim().split('\n').pop() ?? '').split(/\s+/);
-      if (code === 0 && pid && url) resolve({ pid: Number(pid), url });
-      else reject(new Error(`serve-for-tests.sh exited with ${code}: ${out}`));
-    });
-  });
-}
-
-async function http(method, path, { token, body } = {}) {
-  const headers = { Accept: 'application/json' };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const response = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await response.text();
-  let json = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = { raw: text };
-  }
-  return { status: response.status, json };
-}
-
-/** Poll until `check` returns something truthy (bounded, never a bare sleep). */
-async function eventually(check, { timeout = SLOW, every = 200, what = 'condition' } = {}) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await check();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, every));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-async function apiLogin(email) {
-  const { status, json } = await http('POST', '/api/v1/auth/login', { body: { email, password: PASSWORD } });
-  assert.equal(status, 200, `login ${email}: ${JSON.stringify(json)}`);
-  return json;
-}
-
-/** A new browser context (fresh storage) signed in as `email` through the sign-in form, keyboard only. */
-async function signIn(email, viewport = DESKTOP) {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  page.errors = [];
-  page.on('pageerror', (error) => page.errors.push(error));
-  await page.goto(`${base}/panel/`);
-  // The email field has focus on arrival; the rest is Tab, typing and Enter, like a keyboard user.
-  // Typing before the app has rendered would send the keys nowhere, so wait for that focus first.
-  await page.waitForFunction(() => document.activeElement?.getAttribute('type') === 'email');
-  await page.keyboard.type(email);
-  await page.keyboard.press('Tab');
-  await page.keyboard.type(PASSWORD);
-  await page.keyboard.press('Enter');
-  try {
-    await page.locator('.connection[data-state="live"]').waitFor({ timeout: SLOW });
-  } catch (error) {
-    await shot(page, `sign-in-failed-${email.split('@')[0]}.png`);
-    throw new Error(`${email} did not reach a live desk; the page says: ${(await page.locator('body').innerText()).slice(0, 500)}`, { cause: error });
-  }
-  return page;
-}
+/** Staff sign in with the keyboard only, in a context of their own. */
+const signIn = (email, viewport = DESKTOP) => signInAs(email, { viewport, keyboard: true });
 
 /** The customer side, as the widget would do it: a chat session, a socket, messages. */
 async function startCustomer() {
@@ -121,7 +46,7 @@ async function startCustomer() {
   assert.equal(session.status, 201, JSON.stringify(session.json));
   const { conversation_id: conversationId, token } = session.json;
   const frames = [];
-  const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/api/v1/ws`);
+  const socket = new WebSocket(`${baseUrl().replace(/^http/, 'ws')}/api/v1/ws`);
   await new Promise((resolve, reject) => {
     socket.once('open', resolve);
     socket.once('error', reject);
@@ -140,35 +65,7 @@ async function startCustomer() {
   return { conversationId, token, socket, frames, say };
 }
 
-const shot = (page, name) => page.screenshot({ path: join(shots, name), fullPage: true });
-
-// ---- setup ----
-
-before(async () => {
-  if (!base) {
-    const server = await startServer();
-    serverPid = server.pid;
-    base = server.url;
-  }
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    // Playwright gives every launch a fresh temporary --user-data-dir of its own.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-});
-
-after(async () => {
-  customer?.socket.close();
-  await browser?.close();
-  if (serverPid) {
-    try {
-      process.kill(serverPid);
-    } catch {
-      // Already gone.
-    }
-  }
-});
+after(() => customer?.socket.close());
 
 // ---- tests ----
 
@@ -183,13 +80,13 @@ test('an agent signs in with the keyboard and sees the desk without admin pages'
 });
 
 test('an agent who opens an admin page by its address is told it is not for them', async () => {
-  const context = await browser.newContext({ viewport: DESKTOP });
+  const context = await theBrowser().newContext({ viewport: DESKTOP });
   const page = await context.newPage();
   // Same person in a second tab: reuse the first tab's session through sessionStorage.
   const stored = await agentPage.evaluate(() => sessionStorage.getItem('joxai.panel.session'));
   await page.addInitScript((value) => sessionStorage.setItem('joxai.panel.session', value), stored);
   for (const path of ['admin/users', 'admin/dead-letters', 'admin/canned']) {
-    await page.goto(`${base}/panel/${path}`);
+    await page.goto(`${baseUrl()}/panel/${path}`);
     await page.getByRole('heading', { name: 'Not available to you' }).waitFor();
   }
   await shot(page, 'agent-forbidden-admin.png');
@@ -318,11 +215,7 @@ test('every screen renders for an admin, showing API errors in words rather than
   ];
   for (const [path, heading] of screens) {
     const name = path.split('/').filter((p) => p !== ticketId).join('-') || 'ticket';
-    await admin.getByRole('navigation', { name: 'Main' }).waitFor();
-    await admin.evaluate((to) => {
-      window.history.pushState(null, '', `/panel/${to}`);
-      window.dispatchEvent(new Event('joxai:navigate'));
-    }, path);
+    await goInPanel(admin, path);
     if (heading) await admin.getByRole('heading', { name: heading, exact: true }).waitFor();
     // Let the screen's first request finish: content, an empty state or an error in words.
     await eventually(async () => (await admin.locator('[role="status"]:has-text("Loading")').count()) === 0, { what: `${path} to load` });
@@ -359,10 +252,7 @@ test("a supervisor reassigns a ticket and both agents' views update", async (t) 
   assert.equal(await second.locator(`tr[data-ticket-id="${ticketId}"]`).count(), 0, "the second agent sees the first agent's ticket");
 
   const supervisor = await signIn('supervisor@joxai.local');
-  await supervisor.evaluate((id) => {
-    window.history.pushState(null, '', `/panel/tickets/${id}`);
-    window.dispatchEvent(new Event('joxai:navigate'));
-  }, ticketId);
+  await goInPanel(supervisor, `tickets/${ticketId}`);
   const assign = supervisor.getByLabel('Assign to');
   await assign.waitFor();
   await eventually(async () => (await assign.locator(`option[value="${agentTwo.id}"]`).count()) === 1, { what: 'the second agent in the assignee list' });

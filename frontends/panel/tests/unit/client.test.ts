@@ -137,3 +137,25 @@ describe('pageOf and queryString', () => {
     expect(queryString({})).toBe('');
   });
 });
+
+describe('lists longer than one page', () => {
+  it('reads every page of the knowledge base by its cursor', async () => {
+    const { calls, fetchImpl } = fakeServer(({ url }) => {
+      const cursor = new URL(url, 'http://x').searchParams.get('cursor');
+      if (!cursor) return json(200, { items: Array.from({ length: 100 }, (_, i) => ({ id: `a${i}` })), next_cursor: 'p2' });
+      return json(200, { items: [{ id: 'a100' }, { id: 'a101' }], next_cursor: null });
+    });
+    const api = new ApiClient({ fetch: fetchImpl, storage: null });
+    const articles = await api.listArticles();
+    expect(articles).toHaveLength(102);
+    expect(articles.at(-1)?.id).toBe('a101');
+    expect(calls.map((c) => c.url)).toEqual(['/api/v1/knowledge/articles?limit=100', '/api/v1/knowledge/articles?limit=100&cursor=p2']);
+  });
+
+  it('stops after a bounded number of pages when the server never stops giving a cursor', async () => {
+    const { calls, fetchImpl } = fakeServer(() => json(200, { items: [{ id: 'c' }], next_cursor: 'again' }));
+    const api = new ApiClient({ fetch: fetchImpl, storage: null });
+    expect(await api.listCanned()).toHaveLength(50);
+    expect(calls).toHaveLength(50);
+  });
+});

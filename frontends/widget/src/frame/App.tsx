@@ -95,7 +95,7 @@ export function App({ chat, strings: t, title, open, embedded, onClose }: AppPro
             autoFocus
             onClick={() => {
               setConfirmingEnd(false);
-              chat.setEnding(true);
+              void chat.end();
             }}
           >
             {t.confirmEndYes}
@@ -224,7 +224,7 @@ function Line({ line, t, onRetry, welcome }: { line: ChatLine; t: Strings; onRet
   if (line.kind === 'notice') {
     return (
       <div className="notice" data-testid="notice">
-        {t.joined(line.text || t.agentFallback)}
+        {line.notice === 'assistant_back' ? t.assistantBack : t.joined(line.text || t.agentFallback)}
       </div>
     );
   }

@@ -102,6 +102,10 @@ export const api = {
   typing(conversationId: string, token: string): Promise<void> {
     return request('POST', `/api/v1/chat/conversations/${conversationId}/typing`, token, {});
   },
+  /** "End chat": the conversation (and its ticket, if any) closes for the bank too; 409 when it already has. */
+  close(conversationId: string, token: string): Promise<void> {
+    return request('POST', `/api/v1/chat/conversations/${conversationId}/close`, token, {});
+  },
   /** Write again after the conversation ended: a new conversation linked to the ended one. */
   followUp(conversationId: string, token: string): Promise<Session> {
     return request('POST', `/api/v1/chat/conversations/${conversationId}/follow-up`, token, {});

@@ -20,6 +20,8 @@ export interface ChatLine {
   createdAt: string;
   status?: 'queued' | 'sending' | 'sent' | 'delivered' | 'failed';
   authorName?: string;
+  /** What a notice says: a person joined (`text` is their name), or the assistant answers again. */
+  notice?: 'joined' | 'assistant_back';
 }
 
 export type Phase = 'idle' | 'starting' | 'start-failed' | 'ready' | 'expired';
@@ -379,6 +381,7 @@ export class Chat {
         this.notices.push({
           key: 'notice:' + event.id,
           kind: 'notice',
+          notice: 'joined',
           sender: 'system',
           text: name,
           createdAt: event.occurred_at ?? new Date().toISOString(),
@@ -389,7 +392,18 @@ export class Chat {
         break;
       }
       case 'conversation.handed_back':
-        this.update({ owner: 'bot', escalation: null, agentName: null, agentTyping: null });
+        // Said in the conversation, not only in the header: the person the customer was talking to
+        // has left, and the next answer comes from the assistant.
+        this.notices.push({
+          key: 'notice:' + event.id,
+          kind: 'notice',
+          notice: 'assistant_back',
+          sender: 'system',
+          text: '',
+          createdAt: event.occurred_at ?? new Date().toISOString(),
+        });
+        this.state = { ...this.state, owner: 'bot', escalation: null, agentName: null, agentTyping: null };
+        this.render();
         break;
       case 'conversation.closed':
         this.setBotTyping(false);
@@ -550,8 +564,24 @@ export class Chat {
     });
   }
 
-  setEnding(ending: boolean): void {
-    this.update({ ending });
+  /** The customer chose "End chat": show the rating form at once, and end the conversation on the
+   * server too, so its ticket closes and no agent writes into a chat nobody reads any more. The
+   * server's `conversation.closed` then marks it closed here as well (a later message starts a
+   * follow-up conversation). A conversation that has already ended (409) is what we wanted. */
+  async end(): Promise<void> {
+    const session = this.session;
+    this.update({ ending: true });
+    if (!session || this.state.closed) return;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        await api.close(session.conversationId, session.token);
+        return;
+      } catch (error) {
+        if (error instanceof HttpError && error.status === 409) return;
+        if (!isRetryable(error)) return;
+        await new Promise((r) => setTimeout(r, error instanceof HttpError && error.retryAfterMs ? error.retryAfterMs : 1000 * (attempt + 1)));
+      }
+    }
   }
 
   async rate(rating: number, comment: string): Promise<void> {
