@@ -215,6 +215,10 @@ const URGENT_PHRASES: &[(&str, bool)] = &[
     ("i dont know them", true),
     ("wasnt there", true),
     ("was not there", true),
+    // A charge from somewhere the customer was not, or for something they do not have.
+    ("i was at home", true),
+    ("i was home all", true),
+    ("i dont even have", true),
     ("safe account", false),
     ("pretending to be", false),
     ("pretended to be", false),
@@ -571,6 +575,8 @@ mod tests {
             "no fui yo",
             "no reconozco este cargo",
             "esa compra no la hice",
+            "why was I charged by a hotel in Madrid, I was at home all week",
+            "a payment to a gym but I don't even have a membership",
         ] {
             assert!(urgent(text), "{text}");
         }
