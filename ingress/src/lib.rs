@@ -31,6 +31,18 @@ pub struct AppState {
     pub limiter: std::sync::Arc<rate_limit::RateLimiter>,
 }
 
+impl AppState {
+    /// The bank's default agent capacity as last loaded (settings, `assignment.default_capacity`).
+    pub fn default_capacity(&self) -> i32 {
+        self.platform
+            .settings
+            .current()
+            .settings
+            .assignment
+            .default_capacity
+    }
+}
+
 /// Builds the router while recording every (method, path) it serves, so a test can compare the
 /// served routes with the OpenAPI document.
 struct Routes {

@@ -759,11 +759,12 @@ fn schemas() -> Value {
             "active",
             "availability",
             "capacity",
+            "effective_capacity",
             "open_tickets",
             "created_at",
         ],
         json!({ "id": uuid(), "email": string(), "display_name": string(), "role": role, "active": { "type": "boolean" },
-                "availability": availability, "capacity": { "type": "integer" }, "open_tickets": { "type": "integer" }, "created_at": time() }),
+                "availability": availability, "capacity": nullable(json!({ "type": "integer" })), "effective_capacity": { "type": "integer" }, "open_tickets": { "type": "integer" }, "created_at": time() }),
     );
     let customer_fields = json!({ "id": uuid(), "external_ref": nullable(string()), "display_name": nullable(string()),
         "verified": { "type": "boolean" }, "created_at": time(), "conversation_count": { "type": "integer" },
@@ -781,6 +782,10 @@ fn schemas() -> Value {
         &["median", "p90", "count"],
         json!({ "median": nullable(number.clone()), "p90": nullable(number.clone()), "count": { "type": "integer" } }),
     );
+    let target_met = object(
+        &["met", "counted", "rate"],
+        json!({ "met": { "type": "integer" }, "counted": { "type": "integer" }, "rate": nullable(number.clone()) }),
+    );
     let volume = |key: &str, format: Value| {
         json!({ "type": "array", "items": object(&[key, "conversations", "messages"], json!({ key: format,
             "conversations": { "type": "integer" }, "messages": { "type": "integer" } })) })
@@ -794,6 +799,7 @@ fn schemas() -> Value {
             "tickets_by_priority",
             "first_response_seconds",
             "resolution_seconds",
+            "sla",
             "conversations",
             "escalated_conversations",
             "escalation_rate",
@@ -804,7 +810,9 @@ fn schemas() -> Value {
             "volume_per_day",
         ],
         json!({ "from": time(), "to": time(), "tickets": { "type": "integer" }, "tickets_by_status": counts, "tickets_by_priority": counts,
-            "first_response_seconds": durations, "resolution_seconds": durations, "conversations": { "type": "integer" },
+            "first_response_seconds": durations, "resolution_seconds": durations,
+            "sla": object(&["first_response", "resolution"], json!({ "first_response": target_met.clone(), "resolution": target_met })),
+            "conversations": { "type": "integer" },
             "escalated_conversations": { "type": "integer" }, "escalation_rate": number, "escalation_reasons": counts,
             "top_intents": { "type": "array", "items": object(&["intent", "count"], json!({ "intent": string(), "count": { "type": "integer" } })) },
             "csat": object(&["average", "count", "distribution"], json!({ "average": nullable(number.clone()), "count": { "type": "integer" }, "distribution": counts })),
@@ -895,7 +903,7 @@ fn schemas() -> Value {
         "Settings": object(&["profile", "hours", "sla", "assignment", "escalation"], json!({
             "profile": object(&["name", "primary_colour", "accent_colour", "texts"], json!({ "name": string(), "primary_colour": string(),
                 "accent_colour": string(), "logo_url": nullable(string()), "texts": { "type": "object", "additionalProperties": s("LocalTexts") } })),
-            "hours": object(&["utc_offset", "weekly", "holidays"], json!({ "utc_offset": string(),
+            "hours": object(&["utc_offset", "weekly", "holidays"], json!({ "utc_offset": string(), "time_zone": string(),
                 "weekly": { "type": "object", "additionalProperties": object(&["opens", "closes"], json!({ "opens": string(), "closes": string() })) },
                 "holidays": { "type": "array", "items": { "type": "string", "format": "date" } } })),
             "sla": { "type": "object", "additionalProperties": object(&["first_response_minutes", "resolution_minutes"],

@@ -110,6 +110,7 @@ async fn main() -> anyhow::Result<()> {
             if seed_demo {
                 let password = demo_password(&config);
                 joxai::seed::seed_demo(&platform, &password).await?;
+                joxai::seed::seed_demo_activity(&platform).await?;
                 if config.demo_password.is_none() {
                     println!(
                         "Demo staff password (admin@, supervisor@, agent@joxai.local): {password}"
@@ -136,6 +137,7 @@ async fn main() -> anyhow::Result<()> {
         Command::SeedDemo => {
             let password = demo_password(&config);
             joxai::seed::seed_demo(&platform, &password).await?;
+            joxai::seed::seed_demo_activity(&platform).await?;
             println!(
                 "Demo staff ready: admin@joxai.local, supervisor@joxai.local, agent@joxai.local"
             );

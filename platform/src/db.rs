@@ -47,6 +47,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "settings",
         include_str!("../../infra/migrations/0007_settings.sql"),
     ),
+    (
+        8,
+        "desk_follows_settings",
+        include_str!("../../infra/migrations/0008_desk_follows_settings.sql"),
+    ),
 ];
 
 /// Arbitrary but fixed: every `joxai migrate` takes this lock, so replicas starting at once migrate

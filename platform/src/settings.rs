@@ -25,8 +25,8 @@ pub const LOCALES: [&str; 2] = ["en", "es"];
 
 /// Intents where money or a card may be at risk right now. Whatever a bank sets, these always reach a
 /// person, at high priority or above: the bot must never be left alone with a stolen card. The
-/// escalation policy table (`joxai-workers`) has a test that this list matches its urgent intents.
-pub const PROTECTED_INTENTS: [&str; 7] = [
+/// escalation policy table (`joxai-workers`) has a test that this list is exactly its urgent intents.
+pub const PROTECTED_INTENTS: [&str; 9] = [
     "lost_or_stolen_card",
     "lost_or_stolen_phone",
     "compromised_card",
@@ -34,6 +34,8 @@ pub const PROTECTED_INTENTS: [&str; 7] = [
     "cash_withdrawal_not_recognised",
     "direct_debit_payment_not_recognised",
     "card_swallowed",
+    "freeze_card",
+    "freeze_account",
 ];
 
 /// Bounds of the low-confidence threshold: below 0.2 the bot would answer questions it plainly did not
@@ -77,9 +79,12 @@ pub struct LocalTexts {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BusinessHours {
-    /// Fixed offset from UTC (`+01:00`). A fixed offset, not a zone name: summer time is changed
-    /// here by the bank (JoxAI carries no time-zone database).
+    /// Fixed offset from UTC (`+01:00`), used when no [`Self::time_zone`] is set.
     pub utc_offset: String,
+    /// A time-zone name (`Europe/Madrid`). Set, it replaces `utc_offset` and follows summer time by
+    /// itself (the zone database ships in the binary), so the bank never edits the offset twice a year.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
     /// `monday` … `sunday`; a missing day is closed all day.
     pub weekly: BTreeMap<String, OpeningHours>,
     /// Closed all day (`YYYY-MM-DD`, in the bank's offset).
@@ -185,6 +190,7 @@ impl Default for SystemSettings {
             },
             hours: BusinessHours {
                 utc_offset: "+00:00".into(),
+                time_zone: None,
                 weekly: WEEKDAYS[..5]
                     .iter()
                     .map(|d| ((*d).to_owned(), weekday()))
@@ -313,6 +319,14 @@ impl SystemSettings {
                 _ => bad(format!("hours.weekly.{day}"), "times like 09:00"),
             }
         }
+        if let Some(zone) = &h.time_zone
+            && (zone.len() > 64 || jiff::tz::TimeZone::get(zone).is_err())
+        {
+            bad(
+                "hours.time_zone".into(),
+                "a time-zone name like Europe/Madrid",
+            );
+        }
         if h.holidays.len() > 366 {
             bad("hours.holidays".into(), "at most 366 days");
         }
@@ -384,28 +398,69 @@ impl SystemSettings {
         errors
     }
 
-    /// Whether the bank is open at `at` (its weekly hours, less its holidays).
-    pub fn is_open_at(&self, at: OffsetDateTime) -> bool {
-        let Some(offset) = parse_offset(&self.hours.utc_offset) else {
-            return true;
-        };
-        let local = at.to_offset(offset);
+    /// The bank's clock: its time zone when it names one, else its fixed offset.
+    fn zone(&self) -> Option<Zone> {
+        match &self.hours.time_zone {
+            Some(name) => jiff::tz::TimeZone::get(name)
+                .ok()
+                .map(|tz| Zone::Named(name.clone(), tz)),
+            None => parse_offset(&self.hours.utc_offset).map(Zone::Fixed),
+        }
+    }
+
+    /// Opening and closing times on `date` (local), or `None` when closed all day.
+    fn hours_on(&self, date: Date) -> Option<(Time, Time)> {
         if self
             .hours
             .holidays
             .iter()
             .filter_map(|d| parse_date(d))
-            .any(|d| d == local.date())
+            .any(|d| d == date)
         {
-            return false;
+            return None;
         }
-        let day = WEEKDAYS[local.weekday().number_days_from_monday() as usize];
-        self.hours.weekly.get(day).is_some_and(|h| {
-            match (parse_hhmm(&h.opens), parse_hhmm(&h.closes)) {
-                (Some(opens), Some(closes)) => (opens..closes).contains(&local.time()),
-                _ => false,
+        let day = WEEKDAYS[date.weekday().number_days_from_monday() as usize];
+        let hours = self.hours.weekly.get(day)?;
+        Some((parse_hhmm(&hours.opens)?, parse_hhmm(&hours.closes)?))
+    }
+
+    /// Whether the bank is open at `at` (its weekly hours, less its holidays).
+    pub fn is_open_at(&self, at: OffsetDateTime) -> bool {
+        let Some(zone) = self.zone() else { return true };
+        let local = zone.local(at);
+        self.hours_on(local.date())
+            .is_some_and(|(opens, closes)| (opens..closes).contains(&local.time()))
+    }
+
+    /// When the bank next opens after `at` (`at` itself when it is open then); `None` when it has no
+    /// opening hours in the coming year.
+    pub fn next_opening(&self, at: OffsetDateTime) -> Option<Opening> {
+        let zone = self.zone()?;
+        let local = zone.local(at);
+        // A year and a week: every weekday comes round, whatever the holidays.
+        for days in 0..=372 {
+            let date = local.date() + time::Duration::days(days);
+            let Some((opens, closes)) = self.hours_on(date) else {
+                continue;
+            };
+            if days == 0 && local.time() >= closes {
+                continue;
             }
-        })
+            let (time, at) = if days == 0 && local.time() >= opens {
+                (local.time(), at)
+            } else {
+                (opens, zone.instant(date, opens))
+            };
+            let in_days = days;
+            return Some(Opening {
+                at,
+                date,
+                time,
+                in_days,
+                zone: zone.label(),
+            });
+        }
+        None
     }
 
     /// The part anyone may read (the widget, before any sign-in).
@@ -423,6 +478,134 @@ impl SystemSettings {
     /// What a ticket of `priority` (`low` … `urgent`) should meet.
     pub fn sla_for(&self, priority: &str) -> Option<SlaTarget> {
         self.sla.get(priority).copied()
+    }
+}
+
+/// A bank's clock: a fixed offset or a named zone (whose offset changes with summer time).
+enum Zone {
+    Fixed(UtcOffset),
+    Named(String, jiff::tz::TimeZone),
+}
+
+impl Zone {
+    fn offset_at(&self, at: OffsetDateTime) -> UtcOffset {
+        match self {
+            Zone::Fixed(offset) => *offset,
+            Zone::Named(_, tz) => jiff::Timestamp::from_second(at.unix_timestamp())
+                .ok()
+                .and_then(|t| UtcOffset::from_whole_seconds(tz.to_offset(t).seconds()).ok())
+                .unwrap_or(UtcOffset::UTC),
+        }
+    }
+
+    fn local(&self, at: OffsetDateTime) -> OffsetDateTime {
+        at.to_offset(self.offset_at(at))
+    }
+
+    /// The instant the bank's clocks show `time` on `date`. A time skipped by a summer-time change
+    /// (02:30 on the last Sunday of March in Madrid) becomes the first instant after the gap.
+    fn instant(&self, date: Date, time: Time) -> OffsetDateTime {
+        match self {
+            Zone::Fixed(offset) => date.with_time(time).assume_offset(*offset),
+            Zone::Named(_, tz) => {
+                let civil = jiff::civil::DateTime::new(
+                    date.year() as i16,
+                    u8::from(date.month()) as i8,
+                    date.day() as i8,
+                    time.hour() as i8,
+                    time.minute() as i8,
+                    0,
+                    0,
+                );
+                civil
+                    .ok()
+                    .and_then(|c| c.to_zoned(tz.clone()).ok())
+                    .and_then(|z| {
+                        OffsetDateTime::from_unix_timestamp(z.timestamp().as_second()).ok()
+                    })
+                    .unwrap_or_else(|| date.with_time(time).assume_utc())
+            }
+        }
+    }
+
+    /// What the customer reads after a time: the zone's name, or the offset (`UTC+01:00`).
+    fn label(&self) -> String {
+        match self {
+            Zone::Named(name, _) => name.clone(),
+            Zone::Fixed(offset) if offset.is_utc() => "UTC".into(),
+            Zone::Fixed(offset) => {
+                let sign = if offset.is_negative() { '-' } else { '+' };
+                format!(
+                    "UTC{sign}{:02}:{:02}",
+                    offset.whole_hours().abs(),
+                    offset.minutes_past_hour().abs()
+                )
+            }
+        }
+    }
+}
+
+/// The next time the bank opens, on its own clock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Opening {
+    pub at: OffsetDateTime,
+    /// The bank's local date and time of the opening.
+    pub date: Date,
+    pub time: Time,
+    /// Days from the local date it was asked on (0: today).
+    pub in_days: i64,
+    /// `Europe/Madrid`, or `UTC+01:00` for a fixed offset.
+    pub zone: String,
+}
+
+const WEEKDAY_NAMES: [(&str, &str); 7] = [
+    ("Monday", "lunes"),
+    ("Tuesday", "martes"),
+    ("Wednesday", "miércoles"),
+    ("Thursday", "jueves"),
+    ("Friday", "viernes"),
+    ("Saturday", "sábado"),
+    ("Sunday", "domingo"),
+];
+const MONTH_NAMES: [(&str, &str); 12] = [
+    ("January", "enero"),
+    ("February", "febrero"),
+    ("March", "marzo"),
+    ("April", "abril"),
+    ("May", "mayo"),
+    ("June", "junio"),
+    ("July", "julio"),
+    ("August", "agosto"),
+    ("September", "septiembre"),
+    ("October", "octubre"),
+    ("November", "noviembre"),
+    ("December", "diciembre"),
+];
+
+impl Opening {
+    /// "Monday 09:00 (Europe/Madrid)" / "lunes a las 09:00 (Europe/Madrid)" in `locale` (`en`, `es`); the date is added when the opening is a
+    /// week or more away (after a long holiday), where the weekday alone would be ambiguous.
+    pub fn describe(&self, locale: &str) -> String {
+        let (en_day, es_day) =
+            WEEKDAY_NAMES[self.date.weekday().number_days_from_monday() as usize];
+        let (en_month, es_month) = MONTH_NAMES[u8::from(self.date.month()) as usize - 1];
+        let clock = format!("{:02}:{:02}", self.time.hour(), self.time.minute());
+        let far = self.in_days >= 7;
+        if locale.starts_with("es") {
+            let date = if far {
+                format!(" {} de {es_month}", self.date.day())
+            } else {
+                String::new()
+            };
+            format!("{es_day}{date} a las {clock} ({})", self.zone)
+        } else {
+            let date = if far {
+                format!(" {} {en_month}", self.date.day())
+            } else {
+                String::new()
+            };
+            format!("{en_day}{date} {clock} ({})", self.zone)
+        }
     }
 }
 
@@ -794,5 +977,64 @@ mod tests {
         assert!(!s.is_open_at(time::macros::datetime!(2026-12-05 10:00 UTC)));
         s.hours.holidays.push("2026-12-07".into());
         assert!(!s.is_open_at(monday));
+    }
+
+    #[test]
+    fn a_named_time_zone_follows_summer_time() {
+        let mut s = SystemSettings::default();
+        s.hours.time_zone = Some("Europe/Madrid".into());
+        assert_eq!(s.validate(), vec![]);
+        // Winter (UTC+1): 08:30 UTC is 09:30 in Madrid. Summer (UTC+2): 07:30 UTC is 09:30.
+        assert!(s.is_open_at(time::macros::datetime!(2026-12-07 08:30 UTC)));
+        assert!(!s.is_open_at(time::macros::datetime!(2026-12-07 07:30 UTC)));
+        assert!(s.is_open_at(time::macros::datetime!(2026-06-08 07:30 UTC)));
+        s.hours.time_zone = Some("Mars/Olympus_Mons".into());
+        assert_eq!(s.validate()[0].field, "hours.time_zone");
+    }
+
+    #[test]
+    fn the_next_opening_skips_nights_weekends_and_holidays() {
+        let mut s = SystemSettings::default();
+        s.hours.time_zone = Some("Europe/Madrid".into());
+        // Friday 2026-12-04 19:00 Madrid (18:00 UTC): closed until Monday 09:00 Madrid = 08:00 UTC.
+        let friday_evening = time::macros::datetime!(2026-12-04 18:00 UTC);
+        let next = s.next_opening(friday_evening).expect("opens");
+        assert_eq!(next.at, time::macros::datetime!(2026-12-07 08:00 UTC));
+        assert_eq!(next.describe("en"), "Monday 09:00 (Europe/Madrid)");
+        assert_eq!(next.describe("es"), "lunes a las 09:00 (Europe/Madrid)");
+        // Open now: the opening is now.
+        let open = time::macros::datetime!(2026-12-04 10:00 UTC);
+        assert_eq!(s.next_opening(open).map(|o| o.at), Some(open));
+        // Early on a weekday: today at opening time.
+        let early = s
+            .next_opening(time::macros::datetime!(2026-12-07 05:00 UTC))
+            .expect("opens");
+        assert_eq!(
+            (early.at, early.in_days),
+            (time::macros::datetime!(2026-12-07 08:00 UTC), 0)
+        );
+        // A holiday week: the date is named.
+        s.hours.holidays = (7..=11).map(|d| format!("2026-12-{d:02}")).collect();
+        let after = s.next_opening(friday_evening).expect("opens");
+        assert_eq!(
+            after.describe("en"),
+            "Monday 14 December 09:00 (Europe/Madrid)"
+        );
+        assert_eq!(
+            after.describe("es"),
+            "lunes 14 de diciembre a las 09:00 (Europe/Madrid)"
+        );
+        // A fixed offset is shown as one.
+        let mut fixed = SystemSettings::default();
+        fixed.hours.utc_offset = "-05:00".into();
+        assert!(
+            fixed
+                .next_opening(friday_evening)
+                .expect("opens")
+                .describe("en")
+                .ends_with("(UTC-05:00)")
+        );
+        fixed.hours.weekly.clear();
+        assert_eq!(fixed.next_opening(friday_evening), None);
     }
 }

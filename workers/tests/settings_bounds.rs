@@ -2,7 +2,9 @@
 
 use joxai_platform::settings::{CONFIDENCE_BOUNDS, PROTECTED_INTENTS, SystemSettings};
 use joxai_schemas::types::EscalationReason;
-use joxai_workers::escalation::policy::{IntentPolicy, LOW_CONFIDENCE, policy_for};
+use joxai_workers::escalation::policy::{
+    IntentPolicy, LOW_CONFIDENCE, POLICY, is_urgent, policy_for,
+};
 
 #[test]
 fn every_intent_the_settings_protect_is_an_urgent_intent_of_the_policy_table() {
@@ -28,4 +30,14 @@ fn the_default_threshold_is_the_policy_tables_and_within_the_bounds() {
         LOW_CONFIDENCE
     );
     assert!((CONFIDENCE_BOUNDS.0..=CONFIDENCE_BOUNDS.1).contains(&LOW_CONFIDENCE));
+}
+
+#[test]
+fn every_urgent_intent_of_the_policy_table_is_protected_from_the_banks_routes() {
+    for (intent, _) in POLICY.iter().filter(|(intent, _)| is_urgent(intent)) {
+        assert!(
+            PROTECTED_INTENTS.contains(intent),
+            "{intent} is urgent in the table but a bank could route it to the bot"
+        );
+    }
 }

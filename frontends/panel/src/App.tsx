@@ -9,6 +9,7 @@ import { canSee, DeskProvider, useDesk } from './desk';
 import { Link, matchPath, navigate, usePath } from './router';
 import { ConnectionBadge } from './components/ConnectionBadge';
 import { DashboardPage } from './pages/Dashboard';
+import { AnalyticsPage } from './pages/Analytics';
 import { QueuePage } from './pages/Queue';
 import { TicketPage } from './pages/Ticket';
 import { ConversationsPage, ConversationPage } from './pages/Conversations';
@@ -31,6 +32,7 @@ interface Route {
 
 const ROUTES: Route[] = [
   { pattern: '/', roles: EVERYONE, render: () => <DashboardPage /> },
+  { pattern: '/analytics', roles: SUPERVISORS, render: () => <AnalyticsPage /> },
   { pattern: '/queue', roles: EVERYONE, render: () => <QueuePage /> },
   { pattern: '/tickets/:id', roles: EVERYONE, render: (p) => <TicketPage key={p.id} id={p.id} /> },
   { pattern: '/conversations', roles: SUPERVISORS, render: () => <ConversationsPage /> },
@@ -56,6 +58,7 @@ const NAV: { section: string; items: NavItem[] }[] = [
     items: [
       { to: '/', label: 'Dashboard', roles: EVERYONE },
       { to: '/queue', label: 'Queue', roles: EVERYONE },
+      { to: '/analytics', label: 'Analytics', roles: SUPERVISORS },
       { to: '/conversations', label: 'Conversations', roles: SUPERVISORS },
       { to: '/customers', label: 'Customers', roles: SUPERVISORS },
     ],

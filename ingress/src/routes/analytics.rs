@@ -38,6 +38,22 @@ pub struct Durations {
     pub count: i64,
 }
 
+/// How many tickets met one SLA target: of those whose outcome is known (answered, or past due
+/// unanswered), how many were on time. Due times are each ticket's own (settings at the time).
+#[derive(Serialize)]
+pub struct TargetMet {
+    pub met: i64,
+    pub counted: i64,
+    /// `met / counted`; `null` when nothing was counted.
+    pub rate: Option<f64>,
+}
+
+#[derive(Serialize)]
+pub struct SlaMet {
+    pub first_response: TargetMet,
+    pub resolution: TargetMet,
+}
+
 #[derive(Serialize)]
 pub struct IntentCount {
     pub intent: String,
@@ -79,6 +95,7 @@ pub struct Summary {
     pub tickets_by_priority: BTreeMap<String, i64>,
     pub first_response_seconds: Durations,
     pub resolution_seconds: Durations,
+    pub sla: SlaMet,
     pub conversations: i64,
     /// Conversations of the range that got at least one ticket.
     pub escalated_conversations: i64,
@@ -151,6 +168,26 @@ pub async fn summary(
     );
     let resolution_seconds =
         to_durations(client.query_one(&durations("resolved_at"), &range).await?);
+
+    let row = client
+        .query_one(
+            "SELECT count(*) FILTER (WHERE first_response_at <= first_response_due_at),
+                    count(*) FILTER (WHERE first_response_at IS NOT NULL OR first_response_due_at < now()),
+                    count(*) FILTER (WHERE resolved_at <= resolution_due_at),
+                    count(*) FILTER (WHERE resolved_at IS NOT NULL OR resolution_due_at < now())
+               FROM tickets WHERE created_at >= $1 AND created_at < $2",
+            &range,
+        )
+        .await?;
+    let met = |met: i64, counted: i64| TargetMet {
+        met,
+        counted,
+        rate: (counted > 0).then(|| met as f64 / counted as f64),
+    };
+    let sla = SlaMet {
+        first_response: met(row.get(0), row.get(1)),
+        resolution: met(row.get(2), row.get(3)),
+    };
 
     let row = client
         .query_one(
@@ -247,6 +284,7 @@ pub async fn summary(
         tickets_by_priority: counts(&by_priority, &["low", "normal", "high", "urgent"]),
         first_response_seconds,
         resolution_seconds,
+        sla,
         conversations,
         escalated_conversations,
         escalation_rate,

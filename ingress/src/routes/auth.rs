@@ -260,7 +260,7 @@ pub async fn login(
         return Err(ApiError::Unauthorized);
     }
     let row = row.ok_or(ApiError::Unauthorized)?;
-    let user = user_view(&row)?;
+    let user = user_view(&row, state.default_capacity())?;
     // Only this address's failures are forgiven: the real user signing in must not reset the count of
     // an attacker guessing from elsewhere.
     client
@@ -350,7 +350,7 @@ pub async fn refresh(
         .await?
         .get(0);
     tx.commit().await?;
-    let user = user_view(&user_row)?;
+    let user = user_view(&user_row, state.default_capacity())?;
     let (access_token, expires_in) = state
         .platform
         .tokens
@@ -484,5 +484,5 @@ pub async fn me(State(state): State<AppState>, staff: Staff) -> ApiResult<Json<U
         )
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    Ok(Json(user_view(&row)?))
+    Ok(Json(user_view(&row, state.default_capacity())?))
 }

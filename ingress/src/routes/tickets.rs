@@ -32,7 +32,7 @@ use crate::routes::page::{Page, decode_cursor, like_pattern, limit, page};
 
 pub const DESK_TICKET: &str = "SELECT t.id, t.number, t.conversation_id, coalesce(t.customer_id, c.customer_id), t.subject,
         t.status, t.priority, t.reason, t.category, t.tags, t.assignee_id, u.display_name, t.created_at, t.updated_at,
-        t.first_response_at, t.resolved_at, t.closed_at
+        t.first_response_at, t.resolved_at, t.closed_at, t.first_response_due_at, t.resolution_due_at
    FROM tickets t LEFT JOIN conversations c ON c.id = t.conversation_id LEFT JOIN users u ON u.id = t.assignee_id";
 
 #[derive(Debug, Clone, Serialize)]
@@ -74,17 +74,24 @@ pub struct Ticket {
     pub sla: Sla,
 }
 
-/// SLA due times follow the ticket's current priority, counted from its creation; a target is
-/// breached when it was met late, or is still unmet after its due time.
+/// SLA due times are the ticket's own, set by the ticket worker from the bank's targets for its
+/// priority (settings) when it was opened or its priority changed; a ticket without them (none since
+/// migration 8) falls back to the built-in targets. A target is breached when it was met late, or is
+/// still unmet after its due time.
 fn sla(
     priority: Priority,
     created_at: OffsetDateTime,
     first: Option<OffsetDateTime>,
     resolved: Option<OffsetDateTime>,
+    due: (Option<OffsetDateTime>, Option<OffsetDateTime>),
 ) -> Sla {
     let (first_secs, resolution_secs) = priority.sla_seconds();
-    let first_due = created_at + time::Duration::seconds(first_secs);
-    let resolution_due = created_at + time::Duration::seconds(resolution_secs);
+    let first_due = due
+        .0
+        .unwrap_or(created_at + time::Duration::seconds(first_secs));
+    let resolution_due = due
+        .1
+        .unwrap_or(created_at + time::Duration::seconds(resolution_secs));
     let now = OffsetDateTime::now_utc();
     let first_response_breached = first.unwrap_or(now) > first_due;
     let resolution_breached = resolved.unwrap_or(now) > resolution_due;
@@ -120,7 +127,13 @@ pub fn ticket(row: &tokio_postgres::Row) -> ApiResult<Ticket> {
         first_response_at,
         resolved_at,
         closed_at: row.get(16),
-        sla: sla(priority, created_at, first_response_at, resolved_at),
+        sla: sla(
+            priority,
+            created_at,
+            first_response_at,
+            resolved_at,
+            (row.get(17), row.get(18)),
+        ),
     })
 }
 
@@ -308,7 +321,13 @@ fn ticket_shifted(row: &tokio_postgres::Row) -> ApiResult<Ticket> {
         first_response_at,
         resolved_at,
         closed_at: row.get(g(16)),
-        sla: sla(priority, created_at, first_response_at, resolved_at),
+        sla: sla(
+            priority,
+            created_at,
+            first_response_at,
+            resolved_at,
+            (row.get(g(17)), row.get(g(18))),
+        ),
     })
 }
 

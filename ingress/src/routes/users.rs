@@ -38,14 +38,19 @@ pub struct UserView {
     pub role: StaffRole,
     pub active: bool,
     pub availability: Availability,
-    pub capacity: i32,
-    /// Active (open or in progress) tickets assigned to the user.
+    /// Their own capacity; `null`: the bank's default (settings, `assignment.default_capacity`).
+    pub capacity: Option<i32>,
+    /// What automatic assignment holds them to: their own capacity, else the bank's default.
+    pub effective_capacity: i32,
+    /// Active (open or in progress) tickets assigned to the user: their load against `effective_capacity`.
     pub open_tickets: i64,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
-pub fn user_view(row: &tokio_postgres::Row) -> ApiResult<UserView> {
+/// A user row as the API shows it; `default_capacity` is the bank's current default (settings).
+pub fn user_view(row: &tokio_postgres::Row, default_capacity: i32) -> ApiResult<UserView> {
+    let capacity: Option<i32> = row.get(6);
     Ok(UserView {
         id: row.get(0),
         email: row.get(1),
@@ -53,7 +58,8 @@ pub fn user_view(row: &tokio_postgres::Row) -> ApiResult<UserView> {
         role: parse(row.get(3))?,
         active: row.get(4),
         availability: parse(row.get(5))?,
-        capacity: row.get(6),
+        capacity,
+        effective_capacity: capacity.unwrap_or(default_capacity),
         created_at: row.get(7),
         open_tickets: row.get(8),
     })
@@ -68,7 +74,7 @@ async fn load(state: &AppState, id: Uuid) -> ApiResult<UserView> {
         )
         .await?
         .ok_or(ApiError::NotFound("user"))?;
-    user_view(&row)
+    user_view(&row, state.default_capacity())
 }
 
 #[derive(Deserialize)]
@@ -111,7 +117,10 @@ pub async fn list(
             &[&f.role.map(|r| r.as_str()), &f.active, &after],
         )
         .await?;
-    let mut items: Vec<UserView> = rows.iter().map(user_view).collect::<ApiResult<_>>()?;
+    let mut items: Vec<UserView> = rows
+        .iter()
+        .map(|r| user_view(r, state.default_capacity()))
+        .collect::<ApiResult<_>>()?;
     let more = items.len() as i64 > limit;
     items.truncate(limit as usize);
     let next_cursor = if more {
@@ -206,7 +215,7 @@ pub async fn create(
     let client = state.platform.db.client().await?;
     client
         .execute(
-            "INSERT INTO users (id, email, display_name, password_hash, role, capacity) VALUES ($1, $2, $3, $4, $5, coalesce($6, 5))",
+            "INSERT INTO users (id, email, display_name, password_hash, role, capacity) VALUES ($1, $2, $3, $4, $5, $6)",
             &[&id, &req.email.trim(), &req.display_name.trim(), &hash, &req.role.as_str(), &req.capacity],
         )
         .await

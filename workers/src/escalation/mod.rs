@@ -16,11 +16,13 @@ use std::time::Instant;
 use joxai_nlu::{IntentModel, Prediction};
 use joxai_platform::Platform;
 use joxai_platform::metrics::metrics;
+use joxai_platform::settings::{EscalationSettings, IntentRoute};
 use joxai_schemas::commands::EscalateConversation;
 use joxai_schemas::events::{MessageClassified, MessageCreated};
 use joxai_schemas::types::{ConversationOwner, Decision, EscalationReason, Priority, Sender};
 use joxai_schemas::{Envelope, Event, RawEnvelope};
-use policy::{IntentPolicy, LOW_CONFIDENCE, policy_for};
+use policy::{IntentPolicy, LOW_CONFIDENCE};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use crate::runtime::{Delivery, Failure, Handler};
@@ -172,6 +174,25 @@ fn normalise(text: &str) -> String {
 /// 6. The intent's policy when the model is confident; frustration or the same message again; a second guess in a
 ///    row; otherwise the bot answers (below [`policy::LOW_CONFIDENCE`] it says it is not sure).
 pub fn classify(model: &IntentModel, text: &str, history: &History) -> Verdict {
+    classify_tuned(
+        model,
+        text,
+        history,
+        &EscalationSettings {
+            low_confidence_threshold: LOW_CONFIDENCE,
+            intent_routes: BTreeMap::new(),
+        },
+    )
+}
+
+/// [`classify`] with the bank's tuning (the settings' low-confidence threshold and routes per intent),
+/// applied within the bounds [`policy::tuned`] and [`policy::routed`] enforce.
+pub fn classify_tuned(
+    model: &IntentModel,
+    text: &str,
+    history: &History,
+    tuning: &EscalationSettings,
+) -> Verdict {
     let started = Instant::now();
     let prediction = model.classify(text);
     let m = metrics();
@@ -179,16 +200,24 @@ pub fn classify(model: &IntentModel, text: &str, history: &History) -> Verdict {
     m.nlu_intents
         .with_label_values(&[prediction.intent.as_str()])
         .inc();
-    decide(&prediction, text, history, &policy::THRESHOLDS)
+    decide(
+        &prediction,
+        text,
+        history,
+        &policy::tuned(tuning),
+        &tuning.intent_routes,
+    )
 }
 
-/// The rules of [`classify`] on a prediction already made, with the given thresholds (the product always passes
-/// [`policy::THRESHOLDS`]; `joxai nlu safety --sweep` tries others).
+/// The rules of [`classify`] on a prediction already made, with the given thresholds and the bank's routes per
+/// intent (the product passes the bank's settings through [`policy::tuned`]; `joxai nlu safety --sweep` tries
+/// other thresholds).
 pub fn decide(
     prediction: &Prediction,
     text: &str,
     history: &History,
     thresholds: &policy::Thresholds,
+    routes: &BTreeMap<String, IntentRoute>,
 ) -> Verdict {
     let language = match joxai_nlu::detect_language(text) {
         joxai_nlu::Language::Spanish => "es",
@@ -239,7 +268,7 @@ pub fn decide(
     };
     if let Some(rule) = urgent {
         let priority = if policy::is_urgent(&prediction.intent) {
-            policy::urgent_priority(&prediction.intent)
+            policy::urgent_priority_routed(&prediction.intent, routes)
         } else {
             Priority::Urgent
         };
@@ -300,8 +329,8 @@ pub fn decide(
         };
     }
 
-    let confident = prediction.confidence >= LOW_CONFIDENCE;
-    match policy_for(&prediction.intent) {
+    let confident = prediction.confidence >= thresholds.low_confidence;
+    match policy::routed(&prediction.intent, routes) {
         // Urgent intents were handled above; negated ones ("my card is not lost") are answered, not escalated.
         IntentPolicy::Escalate(_, EscalationReason::UrgentIntent)
         | IntentPolicy::AnswerThenEscalate(_, EscalationReason::UrgentIntent) => {}
@@ -329,7 +358,7 @@ pub fn decide(
     if !confident
         && history
             .previous_bot_confidence
-            .is_some_and(|c| c < LOW_CONFIDENCE)
+            .is_some_and(|c| c < thresholds.low_confidence)
     {
         return escalate(
             Priority::Normal,
@@ -395,13 +424,19 @@ impl EscalationClassifier {
         // model alone answers in microseconds, less than the hand-off would cost.
         let verdict = if self.model.encoder_enabled() {
             let (model, text) = (self.model.clone(), message.text.clone());
-            tokio::task::spawn_blocking(move || classify(&model, &text, &history))
+            let tuning = self.platform.settings.current().settings.escalation.clone();
+            tokio::task::spawn_blocking(move || classify_tuned(&model, &text, &history, &tuning))
                 .await
                 .map_err(|e| {
                     Failure::Transient(anyhow::anyhow!("the classification task failed: {e}"))
                 })?
         } else {
-            classify(&self.model, &message.text, &history)
+            classify_tuned(
+                &self.model,
+                &message.text,
+                &history,
+                &self.platform.settings.current().settings.escalation,
+            )
         };
         let subjects = self.platform.bus.subjects();
         if verdict.decision == Decision::Escalate {
@@ -495,7 +530,13 @@ mod tests {
     }
 
     fn decide_now(p: &Prediction, text: &str) -> Verdict {
-        decide(p, text, &History::default(), &policy::THRESHOLDS)
+        decide(
+            p,
+            text,
+            &History::default(),
+            &policy::THRESHOLDS,
+            &BTreeMap::new(),
+        )
     }
 
     #[test]
@@ -680,8 +721,100 @@ mod tests {
             "what's the weather",
             &history,
             &policy::THRESHOLDS,
+            &BTreeMap::new(),
         );
         assert_eq!(again.reason, Some(EscalationReason::Frustration));
+    }
+
+    #[test]
+    fn the_banks_threshold_and_routes_apply_but_never_leave_an_urgent_intent_or_a_request_for_a_person_to_the_bot()
+     {
+        // A stricter threshold: the same guess is now "unsure", twice in a row goes to a person.
+        let tuning = EscalationSettings {
+            low_confidence_threshold: 0.6,
+            intent_routes: BTreeMap::new(),
+        };
+        let history = History {
+            previous_customer_text: None,
+            previous_bot_confidence: Some(0.5),
+        };
+        let guess = prediction("card_arrival", 0.5, &[]);
+        assert_eq!(
+            decide(
+                &guess,
+                "where is it",
+                &history,
+                &policy::THRESHOLDS,
+                &BTreeMap::new()
+            )
+            .decision,
+            Decision::Bot
+        );
+        let strict = decide(
+            &guess,
+            "where is it",
+            &history,
+            &policy::tuned(&tuning),
+            &tuning.intent_routes,
+        );
+        assert_eq!(
+            (strict.decision, strict.reason),
+            (Decision::Escalate, Some(EscalationReason::LowConfidence))
+        );
+        // Out of bounds whatever is stored: held at the bound.
+        let silly = EscalationSettings {
+            low_confidence_threshold: 0.99,
+            intent_routes: BTreeMap::new(),
+        };
+        assert_eq!(policy::tuned(&silly).low_confidence, 0.8);
+
+        let routes = BTreeMap::from([
+            ("card_arrival".to_owned(), IntentRoute::High),
+            ("request_refund".to_owned(), IntentRoute::Bot),
+            ("lost_or_stolen_phone".to_owned(), IntentRoute::Bot),
+            ("card_payment_not_recognised".to_owned(), IntentRoute::High),
+            ("human_agent".to_owned(), IntentRoute::Bot),
+        ]);
+        let t = &policy::THRESHOLDS;
+        let d = |p: &Prediction, text: &str| decide(p, text, &History::default(), t, &routes);
+        let v = d(
+            &prediction("card_arrival", 0.9, &[]),
+            "when does my card come",
+        );
+        assert_eq!(
+            (v.decision, v.priority),
+            (Decision::Escalate, Some(Priority::High))
+        );
+        assert_eq!(
+            d(&prediction("request_refund", 0.9, &[]), "refund please").decision,
+            Decision::Bot
+        );
+        let phone = d(
+            &prediction("lost_or_stolen_phone", 0.9, &[]),
+            "my phone is gone",
+        );
+        assert_eq!(
+            (phone.decision, phone.priority),
+            (Decision::Escalate, Some(Priority::Urgent)),
+            "never the bot"
+        );
+        let payment = d(
+            &prediction("card_payment_not_recognised", 0.9, &[]),
+            "what is this payment",
+        );
+        assert_eq!(
+            (payment.decision, payment.priority),
+            (Decision::Escalate, Some(Priority::High))
+        );
+        let person = d(
+            &prediction("human_agent", 0.9, &[]),
+            "I need help from your team",
+        );
+        assert_eq!(
+            person.decision,
+            Decision::Escalate,
+            "a customer who asks for a person gets one"
+        );
     }
 
     #[test]

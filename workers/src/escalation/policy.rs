@@ -4,6 +4,9 @@
 //! the bot. Intents whose reason is `UrgentIntent` are urgent: the safety rules of `super::classify` escalate them
 //! at any confidence; the rules' thresholds are below, each with the measurement that chose it.
 
+use std::collections::BTreeMap;
+
+use joxai_platform::settings::{CONFIDENCE_BOUNDS, EscalationSettings, IntentRoute};
 use joxai_schemas::types::{EscalationReason, Priority};
 
 /// The policy of one intent.
@@ -119,6 +122,65 @@ pub fn policy_for(intent: &str) -> IntentPolicy {
         .unwrap_or(IntentPolicy::Bot)
 }
 
+/// The policy of `intent` once the bank's route for it (settings, `escalation.intent_routes`) applies,
+/// within bounds the settings cannot move:
+/// - an urgent intent (money or a card at risk) stays with its safety rules: the bank may set its priority
+///   to high or urgent, nothing else (see [`urgent_priority_routed`]);
+/// - a customer who asked for a person (`human_agent`) always gets one: the bank may set the priority only;
+/// - any other intent goes to the bot, or to a person at the bank's priority (with the table's reason, or
+///   "needs a person's action" for an intent the table left to the bot).
+pub fn routed(intent: &str, routes: &BTreeMap<String, IntentRoute>) -> IntentPolicy {
+    let table = policy_for(intent);
+    let Some(route) = routes.get(intent) else {
+        return table;
+    };
+    if is_urgent(intent) {
+        return table;
+    }
+    let priority = match route {
+        IntentRoute::Bot if intent == "human_agent" => return table,
+        IntentRoute::Bot => return IntentPolicy::Bot,
+        IntentRoute::Low => Priority::Low,
+        IntentRoute::Normal => Priority::Normal,
+        IntentRoute::High => Priority::High,
+        IntentRoute::Urgent => Priority::Urgent,
+    };
+    match table {
+        IntentPolicy::Bot => IntentPolicy::Escalate(priority, EscalationReason::NeedsHumanAction),
+        IntentPolicy::Escalate(_, reason) => IntentPolicy::Escalate(priority, reason),
+        IntentPolicy::AnswerThenEscalate(_, reason) => {
+            IntentPolicy::AnswerThenEscalate(priority, reason)
+        }
+    }
+}
+
+/// [`urgent_priority`] with the bank's route: high or urgent as it chose; a route to the bot or to a
+/// lower priority is never applied (the settings refuse it for the protected intents; this holds for
+/// every urgent intent, whatever is stored).
+pub fn urgent_priority_routed(intent: &str, routes: &BTreeMap<String, IntentRoute>) -> Priority {
+    match routes.get(intent) {
+        Some(IntentRoute::High) => Priority::High,
+        Some(IntentRoute::Urgent) => Priority::Urgent,
+        _ => urgent_priority(intent),
+    }
+}
+
+/// The thresholds with the bank's low-confidence threshold, held within [`CONFIDENCE_BOUNDS`] whatever is
+/// stored (the settings refuse values outside them; this is the second lock on the same door).
+pub fn tuned(settings: &EscalationSettings) -> Thresholds {
+    let (low, high) = CONFIDENCE_BOUNDS;
+    let threshold = settings.low_confidence_threshold;
+    let low_confidence = if threshold.is_finite() {
+        threshold.clamp(low, high)
+    } else {
+        LOW_CONFIDENCE
+    };
+    Thresholds {
+        low_confidence,
+        ..THRESHOLDS
+    }
+}
+
 /// Below this confidence the model's intent is treated as a guess: the bot says it is not sure instead of
 /// answering (urgent intents escalate at any confidence, see [`URGENT_ALTERNATIVE`]). 98.0% of correct held-out
 /// BANKING77 predictions have a confidence at or above it (nlu/README.md).
@@ -167,6 +229,8 @@ pub const OUT_OF_SCOPE_TOP_BELOW: f32 = 0.60;
 /// The safety rules' thresholds together, so `joxai nlu safety --sweep` can try others on the same predictions.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Thresholds {
+    /// See [`LOW_CONFIDENCE`]; the bank may tune it (see [`tuned`]).
+    pub low_confidence: f32,
     pub urgent_alternative: f32,
     pub act_on_card: f32,
     pub out_of_scope_alternative: f32,
@@ -175,6 +239,7 @@ pub struct Thresholds {
 
 /// The thresholds the product runs.
 pub const THRESHOLDS: Thresholds = Thresholds {
+    low_confidence: LOW_CONFIDENCE,
     urgent_alternative: URGENT_ALTERNATIVE,
     act_on_card: ACT_ON_CARD,
     out_of_scope_alternative: OUT_OF_SCOPE_ALTERNATIVE,

@@ -253,7 +253,13 @@ fn tally_with(
     for (row, prediction) in rows.iter().zip(predictions) {
         tally.add(
             row,
-            &decide(prediction, &row.text, &History::default(), thresholds),
+            &decide(
+                prediction,
+                &row.text,
+                &History::default(),
+                thresholds,
+                &Default::default(),
+            ),
         );
     }
     tally

@@ -104,6 +104,7 @@ impl<B: CoreBanking> AiResponder<B> {
             bank,
             db: platform.db.clone(),
             articles: Default::default(),
+            settings: platform.settings.clone(),
         };
         Self {
             platform,

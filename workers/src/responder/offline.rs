@@ -66,6 +66,9 @@ pub struct OfflineResponder<B> {
     pub db: Db,
     /// Which articles answer which intent, read at most every few seconds.
     pub articles: knowledge::IntentArticles,
+    /// The bank's settings: below its low-confidence threshold the bot says it is not sure, the same
+    /// threshold the classifier decided with.
+    pub settings: joxai_platform::settings::Live,
 }
 
 fn banking_failure(e: BankingError) -> Failure {
@@ -115,7 +118,10 @@ impl<B: CoreBanking> OfflineResponder<B> {
             ))),
             _ => {}
         }
-        if q.confidence < crate::escalation::policy::LOW_CONFIDENCE {
+        let low_confidence =
+            crate::escalation::policy::tuned(&self.settings.current().settings.escalation)
+                .low_confidence;
+        if q.confidence < low_confidence {
             return Ok(Answer::reply(lang.pick(
                 "I'm not sure I understood. I can help with balances, cards, transfers, and savings or loan plans — could you tell me a bit more? You can also ask to talk to a person at any time.",
                 "No estoy seguro de haberle entendido. Puedo ayudarle con saldos, tarjetas, transferencias y planes de ahorro o préstamos. ¿Podría darme más detalles? También puede pedir hablar con una persona en cualquier momento.",

@@ -11,6 +11,7 @@
 use deadpool_postgres::Transaction;
 use joxai_platform::db::DbError;
 use joxai_platform::rows::{TICKET_COLUMNS, parse, ticket_view};
+use joxai_platform::settings::SystemSettings;
 use joxai_schemas::commands::{
     AddInternalNote, AssignTicket, AssignWaitingTickets, ChangeTicketStatus, CloseConversation,
     CreateTicket, DeleteCannedResponse, DeleteKnowledgeArticle, EndChat, HandBackConversation,
@@ -28,6 +29,7 @@ use joxai_schemas::types::{
 };
 use joxai_schemas::{Envelope, Message, derive_id};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -68,6 +70,9 @@ pub struct Ctx {
     pub correlation_id: Uuid,
     pub subjects: Subjects,
     pub events: Vec<Pending>,
+    /// The bank's settings as this process had them when the command arrived (auto-assignment,
+    /// capacity, SLA targets): a change saved in the panel applies from the next command on.
+    pub settings: Arc<SystemSettings>,
 }
 
 impl Ctx {
@@ -331,13 +336,34 @@ pub(crate) async fn set_assignee(
     Ok(())
 }
 
+/// Set the ticket's SLA due times from the bank's targets for its current priority, counted from
+/// its creation. Called when a ticket is opened and when its priority changes; a later change of the
+/// targets leaves the due times of existing tickets as they were promised.
+pub(crate) async fn set_sla_due(
+    tx: &Transaction<'_>,
+    settings: &SystemSettings,
+    ticket_id: Uuid,
+) -> Result<(), DbError> {
+    let targets = serde_json::to_value(&settings.sla).unwrap_or_default();
+    tx.execute(
+        "UPDATE tickets SET
+                first_response_due_at = created_at + make_interval(mins => ($2::jsonb -> priority ->> 'first_response_minutes')::int),
+                resolution_due_at = created_at + make_interval(mins => ($2::jsonb -> priority ->> 'resolution_minutes')::int)
+          WHERE id = $1",
+        &[&ticket_id, &targets],
+    )
+    .await?;
+    Ok(())
+}
+
 /// The online, active agent with spare capacity and the fewest active tickets; ties go to the one
-/// assigned least recently (round-robin). The caller holds the assignment lock.
-async fn pick_agent(tx: &Transaction<'_>) -> Result<Option<Uuid>, DbError> {
+/// assigned least recently (round-robin). An agent's capacity is their own when set, else the bank's
+/// default. The caller holds the assignment lock.
+async fn pick_agent(tx: &Transaction<'_>, default_capacity: i32) -> Result<Option<Uuid>, DbError> {
     let row = tx
         .query_opt(
             "WITH load AS (
-                SELECT u.id, u.capacity, u.last_assigned_at,
+                SELECT u.id, coalesce(u.capacity, $1) AS capacity, u.last_assigned_at,
                        (SELECT count(*) FROM tickets t
                          WHERE t.assignee_id = u.id AND t.status IN ('open', 'in_progress')) AS active
                   FROM users u
@@ -345,38 +371,46 @@ async fn pick_agent(tx: &Transaction<'_>) -> Result<Option<Uuid>, DbError> {
              SELECT id FROM load WHERE active < capacity
              ORDER BY active, last_assigned_at NULLS FIRST, id
              LIMIT 1",
-            &[],
+            &[&default_capacity],
         )
         .await?;
     Ok(row.map(|r| r.get(0)))
 }
 
-/// Assign one new ticket automatically if an agent is free; otherwise it waits in the queue.
+/// Assign one new ticket automatically if an agent is free; otherwise it waits in the queue. With
+/// automatic assignment off in the settings every ticket waits for an agent to take it.
 pub async fn auto_assign(
     tx: &Transaction<'_>,
     ctx: &mut Ctx,
     ticket_id: Uuid,
 ) -> Result<Option<Uuid>, DbError> {
+    if !ctx.settings.assignment.auto_assign {
+        return Ok(None);
+    }
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ASSIGNMENT_LOCK_KEY])
         .await?;
     let ticket = read_ticket(tx, ticket_id).await?;
     if ticket.assignee_id.is_some() || ticket.status != TicketStatus::Open {
         return Ok(ticket.assignee_id);
     }
-    let Some(agent) = pick_agent(tx).await? else {
+    let Some(agent) = pick_agent(tx, ctx.settings.assignment.default_capacity).await? else {
         return Ok(None);
     };
     set_assignee(tx, ctx, &ticket, Some(agent), "auto").await?;
     Ok(Some(agent))
 }
 
-/// Hand waiting tickets (most urgent, then oldest first) to free agents until either runs out.
+/// Hand waiting tickets (most urgent, then oldest first) to free agents until either runs out;
+/// nothing when automatic assignment is off in the settings.
 pub async fn assign_waiting(tx: &Transaction<'_>, ctx: &mut Ctx) -> Result<(), DbError> {
+    if !ctx.settings.assignment.auto_assign {
+        return Ok(());
+    }
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ASSIGNMENT_LOCK_KEY])
         .await?;
     let mut skipped: Vec<Uuid> = vec![];
     for _ in 0..MAX_ASSIGNMENTS_PER_COMMAND {
-        let Some(agent) = pick_agent(tx).await? else {
+        let Some(agent) = pick_agent(tx, ctx.settings.assignment.default_capacity).await? else {
             return Ok(());
         };
         // SKIP LOCKED: a ticket another transaction is working on right now is left for later
@@ -587,6 +621,11 @@ pub async fn update(
         &[&ticket.id, &p.subject, &category, &p.tags, &p.priority.map(|x| x.as_str())],
     )
     .await?;
+    if p.priority
+        .is_some_and(|priority| priority != ticket.priority)
+    {
+        set_sla_due(tx, &ctx.settings, ticket.id).await?;
+    }
     audit(
         tx,
         ctx,
@@ -707,6 +746,7 @@ pub async fn create_ticket(
         ],
     )
     .await?;
+    set_sla_due(tx, &ctx.settings, p.ticket_id).await?;
     if let Some(conversation_id) = p.conversation_id {
         // A person handles the conversation from now on: the bot stops answering.
         tx.execute(
@@ -912,6 +952,7 @@ pub async fn take_over(
                 &[&ticket_id, &p.conversation_id, &ctx.cmd_id],
             )
             .await?;
+            set_sla_due(tx, &ctx.settings, ticket_id).await?;
             audit(
                 tx,
                 ctx,
@@ -1097,8 +1138,8 @@ pub async fn set_availability(
     }
     let row = tx
         .query_one(
-            "SELECT display_name, role, availability, capacity FROM users WHERE id = $1",
-            &[&p.user_id],
+            "SELECT display_name, role, availability, coalesce(capacity, $2) FROM users WHERE id = $1",
+            &[&p.user_id, &ctx.settings.assignment.default_capacity],
         )
         .await?;
     // Presence travels under the nil conversation id: supervisors see it, agents' sockets do not.

@@ -66,7 +66,9 @@
 //! could not read Postgres. It is stored and the conversation goes back to the assistant, which answers
 //! it (and can hand it to a person again): nothing a customer sent is left unanswered.
 
+use joxai_platform::settings::SystemSettings;
 use joxai_schemas::types::{ConversationOwner, TicketStatus};
+use time::OffsetDateTime;
 
 /// Where a conversation is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,6 +254,59 @@ pub fn ticket_transition(
 }
 
 /// The bot's words for a notice, in the conversation's language (`es…` is Spanish, anything else English).
+/// What a customer whose conversation was just handed to a person is told, in their language:
+/// - the bank is closed (its hours, holidays and time zone in the settings): the bank's own after-hours
+///   words and when it opens next ("… A person will answer from Monday 09:00 (Europe/Madrid).");
+/// - it is open but no agent is online: the ticket waits, and the first agent to come online gets it;
+/// - otherwise the usual [`Notice::Waiting`].
+///
+/// In every case the ticket waits in the queue; an agent online at that moment may still be given it.
+pub fn waiting_text(
+    settings: &SystemSettings,
+    locale: &str,
+    now: OffsetDateTime,
+    anyone_online: bool,
+) -> String {
+    let spanish = locale.starts_with("es");
+    if !settings.is_open_at(now) {
+        let language = if spanish { "es" } else { "en" };
+        let away = settings
+            .profile
+            .texts
+            .get(language)
+            .map(|t| t.after_hours.trim().to_owned())
+            .unwrap_or_default();
+        let when = settings.next_opening(now).map(|opening| {
+            if spanish {
+                format!(
+                    "Una persona le responderá a partir del {}.",
+                    opening.describe("es")
+                )
+            } else {
+                format!("A person will answer from {}.", opening.describe("en"))
+            }
+        });
+        return [away, when.unwrap_or_default()]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
+    if !anyone_online {
+        return if spanish {
+            "Ahora mismo no hay nadie de nuestro equipo conectado. Su mensaje está en la cola y le responderá \
+             la primera persona que se conecte."
+                .into()
+        } else {
+            "Nobody from our team is online right now. Your message is in the queue, and the first person to come \
+             online will answer you."
+                .into()
+        };
+    }
+    notice_text(Notice::Waiting, locale, None)
+}
+
 pub fn notice_text(notice: Notice, locale: &str, ticket_number: Option<&str>) -> String {
     let spanish = locale.starts_with("es");
     match (notice, spanish) {
@@ -433,5 +488,36 @@ mod tests {
             );
         }
         assert!(notice_text(Notice::Resolved, "es-ES", Some("TKT-000042")).contains("TKT-000042"));
+    }
+
+    #[test]
+    fn a_customer_escalated_after_hours_learns_when_the_bank_opens_in_their_language() {
+        let mut settings = SystemSettings::default();
+        settings.hours.time_zone = Some("Europe/Madrid".into());
+        // Saturday 2026-12-05, 12:00 UTC: closed until Monday 09:00 in Madrid.
+        let saturday = time::macros::datetime!(2026-12-05 12:00 UTC);
+        let en = waiting_text(&settings, "en", saturday, true);
+        assert!(en.starts_with("Our team is away right now."), "{en}");
+        assert!(
+            en.ends_with("A person will answer from Monday 09:00 (Europe/Madrid)."),
+            "{en}"
+        );
+        let es = waiting_text(&settings, "es-ES", saturday, false);
+        assert!(
+            es.ends_with(
+                "Una persona le responderá a partir del lunes a las 09:00 (Europe/Madrid)."
+            ),
+            "{es}"
+        );
+        // Open, nobody online; open with someone online.
+        let friday = time::macros::datetime!(2026-12-04 10:00 UTC);
+        assert!(
+            waiting_text(&settings, "en", friday, false)
+                .starts_with("Nobody from our team is online")
+        );
+        assert_eq!(
+            waiting_text(&settings, "es", friday, true),
+            notice_text(Notice::Waiting, "es", None)
+        );
     }
 }

@@ -68,6 +68,11 @@ impl TicketWorker {
         }
     }
 
+    /// The bank's settings as last loaded (they follow every change saved in the panel).
+    fn settings(&self) -> std::sync::Arc<joxai_platform::settings::SystemSettings> {
+        std::sync::Arc::new(self.platform.settings.current().settings.clone())
+    }
+
     async fn publish<T: Message>(
         &self,
         conversation_id: Uuid,
@@ -436,7 +441,8 @@ impl TicketWorker {
             tracing::info!(conversation_id = %p.conversation_id, ?refusal, "escalation of a closed conversation dropped");
             return Ok(());
         }
-        let outcome = store::open_ticket(&tx, cmd.id, p, &conversation.locale).await?;
+        let settings = self.settings();
+        let outcome = store::open_ticket(&tx, cmd.id, p, &conversation.locale, &settings).await?;
         if outcome.created {
             // Give the new ticket to a free agent now, in the same transaction; its events are
             // recorded under the opening command and published after the ticket's own.
@@ -445,6 +451,7 @@ impl TicketWorker {
                 correlation_id: cmd.correlation_id,
                 subjects: self.platform.bus.subjects().clone(),
                 events: vec![],
+                settings,
             };
             desk::auto_assign(&tx, &mut ctx, outcome.ticket.id).await?;
             let events = serde_json::to_value(&ctx.events).unwrap_or_default();
@@ -618,6 +625,7 @@ impl TicketWorker {
             correlation_id,
             subjects: self.platform.bus.subjects().clone(),
             events: vec![],
+            settings: self.settings(),
         };
         let verdict = match command {
             Command::AssignTicket(c) => desk::assign(&tx, &mut ctx, &c.payload).await?,
@@ -749,6 +757,7 @@ impl TicketWorker {
                 correlation_id: cmd.correlation_id,
                 subjects: self.platform.bus.subjects().clone(),
                 events: vec![],
+                settings: self.settings(),
             };
             let before = desk::read_ticket(&tx, p.ticket_id).await?;
             if before.assignee_id.is_none() {

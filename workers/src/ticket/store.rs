@@ -526,6 +526,7 @@ pub async fn open_ticket(
     command_id: Uuid,
     cmd: &EscalateConversation,
     locale: &str,
+    settings: &joxai_platform::settings::SystemSettings,
 ) -> Result<TicketOutcome, DbError> {
     let existing = tx
         .query_opt(
@@ -576,6 +577,19 @@ pub async fn open_ticket(
         )
         .await?;
     let ticket = ticket_view(&row)?;
+    super::desk::set_sla_due(tx, settings, ticket.id).await?;
+    // What the customer is told depends on whether anyone is there: the bank's hours and its staff's
+    // presence right now (see `waiting_text`).
+    let anyone_online = tx
+        .query_opt("SELECT 1 FROM users WHERE active AND role = 'agent' AND availability = 'online' LIMIT 1", &[])
+        .await?
+        .is_some();
+    let waiting = super::lifecycle::waiting_text(
+        settings,
+        locale,
+        time::OffsetDateTime::now_utc(),
+        anyone_online,
+    );
     tx.execute(
         "UPDATE conversations SET owner = 'agent', updated_at = now() WHERE id = $1",
         &[&cmd.conversation_id],
@@ -588,7 +602,7 @@ pub async fn open_ticket(
             conversation_id: cmd.conversation_id,
             sender: Sender::System,
             author_id: None,
-            text: &super::lifecycle::notice_text(super::lifecycle::Notice::Waiting, locale, None),
+            text: &waiting,
             client_message_id: None,
             in_reply_to: cmd.trigger_message_id,
             intent: None,

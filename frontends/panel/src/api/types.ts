@@ -35,7 +35,10 @@ export interface StaffUser {
   display_name: string;
   role: StaffRole;
   active?: boolean;
-  capacity?: number;
+  /** Their own capacity; null: the bank's default applies. */
+  capacity?: number | null;
+  /** Their own capacity, else the bank's default: what automatic assignment holds them to. */
+  effective_capacity?: number;
   availability?: Availability;
   created_at?: Timestamp;
   /** Present in user lists. */
@@ -214,10 +217,20 @@ export interface DurationStats {
   count: number;
 }
 
+/** One SLA target over a range: of the tickets whose outcome is known, how many were on time. */
+export interface TargetMet {
+  met: number;
+  counted: number;
+  /** 0..1; null when nothing was counted. */
+  rate: number | null;
+}
+
 /** GET /api/v1/analytics/summary (supervisor+). */
 export interface Analytics {
   from: Timestamp;
   to: Timestamp;
+  tickets?: number;
+  sla?: { first_response: TargetMet; resolution: TargetMet };
   tickets_by_status?: Partial<Record<TicketStatus, number>>;
   tickets_by_priority?: Partial<Record<Priority, number>>;
   first_response_seconds?: DurationStats;

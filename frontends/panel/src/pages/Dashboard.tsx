@@ -3,12 +3,13 @@
 // once every few seconds), never on a fixed polling timer.
 
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { Analytics, EventEnvelope } from '../api/types';
+import type { Analytics, EventEnvelope, StaffUser } from '../api/types';
 import { BarList, ColumnChart } from '../components/charts';
 import { ErrorNotice, PageHeader, useNow } from '../components/common';
 import { useDesk, useLiveEvents } from '../desk';
 import { Link } from '../router';
 import { countQueue, formatDuration, humanize } from '../state/tickets';
+import { agentLoad } from '../state/analytics';
 
 /** Fewest milliseconds between two analytics refetches, however many events arrive: a burst of
  * escalations should cost the server one query, not one per event. */
@@ -23,6 +24,7 @@ export function DashboardPage() {
   const [analyticsError, setAnalyticsError] = useState<unknown>(null);
   const [botNow, setBotNow] = useState<{ count: number; more: boolean } | null>(null);
   const [botError, setBotError] = useState<unknown>(null);
+  const [agents, setAgents] = useState<StaffUser[] | null>(null);
   const lastFetch = useRef(0);
   const pending = useRef<number | null>(null);
 
@@ -36,6 +38,11 @@ export function DashboardPage() {
           setAnalyticsError(null);
         },
         (e) => setAnalyticsError(e),
+      ),
+      // Each agent's load against capacity; a failure only hides the card (the counters still stand).
+      desk.api.listUsers({ role: 'agent', active: true }).then(
+        (page) => setAgents(page.items),
+        () => setAgents(null),
       ),
       desk.api.listConversations({ status: 'open', owner: 'bot' }).then(
         (page) => {
@@ -65,7 +72,13 @@ export function DashboardPage() {
 
   useLiveEvents(
     (event: EventEnvelope) => {
-      if (event.type.startsWith('ticket.') || event.type.startsWith('conversation.') || event.type === 'message.classified') scheduleFetch();
+      if (
+        event.type.startsWith('ticket.') ||
+        event.type.startsWith('conversation.') ||
+        event.type.startsWith('staff.') ||
+        event.type === 'message.classified'
+      )
+        scheduleFetch();
     },
     () => scheduleFetch(),
   );
@@ -75,6 +88,11 @@ export function DashboardPage() {
   return (
     <section className="page" aria-labelledby="page-title">
       <PageHeader title="Dashboard">
+        {supervisor && (
+          <Link to="/analytics" className="button">
+            Analytics
+          </Link>
+        )}
         <Link to="/queue" className="button">
           Open the queue
         </Link>
@@ -134,6 +152,28 @@ export function DashboardPage() {
                   median · p90 {fr?.p90 != null ? formatDuration(fr.p90 * 1000) : '—'} · {fr?.count ?? 0} tickets
                 </p>
               </article>
+              {agents && (
+                <article className="card">
+                  <h2>Agents' load</h2>
+                  <p className="muted">Active tickets against capacity; automatic assignment never goes beyond it.</p>
+                  <ul className="barlist" aria-label="Agents' load">
+                    {agents.map((a) => {
+                      const load = agentLoad(a);
+                      return (
+                        <li key={a.id} title={load?.title}>
+                          <span className="barlist-label">
+                            {a.display_name} · {a.availability ?? '—'}
+                          </span>
+                          <span className="barlist-track" aria-hidden="true">
+                            <span className="barlist-bar" style={{ width: `${(load?.share ?? 0) * 100}%`, background: load?.full ? 'var(--bad)' : undefined }} />
+                          </span>
+                          <span className="barlist-value">{load?.text ?? a.open_tickets ?? '—'}</span>
+                        </li>
+                      );
+                    })}
+                  </ul>
+                </article>
+              )}
               <article className="card">
                 <h2>Customer satisfaction</h2>
                 <p className="big-number">{analytics.csat?.average != null ? `${analytics.csat.average.toFixed(1)} / 5` : '—'}</p>

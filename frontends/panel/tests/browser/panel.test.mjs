@@ -73,7 +73,7 @@ test('an agent signs in with the keyboard and sees the desk without admin pages'
   agentPage = await signIn('agent@joxai.local');
   const nav = agentPage.getByRole('navigation', { name: 'Main' });
   await nav.getByRole('link', { name: 'Queue' }).waitFor();
-  for (const hidden of ['Users', 'Dead letters', 'Canned responses', 'Knowledge base', 'Conversations', 'Customers']) {
+  for (const hidden of ['Users', 'Dead letters', 'Canned responses', 'Knowledge base', 'Conversations', 'Customers', 'Analytics']) {
     assert.equal(await nav.getByRole('link', { name: hidden }).count(), 0, `an agent sees "${hidden}" in the navigation`);
   }
   assert.match(await agentPage.locator('.whoami').innerText(), /agent/i);
@@ -178,10 +178,33 @@ test('the dashboard shows live counters, and charts to a supervisor', async () =
   await supervisor.context().close();
 });
 
+test('a supervisor reads analytics over a chosen range, and the page survives a reload', async () => {
+  const supervisor = await signIn('supervisor@joxai.local');
+  await supervisor.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Analytics' }).click();
+  await supervisor.getByRole('heading', { name: 'Analytics', exact: true }).waitFor();
+  const figures = supervisor.getByRole('list', { name: 'Key figures' });
+  await figures.waitFor();
+  for (const label of ['First response (median)', 'Resolution (median)', 'First response SLA met', 'Customer satisfaction']) {
+    assert.equal(await figures.getByText(label, { exact: true }).count(), 1, `${label} is shown`);
+  }
+  await supervisor.getByRole('button', { name: 'Last 30 days' }).click();
+  await eventually(async () => (await supervisor.getByRole('button', { name: 'Last 30 days', pressed: true }).count()) === 1, { what: 'the 30-day preset' });
+  await supervisor.getByRole('heading', { name: 'Volume per day' }).waitFor();
+  await supervisor.getByRole('button', { name: 'Last 90 days' }).click();
+  await supervisor.getByRole('heading', { name: 'Volume per week' }).waitFor();
+  await shot(supervisor, 'analytics-supervisor-1280.png');
+  await supervisor.reload();
+  await supervisor.getByRole('heading', { name: 'Analytics', exact: true }).waitFor();
+  assert.match(supervisor.url(), /\/panel\/analytics$/);
+  assert.deepEqual(supervisor.errors, []);
+  await supervisor.context().close();
+});
+
 test('every screen renders for an admin, showing API errors in words rather than failing', async () => {
   const admin = await signIn('admin@joxai.local');
   const screens = [
     ['queue', 'Queue'],
+    ['analytics', 'Analytics'],
     [`tickets/${ticketId}`, null],
     ['conversations', 'Conversations'],
     ['customers', 'Customers'],

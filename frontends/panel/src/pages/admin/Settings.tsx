@@ -22,7 +22,7 @@ interface SlaTarget {
 }
 export interface BankSettings {
   profile: { name: string; primary_colour: string; accent_colour: string; logo_url: string | null; texts: Record<string, LocalTexts> };
-  hours: { utc_offset: string; weekly: Record<string, OpeningHours>; holidays: string[] };
+  hours: { utc_offset: string; time_zone?: string; weekly: Record<string, OpeningHours>; holidays: string[] };
   sla: Record<string, SlaTarget>;
   assignment: { auto_assign: boolean; default_capacity: number };
   escalation: { low_confidence_threshold: number; intent_routes: Record<string, string> };
@@ -141,6 +141,14 @@ export function SettingsPage() {
             <legend>Business hours</legend>
             <label>
               Offset from UTC <input value={draft.hours.utc_offset} placeholder="+01:00" onChange={(e) => edit((d) => void (d.hours.utc_offset = e.target.value))} />
+            </label>
+            <label>
+              Time zone (replaces the offset, follows summer time)
+              <input
+                value={draft.hours.time_zone ?? ''}
+                placeholder="Europe/Madrid"
+                onChange={(e) => edit((d) => void (d.hours.time_zone = e.target.value.trim() === '' ? undefined : e.target.value.trim()))}
+              />
             </label>
             <table>
               <tbody>

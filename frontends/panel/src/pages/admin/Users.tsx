@@ -4,6 +4,7 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { ROLES, type StaffRole, type StaffUser } from '../../api/types';
 import { ErrorNotice, Loading, PageHeader, useAction } from '../../components/common';
 import { useDesk } from '../../desk';
+import { agentLoad } from '../../state/analytics';
 
 /** The API's rule for passwords (docs/api.md), checked here too so the form can say so at once. */
 const MIN_PASSWORD = 12;
@@ -76,7 +77,7 @@ export function UsersPage() {
                 <th scope="col">Role</th>
                 <th scope="col">Capacity</th>
                 <th scope="col">Availability</th>
-                <th scope="col">Open tickets</th>
+                <th scope="col">Load / capacity</th>
                 <th scope="col">Status</th>
                 <th scope="col">
                   <span className="visually-hidden">Actions</span>
@@ -110,6 +111,7 @@ export function UsersPage() {
                       max={50}
                       className="input-narrow"
                       defaultValue={u.capacity ?? ''}
+                      placeholder={u.effective_capacity != null ? `${u.effective_capacity} (default)` : undefined}
                       onBlur={(e) => {
                         const capacity = Number(e.target.value);
                         if (e.target.value !== '' && capacity !== u.capacity) void update(u, { capacity }, `${u.display_name} can hold ${capacity} tickets.`);
@@ -117,7 +119,9 @@ export function UsersPage() {
                     />
                   </td>
                   <td>{u.availability ?? '—'}</td>
-                  <td>{u.open_tickets ?? '—'}</td>
+                  <td>
+                    <LoadMeter user={u} />
+                  </td>
                   <td>{u.active === false ? 'Deactivated' : 'Active'}</td>
                   <td className="nowrap">
                     {u.id !== desk.user.id && (
@@ -147,7 +151,7 @@ export function UsersPage() {
 function CreateUser({ onCreated }: { onCreated: (user: StaffUser) => void }) {
   const desk = useDesk();
   const [open, setOpen] = useState(false);
-  const [form, setForm] = useState({ email: '', display_name: '', role: 'agent' as StaffRole, password: '', capacity: '5' });
+  const [form, setForm] = useState({ email: '', display_name: '', role: 'agent' as StaffRole, password: '', capacity: '' });
   const action = useAction();
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -160,7 +164,7 @@ function CreateUser({ onCreated }: { onCreated: (user: StaffUser) => void }) {
     );
     if (user) {
       onCreated(user);
-      setForm({ email: '', display_name: '', role: 'agent', password: '', capacity: '5' });
+      setForm({ email: '', display_name: '', role: 'agent', password: '', capacity: '' });
       setOpen(false);
     }
   };
@@ -195,7 +199,7 @@ function CreateUser({ onCreated }: { onCreated: (user: StaffUser) => void }) {
       </label>
       <label>
         Capacity (open tickets)
-        <input type="number" min={0} max={50} value={form.capacity} onChange={(e) => setForm({ ...form, capacity: e.target.value })} />
+        <input type="number" min={0} max={50} value={form.capacity} placeholder="the bank's default" onChange={(e) => setForm({ ...form, capacity: e.target.value })} />
       </label>
       <label>
         First password
@@ -211,5 +215,16 @@ function CreateUser({ onCreated }: { onCreated: (user: StaffUser) => void }) {
         </button>
       </div>
     </form>
+  );
+}
+
+/** Active tickets against what automatic assignment may give the person ("3 / 5"), full in red. */
+export function LoadMeter({ user }: { user: StaffUser }) {
+  const load = agentLoad(user);
+  if (!load) return <>{user.open_tickets ?? '—'}</>;
+  return (
+    <span className={load.full ? 'sla sla-breached' : 'sla sla-ok'} title={load.title}>
+      {load.text}
+    </span>
   );
 }
