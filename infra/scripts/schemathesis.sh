@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `infra/scripts/schemathesis.sh [MAX_EXAMPLES]` — issue 8, item 11: property-based API testing of a
+# `infra/scripts/schemathesis.sh [MAX_EXAMPLES]`: property-based API testing of a
 # running instance from its own OpenAPI document. Installs schemathesis (PyPI) into
 # ~/.cache/joxai/st-venv if missing, starts a throw-away instance with serve-for-tests.sh, signs in as
 # the demo admin, and runs every operation with the checks `not_a_server_error` (no 5xx) and

@@ -61,7 +61,7 @@ drop_test_databases
 for extra in infra/scripts/check-infra.sh frontends/test.sh; do
   if [ -x "$extra" ]; then log "$extra"; "$extra"; fi
 done
-# Every parser of untrusted input under libFuzzer for a bounded time (issue 8, item 12); longer runs:
+# Every parser of untrusted input under libFuzzer for a bounded time; longer runs:
 # `bash infra/scripts/fuzz.sh 300`. JOXAI_FUZZ_SECONDS=0 skips it.
 if [ "${JOXAI_FUZZ_SECONDS:-10}" != 0 ]; then
   log "fuzzing (${JOXAI_FUZZ_SECONDS:-10} s per target)"
