@@ -87,7 +87,9 @@ impl Bus {
                     }
                 }
             })
-            .connect(config.nats_url.as_str())
+            // A comma-separated list names several servers of a cluster: the client starts on any
+            // of them that answers, and learns the others from the cluster itself.
+            .connect(config.nats_servers())
             .await
             .map_err(|e| {
                 BusError::Unavailable(format!("connecting to {}: {e}", config.nats_url))
