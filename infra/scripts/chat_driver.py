@@ -9,7 +9,7 @@ socket was subscribed are not promised to it), retries a 503 or a refused connec
 client message id (on the next ingress), and when its socket drops it reconnects to the next notifier
 and sends `resume` after the last sequence it saw. Stdlib only (a minimal RFC 6455 client).
 
-It stops posting after --seconds, keeps reading until the file OUT.stop appears, then until no push
+It stops posting after --seconds or when the file OUT.halt appears, keeps reading until the file OUT.stop appears, then until no push
 has arrived for 3 s, and writes OUT: the accepted messages, how many times each message id was
 pushed, the order the bot's answers arrived in, and the counts of retries, reconnects and resyncs.
 The checks that read it are in chat_check.py.
@@ -236,7 +236,9 @@ def customer(i):
 threads = [threading.Thread(target=customer, args=(i,)) for i in range(args.customers)]
 for t in threads:
     t.start()
-time.sleep(args.seconds)
+ends = time.monotonic() + args.seconds
+while time.monotonic() < ends and not os.path.exists(args.out + ".halt"):
+    time.sleep(0.2)
 stop_posting.set()
 for t in threads:
     t.join()
