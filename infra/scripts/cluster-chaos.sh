@@ -46,8 +46,8 @@ RUN="$JOXAI_CACHE/cluster-chaos"
 DRIVER_PID=""; SAMPLER_PID=""
 cleanup() {
   trap - EXIT INT TERM
-  [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null
-  [ -n "$DRIVER_PID" ] && kill "$DRIVER_PID" 2>/dev/null
+  if [ -n "$SAMPLER_PID" ]; then kill "$SAMPLER_PID" 2>/dev/null || true; fi
+  if [ -n "$DRIVER_PID" ]; then kill "$DRIVER_PID" 2>/dev/null || true; fi
   cluster_stop_all
   if [ "${JOXAI_CHAOS_KEEP:-0}" != 1 ]; then
     psql_admin -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
@@ -141,6 +141,30 @@ restart_nats() { # node signal down_seconds
 pick() { local a=("$@"); echo "${a[$(( RANDOM % ${#a[@]} ))]}"; }
 
 sleep 15  # traffic first, so every fault lands on a busy system
+
+# CPU per chat turn by role over a quiet minute-part of steady load (the capacity model in
+# docs/deployment.md): CPU time from /proc of every process of a role, divided by the customer
+# messages stored meanwhile. Postgres is every postgres process on the machine, so anything else
+# using it at the same time counts too.
+cpu_ticks() { local pid sum=0 t; for pid in "$@"; do t="$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)"; sum=$((sum + t)); done; echo "$sum"; }
+role_pids() { local f; for f in "$RUN"/pids/"$1"*; do [ -e "$f" ] && cat "$f"; done; }
+turns() { psql -h 127.0.0.1 -U postgres -d "$DB" -qtA -c "SELECT count(*) FROM messages WHERE sender = 'customer'"; }
+CPU_ROLES=(ingress notifier ticket escalation ai nats)
+declare -A cpu_before
+for r in "${CPU_ROLES[@]}"; do mapfile -t pids < <(role_pids "$r"); cpu_before[$r]="$(cpu_ticks "${pids[@]}")"; done
+mapfile -t pg_pids < <(pgrep -x postgres || true)
+pg_before="$(cpu_ticks "${pg_pids[@]}")"; turns_before="$(turns)"
+sleep "${JOXAI_CHAOS_MEASURE_SECONDS:-$([ "$MODE" = short ] && echo 10 || echo 30)}"
+turns_during=$(( $(turns) - turns_before ))
+mapfile -t pg_pids < <(pgrep -x postgres || true)
+CPU_PER_TURN="turns $turns_during; ms of CPU per turn:"
+hz="$(getconf CLK_TCK)"
+for r in "${CPU_ROLES[@]}"; do
+  mapfile -t pids < <(role_pids "$r")
+  CPU_PER_TURN+=" $r $(awk -v a="${cpu_before[$r]}" -v b="$(cpu_ticks "${pids[@]}")" -v n="$turns_during" -v hz="$hz" 'BEGIN { printf "%.1f", n ? (b - a) * 1000 / hz / n : 0 }'),"
+done
+CPU_PER_TURN+=" postgres $(awk -v a="$pg_before" -v b="$(cpu_ticks "${pg_pids[@]}")" -v n="$turns_during" -v hz="$hz" 'BEGIN { printf "%.1f", n ? (b - a) * 1000 / hz / n : 0 }')"
+log "steady load: $CPU_PER_TURN"
 if [ "$MODE" = short ]; then DOWN=3; PAUSE=8; else DOWN=8; PAUSE=15; fi
 
 fault "SIGKILL nats-2, ${DOWN}s down, start it again"
@@ -179,7 +203,7 @@ fi
 touch "$RUN/driver.json.stop"
 wait "$DRIVER_PID" || { log "the driver failed (see $RUN/logs/driver.log)"; FAILED=1; }
 DRIVER_PID=""
-kill "$SAMPLER_PID" 2>/dev/null; SAMPLER_PID=""
+kill "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=""
 
 # The lag the workers reported: the highest pending (and unacknowledged) count per kind.
 LAG="$(awk -F, 'NR > 1 { if ($4 > p[$3]) { p[$3] = $4; pt[$3] = $1 } if ($5 > a[$3]) a[$3] = $5 }
@@ -193,6 +217,6 @@ python3 "$JOXAI_ROOT/infra/scripts/chat_check.py" --db "$DB" --driver "$RUN/driv
   --figure "kills (SIGKILL)=$KILLS" --figure "restarts=$RESTARTS" --figure "pauses (SIGSTOP)=$PAUSES" \
   --figure "max consumer lag=$MAX_LAG   ($LAG)" \
   --figure "longest settle after a fault=${MAX_SETTLE}s (bound ${DRAIN_BOUND}s)" \
-  --figure "drained after load (s)=$drained" || status=1
+  --figure "drained after load (s)=$drained" --figure "steady load=$CPU_PER_TURN" || status=1
 [ "$FAILED" = 0 ] || { log "a fault did not settle or a process did not come back (see above)"; status=1; }
 exit "$status"

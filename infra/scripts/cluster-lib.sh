@@ -22,7 +22,8 @@ nats_monitor_ports() { local n; for n in "${CLUSTER_NODES[@]}"; do nats_monitor_
 cluster_http_port() { # name
   local kind="${1%-*}" n="${1##*-}" offset
   case "$kind" in
-    ingress) offset=10 ;; notifier) offset=20 ;; ticket) offset=30 ;; escalation) offset=40 ;; ai) offset=50 ;;
+    # Offsets that keep clear of 5432 (Postgres) with the default base.
+    ingress) offset=10 ;; notifier) offset=20 ;; ticket) offset=40 ;; escalation) offset=50 ;; ai) offset=60 ;;
     *) die "unknown process $1" ;;
   esac
   echo $(( CLUSTER_HTTP_BASE + offset + n - 1 ))
@@ -152,7 +153,7 @@ cluster_stop_all() {
   for f in "$CLUSTER_DIR"/pids/*; do
     [ -e "$f" ] || continue
     name="$(basename "$f")"
-    case "$name" in nats-*) ;; *) kill -CONT "$(cat "$f")" 2>/dev/null; kill -TERM "$(cat "$f")" 2>/dev/null || true ;; esac
+    case "$name" in nats-*) ;; *) kill -CONT "$(cat "$f")" 2>/dev/null || true; kill -TERM "$(cat "$f")" 2>/dev/null || true ;; esac
   done
   sleep 2
   for f in "$CLUSTER_DIR"/pids/*; do

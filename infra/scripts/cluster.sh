@@ -13,8 +13,8 @@
 #
 # Environment: JOXAI_CLUSTER_BIN (a prebuilt joxai; default: build release), JOXAI_CLUSTER_NATS_PORT
 # (4401: client ports 4401-4403, monitoring 4411-4413, routes 4421-4423), JOXAI_CLUSTER_HTTP_PORT
-# (5401: ingresses 5411-5412, notifiers 5421-5422, ticket workers 5431-5432, escalation 5441-5442,
-# AI 5451-5452), JOXAI_CLUSTER_KEEP=1 (keep the database). State: $JOXAI_CACHE/cluster.
+# (5401: ingresses 5411-5412, notifiers 5421-5422, ticket workers 5441-5442, escalation 5451-5452,
+# AI 5461-5462), JOXAI_CLUSTER_KEEP=1 (keep the database). State: $JOXAI_CACHE/cluster.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/cluster-lib.sh"
 cd "$JOXAI_ROOT"
