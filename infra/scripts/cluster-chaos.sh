@@ -91,6 +91,9 @@ sample_lag() {
         /^joxai_consumer_ack_pending_messages\{/ { match($0, /worker="[a-z]+"/); w = substr($0, RSTART + 8, RLENGTH - 9); ack[w] = $NF }
         END { for (w in pending) printf "%s,%s,%s,%s,%s\n", t, p, w, pending[w], ack[w] }' >>"$RUN/lag.csv" || true
     done
+    # The broker's own count (every second; the workers refresh their gauges every 5 s).
+    read -r pending ack < <(consumer_backlog "${MONITORS[@]}")
+    [ "$pending" = -1 ] || echo "$(( SECONDS - start )),broker,all,$pending,$ack" >>"$RUN/lag.csv"
     sleep 1
   done
 }
@@ -188,9 +191,13 @@ fault "rolling restart: ${ROLLING[*]}, then nats ${NODES[*]}"
 for name in "${ROLLING[@]}"; do restart_role "$name" TERM; sleep 1; done
 for n in "${NODES[@]}"; do restart_nats "$n" TERM 0; done
 settle "the rolling restart"
-fault "scale the AI responders 2 → 4 → 2"
-cluster_start "$BIN" ai-3; cluster_start "$BIN" ai-4
-cluster_wait_ready ai-3 60 && cluster_wait_ready ai-4 60 || { log "  ai-3/ai-4 did not start"; FAILED=1; }
+# A backlog to scale against: both AI responders away for a while (the lag rises), then four of
+# them (it falls), then back to two.
+fault "no AI responder for ${DOWN}s, then scale the AI responders 0 → 4 → 2"
+cluster_stop ai-1 TERM; cluster_stop ai-2 TERM
+sleep "$DOWN"
+for name in ai-1 ai-2 ai-3 ai-4; do cluster_start "$BIN" "$name"; RESTARTS=$((RESTARTS + 1)); done
+for name in ai-1 ai-2 ai-3 ai-4; do cluster_wait_ready "$name" 60 || { log "  $name did not start"; FAILED=1; }; done
 sleep 15
 cluster_stop ai-3 TERM; cluster_stop ai-4 TERM
 settle "scaling"
@@ -206,16 +213,18 @@ DRIVER_PID=""
 kill "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=""
 
 # The lag the workers reported: the highest pending (and unacknowledged) count per kind.
-LAG="$(awk -F, 'NR > 1 { if ($4 > p[$3]) { p[$3] = $4; pt[$3] = $1 } if ($5 > a[$3]) a[$3] = $5 }
-  END { for (w in p) printf "%s %s (at %ss, ack pending max %s); ", w, p[w], pt[w], a[w] }' "$RUN/lag.csv")"
-MAX_LAG="$(awk -F, 'NR > 1 && $4 > m { m = $4 } END { print m + 0 }' "$RUN/lag.csv")"
+LAG="$(awk -F, 'NR > 1 { seen[$3] = 1; if ($4 + 0 > p[$3] + 0) { p[$3] = $4; pt[$3] = $1 } if ($5 + 0 > a[$3] + 0) a[$3] = $5 }
+  END { for (w in seen) printf "%s: pending max %d at %ds, unacknowledged max %d; ", w, p[w], pt[w], a[w] }' "$RUN/lag.csv")"
+MAX_LAG="$(awk -F, 'NR > 1 && $2 != "broker" && $4 + 0 > m { m = $4 + 0 } END { print m + 0 }' "$RUN/lag.csv")"
+BROKER_LAG="$(awk -F, '$2 == "broker" { if ($4 + 0 > p) { p = $4 + 0; pt = $1 } if ($4 + $5 > b) b = $4 + $5 } END { printf "pending max %d at %ds, pending + unacknowledged max %d", p, pt, b }' "$RUN/lag.csv")"
 cat "$RUN/faults.txt" >&2
 status=0
 python3 "$JOXAI_ROOT/infra/scripts/chat_check.py" --db "$DB" --driver "$RUN/driver.json" --json "$RUN/figures.json" \
   --title "cluster-chaos figures ($MODE)" \
   --figure "NATS nodes / JoxAI processes=3 / ${#CLUSTER_PROCESSES[@]} (+2 while scaled)" \
   --figure "kills (SIGKILL)=$KILLS" --figure "restarts=$RESTARTS" --figure "pauses (SIGSTOP)=$PAUSES" \
-  --figure "max consumer lag=$MAX_LAG   ($LAG)" \
+  --figure "max consumer lag (workers)=$MAX_LAG   ($LAG)" \
+  --figure "consumer lag (broker)=$BROKER_LAG" \
   --figure "longest settle after a fault=${MAX_SETTLE}s (bound ${DRAIN_BOUND}s)" \
   --figure "drained after load (s)=$drained" --figure "steady load=$CPU_PER_TURN" || status=1
 [ "$FAILED" = 0 ] || { log "a fault did not settle or a process did not come back (see above)"; status=1; }

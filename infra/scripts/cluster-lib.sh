@@ -56,6 +56,7 @@ cluster_start_nats() { # node
     -p "$(nats_client_port "$n")" -m "$(nats_monitor_port "$n")" -sd "$CLUSTER_DIR/nats-$n" \
     -l "$CLUSTER_DIR/logs/nats-$n.log" </dev/null >/dev/null 2>&1 &
   echo $! >"$CLUSTER_DIR/pids/nats-$n"
+  disown $!  # killed on purpose by the scenarios: no "Killed" notice from the shell
   wait_port 127.0.0.1 "$(nats_client_port "$n")" 15 || die "nats node $n did not start; see $CLUSTER_DIR/logs/nats-$n.log"
 }
 
@@ -122,6 +123,7 @@ cluster_start() { # bin name
     exec setsid "$bin" "${args[@]}" </dev/null >>"$CLUSTER_DIR/logs/$name.log" 2>&1
   ) &
   echo $! >"$CLUSTER_DIR/pids/$name"
+  disown $!
 }
 
 # Wait until NAME answers /readyz (Postgres and NATS reachable).

@@ -19,6 +19,9 @@ const SOCKET_BUFFER: usize = 1024;
 /// Most events one resume replays; a client further behind is told to refetch instead.
 pub const MAX_REPLAY: usize = 2000;
 
+/// How often the fan-out checks that its consumer still delivers while the stream grows.
+const STALL_CHECK: Duration = Duration::from_secs(5);
+
 /// Longest wait for the next event of a replay the broker said is there. A stream whose leader is
 /// being elected again (a node of the cluster stopped) answers within a few seconds.
 const REPLAY_PATIENCE: Duration = Duration::from_secs(10);
@@ -184,9 +187,37 @@ impl Hub {
                 }
             };
             tracing::info!(stream = %stream_name, "notifier reading events");
+            let mut stall_check = tokio::time::interval(STALL_CHECK);
+            stall_check.tick().await;
+            let mut seen_at_last_check = self.last_seq();
             loop {
                 let next = tokio::select! {
                     _ = self.shutdown.cancelled() => return,
+                    // The ordered consumer can stop delivering without an error: seen on a 3-node
+                    // cluster when the node holding it was restarted while our own connection
+                    // (to another node) stayed up — after a first missed heartbeat the client
+                    // library waits without anything left to wake it. Every socket of this process
+                    // then silently missed every event. So: when nothing arrived since the last
+                    // check while the stream has moved on, start again after the last event pushed.
+                    _ = stall_check.tick() => {
+                        let seen = self.last_seq();
+                        if seen != seen_at_last_check {
+                            seen_at_last_check = seen;
+                            continue;
+                        }
+                        let newest = async {
+                            let mut stream = self.platform.bus.jetstream().get_stream(&stream_name).await.ok()?;
+                            Some(stream.info().await.ok()?.state.last_sequence)
+                        }
+                        .await;
+                        match newest {
+                            Some(newest) if newest > seen => {
+                                tracing::warn!(last_pushed = seen, newest, "no events for a while although the stream has new ones: reading again from the last one pushed");
+                                break;
+                            }
+                            _ => continue,
+                        }
+                    }
                     // Reconnected: a restarted broker has forgotten our consumer. Start a new one
                     // after the last event we pushed, now, rather than after missed heartbeats.
                     Ok(()) = connections.changed() => {
@@ -279,7 +310,11 @@ impl Hub {
                 Ok(Some(Ok(message))) => message,
                 // Timed out, or the stream broke off: what was read is not all there is.
                 _ => {
-                    tracing::warn!(after, read = out.len(), "resume could not read the stream to the end: asking the client to refetch");
+                    tracing::warn!(
+                        after,
+                        read = out.len(),
+                        "resume could not read the stream to the end: asking the client to refetch"
+                    );
                     return None;
                 }
             };

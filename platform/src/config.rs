@@ -393,7 +393,10 @@ impl Config {
         self.nats_tls_required
             || self.nats_tls_ca.is_some()
             || self.nats_tls_cert.is_some()
-            || self.nats_servers().iter().any(|url| url.starts_with("tls://"))
+            || self
+                .nats_servers()
+                .iter()
+                .any(|url| url.starts_with("tls://"))
     }
 
     /// The servers of `nats_url`: one URL, or several separated by commas (the members of a
