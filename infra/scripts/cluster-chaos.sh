@@ -213,7 +213,7 @@ DRIVER_PID=""
 kill "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=""
 
 # The lag the workers reported: the highest pending (and unacknowledged) count per kind.
-LAG="$(awk -F, 'NR > 1 { seen[$3] = 1; if ($4 + 0 > p[$3] + 0) { p[$3] = $4; pt[$3] = $1 } if ($5 + 0 > a[$3] + 0) a[$3] = $5 }
+LAG="$(awk -F, 'NR > 1 && $2 != "broker" { seen[$3] = 1; if ($4 + 0 > p[$3] + 0) { p[$3] = $4; pt[$3] = $1 } if ($5 + 0 > a[$3] + 0) a[$3] = $5 }
   END { for (w in seen) printf "%s: pending max %d at %ds, unacknowledged max %d; ", w, p[w], pt[w], a[w] }' "$RUN/lag.csv")"
 MAX_LAG="$(awk -F, 'NR > 1 && $2 != "broker" && $4 + 0 > m { m = $4 + 0 } END { print m + 0 }' "$RUN/lag.csv")"
 BROKER_LAG="$(awk -F, '$2 == "broker" { if ($4 + 0 > p) { p = $4 + 0; pt = $1 } if ($4 + $5 > b) b = $4 + $5 } END { printf "pending max %d at %ds, pending + unacknowledged max %d", p, pt, b }' "$RUN/lag.csv")"
