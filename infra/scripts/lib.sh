@@ -117,3 +117,57 @@ ensure_database() { # name
 }
 
 random_secret() { python3 -c 'import secrets; print(secrets.token_hex(32))'; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# The worker consumers' backlog as the broker sees it, read from the stream leaders through the
+# monitoring ports: prints "PENDING ACK_PENDING" summed over JOXAI_DRAIN_CONSUMERS (default: the
+# ticket, escalation and AI consumers), or "-1 -1" when a consumer's leader does not answer (a node
+# stopped, an election under way).
+consumer_backlog() { # monitor_port...
+  python3 - "${JOXAI_DRAIN_CONSUMERS:-ticket-worker escalation-classifier ai-responder}" "$@" <<'PY'
+import json, sys, urllib.request
+wanted, found = set(sys.argv[1].split()), {}
+for port in sys.argv[2:]:
+    try:
+        url = f"http://127.0.0.1:{port}/jsz?accounts=true&consumers=true&leader-only=true"
+        data = json.load(urllib.request.urlopen(url, timeout=2))
+    except Exception:
+        continue
+    for account in data.get("account_details") or []:
+        for stream in account.get("stream_detail") or []:
+            for c in stream.get("consumer_detail") or []:
+                if c["name"] in wanted:
+                    found[c["name"]] = (c["num_pending"], c["num_ack_pending"])
+if set(found) != wanted:
+    print("-1 -1")
+else:
+    print(sum(p for p, _ in found.values()), sum(a for _, a in found.values()))
+PY
+}
+
+# Wait (at most SECONDS) until the run has drained: the worker consumers hold nothing pending or
+# unacknowledged on the broker, and Postgres' ledger (customer messages, unanswered ones) has
+# stopped changing with none unanswered. Both, because a message can be committed in Postgres and
+# its event still unpublished (a worker killed between its commit and its publish is redelivered
+# after ack_wait): the pushes trail the database, so "answered in Postgres" alone ends a run too
+# early. Prints the seconds it took; returns 1 on timeout.
+wait_for_drain() { # db seconds monitor_port...
+  local db="$1" limit="$2" start=$SECONDS previous="" now backlog
+  shift 2
+  local ledger="WITH c AS (SELECT m.id,
+      EXISTS (SELECT 1 FROM messages b WHERE b.sender = 'bot' AND b.in_reply_to = m.id) AS replied,
+      EXISTS (SELECT 1 FROM tickets t WHERE t.conversation_id = m.conversation_id) AS escalated
+    FROM messages m WHERE m.sender = 'customer')
+    SELECT count(*), count(*) FILTER (WHERE NOT replied AND NOT escalated) FROM c"
+  while (( SECONDS - start < limit )); do
+    now="$(psql -h 127.0.0.1 -U postgres -d "$db" -qtA -c "$ledger" 2>/dev/null || true)"
+    backlog="$(consumer_backlog "$@")"
+    if [ "$backlog" = "0 0" ] && [ -n "$now" ] && [ "${now#*|}" = 0 ] && [ "$now" = "$previous" ]; then
+      echo $(( SECONDS - start )); return 0
+    fi
+    previous="$now"
+    sleep 2
+  done
+  echo $(( SECONDS - start )); return 1
+}

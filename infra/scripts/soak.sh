@@ -8,9 +8,11 @@
 # while a driver (16 simulated customers, each with a WebSocket to the notifier) posts chat messages.
 # A killer SIGKILLs a random worker every SECONDS/KILLS seconds on average (jittered, so kills land
 # anywhere: mid-handler, between the database commit and the ack, during start-up) and starts it again.
-# At the end, once the backlog has drained, it checks in Postgres and on the sockets that every
-# accepted customer message is stored once and has exactly one bot reply or one escalation, that every
-# reply was pushed exactly once, and prints the figures. Exit status 1 on any loss or duplicate.
+# At the end, once the backlog has drained (nothing pending on the broker, Postgres' ledger still),
+# it checks in Postgres and on the sockets that every accepted customer message is stored once and has
+# exactly one bot reply or one escalation, that every message was pushed exactly once and the answers in
+# question order, and prints the figures (infra/scripts/chat_check.py). Exit status 1 on any loss or
+# duplicate. The customers are infra/scripts/chat_driver.py, shared with `make cluster-chaos`.
 #
 # Environment: JOXAI_SOAK_BIN (a prebuilt joxai binary; default: build release), JOXAI_SOAK_KEEP=1
 # (keep the database and logs), JOXAI_SOAK_CUSTOMERS (default 16).
@@ -26,7 +28,6 @@ if [ -z "${JOXAI_SOAK_BIN:-}" ]; then
   JOXAI_SOAK_BIN="$CARGO_TARGET_DIR/release/joxai"
 fi
 ensure_postgres
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 RUN="$(mktemp -d "${TMPDIR:-/tmp}/joxai-soak.XXXXXX")"
 PIDS=()
@@ -45,11 +46,12 @@ cleanup() {
 trap cleanup EXIT
 
 NATS_PORT="$(free_port)"
+NATS_MONITOR_PORT="$(free_port)"
 # The configuration every dev server runs (TLS, one user per role, fsync before every
 # acknowledgement); each role below connects with its own identity, as in a deployment.
 bash "$JOXAI_ROOT/infra/scripts/nats-security.sh" "$RUN/nats-security"
 NATS_SECURITY="$RUN/nats-security"
-"$(nats_server_bin)" -c "$NATS_SECURITY/nats.conf" -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$RUN/nats" -l "$RUN/nats.log" </dev/null >/dev/null 2>&1 &
+"$(nats_server_bin)" -c "$NATS_SECURITY/nats.conf" -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MONITOR_PORT" -js -sd "$RUN/nats" -l "$RUN/nats.log" </dev/null >/dev/null 2>&1 &
 NATS_PID=$!
 wait_port 127.0.0.1 "$NATS_PORT" 10 || die "nats-server did not start"
 psql_admin -c "CREATE DATABASE $DB" >/dev/null
@@ -99,128 +101,8 @@ wait_port 127.0.0.1 "$NOTIFIER_PORT" 30 || die "the notifier did not start"
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$INGRESS_PORT/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
 log "soak: ${DURATION}s, ~${KILLS} worker kills, $CUSTOMERS customers; ingress :$INGRESS_PORT, notifier :$NOTIFIER_PORT, nats :$NATS_PORT, db $DB"
 
-python3 - "$INGRESS_PORT" "$NOTIFIER_PORT" "$DURATION" "$CUSTOMERS" "$RUN/driver.json" <<'PY' &
-# The driver: customers post messages (retrying 503s with the same client id, as the widget does)
-# and hold a WebSocket each; stdlib only (a minimal RFC 6455 client).
-import base64, json, os, random, socket, struct, sys, threading, time, urllib.error, urllib.request
-
-ingress, notifier, duration, customers, out = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-# Questions the bot answers from the knowledge base; the policy sends some to a person anyway
-# (every conversation may end in one escalation), so customers start a new conversation now and then.
-TEXTS = ["what is my balance?", "how long does a transfer take?", "what are your opening hours?",
-         "how do I activate my new card?", "what savings plans do you have?", "what are the fees for international transfers?",
-         "cuánto tarda una transferencia?", "what loans do you offer?"]
-MESSAGES_PER_CONVERSATION = 6
-stop_posting, stop_reading = threading.Event(), threading.Event()
-lock = threading.Lock()
-accepted, pushes, refused, unauthorized = [], {}, [0], [0]
-
-def api(method, path, body=None, token=None):
-    req = urllib.request.Request(f"http://127.0.0.1:{ingress}{path}", method=method,
-                                 data=None if body is None else json.dumps(body).encode())
-    if body is not None: req.add_header("content-type", "application/json")
-    if token: req.add_header("authorization", f"Bearer {token}")
-    with urllib.request.urlopen(req, timeout=15) as r:
-        return r.status, json.loads(r.read() or b"{}")
-
-class Ws:
-    def __init__(self, token):
-        self.s = socket.create_connection(("127.0.0.1", notifier))
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.s.sendall((f"GET /api/v1/ws HTTP/1.1\r\nHost: 127.0.0.1:{notifier}\r\nUpgrade: websocket\r\n"
-                        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
-        buf = b""
-        while b"\r\n\r\n" not in buf: buf += self.s.recv(4096)
-        head, self.buf = buf.split(b"\r\n\r\n", 1)
-        assert b" 101 " in head.split(b"\r\n")[0], head
-        self.send(json.dumps({"type": "auth", "token": token}))
-        self.s.settimeout(0.5)
-    def send(self, text, opcode=0x1):
-        data, mask = text.encode() if isinstance(text, str) else text, os.urandom(4)
-        n = len(data)
-        head = bytes([0x80 | opcode]) + (bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + struct.pack(">H", n))
-        self.s.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
-    def frames(self):
-        """Complete frames in the buffer: (opcode, payload)."""
-        while True:
-            if len(self.buf) < 2: return
-            op, n, at = self.buf[0] & 0x0F, self.buf[1] & 0x7F, 2
-            if n == 126:
-                if len(self.buf) < 4: return
-                n, at = struct.unpack(">H", self.buf[2:4])[0], 4
-            elif n == 127:
-                if len(self.buf) < 10: return
-                n, at = struct.unpack(">Q", self.buf[2:10])[0], 10
-            if len(self.buf) < at + n: return
-            payload, self.buf = self.buf[at:at + n], self.buf[at + n:]
-            yield op, payload
-
-def customer(i):
-    while not stop_posting.is_set():
-        conversation(i)
-
-def conversation(i):
-    try:
-        _, session = api("POST", "/api/v1/chat/sessions", {})
-    except Exception as e:
-        print(f"customer {i}: no session: {e}", file=sys.stderr); time.sleep(1); return
-    conv, token = session["conversation_id"], session["token"]
-    ws = Ws(token)
-    def read():
-        while not stop_reading.is_set():
-            try:
-                chunk = ws.s.recv(65536)
-                if not chunk: break
-                ws.buf += chunk
-            except socket.timeout:
-                continue
-            except OSError:
-                break
-            for op, payload in ws.frames():
-                if op == 0x9: ws.send(payload, 0xA); continue
-                if op != 0x1: continue
-                frame = json.loads(payload)
-                if frame.get("type") == "error" and frame.get("code") == "unauthorized":
-                    with lock: unauthorized[0] += 1
-                if frame.get("type") == "event" and frame["event"]["type"] == "message.created":
-                    mid = frame["event"]["payload"]["message"]["id"]
-                    with lock: pushes[mid] = pushes.get(mid, 0) + 1
-    reader = threading.Thread(target=read, daemon=True); reader.start()
-    n = 0
-    while not stop_posting.is_set() and n < MESSAGES_PER_CONVERSATION:
-        cid = f"m{n}"
-        body = {"client_message_id": cid, "text": random.choice(TEXTS)}
-        for _ in range(200):
-            try:
-                status, _ = api("POST", f"/api/v1/chat/conversations/{conv}/messages", body, token)
-                if status == 202:
-                    with lock: accepted.append([conv, cid])
-                    break
-            except urllib.error.HTTPError as e:
-                if e.code != 503: raise
-            except OSError:
-                pass
-            with lock: refused[0] += 1
-            time.sleep(0.5)
-        n += 1
-        stop_posting.wait(random.uniform(1.0, 3.0))
-    if not stop_posting.is_set():
-        # This conversation is done: keep its socket until the end, so late pushes are still counted.
-        readers.append(reader)
-    else:
-        reader.join()
-
-readers = []
-
-threads = [threading.Thread(target=customer, args=(i,)) for i in range(customers)]
-for t in threads: t.start()
-time.sleep(duration); stop_posting.set()
-# Keep reading while the backlog drains; the shell signals the end by creating out + ".stop".
-while not os.path.exists(out + ".stop"): time.sleep(0.2)
-time.sleep(3); stop_reading.set()
-for t in threads + readers: t.join()
-json.dump({"accepted": accepted, "pushes": pushes, "refused": refused[0], "unauthorized": unauthorized[0]}, open(out, "w"))
-PY
+python3 "$JOXAI_ROOT/infra/scripts/chat_driver.py" --ingress "$INGRESS_PORT" --notifier "$NOTIFIER_PORT" \
+  --seconds "$DURATION" --customers "$CUSTOMERS" --out "$RUN/driver.json" &
 DRIVER_PID=$!
 PIDS+=("$DRIVER_PID")
 
@@ -239,55 +121,11 @@ done
 PIDS+=("${WORKER_PIDS[@]}")
 log "load stopped after $kills kills; waiting for the backlog to drain"
 
-q() { psql -h 127.0.0.1 -U postgres -d "$DB" -qtA -c "$1"; }
-LEDGER="WITH c AS (SELECT m.id, m.conversation_id,
-    (SELECT count(*) FROM messages b WHERE b.sender = 'bot' AND b.in_reply_to = m.id) AS replies,
-    EXISTS (SELECT 1 FROM tickets t WHERE t.conversation_id = m.conversation_id) AS escalated
-  FROM messages m WHERE m.sender = 'customer')
-  SELECT count(*), count(*) FILTER (WHERE replies = 0 AND NOT escalated) FROM c"
-previous=""
-for _ in $(seq 120); do
-  now="$(q "$LEDGER")"
-  [ "${now#*|}" = 0 ] && [ "$now" = "$previous" ] && break
-  previous="$now"
-  sleep 2
-done
+if ! drained="$(wait_for_drain "$DB" 240 "$NATS_MONITOR_PORT")"; then
+  log "the backlog did not drain within ${drained}s (broker backlog: $(consumer_backlog "$NATS_MONITOR_PORT"))"
+fi
 touch "$RUN/driver.json.stop"
 wait "$DRIVER_PID" || die "the driver failed"
 
-q "SELECT m.conversation_id || ' ' || m.client_message_id FROM messages m WHERE sender = 'customer'" >"$RUN/stored.txt"
-q "SELECT id FROM messages WHERE sender = 'bot'" >"$RUN/bot.txt"
-q "SELECT id FROM messages WHERE sender = 'customer'" >"$RUN/customer.txt"
-python3 - "$RUN" "$kills" "$DURATION" "$(q "$LEDGER")" \
-  "$(q "SELECT count(*) FROM messages m WHERE sender = 'customer' AND (SELECT count(*) FROM messages b WHERE b.sender = 'bot' AND b.in_reply_to = m.id) > 1")" \
-  "$(q "SELECT count(*) FROM (SELECT conversation_id FROM tickets GROUP BY conversation_id HAVING count(*) > 1) d")" \
-  "$(q "SELECT count(*) FROM tickets")" \
-  "$(q "SELECT count(*) FROM dead_letters")" <<'PY'
-import json, sys
-run, kills, duration, ledger, doubled, dup_tickets, tickets, dead = sys.argv[1:9]
-stored_total, unanswered = map(int, ledger.split("|"))
-d = json.load(open(f"{run}/driver.json"))
-accepted = {f"{c} {m}" for c, m in d["accepted"]}
-stored = [l for l in open(f"{run}/stored.txt").read().split("\n") if l]
-not_stored = len(accepted - set(stored))
-dup_stored = len(stored) - len(set(stored))
-bot = [l for l in open(f"{run}/bot.txt").read().split("\n") if l]
-cust = [l for l in open(f"{run}/customer.txt").read().split("\n") if l]
-pushes = d["pushes"]
-missing_pushes = sum(1 for m in bot + cust if pushes.get(m, 0) == 0)
-dup_pushes = sum(1 for m in bot + cust if pushes.get(m, 0) > 1)
-losses = not_stored + unanswered + int(dead) + missing_pushes
-duplicates = dup_stored + int(doubled) + int(dup_tickets) + dup_pushes
-print(f"""
-soak figures ({duration} s):
-  worker kills (SIGKILL)      {kills}
-  customer messages accepted  {len(accepted)}   (503s retried: {d['refused']})
-  stored                      {len(stored)}
-  bot replies                 {len(bot)}
-  tickets (escalations)       {tickets}
-  pushes received             {sum(pushes.values())}   (sockets refused by the notifier: {d['unauthorized']})
-  losses                      {losses}   (not stored {not_stored}, unanswered {unanswered}, dead letters {dead}, pushes missing {missing_pushes})
-  duplicates                  {duplicates}   (messages {dup_stored}, replies {doubled}, tickets {dup_tickets}, pushes {dup_pushes})
-""")
-sys.exit(1 if losses or duplicates else 0)
-PY
+python3 "$JOXAI_ROOT/infra/scripts/chat_check.py" --db "$DB" --driver "$RUN/driver.json" \
+  --title "soak figures (${DURATION} s)" --figure "worker kills (SIGKILL)=$kills" --figure "drained after load (s)=$drained"

@@ -19,6 +19,13 @@ const SOCKET_BUFFER: usize = 1024;
 /// Most events one resume replays; a client further behind is told to refetch instead.
 pub const MAX_REPLAY: usize = 2000;
 
+/// How often the fan-out checks that its consumer still delivers while the stream grows.
+const STALL_CHECK: Duration = Duration::from_secs(5);
+
+/// Longest wait for the next event of a replay the broker said is there. A stream whose leader is
+/// being elected again (a node of the cluster stopped) answers within a few seconds.
+const REPLAY_PATIENCE: Duration = Duration::from_secs(10);
+
 /// One event ready to push.
 #[derive(Debug)]
 pub struct Push {
@@ -180,9 +187,37 @@ impl Hub {
                 }
             };
             tracing::info!(stream = %stream_name, "notifier reading events");
+            let mut stall_check = tokio::time::interval(STALL_CHECK);
+            stall_check.tick().await;
+            let mut seen_at_last_check = self.last_seq();
             loop {
                 let next = tokio::select! {
                     _ = self.shutdown.cancelled() => return,
+                    // The ordered consumer can stop delivering without an error: seen on a 3-node
+                    // cluster when the node holding it was restarted while our own connection
+                    // (to another node) stayed up — after a first missed heartbeat the client
+                    // library waits without anything left to wake it. Every socket of this process
+                    // then silently missed every event. So: when nothing arrived since the last
+                    // check while the stream has moved on, start again after the last event pushed.
+                    _ = stall_check.tick() => {
+                        let seen = self.last_seq();
+                        if seen != seen_at_last_check {
+                            seen_at_last_check = seen;
+                            continue;
+                        }
+                        let newest = async {
+                            let mut stream = self.platform.bus.jetstream().get_stream(&stream_name).await.ok()?;
+                            Some(stream.info().await.ok()?.state.last_sequence)
+                        }
+                        .await;
+                        match newest {
+                            Some(newest) if newest > seen => {
+                                tracing::warn!(last_pushed = seen, newest, "no events for a while although the stream has new ones: reading again from the last one pushed");
+                                break;
+                            }
+                            _ => continue,
+                        }
+                    }
                     // Reconnected: a restarted broker has forgotten our consumer. Start a new one
                     // after the last event we pushed, now, rather than after missed heartbeats.
                     Ok(()) = connections.changed() => {
@@ -216,7 +251,15 @@ impl Hub {
     }
 
     /// The events after `after` on `filter_subject`, read back from the stream (for a resume).
-    /// `None` when there are more than [`MAX_REPLAY`]: the client should refetch instead.
+    /// `None` when there are more than [`MAX_REPLAY`], or when the stream could not be read to the
+    /// end in time: the client should refetch instead.
+    ///
+    /// Complete or nothing. The broker counts the matching events when the replay's consumer is
+    /// made, and every delivered event says how many are still to come, so the replay knows when
+    /// it is done. It does not stop at a quiet moment: on a busy cluster (a node restarting, a
+    /// stream leader moving) the first event can take longer than any fixed pause, and a replay
+    /// that stopped there would have marked everything up to the newest event as sent — events the
+    /// client then never got.
     pub async fn replay(&self, filter_subject: String, after: u64) -> Option<Vec<Push>> {
         let stream_name = self.platform.bus.topology().events_stream();
         let until = match self.last_seq() {
@@ -256,14 +299,28 @@ impl Hub {
             })
             .await
             .ok()?;
+        // Events on this subject after `after`, as the broker counted them just now.
+        if consumer.cached_info().num_pending == 0 {
+            return Some(vec![]);
+        }
         let mut messages = consumer.messages().await.ok()?;
         let mut out = Vec::new();
-        // Read until we reach the newest event this hub has pushed; a short quiet period means
-        // there is nothing more on this subject.
-        while let Ok(Some(Ok(message))) =
-            tokio::time::timeout(Duration::from_millis(300), messages.next()).await
-        {
-            let Ok(info) = message.info() else { break };
+        loop {
+            let message = match tokio::time::timeout(REPLAY_PATIENCE, messages.next()).await {
+                Ok(Some(Ok(message))) => message,
+                // Timed out, or the stream broke off: what was read is not all there is.
+                _ => {
+                    tracing::warn!(
+                        after,
+                        read = out.len(),
+                        "resume could not read the stream to the end: asking the client to refetch"
+                    );
+                    return None;
+                }
+            };
+            let Ok(info) = message.info() else {
+                return None;
+            };
             let seq = info.stream_sequence;
             if let Some(push) = Push::from_message(message.subject.as_str(), seq, &message.payload)
             {
@@ -272,6 +329,8 @@ impl Hub {
             if out.len() > MAX_REPLAY {
                 return None;
             }
+            // Up to the newest event this hub has pushed live (newer ones reach the socket live),
+            // or the last one on the subject.
             if seq >= until || info.pending == 0 {
                 break;
             }

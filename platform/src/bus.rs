@@ -87,7 +87,9 @@ impl Bus {
                     }
                 }
             })
-            .connect(config.nats_url.as_str())
+            // A comma-separated list names several servers of a cluster: the client starts on any
+            // of them that answers, and learns the others from the cluster itself.
+            .connect(config.nats_servers())
             .await
             .map_err(|e| {
                 BusError::Unavailable(format!("connecting to {}: {e}", config.nats_url))
@@ -228,7 +230,15 @@ impl Bus {
             ack_future.await.map_err(|e| {
                 use async_nats::jetstream::context::PublishErrorKind as K;
                 match e.kind() {
-                    K::StreamNotFound => BusError::Rejected(format!("no stream takes {subject}")),
+                    // "No responders": nobody took the message. On a cluster that is what a
+                    // publish gets while the stream's leader is being elected again (its node was
+                    // stopped): transient, so the caller retries (workers) or answers 503 (the
+                    // API), and no message becomes a dead letter because a node restarted. Every
+                    // process creates the streams at start-up, so a stream that is really missing
+                    // shows as a growing backlog, not as lost messages.
+                    K::StreamNotFound => BusError::Unavailable(format!(
+                        "no stream answered for {subject} (a stream leader election, or the stream is missing)"
+                    )),
                     K::MaxPayloadExceeded => {
                         BusError::Rejected(format!("message too large for {subject}"))
                     }

@@ -448,7 +448,20 @@ impl Config {
         self.nats_tls_required
             || self.nats_tls_ca.is_some()
             || self.nats_tls_cert.is_some()
-            || self.nats_url.starts_with("tls://")
+            || self
+                .nats_servers()
+                .iter()
+                .any(|url| url.starts_with("tls://"))
+    }
+
+    /// The servers of `nats_url`: one URL, or several separated by commas (the members of a
+    /// cluster, so a process can start while any one of them is down).
+    pub fn nats_servers(&self) -> Vec<&str> {
+        self.nats_url
+            .split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .collect()
     }
 
     /// How this process authenticates, for the start-up log (never the secret itself).
