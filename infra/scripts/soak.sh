@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make soak` — issue 8, item 3: workers killed with SIGKILL at random points under load.
+# `make soak`: workers killed with SIGKILL at random points under load.
 #
 #   infra/scripts/soak.sh [SECONDS] [KILLS]      (defaults: 240 s, 300 kill attempts ≈ 250 kills: restarts take time)
 #

@@ -52,6 +52,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "desk_follows_settings",
         include_str!("../../infra/migrations/0008_desk_follows_settings.sql"),
     ),
+    (
+        9,
+        "message_order",
+        include_str!("../../infra/migrations/0009_message_order.sql"),
+    ),
 ];
 
 /// Arbitrary but fixed: every `joxai migrate` takes this lock, so replicas starting at once migrate
