@@ -781,3 +781,52 @@ async fn a_dead_letter_is_replayed_under_a_new_message_id_and_applied_once() {
     assert_eq!(get(&app, "/api/v1/dead-letters", &supervisor).await.0, 403);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_sla_gauge_counts_open_tickets_past_their_due_times_and_drops_when_they_are_met() {
+    let app = spawn_app().await;
+    let (_, _, ticket) = escalated_ticket(&app).await;
+    let gauge = || {
+        joxai_platform::metrics::metrics()
+            .tickets_sla_breached
+            .get()
+    };
+    // Due in the future (from the bank's targets): nothing breached.
+    wait_until("the gauge reads no breach", || async { gauge() == 0 }).await;
+    app.query(
+        "UPDATE tickets SET first_response_due_at = now() - interval '1 minute' WHERE id = $1",
+        &[&ticket],
+    )
+    .await;
+    wait_until("the gauge counts the overdue first response", || async {
+        gauge() == 1
+    })
+    .await;
+    // Answered: the first-response target is met; the resolution target is still ahead.
+    app.query(
+        "UPDATE tickets SET first_response_at = now(), resolution_due_at = now() + interval '1 hour' WHERE id = $1",
+        &[&ticket],
+    )
+    .await;
+    wait_until("the gauge drops back", || async { gauge() == 0 }).await;
+    // Resolution overdue counts too, until the ticket is resolved.
+    app.query(
+        "UPDATE tickets SET resolution_due_at = now() - interval '1 minute' WHERE id = $1",
+        &[&ticket],
+    )
+    .await;
+    wait_until("the gauge counts the overdue resolution", || async {
+        gauge() == 1
+    })
+    .await;
+    app.query(
+        "UPDATE tickets SET status = 'resolved', resolved_at = now() WHERE id = $1",
+        &[&ticket],
+    )
+    .await;
+    wait_until("a resolved ticket is not counted", || async {
+        gauge() == 0
+    })
+    .await;
+    app.stop().await;
+}

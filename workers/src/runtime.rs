@@ -101,6 +101,9 @@ pub async fn run<H: Handler>(
         kind,
         shutdown.clone(),
     ));
+    if kind == WorkerKind::Ticket {
+        tokio::spawn(watch_sla(platform.clone(), shutdown.clone()));
+    }
 
     'connect: while !shutdown.is_cancelled() {
         // (Re)create the consumer: after a broker restart it may be gone or the connection new.
@@ -431,6 +434,34 @@ async fn record_dead_letter(
     Ok(())
 }
 
+/// Keep `joxai_tickets_sla_breached` current: one figure for the whole desk, read from the tickets' stored due
+/// times every few seconds (every ticket worker reports the same count; the alert takes the max).
+async fn watch_sla(platform: Platform, shutdown: CancellationToken) {
+    loop {
+        if let Some(breached) = tickets_past_due(&platform).await {
+            metrics().tickets_sla_breached.set(breached);
+        }
+        if sleep_or_cancel(Duration::from_secs(5), &shutdown).await {
+            return;
+        }
+    }
+}
+
+/// Open tickets past an SLA due time: no first response by its due time, or not resolved by its due time.
+async fn tickets_past_due(platform: &Platform) -> Option<i64> {
+    let client = platform.db.client().await.ok()?;
+    let row = client
+        .query_one(
+            "SELECT count(*) FROM tickets
+              WHERE status IN ('open', 'in_progress')
+                AND ((first_response_at IS NULL AND first_response_due_at < now()) OR resolution_due_at < now())",
+            &[],
+        )
+        .await
+        .ok()?;
+    Some(row.get(0))
+}
+
 /// How full a stream is, in whole percent of the nearer of its two limits (a limit ≤ 0 is none).
 fn used_percent((bytes, max_bytes): (u64, i64), (messages, max_messages): (u64, i64)) -> i64 {
     let share = |used: u64, limit: i64| {
@@ -453,10 +484,13 @@ async fn scrape_consumer_info(platform: Platform, kind: WorkerKind, shutdown: Ca
     let stream_name = topology
         .consumer(kind, platform.config.worker(kind).timing())
         .stream;
+    // At once, then every few seconds: a backlog that builds and clears within seconds of a start shows too.
+    let mut first = true;
     loop {
-        if sleep_or_cancel(Duration::from_secs(5), &shutdown).await {
+        if !first && sleep_or_cancel(Duration::from_secs(5), &shutdown).await {
             return;
         }
+        first = false;
         let info = async {
             let stream = platform
                 .bus
