@@ -744,6 +744,7 @@ fn schemas() -> Value {
         "status": enumeration(&["open", "closed"]), "owner": enumeration(&["bot", "agent"]), "assigned_agent_id": nullable(uuid()),
         "locale": string(), "channel": string(), "rating": nullable(json!({ "type": "integer" })), "rating_comment": nullable(string()),
         "ticket_id": nullable(uuid()), "created_at": time(), "updated_at": time(), "last_message_at": nullable(time()),
+        "last_customer_message": nullable(string()),
     });
     let conversation = object(
         &["id", "customer_id", "status", "owner", "created_at"],

@@ -830,3 +830,38 @@ async fn the_sla_gauge_counts_open_tickets_past_their_due_times_and_drops_when_t
     .await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_conversation_list_says_what_each_customer_last_wrote_masked() {
+    let app = spawn_app().await;
+    let supervisor = app.login(SUPERVISOR).await;
+    let (conversation, token) = app.start_session().await;
+    let text = "my card 4111 1111 1111 1111 was charged twice";
+    assert_eq!(
+        app.post_message(conversation, &token, "p-1", text)
+            .await
+            .status(),
+        202
+    );
+    wait_until("the message is stored", || async {
+        app.count(
+            "SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender = 'customer'",
+            &[&conversation],
+        )
+        .await
+            == 1
+    })
+    .await;
+    let (status, list) = get(&app, "/api/v1/conversations", &supervisor).await;
+    assert_eq!(status, 200, "{list}");
+    let row = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|c| c["id"] == conversation.to_string())
+        .cloned()
+        .expect("the conversation is listed");
+    let preview = row["last_customer_message"].as_str().expect("a preview");
+    assert!(preview.starts_with("my card 411111******1111"), "{preview}");
+    app.stop().await;
+}

@@ -22,7 +22,9 @@ use crate::routes::page::{Page, decode_cursor, limit, micros, page};
 pub const CONVERSATION: &str = "SELECT c.id, c.customer_id, cu.display_name, cu.verified, c.status, c.owner, c.assigned_agent_id,
         c.locale, c.channel, c.rating, c.rating_comment,
         (SELECT t.id FROM tickets t WHERE t.conversation_id = c.id ORDER BY t.created_at DESC LIMIT 1),
-        c.created_at, c.updated_at, c.last_message_at
+        c.created_at, c.updated_at, c.last_message_at,
+        (SELECT left(m.text, 140) FROM messages m WHERE m.conversation_id = c.id AND m.sender = 'customer'
+          ORDER BY m.created_at DESC, m.id DESC LIMIT 1)
    FROM conversations c JOIN customers cu ON cu.id = c.customer_id";
 
 #[derive(Debug, Clone, Serialize)]
@@ -46,6 +48,9 @@ pub struct Conversation {
     pub updated_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_message_at: Option<OffsetDateTime>,
+    /// The start of the customer's latest message (as stored: card data already masked), so a list of
+    /// conversations says what each is about.
+    pub last_customer_message: Option<String>,
 }
 
 pub fn conversation(row: &tokio_postgres::Row) -> ApiResult<Conversation> {
@@ -65,6 +70,7 @@ pub fn conversation(row: &tokio_postgres::Row) -> ApiResult<Conversation> {
         created_at: row.get(12),
         updated_at: row.get(13),
         last_message_at: row.get(14),
+        last_customer_message: row.get(15),
     })
 }
 

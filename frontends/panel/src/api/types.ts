@@ -151,6 +151,8 @@ export interface Conversation {
   created_at: Timestamp;
   updated_at?: Timestamp;
   last_message_at?: Timestamp | null;
+  /** The start of the customer's latest message (card data already masked). */
+  last_customer_message?: string | null;
 }
 
 export interface ConversationDetail extends Conversation {

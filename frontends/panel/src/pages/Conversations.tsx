@@ -38,7 +38,16 @@ export function ConversationsPage() {
     } else if (event.type === 'message.created') {
       const { message, owner: currentOwner } = event.payload as MessageCreatedPayload;
       setItems((current) =>
-        current?.map((c) => (c.id === message.conversation_id ? { ...c, owner: currentOwner, last_message_at: message.created_at } : c)) ?? current,
+        current?.map((c) =>
+          c.id === message.conversation_id
+            ? {
+                ...c,
+                owner: currentOwner,
+                last_message_at: message.created_at,
+                last_customer_message: message.sender === 'customer' ? message.text.slice(0, 140) : c.last_customer_message,
+              }
+            : c,
+        ) ?? current,
       );
     } else if (event.type.startsWith('conversation.')) {
       void load();
@@ -65,6 +74,7 @@ export function ConversationsPage() {
             <thead>
               <tr>
                 <th scope="col">Customer</th>
+                <th scope="col">Latest from the customer</th>
                 <th scope="col">Handled by</th>
                 <th scope="col">Locale</th>
                 <th scope="col">Started</th>
@@ -74,7 +84,7 @@ export function ConversationsPage() {
             <tbody>
               {items.length === 0 && (
                 <tr>
-                  <td colSpan={5} className="empty">
+                  <td colSpan={6} className="empty">
                     No open conversations.
                   </td>
                 </tr>
@@ -85,6 +95,7 @@ export function ConversationsPage() {
                     <Link to={`/conversations/${c.id}`}>{c.customer_name ?? 'Anonymous visitor'}</Link>
                     {c.verified && <span className="badge badge-verified">verified</span>}
                   </td>
+                  <td className="preview">{c.last_customer_message ?? '—'}</td>
                   <td>{c.owner === 'bot' ? 'Bot' : 'Person'}</td>
                   <td>{c.locale ?? '—'}</td>
                   <td>
