@@ -107,9 +107,12 @@ async function customerTexts(p = page) {
   return chatFrame(p).locator('.line[data-sender="customer"] .bubble').allInnerTexts();
 }
 
+/** Type and send a message. The box takes text while the chat is still starting, but Enter sends only once it
+ * is ready (the send button is enabled then), so wait for that rather than lose the Enter. */
 async function send(text, p = page) {
   const input = chatFrame(p).locator('#joxai-input');
   await input.fill(text);
+  await chatFrame(p).locator('button.send:not([disabled])').waitFor({ timeout: SLOW });
   await input.press('Enter');
 }
 
