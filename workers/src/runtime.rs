@@ -5,7 +5,9 @@
 //! - handled → `ack`;
 //! - transient failure (database or broker down, timeout) → `nak` with an exponential delay from
 //!   `backon`, until the consumer's `max_deliver` is reached, then a dead letter;
-//! - permanent failure (undecodable, unknown type, invalid data) → a dead letter at once.
+//! - permanent failure (undecodable, unknown type, invalid data) → a dead letter at once;
+//! - "not yet" (it must wait for another message to be handled first) → `nak` with the same delays,
+//!   and past `max_deliver` it goes back to the end of the stream: never a dead letter.
 //!
 //! A dead letter is recorded in Postgres (`dead_letters`, inspectable and replayable through the API)
 //! and copied to the dead-letter stream, then the message is terminated so it is not redelivered.
@@ -40,6 +42,12 @@ pub enum Failure {
     /// Trying again can never succeed: the message becomes a dead letter now.
     #[error("permanent: {0:#}")]
     Permanent(anyhow::Error),
+    /// The message must wait for another one to be handled first (a bot answer for the answer to
+    /// an earlier question of its conversation). Nothing is wrong with it, so it never becomes a
+    /// dead letter: it comes back with backoff, and past `max_deliver` it is put back at the end of
+    /// the stream. The handler bounds the wait itself.
+    #[error("not yet: {0:#}")]
+    NotYet(anyhow::Error),
 }
 
 impl From<DbError> for Failure {
@@ -264,6 +272,24 @@ async fn process<H: Handler>(
                 .with_label_values(&[worker, "retry"])
                 .inc();
             AckKind::Nak(Some(delay))
+        }
+        Err(Failure::NotYet(error)) => {
+            m.worker_messages
+                .with_label_values(&[worker, "retry"])
+                .inc();
+            let delay = retry_delay(config, attempt);
+            if attempt < config.max_deliver {
+                tracing::debug!(worker, subject = %delivery.subject, attempt, ?delay, error = %format!("{error:#}"), "not yet: will retry");
+                AckKind::Nak(Some(delay))
+            } else {
+                match requeue(platform, &delivery, message.headers.as_ref()).await {
+                    Ok(()) => AckKind::Ack,
+                    Err(e) => {
+                        tracing::error!(worker, error = %e, "could not requeue; the message stays pending");
+                        AckKind::Nak(Some(delay))
+                    }
+                }
+            }
         }
         Err(Failure::Transient(error))
             if infrastructure(&error) || platform.db.ping().await.is_err() =>

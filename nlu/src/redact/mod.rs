@@ -125,11 +125,11 @@ pub fn mask_split_number(earlier: &[&str], latest: &str) -> Option<SplitNumber> 
         }
     }
     // A security code sent on its own after its cue or after the card ("my cvv is", then "165").
-    if last > 0 {
-        if let Some(masked) = codes::mask_code_after(&texts[last - 1], &texts[last]) {
-            texts[last] = masked;
-            changed[last] = true;
-        }
+    if last > 0
+        && let Some(masked) = codes::mask_code_after(&texts[last - 1], &texts[last])
+    {
+        texts[last] = masked;
+        changed[last] = true;
     }
     if !changed.contains(&true) {
         return None;

@@ -81,8 +81,8 @@ enum Op {
     /// [`store::insert_customer_message_fast`].
     Customer(OwnedMessage),
     /// [`store::insert_bot_reply_fast`] with its ordering window, then [`store::recent_bot_replies`]
-    /// over the same window (read after the insert, in the same transaction, so it sees every answer
-    /// committed before it and the batch's own).
+    /// over [`store::REPUBLISH_WINDOW`] (read after the insert, in the same transaction, so it sees
+    /// every answer committed before it and the batch's own).
     BotReply(OwnedMessage, std::time::Duration),
 }
 
@@ -133,7 +133,8 @@ impl WriteBatcher {
         }
     }
 
-    /// [`store::insert_bot_reply_fast`] and the conversation's bot replies of the last `window`,
+    /// [`store::insert_bot_reply_fast`] (ordering window `window`) and the conversation's bot replies
+    /// of the last [`store::REPUBLISH_WINDOW`],
     /// committed (possibly with others) before it returns.
     pub async fn bot_reply(
         &self,
@@ -244,7 +245,7 @@ async fn run_alone(client: &deadpool_postgres::Client, op: &Op) -> Result<Done, 
             let message = m.borrow();
             let (reply, earlier) = tokio::try_join!(
                 store::insert_bot_reply_fast(client, &message, *window),
-                store::recent_bot_replies(client, m.conversation_id, *window),
+                store::recent_bot_replies(client, m.conversation_id, store::REPUBLISH_WINDOW),
             )?;
             Ok(Done::BotReply(reply, earlier))
         }

@@ -27,8 +27,14 @@ use uuid::Uuid;
 use crate::runtime::{Delivery, Failure, Handler};
 pub use store::NewMessage;
 
-/// How long a bot reply may wait for the answer to an earlier question of its conversation (see
-/// [`store::earlier_question_unanswered`]); it is also how far back earlier answers are re-published.
+/// How old an unanswered earlier question of the conversation may be and still hold a later answer
+/// back (see [`store::earlier_question_unanswered`]): longer than the AI responder's ack wait (60 s),
+/// so an answer whose responder died, or whose broker node was down, is redelivered and stored
+/// first. A question that never gets a bot answer holds the later ones up for at most this long.
+const ORDER_WINDOW: std::time::Duration = std::time::Duration::from_secs(90);
+/// How long one delivery of a bot reply waits in this process for that earlier answer, polling;
+/// then it is handed back to the broker to come again later ([`Failure::NotYet`]), so a long wait
+/// holds no handler slot and no connection.
 const ORDER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 const ORDER_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 const ORDER_POLL_MAX: std::time::Duration = std::time::Duration::from_millis(320);
@@ -282,7 +288,11 @@ impl TicketWorker {
         Ok(())
     }
 
-    async fn store_bot_reply(&self, cmd: Envelope<StoreBotReply>) -> Result<(), Failure> {
+    async fn store_bot_reply(
+        &self,
+        cmd: Envelope<StoreBotReply>,
+        delivery: &Delivery,
+    ) -> Result<(), Failure> {
         use joxai_platform::db::DbError;
         let p = &cmd.payload;
         let started = tokio::time::Instant::now();
@@ -301,7 +311,7 @@ impl TicketWorker {
         // The common case in one statement (sharing its commit with others when the worker is
         // busy), then the answers that came before it, read after it so every earlier one is seen.
         let fast = {
-            let (fast, earlier) = self.batcher.bot_reply(&new, ORDER_WAIT).await?;
+            let (fast, earlier) = self.batcher.bot_reply(&new, ORDER_WINDOW).await?;
             match fast {
                 store::FastBotReply::AgentOwns => {
                     tracing::info!(conversation_id = %p.conversation_id, "an agent owns the conversation: bot reply dropped");
@@ -339,9 +349,9 @@ impl TicketWorker {
                         &tx,
                         p.conversation_id,
                         p.in_reply_to,
-                        ORDER_WAIT
+                        ORDER_WINDOW
                     ),
-                    store::recent_bot_replies(&tx, p.conversation_id, ORDER_WAIT),
+                    store::recent_bot_replies(&tx, p.conversation_id, store::REPUBLISH_WINDOW),
                 )?;
                 let Some(conversation) = conversation else {
                     return Err(Failure::Permanent(anyhow::anyhow!(
@@ -353,7 +363,16 @@ impl TicketWorker {
                     tracing::info!(conversation_id = %p.conversation_id, "an agent owns the conversation: bot reply dropped");
                     return Ok(());
                 }
-                if waiting && started.elapsed() < ORDER_WAIT {
+                if waiting && started.elapsed() >= ORDER_WAIT {
+                    // Still waiting: the earlier answer is late (its responder or broker node died
+                    // and it will be redelivered). Come back later rather than answer out of order.
+                    tracing::info!(conversation_id = %p.conversation_id, attempt = delivery.attempt, "an earlier question is not answered yet: the answer waits");
+                    return Err(Failure::NotYet(anyhow::anyhow!(
+                        "an earlier question of conversation {} is not answered yet",
+                        p.conversation_id
+                    )));
+                }
+                if waiting {
                     drop(tx);
                     drop(client);
                     // Polls back off (20 ms doubling to 320 ms): a backlog of waiting answers must not
@@ -820,7 +839,7 @@ impl Handler for TicketWorker {
         match Command::decode(&raw)? {
             Command::StartConversation(c) => self.start_conversation(c).await,
             Command::PostCustomerMessage(c) => self.post_customer_message(c).await,
-            Command::StoreBotReply(c) => self.store_bot_reply(c).await,
+            Command::StoreBotReply(c) => self.store_bot_reply(c, delivery).await,
             Command::EscalateConversation(c) => self.escalate(c).await,
             Command::PostAgentReply(c) => self.post_agent_reply(c).await,
             other => {

@@ -96,7 +96,10 @@ fn earlier_unanswered_sql(conversation: &str, question: &str, window: &str) -> S
             WHERE me.id = {question} AND q.conversation_id = {conversation} AND q.sender = 'customer'
               AND (q.created_at, q.id) < (me.created_at, me.id)
               AND q.created_at > now() - make_interval(secs => {window})
-              AND NOT EXISTS (SELECT 1 FROM messages b WHERE b.in_reply_to = q.id AND b.sender = 'bot'))"
+              AND NOT EXISTS (SELECT 1 FROM messages b WHERE b.in_reply_to = q.id AND b.sender = 'bot')
+              AND NOT EXISTS (SELECT 1 FROM messages o
+                               WHERE o.conversation_id = q.conversation_id AND o.sender IN ('agent', 'system')
+                                 AND (o.created_at, o.id) > (q.created_at, q.id)))"
     )
 }
 
@@ -224,6 +227,11 @@ static BOT_REPLY_FAST: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
         waiting = earlier_unanswered_sql("$2", "$7", "$10")
     )
 });
+
+/// How far back a bot reply re-publishes the conversation's earlier answers (see
+/// [`recent_bot_replies`]): the time between another worker's commit of an answer and its publish,
+/// with a wide margin. Shorter than the events stream's duplicate window (120 s).
+pub const REPUBLISH_WINDOW: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// [`recent_bot_replies`]'s statement.
 static RECENT_BOT_REPLIES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -403,10 +411,13 @@ pub async fn insert_message(
 }
 
 /// True when a customer message of this conversation, stored before `question` and less than
-/// `window` ago, has no bot answer yet. The answer to `question` then waits for it, so that the
-/// customer reads the answers in the order they asked, even when several AI responders work on one
-/// conversation at once. The window bounds the wait: a question that will never get a bot answer
-/// (it reached a person, or failed for good) holds nothing up for long.
+/// `window` ago, has no bot answer yet and nothing a person or the system said after it (a question
+/// followed by an escalation, an agent's reply or a hand-back was not the bot's to answer). The
+/// answer to `question` then waits for it, so that the customer reads the answers in the order they
+/// asked, even when several AI responders work on one conversation at once, or the earlier answer is
+/// late because a broker node or a responder died while it was in flight. The window bounds the
+/// wait: a question that will never get a bot answer (its handling failed for good) holds the later
+/// ones up for at most that long.
 pub async fn earlier_question_unanswered(
     tx: &Transaction<'_>,
     conversation_id: Uuid,
