@@ -61,6 +61,15 @@ drop_test_databases
 for extra in infra/scripts/check-infra.sh frontends/test.sh; do
   if [ -x "$extra" ]; then log "$extra"; "$extra"; fi
 done
+# The production topology on loopback (3 NATS nodes with R3 streams, 2 processes of every role)
+# under a shortened fault scenario: nodes killed and paused, workers killed, a rolling restart,
+# scaling; every invariant checked (nothing lost or doubled, answers in question order, no dead
+# letter). The full scenario is `make cluster-chaos`. JOXAI_CHAOS=0 skips it.
+if [ "${JOXAI_CHAOS:-1}" != 0 ]; then
+  log "cluster chaos (short)"
+  cargo build -q -p joxai
+  JOXAI_CHAOS_BIN="$CARGO_TARGET_DIR/debug/joxai" bash infra/scripts/cluster-chaos.sh short
+fi
 # Every parser of untrusted input under libFuzzer for a bounded time; longer runs:
 # `bash infra/scripts/fuzz.sh 300`. JOXAI_FUZZ_SECONDS=0 skips it.
 if [ "${JOXAI_FUZZ_SECONDS:-10}" != 0 ]; then

@@ -351,26 +351,28 @@ pub async fn follow_up(
     .await
 }
 
+/// Whether the conversation has ended (closed by the customer, by staff, or with its ticket). A
+/// conversation not stored yet is open. The one query behind the checks below.
+async fn is_closed(state: &AppState, conversation_id: Uuid) -> ApiResult<bool> {
+    let client = state.platform.db.client().await?;
+    Ok(client
+        .query_opt(
+            "SELECT 1 FROM conversations WHERE id = $1 AND status = 'closed'",
+            &[&conversation_id],
+        )
+        .await?
+        .is_some())
+}
+
 /// Whether the conversation has ended, or `None` when Postgres cannot tell us quickly. A customer's message
 /// must be accepted while Postgres is down (the bus keeps it until the ticket worker can store it), so
 /// this check never blocks a message: when it cannot answer, the message goes through, and the ticket
 /// worker hands a late message of an ended conversation back to the assistant.
 async fn has_ended(state: &AppState, conversation_id: Uuid) -> Option<bool> {
-    let check = async {
-        let client = state.platform.db.client().await.ok()?;
-        let row = client
-            .query_opt(
-                "SELECT 1 FROM conversations WHERE id = $1 AND status = 'closed'",
-                &[&conversation_id],
-            )
-            .await
-            .ok()?;
-        Some(row.is_some())
-    };
-    tokio::time::timeout(ENDED_CHECK_DEADLINE, check)
+    tokio::time::timeout(ENDED_CHECK_DEADLINE, is_closed(state, conversation_id))
         .await
+        .ok()?
         .ok()
-        .flatten()
 }
 
 /// How long [`has_ended`] may wait for Postgres before letting the message through.
@@ -385,37 +387,19 @@ const ENDED_CHECK_DEADLINE: std::time::Duration = std::time::Duration::from_mill
 /// A customer message is checked by [`has_ended`] instead: 409, so the widget carries it into a
 /// follow-up conversation, and never a refusal while Postgres cannot answer.
 pub async fn refuse_if_ended(state: &AppState, conversation_id: Uuid) -> ApiResult<()> {
-    let client = state.platform.db.client().await?;
-    let ended = client
-        .query_opt(
-            "SELECT 1 FROM conversations WHERE id = $1 AND status = 'closed'",
-            &[&conversation_id],
-        )
-        .await?
-        .is_some();
-    if ended {
-        Err(ApiError::ChatEnded)
-    } else {
-        Ok(())
+    if is_closed(state, conversation_id).await? {
+        return Err(ApiError::ChatEnded);
     }
+    Ok(())
 }
 
 /// 409 when the conversation has ended: a message there would reach nobody (see the conversation
-/// lifecycle in the ticket worker). A conversation not stored yet is open.
+/// lifecycle in the ticket worker).
 pub async fn refuse_if_closed(state: &AppState, conversation_id: Uuid, why: &str) -> ApiResult<()> {
-    let client = state.platform.db.client().await?;
-    let closed = client
-        .query_opt(
-            "SELECT 1 FROM conversations WHERE id = $1 AND status = 'closed'",
-            &[&conversation_id],
-        )
-        .await?
-        .is_some();
-    if closed {
-        Err(ApiError::Conflict(why.to_owned()))
-    } else {
-        Ok(())
+    if is_closed(state, conversation_id).await? {
+        return Err(ApiError::Conflict(why.to_owned()));
     }
+    Ok(())
 }
 
 #[derive(Deserialize)]
