@@ -29,22 +29,25 @@ def q(sql):
 
 d = json.load(open(args.driver))
 accepted = {(c, m) for c, m, _ in d["accepted"]}
-stored = q("SELECT conversation_id, client_message_id FROM messages WHERE sender = 'customer'")
+# Only the run's own conversations: the demo data seeded beside them (weeks of past conversations)
+# was never pushed to anyone.
+RUN = "conversation_id = ANY('{%s}'::uuid[])" % ",".join(sorted({c for c, _ in accepted}))
+stored = q(f"SELECT conversation_id, client_message_id FROM messages WHERE sender = 'customer' AND {RUN}")
 stored_keys = [tuple(r) for r in stored]
 not_stored = len(accepted - set(stored_keys))
 dup_stored = len(stored_keys) - len(set(stored_keys))
-ledger = q("""WITH c AS (SELECT m.id,
+ledger = q(f"""WITH c AS (SELECT m.id,
     (SELECT count(*) FROM messages b WHERE b.sender = 'bot' AND b.in_reply_to = m.id) AS replies,
     EXISTS (SELECT 1 FROM tickets t WHERE t.conversation_id = m.conversation_id) AS escalated
-  FROM messages m WHERE m.sender = 'customer')
+  FROM messages m WHERE m.sender = 'customer' AND m.{RUN})
   SELECT count(*) FILTER (WHERE replies = 0 AND NOT escalated), count(*) FILTER (WHERE replies > 1) FROM c""")[0]
 unanswered, doubled = int(ledger[0]), int(ledger[1])
-dup_tickets = int(q("SELECT count(*) FROM (SELECT conversation_id FROM tickets GROUP BY conversation_id HAVING count(*) > 1) d")[0][0])
-tickets = int(q("SELECT count(*) FROM tickets")[0][0])
+dup_tickets = int(q(f"SELECT count(*) FROM (SELECT conversation_id FROM tickets WHERE {RUN} GROUP BY conversation_id HAVING count(*) > 1) d")[0][0])
+tickets = int(q(f"SELECT count(*) FROM tickets WHERE {RUN}")[0][0])
 dead = int(q("SELECT count(*) FROM dead_letters")[0][0])
 # Every customer and bot message of the run's conversations was pushed to its customer.
-expected = q("""SELECT m.id, m.sender, m.conversation_id, coalesce(m.client_message_id, ''),
-    to_char(m.created_at, 'HH24:MI:SS.MS') FROM messages m WHERE m.sender IN ('customer', 'bot')""")
+expected = q(f"""SELECT m.id, m.sender, m.conversation_id, coalesce(m.client_message_id, ''),
+    to_char(m.created_at, 'HH24:MI:SS.MS') FROM messages m WHERE m.sender IN ('customer', 'bot') AND m.{RUN}""")
 pushes = d["pushes"]
 missing = [r for r in expected if pushes.get(r[0], 0) == 0]
 dup_pushes = sum(1 for r in expected if pushes.get(r[0], 0) > 1)

@@ -85,7 +85,7 @@ sample_lag() {
   while true; do
     for f in "$RUN"/pids/ticket-* "$RUN"/pids/escalation-* "$RUN"/pids/ai-*; do
       [ -e "$f" ] || continue
-      name="$(basename "$f")"; port="$(cluster_http_port "$name")"
+      name="$(basename "$f")"; port="$(cluster_metrics_port "$name")"
       curl -fsS -m 1 "http://127.0.0.1:$port/metrics" 2>/dev/null | awk -v t=$(( SECONDS - start )) -v p="$name" '
         /^joxai_consumer_pending_messages\{/ { match($0, /worker="[a-z]+"/); w = substr($0, RSTART + 8, RLENGTH - 9); pending[w] = $NF }
         /^joxai_consumer_ack_pending_messages\{/ { match($0, /worker="[a-z]+"/); w = substr($0, RSTART + 8, RLENGTH - 9); ack[w] = $NF }

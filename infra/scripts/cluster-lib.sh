@@ -7,7 +7,8 @@
 #   JoxAI:  ingress-1/2, notifier-1/2, ticket-1/2, escalation-1/2, ai-1/2, each its own process and
 #           NATS identity, on one Postgres database; HTTP ports from $HTTP_BASE (see cluster_http_port)
 #
-# Ports: JOXAI_CLUSTER_NATS_PORT (default 4401) and JOXAI_CLUSTER_HTTP_PORT (default 5401).
+# Ports: JOXAI_CLUSTER_NATS_PORT (default 4401) and JOXAI_CLUSTER_HTTP_PORT (default 5401); each
+# process's /metrics listener is 100 above its HTTP port.
 
 CLUSTER_NATS_BASE="${JOXAI_CLUSTER_NATS_PORT:-4401}"
 CLUSTER_HTTP_BASE="${JOXAI_CLUSTER_HTTP_PORT:-5401}"
@@ -30,6 +31,11 @@ cluster_http_port() { # name
 }
 
 # Prepare CLUSTER_DIR (stores, logs, pids) and the security material; the stores start empty.
+# Each process serves /metrics on a loopback port of its own, 100 above its HTTP port.
+cluster_metrics_port() { # name
+  echo $(( $(cluster_http_port "$1") + 100 ))
+}
+
 cluster_init() { # dir
   CLUSTER_DIR="$1"
   mkdir -p "$CLUSTER_DIR/pids" "$CLUSTER_DIR/logs"
@@ -120,6 +126,7 @@ cluster_start() { # bin name
     nats_client_env "$role"
     export NATS_URL; NATS_URL="$(cluster_nats_url "$n")"
     export JOXAI_HTTP_ADDR="127.0.0.1:$(cluster_http_port "$name")"
+    export JOXAI_METRICS_ADDR="127.0.0.1:$(cluster_metrics_port "$name")"
     exec setsid "$bin" "${args[@]}" </dev/null >>"$CLUSTER_DIR/logs/$name.log" 2>&1
   ) &
   echo $! >"$CLUSTER_DIR/pids/$name"

@@ -58,7 +58,8 @@ done
       "$n" "$(nats_client_port "$n")" "$(nats_monitor_port "$n")" "$(nats_route_port "$n")" "$(pid_of "nats-$n")"
   done
   for name in "${CLUSTER_PROCESSES[@]}"; do
-    printf '  %-13s http://127.0.0.1:%s   (/metrics, /readyz)   pid %s\n' "$name" "$(cluster_http_port "$name")" "$(pid_of "$name")"
+    printf '  %-13s http://127.0.0.1:%s (/readyz)   metrics http://127.0.0.1:%s/metrics   pid %s\n' \
+      "$name" "$(cluster_http_port "$name")" "$(cluster_metrics_port "$name")" "$(pid_of "$name")"
   done
   echo
   echo "  API:       http://127.0.0.1:$(cluster_http_port ingress-1)/api/v1  or  http://127.0.0.1:$(cluster_http_port ingress-2)/api/v1"
