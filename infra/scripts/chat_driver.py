@@ -220,8 +220,12 @@ def conversation(i):
     n = 0
     while not stop_posting.is_set() and n < MESSAGES_PER_CONVERSATION:
         cid = f"m{n}"
-        _, reply = post(i, f"/api/v1/chat/conversations/{conv}/messages",
-                        {"client_message_id": cid, "text": random.choice(TEXTS)}, token)
+        body = {"client_message_id": cid, "text": random.choice(TEXTS)}
+        if n > 0:
+            # As the widget does: name the previous accepted message, so this one is stored and
+            # answered after it even if that one is delayed on its way.
+            body["after_client_message_id"] = f"m{n - 1}"
+        _, reply = post(i, f"/api/v1/chat/conversations/{conv}/messages", body, token)
         with lock:
             accepted.append([conv, cid, reply.get("message_id")])
         n += 1

@@ -347,6 +347,7 @@ async fn a_message_to_an_ended_conversation_is_refused_and_one_that_arrived_late
             verified: false,
         },
         card_data_masked: false,
+        after_message_id: None,
     };
     let subject = app
         .platform

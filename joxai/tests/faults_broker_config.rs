@@ -234,6 +234,7 @@ async fn the_same_command_published_twice_is_stored_once_inside_and_after_the_de
             text: "hello twice".into(),
             customer: Default::default(),
             card_data_masked: false,
+            after_message_id: None,
         },
     );
     let subject = bus.subjects().command::<PostCustomerMessage>();

@@ -332,3 +332,115 @@ async fn an_answer_waits_for_an_earlier_answer_that_is_late_by_more_than_one_del
     assert_eq!(dead, 0, "waiting is never a failure");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_message_that_arrives_before_the_one_sent_before_it_is_stored_and_answered_after_it() {
+    // The customer sent "first" and then "second" (naming "first" as the message before it), but
+    // "first" reaches the ticket worker a few seconds late, as when the worker holding it died: here
+    // its request is simply made later. Longer than one delivery's wait (5 s), so the broker brings
+    // "second" back at least once.
+    let app = spawn_app_with(|f| f).await;
+    let (conversation, token) = app.start_session().await;
+    let mut ws = app.ws(&token).await;
+    let post = |client_id: &'static str, after: Option<&'static str>, text: &'static str| {
+        let mut body = serde_json::json!({ "client_message_id": client_id, "text": text });
+        if let Some(after) = after {
+            body["after_client_message_id"] = after.into();
+        }
+        app.http
+            .post(app.url(&format!(
+                "/api/v1/chat/conversations/{conversation}/messages"
+            )))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let second = post("second", Some("first"), "how do I activate my new card?")
+        .await
+        .expect("post second");
+    assert_eq!(second.status(), 202);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let db = connect(app.platform.config.database_url.expose_secret()).await;
+    let stored_early: i64 = db
+        .query_one(
+            "SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender = 'customer'",
+            &[&conversation],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(stored_early, 0, "the second message waits for the first");
+    let first = post(
+        "first",
+        None,
+        "what are the fees for international transfers?",
+    )
+    .await
+    .expect("post first");
+    assert_eq!(first.status(), 202);
+    while ws.count(|f| is_message_from(f, "bot")) < 2 {
+        let frame = ws.next_frame().await;
+        assert!(
+            frame.is_some(),
+            "socket closed or silent; seen: {:#?}",
+            ws.seen
+        );
+    }
+    ws.drain_for(Duration::from_millis(500)).await;
+    let asked: Vec<String> = db
+        .query(
+            "SELECT client_message_id FROM messages WHERE conversation_id = $1 AND sender = 'customer' ORDER BY created_at, id",
+            &[&conversation],
+        )
+        .await
+        .expect("questions")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        asked,
+        ["first", "second"],
+        "stored in the order they were sent"
+    );
+    let answered: Vec<Uuid> = ws
+        .seen
+        .iter()
+        .filter(|f| is_message_from(f, "bot"))
+        .filter_map(in_reply_to)
+        .collect();
+    assert_eq!(answered, questions_in_order(&db, conversation).await);
+    let dead: i64 = db
+        .query_one("SELECT count(*) FROM dead_letters", &[])
+        .await
+        .expect("dead letters")
+        .get(0);
+    assert_eq!(dead, 0, "waiting is never a failure");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_malformed_previous_message_id_is_refused_with_the_field_named() {
+    let app = spawn_app_with(|f| f).await;
+    let (conversation, token) = app.start_session().await;
+    let response = app
+        .http
+        .post(app.url(&format!(
+            "/api/v1/chat/conversations/{conversation}/messages"
+        )))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "client_message_id": "x", "text": "hello", "after_client_message_id": "bad id!" }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(
+        response.status(),
+        422,
+        "a malformed previous id is refused, with the field named"
+    );
+    let body: Value = response.json().await.expect("error body");
+    assert!(
+        body.to_string().contains("after_client_message_id"),
+        "{body}"
+    );
+    app.stop().await;
+}

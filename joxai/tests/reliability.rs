@@ -174,6 +174,7 @@ async fn the_same_command_handled_twice_stores_one_message_and_publishes_one_eve
             text: "hello".into(),
             customer: CustomerRef::default(),
             card_data_masked: false,
+            after_message_id: None,
         },
     );
     let delivery = Delivery {

@@ -46,6 +46,7 @@ fn customer_message(conversation_id: Uuid, n: usize, text: &str) -> Envelope<Pos
             text: text.into(),
             customer: CustomerRef::default(),
             card_data_masked: false,
+            after_message_id: None,
         },
     )
 }

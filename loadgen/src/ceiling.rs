@@ -384,6 +384,7 @@ async fn turn(
         text: text.to_owned(),
         customer: customer.clone(),
         card_data_masked: false,
+        after_message_id: None,
     };
     let command = Envelope::with_id(message_id, message_id, None, command);
     publish(js, subjects.command::<PostCustomerMessage>(), &command).await?;

@@ -34,6 +34,12 @@ pub struct PostCustomerMessage {
     /// conversation. Absent (false) in commands from older producers.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub card_data_masked: bool,
+    /// The id of the customer's previous message in this conversation, as their client saw it
+    /// accepted. The ticket worker stores this message only after that one, so the customer's
+    /// messages, and the answers to them, keep the order the customer sent them in even when the
+    /// earlier one is delivered late (a worker or a broker node died while it was in flight).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_message_id: Option<Uuid>,
 }
 
 /// The AI responder's answer to a customer message. The worker stores it only if the bot still owns

@@ -83,6 +83,7 @@ fn every_command_round_trips_and_decodes_to_its_variant() {
         text: "hola".into(),
         customer: CustomerRef::default(),
         card_data_masked: false,
+        after_message_id: None,
     });
     assert!(matches!(
         Command::decode(&raw),

@@ -409,10 +409,24 @@ pub struct PostMessageRequest {
     /// second message.
     pub client_message_id: String,
     pub text: String,
+    /// The client id of this customer's previous message in the conversation that was accepted
+    /// (answered 202), if any. The message is then stored, and answered, after that one even if
+    /// that one is delayed on its way: the customer reads the answers in the order they asked.
+    #[serde(default)]
+    pub after_client_message_id: Option<String>,
     /// Whether card data was masked in `text` ([`Validate::mask_card_data`]): the ticket worker then adds a
     /// note for the customer once per conversation.
     #[serde(skip)]
     pub card_data_masked: bool,
+}
+
+/// A client's message id: 1 to 64 ASCII letters, digits, '-' or '_'.
+fn client_id_ok(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 impl Validate for PostMessageRequest {
@@ -422,15 +436,17 @@ impl Validate for PostMessageRequest {
 
     fn validate(&self) -> Vec<FieldError> {
         let mut errors = vec![];
-        let id_ok = !self.client_message_id.is_empty()
-            && self.client_message_id.len() <= 64
-            && self
-                .client_message_id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !id_ok {
+        if !client_id_ok(&self.client_message_id) {
             errors.push(FieldError {
                 field: "client_message_id".into(),
+                message: "1 to 64 letters, digits, '-' or '_'".into(),
+            });
+        }
+        if let Some(after) = &self.after_client_message_id
+            && !client_id_ok(after)
+        {
+            errors.push(FieldError {
+                field: "after_client_message_id".into(),
                 message: "1 to 64 letters, digits, '-' or '_'".into(),
             });
         }
@@ -498,6 +514,10 @@ pub async fn post_message(
         text,
         customer: customer.customer,
         card_data_masked: req.card_data_masked,
+        after_message_id: req
+            .after_client_message_id
+            .as_deref()
+            .map(|after| customer_message_id(conversation_id, after)),
     };
     let envelope = Envelope::with_id(message_id, message_id, None, command);
     state

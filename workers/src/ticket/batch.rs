@@ -78,8 +78,8 @@ impl OwnedMessage {
 
 /// One statement waiting for a batch.
 enum Op {
-    /// [`store::insert_customer_message_fast`].
-    Customer(OwnedMessage),
+    /// [`store::insert_customer_message_fast`], with the customer's previous message.
+    Customer(OwnedMessage, Option<Uuid>),
     /// [`store::insert_bot_reply_fast`] with its ordering window, then [`store::recent_bot_replies`]
     /// over [`store::REPUBLISH_WINDOW`] (read after the insert, in the same transaction, so it sees
     /// every answer committed before it and the batch's own).
@@ -89,7 +89,7 @@ enum Op {
 impl Op {
     fn conversation_id(&self) -> Uuid {
         match self {
-            Op::Customer(m) | Op::BotReply(m, _) => m.conversation_id,
+            Op::Customer(m, _) | Op::BotReply(m, _) => m.conversation_id,
         }
     }
 }
@@ -126,8 +126,12 @@ impl WriteBatcher {
     pub async fn customer_message(
         &self,
         m: &NewMessage<'_>,
+        after: Option<Uuid>,
     ) -> Result<Option<(StoredMessage, ConversationState, ConversationHistory)>, DbError> {
-        match self.submit(Op::Customer(OwnedMessage::of(m))).await? {
+        match self
+            .submit(Op::Customer(OwnedMessage::of(m), after))
+            .await?
+        {
             Done::Customer(done) => Ok(done),
             Done::BotReply(..) => unreachable!("a customer message is answered as one"),
         }
@@ -238,8 +242,8 @@ fn connection_failed(e: &DbError) -> bool {
 /// One statement in its own implicit transaction.
 async fn run_alone(client: &deadpool_postgres::Client, op: &Op) -> Result<Done, DbError> {
     match op {
-        Op::Customer(m) => Ok(Done::Customer(
-            store::insert_customer_message_fast(client, &m.borrow()).await?,
+        Op::Customer(m, after) => Ok(Done::Customer(
+            store::insert_customer_message_fast(client, &m.borrow(), *after).await?,
         )),
         Op::BotReply(m, window) => {
             let message = m.borrow();

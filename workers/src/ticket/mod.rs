@@ -28,7 +28,8 @@ use crate::runtime::{Delivery, Failure, Handler};
 pub use store::NewMessage;
 
 /// How old an unanswered earlier question of the conversation may be and still hold a later answer
-/// back (see [`store::earlier_question_unanswered`]): longer than the AI responder's ack wait (60 s),
+/// back (see [`store::earlier_question_unanswered`]), and how long a customer's message waits for
+/// their previous one (see `wait_for_previous`): longer than the AI responder's ack wait (60 s),
 /// so an answer whose responder died, or whose broker node was down, is redelivered and stored
 /// first. A question that never gets a bot answer holds the later ones up for at most this long.
 const ORDER_WINDOW: std::time::Duration = std::time::Duration::from_secs(90);
@@ -154,14 +155,18 @@ impl TicketWorker {
         let fast = if needs_care {
             None
         } else {
-            self.batcher.customer_message(&new).await?
+            self.batcher
+                .customer_message(&new, p.after_message_id)
+                .await?
         };
         let mut redacted = vec![];
         let mut notice = None;
         let (message, conversation, history) = match fast {
             Some((message, conversation, history)) => (message, conversation, Some(history)),
             None => {
-                // No conversation yet, a redelivery, or card data: the general path.
+                // No conversation yet, a redelivery, card data, or the customer's previous message
+                // is not stored yet: the general path.
+                self.wait_for_previous(&cmd).await?;
                 let mut client = self.platform.db.client().await?;
                 let tx = client
                     .transaction()
@@ -286,6 +291,39 @@ impl TicketWorker {
             .await?;
         }
         Ok(())
+    }
+
+    /// Return once the customer's previous message (`after_message_id`) is stored, so the customer's
+    /// messages are stored, and answered, in the order they sent them. It polls for up to
+    /// [`ORDER_WAIT`], then hands the message back to the broker ([`Failure::NotYet`]). A previous
+    /// message that has not arrived [`ORDER_WINDOW`] after this one was accepted holds it up no
+    /// longer (the client named one that was never accepted, or it failed for good).
+    async fn wait_for_previous(&self, cmd: &Envelope<PostCustomerMessage>) -> Result<(), Failure> {
+        let Some(previous) = cmd.payload.after_message_id else {
+            return Ok(());
+        };
+        let started = tokio::time::Instant::now();
+        let mut poll = ORDER_POLL;
+        loop {
+            {
+                let client = self.platform.db.client().await?;
+                if store::message_exists(&client, previous).await? {
+                    return Ok(());
+                }
+            }
+            let waited = time::OffsetDateTime::now_utc() - cmd.occurred_at;
+            if waited > ORDER_WINDOW {
+                tracing::warn!(conversation_id = %cmd.payload.conversation_id, %previous, "the customer's previous message never arrived: storing this one without it");
+                return Ok(());
+            }
+            if started.elapsed() >= ORDER_WAIT {
+                return Err(Failure::NotYet(anyhow::anyhow!(
+                    "the customer's previous message {previous} is not stored yet"
+                )));
+            }
+            tokio::time::sleep(poll).await;
+            poll = (poll * 2).min(ORDER_POLL_MAX);
+        }
     }
 
     async fn store_bot_reply(

@@ -200,7 +200,8 @@ pub async fn set_conversation_start(
 /// snapshot — so "the latest customer message" is the one before it.)
 static CUSTOMER_MESSAGE_FAST: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "WITH conv AS ({CONVERSATION_STATE_FROM} WHERE c.id = $2),
+        "WITH conv AS ({CONVERSATION_STATE_FROM} WHERE c.id = $2
+                         AND ($10::uuid IS NULL OR EXISTS (SELECT 1 FROM messages p WHERE p.id = $10))),
          ins AS (
             {INSERT_MESSAGE} SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM conv
             ON CONFLICT DO NOTHING
@@ -233,6 +234,17 @@ static BOT_REPLY_FAST: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
 /// with a wide margin. Shorter than the events stream's duplicate window (120 s).
 pub const REPUBLISH_WINDOW: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Whether a message is stored (a customer's previous message, before the next is stored).
+pub async fn message_exists(
+    client: &impl deadpool_postgres::GenericClient,
+    id: Uuid,
+) -> Result<bool, DbError> {
+    let query = client
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM messages WHERE id = $1)")
+        .await?;
+    Ok(client.query_one(&query, &[&id]).await?.get(0))
+}
+
 /// [`recent_bot_replies`]'s statement.
 static RECENT_BOT_REPLIES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
@@ -256,20 +268,25 @@ pub async fn prepare_hot_statements(client: &deadpool_postgres::Client) -> Resul
 }
 
 /// The common case of a customer message in one statement (one round trip, its own implicit
-/// transaction): the conversation exists, the message is new. It inserts the message, touches the
+/// transaction): the conversation exists, the message is new, and the customer's previous message
+/// (`after`, when the client named it) is already stored. It inserts the message, touches the
 /// conversation and returns both the stored message and the conversation's state. `None` means "not
-/// the common case" (no conversation yet, or the message is already stored): the caller then takes
-/// the general path, [`ensure_conversation`] and [`insert_message`] in a transaction.
+/// the common case" (no conversation yet, the message is already stored, or the previous one is
+/// not): the caller then takes the general path, [`ensure_conversation`] and [`insert_message`] in a
+/// transaction.
 ///
 /// Why: this runs for every customer message, and Postgres round trips, not the writes themselves,
 /// were most of its cost (BEGIN, read, insert, update, COMMIT).
 pub async fn insert_customer_message_fast(
     client: &deadpool_postgres::Client,
     m: &NewMessage<'_>,
+    after: Option<Uuid>,
 ) -> Result<Option<(StoredMessage, ConversationState, ConversationHistory)>, DbError> {
     let statement = client.prepare_cached(&CUSTOMER_MESSAGE_FAST).await?;
     let sender = m.sender.as_str();
-    let row = client.query_opt(&statement, &m.params(&sender)).await?;
+    let row = client
+        .query_opt(&statement, &[&m.params(&sender)[..], &[&after]].concat())
+        .await?;
     let Some(row) = row else { return Ok(None) };
     // The message's ten columns, then the conversation's six, then the history's two.
     let state = conversation_state_at(&row, 10)?;

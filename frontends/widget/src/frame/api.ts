@@ -87,10 +87,19 @@ export const api = {
   startSession(locale: Locale, identity: SignedIdentity | null): Promise<Session> {
     return request('POST', '/api/v1/chat/sessions', null, identity ? { locale, identity } : { locale });
   },
-  postMessage(conversationId: string, token: string, clientMessageId: string, text: string): Promise<{ message_id: string }> {
+  /** `after`: the client id of the previous message of this conversation the server accepted, so
+   * the server stores (and answers) this one after it even if that one is delayed on its way. */
+  postMessage(
+    conversationId: string,
+    token: string,
+    clientMessageId: string,
+    text: string,
+    after?: string,
+  ): Promise<{ message_id: string }> {
     return request('POST', `/api/v1/chat/conversations/${conversationId}/messages`, token, {
       client_message_id: clientMessageId,
       text,
+      ...(after ? { after_client_message_id: after } : {}),
     });
   },
   getMessages(conversationId: string, token: string): Promise<{ messages: ServerMessage[] } & Record<string, unknown>> {

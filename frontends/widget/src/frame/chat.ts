@@ -443,6 +443,9 @@ export class Chat {
     return true;
   }
 
+  /** Per conversation, the last message the server accepted: the next one names it. */
+  private readonly lastAccepted = new Map<string, string>();
+
   retry(clientMessageId: string): void {
     if (this.sendState.get(clientMessageId) !== 'failed') return;
     this.sendState.set(clientMessageId, 'queued');
@@ -476,7 +479,9 @@ export class Chat {
         this.sendState.set(next.clientMessageId, 'sending');
         this.render();
         try {
-          await api.postMessage(session.conversationId, session.token, next.clientMessageId, next.text);
+          const after = this.lastAccepted.get(session.conversationId);
+          await api.postMessage(session.conversationId, session.token, next.clientMessageId, next.text, after);
+          this.lastAccepted.set(session.conversationId, next.clientMessageId);
           // Unless its message.created already arrived (then it left the outbox).
           if (this.sendState.has(next.clientMessageId)) this.sendState.set(next.clientMessageId, 'sent');
           this.retryAttempt = 0;
