@@ -74,7 +74,12 @@ class Ws:
         head, self.buf = buf.split(b"\r\n\r\n", 1)
         if b" 101 " not in head.split(b"\r\n")[0]:
             raise OSError(f"no upgrade: {head[:80]!r}")
-        self.send(json.dumps({"type": "auth", "token": token}))
+        # A reconnect resumes in the auth frame itself, as the widget does: the server replays what
+        # was missed before any live event, so events arrive in order.
+        auth = {"type": "auth", "token": token}
+        if after is not None:
+            auth["after"] = after
+        self.send(json.dumps(auth))
         self.s.settimeout(0.5)
 
     def send(self, text, opcode=0x1):
@@ -118,7 +123,7 @@ class Feed:
         while not stop_reading.is_set():
             port = NOTIFIERS[(self.i + self.attempt) % len(NOTIFIERS)]
             try:
-                ws = Ws(port, self.token)
+                ws = Ws(port, self.token, self.last_seq)
             except OSError:
                 self.attempt += 1
                 time.sleep(0.3)
@@ -159,8 +164,6 @@ class Feed:
                 if kind == "ready":
                     if self.last_seq is None:
                         self.last_seq = frame.get("seq", 0)
-                    else:
-                        ws.send(json.dumps({"type": "resume", "after": self.last_seq}))
                     self.ready.set()
                 elif kind == "resync":
                     bump("resyncs")

@@ -178,7 +178,10 @@ export class LiveSocket {
     socket.onopen = () => {
       if (generation !== this.generation) return;
       this.lastFrameAt = this.options.now();
-      socket.send(JSON.stringify({ type: 'auth', token }));
+      // A reconnect resumes in the auth frame itself: the server replays what was missed before it
+      // sends anything live, so events arrive in order and none is mistaken for a duplicate.
+      const resume = this.hasBeenLive && this.lastSeq > 0;
+      socket.send(JSON.stringify(resume ? { type: 'auth', token, after: this.lastSeq } : { type: 'auth', token }));
     };
     socket.onmessage = (message) => {
       if (generation !== this.generation) return;
@@ -230,9 +233,8 @@ export class LiveSocket {
           // Nothing to resume from, or the server's stream went backwards (a new broker): refetch.
           this.lastSeq = frame.seq;
           this.emitResync();
-        } else {
-          socket.send(JSON.stringify({ type: 'resume', after: this.lastSeq }));
         }
+        // Otherwise the auth frame asked for the replay, which comes next.
         break;
       }
       case 'event': {

@@ -2,9 +2,9 @@
 // off, so a customer on a train loses nothing and sees nothing twice.
 //
 // Protocol (notifier/src/socket.rs): we send {"type":"auth","token"} first; the server answers
-// {"type":"ready","seq"} and then {"type":"event","seq","event"} frames. After a reconnect we send
-// {"type":"resume","after":lastSeq} and the server replays what we missed. {"type":"resync"} means
-// we were too far behind: refetch the transcript instead.
+// {"type":"ready","seq"} and then {"type":"event","seq","event"} frames. After a reconnect the auth
+// frame carries "after":lastSeq and the server replays what we missed before anything live, in
+// order. {"type":"resync"} means we were too far behind: refetch the transcript instead.
 
 export interface ServerEvent {
   id: string;
@@ -74,7 +74,14 @@ export class LiveSocket {
     const ws = new WebSocket(url.href);
     this.ws = ws;
     // The token goes in the first frame, never in the URL, where proxies would log it.
-    ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', token: this.token }));
+    // A reconnect resumes in that same frame: the server replays what we missed before it sends
+    // anything live, so messages arrive in the order they were stored.
+    ws.onopen = () =>
+      ws.send(
+        JSON.stringify(
+          this.lastSeq !== null ? { type: 'auth', token: this.token, after: this.lastSeq } : { type: 'auth', token: this.token },
+        ),
+      );
     ws.onmessage = (message) => {
       if (ws !== this.ws) return;
       this.lastHeard = Date.now();
@@ -86,12 +93,9 @@ export class LiveSocket {
       }
       switch (frame.type) {
         case 'ready': {
+          // A resume was asked for in the auth frame.
           const resumed = this.lastSeq !== null;
-          if (resumed) {
-            ws.send(JSON.stringify({ type: 'resume', after: this.lastSeq }));
-          } else {
-            this.lastSeq = frame.seq ?? 0;
-          }
+          if (!resumed) this.lastSeq = frame.seq ?? 0;
           this.attempt = 0;
           this.startPinging(ws);
           this.handlers.onStatus('open');
