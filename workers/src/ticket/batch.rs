@@ -249,7 +249,13 @@ async fn run_alone(client: &deadpool_postgres::Client, op: &Op) -> Result<Done, 
             let message = m.borrow();
             let (reply, earlier) = tokio::try_join!(
                 store::insert_bot_reply_fast(client, &message, *window),
-                store::recent_bot_replies(client, m.conversation_id, store::REPUBLISH_WINDOW),
+                store::recent_bot_replies(
+                    client,
+                    m.conversation_id,
+                    store::REPUBLISH_WINDOW,
+                    // The reply itself is the newest.
+                    store::REPUBLISH_MAX + 1,
+                ),
             )?;
             Ok(Done::BotReply(reply, earlier))
         }

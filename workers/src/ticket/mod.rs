@@ -389,7 +389,12 @@ impl TicketWorker {
                         p.in_reply_to,
                         ORDER_WINDOW
                     ),
-                    store::recent_bot_replies(&tx, p.conversation_id, store::REPUBLISH_WINDOW),
+                    store::recent_bot_replies(
+                        &tx,
+                        p.conversation_id,
+                        store::REPUBLISH_WINDOW,
+                        store::REPUBLISH_MAX
+                    ),
                 )?;
                 let Some(conversation) = conversation else {
                     return Err(Failure::Permanent(anyhow::anyhow!(
@@ -592,7 +597,7 @@ impl TicketWorker {
         window: std::time::Duration,
     ) -> Result<(), Failure> {
         let client = self.platform.db.client().await?;
-        let replies = store::recent_bot_replies(&client, conversation_id, window).await?;
+        let replies = store::recent_bot_replies(&client, conversation_id, window, i64::MAX).await?;
         if replies.is_empty() {
             return Ok(());
         }

@@ -229,10 +229,18 @@ static BOT_REPLY_FAST: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
     )
 });
 
-/// How far back a bot reply re-publishes the conversation's earlier answers (see
-/// [`recent_bot_replies`]): the time between another worker's commit of an answer and its publish,
-/// with a wide margin. Shorter than the events stream's duplicate window (120 s).
-pub const REPUBLISH_WINDOW: std::time::Duration = std::time::Duration::from_secs(5);
+/// Which of the conversation's earlier answers a bot reply publishes again, ahead of its own (see
+/// [`recent_bot_replies`]): an earlier answer may be stored and not yet published, because its
+/// worker is between its commit and its publish, or its publish failed while a broker node was
+/// down and the command waits for redelivery, or its worker died there and the command waits for
+/// its ack wait. Up to [`REPUBLISH_MAX`] answers, the newest, stored less than this long ago:
+/// under the events stream's duplicate window (120 s), so a copy already published is dropped by
+/// the broker, and longer than any of those waits.
+pub const REPUBLISH_WINDOW: std::time::Duration = std::time::Duration::from_secs(100);
+/// How many earlier answers a bot reply publishes again at most (see [`REPUBLISH_WINDOW`]). Each
+/// answer republishes the ones before it, so the answer just before is the one that matters; a few
+/// more cover answers stored close together.
+pub const REPUBLISH_MAX: i64 = 3;
 
 /// Whether a message is stored (a customer's previous message, before the next is stored).
 pub async fn message_exists(
@@ -250,7 +258,7 @@ static RECENT_BOT_REPLIES: std::sync::LazyLock<String> = std::sync::LazyLock::ne
     format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages
           WHERE conversation_id = $1 AND sender = 'bot' AND created_at > now() - make_interval(secs => $2)
-          ORDER BY created_at, id"
+          ORDER BY created_at DESC, id DESC LIMIT $3"
     )
 });
 
@@ -456,19 +464,20 @@ pub async fn earlier_question_unanswered(
     Ok(row.get(0))
 }
 
-/// The conversation's bot replies stored in the last `window`, oldest first. Their
+/// The conversation's newest `limit` bot replies stored in the last `window`, oldest first. Their
 /// `message.created` events are published again, under the same ids, ahead of a later event of the
 /// same conversation (see `TicketWorker::publish_replies`).
 pub async fn recent_bot_replies(
     client: &impl deadpool_postgres::GenericClient,
     conversation_id: Uuid,
     window: std::time::Duration,
+    limit: i64,
 ) -> Result<Vec<MessageView>, DbError> {
     let query = client.prepare_cached(&RECENT_BOT_REPLIES).await?;
     let rows = client
-        .query(&query, &[&conversation_id, &window.as_secs_f64()])
+        .query(&query, &[&conversation_id, &window.as_secs_f64(), &limit])
         .await?;
-    rows.iter().map(message_view).collect()
+    rows.iter().rev().map(message_view).collect()
 }
 
 /// The conversation's state without locking it (`None` if there is no such conversation).
