@@ -18,6 +18,16 @@ use crate::config::Config;
 /// How long a publish may wait for the stream's acknowledgement before the caller is told the bus is
 /// unavailable (the HTTP API turns that into 503 with `Retry-After`).
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often, and after how long a pause (growing: 20, 40, … ms), a publish refused because the same
+/// id is still being replicated is tried again (see `publish_raw`); within [`PUBLISH_TIMEOUT`].
+const IN_PROCESS_RETRIES: u32 = 10;
+const IN_PROCESS_PAUSE: Duration = Duration::from_millis(20);
+
+/// A failed publish, and whether it was refused only because the same id is still in process.
+struct PublishFailure {
+    in_process_duplicate: bool,
+    error: BusError,
+}
 
 #[derive(Clone)]
 pub struct Bus {
@@ -222,12 +232,56 @@ impl Bus {
         headers.insert("Nats-Msg-Id", message_id);
         crate::telemetry::inject_trace_context(&mut headers);
         let publish = async {
-            let ack_future = self
-                .js
-                .publish_with_headers(subject.clone(), headers, payload)
-                .await
-                .map_err(|e| BusError::Unavailable(format!("publishing to {subject}: {e}")))?;
-            ack_future.await.map_err(|e| {
+            let mut attempt = 0;
+            loop {
+                match self
+                    .publish_once(&subject, headers.clone(), payload.clone())
+                    .await
+                {
+                    // On a cluster, a second publish of an id whose first is still being replicated
+                    // is refused with "duplicate message id is in process" (10158). The first one
+                    // settles within milliseconds; publish again then and get the ordinary
+                    // duplicate acknowledgement, rather than failing a handler whose next publishes
+                    // (the answer after the one republished) would then go out in another order.
+                    Err(e) if e.in_process_duplicate && attempt < IN_PROCESS_RETRIES => {
+                        attempt += 1;
+                        tokio::time::sleep(IN_PROCESS_PAUSE * attempt).await;
+                    }
+                    Err(e) => return Err(e.error),
+                    Ok(ack) => return Ok(ack),
+                }
+            }
+        };
+        match tokio::time::timeout(PUBLISH_TIMEOUT, publish).await {
+            Ok(Ok(ack)) => Ok(Published {
+                sequence: ack.sequence,
+                duplicate: ack.duplicate,
+            }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(BusError::Unavailable(format!(
+                "no acknowledgement within {PUBLISH_TIMEOUT:?}"
+            ))),
+        }
+    }
+
+    /// One publish and its acknowledgement.
+    async fn publish_once(
+        &self,
+        subject: &str,
+        headers: HeaderMap,
+        payload: Bytes,
+    ) -> Result<async_nats::jetstream::publish::PublishAck, PublishFailure> {
+        let ack_future = self
+            .js
+            .publish_with_headers(subject.to_owned(), headers, payload)
+            .await
+            .map_err(|e| PublishFailure {
+                in_process_duplicate: false,
+                error: BusError::Unavailable(format!("publishing to {subject}: {e}")),
+            })?;
+        ack_future.await.map_err(|e| PublishFailure {
+            in_process_duplicate: e.to_string().contains("10158"),
+            error: {
                 use async_nats::jetstream::context::PublishErrorKind as K;
                 match e.kind() {
                     // "No responders": nobody took the message. On a cluster that is what a
@@ -249,18 +303,8 @@ impl Bus {
                     }
                     _ => BusError::Unavailable(format!("acknowledgement for {subject}: {e}")),
                 }
-            })
-        };
-        match tokio::time::timeout(PUBLISH_TIMEOUT, publish).await {
-            Ok(Ok(ack)) => Ok(Published {
-                sequence: ack.sequence,
-                duplicate: ack.duplicate,
-            }),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(BusError::Unavailable(format!(
-                "no acknowledgement within {PUBLISH_TIMEOUT:?}"
-            ))),
-        }
+            },
+        })
     }
 
     /// Readiness: the connection is up and JetStream answers.
