@@ -25,6 +25,10 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("authentication required: send a valid bearer token")]
     Unauthorized,
+    /// A sign-in with an unknown email address or a wrong password (the same answer for both, so
+    /// it does not tell which accounts exist). Same status and code as [`ApiError::Unauthorized`].
+    #[error("the email address or the password is not right")]
+    WrongCredentials,
     /// A customer token of a chat that has ended, used for something only a live chat may do.
     #[error(
         "this chat has ended: its token may now only read the transcript, rate the chat or start a new one"
@@ -61,7 +65,9 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
-            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Unauthorized | ApiError::WrongCredentials => {
+                (StatusCode::UNAUTHORIZED, "unauthorized")
+            }
             ApiError::ChatEnded => (StatusCode::UNAUTHORIZED, "chat_ended"),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),

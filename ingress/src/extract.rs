@@ -23,9 +23,44 @@ pub trait Validate {
 }
 
 /// Masks card data in an optional or listed field (see [`Validate::mask_card_data`]); returns whether anything
-/// was masked.
+/// was masked. Direction overrides, embeddings and isolates (U+202A–U+202E, U+2066–U+2069) are removed first:
+/// no one needs them to chat, and they make text show other than it is stored ("\u{202E}1111…4" shows as a
+/// card number the detector reads backwards).
 pub fn mask_text(text: &mut String) -> bool {
+    if text.chars().any(is_direction_control) {
+        text.retain(|c| !is_direction_control(c));
+    }
     joxai_nlu::redact::redact_in_place(text)
+}
+
+fn is_direction_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Whether the text shows nothing: only whitespace and invisible characters (zero-width spaces and
+/// joiners, direction marks, the byte-order mark, soft hyphens, word joiners, variation selectors).
+/// Such a message would be stored and answered as if the customer had said something.
+pub fn shows_nothing(text: &str) -> bool {
+    text.chars().all(|c| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '\u{00AD}'
+                    | '\u{034F}'
+                    | '\u{061C}'
+                    | '\u{115F}'
+                    | '\u{1160}'
+                    | '\u{180E}'
+                    | '\u{200B}'..='\u{200F}'
+                    | '\u{202A}'..='\u{202E}'
+                    | '\u{2060}'..='\u{2064}'
+                    | '\u{2066}'..='\u{206F}'
+                    | '\u{3164}'
+                    | '\u{FE00}'..='\u{FE0F}'
+                    | '\u{FEFF}'
+                    | '\u{FFA0}'
+            )
+    })
 }
 
 pub fn mask_optional(text: &mut Option<String>) -> bool {

@@ -1023,8 +1023,19 @@ pub async fn openapi_json() -> Json<Value> {
 /// `GET /api/v1/docs` — anyone: a self-contained page (no CDN: banks' networks block them, and a
 /// script from elsewhere would see the tokens typed into it) that lists every operation and can
 /// call it with a bearer token.
-pub async fn docs_page() -> Html<&'static str> {
-    Html(DOCS_HTML)
+/// The API explorer. It may not be framed by any page (no clickjacking of a signed-in operator's
+/// token field), like the panel.
+pub async fn docs_page() -> impl axum::response::IntoResponse {
+    (
+        [
+            (
+                axum::http::header::CONTENT_SECURITY_POLICY,
+                "frame-ancestors 'none'",
+            ),
+            (axum::http::header::X_FRAME_OPTIONS, "DENY"),
+        ],
+        Html(DOCS_HTML),
+    )
 }
 
 const DOCS_HTML: &str = r#"<!doctype html>

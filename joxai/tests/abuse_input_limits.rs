@@ -220,3 +220,48 @@ async fn refused_or_stored(cases: Vec<(&str, String)>) {
     );
     app.stop().await;
 }
+
+/// A message of nothing but invisible characters says nothing: refused as empty, like whitespace.
+/// Direction overrides are removed from what is stored, so text cannot show other than it is
+/// stored: a number written backwards inside a right-to-left override would show as the card
+/// number the detector never saw.
+#[tokio::test]
+async fn invisible_only_messages_are_refused_and_direction_overrides_are_removed() {
+    let app = spawn_app().await;
+    let (conversation, token) = app.start_session().await;
+    for (name, text) in [
+        ("zero-width", r#""\u200b\u200b\u200d""#),
+        ("override", r#""\u202e""#),
+        ("mixed", r#"" \ufeff\u2060 \u00ad\n""#),
+    ] {
+        let body = format!(r#"{{"client_message_id":"{name}","text":{text}}}"#);
+        assert_eq!(
+            post_raw(&app, conversation, &token, body).await,
+            422,
+            "{name}"
+        );
+    }
+    let body = r#"{"client_message_id":"reversed","text":"\u202e1111111111111114\u202c"}"#;
+    assert_eq!(post_raw(&app, conversation, &token, body).await, 202);
+    wait_long("the message is stored", Duration::from_secs(20), || async {
+        app.count(
+            "SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender = 'customer'",
+            &[&conversation],
+        )
+        .await
+            == 1
+    })
+    .await;
+    let stored = app
+        .query(
+            "SELECT text FROM messages WHERE conversation_id = $1 AND sender = 'customer'",
+            &[&conversation],
+        )
+        .await;
+    let text: String = stored[0].get(0);
+    assert_eq!(
+        text, "1111111111111114",
+        "stored and shown in the order it was typed"
+    );
+    app.stop().await;
+}

@@ -383,6 +383,10 @@ async fn staff_can_sign_in_and_see_who_they_are_but_a_wrong_password_cannot() {
             body["code"], "unauthorized",
             "unknown user and wrong password answer identically"
         );
+        assert_eq!(
+            body["message"], "the email address or the password is not right",
+            "in words, not about bearer tokens"
+        );
     }
     app.stop().await;
 }

@@ -115,6 +115,23 @@ async fn the_panel_runs_only_its_own_code_and_no_site_may_frame_it() {
         .as_deref(),
         Some("'none'")
     );
+    // Nor the API explorer.
+    let docs = app
+        .http
+        .get(app.url("/api/v1/docs"))
+        .send()
+        .await
+        .expect("docs");
+    assert_eq!(docs.status(), 200);
+    assert_eq!(header(&docs, "x-frame-options").as_deref(), Some("DENY"));
+    assert_eq!(
+        directive(
+            &header(&docs, "content-security-policy").unwrap_or_default(),
+            "frame-ancestors"
+        )
+        .as_deref(),
+        Some("'none'")
+    );
     app.stop().await;
 }
 

@@ -257,9 +257,9 @@ pub async fn login(
     let stored = row.as_ref().map(|r| r.get::<_, String>(USER_COLUMN_COUNT));
     if !passwords::verify(req.password, stored).await {
         record_failure(&client, &account, &ip).await?;
-        return Err(ApiError::Unauthorized);
+        return Err(ApiError::WrongCredentials);
     }
-    let row = row.ok_or(ApiError::Unauthorized)?;
+    let row = row.ok_or(ApiError::WrongCredentials)?;
     let user = user_view(&row, state.default_capacity())?;
     // Only this address's failures are forgiven: the real user signing in must not reset the count of
     // an attacker guessing from elsewhere.

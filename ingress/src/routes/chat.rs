@@ -450,8 +450,7 @@ impl Validate for PostMessageRequest {
                 message: "1 to 64 letters, digits, '-' or '_'".into(),
             });
         }
-        let chars = self.text.trim().chars().count();
-        if chars == 0 {
+        if crate::extract::shows_nothing(&self.text) {
             errors.push(FieldError {
                 field: "text".into(),
                 message: "the message is empty".into(),

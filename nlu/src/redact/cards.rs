@@ -48,7 +48,15 @@ pub(super) struct CardNumber {
 pub(super) fn mask_card_numbers(text: &str) -> Cow<'_, str> {
     let mut current = Cow::Borrowed(text);
     for pass in 0..=PASSES_KEEPING_ENDS {
-        let cards = find_card_numbers(&current);
+        let mut cards = find_card_numbers(&current);
+        if pass == 0 {
+            // A mistyped card number (one digit wrong fails Luhn) is still 15 of the card's 16 digits.
+            let cued = find_cued_numbers(&current);
+            if !cued.is_empty() {
+                cards.extend(cued);
+                cards.sort_by_key(|card| (card.span.start, card.span.end));
+            }
+        }
         if cards.is_empty() {
             break;
         }
@@ -172,6 +180,101 @@ pub(super) fn find_card_numbers(text: &str) -> Vec<CardNumber> {
         }
     }
     check_run(&digits, &groups, &mut found);
+    found
+}
+
+/// Words that say the digits next to them are a card number, in English and Spanish (lower case).
+const CARD_CUES: &[&str] = &[
+    "card",
+    "cards",
+    "tarjeta",
+    "tarjetas",
+    "visa",
+    "mastercard",
+    "amex",
+    "maestro",
+    "debit",
+    "credit",
+    "débito",
+    "debito",
+    "crédito",
+    "credito",
+    "pan",
+    "cc",
+];
+/// Words that may stand between a cue and the number ("my card number is …", "mi tarjeta es …").
+const CUE_FILLERS: &[&str] = &[
+    "number", "num", "no", "nr", "nº", "n", "is", "was", "my", "the", "its", "it's", "here", "es",
+    "era", "mi", "la", "el", "de", "del", "su", "número", "numero", "nro", "of",
+];
+
+/// Every run of 13–19 digits, Luhn-valid or not, whose nearest word before or after it (skipping filler words
+/// such as "number" or "es") names a card: "my card 4111111111111112", "4111 1111 1111 1112 es mi tarjeta". A
+/// customer who mistypes one digit has still typed most of their card number, and the word says what it is, so
+/// it is masked like a valid one. Without such a word a number that fails Luhn stays readable ("order
+/// 1234567890123"), and a run of other length is never a card. The whole run counts (groups are never split).
+pub(super) fn find_cued_numbers(text: &str) -> Vec<CardNumber> {
+    enum Token {
+        Word(bool),
+        Run(Vec<Digit>),
+    }
+    // The text as words (each: does it name a card?) and runs of digit groups; filler words dropped.
+    let mut tokens: Vec<Token> = Vec::new();
+    let mut word = String::new();
+    let mut run: Vec<Digit> = Vec::new();
+    let end_word = |word: &mut String, tokens: &mut Vec<Token>| {
+        if word.is_empty() {
+            return;
+        }
+        let lower = word.to_lowercase();
+        word.clear();
+        if !CUE_FILLERS.contains(&lower.as_str()) {
+            tokens.push(Token::Word(CARD_CUES.contains(&lower.as_str())));
+        }
+    };
+    let end_run = |run: &mut Vec<Digit>, tokens: &mut Vec<Token>| {
+        if !run.is_empty() {
+            tokens.push(Token::Run(std::mem::take(run)));
+        }
+    };
+    for (at, c) in text.char_indices() {
+        match classify(c) {
+            Class::Digit(value) => {
+                end_word(&mut word, &mut tokens);
+                run.push(Digit {
+                    at,
+                    end: at + c.len_utf8(),
+                    value,
+                });
+            }
+            Class::Invisible => {}
+            // Between groups of one number, or between words.
+            Class::Separator if !run.is_empty() => {}
+            _ if c.is_alphabetic() || c == '\'' || c == 'º' => {
+                end_run(&mut run, &mut tokens);
+                word.push(c);
+            }
+            _ => {
+                end_word(&mut word, &mut tokens);
+                end_run(&mut run, &mut tokens);
+            }
+        }
+    }
+    end_word(&mut word, &mut tokens);
+    end_run(&mut run, &mut tokens);
+    let cue = |token: Option<&Token>| matches!(token, Some(Token::Word(true)));
+    let mut found = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        let Token::Run(digits) = token else { continue };
+        let n = digits.len();
+        let cued = cue(i.checked_sub(1).and_then(|j| tokens.get(j))) || cue(tokens.get(i + 1));
+        if cued && (MIN_DIGITS..=MAX_DIGITS).contains(&n) {
+            found.push(CardNumber {
+                span: digits[0].at..digits[n - 1].end,
+                hidden: digits[KEPT_AT_START].at..digits[n - KEPT_AT_END - 1].end,
+            });
+        }
+    }
     found
 }
 

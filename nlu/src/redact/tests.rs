@@ -321,7 +321,8 @@ fn the_intent_model_reads_a_redacted_message_without_its_masks() {
 fn masking_a_split_number_leaves_no_number_formed_by_its_own_stars() {
     // Found by the fuzzer: hiding "82-82" in the first part left the group "8", and "4111 1131 11112 8" (14
     // digits) passed Luhn on its own.
-    let text = "my card 4111 1131 11112-82-822463 amex 3782-82-822463-1\u{0}005";
+    // (No word naming a card next to the digits: each half alone must hold no number, Luhn-valid or cued.)
+    let text = "my ref 4111 1131 11112-82-822463 then 3782-82-822463-1\u{0}005";
     let middle = text
         .char_indices()
         .map(|(i, _)| i)
@@ -437,5 +438,44 @@ fn words_around_the_parts_of_a_split_number_do_not_hide_it() {
         ];
         let seen = digits_in(&parts, &[0, 1]);
         assert!(seen.len() <= 10 && !seen.contains("880343"), "{parts:?}");
+    }
+}
+
+#[test]
+fn a_mistyped_card_number_next_to_a_word_naming_a_card_is_masked_too() {
+    for (typed, expected) in [
+        ("my card 4111111111111112", "my card 411111******1112"),
+        (
+            "card number: 4111 1111 1111 1112 thanks",
+            "card number: 411111******1112 thanks",
+        ),
+        (
+            "my card number is 4111-1111-1111-1112",
+            "my card number is 411111******1112",
+        ),
+        (
+            "4111111111111112 es mi tarjeta",
+            "411111******1112 es mi tarjeta",
+        ),
+        (
+            "mi tarjeta de crédito 5555 5555 5555 4445",
+            "mi tarjeta de crédito 555555******4445",
+        ),
+        ("VISA 4111.1111.1111.1112", "VISA 411111******1112"),
+    ] {
+        assert_eq!(redact(typed), expected, "{typed:?}");
+    }
+}
+
+#[test]
+fn a_number_that_fails_luhn_without_a_card_word_beside_it_stays_readable() {
+    for typed in [
+        "order 4111111111111112",
+        "my card was lost, order 1234567890123 please",
+        "call 4111111111111112 about my card? no: reference 1234567890123",
+        "card 12345678901234567890",
+        "card 123456789012",
+    ] {
+        assert_eq!(redact(typed), typed, "{typed:?}");
     }
 }
