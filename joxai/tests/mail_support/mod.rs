@@ -2,7 +2,7 @@
 //! Python that has it) and what it received, read from its folder.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
@@ -22,7 +22,7 @@ impl Drop for Catcher {
 }
 
 impl Catcher {
-    pub fn start(port: u16, folder: &PathBuf) -> Catcher {
+    pub fn start(port: u16, folder: &Path) -> Catcher {
         let python = std::env::var("JOXAI_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -56,7 +56,7 @@ impl Catcher {
     }
 }
 
-pub fn received(folder: &PathBuf) -> Vec<Value> {
+pub fn received(folder: &Path) -> Vec<Value> {
     let mut files: Vec<_> = std::fs::read_dir(folder)
         .map(|d| {
             d.filter_map(Result::ok)
@@ -72,7 +72,7 @@ pub fn received(folder: &PathBuf) -> Vec<Value> {
         .collect()
 }
 
-pub fn to(folder: &PathBuf, recipient: &str) -> Vec<Value> {
+pub fn to(folder: &Path, recipient: &str) -> Vec<Value> {
     received(folder)
         .into_iter()
         .filter(|m| m["to"][0] == recipient)
