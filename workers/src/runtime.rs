@@ -6,6 +6,8 @@
 //! - transient failure (database or broker down, timeout) → `nak` with an exponential delay from
 //!   `backon`, until the consumer's `max_deliver` is reached, then a dead letter;
 //! - permanent failure (undecodable, unknown type, invalid data) → a dead letter at once.
+//! - not yet ([`Failure::Later`]: the email worker waits to see whether a customer read a reply) → `nak`
+//!   with the delay the handler asked for.
 //!
 //! A dead letter is recorded in Postgres (`dead_letters`, inspectable and replayable through the API)
 //! and copied to the dead-letter stream, then the message is terminated so it is not redelivered.
