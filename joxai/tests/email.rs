@@ -26,6 +26,20 @@ async fn each_email_kind_arrives_once_to_the_right_person_in_their_language_and_
     let admin = app.login(ADMIN).await;
     let supervisor = app.login(SUPERVISOR).await;
     let agent = app.login(AGENT).await;
+    // SLA warnings are tested on their own (`email_more.rs`): warned one minute ahead, the urgent ticket
+    // below (first answer due in 5 minutes) sends none while this test runs.
+    let (_, stored) = call(&app, "GET", "/api/v1/settings", Some(&admin), None).await;
+    let mut settings = stored["settings"].clone();
+    settings["sla_warning_minutes"] = json!(1);
+    let (status, body) = call(
+        &app,
+        "PUT",
+        "/api/v1/settings",
+        Some(&admin),
+        Some(json!({ "version": stored["version"], "settings": settings })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
     // The agent reads the panel in Spanish (their emails follow) and wants no urgent-queue emails.
     let (status, _) = call(&app, "PUT", "/api/v1/me/preferences", Some(&agent),
         Some(json!({ "language": "es", "email": { "ticket_assigned": true, "urgent_in_queue": false } }))).await;

@@ -453,17 +453,15 @@ impl EmailWorker {
         let customer = EmailKind::ALL
             .iter()
             .any(|k| k.as_str() == kind && k.is_customer());
-        let outcome =
-            |status: &'static str, error: Option<String>, reason: Option<&'static str>| {
-                (status, error, reason)
-            };
-        let parsed = recipient.parse::<Mailbox>();
-        let (status, error, reason) = if customer && unsubscribed {
-            outcome("skipped", None, Some("unsubscribed"))
+        // The row's next status, error and skip reason.
+        let (status, error, reason): (&str, Option<String>, Option<&str>) = if customer
+            && unsubscribed
+        {
+            ("skipped", None, Some("unsubscribed"))
         } else if let (Some(text), Some(html)) = (text, html) {
-            match parsed {
+            match recipient.parse::<Mailbox>() {
                 // A bad address will not improve with retries.
-                Err(e) => outcome("failed", Some(e.to_string()), None),
+                Err(e) => ("failed", Some(e.to_string()), None),
                 Ok(to) => {
                     let mail = Mail::builder()
                         .from(from.clone())
@@ -473,7 +471,7 @@ impl EmailWorker {
                         .multipart(MultiPart::alternative_plain_html(text, html))
                         .map_err(|e| Failure::Permanent(e.into()))?;
                     match transport.send(mail).await {
-                        Ok(_) => outcome("sent", None, None),
+                        Ok(_) => ("sent", None, None),
                         Err(e) => {
                             let last =
                                 delivery.attempt >= self.platform.config.workers.email.max_deliver;
@@ -491,7 +489,7 @@ impl EmailWorker {
                 }
             }
         } else {
-            outcome(
+            (
                 "failed",
                 Some("this email was recorded before JoxAI kept its content, so it cannot be sent again".into()),
                 None,
