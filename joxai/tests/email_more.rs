@@ -395,7 +395,8 @@ async fn a_customer_away_from_the_chat_gets_the_reply_and_resolution_with_an_uns
         page.text()
             .await
             .expect("page")
-            .contains("You are unsubscribed")
+            .contains("Se ha dado de baja"),
+        "Bea's email was in Spanish, and so is the page"
     );
     let forged = app
         .http
@@ -449,6 +450,25 @@ async fn a_customer_away_from_the_chat_gets_the_reply_and_resolution_with_an_uns
             .as_str()
             .expect("text")
             .contains("/api/v1/unsubscribe?token=")
+    );
+    // Carla's email was in English: so is her unsubscribe page.
+    let text = resolution["text"].as_str().expect("text");
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/api/v1/unsubscribe?token="))
+        .expect("link");
+    let page = app
+        .http
+        .get(app.url(&link[link.find("/api/v1/").expect("path")..]))
+        .send()
+        .await
+        .expect("unsubscribe");
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .expect("page")
+            .contains("You are unsubscribed")
     );
     catcher.stop();
     app.stop().await;

@@ -362,14 +362,15 @@ impl EmailWorker {
         Ok(row.get(0))
     }
 
-    /// The unsubscribe link of `address`.
-    fn unsubscribe_url(&self, address: &str) -> String {
+    /// The unsubscribe link of `address`; its page speaks the email's language.
+    fn unsubscribe_url(&self, address: &str, locale: &str) -> String {
         let token = joxai_platform::email::unsubscribe_token(
             self.platform.config.jwt_secret.expose_secret().as_bytes(),
             address,
         );
+        let lang = if locale == "es" { "&lang=es" } else { "" };
         format!(
-            "{}/api/v1/unsubscribe?token={token}",
+            "{}/api/v1/unsubscribe?token={token}{lang}",
             self.platform.config.public_url
         )
     }
@@ -387,7 +388,7 @@ impl EmailWorker {
         let profile = self.platform.settings.current().settings.profile.clone();
         let mut fields = email.fields.clone();
         if email.kind.is_customer() {
-            fields.unsubscribe_url = Some(self.unsubscribe_url(&email.recipient));
+            fields.unsubscribe_url = Some(self.unsubscribe_url(&email.recipient, &email.locale));
         }
         let rendered = render(email.kind, &email.locale, &profile, &fields);
         let dedup_key = format!(
