@@ -8,6 +8,7 @@ import type { Strings } from './i18n';
 import { linkify } from './linkify';
 import { ConfirmButtons } from './ConfirmButtons';
 import { HttpError } from './api';
+import { holdsCardNumber, looksLikeEmail } from './email';
 
 interface AppProps {
   chat: Chat;
@@ -132,17 +133,6 @@ export function App({ chat, strings: t, title, open, embedded, onClose }: AppPro
       )}
     </div>
   );
-}
-
-/** A plausible address (the server checks again): something@domain.tld, no spaces. */
-export function looksLikeEmail(value: string): boolean {
-  return value.length <= 254 && /^[^\s@<>()",;:\[\]\\]+@[^\s@<>()",;:\[\]\\]+\.[^\s@<>()",;:\[\]\\.]+$/.test(value);
-}
-
-/** Whether the text holds 13 to 19 digits in a row, ignoring spaces and dashes: a card number, never
- * to be sent as an address (the server refuses it too). */
-export function holdsCardNumber(value: string): boolean {
-  return /\d{13,19}/.test(value.replace(/[\s-]/g, ''));
 }
 
 /** The optional email: where the agent's reply, the resolution and, on request, the conversation go. */
