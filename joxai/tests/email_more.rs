@@ -248,6 +248,13 @@ async fn an_sla_warning_reaches_the_assignee_once_or_the_supervisors_of_an_unass
         .await
         .expect("watch");
     assert_eq!(again, 0);
+    // A worker that crashed after publishing and before recording publishes the same warnings again:
+    // the same ids, so no second email.
+    app.query("DELETE FROM sla_warnings", &[]).await;
+    let republished = joxai_workers::runtime::warn_sla(&app.platform)
+        .await
+        .expect("watch");
+    assert_eq!(republished, 2);
     wait_until("every SLA warning email is recorded as sent", || async {
         app.count(
             "SELECT count(*) FROM emails WHERE kind = 'sla_warning' AND status <> 'sent'",
