@@ -115,7 +115,9 @@ EOF
   # The ingress publishes the commands of the API, typing events, and replays dead letters onto the
   # subject they failed on (a command, or an event a worker consumes).
   # It also announces a saved settings change (the admin API), so every process reloads it.
-  user ingress "\"$P.cmd.>\", \"$P.evt.settings.changed\", \"$P.evt.conv.*.typing\", \"$P.evt.conv.*.message.created.customer\", \"$P.evt.conv.*.message.classified\""
+  # It also publishes the email requests the email worker consumes: a customer's "email me this conversation"
+  # and an admin's resend of a failed email.
+  user ingress "\"$P.cmd.>\", \"$P.evt.settings.changed\", \"$P.evt.conv.*.typing\", \"$P.evt.conv.*.message.created.customer\", \"$P.evt.conv.*.message.classified\", \"$P.evt.conv.*.conversation.transcript_requested\", \"$P.evt.email.resend_requested\""
   # The ticket worker is the only writer of the conversation's events.
   user ticket "$(durable "$COMMANDS" ticket-worker), \"$P.evt.>\", \"$P.cmd.>\", \"$P.dlq.ticket\""
   user escalation "$(durable "$EVENTS" escalation-classifier), \"$P.cmd.conversation.escalate\", \"$P.evt.conv.*.message.classified\", \"$P.evt.conv.*.message.created.customer\", \"$P.dlq.escalation\""

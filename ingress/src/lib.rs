@@ -65,8 +65,8 @@ impl Routes {
 
 fn routes() -> Routes {
     use routes::{
-        analytics, auth, canned, chat, conversations, customers, dead_letters, knowledge, settings,
-        tickets, users,
+        analytics, auth, canned, chat, conversations, customers, dead_letters, emails, knowledge,
+        settings, tickets, users,
     };
     Routes {
         router: Router::new(),
@@ -131,6 +131,16 @@ fn routes() -> Routes {
         "POST",
         "/api/v1/chat/conversations/{id}/follow-up",
         post(chat::follow_up),
+    )
+    .add(
+        "PUT",
+        "/api/v1/chat/conversations/{id}/contact",
+        put(chat::set_contact),
+    )
+    .add(
+        "POST",
+        "/api/v1/chat/conversations/{id}/transcript-email",
+        post(chat::email_transcript),
     )
     .add("GET", "/api/v1/tickets", get(tickets::list))
     .add("POST", "/api/v1/tickets", post(tickets::create))
@@ -231,6 +241,9 @@ fn routes() -> Routes {
         "/api/v1/dead-letters/{id}/discard",
         post(dead_letters::discard),
     )
+    .add("GET", "/api/v1/emails", get(emails::list))
+    .add("POST", "/api/v1/emails/{id}/resend", post(emails::resend))
+    .add("GET", "/api/v1/unsubscribe", get(emails::unsubscribe))
     .add("GET", "/api/v1/openapi.json", get(openapi::openapi_json))
     .add("GET", "/api/v1/docs", get(openapi::docs_page))
 }

@@ -87,6 +87,18 @@ const QUERIES: &[(&str, &[(&str, &str)])] = &[
             ("limit", "integer"),
         ],
     ),
+    (
+        "/api/v1/emails",
+        &[
+            ("status", "string"),
+            ("cursor", "string"),
+            ("limit", "integer"),
+        ],
+    ),
+    (
+        "/api/v1/unsubscribe",
+        &[("token", "string"), ("lang", "string")],
+    ),
 ];
 
 fn query_parameter(name: &str, kind: &str) -> Value {
@@ -257,6 +269,24 @@ pub const ROUTES: &[RouteDoc] = &[
         None,
         201,
         Some("StartSessionResponse"),
+    ),
+    r(
+        "PUT",
+        "/api/v1/chat/conversations/{id}/contact",
+        CUSTOMER,
+        "Leave (or, with null, forget) the email address for replies, the resolution and transcripts",
+        Some("ContactRequest"),
+        200,
+        Some("Contact"),
+    ),
+    r(
+        "POST",
+        "/api/v1/chat/conversations/{id}/transcript-email",
+        CUSTOMER,
+        "Email me this conversation (409 without an address)",
+        None,
+        202,
+        Some("Contact"),
     ),
     r(
         "GET",
@@ -665,6 +695,33 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     r(
         "GET",
+        "/api/v1/emails",
+        ADMIN,
+        "List emails (recipients masked); status=failed for the ones to resend",
+        None,
+        200,
+        Some("EmailPage"),
+    ),
+    r(
+        "POST",
+        "/api/v1/emails/{id}/resend",
+        ADMIN,
+        "Send a failed email again (409 unless it failed)",
+        None,
+        202,
+        Some("Email"),
+    ),
+    r(
+        "GET",
+        "/api/v1/unsubscribe",
+        ANYONE,
+        "The unsubscribe link of customer emails: records it and answers with a page (text/html)",
+        None,
+        200,
+        None,
+    ),
+    r(
+        "GET",
         "/api/v1/openapi.json",
         ANYONE,
         "This document",
@@ -901,7 +958,16 @@ fn schemas() -> Value {
             "error": string(), "deliveries": { "type": "integer" }, "status": enumeration(&["pending", "replayed", "discarded"]),
             "replays": { "type": "integer" }, "created_at": time(), "resolved_at": nullable(time()), "payload": string(), "headers": { "type": "object" } })),
         "DeadLetterPage": page_of("DeadLetter"),
+        "Email": object(&["id", "kind", "recipient", "locale", "subject", "status", "attempts", "created_at", "resends"], json!({
+            "id": uuid(), "kind": enumeration(&["ticket_assigned", "urgent_in_queue", "sla_warning", "agent_reply", "customer_resolution", "customer_transcript"]),
+            "recipient": string(), "locale": string(), "subject": string(), "status": enumeration(&["pending", "sent", "failed", "skipped"]),
+            "attempts": { "type": "integer" }, "last_error": nullable(string()), "created_at": time(), "resends": { "type": "integer" },
+            "skip_reason": nullable(string()) })),
+        "EmailPage": page_of("Email"),
+        "ContactRequest": object(&["email"], json!({ "email": nullable(string()) })),
+        "Contact": object(&["conversation_id", "email"], json!({ "conversation_id": uuid(), "email": nullable(string()) })),
         "Settings": object(&["profile", "hours", "sla", "assignment", "escalation"], json!({
+            "sla_warning_minutes": { "type": "integer", "minimum": 1, "maximum": 1440 },
             "profile": object(&["name", "primary_colour", "accent_colour", "texts"], json!({ "name": string(), "primary_colour": string(),
                 "accent_colour": string(), "logo_url": nullable(string()), "texts": { "type": "object", "additionalProperties": s("LocalTexts") } })),
             "hours": object(&["utc_offset", "weekly", "holidays"], json!({ "utc_offset": string(), "time_zone": string(),
@@ -921,7 +987,8 @@ fn schemas() -> Value {
             "accent_colour": string(), "logo_url": nullable(string()), "texts": { "type": "object", "additionalProperties": s("LocalTexts") },
             "open_now": { "type": "boolean" } })),
         "Preferences": object(&[], json!({ "language": enumeration(&["en", "es"]), "desktop_notifications": { "type": "boolean" },
-            "email": object(&[], json!({ "ticket_assigned": { "type": "boolean" }, "urgent_in_queue": { "type": "boolean" } })) })),
+            "email": object(&[], json!({ "ticket_assigned": { "type": "boolean" }, "urgent_in_queue": { "type": "boolean" },
+                "sla_warning": { "type": "boolean" } })) })),
     })
 }
 

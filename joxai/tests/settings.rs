@@ -193,7 +193,7 @@ async fn each_staff_member_keeps_their_own_preferences() {
         true,
         "emails on by default"
     );
-    let mine = json!({ "language": "es", "desktop_notifications": false, "email": { "ticket_assigned": false, "urgent_in_queue": true } });
+    let mine = json!({ "language": "es", "desktop_notifications": false, "email": { "ticket_assigned": false, "urgent_in_queue": true, "sla_warning": false } });
     let response = app
         .http
         .put(app.url("/api/v1/me/preferences"))

@@ -6,7 +6,9 @@
 //! carries the event's stream sequence number; a client that reconnects sends
 //! `{"type":"resume","after":N}` and gets what it missed, read back from the stream ([`socket`]).
 //!
-//! It owns no state of its own beyond open sockets: the stream is the source of every push.
+//! It owns no state of its own beyond open sockets: the stream is the source of every push. It records
+//! which customer sockets are open in Postgres (`customer_presence`), so the email worker can tell whether a
+//! customer saw an agent's reply in the chat.
 
 pub mod hub;
 pub mod socket;

@@ -463,6 +463,10 @@ async fn session(mut socket: WebSocket, hub: Arc<Hub>, mut budget: FrameBudget) 
     let m = metrics();
     let gauge = m.ws_connections.with_label_values(&[kind]);
     gauge.inc();
+    let presence = match &audience {
+        Audience::Customer(conversation_id) => Some(Presence::open(&hub, *conversation_id)),
+        Audience::Staff { .. } => None,
+    };
     // A customer wakes only for their own conversation's events; staff see the whole stream.
     let customer_conversation = match &audience {
         Audience::Customer(id) => Some(*id),
@@ -542,6 +546,9 @@ async fn session(mut socket: WebSocket, hub: Arc<Hub>, mut budget: FrameBudget) 
                         .await
                         .map_err(|_| "slow")?
                         .map_err(|_| "gone")?;
+                    if let Some(presence) = &presence {
+                        presence.renew(&hub);
+                    }
                 }
             }
         }
@@ -551,9 +558,74 @@ async fn session(mut socket: WebSocket, hub: Arc<Hub>, mut budget: FrameBudget) 
         m.ws_slow_client_drops.with_label_values(&[kind]).inc();
     }
     gauge.dec();
+    if let Some(presence) = &presence {
+        presence.close(&hub);
+    }
     drop(events);
     if let Some(id) = customer_conversation {
         hub.release_conversation(id);
+    }
+}
+
+/// A customer's open socket, as the email worker reads it (`customer_presence`): opened, renewed on every
+/// ping (every 25 s) while open, closed. The writes run beside the socket, never in its way: if Postgres is
+/// slow or down the chat goes on, and the customer merely looks away (so an agent's reply is emailed:
+/// better an email too many than a reply never seen).
+struct Presence {
+    socket_id: Uuid,
+}
+
+impl Presence {
+    fn open(hub: &Arc<Hub>, conversation_id: Uuid) -> Presence {
+        let socket_id = Uuid::now_v7();
+        Self::write(
+            hub,
+            "INSERT INTO customer_presence (socket_id, conversation_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            socket_id,
+            Some(conversation_id),
+        );
+        Presence { socket_id }
+    }
+
+    fn renew(&self, hub: &Arc<Hub>) {
+        Self::write(
+            hub,
+            "UPDATE customer_presence SET seen_at = now() WHERE socket_id = $1",
+            self.socket_id,
+            None,
+        );
+    }
+
+    fn close(&self, hub: &Arc<Hub>) {
+        Self::write(
+            hub,
+            "UPDATE customer_presence SET seen_at = now(), disconnected_at = now() WHERE socket_id = $1",
+            self.socket_id,
+            None,
+        );
+    }
+
+    fn write(
+        hub: &Arc<Hub>,
+        statement: &'static str,
+        socket_id: Uuid,
+        conversation_id: Option<Uuid>,
+    ) {
+        let hub = hub.clone();
+        tokio::spawn(async move {
+            let result = async {
+                let client = hub.platform.db.client().await?;
+                match conversation_id {
+                    Some(c) => client.execute(statement, &[&socket_id, &c]).await?,
+                    None => client.execute(statement, &[&socket_id]).await?,
+                };
+                Ok::<_, joxai_platform::db::DbError>(())
+            }
+            .await;
+            if let Err(e) = result {
+                tracing::debug!(%socket_id, error = %e, "customer presence not recorded");
+            }
+        });
     }
 }
 

@@ -94,6 +94,20 @@ pub struct Config {
     pub llm: LlmConfig,
     /// Outgoing email; without a host no email is sent.
     pub smtp: SmtpConfig,
+    /// The address customers reach JoxAI at (`JOXAI_PUBLIC_URL`, e.g. `https://chat.bank.example`),
+    /// without a trailing slash: links in emails (unsubscribe) start with it.
+    pub public_url: String,
+    /// What the email worker decides besides SMTP (`JOXAI_EMAIL__REPLY_GRACE_MS`).
+    pub email: EmailConfig,
+}
+
+/// Timing of customer emails.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EmailConfig {
+    /// How long after an agent's reply the email worker checks whether the customer saw it in the
+    /// chat (a socket of theirs was open at some moment since the reply); only if not is it emailed.
+    /// Long enough for a widget to reconnect after a network blip.
+    pub reply_grace_ms: u64,
 }
 
 /// The SMTP server JoxAI sends email through (`JOXAI_SMTP__HOST`, `JOXAI_SMTP__PORT`,
@@ -202,6 +216,13 @@ struct Defaults {
     demo_mode: bool,
     llm: LlmDefaults,
     smtp: SmtpDefaults,
+    public_url: String,
+    email: EmailDefaults,
+}
+
+#[derive(Serialize)]
+struct EmailDefaults {
+    reply_grace_ms: u64,
 }
 
 #[derive(Serialize)]
@@ -257,6 +278,11 @@ impl Default for Defaults {
                 tls: "starttls".into(),
                 from: "JoxAI <noreply@joxai.local>".into(),
                 timeout_ms: 20_000,
+            },
+            // Where `make run` serves the product.
+            public_url: "http://127.0.0.1:5000".into(),
+            email: EmailDefaults {
+                reply_grace_ms: 30_000,
             },
         }
     }
@@ -375,6 +401,17 @@ impl Config {
             return invalid(format!(
                 "smtp.timeout_ms ({}) must be shorter than workers.email.handler_timeout_ms ({})",
                 self.smtp.timeout_ms, self.workers.email.handler_timeout_ms
+            ));
+        }
+        let url = self.public_url.as_str();
+        if !(url.starts_with("https://") || url.starts_with("http://"))
+            || url.ends_with('/')
+            || url
+                .chars()
+                .any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>')
+        {
+            return invalid(format!(
+                "JOXAI_PUBLIC_URL must be an http(s) address without a trailing slash, such as https://chat.bank.example, not {url:?}"
             ));
         }
         if self.ai_timeout_ms >= self.workers.ai.handler_timeout_ms {

@@ -57,6 +57,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "message_order",
         include_str!("../../infra/migrations/0009_message_order.sql"),
     ),
+    (
+        10,
+        "email_more",
+        include_str!("../../infra/migrations/0010_email_more.sql"),
+    ),
 ];
 
 /// Arbitrary but fixed: every `joxai migrate` takes this lock, so replicas starting at once migrate

@@ -14,6 +14,7 @@ pub mod client_addr;
 pub mod config;
 pub mod db;
 pub mod db_tls;
+pub mod email;
 pub mod http;
 pub mod metrics;
 pub mod rate_window;

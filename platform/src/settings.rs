@@ -48,6 +48,10 @@ pub struct SystemSettings {
     pub profile: BankProfile,
     pub hours: BusinessHours,
     pub sla: BTreeMap<String, SlaTarget>,
+    /// How long before an SLA due time the assignee (or, for an unassigned ticket, supervisors and
+    /// admins) is emailed, in minutes. Absent from documents saved before it existed: 10.
+    #[serde(default = "default_sla_warning_minutes")]
+    pub sla_warning_minutes: u32,
     pub assignment: Assignment,
     pub escalation: EscalationSettings,
 }
@@ -203,6 +207,7 @@ impl Default for SystemSettings {
                 ("high".to_owned(), sla(60, 24 * 60)),
                 ("urgent".to_owned(), sla(5, 4 * 60)),
             ]),
+            sla_warning_minutes: default_sla_warning_minutes(),
             assignment: Assignment {
                 auto_assign: true,
                 default_capacity: 5,
@@ -213,6 +218,10 @@ impl Default for SystemSettings {
             },
         }
     }
+}
+
+fn default_sla_warning_minutes() -> u32 {
+    10
 }
 
 fn is_colour(s: &str) -> bool {
@@ -364,6 +373,10 @@ impl SystemSettings {
                     "priorities are low, normal, high and urgent",
                 );
             }
+        }
+        // A day at most: earlier than that is not "about to breach".
+        if !(1..=1440).contains(&self.sla_warning_minutes) {
+            bad("sla_warning_minutes".into(), "1 to 1440 minutes");
         }
         if !(1..=50).contains(&self.assignment.default_capacity) {
             bad("assignment.default_capacity".into(), "1 to 50");
@@ -838,6 +851,9 @@ pub struct EmailPreferences {
     pub ticket_assigned: bool,
     /// An urgent ticket is waiting in the queue.
     pub urgent_in_queue: bool,
+    /// A ticket of mine (or, unassigned, any ticket for supervisors and admins) is about to miss its
+    /// SLA (first response or resolution).
+    pub sla_warning: bool,
 }
 
 impl Default for StaffPreferences {
@@ -855,6 +871,7 @@ impl Default for EmailPreferences {
         Self {
             ticket_assigned: true,
             urgent_in_queue: true,
+            sla_warning: true,
         }
     }
 }

@@ -192,8 +192,41 @@ pub struct SettingsChanged {
     pub version: i64,
 }
 
+/// A ticket's SLA due time is near (within the bank's `sla_warning_minutes`) and not met yet.
+/// Published by the ticket worker's SLA watch with an id derived from the ticket and the target, so
+/// any number of ticket workers announce it once ([`crate::derive_id`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketSlaWarning {
+    pub ticket: TicketView,
+    /// `first_response` or `resolution`.
+    pub target: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub due_at: time::OffsetDateTime,
+}
+
+/// The customer asked for the conversation's transcript by email (the widget's "Email me this
+/// conversation"). Published by the ingress; the email worker sends it to the address the customer
+/// left. Its id is derived from the conversation and its latest message, so asking twice with nothing
+/// new in between sends one email.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TranscriptRequested {
+    pub conversation_id: Uuid,
+}
+
+/// An admin asked to send a failed email again. Published by the ingress on
+/// [`crate::subjects::Subjects::email_resend_requested`] (no conversation), with an id derived from the
+/// email and its resend count, so a repeated request is dropped by the broker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailResendRequested {
+    pub email_id: Uuid,
+    pub requested_by: Uuid,
+}
+
 message! {
     SettingsChanged => "settings.changed", v = 1;
+    TicketSlaWarning => "ticket.sla_warning", v = 1;
+    TranscriptRequested => "conversation.transcript_requested", v = 1;
+    EmailResendRequested => "email.resend_requested", v = 1;
 }
 
 message! {
@@ -242,6 +275,9 @@ pub enum Event {
     CannedResponseChanged(Envelope<CannedResponseChanged>),
     KnowledgeArticleChanged(Envelope<KnowledgeArticleChanged>),
     SettingsChanged(Envelope<SettingsChanged>),
+    TicketSlaWarning(Envelope<TicketSlaWarning>),
+    TranscriptRequested(Envelope<TranscriptRequested>),
+    EmailResendRequested(Envelope<EmailResendRequested>),
 }
 
 impl Event {
@@ -265,6 +301,9 @@ impl Event {
             CannedResponseChanged::TYPE => Self::CannedResponseChanged(raw.decode()?),
             KnowledgeArticleChanged::TYPE => Self::KnowledgeArticleChanged(raw.decode()?),
             SettingsChanged::TYPE => Self::SettingsChanged(raw.decode()?),
+            TicketSlaWarning::TYPE => Self::TicketSlaWarning(raw.decode()?),
+            TranscriptRequested::TYPE => Self::TranscriptRequested(raw.decode()?),
+            EmailResendRequested::TYPE => Self::EmailResendRequested(raw.decode()?),
             other => return Err(DecodeError::UnknownType(other.to_owned())),
         })
     }
@@ -288,6 +327,9 @@ impl Event {
     /// Events about one ticket (an agent sees them only for queue tickets and their own).
     pub fn is_ticket_event(kind: &str) -> bool {
         use crate::envelope::Message as M;
-        kind == TicketCreated::TYPE || kind == TicketUpdated::TYPE || kind == TicketNoteAdded::TYPE
+        kind == TicketCreated::TYPE
+            || kind == TicketUpdated::TYPE
+            || kind == TicketNoteAdded::TYPE
+            || kind == TicketSlaWarning::TYPE
     }
 }

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use crate::events::{MessageClassified, MessageCreated, TicketCreated, TicketUpdated};
+use crate::events::{
+    MessageClassified, MessageCreated, TicketCreated, TicketSlaWarning, TicketUpdated,
+    TranscriptRequested,
+};
 use crate::subjects::Subjects;
 
 /// A stream's definition. Limits are explicit so a runaway producer cannot fill the disk.
@@ -171,13 +174,17 @@ impl Topology {
                 self.events_stream(),
                 vec![self.subjects.events_of::<MessageClassified>()],
             ),
-            // Staff and agent messages only (a customer's own carry `.customer` and never match).
+            // Staff and agent messages only (a customer's own carry `.customer` and never match),
+            // SLA warnings, and the customers' and admins' requests for an email.
             WorkerKind::Email => (
                 self.events_stream(),
                 vec![
                     self.subjects.events_of::<TicketCreated>(),
                     self.subjects.events_of::<TicketUpdated>(),
                     self.subjects.events_of::<MessageCreated>(),
+                    self.subjects.events_of::<TicketSlaWarning>(),
+                    self.subjects.events_of::<TranscriptRequested>(),
+                    self.subjects.email_resend_requested(),
                 ],
             ),
         };

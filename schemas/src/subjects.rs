@@ -7,7 +7,8 @@
 //! - events: `{prefix}.evt.conv.{conversation_id}.{type}`, so a customer's socket can replay exactly
 //!   its own conversation's events by subject filter; a customer's own `message.created` has one
 //!   more token, `.customer`, so the escalation classifier is delivered customer messages only
-//! - system-wide events (not about a conversation): `{prefix}.evt.{type}` (`joxai.evt.settings.changed`)
+//! - system-wide events (not about a conversation): `{prefix}.evt.{type}` (`joxai.evt.settings.changed`,
+//!   `joxai.evt.email.resend_requested`)
 //! - dead letters: `{prefix}.dlq.{worker}`
 
 use uuid::Uuid;
@@ -101,6 +102,16 @@ impl Subjects {
             "{}.evt.{}",
             self.prefix,
             crate::events::SettingsChanged::TYPE
+        )
+    }
+
+    /// Where [`crate::events::EmailResendRequested`] goes: in the events stream, under no
+    /// conversation (the email worker's consumer reads it; no customer socket ever does).
+    pub fn email_resend_requested(&self) -> String {
+        format!(
+            "{}.evt.{}",
+            self.prefix,
+            crate::events::EmailResendRequested::TYPE
         )
     }
 

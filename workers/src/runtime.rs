@@ -8,6 +8,8 @@
 //! - permanent failure (undecodable, unknown type, invalid data) → a dead letter at once;
 //! - "not yet" (it must wait for another message to be handled first) → `nak` with the same delays,
 //!   and past `max_deliver` it goes back to the end of the stream: never a dead letter.
+//! - later ([`Failure::Later`]: the email worker waits to see whether a customer read a reply) → `nak`
+//!   with the delay the handler asked for.
 //!
 //! A dead letter is recorded in Postgres (`dead_letters`, inspectable and replayable through the API)
 //! and copied to the dead-letter stream, then the message is terminated so it is not redelivered.
@@ -48,6 +50,11 @@ pub enum Failure {
     /// the stream. The handler bounds the wait itself.
     #[error("not yet: {0:#}")]
     NotYet(anyhow::Error),
+    /// Nothing failed, but the message is to be handled later (the email worker waits to see whether
+    /// a customer read an agent's reply in the chat): delivered again after this delay. Counts as a
+    /// delivery; at the last delivery it is handled as a transient failure.
+    #[error("not yet: deliver again in {0:?}")]
+    Later(Duration),
 }
 
 impl From<DbError> for Failure {
@@ -260,10 +267,22 @@ async fn process<H: Handler>(
         .observe(started.elapsed().as_secs_f64());
     in_flight.dec();
 
+    let outcome = match outcome {
+        Err(Failure::Later(delay)) if attempt >= config.max_deliver => Err(Failure::Transient(
+            anyhow::anyhow!("still waiting after {attempt} deliveries (asked for {delay:?} more)"),
+        )),
+        other => other,
+    };
     let ack = match outcome {
         Ok(()) => {
             m.worker_messages.with_label_values(&[worker, "ack"]).inc();
             AckKind::Ack
+        }
+        Err(Failure::Later(delay)) => {
+            m.worker_messages
+                .with_label_values(&[worker, "later"])
+                .inc();
+            AckKind::Nak(Some(delay))
         }
         Err(Failure::Transient(error)) if attempt < config.max_deliver => {
             let delay = retry_delay(config, attempt);
@@ -461,15 +480,100 @@ async fn record_dead_letter(
 }
 
 /// Keep `joxai_tickets_sla_breached` current: one figure for the whole desk, read from the tickets' stored due
-/// times every few seconds (every ticket worker reports the same count; the alert takes the max).
+/// times every few seconds (every ticket worker reports the same count; the alert takes the max). On the same
+/// tick, announce the SLA due times that are near ([`warn_sla`]).
 async fn watch_sla(platform: Platform, shutdown: CancellationToken) {
     loop {
         if let Some(breached) = tickets_past_due(&platform).await {
             metrics().tickets_sla_breached.set(breached);
         }
+        if let Err(e) = warn_sla(&platform).await {
+            tracing::warn!(error = %format!("{e:#}"), "SLA warnings not announced this time");
+        }
+        forget_old_presence(&platform).await;
         if sleep_or_cancel(Duration::from_secs(5), &shutdown).await {
             return;
         }
+    }
+}
+
+/// Publish `ticket.sla_warning` for every open ticket whose first-response or resolution due time falls
+/// within the bank's `sla_warning_minutes` and has not passed yet, once per ticket and target.
+///
+/// Every ticket worker runs this, so the same warning may be found by several at once, or again after a crash
+/// between publishing and recording it. It is made once anyway: the event's id is derived from the ticket and
+/// the target (the broker drops a second publish of that id within its duplicate window, and the email worker
+/// keys its emails by the event id), and `sla_warnings` records it after publishing, so later ticks skip it.
+/// Publishing before recording means a crash in between repeats the publish rather than losing the warning.
+pub async fn warn_sla(platform: &Platform) -> anyhow::Result<usize> {
+    use joxai_platform::rows::{TICKET_COLUMNS, ticket_view};
+    use joxai_schemas::events::TicketSlaWarning;
+    use joxai_schemas::{Envelope, derive_id};
+    let lead_minutes =
+        i32::try_from(platform.settings.current().settings.sla_warning_minutes).unwrap_or(10);
+    let client = platform.db.client().await?;
+    let columns: String = TICKET_COLUMNS
+        .split(", ")
+        .map(|c| format!("t.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {columns}, w.target, w.due_at FROM tickets t
+                   CROSS JOIN LATERAL (VALUES ('first_response', CASE WHEN t.first_response_at IS NULL THEN t.first_response_due_at END),
+                                              ('resolution', t.resolution_due_at)) AS w(target, due_at)
+                  WHERE t.status IN ('open', 'in_progress') AND w.due_at IS NOT NULL
+                    AND w.due_at > now() AND w.due_at <= now() + make_interval(mins => $1)
+                    AND NOT EXISTS (SELECT 1 FROM sla_warnings s WHERE s.ticket_id = t.id AND s.target = w.target)
+                  ORDER BY w.due_at LIMIT 200"
+            ),
+            &[&lead_minutes],
+        )
+        .await?;
+    let columns = TICKET_COLUMNS.split(", ").count();
+    for row in &rows {
+        let ticket = ticket_view(row)?;
+        let target: String = row.get(columns);
+        let due_at: time::OffsetDateTime = row.get(columns + 1);
+        let id = derive_id(ticket.id, &format!("ticket.sla_warning:{target}"));
+        let subject = platform
+            .bus
+            .subjects()
+            .event::<TicketSlaWarning>(ticket.conversation_id.unwrap_or(Uuid::nil()));
+        let ticket_id = ticket.id;
+        let envelope = Envelope::with_id(
+            id,
+            id,
+            None,
+            TicketSlaWarning {
+                ticket,
+                target: target.clone(),
+                due_at,
+            },
+        );
+        platform.bus.publish(subject, &envelope).await?;
+        client
+            .execute(
+                "INSERT INTO sla_warnings (ticket_id, target, due_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                &[&ticket_id, &target, &due_at],
+            )
+            .await?;
+        tracing::info!(%ticket_id, target, "SLA warning announced");
+    }
+    Ok(rows.len())
+}
+
+/// Delete the notifier's records of customer sockets closed (or last seen) more than a day ago: the email
+/// worker only ever asks about the last minutes. Every ticket worker may run it; it is idempotent.
+async fn forget_old_presence(platform: &Platform) {
+    if let Ok(client) = platform.db.client().await {
+        let _ = client
+            .execute(
+                "DELETE FROM customer_presence WHERE seen_at < now() - interval '1 day'",
+                &[],
+            )
+            .await;
     }
 }
 

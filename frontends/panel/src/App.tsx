@@ -18,6 +18,7 @@ import { UsersPage } from './pages/admin/Users';
 import { CannedPage } from './pages/admin/Canned';
 import { KnowledgePage } from './pages/admin/Knowledge';
 import { DeadLettersPage } from './pages/admin/DeadLetters';
+import { EmailsPage } from './pages/admin/Emails';
 import { SettingsPage } from './pages/admin/Settings';
 
 const EVERYONE: readonly StaffRole[] = ['agent', 'supervisor', 'admin'];
@@ -43,6 +44,7 @@ const ROUTES: Route[] = [
   { pattern: '/admin/canned', roles: SUPERVISORS, render: () => <CannedPage /> },
   { pattern: '/admin/knowledge', roles: SUPERVISORS, render: () => <KnowledgePage /> },
   { pattern: '/admin/dead-letters', roles: ADMINS, render: () => <DeadLettersPage /> },
+  { pattern: '/admin/emails', roles: ADMINS, render: () => <EmailsPage /> },
   { pattern: '/admin/settings', roles: ADMINS, render: () => <SettingsPage /> },
 ];
 
@@ -70,6 +72,7 @@ const NAV: { section: string; items: NavItem[] }[] = [
       { to: '/admin/canned', label: 'Canned responses', roles: SUPERVISORS },
       { to: '/admin/knowledge', label: 'Knowledge base', roles: SUPERVISORS },
       { to: '/admin/dead-letters', label: 'Dead letters', roles: ADMINS },
+      { to: '/admin/emails', label: 'Emails', roles: ADMINS },
       { to: '/admin/settings', label: 'Settings', roles: ADMINS },
     ],
   },

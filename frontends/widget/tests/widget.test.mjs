@@ -20,7 +20,7 @@ const repoRoot = join(widgetDir, '..', '..');
 const shots = join(widgetDir, 'test-results');
 mkdirSync(shots, { recursive: true });
 
-const PORT = 5062;
+const PORT = Number(process.env.JOXAI_WIDGET_TEST_PORT || 5062);
 const DEMO_PASSWORD = process.env.JOXAI_DEMO_PASSWORD || 'e2e-password-123';
 /** Generous: the debug build's first AI answer and a cold Postgres can take a few seconds. */
 const SLOW = 30_000;
@@ -293,6 +293,44 @@ test('asking for a person shows the waiting state, and an agent reply arrives li
   // The agent's message ends their typing indicator.
   assert.equal((await chatFrame().getByTestId('typing').innerText()).trim(), '');
   await page.screenshot({ path: join(shots, 'agent-replied.png') });
+});
+
+test('with a person on the chat the customer may leave an email: a wrong one is explained, a good one is kept and the conversation can be emailed', async () => {
+  const box = chatFrame().getByTestId('email-box');
+  await box.waitFor({ timeout: SLOW });
+  const input = box.getByLabel('Your email (optional)');
+  assert.match(await box.innerText(), /we'll write to you if you leave the chat/);
+  const save = box.getByRole('button', { name: 'Save email' });
+
+  // Not an address: said in words, next to the field, and nothing reaches the server.
+  const contactCalls = () => networkLog.filter((l) => l.includes('/contact')).length;
+  const before = contactCalls();
+  await input.fill('ana at example');
+  await save.click();
+  await box.getByRole('alert').filter({ hasText: 'like name@example.com' }).waitFor({ timeout: SLOW });
+  assert.equal(await input.getAttribute('aria-invalid'), 'true');
+  // A card number is never sent as an address.
+  await input.fill('4111 1111 1111 1111@example.com');
+  await save.click();
+  await box.getByRole('alert').filter({ hasText: 'looks like a card number' }).waitFor({ timeout: SLOW });
+  assert.equal(contactCalls(), before, 'refused in the browser');
+
+  await input.fill('ana.customer@example.com');
+  await save.click();
+  await box.getByRole('status').filter({ hasText: "We'll write to a***@example.com if you leave the chat." }).waitFor({ timeout: SLOW });
+  await page.screenshot({ path: join(shots, 'email-left.png') });
+
+  // The address is stored for this conversation: asking for the transcript is accepted and names it.
+  await box.getByRole('button', { name: 'Email me this conversation' }).click();
+  await box.getByRole('status').filter({ hasText: "We're sending this conversation to a***@example.com." }).waitFor({ timeout: SLOW });
+  const again = await http('POST', `/api/v1/chat/conversations/${conversationId}/transcript-email`, { token: customerToken, body: {} });
+  assert.equal(again.status, 202, JSON.stringify(again.json));
+  assert.equal(again.json.email, 'a***@example.com');
+  // The server refuses a bad address with its stable error body, whatever a client sends.
+  const bad = await http('PUT', `/api/v1/chat/conversations/${conversationId}/contact`, { token: customerToken, body: { email: 'not an address' } });
+  assert.equal(bad.status, 422);
+  assert.equal(bad.json.code, 'validation_failed');
+  assert.equal(bad.json.fields[0].field, 'email');
 });
 
 test('a message sent while offline is queued, then delivered exactly once after reconnecting', async () => {

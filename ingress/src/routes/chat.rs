@@ -85,6 +85,22 @@ pub fn valid_email(email: &str) -> bool {
         })
 }
 
+/// Why an address the customer typed is refused, if it is: not an address, or it holds a card number
+/// (an address is stored as typed, so it must never carry card data; nothing is masked in it).
+pub fn email_error(email: &str) -> Option<FieldError> {
+    let message = if joxai_nlu::redact::contains_pan(email) {
+        "an email address must not contain a card number"
+    } else if !valid_email(email) {
+        "an email address like name@example.com"
+    } else {
+        return None;
+    };
+    Some(FieldError {
+        field: "email".into(),
+        message: message.into(),
+    })
+}
+
 impl Validate for StartSessionRequest {
     /// The identity's fields are signed by the bank and checked as sent; its display name is masked once the
     /// signature is verified ([`verify_identity`]).
@@ -100,11 +116,8 @@ impl Validate for StartSessionRequest {
                 message: "must be \"en\" or \"es\"".into(),
             });
         }
-        if self.email.as_deref().is_some_and(|e| !valid_email(e)) {
-            errors.push(FieldError {
-                field: "email".into(),
-                message: "an email address like name@example.com".into(),
-            });
+        if let Some(error) = self.email.as_deref().and_then(email_error) {
+            errors.push(error);
         }
         if let Some(identity) = &self.identity {
             if identity.customer_ref.is_empty() || identity.customer_ref.len() > 128 {
@@ -362,6 +375,127 @@ async fn is_closed(state: &AppState, conversation_id: Uuid) -> ApiResult<bool> {
         )
         .await?
         .is_some())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactRequest {
+    /// The address, or `null` to forget the one left before.
+    pub email: Option<String>,
+}
+
+impl Validate for ContactRequest {
+    /// Not masked: an address holding a card number is refused instead ([`email_error`]).
+    fn mask_card_data(&mut self) {}
+
+    fn validate(&self) -> Vec<FieldError> {
+        self.email
+            .as_deref()
+            .map(str::trim)
+            .and_then(email_error)
+            .into_iter()
+            .collect()
+    }
+}
+
+#[derive(Serialize)]
+pub struct ContactResponse {
+    pub conversation_id: Uuid,
+    /// The address as stored, masked (`a***@example.com`); `null` when none is.
+    pub email: Option<String>,
+}
+
+/// `PUT /api/v1/chat/conversations/{id}/contact` — the customer of that conversation: leave (or,
+/// with `null`, forget) the address where the agent's replies, the resolution and a transcript on
+/// request are emailed. Allowed after the chat has ended too (to ask for the transcript). The answer
+/// and the logs show the address masked. Rate limited per conversation.
+pub async fn set_contact(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    customer: Customer,
+    Path(conversation_id): Path<Uuid>,
+    ValidJson(req): ValidJson<ContactRequest>,
+) -> ApiResult<Json<ContactResponse>> {
+    customer.owns(conversation_id)?;
+    state.limiter.action(&ip, conversation_id)?;
+    let client = state.platform.db.client().await?;
+    let email = req.email.map(|e| e.trim().to_owned());
+    match &email {
+        Some(email) => {
+            client
+                .execute(
+                    "INSERT INTO conversation_contacts (conversation_id, email) VALUES ($1, $2)
+                     ON CONFLICT (conversation_id) DO UPDATE SET email = EXCLUDED.email",
+                    &[&conversation_id, email],
+                )
+                .await?;
+        }
+        None => {
+            client
+                .execute(
+                    "DELETE FROM conversation_contacts WHERE conversation_id = $1",
+                    &[&conversation_id],
+                )
+                .await?;
+        }
+    }
+    let masked = email.as_deref().map(joxai_platform::email::mask);
+    tracing::info!(%conversation_id, email = masked.as_deref().unwrap_or("none"), "customer contact saved");
+    Ok(Json(ContactResponse {
+        conversation_id,
+        email: masked,
+    }))
+}
+
+/// `POST /api/v1/chat/conversations/{id}/transcript-email` — the customer of that conversation:
+/// "Email me this conversation". 202 once the request is on the bus; the email worker sends the
+/// transcript (card data masked) to the address left for the conversation. 409 when no address was
+/// left. Asking again with no new message in between sends nothing more (the request's id is derived
+/// from the conversation's latest message). Rate limited per conversation.
+pub async fn email_transcript(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    customer: Customer,
+    Path(conversation_id): Path<Uuid>,
+) -> ApiResult<(StatusCode, Json<ContactResponse>)> {
+    use joxai_schemas::events::TranscriptRequested;
+    customer.owns(conversation_id)?;
+    state.limiter.action(&ip, conversation_id)?;
+    let client = state.platform.db.client().await?;
+    let row = client
+        .query_one(
+            "SELECT (SELECT email FROM conversation_contacts WHERE conversation_id = $1),
+                    (SELECT id FROM messages WHERE conversation_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1)",
+            &[&conversation_id],
+        )
+        .await?;
+    let email: Option<String> = row.get(0);
+    let Some(email) = email else {
+        return Err(ApiError::Conflict(
+            "leave your email address first: there is nowhere to send the conversation".into(),
+        ));
+    };
+    let last_message: Option<Uuid> = row.get(1);
+    let id = joxai_schemas::derive_id(
+        conversation_id,
+        &format!(
+            "conversation.transcript_requested:{}",
+            last_message.unwrap_or_default()
+        ),
+    );
+    let bus = &state.platform.bus;
+    bus.publish(
+        bus.subjects().event::<TranscriptRequested>(conversation_id),
+        &Envelope::with_id(id, id, None, TranscriptRequested { conversation_id }),
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ContactResponse {
+            conversation_id,
+            email: Some(joxai_platform::email::mask(&email)),
+        }),
+    ))
 }
 
 /// Whether the conversation has ended, or `None` when Postgres cannot tell us quickly. A customer's message

@@ -7,6 +7,7 @@ pub mod chat;
 pub mod conversations;
 pub mod customers;
 pub mod dead_letters;
+pub mod emails;
 pub mod knowledge;
 pub mod page;
 pub mod settings;

@@ -11,18 +11,54 @@ pub enum EmailKind {
     TicketAssigned,
     /// Staff: an urgent ticket is waiting with nobody online.
     UrgentInQueue,
-    /// Customer: an agent answered in the chat.
+    /// Staff: a ticket is about to miss its SLA (first response or resolution).
+    SlaWarning,
+    /// Customer: an agent answered in the chat while they were away.
     AgentReply,
+    /// Customer: their case was resolved or closed.
+    CustomerResolution,
+    /// Customer: the conversation's transcript, which they asked for.
+    CustomerTranscript,
 }
 
 impl EmailKind {
+    pub const ALL: [EmailKind; 6] = [
+        EmailKind::TicketAssigned,
+        EmailKind::UrgentInQueue,
+        EmailKind::SlaWarning,
+        EmailKind::AgentReply,
+        EmailKind::CustomerResolution,
+        EmailKind::CustomerTranscript,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EmailKind::TicketAssigned => "ticket_assigned",
             EmailKind::UrgentInQueue => "urgent_in_queue",
+            EmailKind::SlaWarning => "sla_warning",
             EmailKind::AgentReply => "agent_reply",
+            EmailKind::CustomerResolution => "customer_resolution",
+            EmailKind::CustomerTranscript => "customer_transcript",
         }
     }
+
+    /// Customer emails carry an unsubscribe link and are not sent to an address that used it.
+    pub fn is_customer(self) -> bool {
+        matches!(
+            self,
+            EmailKind::AgentReply | EmailKind::CustomerResolution | EmailKind::CustomerTranscript
+        )
+    }
+}
+
+/// One message of a transcript.
+#[derive(Debug, Clone, Default)]
+pub struct TranscriptLine {
+    /// "You", the assistant, or the agent's name.
+    pub who: String,
+    /// `HH:MM` (UTC).
+    pub at: String,
+    pub text: String,
 }
 
 /// What a template needs.
@@ -34,6 +70,13 @@ pub struct Fields {
     /// The agent's reply (customer emails).
     pub text: String,
     pub agent_name: String,
+    /// SLA warnings: `first_response` or `resolution`, and the due time (`HH:MM UTC`).
+    pub target: String,
+    pub due: String,
+    /// Customer transcripts.
+    pub transcript: Vec<TranscriptLine>,
+    /// Customer emails: the link that unsubscribes the address.
+    pub unsubscribe_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +150,64 @@ pub fn render(kind: EmailKind, locale: &str, profile: &BankProfile, f: &Fields) 
                 "No hay nadie conectado para atenderlo. Entre en el panel, por favor.".into(),
             ],
         ),
+        (EmailKind::SlaWarning, false) => {
+            let what = if f.target == "resolution" {
+                "be resolved"
+            } else {
+                "get a first answer"
+            };
+            (
+                format!("Ticket {number} must {what} by {}", f.due),
+                vec![
+                    format!("Ticket {number} ({}) must {what} by {}:", f.priority, f.due),
+                    subject_line.clone(),
+                    "Open the panel to deal with it before the time runs out.".into(),
+                ],
+            )
+        }
+        (EmailKind::SlaWarning, true) => {
+            let what = if f.target == "resolution" {
+                "resolverse"
+            } else {
+                "recibir una primera respuesta"
+            };
+            (
+                format!("El ticket {number} debe {what} antes de las {}", f.due),
+                vec![
+                    format!(
+                        "El ticket {number} ({}) debe {what} antes de las {}:",
+                        priority_es(&f.priority),
+                        f.due
+                    ),
+                    subject_line.clone(),
+                    "Abra el panel para atenderlo antes de que se acabe el plazo.".into(),
+                ],
+            )
+        }
+        (EmailKind::CustomerResolution, false) => (
+            format!("{bank}: your request {number} is resolved"),
+            vec![
+                format!("We have finished working on your request {number}."),
+                "If you need anything else, open the chat on our website and write to us. We are happy to help.".into(),
+            ],
+        ),
+        (EmailKind::CustomerResolution, true) => (
+            format!("{bank}: su solicitud {number} está resuelta"),
+            vec![
+                format!("Hemos terminado de atender su solicitud {number}."),
+                "Si necesita algo más, abra el chat de nuestra web y escríbanos. Estaremos encantados de ayudarle.".into(),
+            ],
+        ),
+        (EmailKind::CustomerTranscript, false) => {
+            let mut lines = vec![format!("Here is your conversation with {bank}, as you asked:")];
+            lines.extend(transcript_lines(&f.transcript));
+            (format!("{bank}: your conversation"), lines)
+        }
+        (EmailKind::CustomerTranscript, true) => {
+            let mut lines = vec![format!("Esta es su conversación con {bank}, como nos pidió:")];
+            lines.extend(transcript_lines(&f.transcript));
+            (format!("{bank}: su conversación"), lines)
+        }
         (EmailKind::AgentReply, false) => (
             format!("{bank}: {agent} answered your message"),
             vec![
@@ -134,14 +235,38 @@ pub fn render(kind: EmailKind, locale: &str, profile: &BankProfile, f: &Fields) 
         )
     };
     let subject = subject.replace(['\r', '\n'], " ");
-    let text_body = format!("{}\n\n--\n{footer}\n", lines.join("\n\n"));
+    let unsubscribe = f
+        .unsubscribe_url
+        .as_ref()
+        .filter(|_| kind.is_customer())
+        .map(|url| {
+            let words = if es {
+                "¿No quiere recibir más correos nuestros? Dese de baja aquí:"
+            } else {
+                "Don't want any more emails from us? Unsubscribe here:"
+            };
+            (words, url.as_str())
+        });
+    let mut text_body = format!("{}\n\n--\n{footer}\n", lines.join("\n\n"));
+    if let Some((words, url)) = unsubscribe {
+        text_body.push_str(&format!("{words} {url}\n"));
+    }
+    let unsubscribe_html = unsubscribe
+        .map(|(words, url)| {
+            format!(
+                "<p style=\"color:#666;font-size:12px\">{} <a href=\"{url}\">{url}</a></p>",
+                escape_html(words),
+                url = escape_html(url)
+            )
+        })
+        .unwrap_or_default();
     let colour = escape_html(&profile.primary_colour);
     let paragraphs: String = lines
         .iter()
         .map(|l| format!("<p>{}</p>", escape_html(l).replace('\n', "<br>")))
         .collect();
     let html = format!(
-        "<!doctype html><html lang=\"{lang}\"><body style=\"font-family:sans-serif\"><h2 style=\"color:{colour}\">{name}</h2>{paragraphs}<hr><p style=\"color:#666;font-size:12px\">{footer}</p></body></html>",
+        "<!doctype html><html lang=\"{lang}\"><body style=\"font-family:sans-serif\"><h2 style=\"color:{colour}\">{name}</h2>{paragraphs}<hr><p style=\"color:#666;font-size:12px\">{footer}</p>{unsubscribe_html}</body></html>",
         lang = if es { "es" } else { "en" },
         name = escape_html(&bank),
         footer = escape_html(&footer),
@@ -151,6 +276,14 @@ pub fn render(kind: EmailKind, locale: &str, profile: &BankProfile, f: &Fields) 
         text: text_body,
         html,
     }
+}
+
+/// A transcript's messages, each on its own lines ("Ana (14:02):" then the text), card data masked.
+fn transcript_lines(transcript: &[TranscriptLine]) -> Vec<String> {
+    transcript
+        .iter()
+        .map(|l| format!("{} ({}):\n{}", masked(&l.who), l.at, masked(&l.text)))
+        .collect()
 }
 
 fn priority_es(priority: &str) -> &str {
@@ -197,11 +330,15 @@ mod tests {
             ticket_subject: "card 4111111111111111".into(),
             ..Fields::default()
         };
-        for kind in [
-            EmailKind::AgentReply,
-            EmailKind::TicketAssigned,
-            EmailKind::UrgentInQueue,
-        ] {
+        let f = Fields {
+            transcript: vec![TranscriptLine {
+                who: "Ana 4111-1111-1111-1111".into(),
+                at: "10:00".into(),
+                text: "my card is 4111 1111 1111 1111".into(),
+            }],
+            ..f
+        };
+        for kind in ALL_KINDS {
             for locale in ["en", "es"] {
                 let r = render(kind, locale, &profile, &f);
                 for part in [&r.subject, &r.text, &r.html] {
@@ -211,6 +348,36 @@ mod tests {
                         "{kind:?}/{locale}: {part}"
                     );
                 }
+            }
+        }
+    }
+
+    const ALL_KINDS: [EmailKind; 6] = EmailKind::ALL;
+
+    #[test]
+    fn customer_emails_and_only_they_carry_the_unsubscribe_link_escaped() {
+        let profile = SystemSettings::default().profile;
+        let f = Fields {
+            unsubscribe_url: Some(
+                "https://chat.bank.example/api/v1/unsubscribe?token=ab.cd&x=\"<".into(),
+            ),
+            ..Fields::default()
+        };
+        for kind in ALL_KINDS {
+            for locale in ["en", "es"] {
+                let r = render(kind, locale, &profile, &f);
+                assert_eq!(
+                    r.text
+                        .contains("https://chat.bank.example/api/v1/unsubscribe?token=ab.cd"),
+                    kind.is_customer(),
+                    "{kind:?}/{locale}: {}",
+                    r.text
+                );
+                assert_eq!(
+                    r.html.contains("token=ab.cd&amp;x=&quot;&lt;"),
+                    kind.is_customer()
+                );
+                assert!(!r.html.contains("x=\"<"), "{}", r.html);
             }
         }
     }

@@ -19,6 +19,9 @@
 //! | resolved    | closed      | ticket_closed      |
 //! | closed      | in_progress | —                  |
 //!
+//! Moving to `resolved` or `closed` also emails the customer the resolution, once per ticket, when they left
+//! an address in the widget (the email worker reacts to the `ticket.updated` event; see `crate::email`).
+//!
 //! Any other pair (including a status to itself) is refused with `conflict`. Reopening a ticket does
 //! not reopen its conversation: the customer was told it ended; if they write again, they do so in
 //! a new conversation that the bot answers and that links back to this ticket.

@@ -7,6 +7,8 @@ import { MAX_MESSAGE_CHARS } from './chat';
 import type { Strings } from './i18n';
 import { linkify } from './linkify';
 import { ConfirmButtons } from './ConfirmButtons';
+import { HttpError } from './api';
+import { holdsCardNumber, looksLikeEmail } from './email';
 
 interface AppProps {
   chat: Chat;
@@ -115,6 +117,8 @@ export function App({ chat, strings: t, title, open, embedded, onClose }: AppPro
 
       <Transcript state={state} t={t} title={title} onRetry={(id) => chat.retry(id)} onAnswer={(text) => chat.send(text)} />
 
+      {state.phase === 'ready' && (state.escalation || state.owner === 'agent' || state.closed) ? <EmailBox chat={chat} t={t} /> : null}
+
       {state.phase === 'expired' ? (
         <div className="ended">
           <p>{t.expiredNotice}</p>
@@ -128,6 +132,98 @@ export function App({ chat, strings: t, title, open, embedded, onClose }: AppPro
         <Composer chat={chat} state={state} t={t} inputRef={inputRef} onEnd={() => setConfirmingEnd(true)} />
       )}
     </div>
+  );
+}
+
+/** The optional email: where the agent's reply, the resolution and, on request, the conversation go. */
+function EmailBox({ chat, t }: { chat: Chat; t: Strings }) {
+  const [value, setValue] = useState('');
+  const [saved, setSaved] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const id = useId();
+
+  async function save() {
+    const email = value.trim();
+    setNote(null);
+    if (holdsCardNumber(email)) return setError(t.emailCardNumber);
+    if (!looksLikeEmail(email)) return setError(t.emailInvalid);
+    setError(null);
+    setBusy(true);
+    try {
+      setSaved(await chat.saveEmail(email));
+      setValue('');
+    } catch (e) {
+      setError(e instanceof HttpError && e.status === 422 ? (/card/i.test(e.message) ? t.emailCardNumber : t.emailInvalid) : t.emailFailed);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function sendTranscript() {
+    setBusy(true);
+    setError(null);
+    try {
+      setNote(t.emailTranscriptSent(await chat.emailTranscript()));
+    } catch {
+      setError(t.emailTranscriptFailed);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  if (saved !== null) {
+    return (
+      <div className="email-box" data-testid="email-box">
+        <p role="status">{note ?? t.emailSaved(saved)}</p>
+        <button type="button" className="chip" disabled={busy} onClick={() => void sendTranscript()}>
+          {t.emailTranscript}
+        </button>
+        {error ? (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        ) : null}
+      </div>
+    );
+  }
+  return (
+    <form
+      className="email-box"
+      data-testid="email-box"
+      noValidate
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save();
+      }}
+    >
+      <label htmlFor={id + '-email'}>{t.emailLabel}</label>
+      <p id={id + '-hint'} className="hint-text">
+        {t.emailHint}
+      </p>
+      <div className="email-row">
+        <input
+          id={id + '-email'}
+          type="email"
+          inputMode="email"
+          autoComplete="email"
+          maxLength={254}
+          value={value}
+          aria-invalid={error ? true : undefined}
+          aria-describedby={error ? `${id}-hint ${id}-error` : `${id}-hint`}
+          onChange={(e) => setValue(e.target.value)}
+        />
+        <button type="submit" className="secondary small" disabled={busy || value.trim() === ''}>
+          {busy ? t.emailSaving : t.emailSave}
+        </button>
+      </div>
+      {error ? (
+        <p id={id + '-error'} className="error" role="alert">
+          {error}
+        </p>
+      ) : null}
+    </form>
   );
 }
 

@@ -119,6 +119,14 @@ export const api = {
   followUp(conversationId: string, token: string): Promise<Session> {
     return request('POST', `/api/v1/chat/conversations/${conversationId}/follow-up`, token, {});
   },
+  /** Leave the address for emails about this conversation; the answer shows it masked. 422 for a bad one. */
+  setContact(conversationId: string, token: string, email: string): Promise<{ email: string | null }> {
+    return request('PUT', `/api/v1/chat/conversations/${conversationId}/contact`, token, { email });
+  },
+  /** "Email me this conversation": 202, or 409 without an address. */
+  emailTranscript(conversationId: string, token: string): Promise<{ email: string | null }> {
+    return request('POST', `/api/v1/chat/conversations/${conversationId}/transcript-email`, token, {});
+  },
   rate(conversationId: string, token: string, rating: number, comment: string): Promise<void> {
     return request('POST', `/api/v1/chat/conversations/${conversationId}/rating`, token, comment ? { rating, comment } : { rating });
   },

@@ -557,6 +557,23 @@ export class Chat {
     this.update({ escalating: false });
   }
 
+  /** Leave an email address for this conversation; resolves to the address as the server shows it
+   * (masked). Throws the server's refusal (`HttpError`, 422 for an address it does not accept). */
+  async saveEmail(email: string): Promise<string> {
+    const session = this.session;
+    if (!session) throw new Error('no conversation');
+    const answer = await api.setContact(session.conversationId, session.token, email);
+    return answer.email ?? '';
+  }
+
+  /** Ask for the conversation by email; resolves to where it goes (masked). */
+  async emailTranscript(): Promise<string> {
+    const session = this.session;
+    if (!session) throw new Error('no conversation');
+    const answer = await api.emailTranscript(session.conversationId, session.token);
+    return answer.email ?? '';
+  }
+
   /** The customer is typing; tell the agent (the bot does not care), at most every few seconds. */
   typing(): void {
     const session = this.session;

@@ -60,6 +60,18 @@ export interface Strings {
   cancel: string;
   verified: string;
   opensNewTab: string;
+  /** The optional email field, offered once a person has the conversation, and after it ends. */
+  emailLabel: string;
+  emailHint: string;
+  emailSave: string;
+  emailSaving: string;
+  emailInvalid: string;
+  emailCardNumber: string;
+  emailFailed: string;
+  emailSaved: (masked: string) => string;
+  emailTranscript: string;
+  emailTranscriptSent: (masked: string) => string;
+  emailTranscriptFailed: string;
 }
 
 const en: Strings = {
@@ -116,6 +128,17 @@ const en: Strings = {
   cancel: 'Cancel',
   verified: 'Signed in',
   opensNewTab: '(opens in a new tab)',
+  emailLabel: 'Your email (optional)',
+  emailHint: "Leave your email and we'll write to you if you leave the chat.",
+  emailSave: 'Save email',
+  emailSaving: 'Saving…',
+  emailInvalid: 'Please type an email address like name@example.com.',
+  emailCardNumber: 'That looks like a card number. Please type only your email address.',
+  emailFailed: "We couldn't save your email. Please try again.",
+  emailSaved: (masked) => `We'll write to ${masked} if you leave the chat.`,
+  emailTranscript: 'Email me this conversation',
+  emailTranscriptSent: (masked) => `We're sending this conversation to ${masked}.`,
+  emailTranscriptFailed: "We couldn't send the conversation. Please try again.",
 };
 
 const es: Strings = {
@@ -175,6 +198,17 @@ const es: Strings = {
   cancel: 'Cancelar',
   verified: 'Identificado',
   opensNewTab: '(se abre en una pestaña nueva)',
+  emailLabel: 'Su correo electrónico (opcional)',
+  emailHint: 'Déjenos su correo y le escribiremos si sale del chat.',
+  emailSave: 'Guardar correo',
+  emailSaving: 'Guardando…',
+  emailInvalid: 'Escriba una dirección de correo como nombre@ejemplo.com.',
+  emailCardNumber: 'Parece un número de tarjeta. Escriba solo su dirección de correo.',
+  emailFailed: 'No pudimos guardar su correo. Inténtelo de nuevo.',
+  emailSaved: (masked) => `Le escribiremos a ${masked} si sale del chat.`,
+  emailTranscript: 'Enviarme esta conversación por correo',
+  emailTranscriptSent: (masked) => `Le enviamos esta conversación a ${masked}.`,
+  emailTranscriptFailed: 'No pudimos enviar la conversación. Inténtelo de nuevo.',
 };
 
 export const STRINGS: Record<Locale, Strings> = { en, es };
