@@ -121,6 +121,8 @@ export interface Ticket {
 
 export interface TicketDetail extends Ticket {
   messages: Message[];
+  /** The customer's chat: `closed` once it has ended (a reply would be refused); absent without one. */
+  conversation_status?: 'open' | 'closed';
 }
 
 export interface TicketNote {

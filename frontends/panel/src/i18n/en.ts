@@ -156,7 +156,7 @@ export const en = {
   'reply.placeholder': 'Write a reply… (Ctrl+Enter sends)',
   'reply.notSent': 'Not sent: {error}',
   'reply.ended': 'The customer’s conversation has ended, so they would not see a reply. If they write again, their new conversation reaches the desk.',
-  'reply.takeFirst': 'Take this ticket to reply; the customer then sees that you are typing.',
+  'reply.takesTicket': 'Sending a reply takes this ticket. Once it is yours, the customer also sees when you are typing.',
   'reply.insertCanned': 'Insert a canned response',
   'reply.cannedPick': 'Insert canned response…',
   'reply.cannedNone': 'No canned responses',

@@ -152,7 +152,7 @@ export const es: Record<MessageKey, string> = {
   'reply.placeholder': 'Escriba una respuesta… (Ctrl+Intro envía)',
   'reply.notSent': 'No enviado: {error}',
   'reply.ended': 'La conversación del cliente ha terminado, así que no vería una respuesta. Si vuelve a escribir, su nueva conversación llega al escritorio.',
-  'reply.takeFirst': 'Tome este ticket para responder; entonces el cliente verá que usted escribe.',
+  'reply.takesTicket': 'Al enviar una respuesta, este ticket pasa a ser suyo. Entonces el cliente también verá cuándo escribe.',
   'reply.insertCanned': 'Insertar una respuesta predefinida',
   'reply.cannedPick': 'Insertar respuesta predefinida…',
   'reply.cannedNone': 'No hay respuestas predefinidas',

@@ -51,6 +51,7 @@ export function TicketPage({ id }: { id: string }) {
   const [historyError, setHistoryError] = useState<unknown>(null);
   const [pending, setPending] = useState<PendingReply[]>([]);
   const [typing, setTyping] = useState<{ text: string; until: number } | null>(null);
+  const [conversationClosed, setConversationClosed] = useState(false);
   const change = useAction();
   // The newest version of the ticket we have seen, from our own responses, live events and reloads:
   // what a change sends as `expected_updated_at`, so the agent's own earlier changes never count
@@ -68,7 +69,8 @@ export function TicketPage({ id }: { id: string }) {
   const loadTicket = useCallback(async () => {
     try {
       const detail: TicketDetail = await desk.api.getTicket(id);
-      const { messages: fetched, ...rest } = detail;
+      const { messages: fetched, conversation_status, ...rest } = detail;
+      setConversationClosed(conversation_status === 'closed');
       version.current = null;
       seen(rest);
       setTicket(rest);
@@ -138,6 +140,12 @@ export function TicketPage({ id }: { id: string }) {
         setNotes((current) => (current?.some((n) => n.id === payload.note.id) ? current : [...(current ?? []), payload.note]));
         void loadHistory();
       }
+      return;
+    }
+    if (event.type.startsWith('conversation.') && (event.payload as { conversation_id?: string } | null)?.conversation_id === conversationId) {
+      // Ended, handed back or taken: the reply box's state comes from the stored conversation.
+      if (event.type === 'conversation.closed') setConversationClosed(true);
+      void loadTicket();
       return;
     }
     if (event.type === 'typing') {
@@ -228,6 +236,8 @@ export function TicketPage({ id }: { id: string }) {
           {ticket.conversation_id ? (
             <ReplyBox
               ticket={ticket}
+              ended={conversationClosed}
+              canSignalTyping={mine || supervisor}
               onSending={(p) => setPending((current) => [...current, p])}
               onSent={(text, messageId) =>
                 setPending((current) =>
@@ -375,11 +385,17 @@ export function TicketPage({ id }: { id: string }) {
 
 function ReplyBox({
   ticket,
+  ended,
+  canSignalTyping,
   onSending,
   onSent,
   onFailed,
 }: {
   ticket: Ticket;
+  /** The customer's chat has ended: a reply would be refused, so the box says why and stays shut. */
+  ended: boolean;
+  /** Only the assignee (or a supervisor) may tell the customer someone is typing (the API's rule). */
+  canSignalTyping: boolean;
   onSending: (p: PendingReply) => void;
   onSent: (text: string, messageId: string) => void;
   onFailed: (text: string, error: string) => void;
@@ -403,7 +419,7 @@ function ReplyBox({
   const send = async (event?: FormEvent) => {
     event?.preventDefault();
     const body = text.trim();
-    if (!body || sending) return;
+    if (!body || sending || ended) return;
     setSending(true);
     setSendError(null);
     onSending({ messageId: null, text: body });
@@ -428,7 +444,9 @@ function ReplyBox({
   const onChange = (value: string) => {
     setText(value);
     const now = Date.now();
-    if (now - lastTypingSent.current > TYPING_SENT_EVERY_MS) {
+    // Someone who has not taken the ticket may still draft (sending takes it), but the customer is told
+    // "typing…" only by the person who answers them: the API refuses the signal to anyone else.
+    if (canSignalTyping && now - lastTypingSent.current > TYPING_SENT_EVERY_MS) {
       lastTypingSent.current = now;
       // Best effort: the customer seeing "typing…" is a nicety, never worth an error message.
       void desk.api.request('POST', `/api/v1/tickets/${encodeURIComponent(ticket.id)}/typing`, { body: {} }).catch(() => undefined);
@@ -452,10 +470,22 @@ function ReplyBox({
   return (
     <form className="reply" onSubmit={send} aria-label={t('reply.label')}>
       <label htmlFor="reply-text">{t('reply.label')}</label>
+      {ended && (
+        <p className="notice" role="status" id="reply-ended" data-testid="reply-ended">
+          {t('reply.ended')}
+        </p>
+      )}
+      {!ended && !canSignalTyping && (
+        <p className="muted small" data-testid="reply-takes-ticket">
+          {t('reply.takesTicket')}
+        </p>
+      )}
       <textarea
         id="reply-text"
         ref={area}
         rows={4}
+        disabled={ended}
+        aria-describedby={ended ? 'reply-ended' : undefined}
         value={text}
         maxLength={4000}
         onChange={(e) => onChange(e.target.value)}
@@ -486,7 +516,7 @@ function ReplyBox({
             {describeError(cannedError)}
           </span>
         ) : null}
-        <button type="submit" className="button-primary" disabled={sending || !text.trim()}>
+        <button type="submit" className="button-primary" disabled={ended || sending || !text.trim()}>
           {sending ? t('reply.sending') : t('reply.send')}
         </button>
       </div>
