@@ -156,7 +156,7 @@ function LoginPage({ api }: { api: ApiClient }) {
 
 function Shell() {
   const desk = useDesk();
-  const { t, language } = useT();
+  const { t } = useT();
   const path = usePath();
   const mainRef = useRef<HTMLElement>(null);
 
@@ -239,8 +239,9 @@ function Shell() {
           );
         })}
       </nav>
-      {/* Keyed by language: a change re-renders every screen, helpers that format dates included. */}
-      <main id="main" ref={mainRef} className="content" data-route={title} key={language}>
+      {/* The shell reads the language, so a change re-renders every screen below it, the plain helpers
+          that format dates included (they read the module's current language). */}
+      <main id="main" ref={mainRef} className="content" data-route={title}>
         {content}
       </main>
     </div>

@@ -51,7 +51,7 @@ export function tr(key: MessageKey, values?: Record<string, string | number>): s
 
 /** A label for an enum-like value (`status.in_progress`), or the value in words when the catalogue
  * has none (a newer server's value still shows). */
-export function label(group: 'status' | 'priority' | 'sender' | 'role', value: string): string {
+export function label(group: 'status' | 'priority' | 'sender' | 'role' | 'reason', value: string): string {
   const key = `${group}.${value}` as MessageKey;
   if (key in en) return tr(key);
   const s = value.replace(/_/g, ' ');

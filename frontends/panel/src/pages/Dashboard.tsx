@@ -140,7 +140,7 @@ export function DashboardPage() {
                   label={t('dashboard.reasons')}
                   data={Object.entries(analytics.escalation_reasons ?? {})
                     .sort((a, b) => b[1] - a[1])
-                    .map(([key, value]) => ({ key: humanize(key), value }))}
+                    .map(([key, value]) => ({ key: label('reason', key), value }))}
                 />
               </article>
               <article className="card">

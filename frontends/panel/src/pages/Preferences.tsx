@@ -68,6 +68,7 @@ export function PreferencesPage() {
         <label>
           <span className="visually-hidden">{t('prefs.language')}</span>
           <select
+            name="language"
             value={preferences.language}
             disabled={save.busy}
             onChange={(e) => {

@@ -223,7 +223,7 @@ export function TicketPage({ id }: { id: string }) {
             <span className="ticket-number">{ticket.number}</span>
             <StatusBadge status={ticket.status} />
             <PriorityBadge priority={ticket.priority} />
-            <span className="badge">{humanize(ticket.reason)}</span>
+            <span className="badge">{label('reason', ticket.reason)}</span>
             <SlaTimer ticket={ticket} now={now} />
           </p>
         </div>
@@ -623,7 +623,7 @@ export function describeHistory(entry: TicketEvent, names: Record<string, string
   const status = (v: unknown) => (typeof v === 'string' ? label('status', v) : str(v));
   switch (entry.kind) {
     case 'created':
-      return `${tr('history.created')}${d.reason ? ` (${str(d.reason)})` : ''}`;
+      return `${tr('history.created')}${typeof d.reason === 'string' ? ` (${label('reason', d.reason)})` : ''}`;
     case 'assigned':
       return tr('history.assigned', {
         name: String(d.assignee_name ?? d.agent_name ?? (typeof d.assignee_id === 'string' ? names[d.assignee_id] : undefined) ?? tr('history.anAgent')),

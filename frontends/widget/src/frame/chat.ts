@@ -301,7 +301,8 @@ export class Chat {
     const escalation = withAssistant ? null : (change.escalation ?? this.state.escalation);
     if (ticketNumber && escalation && !escalation.ticketNumber) change.escalation = { ticketNumber };
     const lastAgent = [...all].reverse().find((m) => m.sender === 'agent');
-    if (lastAgent && this.state.agentName === null) change.agentName = lastAgent.author_name || '';
+    if (withAssistant) change.agentName = null;
+    else if (lastAgent && this.state.agentName === null) change.agentName = lastAgent.author_name || '';
     if (transcript.owner === 'bot' || transcript.owner === 'agent') change.owner = transcript.owner;
     if (transcript.status === 'closed') change.closed = true;
     if (typeof transcript.rating === 'number') change.rating = 'done';
