@@ -796,6 +796,7 @@ fn schemas() -> Value {
         ticket_props.clone(),
     );
     ticket_props["messages"] = json!({ "type": "array", "items": s("Message") });
+    ticket_props["conversation_status"] = enumeration(&["open", "closed"]);
     let mut conversation_props = json!({
         "id": uuid(), "customer_id": uuid(), "customer_name": nullable(string()), "verified": { "type": "boolean" },
         "status": enumeration(&["open", "closed"]), "owner": enumeration(&["bot", "agent"]), "assigned_agent_id": nullable(uuid()),

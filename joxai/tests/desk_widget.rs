@@ -529,3 +529,156 @@ async fn a_resume_after_live_events_replays_the_gap_exactly_once() {
     assert_no_duplicate(&third);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_joined_message_is_stored_before_the_agents_first_reply_in_the_conversations_language()
+{
+    let app = spawn_app().await;
+    let agent = app.login(AGENT).await;
+    set_availability(&app, &agent, "away").await;
+    let (conversation, customer) = app.start_session_with(json!({ "locale": "es" })).await;
+    let ticket = escalate(&app, conversation, &customer).await;
+    let mut customer_ws = app.ws(&customer).await;
+
+    let (status, body) = post(
+        &app,
+        &format!("/api/v1/tickets/{ticket}/messages"),
+        &agent,
+        json!({ "text": "Hola, ya estoy aquí." }),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let joined = customer_ws
+        .wait_event("the stored 'joined' message", |f| {
+            is_message_from(f, "system")
+                && f["event"]["payload"]["message"]["text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("se ha unido"))
+        })
+        .await;
+    assert_eq!(
+        joined["event"]["payload"]["message"]["text"],
+        "Alex Agent se ha unido a la conversación"
+    );
+    let reply = customer_ws
+        .wait_event("the agent's reply", |f| is_message_from(f, "agent"))
+        .await;
+    assert!(joined["seq"].as_u64() < reply["seq"].as_u64());
+
+    // Read back, as a reloaded widget and the panel do: the notice comes first, by its stored time.
+    let transcript = app.transcript(conversation, &customer).await;
+    let position = |pred: &dyn Fn(&Value) -> bool| transcript.iter().position(pred);
+    let notice = position(&|m| {
+        m["sender"] == "system" && m["text"] == "Alex Agent se ha unido a la conversación"
+    })
+    .expect("the joined message is in the transcript");
+    let first_reply = position(&|m| m["sender"] == "agent").expect("the reply");
+    assert!(notice < first_reply, "{transcript:?}");
+    let (_, detail) = get(&app, &format!("/api/v1/tickets/{ticket}"), &agent).await;
+    let panel: Vec<&str> = detail["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["sender"] != "customer")
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    let at = |text: &str| panel.iter().position(|t| *t == text);
+    assert!(
+        at("Alex Agent se ha unido a la conversación") < at("Hola, ya estoy aquí."),
+        "{panel:?}"
+    );
+    assert_eq!(detail["conversation_status"], "open");
+
+    // A second reply announces nobody again.
+    post(
+        &app,
+        &format!("/api/v1/tickets/{ticket}/messages"),
+        &agent,
+        json!({ "text": "Sigo aquí." }),
+    )
+    .await;
+    wait_until("the second reply is stored", || async {
+        app.count(
+            "SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender = 'agent'",
+            &[&conversation],
+        )
+        .await
+            == 2
+    })
+    .await;
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender = 'system' AND text LIKE '%se ha unido%'",
+            &[&conversation],
+        )
+        .await,
+        1
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_hand_back_is_stored_in_the_conversation_and_a_closed_one_shows_in_the_ticket() {
+    let app = spawn_app().await;
+    let supervisor = app.login(SUPERVISOR).await;
+    let agent = app.login(AGENT).await;
+    set_availability(&app, &agent, "away").await;
+    let (conversation, customer, ticket) = escalated_ticket(&app).await;
+    let sam = user_id(&app, SUPERVISOR).await;
+    let (status, body) = post(
+        &app,
+        &format!("/api/v1/tickets/{ticket}/assign"),
+        &supervisor,
+        json!({ "assignee_id": sam }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post(
+        &app,
+        &format!("/api/v1/conversations/{conversation}/hand-back"),
+        &supervisor,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    wait_until("the hand-back is said in the conversation", || async {
+        app.transcript(conversation, &customer)
+            .await
+            .iter()
+            .any(|m| {
+                m["sender"] == "system"
+                    && m["text"]
+                        .as_str()
+                        .is_some_and(|t| t.starts_with("You are back with the virtual assistant"))
+            })
+    })
+    .await;
+
+    // A second conversation, closed by staff: its ticket says so before anyone writes a reply.
+    let (closed, _, closed_ticket) = escalated_ticket(&app).await;
+    let (status, body) = post(
+        &app,
+        &format!("/api/v1/conversations/{closed}/close"),
+        &supervisor,
+        json!({}),
+    )
+    .await;
+    assert!(status == 200 || status == 202, "{status} {body}");
+    wait_until("the conversation is closed", || async {
+        app.count(
+            "SELECT count(*) FROM conversations WHERE id = $1 AND status = 'closed'",
+            &[&closed],
+        )
+        .await
+            == 1
+    })
+    .await;
+    let (_, detail) = get(
+        &app,
+        &format!("/api/v1/tickets/{closed_ticket}"),
+        &supervisor,
+    )
+    .await;
+    assert_eq!(detail["conversation_status"], "closed", "{detail}");
+    app.stop().await;
+}

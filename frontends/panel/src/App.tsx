@@ -20,6 +20,8 @@ import { KnowledgePage } from './pages/admin/Knowledge';
 import { DeadLettersPage } from './pages/admin/DeadLetters';
 import { EmailsPage } from './pages/admin/Emails';
 import { SettingsPage } from './pages/admin/Settings';
+import { PreferencesPage } from './pages/Preferences';
+import { LanguageProvider, label, useT, type MessageKey } from './i18n';
 
 const EVERYONE: readonly StaffRole[] = ['agent', 'supervisor', 'admin'];
 const SUPERVISORS: readonly StaffRole[] = ['supervisor', 'admin'];
@@ -46,39 +48,48 @@ const ROUTES: Route[] = [
   { pattern: '/admin/dead-letters', roles: ADMINS, render: () => <DeadLettersPage /> },
   { pattern: '/admin/emails', roles: ADMINS, render: () => <EmailsPage /> },
   { pattern: '/admin/settings', roles: ADMINS, render: () => <SettingsPage /> },
+  { pattern: '/preferences', roles: EVERYONE, render: () => <PreferencesPage /> },
 ];
 
 interface NavItem {
   to: string;
-  label: string;
+  label: MessageKey;
   roles: readonly StaffRole[];
 }
 
-const NAV: { section: string; items: NavItem[] }[] = [
+const NAV: { section: MessageKey; items: NavItem[] }[] = [
   {
-    section: 'Desk',
+    section: 'nav.desk',
     items: [
-      { to: '/', label: 'Dashboard', roles: EVERYONE },
-      { to: '/queue', label: 'Queue', roles: EVERYONE },
-      { to: '/analytics', label: 'Analytics', roles: SUPERVISORS },
-      { to: '/conversations', label: 'Conversations', roles: SUPERVISORS },
-      { to: '/customers', label: 'Customers', roles: SUPERVISORS },
+      { to: '/', label: 'nav.dashboard', roles: EVERYONE },
+      { to: '/queue', label: 'nav.queue', roles: EVERYONE },
+      { to: '/analytics', label: 'nav.analytics', roles: SUPERVISORS },
+      { to: '/conversations', label: 'nav.conversations', roles: SUPERVISORS },
+      { to: '/customers', label: 'nav.customers', roles: SUPERVISORS },
     ],
   },
   {
-    section: 'Admin',
+    section: 'nav.admin',
     items: [
-      { to: '/admin/users', label: 'Users', roles: ADMINS },
-      { to: '/admin/canned', label: 'Canned responses', roles: SUPERVISORS },
-      { to: '/admin/knowledge', label: 'Knowledge base', roles: SUPERVISORS },
-      { to: '/admin/dead-letters', label: 'Dead letters', roles: ADMINS },
-      { to: '/admin/emails', label: 'Emails', roles: ADMINS },
-      { to: '/admin/settings', label: 'Settings', roles: ADMINS },
+      { to: '/admin/users', label: 'nav.users', roles: ADMINS },
+      { to: '/admin/canned', label: 'nav.canned', roles: SUPERVISORS },
+      { to: '/admin/knowledge', label: 'nav.knowledge', roles: SUPERVISORS },
+      { to: '/admin/dead-letters', label: 'nav.deadLetters', roles: ADMINS },
+      { to: '/admin/emails', label: 'nav.emails', roles: ADMINS },
+      { to: '/admin/settings', label: 'nav.settings', roles: ADMINS },
     ],
   },
 ];
 
 export function App({ api }: { api: ApiClient }) {
+  return (
+    <LanguageProvider>
+      <Desk api={api} />
+    </LanguageProvider>
+  );
+}
+
+function Desk({ api }: { api: ApiClient }) {
   const [session, setSession] = useState<Session | null>(api.session);
   useEffect(() => api.onSessionChange(setSession), [api]);
   // A token refresh replaces the session object; the desk (and its socket) must only restart when
@@ -94,6 +105,7 @@ export function App({ api }: { api: ApiClient }) {
 }
 
 function LoginPage({ api }: { api: ApiClient }) {
+  const { t } = useT();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -110,7 +122,7 @@ function LoginPage({ api }: { api: ApiClient }) {
       // the email or password is wrong.
       setError(
         e instanceof ApiError && e.status === 401
-          ? 'The email or password is not right. Check both and try again.'
+          ? t('login.wrong')
           : describeError(e),
       );
       setBusy(false);
@@ -123,13 +135,13 @@ function LoginPage({ api }: { api: ApiClient }) {
         <div className="brand brand-large" aria-hidden="true">
           Jox<span>AI</span>
         </div>
-        <h1 id="login-title">Sign in to the desk</h1>
+        <h1 id="login-title">{t('login.title')}</h1>
         <label>
-          Email
+          {t('login.email')}
           <input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} autoFocus />
         </label>
         <label>
-          Password
+          {t('login.password')}
           <input type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
         </label>
         {error && (
@@ -138,7 +150,7 @@ function LoginPage({ api }: { api: ApiClient }) {
           </p>
         )}
         <button type="submit" className="button-primary" disabled={busy}>
-          {busy ? 'Signing in…' : 'Sign in'}
+          {busy ? t('login.busy') : t('login.submit')}
         </button>
       </form>
     </main>
@@ -147,6 +159,7 @@ function LoginPage({ api }: { api: ApiClient }) {
 
 function Shell() {
   const desk = useDesk();
+  const { t } = useT();
   const path = usePath();
   const mainRef = useRef<HTMLElement>(null);
 
@@ -173,19 +186,22 @@ function Shell() {
   return (
     <div className="shell">
       <a className="skip-link" href="#main">
-        Skip to content
+        {t('shell.skip')}
       </a>
       <header className="topbar">
-        <Link to="/" className="brand" aria-label="JoxAI desk, dashboard">
-          Jox<span>AI</span> <small>desk</small>
+        <Link to="/" className="brand" aria-label={t('shell.brand')}>
+          Jox<span>AI</span> <small>{t('shell.brandSmall')}</small>
         </Link>
         <div className="topbar-right">
           <ConnectionBadge />
           <AvailabilityPicker />
           <span className="whoami" title={desk.user.email}>
             <span className="whoami-name">{desk.user.display_name}</span>
-            <span className={`role role-${desk.user.role}`}>{desk.user.role}</span>
+            <span className={`role role-${desk.user.role}`}>{label('role', desk.user.role)}</span>
           </span>
+          <Link to="/preferences" className="button button-quiet" aria-current={path === '/preferences' ? 'page' : undefined}>
+            {t('shell.myPreferences')}
+          </Link>
           <button
             type="button"
             className="button-quiet"
@@ -194,26 +210,26 @@ function Shell() {
               navigate('/', { replace: true });
             }}
           >
-            Sign out
+            {t('shell.signOut')}
           </button>
         </div>
       </header>
-      <nav className="sidebar" aria-label="Main">
+      <nav className="sidebar" aria-label={t('nav.main')}>
         {NAV.map(({ section, items }) => {
           const visible = items.filter((item) => canSee(desk.user.role, item.roles));
           if (visible.length === 0) return null;
           return (
             <div key={section} className="nav-section">
-              <h2 className="nav-heading">{section}</h2>
+              <h2 className="nav-heading">{t(section)}</h2>
               <ul>
                 {visible.map((item) => {
                   const active = item.to === '/' ? path === '/' : path.startsWith(item.to) || (item.to === '/queue' && path.startsWith('/tickets/'));
                   return (
                     <li key={item.to}>
                       <Link to={item.to} aria-current={active ? 'page' : undefined} className="nav-link">
-                        {item.label}
+                        {t(item.label)}
                         {item.to === '/queue' && waiting > 0 && (
-                          <span className="count" aria-label={`${waiting} waiting`}>
+                          <span className="count" aria-label={t('nav.waiting', { count: waiting })}>
                             {waiting}
                           </span>
                         )}
@@ -226,6 +242,8 @@ function Shell() {
           );
         })}
       </nav>
+      {/* The shell reads the language, so a change re-renders every screen below it, the plain helpers
+          that format dates included (they read the module's current language). */}
       <main id="main" ref={mainRef} className="content" data-route={title}>
         {content}
       </main>
@@ -235,6 +253,7 @@ function Shell() {
 
 function AvailabilityPicker() {
   const desk = useDesk();
+  const { t } = useT();
   const [value, setValue] = useState<Availability>(desk.user.availability ?? 'offline');
   const [error, setError] = useState<string | null>(null);
   const change = async (next: Availability) => {
@@ -252,17 +271,17 @@ function AvailabilityPicker() {
   return (
     <span className="availability">
       <label>
-        <span className="visually-hidden">Your availability</span>
+        <span className="visually-hidden">{t('availability.label')}</span>
         <span className={`dot dot-${value}`} aria-hidden="true" />
         <select value={value} onChange={(e) => void change(e.target.value as Availability)} aria-describedby={error ? 'availability-error' : undefined}>
-          <option value="online">Online</option>
-          <option value="away">Away</option>
-          <option value="offline">Offline</option>
+          <option value="online">{t('availability.online')}</option>
+          <option value="away">{t('availability.away')}</option>
+          <option value="offline">{t('availability.offline')}</option>
         </select>
       </label>
       {error && (
         <span id="availability-error" className="availability-error" role="alert" title={error}>
-          Could not change: {error}
+          {t('availability.failed', { error })}
         </span>
       )}
     </span>
@@ -270,29 +289,29 @@ function AvailabilityPicker() {
 }
 
 function Forbidden({ roles }: { roles: readonly StaffRole[] }) {
+  const { t } = useT();
   return (
     <section className="page" aria-labelledby="page-title">
       <h1 id="page-title" tabIndex={-1}>
-        Not available to you
+        {t('forbidden.title')}
       </h1>
+      <p>{t('forbidden.body', { roles: roles.map((r) => t(`roles.${r}`)).join(t('forbidden.and')) })}</p>
       <p>
-        This page is for {roles.map((r) => `${r}s`).join(' and ')}. Ask an administrator if you need access.
-      </p>
-      <p>
-        <Link to="/queue">Go to the queue</Link>
+        <Link to="/queue">{t('forbidden.toQueue')}</Link>
       </p>
     </section>
   );
 }
 
 function NotFound() {
+  const { t } = useT();
   return (
     <section className="page">
       <h1 id="page-title" tabIndex={-1}>
-        Page not found
+        {t('notFound.title')}
       </h1>
       <p>
-        <Link to="/">Back to the dashboard</Link>
+        <Link to="/">{t('notFound.back')}</Link>
       </p>
     </section>
   );

@@ -3,7 +3,9 @@
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
 import { ApiClient, describeError, type Session } from './api/client';
-import type { EventEnvelope, StaffRole, StaffUser, Ticket, TicketUpdatedPayload, Uuid } from './api/types';
+import type { EventEnvelope, StaffPreferences, StaffRole, StaffUser, Ticket, TicketUpdatedPayload, Uuid } from './api/types';
+import { isLanguage, tr, useT } from './i18n';
+import { navigate } from './router';
 import { LiveSocket, defaultSocketUrl, type ConnectionStatus } from './live/socket';
 import { EMPTY_QUEUE, queueReducer, type QueueState } from './state/queue';
 import { eventNeedsRefetch, ticketFromEvent, visibleTo } from './state/tickets';
@@ -26,6 +28,11 @@ export interface Desk {
   announce: (text: string) => void;
   soundOn: boolean;
   setSoundOn: (on: boolean) => void;
+  /** The person's own preferences; null until loaded. */
+  preferences: StaffPreferences | null;
+  preferencesError: unknown;
+  /** Save through the API, then apply (language at once). Throws what the API refused. */
+  savePreferences: (preferences: StaffPreferences) => Promise<StaffPreferences>;
 }
 
 const DeskContext = createContext<Desk | null>(null);
@@ -69,6 +76,29 @@ export function DeskProvider({ api, session, children }: { api: ApiClient; sessi
   const [soundOn, setSoundOnState] = useState(() => localStorage.getItem('joxai.panel.sound') === 'on');
   const soundRef = useRef(soundOn);
   soundRef.current = soundOn;
+  const { setLanguage } = useT();
+  const [preferences, setPreferences] = useState<StaffPreferences | null>(null);
+  const [preferencesError, setPreferencesError] = useState<unknown>(null);
+  const desktopRef = useRef(false);
+  desktopRef.current = preferences?.desktop_notifications ?? false;
+
+  const applyPreferences = useCallback(
+    (loaded: StaffPreferences) => {
+      setPreferences(loaded);
+      if (isLanguage(loaded.language)) setLanguage(loaded.language);
+    },
+    [setLanguage],
+  );
+
+  useEffect(() => {
+    api.myPreferences().then(
+      (loaded) => {
+        applyPreferences(loaded);
+        setPreferencesError(null);
+      },
+      setPreferencesError,
+    );
+  }, [api, applyPreferences]);
 
   const live = useMemo(
     () =>
@@ -116,13 +146,19 @@ export function DeskProvider({ api, session, children }: { api: ApiClient; sessi
         );
       }
       if (event.type === 'ticket.created' && ticket && (user.role !== 'agent' || !ticket.assignee_id || ticket.assignee_id === user.id)) {
-        announce(`New ticket ${ticket.number}: ${ticket.subject}`);
+        announce(tr('notify.newTicket', { number: ticket.number, subject: ticket.subject }));
         if (soundRef.current) chime();
+        if (desktopRef.current) {
+          if (ticket.assignee_id === user.id) desktopNotify(tr('notify.assigned', { number: ticket.number }), ticket.subject, ticket.id);
+          else if (!ticket.assignee_id && ticket.priority === 'urgent') desktopNotify(tr('notify.urgent', { number: ticket.number }), ticket.subject, ticket.id);
+        }
       } else if (event.type === 'ticket.updated' && ticket) {
         const { previous_assignee_id } = event.payload as TicketUpdatedPayload;
         if (ticket.assignee_id === user.id && previous_assignee_id !== user.id) {
-          announce(`Ticket ${ticket.number} was assigned to you`);
+          const words = tr('notify.assigned', { number: ticket.number });
+          announce(words);
           if (soundRef.current) chime();
+          if (desktopRef.current) desktopNotify(words, ticket.subject, ticket.id);
         }
       } else if (eventNeedsRefetch(event)) {
         void reloadQueue();
@@ -183,6 +219,13 @@ export function DeskProvider({ api, session, children }: { api: ApiClient; sessi
       localStorage.setItem('joxai.panel.sound', on ? 'on' : 'off');
       setSoundOnState(on);
     },
+    preferences,
+    preferencesError,
+    savePreferences: async (next) => {
+      const saved = await api.saveMyPreferences(next);
+      applyPreferences(saved && typeof saved === 'object' && 'language' in saved ? saved : next);
+      return saved;
+    },
   };
 
   return (
@@ -193,6 +236,23 @@ export function DeskProvider({ api, session, children }: { api: ApiClient; sessi
       </div>
     </DeskContext.Provider>
   );
+}
+
+/** A desktop notification, only while the tab is hidden (in view, the highlighted row and the
+ * announcement already tell the agent), and only with the browser's permission, asked for when the
+ * person turned the preference on. A click brings the tab back on the ticket. */
+function desktopNotify(title: string, body: string, ticketId: Uuid): void {
+  if (typeof Notification === 'undefined' || Notification.permission !== 'granted' || !document.hidden) return;
+  try {
+    const notification = new Notification(title, { body, tag: `ticket-${ticketId}` });
+    notification.onclick = () => {
+      window.focus();
+      navigate(`/tickets/${ticketId}`);
+      notification.close();
+    };
+  } catch {
+    // Some browsers allow notifications only from a service worker; the in-page signals remain.
+  }
 }
 
 /** A short two-note chime made with Web Audio, so no sound file has to be bundled or fetched. */

@@ -20,6 +20,7 @@ const repoRoot = join(widgetDir, '..', '..');
 const shots = join(widgetDir, 'test-results');
 mkdirSync(shots, { recursive: true });
 
+/** This file's own port (JOXAI_WIDGET_TEST_PORT), so it can run beside other suites. */
 const PORT = Number(process.env.JOXAI_WIDGET_TEST_PORT || 5062);
 const DEMO_PASSWORD = process.env.JOXAI_DEMO_PASSWORD || 'e2e-password-123';
 /** Generous: the debug build's first AI answer and a cold Postgres can take a few seconds. */

@@ -363,6 +363,10 @@ pub struct TicketDetail {
     #[serde(flatten)]
     pub ticket: Ticket,
     pub messages: Vec<NamedMessage>,
+    /// `open` or `closed` (the customer's chat has ended: a reply would be refused with 409, so the
+    /// panel says so before the agent writes one); absent for a ticket without a conversation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_status: Option<String>,
 }
 
 /// `GET /api/v1/tickets/{id}` — staff who may see the ticket: the ticket and its conversation's transcript.
@@ -372,11 +376,30 @@ pub async fn get(
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<TicketDetail>> {
     let ticket = visible_ticket(&state, &staff, id).await?;
-    let messages = match ticket.conversation_id {
-        Some(conversation_id) => transcript(&state, conversation_id).await?,
-        None => vec![],
+    let (messages, conversation_status) = match ticket.conversation_id {
+        Some(conversation_id) => {
+            let status = state
+                .platform
+                .db
+                .client()
+                .await?
+                .query_opt(
+                    "SELECT status FROM conversations WHERE id = $1",
+                    &[&conversation_id],
+                )
+                .await?
+                .map(|row| row.get::<_, String>(0))
+                // Not stored yet (the worker is behind the API): open, as `refuse_if_closed` reads it.
+                .unwrap_or_else(|| "open".to_owned());
+            (transcript(&state, conversation_id).await?, Some(status))
+        }
+        None => (vec![], None),
     };
-    Ok(Json(TicketDetail { ticket, messages }))
+    Ok(Json(TicketDetail {
+        ticket,
+        messages,
+        conversation_status,
+    }))
 }
 
 /// Answer a ticket write: the ticket as it is now, or 202 if the worker has not applied it yet.

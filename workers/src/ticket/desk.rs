@@ -34,8 +34,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::lifecycle::{
-    ConversationEvent, ConversationState, Effects, Refusal, conversation_transition, notice_text,
-    ticket_transition,
+    ConversationEvent, ConversationState, Effects, Notice, Refusal, conversation_transition,
+    notice_text, ticket_transition,
 };
 
 /// Serialises assignment decisions (one transaction at a time picks agents), so two escalations
@@ -321,19 +321,69 @@ pub(crate) async fn set_assignee(
         .await?;
         if let Some(conversation_id) = ticket.conversation_id {
             let agent_name = user_name(tx, agent_id).await?.unwrap_or_default();
+            let key = format!("{agent_id}:{}", ticket.id);
             ctx.emit(
                 Some(conversation_id),
-                &format!("{agent_id}:{}", ticket.id),
+                &key,
                 ConversationAssigned {
                     conversation_id,
                     ticket_id: ticket.id,
                     agent_id,
-                    agent_name,
+                    agent_name: agent_name.clone(),
                 },
             );
+            // "X joined the conversation" is a stored system message, in the conversation's language:
+            // both transcripts (the widget's and the panel's) show it, after a reload too, and it takes
+            // its place by `created_at` (`clock_timestamp()`), so a caller that stores the agent's
+            // reply after this call (a reply that takes the ticket) always shows it after the notice.
+            if ticket.assignee_id != Some(agent_id)
+                && let Some(conversation) =
+                    super::store::conversation_in(tx, conversation_id).await?
+                && !conversation.closed
+            {
+                let text = joined_text(&conversation.locale, &agent_name);
+                let stored = super::store::insert_message(
+                    tx,
+                    super::store::NewMessage {
+                        id: derive_id(ctx.cmd_id, &format!("joined:{key}")),
+                        conversation_id,
+                        sender: joxai_schemas::types::Sender::System,
+                        author_id: None,
+                        text: &text,
+                        client_message_id: None,
+                        in_reply_to: None,
+                        intent: None,
+                        confidence: None,
+                    },
+                )
+                .await?;
+                ctx.emit(
+                    Some(conversation_id),
+                    &format!("joined:{key}"),
+                    MessageCreated {
+                        message: stored.view,
+                        owner: ConversationOwner::Agent,
+                        customer: conversation.customer,
+                        locale: conversation.locale,
+                        history: None,
+                    },
+                );
+            }
         }
     }
     Ok(())
+}
+
+/// What the customer reads when a person joins, in the conversation's language. A staff member
+/// without a display name is "Our team".
+pub(crate) fn joined_text(locale: &str, agent_name: &str) -> String {
+    let spanish = locale.starts_with("es");
+    match (agent_name.trim(), spanish) {
+        ("", false) => "Someone from our team joined the conversation".into(),
+        ("", true) => "Una persona de nuestro equipo se ha unido a la conversación".into(),
+        (name, false) => format!("{name} joined the conversation"),
+        (name, true) => format!("{name} se ha unido a la conversación"),
+    }
 }
 
 /// Set the ticket's SLA due times from the bank's targets for its current priority, counted from
@@ -887,7 +937,12 @@ async fn apply_conversation_event(
             super::store::NewMessage {
                 id: derive_id(ctx.cmd_id, &format!("notice:{}", event.as_str())),
                 conversation_id,
-                sender: joxai_schemas::types::Sender::Bot,
+                // The assistant asks for the rating; that a person left is the system's to say.
+                sender: if notice == Notice::HandedBack {
+                    joxai_schemas::types::Sender::System
+                } else {
+                    joxai_schemas::types::Sender::Bot
+                },
                 author_id: None,
                 text: &text,
                 client_message_id: None,

@@ -44,7 +44,7 @@
 //! | with_bot   | staff_reply      | with_bot   | —                                                         |
 //! | with_staff | escalate         | with_staff | — (the open ticket is kept)                               |
 //! | with_staff | take_over        | with_staff | —                                                         |
-//! | with_staff | hand_back        | with_bot   | resolve the active ticket                                 |
+//! | with_staff | hand_back        | with_bot   | resolve the active ticket, tell the customer the bot is back |
 //! | with_staff | ticket_resolved  | closed     | tell the customer the case is resolved, ask for a rating  |
 //! | with_staff | ticket_closed    | closed     | tell the customer the case is closed, ask for a rating    |
 //! | with_staff | staff_close      | closed     | end the active ticket, tell the customer, ask for rating  |
@@ -153,6 +153,9 @@ pub enum Notice {
     Resolved,
     /// "This conversation was closed by our team; please rate us; write again any time."
     Closed,
+    /// "The virtual assistant answers you again." Stored like the others, so a reloaded widget still
+    /// shows that the person left.
+    HandedBack,
 }
 
 /// The consequences of a conversation transition, in the order the handler carries them out.
@@ -205,6 +208,7 @@ pub fn conversation_transition(
             Effects {
                 end_active_ticket: Some(TicketStatus::Resolved),
                 assign_waiting: true,
+                tell_customer: Some(Notice::HandedBack),
                 ..none
             },
         ),
@@ -338,6 +342,14 @@ pub fn notice_text(notice: Notice, locale: &str, ticket_number: Option<&str>) ->
         (Notice::Closed, true) => {
             "Nuestro equipo ha cerrado esta conversación. ¿Qué tal le hemos atendido? \
              Valórela, por favor. Si necesita algo más, escríbanos de nuevo."
+                .into()
+        }
+        (Notice::HandedBack, false) => {
+            "You are back with the virtual assistant. Write your question and it will answer you."
+                .into()
+        }
+        (Notice::HandedBack, true) => {
+            "Nuestro asistente virtual vuelve a atenderle. Escriba su pregunta y le responderá."
                 .into()
         }
     }
@@ -481,7 +493,12 @@ mod tests {
 
     #[test]
     fn the_customer_is_told_in_the_conversations_language() {
-        for notice in [Notice::Waiting, Notice::Resolved, Notice::Closed] {
+        for notice in [
+            Notice::Waiting,
+            Notice::Resolved,
+            Notice::Closed,
+            Notice::HandedBack,
+        ] {
             let en = notice_text(notice, "en", Some("TKT-000001"));
             let es = notice_text(notice, "es", Some("TKT-000001"));
             assert_ne!(en, es);

@@ -798,6 +798,32 @@ impl TicketWorker {
             tracing::info!(ticket_id = %p.ticket_id, message_id = %p.message_id, why, "agent reply to an ended conversation dropped");
             return Ok(());
         }
+        let mut ctx = desk::Ctx {
+            cmd_id: cmd.id,
+            correlation_id: cmd.correlation_id,
+            subjects: self.platform.bus.subjects().clone(),
+            events: vec![],
+            settings: self.settings(),
+        };
+        let before = desk::read_ticket(&tx, p.ticket_id).await?;
+        // Replying to a queue ticket takes it, before the reply is stored: the "X joined" message
+        // then comes first in every transcript. A redelivered command finds the ticket assigned
+        // already (the first delivery committed both), and a reply stored already takes nothing again.
+        let stored_already = tx
+            .query_opt("SELECT 1 FROM messages WHERE id = $1", &[&p.message_id])
+            .await
+            .map_err(DbError::from)?
+            .is_some();
+        if before.assignee_id.is_none() && !stored_already {
+            desk::set_assignee(
+                &tx,
+                &mut ctx,
+                &before,
+                Some(p.agent_id),
+                &p.agent_id.to_string(),
+            )
+            .await?;
+        }
         let message = store::insert_message(
             &tx,
             NewMessage {
@@ -814,24 +840,6 @@ impl TicketWorker {
         )
         .await?;
         if message.inserted {
-            let mut ctx = desk::Ctx {
-                cmd_id: cmd.id,
-                correlation_id: cmd.correlation_id,
-                subjects: self.platform.bus.subjects().clone(),
-                events: vec![],
-                settings: self.settings(),
-            };
-            let before = desk::read_ticket(&tx, p.ticket_id).await?;
-            if before.assignee_id.is_none() {
-                desk::set_assignee(
-                    &tx,
-                    &mut ctx,
-                    &before,
-                    Some(p.agent_id),
-                    &p.agent_id.to_string(),
-                )
-                .await?;
-            }
             store::record_agent_reply(&tx, p.ticket_id, p.agent_id, cmd.id).await?;
             // Every reply changes the ticket (first response, status, `updated_at`): the panel learns its
             // latest version from this event, so the agent's next change is not refused as stale.

@@ -480,6 +480,19 @@ pub async fn recent_bot_replies(
     rows.iter().rev().map(message_view).collect()
 }
 
+/// The conversation's state inside `tx`, without locking it: for a writer that holds the ticket's
+/// lock and must not take the conversation's after it (escalation locks them the other way round).
+pub async fn conversation_in(
+    tx: &Transaction<'_>,
+    id: Uuid,
+) -> Result<Option<ConversationState>, DbError> {
+    tx.query_opt(CONVERSATION_STATE, &[&id])
+        .await?
+        .as_ref()
+        .map(conversation_state)
+        .transpose()
+}
+
 /// The conversation's state without locking it (`None` if there is no such conversation).
 pub async fn conversation(
     client: &tokio_postgres::Client,

@@ -17,6 +17,7 @@ import type {
   LoginResponse,
   Page,
   Priority,
+  StaffPreferences,
   StaffRole,
   StaffUser,
   Ticket,
@@ -190,6 +191,14 @@ export class ApiClient {
 
   me(): Promise<StaffUser> {
     return this.request('GET', '/api/v1/auth/me');
+  }
+
+  /** The signed-in person's own preferences (the defaults until they save their own). */
+  myPreferences(): Promise<StaffPreferences> {
+    return this.request('GET', '/api/v1/me/preferences');
+  }
+  saveMyPreferences(preferences: StaffPreferences): Promise<StaffPreferences> {
+    return this.request('PUT', '/api/v1/me/preferences', { body: preferences });
   }
 
   // ---- tickets -----------------------------------------------------------------------------

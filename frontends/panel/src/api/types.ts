@@ -45,6 +45,14 @@ export interface StaffUser {
   open_tickets?: number;
 }
 
+/** A staff member's own preferences (`/api/v1/me/preferences`). `email` maps each kind of staff email
+ * to on/off; the kinds are the server's, so a kind added there shows in the page without a change here. */
+export interface StaffPreferences {
+  language: 'en' | 'es';
+  desktop_notifications: boolean;
+  email: Record<string, boolean>;
+}
+
 /** Every list endpoint answers this shape; pass `next_cursor` back as `cursor` for the next page. */
 export interface Page<T> {
   items: T[];
@@ -113,6 +121,8 @@ export interface Ticket {
 
 export interface TicketDetail extends Ticket {
   messages: Message[];
+  /** The customer's chat: `closed` once it has ended (a reply would be refused); absent without one. */
+  conversation_status?: 'open' | 'closed';
 }
 
 export interface TicketNote {

@@ -2,21 +2,23 @@
 
 import { useDesk } from '../desk';
 import { useNow } from './common';
+import { useT } from '../i18n';
 
 export function ConnectionBadge() {
   const { connection, live } = useDesk();
+  const { t } = useT();
   const now = useNow(1000);
   const seconds = connection.retryAt ? Math.max(0, Math.ceil((connection.retryAt - now) / 1000)) : null;
   const label =
     connection.state === 'live'
-      ? 'Live updates'
+      ? t('connection.live')
       : connection.state === 'connecting'
-        ? 'Connecting…'
+        ? t('connection.connecting')
         : connection.state === 'reconnecting'
           ? seconds
-            ? `Reconnecting in ${seconds}s`
-            : 'Reconnecting…'
-          : 'Offline';
+            ? t('connection.reconnectingIn', { seconds })
+            : t('connection.reconnecting')
+          : t('connection.offline');
   return (
     <span className={`connection connection-${connection.state}`} data-state={connection.state}>
       <span className="connection-pill">
@@ -27,7 +29,7 @@ export function ConnectionBadge() {
       </span>
       {connection.state === 'reconnecting' && seconds !== null && seconds > 0 && (
         <button type="button" className="button-link" onClick={() => live.retryNow()}>
-          Retry now
+          {t('connection.retryNow')}
         </button>
       )}
     </span>

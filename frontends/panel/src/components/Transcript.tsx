@@ -3,7 +3,7 @@
 
 import { useEffect, useLayoutEffect, useRef } from 'react';
 import type { Message } from '../api/types';
-import { SENDER_LABEL } from '../state/transcript';
+import { label, useT } from '../i18n';
 import { formatTime } from './common';
 
 export interface PendingReply {
@@ -23,6 +23,7 @@ export function Transcript({
   typing?: string | null;
   customerName?: string | null;
 }) {
+  const { t } = useT();
   const box = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
 
@@ -45,8 +46,8 @@ export function Transcript({
 
   return (
     <div className="transcript-wrap">
-      <div className="transcript" ref={box} role="log" aria-label="Conversation transcript" aria-live="polite" tabIndex={0}>
-        {messages.length === 0 && pending.length === 0 && <p className="muted">No messages yet.</p>}
+      <div className="transcript" ref={box} role="log" aria-label={t('transcript.label')} aria-live="polite" tabIndex={0}>
+        {messages.length === 0 && pending.length === 0 && <p className="muted">{t('transcript.empty')}</p>}
         {messages.map((m) => (
           <article key={m.id} className={`msg msg-${m.sender}`} data-message-id={m.id}>
             <header className="msg-meta">
@@ -55,12 +56,12 @@ export function Transcript({
                   ? m.author_name
                   : m.sender === 'customer' && customerName
                     ? customerName
-                    : SENDER_LABEL[m.sender]}
+                    : label('sender', m.sender)}
               </span>
-              {m.sender === 'agent' && <span className="msg-tag">agent</span>}
-              {m.sender === 'bot' && <span className="msg-tag">bot</span>}
+              {m.sender === 'agent' && <span className="msg-tag">{t('transcript.agentTag')}</span>}
+              {m.sender === 'bot' && <span className="msg-tag">{t('transcript.botTag')}</span>}
               {m.intent && (
-                <span className="msg-intent" title="Classified intent and confidence">
+                <span className="msg-intent" title={t('transcript.intent')}>
                   {m.intent}
                   {m.confidence !== undefined ? ` · ${Math.round(m.confidence * 100)}%` : ''}
                 </span>
@@ -73,8 +74,8 @@ export function Transcript({
         {pending.map((p, i) => (
           <article key={`pending-${i}`} className="msg msg-agent msg-pending">
             <header className="msg-meta">
-              <span className="msg-sender">You</span>
-              <span className="msg-tag">{p.failed ? 'not sent' : 'sending…'}</span>
+              <span className="msg-sender">{t('transcript.you')}</span>
+              <span className="msg-tag">{p.failed ? t('transcript.notSent') : t('transcript.sending')}</span>
             </header>
             <p className="msg-text">{p.text}</p>
             {p.failed && <p className="msg-error">{p.failed}</p>}

@@ -3,10 +3,12 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { describeError } from '../api/client';
 import type { Priority, Ticket, TicketStatus } from '../api/types';
-import { formatDuration, humanize, slaState } from '../state/tickets';
+import { intlLocale, label, tr, useT } from '../i18n';
+import { formatDuration, slaState } from '../state/tickets';
 
 /** An API failure, in words, where the person is looking. */
 export function ErrorNotice({ error, onRetry, what }: { error: unknown; onRetry?: () => void; what?: string }) {
+  const { t } = useT();
   if (!error) return null;
   const words = typeof error === 'string' ? error : describeError(error);
   return (
@@ -14,7 +16,7 @@ export function ErrorNotice({ error, onRetry, what }: { error: unknown; onRetry?
       <span>{what ? `${what}: ${words}` : words}</span>
       {onRetry && (
         <button type="button" className="button-small" onClick={onRetry}>
-          Try again
+          {t('common.tryAgain')}
         </button>
       )}
     </div>
@@ -22,9 +24,10 @@ export function ErrorNotice({ error, onRetry, what }: { error: unknown; onRetry?
 }
 
 export function Loading({ what }: { what: string }) {
+  const { t } = useT();
   return (
     <p className="muted" role="status">
-      Loading {what}…
+      {t('common.loading', { what })}
     </p>
   );
 }
@@ -46,40 +49,42 @@ export function formatTime(iso: string | null | undefined): string {
   const today = new Date();
   const sameDay = d.toDateString() === today.toDateString();
   return sameDay
-    ? d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })
-    : d.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+    ? d.toLocaleTimeString(intlLocale(), { hour: '2-digit', minute: '2-digit' })
+    : d.toLocaleString(intlLocale(), { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
 
 export function TimeAgo({ iso, now }: { iso: string; now: number }) {
   const ms = now - Date.parse(iso);
-  const label = ms < 60_000 ? 'just now' : `${formatDuration(ms).split(' ')[0]} ago`;
+  const { t } = useT();
+  const words = ms < 60_000 ? t('common.justNow') : t('common.ago', { duration: formatDuration(ms).split(' ')[0] });
   return (
-    <time dateTime={iso} title={new Date(iso).toLocaleString()}>
-      {label}
+    <time dateTime={iso} title={new Date(iso).toLocaleString(intlLocale())}>
+      {words}
     </time>
   );
 }
 
 export function PriorityBadge({ priority }: { priority: Priority }) {
-  return <span className={`badge priority-${priority}`}>{humanize(priority)}</span>;
+  return <span className={`badge priority-${priority}`}>{label('priority', priority)}</span>;
 }
 
 export function StatusBadge({ status }: { status: TicketStatus }) {
-  return <span className={`badge status-${status}`}>{humanize(status)}</span>;
+  return <span className={`badge status-${status}`}>{label('status', status)}</span>;
 }
 
 /** Time left before the ticket's current SLA deadline, or how long it is overdue. */
 export function SlaTimer({ ticket, now }: { ticket: Ticket; now: number }) {
   const sla = slaState(ticket, now);
   if (sla.remainingMs === null) {
-    return sla.breached ? <span className="sla sla-breached">SLA breached</span> : <span className="sla muted">—</span>;
+    return sla.breached ? <span className="sla sla-breached">{tr('common.slaBreached')}</span> : <span className="sla muted">—</span>;
   }
-  const text = sla.breached ? `${formatDuration(sla.remainingMs)} overdue` : `${formatDuration(sla.remainingMs)} left`;
+  const duration = formatDuration(sla.remainingMs);
+  const text = sla.breached ? tr('common.overdue', { duration }) : tr('common.left', { duration });
   const soon = !sla.breached && sla.remainingMs < 10 * 60_000;
   return (
     <span
       className={`sla ${sla.breached ? 'sla-breached' : soon ? 'sla-soon' : 'sla-ok'}`}
-      title={`${humanize(sla.label ?? '')} due ${new Date(sla.dueAt!).toLocaleString()}`}
+      title={tr('common.due', { what: humanize(sla.label ?? ''), when: new Date(sla.dueAt!).toLocaleString(intlLocale()) })}
     >
       {text}
     </span>
@@ -114,4 +119,9 @@ export function useAction() {
     }
   };
   return { busy, error, setError, run };
+}
+
+function humanize(word: string): string {
+  const s = word.replace(/_/g, ' ');
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }

@@ -6,11 +6,12 @@ import { ErrorNotice, Loading, PageHeader, TimeAgo, useAction, useNow } from '..
 import { Transcript } from '../components/Transcript';
 import { useDesk, useLiveEvents } from '../desk';
 import { Link, navigate } from '../router';
-import { humanize } from '../state/tickets';
+import { useT } from '../i18n';
 import { applyRedaction, mergeMessages, messageForConversation } from '../state/transcript';
 
 export function ConversationsPage() {
   const desk = useDesk();
+  const { t } = useT();
   const now = useNow(5000);
   const [owner, setOwner] = useState<'bot' | 'agent' | ''>('bot');
   const [items, setItems] = useState<Conversation[] | null>(null);
@@ -56,47 +57,47 @@ export function ConversationsPage() {
 
   return (
     <section className="page" aria-labelledby="page-title">
-      <PageHeader title="Conversations">
+      <PageHeader title={t('conv.title')}>
         <label>
-          Handled by{' '}
+          {t('conv.handledBy')}{' '}
           <select value={owner} onChange={(e) => setOwner(e.target.value as typeof owner)}>
-            <option value="bot">The bot</option>
-            <option value="agent">A person</option>
-            <option value="">Anyone</option>
+            <option value="bot">{t('conv.theBot')}</option>
+            <option value="agent">{t('conv.aPerson')}</option>
+            <option value="">{t('conv.anyone')}</option>
           </select>
         </label>
       </PageHeader>
       <ErrorNotice error={error} onRetry={() => void load()} />
-      {!items && !error && <Loading what="conversations" />}
+      {!items && !error && <Loading what={t('conv.loading')} />}
       {items && (
         <div className="table-wrap">
           <table>
             <thead>
               <tr>
-                <th scope="col">Customer</th>
-                <th scope="col">Latest from the customer</th>
-                <th scope="col">Handled by</th>
-                <th scope="col">Locale</th>
-                <th scope="col">Started</th>
-                <th scope="col">Last message</th>
+                <th scope="col">{t('conv.customer')}</th>
+                <th scope="col">{t('conv.latest')}</th>
+                <th scope="col">{t('conv.handledBy')}</th>
+                <th scope="col">{t('conv.locale')}</th>
+                <th scope="col">{t('conv.started')}</th>
+                <th scope="col">{t('conv.lastMessage')}</th>
               </tr>
             </thead>
             <tbody>
               {items.length === 0 && (
                 <tr>
                   <td colSpan={6} className="empty">
-                    No open conversations.
+                    {t('conv.none')}
                   </td>
                 </tr>
               )}
               {items.map((c) => (
                 <tr key={c.id} onClick={(e) => !(e.target as HTMLElement).closest('a') && navigate(`/conversations/${c.id}`)}>
                   <td>
-                    <Link to={`/conversations/${c.id}`}>{c.customer_name ?? 'Anonymous visitor'}</Link>
-                    {c.verified && <span className="badge badge-verified">verified</span>}
+                    <Link to={`/conversations/${c.id}`}>{c.customer_name ?? t('conv.anonymous')}</Link>
+                    {c.verified && <span className="badge badge-verified">{t('conv.verified')}</span>}
                   </td>
                   <td className="preview">{c.last_customer_message ?? '—'}</td>
-                  <td>{c.owner === 'bot' ? 'Bot' : 'Person'}</td>
+                  <td>{c.owner === 'bot' ? t('conv.bot') : t('conv.person')}</td>
                   <td>{c.locale ?? '—'}</td>
                   <td>
                     <TimeAgo iso={c.created_at} now={now} />
@@ -114,6 +115,7 @@ export function ConversationsPage() {
 
 export function ConversationPage({ id }: { id: string }) {
   const desk = useDesk();
+  const { t } = useT();
   const [conversation, setConversation] = useState<Conversation | null>(null);
   const [messages, setMessages] = useState<Message[]>([]);
   const [error, setError] = useState<unknown>(null);
@@ -154,9 +156,9 @@ export function ConversationPage({ id }: { id: string }) {
     return (
       <section className="page" aria-labelledby="page-title">
         <h1 id="page-title" tabIndex={-1}>
-          Conversation
+          {t('conv.one')}
         </h1>
-        {error ? <ErrorNotice error={error} onRetry={() => void load()} /> : <Loading what="the conversation" />}
+        {error ? <ErrorNotice error={error} onRetry={() => void load()} /> : <Loading what={t('conv.loadingOne')} />}
       </section>
     );
   }
@@ -171,16 +173,16 @@ export function ConversationPage({ id }: { id: string }) {
       <div className="page-header">
         <div>
           <p className="breadcrumb">
-            <Link to="/conversations">Conversations</Link> / {conversation.customer_name ?? 'Anonymous visitor'}
+            <Link to="/conversations">{t('conv.title')}</Link> / {conversation.customer_name ?? t('conv.anonymous')}
           </p>
           <h1 id="page-title" tabIndex={-1}>
-            {conversation.customer_name ?? 'Anonymous visitor'}
+            {conversation.customer_name ?? t('conv.anonymous')}
           </h1>
           <p className="ticket-badges">
-            <span className={`badge owner-${conversation.owner}`}>{conversation.owner === 'bot' ? 'Bot is answering' : 'A person is answering'}</span>
-            <span className="badge">{humanize(conversation.status)}</span>
+            <span className={`badge owner-${conversation.owner}`}>{conversation.owner === 'bot' ? t('conv.botAnswering') : t('conv.personAnswering')}</span>
+            <span className="badge">{conversation.status === 'closed' ? t('conv.status.closed') : t('conv.status.open')}</span>
             {conversation.locale && <span className="badge">{conversation.locale}</span>}
-            {conversation.rating != null && <span className="badge">Rated {conversation.rating}/5</span>}
+            {conversation.rating != null && <span className="badge">{t('conv.rated', { rating: conversation.rating })}</span>}
           </p>
         </div>
         <div className="page-actions">
@@ -198,21 +200,21 @@ export function ConversationPage({ id }: { id: string }) {
                 })
               }
             >
-              Take over from the bot
+              {t('conv.takeOver')}
             </button>
           ) : (
             <button type="button" disabled={action.busy || conversation.status === 'closed'} onClick={() => void action.run(async () => apply(await desk.api.handBack(id)))}>
-              Hand back to the bot
+              {t('conv.handBack')}
             </button>
           )}
           {conversation.ticket_id && (
             <Link className="button" to={`/tickets/${conversation.ticket_id}`}>
-              Open ticket
+              {t('conv.openTicket')}
             </Link>
           )}
           {conversation.customer_id && (
             <Link className="button" to={`/customers/${conversation.customer_id}`}>
-              Customer
+              {t('conv.customer')}
             </Link>
           )}
         </div>

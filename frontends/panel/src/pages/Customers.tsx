@@ -3,11 +3,13 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import type { Customer, CustomerProfile } from '../api/types';
 import { ErrorNotice, formatTime, Loading, PageHeader, PriorityBadge, StatusBadge } from '../components/common';
+import { useT } from '../i18n';
 import { useDesk } from '../desk';
 import { Link } from '../router';
 
 export function CustomersPage() {
   const desk = useDesk();
+  const { t } = useT();
   const [q, setQ] = useState('');
   const [items, setItems] = useState<Customer[] | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -35,43 +37,43 @@ export function CustomersPage() {
 
   return (
     <section className="page" aria-labelledby="page-title">
-      <PageHeader title="Customers" />
+      <PageHeader title={t('cust.title')} />
       <form className="filters" role="search" onSubmit={submit}>
         <label>
-          Search by name or bank reference
+          {t('cust.search')}
           <input type="search" value={q} onChange={(e) => setQ(e.target.value)} />
         </label>
-        <button type="submit">Search</button>
+        <button type="submit">{t('cust.searchButton')}</button>
       </form>
       <ErrorNotice error={error} onRetry={() => void search(q)} />
-      {!items && !error && <Loading what="customers" />}
+      {!items && !error && <Loading what={t('cust.loading')} />}
       {items && (
         <div className="table-wrap">
           <table>
             <thead>
               <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Bank reference</th>
-                <th scope="col">Verified</th>
-                <th scope="col">Conversations</th>
-                <th scope="col">First seen</th>
+                <th scope="col">{t('cust.name')}</th>
+                <th scope="col">{t('cust.reference')}</th>
+                <th scope="col">{t('cust.verified')}</th>
+                <th scope="col">{t('cust.conversations')}</th>
+                <th scope="col">{t('cust.firstSeen')}</th>
               </tr>
             </thead>
             <tbody>
               {items.length === 0 && (
                 <tr>
                   <td colSpan={5} className="empty">
-                    No customers found.
+                    {t('cust.none')}
                   </td>
                 </tr>
               )}
               {items.map((c) => (
                 <tr key={c.id}>
                   <td>
-                    <Link to={`/customers/${c.id}`}>{c.display_name ?? 'Anonymous visitor'}</Link>
+                    <Link to={`/customers/${c.id}`}>{c.display_name ?? t('conv.anonymous')}</Link>
                   </td>
                   <td>{c.external_ref ?? '—'}</td>
-                  <td>{c.verified ? 'Yes' : 'No'}</td>
+                  <td>{c.verified ? t('cust.yes') : t('cust.no')}</td>
                   <td>{c.conversation_count ?? '—'}</td>
                   <td>{formatTime(c.created_at)}</td>
                 </tr>
@@ -86,6 +88,7 @@ export function CustomersPage() {
 
 export function CustomerPage({ id }: { id: string }) {
   const desk = useDesk();
+  const { t } = useT();
   const [profile, setProfile] = useState<CustomerProfile | null>(null);
   const [error, setError] = useState<unknown>(null);
   const load = useCallback(async () => {
@@ -103,43 +106,45 @@ export function CustomerPage({ id }: { id: string }) {
   return (
     <section className="page" aria-labelledby="page-title">
       <p className="breadcrumb">
-        <Link to="/customers">Customers</Link>
+        <Link to="/customers">{t('cust.title')}</Link>
       </p>
-      <PageHeader title={profile ? (profile.display_name ?? 'Anonymous visitor') : 'Customer'} />
+      <PageHeader title={profile ? (profile.display_name ?? t('conv.anonymous')) : t('cust.one')} />
       <ErrorNotice error={error} onRetry={() => void load()} />
-      {!profile && !error && <Loading what="the customer" />}
+      {!profile && !error && <Loading what={t('cust.loadingOne')} />}
       {profile && (
         <div className="two-columns">
           <section className="card">
-            <h2>Profile</h2>
+            <h2>{t('cust.profile')}</h2>
             <dl className="details">
-              <dt>Bank reference</dt>
+              <dt>{t('cust.reference')}</dt>
               <dd>{profile.external_ref ?? '—'}</dd>
-              <dt>Verified</dt>
-              <dd>{profile.verified ? 'Yes (signed by the bank)' : 'No'}</dd>
-              <dt>First seen</dt>
+              <dt>{t('cust.verified')}</dt>
+              <dd>{profile.verified ? t('cust.signed') : t('cust.no')}</dd>
+              <dt>{t('cust.firstSeen')}</dt>
               <dd>{formatTime(profile.created_at)}</dd>
-              <dt>Conversations</dt>
+              <dt>{t('cust.conversations')}</dt>
               <dd>{profile.conversation_count ?? profile.conversations?.length ?? '—'}</dd>
             </dl>
           </section>
           <section className="card">
-            <h2>Tickets</h2>
-            {(profile.tickets ?? []).length === 0 && <p className="muted">No tickets.</p>}
+            <h2>{t('cust.tickets')}</h2>
+            {(profile.tickets ?? []).length === 0 && <p className="muted">{t('cust.noTickets')}</p>}
             <ul className="plain-list">
-              {profile.tickets?.map((t) => (
-                <li key={t.id}>
-                  <Link to={`/tickets/${t.id}`}>{t.number}</Link> {t.subject} <StatusBadge status={t.status} /> <PriorityBadge priority={t.priority} />
+              {profile.tickets?.map((ticket) => (
+                <li key={ticket.id}>
+                  <Link to={`/tickets/${ticket.id}`}>{ticket.number}</Link> {ticket.subject} <StatusBadge status={ticket.status} />{' '}
+                  <PriorityBadge priority={ticket.priority} />
                 </li>
               ))}
             </ul>
-            <h2>Conversations</h2>
-            {(profile.conversations ?? []).length === 0 && <p className="muted">No conversations.</p>}
+            <h2>{t('cust.conversations')}</h2>
+            {(profile.conversations ?? []).length === 0 && <p className="muted">{t('cust.noConversations')}</p>}
             <ul className="plain-list">
               {profile.conversations?.map((c) => (
                 <li key={c.id}>
-                  <Link to={`/conversations/${c.id}`}>{formatTime(c.created_at)}</Link> · {c.status} · {c.owner === 'bot' ? 'bot' : 'person'}
-                  {c.rating != null && ` · rated ${c.rating}/5`}
+                  <Link to={`/conversations/${c.id}`}>{formatTime(c.created_at)}</Link> · {c.status === 'closed' ? t('conv.status.closed') : t('conv.status.open')} ·{' '}
+                  {c.owner === 'bot' ? t('cust.byBot') : t('cust.byPerson')}
+                  {c.rating != null && ` · ${t('cust.rated', { rating: c.rating })}`}
                 </li>
               ))}
             </ul>

@@ -10,6 +10,7 @@ import { useDesk, useLiveEvents } from '../desk';
 import { Link } from '../router';
 import { countQueue, formatDuration, humanize } from '../state/tickets';
 import { agentLoad } from '../state/analytics';
+import { label, useT } from '../i18n';
 
 /** Fewest milliseconds between two analytics refetches, however many events arrive: a burst of
  * escalations should cost the server one query, not one per event. */
@@ -17,6 +18,7 @@ const REFRESH_AT_MOST_EVERY_MS = 5_000;
 
 export function DashboardPage() {
   const desk = useDesk();
+  const { t } = useT();
   const now = useNow(5_000);
   const counters = countQueue(desk.queue.tickets, now);
   const supervisor = desk.user.role !== 'agent';
@@ -87,82 +89,82 @@ export function DashboardPage() {
   const days = analytics?.volume_per_day ?? [];
   return (
     <section className="page" aria-labelledby="page-title">
-      <PageHeader title="Dashboard">
+      <PageHeader title={t('dashboard.title')}>
         {supervisor && (
           <Link to="/analytics" className="button">
-            Analytics
+            {t('nav.analytics')}
           </Link>
         )}
         <Link to="/queue" className="button">
-          Open the queue
+          {t('dashboard.openQueue')}
         </Link>
       </PageHeader>
-      <ErrorNotice what="Tickets could not be loaded" error={desk.queue.error} onRetry={() => void desk.reloadQueue()} />
-      <div className="stats" role="list" aria-label="Live counters">
-        <Stat label="Waiting for a first reply" value={counters.waiting} tone={counters.waiting > 0 ? 'warn' : undefined} />
-        <Stat label="Unassigned" value={counters.unassigned} />
-        <Stat label="SLA breaches" value={counters.slaBreaches} tone={counters.slaBreaches > 0 ? 'bad' : undefined} />
+      <ErrorNotice what={t('queue.loadFailed')} error={desk.queue.error} onRetry={() => void desk.reloadQueue()} />
+      <div className="stats" role="list" aria-label={t('dashboard.counters')}>
+        <Stat label={t('dashboard.waiting')} value={counters.waiting} tone={counters.waiting > 0 ? 'warn' : undefined} />
+        <Stat label={t('dashboard.unassigned')} value={counters.unassigned} />
+        <Stat label={t('dashboard.breaches')} value={counters.slaBreaches} tone={counters.slaBreaches > 0 ? 'bad' : undefined} />
         <Stat
-          label="Bot conversations now"
+          label={t('dashboard.botNow')}
           value={supervisor ? (botNow ? `${botNow.count}${botNow.more ? '+' : ''}` : botError ? 'n/a' : '…') : '—'}
-          title={botError ? String((botError as Error).message) : supervisor ? undefined : 'Visible to supervisors'}
+          title={botError ? String((botError as Error).message) : supervisor ? undefined : t('dashboard.supervisorsOnly')}
         />
         {(['urgent', 'high', 'normal', 'low'] as const).map((p) => (
-          <Stat key={p} label={`Open · ${p}`} value={counters.openByPriority[p]} tone={p === 'urgent' && counters.openByPriority[p] > 0 ? 'bad' : undefined} />
+          <Stat key={p} label={t('dashboard.openBy', { priority: label('priority', p).toLowerCase() })} value={counters.openByPriority[p]} tone={p === 'urgent' && counters.openByPriority[p] > 0 ? 'bad' : undefined} />
         ))}
       </div>
-      {!supervisor && <p className="muted">Counters cover the unassigned queue and your own tickets. Charts are shown to supervisors.</p>}
+      {!supervisor && <p className="muted">{t('dashboard.agentNote')}</p>}
       {supervisor && (
         <>
-          <ErrorNotice what="Charts could not be loaded" error={analyticsError} onRetry={() => void fetchStats()} />
-          <ErrorNotice what="Bot conversations could not be counted" error={botError} />
+          <ErrorNotice what={t('dashboard.chartsFailed')} error={analyticsError} onRetry={() => void fetchStats()} />
+          <ErrorNotice what={t('dashboard.botFailed')} error={botError} />
           {analytics && (
             <div className="charts">
               <article className="card chart-wide">
-                <h2>Volume per day</h2>
+                <h2>{t('dashboard.volume')}</h2>
                 <p className="legend">
-                  <span className="key key-primary" /> conversations <span className="key key-secondary" /> messages
+                  <span className="key key-primary" /> {t('dashboard.legendConversations')} <span className="key key-secondary" /> {t('dashboard.legendMessages')}
                 </p>
                 <ColumnChart
-                  label="Conversations and messages per day"
+                  label={t('dashboard.volumeLabel')}
                   data={days.map((d) => ({ key: d.day.slice(5), value: d.conversations, secondary: d.messages }))}
                 />
               </article>
               <article className="card">
-                <h2>Escalation</h2>
+                <h2>{t('dashboard.escalation')}</h2>
                 <p className="big-number">{analytics.escalation_rate === undefined ? '—' : `${Math.round(analytics.escalation_rate * 1000) / 10}%`}</p>
                 <p className="muted">
-                  {analytics.escalated_conversations ?? 0} of {analytics.conversations ?? 0} conversations reached a person
+                  {t('dashboard.escalated', { escalated: analytics.escalated_conversations ?? 0, total: analytics.conversations ?? 0 })}
                 </p>
                 <BarList
-                  label="Escalation reasons"
+                  label={t('dashboard.reasons')}
                   data={Object.entries(analytics.escalation_reasons ?? {})
                     .sort((a, b) => b[1] - a[1])
-                    .map(([key, value]) => ({ key: humanize(key), value }))}
+                    .map(([key, value]) => ({ key: label('reason', key), value }))}
                 />
               </article>
               <article className="card">
-                <h2>Top intents</h2>
-                <BarList label="Top intents" data={(analytics.top_intents ?? []).slice(0, 8).map((i) => ({ key: humanize(i.intent), value: i.count }))} />
+                <h2>{t('dashboard.intents')}</h2>
+                <BarList label={t('dashboard.intents')} data={(analytics.top_intents ?? []).slice(0, 8).map((i) => ({ key: humanize(i.intent), value: i.count }))} />
               </article>
               <article className="card">
-                <h2>First response</h2>
+                <h2>{t('dashboard.firstResponse')}</h2>
                 <p className="big-number">{fr?.median != null ? formatDuration(fr.median * 1000) : '—'}</p>
                 <p className="muted">
-                  median · p90 {fr?.p90 != null ? formatDuration(fr.p90 * 1000) : '—'} · {fr?.count ?? 0} tickets
+                  {t('dashboard.median', { p90: fr?.p90 != null ? formatDuration(fr.p90 * 1000) : '—', count: fr?.count ?? 0 })}
                 </p>
               </article>
               {agents && (
                 <article className="card">
-                  <h2>Agents' load</h2>
-                  <p className="muted">Active tickets against capacity; automatic assignment never goes beyond it.</p>
-                  <ul className="barlist" aria-label="Agents' load">
+                  <h2>{t('dashboard.load')}</h2>
+                  <p className="muted">{t('dashboard.loadNote')}</p>
+                  <ul className="barlist" aria-label={t('dashboard.load')}>
                     {agents.map((a) => {
                       const load = agentLoad(a);
                       return (
                         <li key={a.id} title={load?.title}>
                           <span className="barlist-label">
-                            {a.display_name} · {a.availability ?? '—'}
+                            {a.display_name} · {a.availability ? t(`availability.${a.availability}`) : '—'}
                           </span>
                           <span className="barlist-track" aria-hidden="true">
                             <span className="barlist-bar" style={{ width: `${(load?.share ?? 0) * 100}%`, background: load?.full ? 'var(--bad)' : undefined }} />
@@ -175,11 +177,11 @@ export function DashboardPage() {
                 </article>
               )}
               <article className="card">
-                <h2>Customer satisfaction</h2>
+                <h2>{t('dashboard.csat')}</h2>
                 <p className="big-number">{analytics.csat?.average != null ? `${analytics.csat.average.toFixed(1)} / 5` : '—'}</p>
-                <p className="muted">{analytics.csat?.count ?? 0} ratings</p>
+                <p className="muted">{t('dashboard.ratings', { count: analytics.csat?.count ?? 0 })}</p>
                 <BarList
-                  label="Ratings"
+                  label={t('dashboard.ratingsLabel')}
                   data={['5', '4', '3', '2', '1'].map((k) => ({ key: `${k} ★`, value: analytics.csat?.distribution?.[k] ?? 0 }))}
                 />
               </article>

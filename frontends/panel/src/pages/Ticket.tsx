@@ -22,6 +22,7 @@ import { Transcript, type PendingReply } from '../components/Transcript';
 import { useDesk, useLiveEvents } from '../desk';
 import { Link } from '../router';
 import { humanize, ticketFromEvent } from '../state/tickets';
+import { label, tr, useT } from '../i18n';
 import { applyRedaction, mergeMessages, messageForConversation } from '../state/transcript';
 
 /** Where a ticket may go from each status (the API answers 409 to anything else). */
@@ -39,6 +40,7 @@ const TYPING_SENT_EVERY_MS = 3_000;
 
 export function TicketPage({ id }: { id: string }) {
   const desk = useDesk();
+  const { t } = useT();
   const now = useNow(1000);
   const [ticket, setTicket] = useState<Ticket | null>(null);
   const [messages, setMessages] = useState<Message[]>([]);
@@ -49,6 +51,7 @@ export function TicketPage({ id }: { id: string }) {
   const [historyError, setHistoryError] = useState<unknown>(null);
   const [pending, setPending] = useState<PendingReply[]>([]);
   const [typing, setTyping] = useState<{ text: string; until: number } | null>(null);
+  const [conversationClosed, setConversationClosed] = useState(false);
   const change = useAction();
   // The newest version of the ticket we have seen, from our own responses, live events and reloads:
   // what a change sends as `expected_updated_at`, so the agent's own earlier changes never count
@@ -66,7 +69,8 @@ export function TicketPage({ id }: { id: string }) {
   const loadTicket = useCallback(async () => {
     try {
       const detail: TicketDetail = await desk.api.getTicket(id);
-      const { messages: fetched, ...rest } = detail;
+      const { messages: fetched, conversation_status, ...rest } = detail;
+      setConversationClosed(conversation_status === 'closed');
       version.current = null;
       seen(rest);
       setTicket(rest);
@@ -138,10 +142,16 @@ export function TicketPage({ id }: { id: string }) {
       }
       return;
     }
+    if (event.type.startsWith('conversation.') && (event.payload as { conversation_id?: string } | null)?.conversation_id === conversationId) {
+      // Ended, handed back or taken: the reply box's state comes from the stored conversation.
+      if (event.type === 'conversation.closed') setConversationClosed(true);
+      void loadTicket();
+      return;
+    }
     if (event.type === 'typing') {
       const payload = event.payload as TypingPayload;
       if (payload.conversation_id === conversationId && payload.sender === 'customer') {
-        setTyping({ text: `${payload.name ?? 'The customer'} is typing…`, until: Date.now() + TYPING_SHOWN_MS });
+        setTyping({ text: t('ticket.typing', { name: payload.name ?? t('ticket.theCustomer') }), until: Date.now() + TYPING_SHOWN_MS });
       }
     }
   }, reloadAll);
@@ -150,24 +160,24 @@ export function TicketPage({ id }: { id: string }) {
     return (
       <section className="page" aria-labelledby="page-title">
         <h1 id="page-title" tabIndex={-1}>
-          Ticket
+          {t('ticket.title')}
         </h1>
         <ErrorNotice error={loadError} onRetry={() => void loadTicket()} />
         <p>
-          <Link to="/queue">Back to the queue</Link>
+          <Link to="/queue">{t('ticket.backToQueue')}</Link>
         </p>
       </section>
     );
   }
-  if (!ticket) return <Loading what="the ticket" />;
+  if (!ticket) return <Loading what={t('ticket.loading')} />;
 
   const mine = ticket.assignee_id === desk.user.id;
   const supervisor = desk.user.role !== 'agent';
   const assigneeName = !ticket.assignee_id
-    ? 'Unassigned'
+    ? t('ticket.unassigned')
     : mine
-      ? `${desk.user.display_name} (you)`
-      : (ticket.assignee_name ?? desk.staffNames[ticket.assignee_id] ?? 'another agent');
+      ? t('ticket.you', { name: desk.user.display_name })
+      : (ticket.assignee_name ?? desk.staffNames[ticket.assignee_id] ?? t('ticket.anotherAgent'));
 
   const apply = (result: Ticket | unknown) => {
     if (result && typeof result === 'object' && 'status' in result) {
@@ -204,7 +214,7 @@ export function TicketPage({ id }: { id: string }) {
       <div className="page-header">
         <div>
           <p className="breadcrumb">
-            <Link to="/queue">Queue</Link> / {ticket.number}
+            <Link to="/queue">{t('nav.queue')}</Link> / {ticket.number}
           </p>
           <h1 id="page-title" tabIndex={-1}>
             {ticket.subject}
@@ -213,7 +223,7 @@ export function TicketPage({ id }: { id: string }) {
             <span className="ticket-number">{ticket.number}</span>
             <StatusBadge status={ticket.status} />
             <PriorityBadge priority={ticket.priority} />
-            <span className="badge">{humanize(ticket.reason)}</span>
+            <span className="badge">{label('reason', ticket.reason)}</span>
             <SlaTimer ticket={ticket} now={now} />
           </p>
         </div>
@@ -221,11 +231,13 @@ export function TicketPage({ id }: { id: string }) {
       <ErrorNotice error={loadError} onRetry={() => void loadTicket()} />
       <div className="ticket-layout">
         <div className="ticket-main">
-          <h2 className="visually-hidden">Transcript</h2>
+          <h2 className="visually-hidden">{t('ticket.transcript')}</h2>
           <Transcript messages={messages} pending={pending} typing={typingText} />
           {ticket.conversation_id ? (
             <ReplyBox
               ticket={ticket}
+              ended={conversationClosed}
+              canSignalTyping={mine || supervisor}
               onSending={(p) => setPending((current) => [...current, p])}
               onSent={(text, messageId) =>
                 setPending((current) =>
@@ -240,28 +252,26 @@ export function TicketPage({ id }: { id: string }) {
               }
             />
           ) : (
-            <p className="muted">This ticket has no customer conversation to reply to.</p>
+            <p className="muted">{t('ticket.noConversation')}</p>
           )}
         </div>
-        <aside className="ticket-side" aria-label="Ticket details">
+        <aside className="ticket-side" aria-label={t('ticket.detailsLabel')}>
           <section className="card">
-            <h2>Details</h2>
-            <ErrorNotice what="The change was not saved" error={change.error} />
+            <h2>{t('ticket.details')}</h2>
+            <ErrorNotice what={t('ticket.notSaved')} error={change.error} />
             {conflict && (
               <div className="notice notice-error" role="alert" data-testid="conflict">
-                <span>
-                  Not saved: {conflict.message.replace(/; your change was not saved$/, '')}. The details below are now up to date.
-                </span>
+                <span>{t('ticket.conflict', { message: conflict.message.replace(/; your change was not saved$/, '') })}</span>
                 <button type="button" className="button-small" onClick={conflict.retry}>
-                  Apply my change again
+                  {t('ticket.applyAgain')}
                 </button>
               </div>
             )}
             <dl className="details">
-              <dt>Assignee</dt>
+              <dt>{t('ticket.assignee')}</dt>
               <dd data-testid="assignee">{assigneeName}</dd>
               <dt>
-                <label htmlFor="ticket-status">Status</label>
+                <label htmlFor="ticket-status">{t('ticket.status')}</label>
               </dt>
               <dd>
                 <select
@@ -273,16 +283,16 @@ export function TicketPage({ id }: { id: string }) {
                     guarded((expected) => desk.api.setTicketStatus(ticket.id, status, expected));
                   }}
                 >
-                  <option value={ticket.status}>{humanize(ticket.status)}</option>
+                  <option value={ticket.status}>{label('status', ticket.status)}</option>
                   {NEXT_STATUS[ticket.status].map((s) => (
                     <option key={s} value={s}>
-                      {humanize(s)}
+                      {label('status', s)}
                     </option>
                   ))}
                 </select>
               </dd>
               <dt>
-                <label htmlFor="ticket-priority">Priority</label>
+                <label htmlFor="ticket-priority">{t('ticket.priority')}</label>
               </dt>
               <dd>
                 <select
@@ -296,33 +306,33 @@ export function TicketPage({ id }: { id: string }) {
                 >
                   {PRIORITIES.map((p) => (
                     <option key={p} value={p}>
-                      {humanize(p)}
+                      {label('priority', p)}
                     </option>
                   ))}
                 </select>
               </dd>
-              <dt>Opened</dt>
+              <dt>{t('ticket.opened')}</dt>
               <dd>{formatTime(ticket.created_at)}</dd>
-              <dt>First response</dt>
+              <dt>{t('ticket.firstResponse')}</dt>
               <dd>
-                {ticket.first_response_at ? formatTime(ticket.first_response_at) : 'not yet'}
-                {ticket.sla?.first_response_due_at && !ticket.first_response_at && <> · due {formatTime(ticket.sla.first_response_due_at)}</>}
+                {ticket.first_response_at ? formatTime(ticket.first_response_at) : t('ticket.notYet')}
+                {ticket.sla?.first_response_due_at && !ticket.first_response_at && <> · {t('ticket.dueAt', { when: formatTime(ticket.sla.first_response_due_at) })}</>}
               </dd>
-              <dt>Resolution due</dt>
+              <dt>{t('ticket.resolutionDue')}</dt>
               <dd>{ticket.sla?.resolution_due_at ? formatTime(ticket.sla.resolution_due_at) : '—'}</dd>
               {supervisor && ticket.customer_id && (
                 <>
-                  <dt>Customer</dt>
+                  <dt>{t('ticket.customer')}</dt>
                   <dd>
-                    <Link to={`/customers/${ticket.customer_id}`}>Profile and history</Link>
+                    <Link to={`/customers/${ticket.customer_id}`}>{t('ticket.profile')}</Link>
                   </dd>
                 </>
               )}
               {supervisor && ticket.conversation_id && (
                 <>
-                  <dt>Conversation</dt>
+                  <dt>{t('ticket.conversation')}</dt>
                   <dd>
-                    <Link to={`/conversations/${ticket.conversation_id}`}>Open conversation</Link>
+                    <Link to={`/conversations/${ticket.conversation_id}`}>{t('ticket.openConversation')}</Link>
                   </dd>
                 </>
               )}
@@ -330,14 +340,14 @@ export function TicketPage({ id }: { id: string }) {
             <div className="assign">
               {supervisor ? (
                 <label>
-                  Assign to
+                  {t('ticket.assignTo')}
                   <select
                     value={ticket.assignee_id ?? ''}
                     disabled={change.busy}
-                    aria-label="Assign to"
+                    aria-label={t('ticket.assignTo')}
                     onChange={(e) => void change.run(async () => apply(await desk.api.assignTicket(ticket.id, e.target.value || null)))}
                   >
-                    <option value="">Nobody (queue)</option>
+                    <option value="">{t('ticket.nobody')}</option>
                     {ticket.assignee_id && !desk.staff.some((s) => s.id === ticket.assignee_id) && (
                       <option value={ticket.assignee_id}>{assigneeName}</option>
                     )}
@@ -345,9 +355,9 @@ export function TicketPage({ id }: { id: string }) {
                       .filter((s) => s.active !== false)
                       .map((s) => (
                         <option key={s.id} value={s.id}>
-                          {s.display_name} · {s.role}
-                          {s.availability ? ` · ${s.availability}` : ''}
-                          {s.open_tickets !== undefined ? ` · ${s.open_tickets} open` : ''}
+                          {s.display_name} · {label('role', s.role)}
+                          {s.availability ? ` · ${t(`availability.${s.availability}`)}` : ''}
+                          {s.open_tickets !== undefined ? ` · ${t('ticket.openCount', { count: s.open_tickets })}` : ''}
                         </option>
                       ))}
                   </select>
@@ -355,12 +365,12 @@ export function TicketPage({ id }: { id: string }) {
               ) : null}
               {!ticket.assignee_id && (
                 <button type="button" disabled={change.busy} onClick={() => void change.run(async () => apply(await desk.api.assignTicket(ticket.id, desk.user.id)))}>
-                  Take this ticket
+                  {t('ticket.take')}
                 </button>
               )}
               {mine && (
                 <button type="button" className="button-quiet" disabled={change.busy} onClick={() => void change.run(async () => apply(await desk.api.assignTicket(ticket.id, null)))}>
-                  Put back in the queue
+                  {t('ticket.putBack')}
                 </button>
               )}
             </div>
@@ -375,16 +385,23 @@ export function TicketPage({ id }: { id: string }) {
 
 function ReplyBox({
   ticket,
+  ended,
+  canSignalTyping,
   onSending,
   onSent,
   onFailed,
 }: {
   ticket: Ticket;
+  /** The customer's chat has ended: a reply would be refused, so the box says why and stays shut. */
+  ended: boolean;
+  /** Only the assignee (or a supervisor) may tell the customer someone is typing (the API's rule). */
+  canSignalTyping: boolean;
   onSending: (p: PendingReply) => void;
   onSent: (text: string, messageId: string) => void;
   onFailed: (text: string, error: string) => void;
 }) {
   const desk = useDesk();
+  const { t } = useT();
   const [text, setText] = useState('');
   const [canned, setCanned] = useState<CannedResponse[] | null>(null);
   const [cannedError, setCannedError] = useState<unknown>(null);
@@ -402,7 +419,7 @@ function ReplyBox({
   const send = async (event?: FormEvent) => {
     event?.preventDefault();
     const body = text.trim();
-    if (!body || sending) return;
+    if (!body || sending || ended) return;
     setSending(true);
     setSendError(null);
     onSending({ messageId: null, text: body });
@@ -427,7 +444,9 @@ function ReplyBox({
   const onChange = (value: string) => {
     setText(value);
     const now = Date.now();
-    if (now - lastTypingSent.current > TYPING_SENT_EVERY_MS) {
+    // Someone who has not taken the ticket may still draft (sending takes it), but the customer is told
+    // "typing…" only by the person who answers them: the API refuses the signal to anyone else.
+    if (canSignalTyping && now - lastTypingSent.current > TYPING_SENT_EVERY_MS) {
       lastTypingSent.current = now;
       // Best effort: the customer seeing "typing…" is a nicety, never worth an error message.
       void desk.api.request('POST', `/api/v1/tickets/${encodeURIComponent(ticket.id)}/typing`, { body: {} }).catch(() => undefined);
@@ -449,29 +468,41 @@ function ReplyBox({
   };
 
   return (
-    <form className="reply" onSubmit={send} aria-label="Reply to the customer">
-      <label htmlFor="reply-text">Reply to the customer</label>
+    <form className="reply" onSubmit={send} aria-label={t('reply.label')}>
+      <label htmlFor="reply-text">{t('reply.label')}</label>
+      {ended && (
+        <p className="notice" role="status" id="reply-ended" data-testid="reply-ended">
+          {t('reply.ended')}
+        </p>
+      )}
+      {!ended && !canSignalTyping && (
+        <p className="muted small" data-testid="reply-takes-ticket">
+          {t('reply.takesTicket')}
+        </p>
+      )}
       <textarea
         id="reply-text"
         ref={area}
         rows={4}
+        disabled={ended}
+        aria-describedby={ended ? 'reply-ended' : undefined}
         value={text}
         maxLength={4000}
         onChange={(e) => onChange(e.target.value)}
         onKeyDown={onKeyDown}
-        placeholder="Write a reply… (Ctrl+Enter sends)"
+        placeholder={t('reply.placeholder')}
       />
       {sendError && (
         <p className="notice notice-error" role="alert">
-          Not sent: {sendError}
+          {t('reply.notSent', { error: sendError })}
         </p>
       )}
       <div className="reply-actions">
         <label className="canned-picker">
-          <span className="visually-hidden">Insert a canned response</span>
+          <span className="visually-hidden">{t('reply.insertCanned')}</span>
           <select value="" onChange={(e) => void insertCanned(e.target.value)} disabled={!canned || canned.length === 0}>
             <option value="">
-              {canned ? (canned.length ? 'Insert canned response…' : 'No canned responses') : cannedError ? 'Canned responses unavailable' : 'Loading canned responses…'}
+              {canned ? (canned.length ? t('reply.cannedPick') : t('reply.cannedNone')) : cannedError ? t('reply.cannedUnavailable') : t('reply.cannedLoading')}
             </option>
             {canned?.map((c) => (
               <option key={c.id} value={c.id}>
@@ -485,8 +516,8 @@ function ReplyBox({
             {describeError(cannedError)}
           </span>
         ) : null}
-        <button type="submit" className="button-primary" disabled={sending || !text.trim()}>
-          {sending ? 'Sending…' : 'Send reply'}
+        <button type="submit" className="button-primary" disabled={ended || sending || !text.trim()}>
+          {sending ? t('reply.sending') : t('reply.send')}
         </button>
       </div>
     </form>
@@ -507,6 +538,7 @@ function Notes({
   onRetry: () => void;
 }) {
   const desk = useDesk();
+  const { t } = useT();
   const [text, setText] = useState('');
   const add = useAction();
   const submit = async (e: FormEvent) => {
@@ -520,28 +552,28 @@ function Notes({
   };
   return (
     <section className="card notes" aria-labelledby="notes-title">
-      <h2 id="notes-title">Internal notes</h2>
-      <p className="muted small">Only staff see notes; the customer never does.</p>
-      <ErrorNotice what="Notes could not be loaded" error={error} onRetry={onRetry} />
-      {notes && notes.length === 0 && <p className="muted">No notes yet.</p>}
+      <h2 id="notes-title">{t('notes.title')}</h2>
+      <p className="muted small">{t('notes.hint')}</p>
+      <ErrorNotice what={t('notes.loadFailed')} error={error} onRetry={onRetry} />
+      {notes && notes.length === 0 && <p className="muted">{t('notes.none')}</p>}
       <ul className="note-list">
         {notes?.map((n) => (
           <li key={n.id}>
             <p className="note-text">{n.text}</p>
             <p className="note-meta">
-              {n.author_name ?? 'Staff'} · {formatTime(n.created_at)}
+              {n.author_name ?? t('notes.staff')} · {formatTime(n.created_at)}
             </p>
           </li>
         ))}
       </ul>
       <form onSubmit={submit}>
         <label htmlFor="note-text" className="visually-hidden">
-          New internal note
+          {t('notes.new')}
         </label>
-        <textarea id="note-text" rows={2} value={text} onChange={(e) => setText(e.target.value)} placeholder="Add an internal note…" />
-        <ErrorNotice what="The note was not saved" error={add.error} />
+        <textarea id="note-text" rows={2} value={text} onChange={(e) => setText(e.target.value)} placeholder={t('notes.placeholder')} />
+        <ErrorNotice what={t('notes.notSaved')} error={add.error} />
         <button type="submit" disabled={add.busy || !text.trim()}>
-          Add note
+          {t('notes.add')}
         </button>
       </form>
     </section>
@@ -549,11 +581,12 @@ function Notes({
 }
 
 function History({ entries, error, onRetry, names }: { entries: TicketEvent[] | null; error: unknown; onRetry: () => void; names: Record<string, string> }) {
+  const { t } = useT();
   return (
     <section className="card" aria-labelledby="history-title">
-      <h2 id="history-title">History</h2>
-      <ErrorNotice what="History could not be loaded" error={error} onRetry={onRetry} />
-      {entries && entries.length === 0 && <p className="muted">Nothing yet.</p>}
+      <h2 id="history-title">{t('history.title')}</h2>
+      <ErrorNotice what={t('history.loadFailed')} error={error} onRetry={onRetry} />
+      {entries && entries.length === 0 && <p className="muted">{t('history.none')}</p>}
       <ol className="timeline">
         {entries?.map((entry) => (
           <li key={entry.id}>
@@ -572,11 +605,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Who did it, in words: staff are named when we know them; services ("classifier", "auto") as they are. */
 function actorName(actor: unknown, names: Record<string, string>): string {
-  if (!actor) return 'System';
-  if (typeof actor === 'string') return UUID.test(actor) ? (names[actor] ?? 'Staff member') : humanize(actor);
+  if (!actor) return tr('history.system');
+  if (typeof actor === 'string') return UUID.test(actor) ? (names[actor] ?? tr('history.staffMember')) : humanize(actor);
   if (typeof actor === 'object') {
     const a = actor as Record<string, unknown>;
-    return String(a.name ?? a.display_name ?? a.kind ?? a.type ?? 'Someone');
+    return String(a.name ?? a.display_name ?? a.kind ?? a.type ?? tr('history.someone'));
   }
   return String(actor);
 }
@@ -587,21 +620,24 @@ function actorName(actor: unknown, names: Record<string, string>): string {
 export function describeHistory(entry: TicketEvent, names: Record<string, string> = {}): string {
   const d = (entry.data ?? {}) as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === 'string' ? humanize(v) : v == null ? '—' : String(v));
+  const status = (v: unknown) => (typeof v === 'string' ? label('status', v) : str(v));
   switch (entry.kind) {
     case 'created':
-      return `Ticket opened${d.reason ? ` (${str(d.reason)})` : ''}`;
+      return `${tr('history.created')}${typeof d.reason === 'string' ? ` (${label('reason', d.reason)})` : ''}`;
     case 'assigned':
-      return `Assigned to ${d.assignee_name ?? d.agent_name ?? (typeof d.assignee_id === 'string' ? names[d.assignee_id] : undefined) ?? 'an agent'}`;
+      return tr('history.assigned', {
+        name: String(d.assignee_name ?? d.agent_name ?? (typeof d.assignee_id === 'string' ? names[d.assignee_id] : undefined) ?? tr('history.anAgent')),
+      });
     case 'unassigned':
-      return 'Put back in the queue';
+      return tr('history.unassigned');
     case 'status_changed':
-      return `Status ${d.from ? `${str(d.from)} → ` : ''}${str(d.to ?? d.status)}`;
+      return tr('history.status', { change: `${d.from ? `${status(d.from)} → ` : ''}${status(d.to ?? d.status)}` });
     case 'updated':
-      return `Updated${Object.keys(d).length ? `: ${Object.keys(d).filter((k) => k !== 'expected_updated_at').join(', ')}` : ''}`;
+      return `${tr('history.updated')}${Object.keys(d).length ? `: ${Object.keys(d).filter((k) => k !== 'expected_updated_at').join(', ')}` : ''}`;
     case 'note_added':
-      return 'Internal note added';
+      return tr('history.noteAdded');
     case 'agent_replied':
-      return 'Agent replied to the customer';
+      return tr('history.agentReplied');
     default:
       return humanize(entry.kind);
   }

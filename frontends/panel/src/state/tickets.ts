@@ -2,6 +2,7 @@
 // filtering/sorting/searching. Kept free of React so the unit tests cover the logic directly.
 
 import type { EventEnvelope, Priority, StaffUser, Ticket, TicketStatus, Uuid } from '../api/types';
+import { tr } from '../i18n';
 
 export interface QueueFilter {
   status: TicketStatus | 'active' | 'all';
@@ -156,9 +157,9 @@ export function formatDuration(ms: number): string {
   const h = Math.floor((total % 86400) / 3600);
   const m = Math.floor((total % 3600) / 60);
   const s = total % 60;
-  if (d > 0) return `${d}d ${h}h`;
-  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`;
-  return `${m}m ${String(s).padStart(2, '0')}s`;
+  if (d > 0) return tr('duration.days', { d, h });
+  if (h > 0) return tr('duration.hours', { h, m: String(m).padStart(2, '0') });
+  return tr('duration.minutes', { m, s: String(s).padStart(2, '0') });
 }
 
 export function humanize(word: string): string {

@@ -133,10 +133,11 @@ export const shot = (page, name, { fullPage = true } = {}) =>
 // ---- staff in the panel ----
 
 /** A new browser context (fresh storage) signed in as `email` through the sign-in form, on a live desk.
- * With `keyboard`, only Tab, typing and Enter are used, like a keyboard user. The page collects
+ * With `keyboard`, only Tab, typing and Enter are used, like a keyboard user; `contextOptions` go to
+ * the new context (e.g. `{ permissions: ['notifications'] }`). The page collects
  * uncaught errors in `page.errors`. */
-export async function signIn(email, { viewport = DESKTOP, password = PASSWORD, keyboard = false } = {}) {
-  const context = await browser.newContext({ viewport });
+export async function signIn(email, { viewport = DESKTOP, password = PASSWORD, keyboard = false, contextOptions = {} } = {}) {
+  const context = await browser.newContext({ viewport, ...contextOptions });
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (error) => page.errors.push(error));
@@ -163,9 +164,10 @@ export async function signIn(email, { viewport = DESKTOP, password = PASSWORD, k
   return page;
 }
 
-/** Go to a panel page without a reload (the panel's router listens for this event). */
+/** Go to a panel page without a reload (the panel's router listens for this event). Waits for the
+ * navigation by its place, not its name: the panel may speak Spanish. */
 export async function goInPanel(page, path) {
-  await page.getByRole('navigation', { name: 'Main' }).waitFor();
+  await page.locator('nav.sidebar').waitFor();
   await page.evaluate((to) => {
     window.history.pushState(null, '', `/panel/${to}`);
     window.dispatchEvent(new Event('joxai:navigate'));

@@ -85,7 +85,21 @@ test('an agent closes the conversation: the customer sees it end and is asked fo
   const agent = await signIn('agent@joxai.local');
   const customer = await customerOnDemoPage();
   const ticket = await escalatedConversation(customer);
-  await takeTicket(agent, ticket.id);
+  // Before taking the ticket, a draft sends no "typing" signal (only the assignee may send one); the
+  // panel says that sending would take the ticket.
+  const typingSignals = [];
+  agent.on('request', (request) => request.url().endsWith('/typing') && typingSignals.push(request.url()));
+  await goInPanel(agent, `tickets/${ticket.id}`);
+  await agent.getByTestId('reply-takes-ticket').waitFor({ timeout: SLOW });
+  await agent.locator('#reply-text').fill('Let me look at your transfer');
+  await agent.getByRole('button', { name: 'Take this ticket' }).click();
+  await agent.getByTestId('assignee').getByText('(you)').waitFor({ timeout: SLOW });
+  assert.equal(typingSignals.length, 0, 'no typing signal while the ticket was not the agent’s');
+  assert.equal(await agent.getByTestId('reply-takes-ticket').count(), 0);
+  // Once it is theirs, typing reaches the customer.
+  await agent.locator('#reply-text').fill('');
+  await agent.locator('#reply-text').pressSequentially('Hello');
+  await eventually(() => typingSignals.length > 0, { what: 'a typing signal from the assignee' });
   // The history names who has the ticket.
   const agentName = (await apiLogin('agent@joxai.local')).user.display_name;
   await agent.locator('.timeline').getByText(`Assigned to ${agentName}`).waitFor({ timeout: SLOW });
@@ -102,11 +116,16 @@ test('an agent closes the conversation: the customer sees it end and is asked fo
 
   await t.test('a reply to the closed conversation is refused, and the panel explains why', async () => {
     const agentLines = await lines(customer, 'agent').count();
-    await reply(agent, 'One more thing about your transfer.');
-    const refusal = agent.getByRole('alert').filter({ hasText: /conversation has ended/ });
-    await refusal.waitFor({ timeout: SLOW });
-    assert.match(await refusal.innerText(), /would not see this reply/);
-    assert.doesNotMatch(await refusal.innerText(), /409|conflict|status code/i, 'words, not codes');
+    // The reply box says so before the agent writes anything, and stays shut; after a reload too.
+    for (const when of ['live', 'after a reload']) {
+      if (when === 'after a reload') await agent.reload();
+      const reason = agent.getByTestId('reply-ended');
+      await reason.waitFor({ timeout: SLOW });
+      assert.match(await reason.innerText(), /conversation has ended, so they would not see a reply/, when);
+      assert.doesNotMatch(await reason.innerText(), /409|conflict|status code/i, 'words, not codes');
+      assert.ok(await agent.locator('#reply-text').isDisabled(), `the box is shut ${when}`);
+      assert.ok(await agent.getByRole('button', { name: 'Send reply' }).isDisabled(), `nothing to send ${when}`);
+    }
     // The API says the same, with 409.
     const api = await http('POST', `/api/v1/tickets/${ticket.id}/messages`, {
       token: await apiToken('agent@joxai.local'),
@@ -166,6 +185,18 @@ test('a supervisor takes a conversation over from the bot, answers, and hands it
   await reply(supervisor, 'Hello, I am Sam from the card team; I can help with that.');
   await chat(customer).getByText('I am Sam from the card team').waitFor({ timeout: SLOW });
   assert.match(await chat(customer).locator('header .status').innerText(), /Chatting with/);
+  // "Sam joined" comes before Sam's first reply, in the widget and in the panel's transcript.
+  const widgetOrder = await chat(customer)
+    .locator('[data-testid="notice"], .line[data-sender="agent"]')
+    .evaluateAll((els) => els.map((e) => (e.dataset.testid === 'notice' ? e.textContent : 'agent')));
+  const joinedAt = widgetOrder.findIndex((line) => /joined the conversation/.test(line));
+  assert.ok(joinedAt >= 0 && joinedAt < widgetOrder.indexOf('agent'), `widget: ${JSON.stringify(widgetOrder)}`);
+  await supervisor.locator('article.msg-agent').getByText('I am Sam from the card team').waitFor({ timeout: SLOW });
+  const panelOrder = await supervisor
+    .locator('article.msg')
+    .evaluateAll((els) => els.map((e) => (e.classList.contains('msg-system') ? e.querySelector('.msg-text').textContent : e.className)));
+  const panelJoinedAt = panelOrder.findIndex((line) => /joined the conversation/.test(line));
+  assert.ok(panelJoinedAt >= 0 && panelJoinedAt < panelOrder.findIndex((line) => /msg-agent/.test(line)), `panel: ${JSON.stringify(panelOrder)}`);
 
   await supervisor.getByRole('link', { name: 'Open conversation' }).click();
   await supervisor.getByRole('button', { name: 'Hand back to the bot' }).click();
@@ -175,6 +206,13 @@ test('a supervisor takes a conversation over from the bot, answers, and hands it
   await eventually(async () => /Virtual assistant/.test(await chat(customer).locator('header .status').innerText()), {
     what: 'the widget to say the assistant answers again',
   });
+  // A reload still shows it: the notice is in the stored conversation, and no waiting banner returns.
+  await customer.reload();
+  await chat(customer).getByTestId('notice').getByText('You are back with the virtual assistant').waitFor({ timeout: SLOW });
+  await eventually(async () => /Virtual assistant/.test(await chat(customer).locator('header .status').innerText()), {
+    what: 'the reloaded widget to say the assistant answers',
+  });
+  assert.equal(await chat(customer).getByTestId('waiting-banner').count(), 0, 'nobody is on the way after a hand-back');
   const before = await lines(customer, 'bot').count();
   await say(customer, 'What is my balance?');
   const answer = await botSays(customer, /balance/i);

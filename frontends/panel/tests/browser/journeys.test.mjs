@@ -118,9 +118,10 @@ test('escalate, take, two replies, resolve: the customer is told, rates, and the
 test('a reply to the ended conversation is refused, and the panel says why', async () => {
   assert.ok(agentPage && ticketId, 'runs after the escalation journey');
   const before = await lines(customerPage, 'agent').count();
-  await agentPage.locator('#reply-text').fill('Anything else I can do?');
-  await agentPage.getByRole('button', { name: 'Send reply' }).click();
-  await agentPage.getByText(/conversation has ended, so they would not see this reply/).first().waitFor({ timeout: SLOW });
+  // The reply box says so at once, before the agent writes anything, and cannot send.
+  await agentPage.getByTestId('reply-ended').getByText(/conversation has ended, so they would not see a reply/).waitFor({ timeout: SLOW });
+  assert.ok(await agentPage.locator('#reply-text').isDisabled(), 'the box is shut');
+  assert.ok(await agentPage.getByRole('button', { name: 'Send reply' }).isDisabled(), 'nothing to send');
   assert.equal(await lines(customerPage, 'agent').count(), before, 'nothing reached the customer');
   await shot(agentPage, 'reply-to-closed-refused');
   await customerPage.context().close();

@@ -317,16 +317,11 @@ function formatTime(iso: string): string {
 }
 
 function Line({ line, t, onRetry, welcome }: { line: ChatLine; t: Strings; onRetry: (clientMessageId: string) => void; welcome?: boolean }) {
-  if (line.kind === 'notice') {
-    return (
-      <div className="notice" data-testid="notice">
-        {line.notice === 'assistant_back' ? t.assistantBack : t.joined(line.text || t.agentFallback)}
-      </div>
-    );
-  }
   if (line.sender === 'system') {
+    // What the bank's system says in the conversation: a person joined, the assistant is back, the
+    // customer waits for the team. Stored like any message, so it keeps its place after a reload.
     return (
-      <div className="notice system" data-sender="system">
+      <div className="notice system" data-sender="system" data-testid="notice">
         {line.text}
       </div>
     );

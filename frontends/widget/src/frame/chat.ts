@@ -14,14 +14,12 @@ import { newClientMessageId, stored, type OutboxEntry, type StoredSession } from
  */
 export interface ChatLine {
   key: string;
-  kind: 'message' | 'notice';
+  kind: 'message';
   sender: Sender;
   text: string;
   createdAt: string;
   status?: 'queued' | 'sending' | 'sent' | 'delivered' | 'failed';
   authorName?: string;
-  /** What a notice says: a person joined (`text` is their name), or the assistant answers again. */
-  notice?: 'joined' | 'assistant_back';
 }
 
 export type Phase = 'idle' | 'starting' | 'start-failed' | 'ready' | 'expired';
@@ -92,7 +90,6 @@ export class Chat {
   private outbox: OutboxEntry[] = [];
   /** Send state of outbox entries, by client message id (not stored: a reload starts them queued). */
   private sendState = new Map<string, 'queued' | 'sending' | 'sent' | 'failed'>();
-  private notices: ChatLine[] = [];
   private seenEvents = new Set<string>();
   private flushing = false;
   /** Something (coming back online, a reconnect) asked for a flush while one was running. */
@@ -197,7 +194,6 @@ export class Chat {
     this.socket = null;
     this.session = session;
     this.messages.clear();
-    this.notices = [];
     this.seenEvents.clear();
     this.sendState.clear();
     this.outbox = session ? stored.outbox(session.conversationId) : [];
@@ -296,13 +292,17 @@ export class Chat {
     const all = [...this.messages.values()];
     const change: Partial<ChatState> = {};
     const handedOver = all.some((m) => m.sender === 'system' || m.sender === 'agent');
-    if (handedOver && !this.state.escalation) Object.assign(change, { escalation: { ticketNumber: null }, owner: 'agent' });
+    // Handed back to the assistant before the reload: no person is on the way, so no waiting banner.
+    const withAssistant = transcript.owner === 'bot';
+    if (withAssistant) change.escalation = null;
+    else if (handedOver && !this.state.escalation) Object.assign(change, { escalation: { ticketNumber: null }, owner: 'agent' });
     // The waiting banner names the ticket after a reload too (the event that said it went to the old page).
     const ticketNumber = typeof transcript.ticket_number === 'string' ? transcript.ticket_number : null;
-    const escalation = change.escalation ?? this.state.escalation;
+    const escalation = withAssistant ? null : (change.escalation ?? this.state.escalation);
     if (ticketNumber && escalation && !escalation.ticketNumber) change.escalation = { ticketNumber };
     const lastAgent = [...all].reverse().find((m) => m.sender === 'agent');
-    if (lastAgent && this.state.agentName === null) change.agentName = lastAgent.author_name || '';
+    if (withAssistant) change.agentName = null;
+    else if (lastAgent && this.state.agentName === null) change.agentName = lastAgent.author_name || '';
     if (transcript.owner === 'bot' || transcript.owner === 'agent') change.owner = transcript.owner;
     if (transcript.status === 'closed') change.closed = true;
     if (typeof transcript.rating === 'number') change.rating = 'done';
@@ -376,32 +376,16 @@ export class Chat {
         });
         break;
       case 'conversation.assigned': {
-        // The notice's text is the agent's name; the view words it ("… joined"). '' = unnamed.
+        // "X joined the conversation" is a stored system message (its own `message.created`), so it
+        // takes its place before X's first reply and is still there after a reload.
         const name = typeof p.agent_name === 'string' ? p.agent_name : '';
-        this.notices.push({
-          key: 'notice:' + event.id,
-          kind: 'notice',
-          notice: 'joined',
-          sender: 'system',
-          text: name,
-          createdAt: event.occurred_at ?? new Date().toISOString(),
-        });
-        this.options.onIncoming?.();
         this.state = { ...this.state, owner: 'agent', agentName: name, escalation: this.state.escalation ?? { ticketNumber: null } };
         this.render();
         break;
       }
       case 'conversation.handed_back':
-        // Said in the conversation, not only in the header: the person the customer was talking to
-        // has left, and the next answer comes from the assistant.
-        this.notices.push({
-          key: 'notice:' + event.id,
-          kind: 'notice',
-          notice: 'assistant_back',
-          sender: 'system',
-          text: '',
-          createdAt: event.occurred_at ?? new Date().toISOString(),
-        });
+        // The conversation says so in a stored system message ("You are back with the virtual
+        // assistant"); here the header and the waiting banner follow.
         this.state = { ...this.state, owner: 'bot', escalation: null, agentName: null, agentTyping: null };
         this.render();
         break;
@@ -622,7 +606,7 @@ export class Chat {
 
   // ---- the view ----
 
-  /** Rebuild the ordered lines from the stored messages, notices and the outbox. */
+  /** Rebuild the ordered lines from the stored messages and the outbox. */
   private render(): void {
     const lines: ChatLine[] = [];
     for (const m of this.messages.values()) {
@@ -638,7 +622,6 @@ export class Chat {
         authorName: m.author_name,
       });
     }
-    lines.push(...this.notices);
     lines.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
     // Not yet stored: after everything the server has, in the order the customer wrote them.
     for (const e of this.outbox) {

@@ -24,9 +24,6 @@ export interface Strings {
   talkToPerson: string;
   requestingPerson: string;
   waitingBanner: (ticket: string | null) => string;
-  joined: (name: string) => string;
-  /** A person handed the conversation back to the assistant. */
-  assistantBack: string;
   botTyping: string;
   agentTyping: (name: string | null) => string;
   offline: string;
@@ -94,8 +91,6 @@ const en: Strings = {
   requestingPerson: 'Asking for a person…',
   waitingBanner: (ticket) =>
     ticket ? `You're waiting for a person (ticket ${ticket}). Stay here; they'll join shortly.` : `You're waiting for a person. Stay here; they'll join shortly.`,
-  joined: (name) => `${name} joined the conversation`,
-  assistantBack: 'You are back with the virtual assistant',
   botTyping: 'The assistant is typing…',
   agentTyping: (name) => (name ? `${name} is typing…` : 'The agent is typing…'),
   offline: "You're offline. Your messages will be sent when you're back online.",
@@ -164,8 +159,6 @@ const es: Strings = {
     ticket
       ? `Está esperando a una persona (caso ${ticket}). No cierre el chat; se unirá en breve.`
       : 'Está esperando a una persona. No cierre el chat; se unirá en breve.',
-  joined: (name) => `${name} se ha unido a la conversación`,
-  assistantBack: 'Vuelve a atenderle el asistente virtual',
   botTyping: 'El asistente está escribiendo…',
   agentTyping: (name) => (name ? `${name} está escribiendo…` : 'El agente está escribiendo…'),
   offline: 'Sin conexión. Sus mensajes se enviarán cuando vuelva la conexión.',
