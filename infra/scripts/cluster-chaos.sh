@@ -23,7 +23,8 @@
 #
 # Environment: JOXAI_CHAOS_BIN (prebuilt joxai; default: build release), JOXAI_CHAOS_KEEP=1 (keep
 # the database and logs), JOXAI_CHAOS_CUSTOMERS (16), JOXAI_CLUSTER_NATS_PORT / JOXAI_CLUSTER_HTTP_PORT
-# (as for make cluster). State: $JOXAI_CACHE/cluster-chaos.
+# (as for make cluster), JOXAI_CHAOS_STATE (where its state and logs go; default
+# $JOXAI_CACHE/cluster-chaos).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/cluster-lib.sh"
 cd "$JOXAI_ROOT"
@@ -42,7 +43,7 @@ fi
 BIN="$JOXAI_CHAOS_BIN"
 ensure_postgres
 DB="joxai_t_cluster_$(python3 -c 'import uuid; print(uuid.uuid4().hex[:10])')"
-RUN="$JOXAI_CACHE/cluster-chaos"
+RUN="${JOXAI_CHAOS_STATE:-$JOXAI_CACHE/cluster-chaos}"
 DRIVER_PID=""; SAMPLER_PID=""
 cleanup() {
   trap - EXIT INT TERM

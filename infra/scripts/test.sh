@@ -68,7 +68,11 @@ done
 if [ "${JOXAI_CHAOS:-1}" != 0 ]; then
   log "cluster chaos (short)"
   cargo build -q -p joxai
-  JOXAI_CHAOS_BIN="$CARGO_TARGET_DIR/debug/joxai" bash infra/scripts/cluster-chaos.sh short
+  # Ports and state of its own, so it never meets a `make cluster` or `make cluster-chaos` running beside it.
+  JOXAI_CLUSTER_NATS_PORT="${JOXAI_TEST_CLUSTER_NATS_PORT:-4431}" \
+    JOXAI_CLUSTER_HTTP_PORT="${JOXAI_TEST_CLUSTER_HTTP_PORT:-5601}" \
+    JOXAI_CHAOS_STATE="$JOXAI_CACHE/cluster-chaos-test" \
+    JOXAI_CHAOS_BIN="$CARGO_TARGET_DIR/debug/joxai" bash infra/scripts/cluster-chaos.sh short
 fi
 # Every parser of untrusted input under libFuzzer for a bounded time; longer runs:
 # `bash infra/scripts/fuzz.sh 300`. JOXAI_FUZZ_SECONDS=0 skips it.
