@@ -145,3 +145,20 @@ async fn the_panels_analytics_page_loads_on_a_reload_of_its_address() {
     app.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The demo bank's profile (Northbridge Bank) is written as the settings' starting point (version
+/// 0) before any administrator saves; every process must take it over its built-in defaults, or
+/// emails and system messages would name another bank than the widget does.
+#[tokio::test]
+async fn every_process_takes_the_seeded_bank_profile_over_its_built_in_defaults() {
+    let app = spawn_app().await;
+    app.platform
+        .settings
+        .reload(&app.platform.db)
+        .await
+        .expect("reload");
+    let current = app.platform.settings.current();
+    assert_eq!(current.version, 0);
+    assert_eq!(current.settings.profile.name, "Northbridge Bank");
+    app.stop().await;
+}

@@ -792,7 +792,10 @@ impl Live {
     pub async fn reload(&self, db: &Db) -> Result<(), DbError> {
         let stored = load(db).await?;
         self.current.send_if_modified(|current| {
-            let newer = stored.version > current.version;
+            // A stored row at version 0 (a deployment's or the demo's starting point, written
+            // before any administrator saved) replaces the built-in defaults, which have no row.
+            let newer = stored.version > current.version
+                || (current.updated_at.is_none() && stored.updated_at.is_some());
             if newer {
                 tracing::info!(version = stored.version, "settings loaded");
                 *current = Arc::new(stored);
