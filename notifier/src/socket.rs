@@ -294,6 +294,11 @@ impl StaffScope {
                 .as_str()
                 .and_then(|a| a.parse::<Uuid>().ok());
             let mine_or_queue = assignee.is_none_or(|a| a == self.user_id);
+            // A queue ticket given to someone leaves every agent's queue: they all see it go (and
+            // an agent who had it open sees who has it now).
+            let left_the_queue = payload["change"] == "assigned"
+                && payload["previous_assignee_id"].is_null()
+                && assignee.is_some();
             if let Some(conversation_id) = push.conversation_id.filter(|c| !c.is_nil()) {
                 if mine_or_queue {
                     self.conversations.insert(conversation_id);
@@ -301,7 +306,7 @@ impl StaffScope {
                     self.conversations.remove(&conversation_id);
                 }
             }
-            return mine_or_queue || previous == Some(self.user_id);
+            return mine_or_queue || previous == Some(self.user_id) || left_the_queue;
         }
         // Classifier decisions are for supervisors' dashboards.
         if push.kind == "message.classified" {
@@ -683,7 +688,49 @@ async fn send(
 
 #[cfg(test)]
 mod tests {
-    use super::Sent;
+    use super::{Sent, StaffScope};
+    use crate::hub::Push;
+    use joxai_schemas::types::StaffRole;
+    use uuid::Uuid;
+
+    fn ticket_updated(change: &str, assignee: Option<Uuid>, previous: Option<Uuid>) -> Push {
+        let payload = serde_json::json!({
+            "ticket": { "assignee_id": assignee },
+            "change": change,
+            "previous_assignee_id": previous,
+        });
+        Push {
+            seq: 1,
+            conversation_id: Some(Uuid::new_v4()),
+            kind: "ticket.updated".into(),
+            frame: serde_json::json!({ "type": "event", "seq": 1, "event": { "type": "ticket.updated", "payload": payload } })
+                .to_string(),
+        }
+    }
+
+    #[test]
+    fn every_agent_sees_a_queue_ticket_given_to_someone_else_but_not_later_changes_to_it() {
+        let (me, other) = (Uuid::new_v4(), Uuid::new_v4());
+        let mut agent = StaffScope {
+            user_id: me,
+            role: StaffRole::Agent,
+            conversations: Default::default(),
+        };
+        assert!(
+            agent.sees(&ticket_updated("assigned", Some(other), None)),
+            "it leaves my queue: I see it go"
+        );
+        assert!(!agent.sees(&ticket_updated("status_changed", Some(other), None)));
+        assert!(!agent.sees(&ticket_updated(
+            "assigned",
+            Some(other),
+            Some(Uuid::new_v4())
+        )));
+        assert!(
+            agent.sees(&ticket_updated("assigned", Some(other), Some(me))),
+            "taken from me"
+        );
+    }
 
     #[test]
     fn a_resume_after_live_events_fills_the_gap_below_them_without_repeating_them() {

@@ -134,6 +134,7 @@ export const en = {
   'ticket.unassigned': 'Unassigned',
   'ticket.you': '{name} (you)',
   'ticket.anotherAgent': 'another agent',
+  'ticket.takenByOther': 'This ticket is now assigned to {name}: only they can reply to the customer.',
   'ticket.transcript': 'Transcript',
   'ticket.noConversation': 'This ticket has no customer conversation to reply to.',
   'ticket.details': 'Details',

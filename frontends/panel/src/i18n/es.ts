@@ -130,6 +130,7 @@ export const es: Record<MessageKey, string> = {
   'ticket.unassigned': 'Sin asignar',
   'ticket.you': '{name} (usted)',
   'ticket.anotherAgent': 'otro agente',
+  'ticket.takenByOther': 'Este ticket ahora está asignado a {name}: solo esa persona puede responder al cliente.',
   'ticket.transcript': 'Conversación',
   'ticket.noConversation': 'Este ticket no tiene una conversación con el cliente a la que responder.',
   'ticket.details': 'Detalles',

@@ -173,6 +173,8 @@ export function TicketPage({ id }: { id: string }) {
 
   const mine = ticket.assignee_id === desk.user.id;
   const supervisor = desk.user.role !== 'agent';
+  // A supervisor gave the ticket to someone else while this agent had it open.
+  const takenByOther = !supervisor && !!ticket.assignee_id && !mine;
   const assigneeName = !ticket.assignee_id
     ? t('ticket.unassigned')
     : mine
@@ -228,12 +230,17 @@ export function TicketPage({ id }: { id: string }) {
           </p>
         </div>
       </div>
-      <ErrorNotice error={loadError} onRetry={() => void loadTicket()} />
+      {/* Once someone else has the ticket an agent may no longer read it: that refusal is expected. */}
+      {!takenByOther && <ErrorNotice error={loadError} onRetry={() => void loadTicket()} />}
       <div className="ticket-layout">
         <div className="ticket-main">
           <h2 className="visually-hidden">{t('ticket.transcript')}</h2>
           <Transcript messages={messages} pending={pending} typing={typingText} />
-          {ticket.conversation_id ? (
+          {takenByOther ? (
+            <p className="notice" role="status" data-testid="taken-by-other">
+              {t('ticket.takenByOther', { name: assigneeName })}
+            </p>
+          ) : ticket.conversation_id ? (
             <ReplyBox
               ticket={ticket}
               ended={conversationClosed}
