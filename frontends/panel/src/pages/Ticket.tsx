@@ -24,6 +24,13 @@ import { Link } from '../router';
 import { humanize, ticketFromEvent } from '../state/tickets';
 import { applyRedaction, mergeMessages, messageForConversation } from '../state/transcript';
 
+/** Why a ticket is urgent, for its banner: the rule the classifier wrote at the start of the subject
+ * ("URGENT: urgent wording "stolen" — lost or stolen card — …"), else the ticket's reason. */
+function urgentWhy(ticket: Ticket): string {
+  const match = /^URGENT: (.+?) — /.exec(ticket.subject);
+  return match ? match[1] : humanize(ticket.reason);
+}
+
 /** Where a ticket may go from each status (the API answers 409 to anything else). */
 const NEXT_STATUS: Record<TicketStatus, TicketStatus[]> = {
   open: ['in_progress', 'resolved', 'closed'],
@@ -218,6 +225,15 @@ export function TicketPage({ id }: { id: string }) {
           </p>
         </div>
       </div>
+      {ticket.priority === 'urgent' && (
+        <div className="notice urgent-banner" role="alert" data-testid="urgent-banner">
+          <div>
+            <strong>Urgent: the customer's money or card may be at risk. Please act now.</strong>
+            <br />
+            Why: {urgentWhy(ticket)}
+          </div>
+        </div>
+      )}
       <ErrorNotice error={loadError} onRetry={() => void loadTicket()} />
       <div className="ticket-layout">
         <div className="ticket-main">
