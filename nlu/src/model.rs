@@ -119,6 +119,11 @@ pub struct Prediction {
     pub confidence: f32,
     /// The next three most likely intents after `intent`, most likely first, with their probabilities.
     pub alternatives: Vec<(String, f32)>,
+    /// When the sentence encoder ran on the message (the TF-IDF model was not sure of it): the cosine similarity
+    /// of its sentence embedding to the nearest centroid of an in-scope intent (any intent but `out_of_scope`).
+    /// Low means the message is far from everything the bank answers; the escalation classifier's out-of-scope
+    /// rule reads it with the confidence. `None` when the encoder did not run.
+    pub in_scope_similarity: Option<f32>,
 }
 
 impl IntentModel {
@@ -245,7 +250,7 @@ impl IntentModel {
         let (texts, labels) = self.head_rows(examples);
         // The embeddings are only needed to train the head; a shipped or cached head skips them.
         let mut cache_note = String::new();
-        let ((weights, bias), source) = cached_head(
+        let (head, source) = cached_head(
             &encoder,
             || {
                 let (embeddings, note) = cached_embeddings(&encoder, &texts);
@@ -257,7 +262,7 @@ impl IntentModel {
             &self.intents,
             settings,
         );
-        self.head = Some(EncoderHead::new(encoder.clone(), weights, bias, *settings));
+        self.head = Some(EncoderHead::new(encoder.clone(), head, *settings));
         let elapsed = started.elapsed();
         self.training_time += elapsed;
         self.encoder_status = format!(
@@ -293,10 +298,9 @@ impl IntentModel {
         let (intents, labels) = number_intents(&examples);
         let settings = BlendSettings::default();
         let (embeddings, _) = cached_embeddings(encoder, &texts);
-        let (weights, bias) =
-            crate::blend::train_head(&embeddings, &labels, intents.len(), &settings);
+        let head = crate::blend::HeadWeights::train(&embeddings, &labels, intents.len(), &settings);
         let key = crate::blend::head_key(encoder, &texts, &labels, &intents, &settings);
-        crate::blend::shipped_head_bytes(key, &weights, &bias)
+        crate::blend::shipped_head_bytes(key, &head)
     }
 
     /// Whether the shipped head (`nlu/data/encoder-head.bin`) is the one `shipped_head_file` would train now: false
@@ -333,7 +337,7 @@ impl IntentModel {
     }
 
     pub fn classify(&self, text: &str) -> Prediction {
-        let probabilities = self.probabilities(text);
+        let (probabilities, in_scope_similarity) = self.probabilities_and_similarity(text);
         let mut ranked: Vec<usize> = (0..probabilities.len()).collect();
         // Ties broken by intent index, so equal scores still rank the same way every time.
         ranked.sort_by(|&a, &b| {
@@ -346,6 +350,7 @@ impl IntentModel {
                 intent: String::new(),
                 confidence: 0.0,
                 alternatives: Vec::new(),
+                in_scope_similarity,
             };
         };
         Prediction {
@@ -356,6 +361,7 @@ impl IntentModel {
                 .take(3)
                 .map(|&i| (self.intents[i].clone(), probabilities[i]))
                 .collect(),
+            in_scope_similarity,
         }
     }
 
@@ -380,13 +386,26 @@ impl IntentModel {
     /// The probability of every intent, in the order of [`IntentModel::intents`]: the TF-IDF model's, blended
     /// with the encoder head's when the encoder is on.
     pub fn probabilities(&self, text: &str) -> Vec<f32> {
+        self.probabilities_and_similarity(text).0
+    }
+
+    /// [`IntentModel::probabilities`], and the similarity to the nearest in-scope intent when the encoder ran
+    /// (see [`Prediction::in_scope_similarity`]); it reuses the encoding the blend needed, so it costs only the
+    /// comparison with the centroids.
+    fn probabilities_and_similarity(&self, text: &str) -> (Vec<f32>, Option<f32>) {
         // Messages reach the model redacted; the masks are noise to both models (see `redact::without_masks`).
         let text = crate::redact::without_masks(text);
         let mut probabilities = self.tfidf_probabilities(&text);
+        let mut similarity = None;
         if let Some(head) = &self.head {
-            head.blend(&mut probabilities, || head.probabilities(&text));
+            head.blend(&mut probabilities, || {
+                let features = head.features(&text);
+                let in_scope: Vec<bool> = self.intents.iter().map(|i| i != OUT_OF_SCOPE).collect();
+                similarity = Some(head.similarity(&features, &in_scope));
+                head.probabilities_of(&features)
+            });
         }
-        probabilities
+        (probabilities, similarity)
     }
 
     /// The encoder head's probabilities alone (`None` without the encoder).
@@ -419,6 +438,9 @@ impl IntentModel {
         )
     }
 }
+
+/// The intent of messages no bank bot should answer (our own examples from many domains, `data/joxai_intents.csv`).
+pub const OUT_OF_SCOPE: &str = "out_of_scope";
 
 /// The embeddings of `texts`, from the on-disk cache where it has them (the rest computed on up to 4 threads and
 /// added to it), and a note on what the cache did.

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
-use crate::blend::{BlendSettings, EncoderHead, train_head};
+use crate::blend::{BlendSettings, EncoderHead, HeadWeights, train_head};
 use crate::data::read_csv_file;
 use crate::encoder::{Encoder, default_model_dir};
 use crate::{Example, IntentModel, default_examples, stratified_split};
@@ -89,7 +89,15 @@ pub(crate) fn run_tune_blend(args: &[String]) -> anyhow::Result<()> {
             tfidf.intents().len(),
             &settings,
         );
-        let head = EncoderHead::new(encoder.clone(), weights, bias, settings);
+        let head = EncoderHead::new(
+            encoder.clone(),
+            HeadWeights {
+                weights,
+                bias,
+                centroids: Vec::new(),
+            },
+            settings,
+        );
         let head_probabilities: Vec<Vec<f32>> = validation_embeddings
             .iter()
             .map(|e| head.probabilities_of(e))

@@ -161,16 +161,17 @@ fn normalise(text: &str) -> String {
 /// 0. A bare answer ("yes", "no", a card ending) goes to the responder, which reads it against its question.
 /// 1. **Urgent wording** not negated ("stolen", "fraud", "didn't make", "freeze my card", "me robaron", ...; see
 ///    [`urgent_words`]) → urgent.
-/// 2. **Urgent intent** (see [`policy::is_urgent`]) as the model's top intent at any confidence, or among its
-///    alternatives with probability ≥ [`policy::URGENT_ALTERNATIVE`] → urgent; unless the wording negates the
-///    emergency ("my card is not lost") and carries no urgent cue.
+/// 2. **Urgent intent** (see [`policy::is_urgent`]) as the model's top intent at any confidence, or urgent intents
+///    among its alternatives adding up to ≥ [`policy::URGENT_ALTERNATIVE`] (≥ [`policy::URGENT_BEHIND_OUT_OF_SCOPE`]
+///    when the model reads the message as out of scope) → urgent; unless the wording negates the emergency ("my card
+///    is not lost") and carries no urgent cue.
 /// 3. An urgent case is escalated at once, except a lost, stolen or compromised card (or a card freeze) that the
 ///    model is sure of (≥ [`policy::ACT_ON_CARD`]): the bot first offers to block the card, asks the customer to
 ///    confirm which one, and then hands over as urgent (see the offline responder).
 /// 4. The customer asked for a person → normal escalation.
-/// 5. **Out of scope** (top intent `out_of_scope`, or `out_of_scope` among the alternatives with probability ≥
-///    [`policy::OUT_OF_SCOPE_ALTERNATIVE`] while the top is below [`policy::OUT_OF_SCOPE_TOP_BELOW`]) → the bot
-///    answers that it only helps with banking (intent `out_of_scope`).
+/// 5. **Out of scope** (see [`reads_out_of_scope`]: top intent `out_of_scope`, a hesitant top with `out_of_scope`
+///    next, or far from every in-scope intent by the encoder's similarity) → the bot answers that it only helps
+///    with banking (intent `out_of_scope`).
 /// 6. The intent's policy when the model is confident; frustration or the same message again; a second guess in a
 ///    row; otherwise the bot answers (below [`policy::LOW_CONFIDENCE`] it says it is not sure).
 pub fn classify(model: &IntentModel, text: &str, history: &History) -> Verdict {
@@ -239,11 +240,19 @@ pub fn decide(
 
     // 1-3: safety first.
     let wording = urgent_words::wording(text);
-    let urgent_alternative = prediction
+    // The urgent intents among the alternatives: their probabilities summed, and the most likely one.
+    let all_clear = policy::ALL_CLEAR_INTENTS.contains(&prediction.intent.as_str());
+    let urgent_alternatives = prediction
         .alternatives
         .iter()
-        .filter(|_| !policy::ALL_CLEAR_INTENTS.contains(&prediction.intent.as_str()))
-        .find(|(intent, p)| *p >= thresholds.urgent_alternative && policy::is_urgent(intent));
+        .filter(|(intent, _)| !all_clear && policy::is_urgent(intent));
+    let urgent_mass: f32 = urgent_alternatives.clone().map(|(_, p)| p).sum();
+    let likeliest_urgent = urgent_alternatives.max_by(|a, b| a.1.total_cmp(&b.1));
+    let out_of_scope = reads_out_of_scope(prediction, thresholds);
+    let urgent_alternative = likeliest_urgent.filter(|_| {
+        urgent_mass >= thresholds.urgent_alternative
+            || (out_of_scope && urgent_mass >= thresholds.urgent_behind_out_of_scope)
+    });
     if !matches!(wording, urgent_words::Wording::Urgent(_))
         && crate::responder::confirmation::is_bare_answer(text)
     {
@@ -263,8 +272,11 @@ pub fn decide(
             "urgent intent {} (confidence {:.2})",
             prediction.intent, prediction.confidence
         )),
-        urgent_words::Wording::Neutral => urgent_alternative
-            .map(|(intent, p)| format!("urgent intent {intent} among the alternatives ({p:.2})")),
+        urgent_words::Wording::Neutral => urgent_alternative.map(|(intent, p)| {
+            format!(
+                "urgent intent {intent} among the alternatives ({p:.2}; urgent intents {urgent_mass:.2} in all)"
+            )
+        }),
     };
     if let Some(rule) = urgent {
         let priority = if policy::is_urgent(&prediction.intent) {
@@ -316,12 +328,11 @@ pub fn decide(
         .is_some_and(|prev| prev == lower && lower.len() > 3);
     let frustrated = contains_phrase(&lower, FRUSTRATION) || repeated;
     // "This bot is useless" reads as off-topic to the model, but a frustrated customer gets a person.
-    let out_of_scope = !frustrated && prediction.intent == OUT_OF_SCOPE
-        || (prediction.confidence < thresholds.out_of_scope_top_below
-            && prediction
-                .alternatives
-                .iter()
-                .any(|(i, p)| i == OUT_OF_SCOPE && *p >= thresholds.out_of_scope_alternative));
+    let out_of_scope = if prediction.intent == OUT_OF_SCOPE {
+        !frustrated
+    } else {
+        out_of_scope
+    };
     if out_of_scope {
         return Verdict {
             intent: OUT_OF_SCOPE.into(),
@@ -375,6 +386,25 @@ pub fn decide(
         reason: None,
         rule: None,
     }
+}
+
+/// Whether the model's reading is "not a banking question": its top intent is `out_of_scope`; or `out_of_scope` is
+/// among the alternatives with probability ≥ [`policy::OUT_OF_SCOPE_ALTERNATIVE`] while the top is below
+/// [`policy::OUT_OF_SCOPE_TOP_BELOW`]; or the encoder ran and the message is far from every in-scope intent
+/// (similarity below [`policy::OUT_OF_SCOPE_SIMILARITY`]) while the top is below
+/// [`policy::OUT_OF_SCOPE_SIMILARITY_TOP_BELOW`]. Urgent wording and urgent intents are read before it, so it never
+/// swallows an emergency.
+fn reads_out_of_scope(prediction: &Prediction, thresholds: &policy::Thresholds) -> bool {
+    let hesitant = prediction.confidence < thresholds.out_of_scope_top_below
+        && prediction
+            .alternatives
+            .iter()
+            .any(|(i, p)| i == OUT_OF_SCOPE && *p >= thresholds.out_of_scope_alternative);
+    let far = prediction.in_scope_similarity.is_some_and(|s| {
+        s < thresholds.out_of_scope_similarity
+            && prediction.confidence < thresholds.out_of_scope_similarity_top_below
+    });
+    prediction.intent == OUT_OF_SCOPE || hesitant || far
 }
 
 /// The intent of questions no bank bot should answer.
@@ -526,6 +556,7 @@ mod tests {
                 .iter()
                 .map(|(i, p)| ((*i).to_owned(), *p))
                 .collect(),
+            in_scope_similarity: None,
         }
     }
 
@@ -584,6 +615,83 @@ mod tests {
             &[("lost_or_stolen_card", policy::URGENT_ALTERNATIVE - 0.01)],
         );
         assert!(!decide_now(&faint, "where is it").is_urgent());
+    }
+
+    #[test]
+    fn urgent_alternatives_count_together() {
+        // Each alone is below the threshold; together they are at it.
+        let half = policy::URGENT_ALTERNATIVE / 2.0 + 0.001;
+        let spread = prediction(
+            "cancel_transfer",
+            0.5,
+            &[
+                ("direct_debit_payment_not_recognised", half),
+                ("card_payment_not_recognised", half),
+                ("card_linking", 0.05),
+            ],
+        );
+        let v = decide_now(&spread, "I need to cancel a transaction on my debit card");
+        assert!(v.is_urgent() && v.decision == Decision::Escalate);
+        assert!(
+            v.rule.as_deref().unwrap_or_default().contains("in all"),
+            "{:?}",
+            v.rule
+        );
+        let one = prediction(
+            "cancel_transfer",
+            0.5,
+            &[
+                ("direct_debit_payment_not_recognised", half),
+                ("card_linking", half),
+            ],
+        );
+        assert!(!decide_now(&one, "I need to cancel a transfer").is_urgent());
+    }
+
+    #[test]
+    fn a_message_far_from_every_banking_intent_gets_the_out_of_scope_answer() {
+        let with_similarity = |confidence: f32, similarity: Option<f32>| Prediction {
+            in_scope_similarity: similarity,
+            ..prediction("exchange_rate", confidence, &[("card_linking", 0.1)])
+        };
+        let below = policy::OUT_OF_SCOPE_SIMILARITY - 0.05;
+        let above = policy::OUT_OF_SCOPE_SIMILARITY + 0.05;
+        let hesitant = policy::OUT_OF_SCOPE_SIMILARITY_TOP_BELOW - 0.1;
+        let far = decide_now(&with_similarity(hesitant, Some(below)), "who won the match");
+        assert_eq!(
+            (far.intent.as_str(), far.decision, far.reason),
+            (OUT_OF_SCOPE, Decision::Bot, None)
+        );
+        // Close to a banking intent, or the model sure of it, or the encoder not run: a banking answer.
+        for p in [
+            with_similarity(hesitant, Some(above)),
+            with_similarity(policy::OUT_OF_SCOPE_SIMILARITY_TOP_BELOW, Some(below)),
+            with_similarity(hesitant, None),
+        ] {
+            assert!(
+                decide_now(&p, "what rate do you give for dollars").answers_as_banking(),
+                "{p:?}"
+            );
+        }
+        // Never for an emergency: urgent wording or an urgent top intent is read first.
+        assert!(
+            decide_now(
+                &with_similarity(hesitant, Some(below)),
+                "my card was stolen"
+            )
+            .is_urgent()
+        );
+        let urgent_far = Prediction {
+            in_scope_similarity: Some(below),
+            ..prediction("card_swallowed", hesitant, &[])
+        };
+        assert!(decide_now(&urgent_far, "the machine did not give it back").is_urgent());
+        // In Spanish too.
+        let far_es = decide_now(
+            &with_similarity(hesitant, Some(below)),
+            "¿quién ganó el partido?",
+        );
+        assert_eq!(far_es.intent, OUT_OF_SCOPE);
     }
 
     #[test]

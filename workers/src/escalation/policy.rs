@@ -186,15 +186,19 @@ pub fn tuned(settings: &EscalationSettings) -> Thresholds {
 /// BANKING77 predictions have a confidence at or above it (nlu/README.md).
 pub const LOW_CONFIDENCE: f32 = 0.35;
 
-/// An urgent intent among the model's three alternatives with at least this probability escalates as urgent.
+/// Urgent intents among the model's three alternatives whose probabilities add up to at least this escalate as
+/// urgent. (The sum, not the largest alone: "cancel a transaction on my debit card" spread over an unrecognised card
+/// payment and an unrecognised direct debit is still most likely an emergency.)
 ///
-/// Chosen with `joxai nlu safety --sweep` on our own sets (`nlu/eval/`: 282 urgent, 40 negations, 304 everyday,
-/// 520 out-of-scope messages) and on BANKING77 rows held out of training (10%, seed 7). Urgent recall / false
-/// escalations of everyday questions on our sets, then with the held-out rows added:
-/// 0.10: 99.6% / 3.3% (98.6% / 2.4%); 0.15: 99.3% / 1.9% (98.6% / 2.0%); **0.20: 99.3% / 1.1% (98.4% / 1.7%)**;
-/// 0.25: 99.3% / 0.7% (98.4% / 1.4%); off: 98.6% / 0.7% (97.6% / 1.3%). 0.20 is the lowest that keeps false
-/// escalations under 2% on both; the urgent wording rule catches most of what a lower value would add.
-pub const URGENT_ALTERNATIVE: f32 = 0.20;
+/// Chosen with `joxai nlu safety --banking77-holdout SEED --sweep nlu/eval/*.csv` for seeds 1, 2 and 3 (each: our
+/// 282 urgent, 40 negations, 304 everyday and 520 out-of-scope messages, plus the 1,005 BANKING77 rows held out of
+/// training). Urgent recall / false escalations of everyday questions over all rows, seeds 1 / 2 / 3, with
+/// [`URGENT_BEHIND_OUT_OF_SCOPE`] at 0.12: 0.15: 99.7 / 99.7 / 99.7% and 1.3 / 2.4 / 1.7%; 0.20: 99.5 / 99.7 / 99.5%
+/// and 1.0 / 2.0 / 1.2%; **0.22: 99.5 / 99.7 / 99.5% and 0.9 / 1.8 / 1.1%**; 0.25: 99.2 / 99.5 / 99.2% and
+/// 0.9 / 1.7 / 1.1%; off: 98.9 / 99.5 / 99.2% and 0.7 / 1.3 / 0.7%. 0.22 is the lowest that keeps false escalations
+/// under 2% on every seed (the sweep ran with the similarity term at 0.40, which changes none of these columns by
+/// more than a row).
+pub const URGENT_ALTERNATIVE: f32 = 0.22;
 
 /// Top intents that say the emergency is over ("I found my card, how do I unfreeze it"): an urgent intent among
 /// their alternatives does not escalate (urgent wording still does). On the everyday set, four of the fourteen false
@@ -211,6 +215,33 @@ pub const ALL_CLEAR_INTENTS: &[&str] = &["unfreeze_card"];
 /// card" scores 0.999.
 /// The customer's "Yes" is still needed on top of it.
 pub const ACT_ON_CARD: f32 = 0.90;
+
+/// When the model's answer would be "out of scope" (its top intent, or the abstentions below), urgent intents among
+/// its alternatives adding up to at least this escalate as urgent instead: the out-of-scope gate never swallows urgent
+/// evidence ("What is this witdrawal" reads as off-topic at 0.35, with an unrecognised withdrawal next).
+///
+/// Same sweep as [`URGENT_ALTERNATIVE`] (at 0.22): urgent recall, seeds 1 / 2 / 3, and out-of-scope messages
+/// escalated: 0.10: 99.5 / 99.7 / 99.5%, 6.3 / 5.8 / 6.5%; **0.12: 99.5 / 99.7 / 99.5%, 5.6 / 4.6 / 5.2%**; 0.15:
+/// 99.2 / 99.7 / 99.5%, 3.7 / 3.8 / 4.8%; off: 99.2 / 99.7 / 99.5%, 2.1 / 2.3 / 2.1%. 0.12 keeps the withdrawal of
+/// seed 1 at the lowest cost; what it adds on the out-of-scope set are mostly phone questions ("why does my phone get
+/// hot") with a stolen phone among the alternatives: a person sees them, nobody gets a wrong banking answer.
+pub const URGENT_BEHIND_OUT_OF_SCOPE: f32 = 0.12;
+
+/// The encoder's similarity term of the out-of-scope detector: when the sentence encoder ran (the TF-IDF model was
+/// not sure), a message whose cosine similarity to the nearest in-scope intent's centroid (`joxai-nlu`,
+/// `Prediction::in_scope_similarity`) is below this, with the top intent's confidence below
+/// [`OUT_OF_SCOPE_SIMILARITY_TOP_BELOW`], gets the out-of-scope answer.
+///
+/// **Off (0.0: no message is that far) because on our data it refuses more banking questions than it keeps
+/// off-topic ones from a banking answer.** Measured with the same sweep (everyday questions given the out-of-scope
+/// answer / out-of-scope messages answered as banking, over all rows), seed 1 / seed 2: off: 1.4 / 1.0% and
+/// 1.5 / 1.2%; 0.35 below 0.5: 1.8 / 1.0% and 1.8 / 1.0%; 0.40 below 0.6: 2.2 / 0.8% and 2.2 / 0.8%; 0.45 below
+/// 0.8: 3.8 / 0.8%. The trained `out_of_scope` class already takes nearly every off-topic message the centroids
+/// would (4-6 of 520 are left, and they sit close to a banking intent: "how do I unblock a toilet" / PIN blocked).
+/// A bank whose customers write further from BANKING77's wording can turn it on with the sweep's value.
+pub const OUT_OF_SCOPE_SIMILARITY: f32 = 0.0;
+/// See [`OUT_OF_SCOPE_SIMILARITY`].
+pub const OUT_OF_SCOPE_SIMILARITY_TOP_BELOW: f32 = 0.60;
 
 /// Out of scope: the polite "I can only help with banking" answer when the model's top intent is `out_of_scope`, or
 /// when `out_of_scope` is among the alternatives with at least this probability and the top intent's confidence is
@@ -235,6 +266,9 @@ pub struct Thresholds {
     pub act_on_card: f32,
     pub out_of_scope_alternative: f32,
     pub out_of_scope_top_below: f32,
+    pub urgent_behind_out_of_scope: f32,
+    pub out_of_scope_similarity: f32,
+    pub out_of_scope_similarity_top_below: f32,
 }
 
 /// The thresholds the product runs.
@@ -244,4 +278,7 @@ pub const THRESHOLDS: Thresholds = Thresholds {
     act_on_card: ACT_ON_CARD,
     out_of_scope_alternative: OUT_OF_SCOPE_ALTERNATIVE,
     out_of_scope_top_below: OUT_OF_SCOPE_TOP_BELOW,
+    urgent_behind_out_of_scope: URGENT_BEHIND_OUT_OF_SCOPE,
+    out_of_scope_similarity: OUT_OF_SCOPE_SIMILARITY,
+    out_of_scope_similarity_top_below: OUT_OF_SCOPE_SIMILARITY_TOP_BELOW,
 };

@@ -56,6 +56,8 @@ pub struct Tally {
     pub everyday_for_the_bot: usize,
     pub everyday_escalated: usize,
     pub everyday_escalated_urgent: usize,
+    /// Everyday rows given the out-of-scope answer (a banking question the bot refused as off-topic).
+    pub everyday_abstained: usize,
     pub out_of_scope: usize,
     pub out_of_scope_answered_as_banking: usize,
     pub out_of_scope_escalated: usize,
@@ -139,6 +141,9 @@ impl Tally {
                 if verdict.is_urgent() {
                     self.everyday_escalated_urgent += 1;
                 }
+                if verdict.intent == OUT_OF_SCOPE && verdict.reason.is_none() {
+                    self.everyday_abstained += 1;
+                }
                 if verdict.answers_as_banking() && verdict.intent != row.intent {
                     self.confident_wrong += 1;
                 }
@@ -168,6 +173,10 @@ impl Tally {
             println!(
                 "  everyday escalated as urgent:  {}",
                 pct(self.everyday_escalated_urgent, self.everyday)
+            );
+            println!(
+                "  everyday answered as out of scope: {}",
+                pct(self.everyday_abstained, self.everyday)
             );
             println!(
                 "  everyday intent accuracy:      {}",
@@ -214,6 +223,7 @@ impl Tally {
         self.everyday_for_the_bot += other.everyday_for_the_bot;
         self.everyday_escalated += other.everyday_escalated;
         self.everyday_escalated_urgent += other.everyday_escalated_urgent;
+        self.everyday_abstained += other.everyday_abstained;
         self.out_of_scope += other.out_of_scope;
         self.out_of_scope_answered_as_banking += other.out_of_scope_answered_as_banking;
         self.out_of_scope_escalated += other.out_of_scope_escalated;
@@ -268,32 +278,69 @@ fn tally_with(
 /// Urgent recall, false escalations and out-of-scope banking answers over a grid of thresholds around the product's.
 fn sweep(scored: &[(Example, Prediction)]) {
     let (rows, predictions): (Vec<Example>, Vec<Prediction>) = scored.iter().cloned().unzip();
+    let line = |r: &Tally| {
+        format!(
+            "{} | {} | {} | {} | {} | {} | {}",
+            pct(r.urgent_caught, r.urgent),
+            pct(r.not_urgent_escalated, r.not_urgent),
+            pct(r.everyday_escalated, r.everyday_for_the_bot),
+            pct(r.everyday_escalated_urgent, r.everyday),
+            pct(r.everyday_abstained, r.everyday),
+            pct(r.out_of_scope_answered_as_banking, r.out_of_scope),
+            pct(r.out_of_scope_escalated, r.out_of_scope),
+        )
+    };
     println!(
-        "sweep (urgent alternative / out-of-scope alternative / top below): urgent recall, negations escalated, false escalations, everyday escalated as urgent, out of scope answered as banking, out of scope escalated"
+        "columns: urgent recall | negations escalated | false escalations | everyday escalated as urgent | everyday answered as out of scope | out of scope answered as banking | out of scope escalated"
     );
-    for urgent_alternative in [0.05, 0.08, 0.10, 0.12, 0.15, 0.20, 0.25, 0.30, 1.01] {
-        for (out_of_scope_alternative, out_of_scope_top_below) in [
-            (0.10, 0.5),
-            (0.15, 0.6),
-            (0.20, 0.6),
-            (0.15, 0.8),
-            (1.01, 0.0),
-        ] {
+    println!("sweep (urgent alternatives summed / behind out of scope):");
+    for urgent_alternative in [0.12, 0.15, 0.18, 0.20, 0.22, 0.25, 0.30, 1.01] {
+        for urgent_behind_out_of_scope in [0.05, 0.08, 0.10, 0.12, 0.15, 1.01] {
             let t = policy::Thresholds {
                 urgent_alternative,
-                out_of_scope_alternative,
-                out_of_scope_top_below,
+                urgent_behind_out_of_scope,
                 ..policy::THRESHOLDS
             };
             let r = tally_with(&rows, &predictions, &t);
             println!(
-                "  {urgent_alternative:.2} / {out_of_scope_alternative:.2} / {out_of_scope_top_below:.1}: {} | {} | {} | {} | {} | {}",
-                pct(r.urgent_caught, r.urgent),
-                pct(r.not_urgent_escalated, r.not_urgent),
-                pct(r.everyday_escalated, r.everyday_for_the_bot),
-                pct(r.everyday_escalated_urgent, r.everyday),
-                pct(r.out_of_scope_answered_as_banking, r.out_of_scope),
-                pct(r.out_of_scope_escalated, r.out_of_scope),
+                "  {urgent_alternative:.2} / {urgent_behind_out_of_scope:.2}: {}",
+                line(&r)
+            );
+        }
+    }
+    println!("sweep (out-of-scope alternative / top below):");
+    for (out_of_scope_alternative, out_of_scope_top_below) in [
+        (0.10, 0.5),
+        (0.15, 0.6),
+        (0.20, 0.6),
+        (0.15, 0.8),
+        (1.01, 0.0),
+    ] {
+        let t = policy::Thresholds {
+            out_of_scope_alternative,
+            out_of_scope_top_below,
+            ..policy::THRESHOLDS
+        };
+        let r = tally_with(&rows, &predictions, &t);
+        println!(
+            "  {out_of_scope_alternative:.2} / {out_of_scope_top_below:.1}: {}",
+            line(&r)
+        );
+    }
+    println!(
+        "sweep (encoder similarity below / top below; off = the detector without the similarity term):"
+    );
+    for out_of_scope_similarity in [-1.0, 0.35, 0.40, 0.45, 0.50, 0.55, 0.60] {
+        for out_of_scope_similarity_top_below in [0.5, 0.6, 0.7, 0.8, 0.9] {
+            let t = policy::Thresholds {
+                out_of_scope_similarity,
+                out_of_scope_similarity_top_below,
+                ..policy::THRESHOLDS
+            };
+            let r = tally_with(&rows, &predictions, &t);
+            println!(
+                "  {out_of_scope_similarity:.2} / {out_of_scope_similarity_top_below:.1}: {}",
+                line(&r)
             );
         }
     }
@@ -414,6 +461,14 @@ pub fn run_cli(args: &[String]) -> anyhow::Result<()> {
     println!(
         "of which the safety rules: {:.1} µs per message",
         started.elapsed().as_secs_f64() * 1e6 / rows.len().max(1) as f64
+    );
+    let encoded = predictions
+        .iter()
+        .filter(|p| p.in_scope_similarity.is_some())
+        .count();
+    println!(
+        "the sentence encoder ran (and the similarity term was read) on {}",
+        pct(encoded, predictions.len())
     );
     if run_sweep {
         sweep(&scored);

@@ -3,7 +3,8 @@
 //! the model's guess of a lost card from escalating (see [`super::classify`]).
 //!
 //! Matching is on words after lower-casing, folding accents (`robó` = `robo`) and dropping apostrophes
-//! (`didn't` = `didnt`), so typed-in-a-hurry messages match too.
+//! (`didn't` = `didnt`), so typed-in-a-hurry messages match too. Long words also match with one typo (see
+//! [`typo_of`]): "unathorised", "fradulent", "stoeln", "regonise".
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
@@ -48,6 +49,11 @@ const URGENT_WORDS: &[&str] = &[
     "mugged",
     "pickpocketed",
     "nicked",
+    "breach",
+    "breached",
+    // A robbery.
+    "knifepoint",
+    "gunpoint",
     // Spanish.
     "fraude",
     "fraudulento",
@@ -75,6 +81,10 @@ const URGENT_WORDS: &[&str] = &[
     "clonaron",
     "timo",
     "timaron",
+    "atraco",
+    "atracaron",
+    "atracado",
+    "atracada",
 ];
 
 /// Verbs that are urgent only about a card or an account ("freeze my card", not "freeze cooked rice").
@@ -115,6 +125,62 @@ const BANK_OBJECTS: &[&str] = &[
     "cuentas",
 ];
 
+/// Words that are urgent about a card, wallet or purse near them ("my mastercard is lost", "a missing visa"), not on
+/// their own ("lost my way", "a missing parcel").
+const LOSS_WORDS: &[&str] = &[
+    "lost",
+    "missing",
+    "perdida",
+    "perdido",
+    "extraviada",
+    "extraviado",
+    "extravie",
+];
+/// What [`LOSS_WORDS`] must be about, within three words either side in the same clause.
+const LOSABLE: &[&str] = &[
+    "card",
+    "cards",
+    "visa",
+    "mastercard",
+    "wallet",
+    "purse",
+    "tarjeta",
+    "tarjetas",
+    "cartera",
+];
+/// "I don't recall" or "I don't remember" is urgent after a payment, charge or other money movement in the same
+/// clause ("a transaction I don't recall"), not after anything else ("I don't remember my PIN").
+const DENIALS: &[&str] = &[
+    "dont recall",
+    "do not recall",
+    "dont remember",
+    "do not remember",
+    "no recuerdo",
+];
+/// See [`DENIALS`]; within five words before.
+const MONEY_MOVEMENTS: &[&str] = &[
+    "payment",
+    "payments",
+    "charge",
+    "charges",
+    "transaction",
+    "transactions",
+    "debit",
+    "withdrawal",
+    "withdrawals",
+    "purchase",
+    "purchases",
+    "transfer",
+    "cargo",
+    "cargos",
+    "pago",
+    "pagos",
+    "compra",
+    "compras",
+    "retirada",
+    "transaccion",
+];
+
 /// Phrases that are urgent. `true`: the phrase carries its own negation ("didn't make"), so a negator before it
 /// does not cancel it.
 const URGENT_PHRASES: &[(&str, bool)] = &[
@@ -143,6 +209,12 @@ const URGENT_PHRASES: &[(&str, bool)] = &[
     ("never spent", true),
     ("no idea about", true),
     ("never set up", true),
+    ("didnt approve", true),
+    ("did not approve", true),
+    ("never approved", true),
+    ("never took out", true),
+    ("didnt take out", true),
+    ("did not take out", true),
     ("without my permission", false),
     ("without my consent", false),
     ("without my knowledge", false),
@@ -425,6 +497,18 @@ fn negated(words: &[String], at: usize) -> bool {
     false
 }
 
+/// The words up to the first clause break.
+fn clause(words: &[String]) -> &[String] {
+    let end = words.iter().position(|w| w == "|").unwrap_or(words.len());
+    &words[..end]
+}
+
+/// The words after the last clause break.
+fn clause_back(words: &[String]) -> &[String] {
+    let start = words.iter().rposition(|w| w == "|").map_or(0, |i| i + 1);
+    &words[start..]
+}
+
 /// The positions where `phrase` (words separated by single spaces) starts in `words`.
 fn find_phrase(words: &[String], phrase: &str) -> Vec<usize> {
     let parts: Vec<&str> = phrase.split(' ').collect();
@@ -434,6 +518,59 @@ fn find_phrase(words: &[String], phrase: &str) -> Vec<usize> {
     (0..=words.len() - parts.len())
         .filter(|&i| parts.iter().enumerate().all(|(k, p)| words[i + k] == *p))
         .collect()
+}
+
+/// Whether `word` is `cue` typed with one slip, the same first letter kept (people rarely miss the first one, and
+/// it keeps short words apart):
+/// - a cue of 8 letters or more: one letter changed, added, dropped, or two neighbours swapped ("fradulent",
+///   "unauthorsed", "compromized", "estafarom");
+/// - a cue of 6 or 7 letters: only a dropped letter or two neighbours swapped ("stoeln", "scamed", "hakced"). A
+///   changed or added letter there too often makes another real word: "cloned" / "closed", "stolen" / "stollen",
+///   "timaron" / "tomaron".
+///
+/// Shorter cues match exactly only. Exact matches are not typos (`false`).
+pub fn typo_of(word: &str, cue: &str) -> bool {
+    // Most pairs differ in length or first letter: rule them out before looking at the letters (this runs for
+    // every word of every message against every long cue).
+    if word.len().abs_diff(cue.len()) > 2 || word.chars().next() != cue.chars().next() {
+        return false;
+    }
+    let (w, c): (Vec<char>, Vec<char>) = (word.chars().collect(), cue.chars().collect());
+    if c.len() < 6 || w == c || w.first() != c.first() {
+        return false;
+    }
+    let long = c.len() >= 8;
+    match w.len() as isize - c.len() as isize {
+        0 => {
+            let differing: Vec<usize> = (0..c.len()).filter(|&i| w[i] != c[i]).collect();
+            match differing.as_slice() {
+                [_] => long,
+                [a, b] => *b == a + 1 && w[*a] == c[*b] && w[*b] == c[*a],
+                _ => false,
+            }
+        }
+        // One letter dropped: `word` is `cue` without one of its letters.
+        -1 => (0..c.len()).any(|skip| {
+            c.iter()
+                .enumerate()
+                .filter(|(i, _)| *i != skip)
+                .map(|(_, ch)| ch)
+                .eq(w.iter())
+        }),
+        1 if long => (0..w.len()).any(|skip| {
+            w.iter()
+                .enumerate()
+                .filter(|(i, _)| *i != skip)
+                .map(|(_, ch)| ch)
+                .eq(c.iter())
+        }),
+        _ => false,
+    }
+}
+
+/// Whether a message word matches a cue word exactly or as a typo of it (see [`typo_of`]).
+fn matches_word(word: &str, cue: &str) -> bool {
+    word == cue || typo_of(word, cue)
 }
 
 /// A phrase of [`URGENT_PHRASES`] split into words.
@@ -447,6 +584,8 @@ struct Phrase {
 /// customer message, so each word is looked up once instead of every phrase being searched for.
 struct Lexicon {
     phrases: HashMap<&'static str, Vec<Phrase>>,
+    /// The phrases whose first word is long enough to be matched with a typo (see [`typo_of`]).
+    long_first_words: Vec<&'static str>,
     urgent: HashSet<&'static str>,
     actions: HashSet<&'static str>,
     negatable: HashSet<&'static str>,
@@ -464,8 +603,14 @@ fn lexicon() -> &'static Lexicon {
                 self_negating: *self_negating,
             });
         }
+        let long_first_words = phrases
+            .keys()
+            .copied()
+            .filter(|first| first.chars().count() >= 6)
+            .collect();
         Lexicon {
             phrases,
+            long_first_words,
             urgent: URGENT_WORDS.iter().copied().collect(),
             actions: ACTION_WORDS.iter().copied().collect(),
             negatable: NEGATABLE.iter().copied().collect(),
@@ -479,14 +624,26 @@ pub fn wording(text: &str) -> Wording {
     let lexicon = lexicon();
     let mut negated_cue = None;
     for (at, word) in words.iter().enumerate() {
-        for phrase in lexicon.phrases.get(word.as_str()).into_iter().flatten() {
+        // The phrases that start with this word, or with a long word it is a typo of.
+        let typo_firsts = lexicon
+            .long_first_words
+            .iter()
+            .filter(|first| typo_of(word, first))
+            .filter_map(|first| lexicon.phrases.get(first));
+        let candidates = lexicon
+            .phrases
+            .get(word.as_str())
+            .into_iter()
+            .chain(typo_firsts)
+            .flatten();
+        for phrase in candidates {
             let end = at + phrase.words.len();
             if end > words.len()
                 || !phrase
                     .words
                     .iter()
                     .zip(&words[at..end])
-                    .all(|(p, w)| p == w)
+                    .all(|(p, w)| matches_word(w, p))
             {
                 continue;
             }
@@ -503,25 +660,55 @@ pub fn wording(text: &str) -> Wording {
             }
             negated_cue.get_or_insert(phrase.text);
         }
-        if let Some(cue) = lexicon.urgent.get(word.as_str()) {
+        let urgent_word = lexicon
+            .urgent
+            .get(word.as_str())
+            .copied()
+            .or_else(|| URGENT_WORDS.iter().copied().find(|cue| typo_of(word, cue)));
+        if let Some(cue) = urgent_word {
             if !negated(&words, at) {
                 return Wording::Urgent(cue);
             }
             negated_cue.get_or_insert(cue);
         }
         if let Some(cue) = lexicon.actions.get(word.as_str()) {
-            let after = &words[at + 1..(at + 5).min(words.len())];
-            let before = &words[at.saturating_sub(2)..at];
+            let after = clause(&words[at + 1..(at + 5).min(words.len())]);
+            // The object may come first ("a new card before I freeze the old one"); the undoing word comes right
+            // before ("undo the freeze").
+            let before = clause_back(&words[at.saturating_sub(4)..at]);
             let about_the_bank = after
                 .iter()
                 .chain(before)
                 .any(|w| BANK_OBJECTS.contains(&w.as_str()));
-            let reversed = before.iter().any(|w| REVERSERS.contains(&w.as_str()));
+            let reversed = words[at.saturating_sub(2)..at]
+                .iter()
+                .any(|w| REVERSERS.contains(&w.as_str()));
             if about_the_bank && !reversed {
                 if !negated(&words, at) {
                     return Wording::Urgent(cue);
                 }
                 negated_cue.get_or_insert(cue);
+            }
+        }
+        if let Some(cue) = LOSS_WORDS.iter().find(|w| **w == word.as_str()) {
+            let near = clause_back(&words[at.saturating_sub(3)..at])
+                .iter()
+                .chain(clause(&words[at + 1..(at + 4).min(words.len())]))
+                .any(|w| LOSABLE.contains(&w.as_str()));
+            if near && !negated(&words, at) {
+                return Wording::Urgent(cue);
+            }
+        }
+        for denial in DENIALS {
+            let parts: Vec<&str> = denial.split(' ').collect();
+            let end = at + parts.len();
+            if end <= words.len()
+                && parts.iter().zip(&words[at..end]).all(|(p, w)| p == w)
+                && clause_back(&words[at.saturating_sub(5)..at])
+                    .iter()
+                    .any(|w| MONEY_MOVEMENTS.contains(&w.as_str()))
+            {
+                return Wording::Urgent(denial);
             }
         }
         if let Some(cue) = lexicon.negatable.get(word.as_str())
@@ -541,7 +728,7 @@ pub fn wording(text: &str) -> Wording {
 
 #[cfg(test)]
 mod tests {
-    use super::{Wording, wording};
+    use super::{Wording, typo_of, wording};
 
     fn urgent(text: &str) -> bool {
         matches!(wording(text), Wording::Urgent(_))
@@ -668,5 +855,119 @@ mod tests {
         ] {
             assert_eq!(wording(text), Wording::Neutral, "{text}");
         }
+    }
+
+    #[test]
+    fn long_cues_match_with_one_slip_and_short_ones_only_with_a_dropped_or_swapped_letter() {
+        for (word, cue) in [
+            ("fradulent", "fraudulent"),
+            ("unathorised", "unauthorised"),
+            ("unauthorsied", "unauthorised"),
+            ("compromized", "compromised"),
+            ("fraudulentt", "fraudulent"),
+            ("estafarom", "estafaron"),
+            ("stoeln", "stolen"),
+            ("stlen", "stolen"),
+            ("scamed", "scammed"),
+            ("hakced", "hacked"),
+        ] {
+            assert!(typo_of(word, cue), "{word} ~ {cue}");
+        }
+        for (word, cue) in [
+            // Real words one letter away from a short cue.
+            ("closed", "cloned"),
+            ("stollen", "stolen"),
+            ("tomaron", "timaron"),
+            ("rubbed", "robbed"),
+            // Too short to guess at, a changed first letter, two slips, or no slip at all.
+            ("frud", "fraud"),
+            ("traudulent", "fraudulent"),
+            ("fradulant", "fraudulent"),
+            ("stolen", "stolen"),
+        ] {
+            assert!(!typo_of(word, cue), "{word} !~ {cue}");
+        }
+    }
+
+    #[test]
+    fn urgent_wording_with_a_typo_is_still_urgent_and_a_negated_one_still_negated() {
+        for text in [
+            "my card was stoeln",
+            "I see an unathorised payment",
+            "i dont reconise this payment",
+            "this looks fradulent",
+            "creo que es una tarjeta clonda",
+            "fui estafadoo ayer",
+        ] {
+            assert!(urgent(text), "{text}: {:?}", wording(text));
+        }
+        assert!(matches!(
+            wording("my card wasn't stoeln, it just stopped working"),
+            Wording::Negated(_)
+        ));
+        assert_eq!(wording("my account was closed last year"), Wording::Neutral);
+        assert_eq!(wording("I scanned my receipt"), Wording::Neutral);
+    }
+
+    #[test]
+    fn a_lost_or_missing_card_is_urgent_but_other_lost_things_are_not() {
+        for text in [
+            "my mastercard is lost",
+            "my visa went missing",
+            "mi tarjeta está extraviada",
+            "I think the card is lost somewhere at home",
+        ] {
+            assert!(urgent(text), "{text}");
+        }
+        for text in [
+            "I lost my way to the branch",
+            "my parcel went missing",
+            "lost connection while paying, did the transfer go through?",
+        ] {
+            assert_eq!(wording(text), Wording::Neutral, "{text}");
+        }
+        assert!(matches!(
+            wording("my visa is not lost, I want to raise its limit"),
+            Wording::Negated(_)
+        ));
+    }
+
+    #[test]
+    fn not_recalling_a_payment_is_urgent_but_not_recalling_a_pin_is_not() {
+        for text in [
+            "there is a transaction I don't recall",
+            "a charge I do not remember making",
+            "hay un cargo que no recuerdo",
+            "funds were taken by a seller I didn't approve",
+            "i never took out that cash",
+        ] {
+            assert!(urgent(text), "{text}");
+        }
+        for text in [
+            "I don't remember my PIN",
+            "no recuerdo mi contraseña",
+            "I don't recall when my card expires",
+        ] {
+            assert_eq!(wording(text), Wording::Neutral, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_security_breach_is_urgent() {
+        assert!(urgent("The card has suffered a security breach."));
+        assert!(urgent("my details were breached"));
+        assert!(urgent("my card was taken at knifepoint"));
+        assert!(urgent("me atracaron al salir del cajero"));
+    }
+
+    #[test]
+    fn the_card_may_come_before_the_freeze_in_the_same_clause() {
+        assert!(urgent(
+            "Should I order a new card before I freeze my original one?"
+        ));
+        assert_eq!(
+            wording("I got my new card. Can I freeze cooked rice?"),
+            Wording::Neutral
+        );
     }
 }

@@ -134,6 +134,8 @@ export const en = {
   'ticket.unassigned': 'Unassigned',
   'ticket.you': '{name} (you)',
   'ticket.anotherAgent': 'another agent',
+  'ticket.urgentBanner': "Urgent: the customer's money or card may be at risk. Please act now.",
+  'ticket.urgentWhy': 'Why: {why}',
   'ticket.takenByOther': 'This ticket is now assigned to {name}: only they can reply to the customer.',
   'ticket.transcript': 'Transcript',
   'ticket.noConversation': 'This ticket has no customer conversation to reply to.',

@@ -130,6 +130,8 @@ export const es: Record<MessageKey, string> = {
   'ticket.unassigned': 'Sin asignar',
   'ticket.you': '{name} (usted)',
   'ticket.anotherAgent': 'otro agente',
+  'ticket.urgentBanner': 'Urgente: el dinero o la tarjeta del cliente pueden estar en riesgo. Actúe ahora.',
+  'ticket.urgentWhy': 'Motivo: {why}',
   'ticket.takenByOther': 'Este ticket ahora está asignado a {name}: solo esa persona puede responder al cliente.',
   'ticket.transcript': 'Conversación',
   'ticket.noConversation': 'Este ticket no tiene una conversación con el cliente a la que responder.',

@@ -25,6 +25,13 @@ import { humanize, ticketFromEvent } from '../state/tickets';
 import { label, tr, useT } from '../i18n';
 import { applyRedaction, mergeMessages, messageForConversation } from '../state/transcript';
 
+/** Why a ticket is urgent, for its banner: the rule the classifier wrote at the start of the subject
+ * ("URGENT: urgent wording "stolen" — lost or stolen card — …"), else the ticket's reason. */
+function urgentWhy(ticket: Ticket): string {
+  const match = /^URGENT: (.+?) — /.exec(ticket.subject);
+  return match ? match[1] : humanize(ticket.reason);
+}
+
 /** Where a ticket may go from each status (the API answers 409 to anything else). */
 const NEXT_STATUS: Record<TicketStatus, TicketStatus[]> = {
   open: ['in_progress', 'resolved', 'closed'],
@@ -230,6 +237,15 @@ export function TicketPage({ id }: { id: string }) {
           </p>
         </div>
       </div>
+      {ticket.priority === 'urgent' && (
+        <div className="notice urgent-banner" role="alert" data-testid="urgent-banner">
+          <div>
+            <strong>{t('ticket.urgentBanner')}</strong>
+            <br />
+            {t('ticket.urgentWhy', { why: urgentWhy(ticket) })}
+          </div>
+        </div>
+      )}
       {/* Once someone else has the ticket an agent may no longer read it: that refusal is expected. */}
       {!takenByOther && <ErrorNotice error={loadError} onRetry={() => void loadTicket()} />}
       <div className="ticket-layout">
