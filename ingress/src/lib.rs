@@ -271,7 +271,7 @@ pub fn api_router_with_limits(platform: Platform, limits: rate_limit::Limits) ->
     routes()
         .router
         .fallback(|| async { error::ApiError::NotFound("route") })
-        .method_not_allowed_fallback(|| async { error::ApiError::NotFound("route") })
+        .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Every API answer may carry personal data (transcripts, customer records, tokens): no
         // browser or intermediary may keep a copy. A handler that sets its own policy keeps it.

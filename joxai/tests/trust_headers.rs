@@ -115,6 +115,16 @@ async fn the_panel_runs_only_its_own_code_and_no_site_may_frame_it() {
         .as_deref(),
         Some("'none'")
     );
+    // A known address with another method: 405 in the one error shape.
+    let wrong = app
+        .http
+        .put(app.url("/api/v1/chat/sessions"))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(wrong.status(), 405);
+    let body: serde_json::Value = wrong.json().await.expect("error body");
+    assert_eq!(body["code"], "method_not_allowed", "{body}");
     // Nor the API explorer.
     let docs = app
         .http
