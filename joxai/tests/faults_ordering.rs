@@ -73,6 +73,33 @@ fn in_reply_to(frame: &Value) -> Option<Uuid> {
         .and_then(|s| s.parse().ok())
 }
 
+/// Wait until the socket has `answers` bot answers, give anything doubled a moment to arrive, and
+/// return the questions they answer in the order they were pushed.
+async fn answers_pushed(ws: &mut Ws, answers: usize) -> Vec<Uuid> {
+    while ws.count(|f| is_message_from(f, "bot")) < answers {
+        let frame = ws.next_frame().await;
+        assert!(
+            frame.is_some(),
+            "socket closed or silent before every answer came; seen: {:#?}",
+            ws.seen
+        );
+    }
+    ws.drain_for(Duration::from_millis(500)).await;
+    ws.seen
+        .iter()
+        .filter(|f| is_message_from(f, "bot"))
+        .filter_map(in_reply_to)
+        .collect()
+}
+
+/// How many dead letters the app recorded.
+async fn dead_letters(db: &tokio_postgres::Client) -> i64 {
+    db.query_one("SELECT count(*) FROM dead_letters", &[])
+        .await
+        .expect("dead letters")
+        .get(0)
+}
+
 /// The ids of the conversation's customer messages in the order they were stored.
 async fn questions_in_order(db: &tokio_postgres::Client, conversation: Uuid) -> Vec<Uuid> {
     db.query(
@@ -116,22 +143,7 @@ async fn answers_are_pushed_in_the_order_of_their_questions_with_several_workers
     }
     let db = connect(app.platform.config.database_url.expose_secret()).await;
     for (conversation, ws) in &mut chats {
-        while ws.count(|f| is_message_from(f, "bot")) < QUESTIONS {
-            let frame = ws.next_frame().await;
-            assert!(
-                frame.is_some(),
-                "socket closed or silent before every answer came; seen: {:#?}",
-                ws.seen
-            );
-        }
-        // Anything doubled would arrive within a moment.
-        ws.drain_for(Duration::from_millis(500)).await;
-        let answered: Vec<Uuid> = ws
-            .seen
-            .iter()
-            .filter(|f| is_message_from(f, "bot"))
-            .filter_map(in_reply_to)
-            .collect();
+        let answered = answers_pushed(ws, QUESTIONS).await;
         let asked = questions_in_order(&db, *conversation).await;
         assert_eq!(
             answered, asked,
@@ -296,21 +308,7 @@ async fn an_answer_waits_for_an_earlier_answer_that_is_late_by_more_than_one_del
             .status(),
         202
     );
-    while ws.count(|f| is_message_from(f, "bot")) < 2 {
-        let frame = ws.next_frame().await;
-        assert!(
-            frame.is_some(),
-            "socket closed or silent; seen: {:#?}",
-            ws.seen
-        );
-    }
-    ws.drain_for(Duration::from_millis(500)).await;
-    let answered: Vec<Uuid> = ws
-        .seen
-        .iter()
-        .filter(|f| is_message_from(f, "bot"))
-        .filter_map(in_reply_to)
-        .collect();
+    let answered = answers_pushed(&mut ws, 2).await;
     let db = connect(app.platform.config.database_url.expose_secret()).await;
     assert_eq!(answered, questions_in_order(&db, conversation).await);
     let stored: Vec<Uuid> = db
@@ -324,12 +322,7 @@ async fn an_answer_waits_for_an_earlier_answer_that_is_late_by_more_than_one_del
         .map(|r| r.get(0))
         .collect();
     assert_eq!(stored, answered, "stored in the order of the questions too");
-    let dead: i64 = db
-        .query_one("SELECT count(*) FROM dead_letters", &[])
-        .await
-        .expect("dead letters")
-        .get(0);
-    assert_eq!(dead, 0, "waiting is never a failure");
+    assert_eq!(dead_letters(&db).await, 0, "waiting is never a failure");
     app.stop().await;
 }
 
@@ -378,15 +371,7 @@ async fn a_message_that_arrives_before_the_one_sent_before_it_is_stored_and_answ
     .await
     .expect("post first");
     assert_eq!(first.status(), 202);
-    while ws.count(|f| is_message_from(f, "bot")) < 2 {
-        let frame = ws.next_frame().await;
-        assert!(
-            frame.is_some(),
-            "socket closed or silent; seen: {:#?}",
-            ws.seen
-        );
-    }
-    ws.drain_for(Duration::from_millis(500)).await;
+    let answered = answers_pushed(&mut ws, 2).await;
     let asked: Vec<String> = db
         .query(
             "SELECT client_message_id FROM messages WHERE conversation_id = $1 AND sender = 'customer' ORDER BY created_at, id",
@@ -402,19 +387,8 @@ async fn a_message_that_arrives_before_the_one_sent_before_it_is_stored_and_answ
         ["first", "second"],
         "stored in the order they were sent"
     );
-    let answered: Vec<Uuid> = ws
-        .seen
-        .iter()
-        .filter(|f| is_message_from(f, "bot"))
-        .filter_map(in_reply_to)
-        .collect();
     assert_eq!(answered, questions_in_order(&db, conversation).await);
-    let dead: i64 = db
-        .query_one("SELECT count(*) FROM dead_letters", &[])
-        .await
-        .expect("dead letters")
-        .get(0);
-    assert_eq!(dead, 0, "waiting is never a failure");
+    assert_eq!(dead_letters(&db).await, 0, "waiting is never a failure");
     app.stop().await;
 }
 
