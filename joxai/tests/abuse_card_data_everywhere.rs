@@ -132,9 +132,23 @@ async fn card_data_typed_every_way_by_customers_and_staff_is_nowhere_in_full() {
     }
 
     for (i, text) in customer_texts.iter().enumerate() {
+        // As the widget does, each message names the one before it: the split number and the
+        // security code sent after its cue are read in the order the customer typed them, however
+        // the workers happen to take them.
+        let mut body = serde_json::json!({ "client_message_id": format!("c-{i}"), "text": text });
+        if i > 0 {
+            body["after_client_message_id"] = format!("c-{}", i - 1).into();
+        }
         let response = app
-            .post_message(conversation, &token, &format!("c-{i}"), text)
-            .await;
+            .http
+            .post(app.url(&format!(
+                "/api/v1/chat/conversations/{conversation}/messages"
+            )))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .expect("post message");
         assert_eq!(response.status(), 202, "{text:?} accepted");
         if i == 0 {
             // Answered by the bot (through the LLM) before anything the classifier may hand to a person.

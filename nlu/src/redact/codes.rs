@@ -81,10 +81,38 @@ pub(super) fn mask_security_codes(text: &str) -> Option<String> {
 
 /// A security code sent in the message after its cue ("my cvv is", then "165") or after the card number
 /// ("486196******9502", then "540"): the latest message with the code masked, or `None`.
+///
+/// The latest message must hold a single group of digits (the code, perhaps with a few words: "165", "it's
+/// 165"): a message with more groups ("my new card is 4968 7763") is more likely a part of a card number, which
+/// the split-number check joins with the messages around it — masking one of its groups as a code would leave
+/// the rest of the number readable across the messages.
 pub(super) fn mask_code_after(previous: &str, latest: &str) -> Option<String> {
+    if digit_groups(latest) != 1 {
+        return None;
+    }
     let joined = format!("{previous}\n{latest}");
     let masked = mask_security_codes(&joined)?;
     // Only a code in the latest message counts here; the previous one was masked on its own already.
     let kept = masked.strip_prefix(previous)?.strip_prefix('\n')?;
     (kept != latest).then(|| kept.to_owned())
+}
+
+/// How many groups of digits (of any script) the text holds, anything else between them.
+fn digit_groups(text: &str) -> usize {
+    use super::chars::{Class, classify};
+    let mut groups = 0;
+    let mut in_group = false;
+    for c in text.chars() {
+        match classify(c) {
+            Class::Digit(_) => {
+                if !in_group {
+                    groups += 1;
+                }
+                in_group = true;
+            }
+            Class::Invisible => {}
+            _ => in_group = false,
+        }
+    }
+    groups
 }

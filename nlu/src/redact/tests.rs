@@ -479,3 +479,34 @@ fn a_number_that_fails_luhn_without_a_card_word_beside_it_stays_readable() {
         assert_eq!(redact(typed), typed, "{typed:?}");
     }
 }
+
+#[test]
+fn a_part_of_a_card_number_after_a_security_code_cue_is_left_to_the_split_check() {
+    // "mi código de seguridad es ***" and then the first half of a card: masking "4968" as a code would
+    // leave the other 12 digits readable once the second half arrives.
+    let split = mask_split_number(
+        &[
+            "the cvv is ***",
+            "mi código de seguridad es ***",
+            "my new card is 4968 7763",
+        ],
+        "1234 5678 is it blocked?",
+    )
+    .expect("the halves form a card number");
+    assert_eq!(
+        split.earlier[2].as_deref(),
+        Some("my new card is **** 77**")
+    );
+    assert_eq!(split.latest.as_deref(), Some("**** 56** is it blocked?"));
+    assert!(
+        mask_split_number(
+            &["mi código de seguridad es ***"],
+            "my new card is 4968 7763"
+        )
+        .is_none(),
+        "two groups after a code cue are not a code"
+    );
+    // A code on its own, or with a few words, after its cue is still masked.
+    let code = mask_split_number(&["mi código de seguridad es"], "it's 165").expect("a code");
+    assert_eq!(code.latest.as_deref(), Some("it's ***"));
+}
