@@ -9,6 +9,14 @@ if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
 fi
+# The mail tests start a local SMTP server (aiosmtpd from PyPI), with the same Python as make test.
+if [ -z "${JOXAI_TEST_PYTHON:-}" ]; then
+  SMTP_VENV="${JOXAI_CACHE:-$HOME/.cache/joxai}/smtp-venv"
+  if ! "$SMTP_VENV/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+    python3 -m venv "$SMTP_VENV" && "$SMTP_VENV/bin/pip" install -q aiosmtpd >/dev/null
+  fi
+  export JOXAI_TEST_PYTHON="$SMTP_VENV/bin/python"
+fi
 ./build.sh
 for pkg in */package.json; do
   dir="$(dirname "$pkg")"

@@ -44,10 +44,14 @@ after(() => catcher?.kill());
 /** Start the mail server on `smtpPort`, writing each email as JSON into `folder`. */
 function startCatcher(folder) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.env.JOXAI_TEST_PYTHON || 'python3', [join(repoRoot, 'infra/scripts/smtp_catcher.py'), String(smtpPort), folder], {
+    // The same Python as the other mail tests: frontends/test.sh (and make test) set it up with aiosmtpd.
+    const python = process.env.JOXAI_TEST_PYTHON || join(process.env.HOME ?? '', '.cache/joxai/smtp-venv/bin/python');
+    const child = spawn(python, [join(repoRoot, 'infra/scripts/smtp_catcher.py'), String(smtpPort), folder], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     child.on('error', reject);
+    // A catcher that cannot start fails the test at once instead of leaving it waiting.
+    child.on('exit', (code) => reject(new Error(`the mail catcher exited with ${code} (is aiosmtpd installed for ${python}?)`)));
     child.stdout.once('data', () => resolve(child));
   });
 }
