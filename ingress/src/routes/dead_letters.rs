@@ -9,14 +9,14 @@
 use crate::extract::{Path, Query};
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Admin;
-use crate::routes::page::{Page, decode_cursor, limit, micros, page};
+use crate::routes::page::{Page, StatusFilter, decode_cursor, limit, micros, page};
 
 const COLUMNS: &str = "id, worker, subject, message_id, stream_sequence, error, deliveries, status, replays, created_at, resolved_at, payload, headers";
 
@@ -59,22 +59,11 @@ fn dead_letter(row: &tokio_postgres::Row, full: bool) -> DeadLetter {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeadLetterFilter {
-    #[serde(default)]
-    pub status: Option<String>,
-    #[serde(default)]
-    pub cursor: Option<String>,
-    #[serde(default)]
-    pub limit: Option<i64>,
-}
-
 /// `GET /api/v1/dead-letters` — admins. Newest first; payloads only in the detail.
 pub async fn list(
     State(state): State<AppState>,
     _: Admin,
-    Query(f): Query<DeadLetterFilter>,
+    Query(f): Query<StatusFilter>,
 ) -> ApiResult<Json<Page<DeadLetter>>> {
     let limit = limit(f.limit)?;
     if f.status

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Admin, Path, Query};
-use crate::routes::page::{Page, decode_cursor, limit, micros, page};
+use crate::routes::page::{Page, StatusFilter, decode_cursor, limit, micros, page};
 
 const COLUMNS: &str = "id, kind, recipient, locale, subject, status, attempts, last_error, created_at, resends, skip_reason";
 
@@ -59,23 +59,12 @@ fn item(row: &tokio_postgres::Row) -> EmailItem {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmailFilter {
-    #[serde(default)]
-    pub status: Option<String>,
-    #[serde(default)]
-    pub cursor: Option<String>,
-    #[serde(default)]
-    pub limit: Option<i64>,
-}
-
 /// `GET /api/v1/emails` — admins. Newest first; `status` filters (`pending`, `sent`, `failed`,
 /// `skipped`; empty means all).
 pub async fn list(
     State(state): State<AppState>,
     _: Admin,
-    Query(f): Query<EmailFilter>,
+    Query(f): Query<StatusFilter>,
 ) -> ApiResult<Json<Page<EmailItem>>> {
     let limit = limit(f.limit)?;
     let status = f.status.filter(|s| !s.is_empty());

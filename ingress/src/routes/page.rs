@@ -1,7 +1,7 @@
 //! Pagination shared by every list: `{items, next_cursor}`, keyset cursors (stable under inserts,
 //! unlike offsets) and one limit rule.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -15,6 +15,18 @@ pub struct Page<T> {
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 100;
+
+/// The query of a list filtered by status: `?status=…&cursor=…&limit=…` (each optional).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusFilter {
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
 
 pub fn limit(requested: Option<i64>) -> ApiResult<i64> {
     match requested {
